@@ -1,0 +1,68 @@
+/**
+ * Expected failures: typed errors with a stable `code`, a `retriable` flag and
+ * an optional `cause`. They are mapped to an HTTP status in exactly one place
+ * (src/http/error-status.ts). A broken invariant is not one of these: it is a
+ * bug, reported with `assert` (src/core/assert.ts), and crashes loudly.
+ */
+export type ErrorCode =
+  | "invalid_request"
+  | "unsupported_media_type"
+  | "not_found"
+  | "method_not_allowed"
+  | "topic_not_found"
+  | "partition_not_found"
+  | "topic_exists"
+  | "message_too_large"
+  | "offset_out_of_range"
+  | "too_many_requests"
+  | "storage_full"
+  | "storage_failed"
+  | "partition_offline"
+  | "log_corrupt"
+  | "broker_unavailable"
+  | "shutting_down";
+
+export interface GafkaErrorOptions {
+  retriable?: boolean;
+  cause?: unknown;
+  /** Extra machine-readable facts for the client (e.g. earliest/latest offsets). */
+  details?: Record<string, unknown>;
+}
+
+export class GafkaError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GafkaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GafkaError";
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.details = options.details;
+  }
+}
+
+export const invalidRequest = (message: string, details?: Record<string, unknown>) =>
+  new GafkaError("invalid_request", message, { details });
+
+export const topicNotFound = (topic: string) =>
+  new GafkaError("topic_not_found", `topic '${topic}' does not exist`, { details: { topic } });
+
+export const partitionNotFound = (topic: string, partition: number) =>
+  new GafkaError("partition_not_found", `topic '${topic}' has no partition ${partition}`, {
+    details: { topic, partition },
+  });
+
+export function isGafkaError(error: unknown): error is GafkaError {
+  return error instanceof GafkaError;
+}
+
+/** The errno-style code of a Node/Bun system error, if any (ENOSPC, EIO, ...). */
+export function systemErrorCode(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "code" in error) {
+    const code = (error as { code: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}

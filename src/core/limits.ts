@@ -1,0 +1,59 @@
+/**
+ * Every limit gafka enforces, in one place (spec/seed.md §4 "System limits").
+ * A limit hit is a clear error, never a slow death.
+ */
+export const limits = {
+  /** Largest record value + key + headers accepted by default (`--max-message-bytes`). */
+  messageBytesMaxDefault: 1024 * 1024,
+  /** Largest HTTP request body; a batch may carry many messages. */
+  requestBytesMax: 64 * 1024 * 1024,
+  /** Records in one produce request. */
+  recordsPerRequestMax: 100_000,
+  /** Partitions a topic may have. */
+  partitionsPerTopicMax: 100,
+  /** Topic names: 1..255 characters of [A-Za-z0-9._-], not "." or "..". */
+  topicNameLengthMax: 255,
+  /** Consumer and group ids (the seed's 128 for URL length). */
+  consumerIdLengthMax: 128,
+  /** Header keys per record and their length. */
+  headersPerRecordMax: 64,
+  headerKeyLengthMax: 255,
+  /** Records one consume call may return. */
+  consumeCountMax: 10_000,
+  consumeCountDefault: 100,
+  /** Bytes one consume call reads from the log (at least one batch is always returned). */
+  consumeBytesMax: 16 * 1024 * 1024,
+  /** Longest long poll, and how many may wait at once across the broker. */
+  fetchWaitMsMax: 30_000,
+  waitingPollsMax: 10_000,
+  /** Default segment size before a roll (`--segment-bytes`). */
+  segmentBytesDefault: 128 * 1024 * 1024,
+  segmentBytesMin: 1024,
+  /** One sparse index entry per this many log bytes. */
+  indexIntervalBytes: 4096,
+  /** Largest batch frame recovery will believe; anything larger is damage. */
+  frameBytesMax: 256 * 1024 * 1024,
+} as const;
+
+export type Limits = typeof limits;
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+/** Returns a reason the topic name is invalid, or undefined when it is fine. */
+export function topicNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string" || name.length === 0) return "topic name must be a non-empty string";
+  if (name.length > limits.topicNameLengthMax)
+    return `topic name is longer than ${limits.topicNameLengthMax} characters`;
+  if (!NAME_PATTERN.test(name)) return "topic name may contain only A-Z a-z 0-9 . _ -";
+  if (name === "." || name === "..") return "topic name may not be '.' or '..'";
+  return undefined;
+}
+
+/** Returns a reason the consumer/group id is invalid, or undefined when it is fine. */
+export function idProblem(kind: string, id: unknown): string | undefined {
+  if (typeof id !== "string" || id.length === 0) return `${kind} must be a non-empty string`;
+  if (id.length > limits.consumerIdLengthMax)
+    return `${kind} is longer than ${limits.consumerIdLengthMax} characters`;
+  if (!NAME_PATTERN.test(id)) return `${kind} may contain only A-Z a-z 0-9 . _ -`;
+  return undefined;
+}
