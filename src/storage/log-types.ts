@@ -1,0 +1,49 @@
+import type { RecordInput, StoredRecord } from "./record.ts";
+
+/**
+ * The contract between a partition's log (src/storage/partition-log.ts) and
+ * the broker that owns it. Offsets are JS numbers (safe to 2^53).
+ */
+export interface AppendResult {
+  /** Offset of the first record appended. */
+  baseOffset: number;
+  /** Offset of the last record appended (baseOffset + records - 1). */
+  lastOffset: number;
+  /** The timestamp stored for the batch's first record. */
+  timestampMs: number;
+}
+
+export interface ReadResult {
+  /** Records at or after the requested offset, in offset order. */
+  records: StoredRecord[];
+  /** The offset to ask for next (last returned + 1, or the requested offset when none). */
+  nextOffset: number;
+}
+
+export interface PartitionLogApi {
+  /** First offset still in the log. */
+  readonly earliestOffset: number;
+  /** One past the last offset a reader may see (durable per the fsync policy). */
+  readonly highWatermark: number;
+  /** Bytes of all segment files. */
+  readonly sizeBytes: number;
+  /**
+   * Appends the records as one batch. Resolves once the batch is durable as
+   * the fsync policy demands; rejects with a GafkaError (storage_full,
+   * storage_failed, partition_offline) and then nothing of it is acknowledged.
+   */
+  append(records: RecordInput[]): Promise<AppendResult>;
+  /**
+   * Reads records from `offset` (earliestOffset <= offset <= highWatermark,
+   * otherwise offset_out_of_range), at most `maxRecords`, stopping after about
+   * `maxBytes` of batches (at least one batch is read when any is there).
+   */
+  read(offset: number, maxRecords: number, maxBytes: number): ReadResult;
+  /**
+   * Resolves when highWatermark > offset, or after waitMs, or when the signal
+   * aborts, whichever is first. Woken by the append itself, not by polling.
+   */
+  waitForData(offset: number, waitMs: number, signal?: AbortSignal): Promise<void>;
+  /** Finishes in-flight writes, fsyncs and closes the files. */
+  close(): Promise<void>;
+}
