@@ -22,8 +22,11 @@ export interface FileSystem {
   truncate(fd: number, length: number): void;
   /** fdatasync: resolves when the file's data is on stable storage. */
   fdatasync(fd: number): Promise<void>;
+  /** Blocking fdatasync, for the rare moments that must not interleave (segment roll). */
+  fdatasyncSync(fd: number): void;
   /** fsync on a directory, so that created/renamed entries are durable. */
   syncDirectory(dirPath: string): Promise<void>;
+  syncDirectorySync(dirPath: string): void;
   sizeOf(fd: number): number;
   exists(filePath: string): boolean;
   mkdirp(dirPath: string): void;
@@ -57,10 +60,19 @@ export const nodeFileSystem: FileSystem = {
   read: (fd, buffer, bufferOffset, length, position) => nodeFs.readSync(fd, buffer, bufferOffset, length, position),
   truncate: (fd, length) => nodeFs.ftruncateSync(fd, length),
   fdatasync: fdatasyncAsync,
+  fdatasyncSync: (fd) => nodeFs.fdatasyncSync(fd),
   async syncDirectory(dirPath) {
     const fd = nodeFs.openSync(dirPath, "r");
     try {
       await fsyncAsync(fd);
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+  },
+  syncDirectorySync(dirPath) {
+    const fd = nodeFs.openSync(dirPath, "r");
+    try {
+      nodeFs.fsyncSync(fd);
     } finally {
       nodeFs.closeSync(fd);
     }

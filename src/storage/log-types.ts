@@ -20,7 +20,16 @@ export interface ReadResult {
   nextOffset: number;
 }
 
+export type PartitionStatus = "online" | "offline" | "corrupt";
+
 export interface PartitionLogApi {
+  /**
+   * online: serving. offline: a write or fsync failed and the log is being
+   * reopened through recovery (503, retriable). corrupt: recovery found damage
+   * in the middle of the log and refuses it (503 log_corrupt, see statusMessage).
+   */
+  readonly status: PartitionStatus;
+  readonly statusMessage: string | undefined;
   /** First offset still in the log. */
   readonly earliestOffset: number;
   /** One past the last offset a reader may see (durable per the fsync policy). */

@@ -1,0 +1,548 @@
+import type { Clock } from "../core/clock.ts";
+import { GafkaError, systemErrorCode } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
+import type { Logger } from "../core/logger.ts";
+import type { FileSystem } from "./file-system.ts";
+import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
+import type { FsyncPolicy } from "./fsync-policy.ts";
+import type { AppendResult, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
+import { OffsetIndex } from "./offset-index.ts";
+import type { RecordInput, StoredRecord } from "./record.ts";
+import { BATCH_HEADER_BYTES, decodeRecordBatch, encodeRecordBatch, readBatchHeader } from "./record-batch.ts";
+import { Segment, segmentBaseOffsets, segmentPaths } from "./segment.ts";
+import { SegmentReader } from "./segment-reader.ts";
+import { scanSegment } from "./segment-scanner.ts";
+
+export interface PartitionLogOptions {
+  /** The partition's directory; created when missing. */
+  dir: string;
+  /** For messages, e.g. "orders-3". */
+  name: string;
+  fs: FileSystem;
+  clock: Clock;
+  logger: Logger;
+  fsyncPolicy: FsyncPolicy;
+  segmentBytesMax: number;
+  indexIntervalBytes?: number;
+}
+
+interface PendingAck {
+  result: AppendResult;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface DataWaiter {
+  offset: number;
+  resolve: () => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const READ_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * A partition's log: segments of framed Kafka record batches on disk, read
+ * back from the files (the page cache), never held in memory.
+ *
+ * Durability contract of append(): the returned promise resolves when the
+ * batch is
+ * - fdatasync'ed (policy `always`; concurrent appends share one fdatasync —
+ *   group commit), or
+ * - written to the OS (policies `interval:<ms>` and `never`).
+ * Readers see a record only once it is acknowledged (the high watermark), so
+ * under `always` no reader ever sees a record a crash could take back.
+ *
+ * A failed write is cut off and rejected; the partition goes on. A failed
+ * fsync is never retried: everything since the last good fsync is rejected,
+ * the partition goes offline and is reopened through recovery.
+ */
+export class PartitionLog implements PartitionLogApi {
+  status: PartitionStatus = "offline";
+  statusMessage: string | undefined = "opening";
+
+  private readonly fs: FileSystem;
+  private readonly logger: Logger;
+  private readonly indexIntervalBytes: number;
+  private segments: Segment[] = [];
+  private visibleOffset = 0;
+  private totalBytes = 0;
+  private pendingAcks: PendingAck[] = [];
+  private syncInFlight: Promise<void> | undefined;
+  /** Position in the active segment covered by the last good fdatasync. */
+  private durablePosition = 0;
+  private intervalTimer: ReturnType<typeof setInterval> | undefined;
+  private waiters: DataWaiter[] = [];
+  private closed = false;
+  private readonly reader: SegmentReader;
+
+  private constructor(private readonly options: PartitionLogOptions) {
+    this.fs = options.fs;
+    this.logger = options.logger;
+    this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
+    this.reader = new SegmentReader(options.fs, -1, 0, READ_CHUNK_BYTES);
+  }
+
+  /**
+   * Opens the log and recovers it from the files: a torn tail of the active
+   * segment is cut off (and logged with the bytes dropped); damage followed by
+   * valid frames throws GafkaError `log_corrupt` naming the file and position.
+   */
+  static open(options: PartitionLogOptions): PartitionLog {
+    const log = new PartitionLog(options);
+    log.load();
+    if (options.fsyncPolicy.kind === "interval") {
+      log.intervalTimer = setInterval(() => log.syncDirty(), options.fsyncPolicy.intervalMs);
+    }
+    return log;
+  }
+
+  get earliestOffset(): number {
+    return this.segments.length === 0 ? 0 : this.segments[0]!.baseOffset;
+  }
+
+  get highWatermark(): number {
+    return this.visibleOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.totalBytes;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  // ---------------------------------------------------------------- append
+
+  append(records: RecordInput[]): Promise<AppendResult> {
+    try {
+      this.assertWritable();
+      if (records.length === 0) throw new GafkaError("invalid_request", "a batch needs at least one record");
+      const segment = this.active;
+      const baseOffset = segment.nextOffset;
+      const frame = encodeFrame(encodeRecordBatch({ baseOffset, records }));
+      const target = segment.sizeBytes > 0 && segment.sizeBytes + frame.length > this.options.segmentBytesMax
+        ? this.roll()
+        : segment;
+      this.writeFrame(target, frame);
+      const nextOffset = baseOffset + records.length;
+      target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes);
+      this.totalBytes += frame.length;
+      const result: AppendResult = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
+      if (this.options.fsyncPolicy.kind !== "always") {
+        this.makeVisible(nextOffset);
+        return Promise.resolve(result);
+      }
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.pendingAcks.push({ result, resolve, reject });
+        if (!this.syncInFlight) this.syncInFlight = this.groupCommit();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new GafkaError("shutting_down", `partition ${this.options.name} is closing`, { retriable: true });
+    this.assertServing();
+  }
+
+  private assertServing(): void {
+    if (this.status === "corrupt") {
+      throw new GafkaError("log_corrupt", this.statusMessage ?? `partition ${this.options.name} is corrupt`);
+    }
+    if (this.status === "offline") {
+      throw new GafkaError("partition_offline", `partition ${this.options.name} is offline: ${this.statusMessage}`, {
+        retriable: true,
+      });
+    }
+  }
+
+  /** Writes a whole frame at the end of the segment, or cuts off what was written and throws. */
+  private writeFrame(segment: Segment, frame: Uint8Array): void {
+    const position = segment.sizeBytes;
+    try {
+      this.fs.write(segment.fd, frame, position);
+    } catch (error) {
+      try {
+        this.fs.truncate(segment.fd, position);
+      } catch (truncateError) {
+        this.fail(`cannot cut off a failed write: ${describe(truncateError)}`);
+      }
+      const full = systemErrorCode(error) === "ENOSPC";
+      throw new GafkaError(
+        full ? "storage_full" : "storage_failed",
+        `partition ${this.options.name}: write failed (${describe(error)}); nothing was acknowledged`,
+        { retriable: true, cause: error },
+      );
+    }
+  }
+
+  /**
+   * Seals the active segment and starts the next. The sealed segment is
+   * fdatasync'ed first, so a sealed segment is always whole on disk and any
+   * damage found in one later is corruption, never a torn write.
+   */
+  private roll(): Segment {
+    const old = this.active;
+    try {
+      this.fs.fdatasyncSync(old.fd);
+    } catch (error) {
+      this.fail(`fsync failed while sealing ${old.logPath}: ${describe(error)}`);
+      throw new GafkaError("storage_failed", `partition ${this.options.name}: fsync failed (${describe(error)})`, {
+        retriable: true,
+        cause: error,
+      });
+    }
+    this.writeIndexFile(old);
+    const segment = this.createSegment(old.nextOffset);
+    this.segments.push(segment);
+    this.durablePosition = 0;
+    return segment;
+  }
+
+  /** One fdatasync for every append that arrived before it started (group commit). */
+  private async groupCommit(): Promise<void> {
+    while (this.pendingAcks.length > 0 && this.status === "online") {
+      const acks = this.pendingAcks;
+      this.pendingAcks = [];
+      const segment = this.active;
+      const position = segment.sizeBytes;
+      const nextOffset = segment.nextOffset;
+      try {
+        await this.fs.fdatasync(segment.fd);
+      } catch (error) {
+        const failure = new GafkaError(
+          "storage_failed",
+          `partition ${this.options.name}: fsync failed (${describe(error)}); nothing since the last good fsync is acknowledged`,
+          { retriable: true, cause: error },
+        );
+        for (const ack of acks) ack.reject(failure);
+        this.fail(`fsync failed: ${describe(error)}`);
+        break;
+      }
+      if (this.status !== "online") {
+        // The partition failed while this fsync ran; recovery decides what stays.
+        const failure = new GafkaError("partition_offline", `partition ${this.options.name} is offline: ${this.statusMessage}`, {
+          retriable: true,
+        });
+        for (const ack of acks) ack.reject(failure);
+        break;
+      }
+      if (segment === this.active) this.durablePosition = Math.max(this.durablePosition, position);
+      this.makeVisible(nextOffset);
+      for (const ack of acks) ack.resolve(ack.result);
+    }
+    // Anything still pending was written after a failure: not acknowledged.
+    if (this.status !== "online") this.rejectPending();
+    this.syncInFlight = undefined;
+  }
+
+  /** Policy interval: fsync what was written since the last tick. */
+  private syncDirty(): void {
+    if (this.status !== "online" || this.syncInFlight) return;
+    const segment = this.active;
+    if (segment.sizeBytes === this.durablePosition) return;
+    const position = segment.sizeBytes;
+    this.syncInFlight = this.fs.fdatasync(segment.fd).then(
+      () => {
+        if (segment === this.active) this.durablePosition = Math.max(this.durablePosition, position);
+        this.syncInFlight = undefined;
+      },
+      (error) => {
+        this.syncInFlight = undefined;
+        this.fail(`fsync failed: ${describe(error)}`);
+      },
+    );
+  }
+
+  private rejectPending(): void {
+    const acks = this.pendingAcks;
+    this.pendingAcks = [];
+    const failure = new GafkaError("partition_offline", `partition ${this.options.name} is offline: ${this.statusMessage}`, {
+      retriable: true,
+    });
+    for (const ack of acks) ack.reject(failure);
+  }
+
+  /**
+   * A write path failed in a way that leaves the file's state unknown. Take the
+   * partition offline, drop what was not durably acknowledged, and reopen it
+   * through recovery — the same path as a restart.
+   */
+  private fail(reason: string): void {
+    if (this.status !== "online") return;
+    this.status = "offline";
+    this.statusMessage = reason;
+    this.logger.error(`partition ${this.options.name} offline: ${reason}; reopening through recovery`);
+    this.rejectPending();
+    setTimeout(() => void this.reopen(), 0);
+  }
+
+  private async reopen(): Promise<void> {
+    while (this.syncInFlight) await this.syncInFlight;
+    if (this.closed) return;
+    const segment = this.active;
+    if (this.options.fsyncPolicy.kind === "always" && segment.sizeBytes > this.durablePosition) {
+      // Bytes past the last good fsync were never acknowledged; they must not reappear.
+      try {
+        this.fs.truncate(segment.fd, this.durablePosition);
+      } catch (error) {
+        this.logger.warn(`partition ${this.options.name}: could not cut back to ${this.durablePosition}: ${describe(error)}`);
+      }
+    }
+    this.closeFiles();
+    try {
+      this.load();
+      this.logger.info(`partition ${this.options.name} recovered and back online`);
+    } catch (error) {
+      this.status = error instanceof GafkaError && error.code === "log_corrupt" ? "corrupt" : "offline";
+      this.statusMessage = describe(error);
+      this.logger.error(`partition ${this.options.name} could not be reopened: ${this.statusMessage}`);
+      if (this.status === "offline") setTimeout(() => void this.reopen(), 1000);
+    }
+  }
+
+  // ---------------------------------------------------------------- read
+
+  read(offset: number, maxRecords: number, maxBytes: number): ReadResult {
+    this.assertServing();
+    const highWatermark = this.visibleOffset;
+    const earliest = this.earliestOffset;
+    if (!Number.isInteger(offset) || offset < earliest || offset > highWatermark) {
+      throw new GafkaError(
+        "offset_out_of_range",
+        `offset ${offset} is out of range [${earliest}, ${highWatermark}] for partition ${this.options.name}`,
+        { details: { earliest, latest: highWatermark } },
+      );
+    }
+    const records: StoredRecord[] = [];
+    let bytesRead = 0;
+    let segmentIndex = this.segmentFor(offset);
+    while (segmentIndex < this.segments.length && records.length < maxRecords && bytesRead < maxBytes) {
+      const segment = this.segments[segmentIndex]!;
+      if (segment.baseOffset >= highWatermark) break;
+      bytesRead += this.readSegment(segment, offset, highWatermark, maxRecords, maxBytes - bytesRead, records);
+      segmentIndex++;
+    }
+    const nextOffset = records.length === 0 ? offset : records[records.length - 1]!.offset + 1;
+    return { records, nextOffset };
+  }
+
+  /** Reads batches of one segment into `records`; returns the batch bytes read. */
+  private readSegment(
+    segment: Segment,
+    offset: number,
+    highWatermark: number,
+    maxRecords: number,
+    maxBytes: number,
+    records: StoredRecord[],
+  ): number {
+    const reader = this.reader;
+    reader.reset(segment.fd, segment.sizeBytes);
+    let position = segment.index.lookup(Math.max(0, offset - segment.baseOffset));
+    let bytesRead = 0;
+    while (position < segment.sizeBytes && records.length < maxRecords) {
+      const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
+      if (!head) break;
+      const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
+      const batchBytes = view.getUint32(0);
+      const header = readBatchHeader(head, FRAME_HEADER_BYTES);
+      if (header.baseOffset >= highWatermark) break;
+      const frameBytes = FRAME_HEADER_BYTES + batchBytes;
+      if (header.baseOffset + header.lastOffsetDelta < offset) {
+        position += frameBytes;
+        continue;
+      }
+      if (bytesRead > 0 && bytesRead + batchBytes > maxBytes) break;
+      const inFile = reader.bytes(position + FRAME_HEADER_BYTES, batchBytes);
+      // Copy: the reader's buffer is reused; decoded records point into this copy.
+      const batch = inFile ? inFile.slice() : undefined;
+      if (!batch || frameChecksum(batch) !== view.getUint32(4)) {
+        throw new GafkaError(
+          "log_corrupt",
+          `partition ${this.options.name}: corrupt frame at position ${position} of ${segment.logPath} (offset ${header.baseOffset})`,
+          { details: { file: segment.logPath, position, offset: header.baseOffset } },
+        );
+      }
+      for (const record of decodeRecordBatch(batch).records) {
+        if (record.offset >= offset && record.offset < highWatermark && records.length < maxRecords) records.push(record);
+      }
+      bytesRead += batchBytes;
+      position += frameBytes;
+    }
+    return bytesRead;
+  }
+
+  /** Index of the segment holding `offset` (the last one whose base is <= offset). */
+  private segmentFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  waitForData(offset: number, waitMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.visibleOffset > offset || waitMs <= 0 || this.closed || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter: DataWaiter = { offset, resolve: () => {}, timer: undefined };
+      const finish = () => {
+        if (waiter.timer) clearTimeout(waiter.timer);
+        signal?.removeEventListener("abort", finish);
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve();
+      };
+      waiter.resolve = finish;
+      waiter.timer = setTimeout(finish, waitMs);
+      signal?.addEventListener("abort", finish, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private makeVisible(nextOffset: number): void {
+    if (nextOffset <= this.visibleOffset) return;
+    this.visibleOffset = nextOffset;
+    if (this.waiters.length === 0) return;
+    for (const waiter of this.waiters.filter((w) => w.offset < nextOffset)) waiter.resolve();
+  }
+
+  // ---------------------------------------------------------------- open / close
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.intervalTimer) clearInterval(this.intervalTimer);
+    while (this.syncInFlight) await this.syncInFlight;
+    if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes !== this.durablePosition) {
+      try {
+        await this.fs.fdatasync(this.active.fd);
+      } catch (error) {
+        this.logger.error(`partition ${this.options.name}: final fsync failed: ${describe(error)}`);
+      }
+    }
+    for (const waiter of [...this.waiters]) waiter.resolve();
+    this.closeFiles();
+  }
+
+  private closeFiles(): void {
+    for (const segment of this.segments) {
+      try {
+        this.fs.close(segment.fd);
+      } catch {
+        // Closing is best effort; the descriptor is gone either way.
+      }
+    }
+    this.segments = [];
+  }
+
+  /** Reads the segment files and rebuilds the log's state: the recovery path. */
+  private load(): void {
+    const { dir, name } = this.options;
+    this.fs.mkdirp(dir);
+    const baseOffsets = segmentBaseOffsets(this.fs.readdir(dir));
+    const segments: Segment[] = [];
+    try {
+      if (baseOffsets.length === 0) segments.push(this.createSegment(0));
+      for (let i = 0; i < baseOffsets.length; i++) {
+        const nextBase = i + 1 < baseOffsets.length ? baseOffsets[i + 1]! : undefined;
+        segments.push(this.loadSegment(baseOffsets[i]!, nextBase));
+      }
+    } catch (error) {
+      for (const segment of segments) this.fs.close(segment.fd);
+      throw error;
+    }
+    this.segments = segments;
+    this.totalBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    this.durablePosition = this.active.sizeBytes;
+    this.visibleOffset = this.active.nextOffset;
+    this.status = "online";
+    this.statusMessage = undefined;
+    this.logger.debug(`partition ${name}: ${segments.length} segment(s), offsets [${this.earliestOffset}, ${this.visibleOffset})`);
+    this.makeVisible(this.visibleOffset);
+  }
+
+  /**
+   * A sealed segment (nextBase defined) is trusted up to its size and its index
+   * file is used when it makes sense, so start-up reads only what it must; the
+   * active segment is scanned in full and a torn tail is cut off.
+   */
+  private loadSegment(baseOffset: number, nextBase: number | undefined): Segment {
+    const { logPath, indexPath } = segmentPaths(this.options.dir, baseOffset);
+    const fd = this.fs.openReadWrite(logPath);
+    try {
+      if (nextBase !== undefined) {
+        const sizeBytes = this.fs.sizeOf(fd);
+        const index = this.fs.exists(indexPath) ? OffsetIndex.parse(this.fs.readFile(indexPath), sizeBytes) : undefined;
+        if (index && (sizeBytes === 0 || index.length > 0)) {
+          return new Segment(baseOffset, logPath, indexPath, fd, sizeBytes, nextBase, index, this.indexIntervalBytes);
+        }
+      }
+      const scan = scanSegment(this.fs, logPath, fd, baseOffset, {
+        isActive: nextBase === undefined,
+        indexIntervalBytes: this.indexIntervalBytes,
+      });
+      const problem = scan.problems[0];
+      if (problem?.kind === "corrupt" || (nextBase !== undefined && scan.nextOffset !== nextBase)) {
+        const message = problem
+          ? problem.message
+          : `segment ends at offset ${scan.nextOffset} but the next segment starts at ${nextBase}`;
+        const position = problem ? problem.position : scan.validBytes;
+        const offset = problem ? problem.offset : scan.nextOffset;
+        throw new GafkaError(
+          "log_corrupt",
+          `partition ${this.options.name} refused: ${logPath} is corrupt at position ${position} (offset ${offset}): ${message}. ` +
+            "Records after it are kept on disk; run `gafka admin verify` to list every damaged place.",
+          { details: { file: logPath, position, offset } },
+        );
+      }
+      if (problem?.kind === "torn") {
+        const dropped = scan.fileBytes - scan.validBytes;
+        this.fs.truncate(fd, scan.validBytes);
+        this.fs.fdatasyncSync(fd);
+        this.logger.warn(
+          `partition ${this.options.name}: cut a torn tail of ${dropped} bytes from ${logPath} at position ${scan.validBytes} (offset ${scan.nextOffset})`,
+        );
+      }
+      const segment = new Segment(baseOffset, logPath, indexPath, fd, scan.validBytes, scan.nextOffset, scan.index, this.indexIntervalBytes);
+      if (nextBase !== undefined) this.writeIndexFile(segment);
+      return segment;
+    } catch (error) {
+      this.fs.close(fd);
+      throw error;
+    }
+  }
+
+  private createSegment(baseOffset: number): Segment {
+    const { logPath, indexPath } = segmentPaths(this.options.dir, baseOffset);
+    const fd = this.fs.openReadWrite(logPath);
+    this.fs.truncate(fd, 0);
+    // The new file's directory entry must be durable before records in it are acknowledged.
+    this.fs.syncDirectorySync(this.options.dir);
+    return new Segment(baseOffset, logPath, indexPath, fd, 0, baseOffset, new OffsetIndex(), this.indexIntervalBytes);
+  }
+
+  /** The index is derived: written without fsync, checked and rebuilt on load. */
+  private writeIndexFile(segment: Segment): void {
+    try {
+      const fd = this.fs.openReadWrite(segment.indexPath);
+      try {
+        const bytes = segment.index.serialize();
+        this.fs.truncate(fd, 0);
+        this.fs.write(fd, bytes, 0);
+      } finally {
+        this.fs.close(fd);
+      }
+    } catch (error) {
+      this.logger.warn(`could not write ${segment.indexPath} (it will be rebuilt): ${describe(error)}`);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
