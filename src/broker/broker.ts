@@ -1,0 +1,502 @@
+import { assert } from "../core/assert.ts";
+import { GafkaError, invalidRequest, isGafkaError, partitionNotFound, topicNotFound } from "../core/errors.ts";
+import { limits, topicNameProblem } from "../core/limits.ts";
+import type { AppendResult, PartitionLogApi } from "../storage/log-types.ts";
+import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
+import type { RecordHeader, RecordInput, StoredRecord } from "../storage/record.ts";
+import type { BrokerConfig } from "./config.ts";
+import { partitionForKey } from "./partitioner.ts";
+import {
+  checkPartitionCount,
+  checkTopicName,
+  partitionDirectory,
+  topicExists,
+  TopicRegistry,
+  type TopicMetadata,
+} from "./topic-registry.ts";
+import {
+  closePartitions,
+  describePartition,
+  describeTopicState,
+  type PartitionSlot,
+  type TopicDescription,
+  TopicState,
+  type TopicSummary,
+  type UnhealthyPartition,
+} from "./topic-state.ts";
+
+export type { PartitionDescription, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
+
+/** Opens (and recovers) one partition's log; throws GafkaError log_corrupt when it is damaged in the middle. */
+export type LogFactory = (options: PartitionLogOptions) => PartitionLogApi;
+
+export interface BrokerOptions {
+  /** Defaults to PartitionLog.open; tests pass a double. */
+  openLog?: LogFactory;
+  /** Long polls that may wait at once; defaults to limits.waitingPollsMax. */
+  waitingPollsMax?: number;
+}
+
+/** A record to produce: the broker picks its partition unless `partition` is given, and stamps it when `timestampMs` is absent. */
+export interface ProduceRecord {
+  partition?: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: RecordHeader[];
+  timestampMs?: number;
+}
+
+/** Where one produced record landed. */
+export interface ProduceResult {
+  partition: number;
+  offset: number;
+  timestampMs: number;
+}
+
+export type FetchOffset = number | "earliest" | "latest";
+
+export interface FetchRequest {
+  topic: string;
+  partition: number;
+  offset: FetchOffset;
+  /** 1..limits.consumeCountMax. */
+  maxRecords: number;
+  /** Long-poll wait when nothing is there yet: 0..limits.fetchWaitMsMax. */
+  waitMs: number;
+  /** Ends the wait early (the client went away). */
+  signal?: AbortSignal;
+}
+
+export interface FetchResult {
+  records: StoredRecord[];
+  /** The offset to ask for next. */
+  nextOffset: number;
+  highWatermark: number;
+}
+
+interface PartitionGroup {
+  readonly partition: number;
+  readonly records: RecordInput[];
+  /** Positions of `records` in the produce request. */
+  readonly requestIndexes: number[];
+}
+
+/**
+ * What one broker owns: its topics and their partitions' logs. The HTTP layer
+ * (and later the Kafka listener) call these methods; they throw GafkaErrors
+ * for expected failures and never touch HTTP.
+ */
+export class Broker {
+  private readonly topics = new Map<string, TopicState>();
+  private readonly waitingPollsMax: number;
+  private accepting = true;
+  private closePromise: Promise<void> | undefined;
+  /** Topic creates and deletes run one at a time, in call order. */
+  private adminQueue: Promise<void> = Promise.resolve();
+  private waitingPolls = 0;
+  private appendsInFlight = 0;
+  private onAppendsDrained: (() => void) | undefined;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    private readonly registry: TopicRegistry,
+    private readonly openLog: LogFactory,
+    options: BrokerOptions,
+  ) {
+    this.waitingPollsMax = options.waitingPollsMax ?? limits.waitingPollsMax;
+  }
+
+  /**
+   * Loads the topic metadata and opens (recovering) every partition's log. A
+   * partition refused as corrupt is kept as such and the others serve; any
+   * other failure to open is fatal and closes what was opened.
+   */
+  static async open(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
+    config.fs.mkdirp(config.dataDir);
+    const registry = TopicRegistry.load(config.dataDir, config.fs);
+    const broker = new Broker(config, registry, options.openLog ?? openPartitionLog, options);
+    try {
+      for (const metadata of registry.list()) {
+        broker.topics.set(metadata.name, new TopicState(metadata, await broker.openPartitions(metadata.name, metadata.partitionCount)));
+      }
+    } catch (error) {
+      await broker.close().catch(ignore);
+      throw error;
+    }
+    const refused = broker.unhealthyPartitions().length;
+    config.logger.info(
+      `broker ${config.brokerId}: ${broker.topics.size} topic(s) in ${config.dataDir}` +
+        (refused > 0 ? `, ${refused} partition(s) not serving` : ""),
+    );
+    return broker;
+  }
+
+  // ---------------------------------------------------------------- topics
+
+  /**
+   * Creates the topic's partition directories and logs, then records the topic
+   * durably in topics.json. When it resolves the topic survives a crash; when
+   * it throws, the topic does not exist.
+   */
+  async createTopic(name: string, partitionCount: number): Promise<TopicDescription> {
+    this.checkAccepting();
+    checkTopicName(name);
+    checkPartitionCount(partitionCount);
+    return this.runAdmin(async () => {
+      this.checkAccepting();
+      if (this.topics.has(name)) throw topicExists(name);
+      // Directories of an earlier topic of this name whose create or delete was interrupted.
+      this.removePartitionDirectories(name);
+      const partitions = await this.openPartitions(name, partitionCount);
+      let metadata: TopicMetadata;
+      try {
+        await this.config.fs.syncDirectory(this.config.dataDir);
+        metadata = await this.registry.create(name, partitionCount, this.config.clock.nowMs());
+      } catch (error) {
+        await closePartitions(partitions, this.config.logger);
+        this.removePartitionDirectories(name);
+        throw error;
+      }
+      const topic = new TopicState(metadata, partitions);
+      this.topics.set(name, topic);
+      this.config.logger.info(`created topic '${name}' with ${partitionCount} partition(s)`);
+      return describeTopicState(topic);
+    });
+  }
+
+  /** Topics sorted by name. */
+  listTopics(): TopicSummary[] {
+    return this.registry
+      .list()
+      .filter((metadata) => this.topics.has(metadata.name))
+      .map((metadata) => ({ name: metadata.name, partitionCount: metadata.partitionCount }));
+  }
+
+  describeTopic(name: string): TopicDescription {
+    return describeTopicState(this.topicOrThrow(name));
+  }
+
+  /**
+   * Removes the topic from topics.json durably, then closes its logs (waking
+   * its long polls) and removes its directories. Once the metadata is written
+   * the topic is gone even if the process dies before the directories are.
+   */
+  async deleteTopic(name: string): Promise<void> {
+    this.checkAccepting();
+    return this.runAdmin(async () => {
+      this.checkAccepting();
+      const topic = this.topicOrThrow(name);
+      await this.registry.delete(name);
+      this.topics.delete(name);
+      topic.closing.abort();
+      await closePartitions(topic.partitions, this.config.logger);
+      this.removePartitionDirectories(name);
+      this.config.logger.info(`deleted topic '${name}'`);
+    });
+  }
+
+  // ---------------------------------------------------------------- produce
+
+  /**
+   * Appends the records, returning where each landed, in request order.
+   * Records for the same partition go in one batch; partitions are appended
+   * concurrently. Durability: when it resolves every record is durable as the
+   * fsync policy demands. When it throws nothing is acknowledged — though
+   * batches for other partitions may have been stored (at-least-once).
+   */
+  async produce(topicName: string, records: ProduceRecord[]): Promise<ProduceResult[]> {
+    this.checkAccepting();
+    const topic = this.topicOrThrow(topicName);
+    if (records.length === 0) throw invalidRequest("a produce request needs at least one record");
+    if (records.length > limits.recordsPerRequestMax) {
+      throw invalidRequest(`a produce request may carry at most ${limits.recordsPerRequestMax} records`);
+    }
+    const nowMs = this.config.clock.nowMs();
+    if (records.length === 1) {
+      // The common single-record request: no grouping.
+      const slot = this.partitionFor(topic, records[0]!, 0);
+      const input = this.toRecordInput(records[0]!, 0, nowMs);
+      const appended = await this.appendTracked(topic, slot, [input]);
+      return [{ partition: slot.index, offset: appended.baseOffset, timestampMs: input.timestampMs }];
+    }
+    const groups = new Map<number, PartitionGroup>();
+    for (let i = 0; i < records.length; i++) {
+      const slot = this.partitionFor(topic, records[i]!, i);
+      let group = groups.get(slot.index);
+      if (group === undefined) {
+        group = { partition: slot.index, records: [], requestIndexes: [] };
+        groups.set(slot.index, group);
+      }
+      group.records.push(this.toRecordInput(records[i]!, i, nowMs));
+      group.requestIndexes.push(i);
+    }
+    const results = new Array<ProduceResult>(records.length);
+    const outcomes = await Promise.allSettled(
+      [...groups.values()].map(async (group) => {
+        const appended = await this.appendTracked(topic, topic.partitions[group.partition]!, group.records);
+        for (let j = 0; j < group.records.length; j++) {
+          results[group.requestIndexes[j]!] = {
+            partition: group.partition,
+            offset: appended.baseOffset + j,
+            timestampMs: group.records[j]!.timestampMs,
+          };
+        }
+      }),
+    );
+    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
+    return results;
+  }
+
+  /** Picks the record's partition: explicit, else by key hash, else round-robin. Throws for refused partitions. */
+  private partitionFor(topic: TopicState, record: ProduceRecord, requestIndex: number): PartitionSlot {
+    const count = topic.partitions.length;
+    let partition: number;
+    if (record.partition !== undefined) {
+      partition = record.partition;
+      if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+        throw withRecordIndex(partitionNotFound(topic.metadata.name, partition), requestIndex);
+      }
+    } else if (record.key !== null) {
+      partition = partitionForKey(record.key, count);
+    } else {
+      partition = topic.roundRobin.next(count);
+    }
+    const slot = topic.partitions[partition]!;
+    if (slot.refusal !== undefined) throw slot.refusal;
+    return slot;
+  }
+
+  private toRecordInput(record: ProduceRecord, requestIndex: number, nowMs: number): RecordInput {
+    const sizeBytes = recordSizeBytes(record);
+    if (sizeBytes > this.config.messageBytesMax) {
+      throw new GafkaError(
+        "message_too_large",
+        `record ${requestIndex} is ${sizeBytes} bytes (key + value + headers); the most a record may have is ${this.config.messageBytesMax}`,
+        { details: { record: requestIndex, size_bytes: sizeBytes, max_bytes: this.config.messageBytesMax } },
+      );
+    }
+    return { key: record.key, value: record.value, headers: record.headers, timestampMs: record.timestampMs ?? nowMs };
+  }
+
+  /** One append, counted so that close() can wait for it; a failure is re-thrown naming the partition. */
+  private async appendTracked(topic: TopicState, slot: PartitionSlot, records: RecordInput[]): Promise<AppendResult> {
+    const log = slot.log;
+    assert(log !== undefined, "a refused partition is never appended to");
+    this.appendsInFlight++;
+    try {
+      const appended = await log.append(records);
+      assert(
+        appended.lastOffset - appended.baseOffset + 1 === records.length,
+        `append of ${records.length} records to ${topic.metadata.name}-${slot.index} returned offsets ${appended.baseOffset}..${appended.lastOffset}`,
+      );
+      return appended;
+    } catch (error) {
+      throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;
+    } finally {
+      this.appendsInFlight--;
+      if (this.appendsInFlight === 0 && this.onAppendsDrained !== undefined) this.onAppendsDrained();
+    }
+  }
+
+  // ---------------------------------------------------------------- fetch
+
+  /**
+   * Reads records at or after the offset. When there are none yet and waitMs
+   * is positive, waits (long poll) until an append makes one visible, the
+   * wait ends, the signal aborts or the topic/broker closes; then reads again.
+   * Only records acknowledged under the fsync policy are returned.
+   */
+  async fetch(request: FetchRequest): Promise<FetchResult> {
+    this.checkAccepting();
+    assert(
+      Number.isInteger(request.maxRecords) && request.maxRecords >= 1 && request.maxRecords <= limits.consumeCountMax,
+      `fetch maxRecords ${request.maxRecords}`,
+    );
+    assert(request.waitMs >= 0 && request.waitMs <= limits.fetchWaitMsMax, `fetch waitMs ${request.waitMs}`);
+    const topic = this.topicOrThrow(request.topic);
+    const log = this.logOrThrow(topic, request.partition);
+    const offset =
+      request.offset === "earliest" ? log.earliestOffset : request.offset === "latest" ? log.highWatermark : request.offset;
+    const first = log.read(offset, request.maxRecords, limits.consumeBytesMax);
+    if (first.records.length > 0 || request.waitMs === 0) {
+      return { records: first.records, nextOffset: first.nextOffset, highWatermark: log.highWatermark };
+    }
+    if (this.waitingPolls >= this.waitingPollsMax) {
+      throw new GafkaError(
+        "too_many_requests",
+        `${this.waitingPolls} long polls are already waiting (the most is ${this.waitingPollsMax}); retry later`,
+        { retriable: true },
+      );
+    }
+    const highWatermark = log.highWatermark;
+    const signal =
+      request.signal === undefined ? topic.closing.signal : AbortSignal.any([request.signal, topic.closing.signal]);
+    this.waitingPolls++;
+    try {
+      await log.waitForData(offset, request.waitMs, signal);
+    } finally {
+      this.waitingPolls--;
+    }
+    if (topic.closing.signal.aborted) {
+      if (!this.accepting) return { records: [], nextOffset: offset, highWatermark };
+      throw topicNotFound(request.topic);
+    }
+    const second = log.read(offset, request.maxRecords, limits.consumeBytesMax);
+    return { records: second.records, nextOffset: second.nextOffset, highWatermark: log.highWatermark };
+  }
+
+  // ---------------------------------------------------------------- health and shutdown
+
+  /** Long polls waiting right now (limited by waitingPollsMax). */
+  get waitingPollCount(): number {
+    return this.waitingPolls;
+  }
+
+  /** Partitions not serving: refused as corrupt at open, or offline/corrupt since. */
+  unhealthyPartitions(): UnhealthyPartition[] {
+    const unhealthy: UnhealthyPartition[] = [];
+    for (const topic of this.topics.values()) {
+      for (const slot of topic.partitions) {
+        const description = describePartition(slot);
+        if (description.status !== "online") {
+          unhealthy.push({
+            topic: topic.metadata.name,
+            partition: slot.index,
+            status: description.status,
+            error: description.error ?? description.status,
+          });
+        }
+      }
+    }
+    return unhealthy;
+  }
+
+  /**
+   * Stops accepting requests (they get 503 shutting_down), wakes every long
+   * poll (they answer with what they have), waits for in-flight appends and
+   * topic changes, then closes every log (which fsyncs it). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.closeOnce();
+    return this.closePromise;
+  }
+
+  private async closeOnce(): Promise<void> {
+    this.accepting = false;
+    for (const topic of this.topics.values()) topic.closing.abort();
+    await this.adminQueue;
+    if (this.appendsInFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.onAppendsDrained = resolve;
+      });
+    }
+    const slots = [...this.topics.values()].flatMap((topic) => topic.partitions);
+    await closePartitions(slots, this.config.logger);
+    this.config.logger.info(`broker ${this.config.brokerId}: closed`);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private checkAccepting(): void {
+    if (!this.accepting) throw new GafkaError("shutting_down", "the broker is shutting down", { retriable: true });
+  }
+
+  private topicOrThrow(name: string): TopicState {
+    const topic = this.topics.get(name);
+    if (topic !== undefined) return topic;
+    const problem = topicNameProblem(name);
+    if (problem !== undefined) throw invalidRequest(problem, { field: "topic" });
+    throw topicNotFound(name);
+  }
+
+  private logOrThrow(topic: TopicState, partition: number): PartitionLogApi {
+    const slot = Number.isInteger(partition) ? topic.partitions[partition] : undefined;
+    if (slot === undefined) throw partitionNotFound(topic.metadata.name, partition);
+    if (slot.refusal !== undefined) throw slot.refusal;
+    return slot.log!;
+  }
+
+  private runAdmin<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.adminQueue.then(change);
+    this.adminQueue = result.then(ignore, ignore);
+    return result;
+  }
+
+  /** Opens partitions 0..count-1; on a failure other than corruption closes those opened and throws. */
+  private async openPartitions(topic: string, count: number): Promise<PartitionSlot[]> {
+    const slots: PartitionSlot[] = [];
+    try {
+      for (let index = 0; index < count; index++) slots.push(this.openPartition(topic, index));
+    } catch (error) {
+      await closePartitions(slots, this.config.logger);
+      throw error;
+    }
+    return slots;
+  }
+
+  private openPartition(topic: string, index: number): PartitionSlot {
+    const { dataDir, fs, clock, logger, fsyncPolicy, segmentBytesMax } = this.config;
+    const dir = partitionDirectory(dataDir, topic, index);
+    fs.mkdirp(dir);
+    try {
+      const log = this.openLog({ dir, name: `${topic}-${index}`, fs, clock, logger, fsyncPolicy, segmentBytesMax });
+      return { index, log, refusal: undefined };
+    } catch (error) {
+      if (!isGafkaError(error) || error.code !== "log_corrupt") throw error;
+      logger.error(`partition ${topic}-${index} refused: ${error.message}`);
+      return { index, log: undefined, refusal: error };
+    }
+  }
+
+  /** Removes `<dataDir>/<topic>-<n>` for every n; other topics' directories never match. */
+  private removePartitionDirectories(topic: string): void {
+    const { dataDir, fs } = this.config;
+    const prefix = `${topic}-`;
+    for (const entry of fs.readdir(dataDir)) {
+      if (entry.startsWith(prefix) && isDigits(entry, prefix.length)) {
+        fs.removeRecursive(partitionDirectory(dataDir, topic, Number(entry.slice(prefix.length))));
+      }
+    }
+  }
+}
+
+function openPartitionLog(options: PartitionLogOptions): PartitionLogApi {
+  return PartitionLog.open(options);
+}
+
+/** Key + value + header keys (UTF-8) and values: what --max-message-bytes limits. */
+function recordSizeBytes(record: ProduceRecord): number {
+  let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const header of record.headers) size += Buffer.byteLength(header.key, "utf8") + (header.value?.length ?? 0);
+  return size;
+}
+
+/** The same failure, its message and details naming the topic and partition it happened on. */
+function naming(error: GafkaError, topic: string, partition: number): GafkaError {
+  const label = `${topic}-${partition}`;
+  const message = error.message.includes(label) ? error.message : `partition ${label}: ${error.message}`;
+  return new GafkaError(error.code, message, {
+    retriable: error.retriable,
+    cause: error,
+    details: { ...error.details, topic, partition },
+  });
+}
+
+function withRecordIndex(error: GafkaError, requestIndex: number): GafkaError {
+  return new GafkaError(error.code, error.message, {
+    retriable: error.retriable,
+    cause: error.cause,
+    details: { ...error.details, record: requestIndex },
+  });
+}
+
+function isDigits(text: string, from: number): boolean {
+  if (from >= text.length) return false;
+  for (let i = from; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
+function ignore(): void {}

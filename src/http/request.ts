@@ -1,0 +1,111 @@
+import { GafkaError, invalidRequest } from "../core/errors.ts";
+import { parseDurationMs } from "../core/duration.ts";
+
+/**
+ * Request parsing shared by the routes. Every failure is a GafkaError
+ * (400 invalid_request, 413 message_too_large, 415 unsupported_media_type),
+ * thrown before anything reaches the broker.
+ */
+
+/**
+ * The request's JSON body, which must be an object. Checks the content type
+ * (415) and the size (413: by Content-Length before reading, by the bytes
+ * read when the body is chunked).
+ */
+export async function readJsonObject(request: Request, requestBytesMax: number): Promise<Record<string, unknown>> {
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    throw new GafkaError("unsupported_media_type", "the request body must be JSON (Content-Type: application/json)");
+  }
+  const declaredLength = request.headers.get("content-length");
+  if (declaredLength !== null && Number(declaredLength) > requestBytesMax) throw bodyTooLarge(Number(declaredLength), requestBytesMax);
+  const text = await request.text();
+  if (declaredLength === null && text.length > 0 && Buffer.byteLength(text, "utf8") > requestBytesMax) {
+    throw bodyTooLarge(Buffer.byteLength(text, "utf8"), requestBytesMax);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw invalidRequest(`the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw invalidRequest("the request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function bodyTooLarge(sizeBytes: number, requestBytesMax: number): GafkaError {
+  return new GafkaError(
+    "message_too_large",
+    `the request body is ${sizeBytes} bytes; the most a request may carry is ${requestBytesMax}`,
+    { details: { size_bytes: sizeBytes, max_bytes: requestBytesMax } },
+  );
+}
+
+/** `application/json`, with or without parameters such as `; charset=utf-8`, in any case. */
+export function isJsonContentType(value: string | null): boolean {
+  if (value === null) return false;
+  if (value === "application/json") return true;
+  const semicolon = value.indexOf(";");
+  return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase() === "application/json";
+}
+
+/** The query string's parameters (empty when there is none). */
+export function queryOf(request: Request): URLSearchParams {
+  const url = request.url;
+  const questionMark = url.indexOf("?");
+  return new URLSearchParams(questionMark === -1 ? "" : url.slice(questionMark + 1));
+}
+
+export function requiredParameter(query: URLSearchParams, name: string): string {
+  const value = query.get(name);
+  if (value === null || value === "") throw invalidRequest(`query parameter '${name}' is required`, { parameter: name });
+  return value;
+}
+
+/** A non-negative safe integer written in decimal digits, or a 400 naming the parameter. */
+export function parseNonNegativeInteger(text: string, name: string): number {
+  let digits = text.length > 0 && text.length <= 16;
+  for (let i = 0; digits && i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    digits = code >= 48 && code <= 57;
+  }
+  const value = digits ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw invalidRequest(`query parameter '${name}' must be a non-negative integer, not '${text}'`, { parameter: name });
+  }
+  return value;
+}
+
+/** An integer in [min, max] given as a query parameter, or `fallback` when absent. */
+export function parseIntegerInRange(
+  query: URLSearchParams,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const text = query.get(name);
+  if (text === null) return fallback;
+  const value = parseNonNegativeInteger(text, name);
+  if (value < min || value > max) {
+    throw invalidRequest(`query parameter '${name}' must be from ${min} to ${max}, not ${value}`, { parameter: name });
+  }
+  return value;
+}
+
+/** A duration query parameter ("500ms", "30s", "2m", plain ms) of at most maxMs, or `fallback` when absent. */
+export function parseDurationParameter(query: URLSearchParams, name: string, maxMs: number, fallback: number): number {
+  const text = query.get(name);
+  if (text === null) return fallback;
+  const value = parseDurationMs(text);
+  if (value === undefined) {
+    throw invalidRequest(`query parameter '${name}' must be a duration such as 500ms, 30s or 2m, not '${text}'`, {
+      parameter: name,
+    });
+  }
+  if (value > maxMs) {
+    throw invalidRequest(`query parameter '${name}' may be at most ${maxMs}ms, not ${value}ms`, { parameter: name });
+  }
+  return value;
+}

@@ -1,0 +1,13 @@
+import type { Route, RouteContext } from "../route.ts";
+
+/** GET /healthz — `ok`, or `degraded` listing the partitions that are not serving. */
+function health(_request: Request, context: RouteContext): Response {
+  const unhealthy = context.broker.unhealthyPartitions();
+  return Response.json({
+    status: unhealthy.length === 0 ? "ok" : "degraded",
+    broker_id: context.broker.config.brokerId,
+    offline_partitions: unhealthy,
+  });
+}
+
+export const healthRoutes: Route[] = [{ method: "GET", path: "/healthz", handle: health }];

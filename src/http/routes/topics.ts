@@ -1,0 +1,58 @@
+import type { TopicDescription } from "../../broker/broker.ts";
+import { invalidRequest } from "../../core/errors.ts";
+import { readJsonObject } from "../request.ts";
+import type { Route, RouteContext } from "../route.ts";
+
+/** POST /api/v1/topics {"name", "partitions"?} → 201 with the topic's description. */
+async function createTopic(request: Request, context: RouteContext): Promise<Response> {
+  const body = await readJsonObject(request, context.requestBytesMax);
+  if (typeof body.name !== "string") throw invalidRequest("field 'name' is required and must be a string", { field: "name" });
+  const partitions = body.partitions ?? 1;
+  if (typeof partitions !== "number") throw invalidRequest("field 'partitions' must be a number", { field: "partitions" });
+  const description = await context.broker.createTopic(body.name, partitions);
+  return Response.json(topicDescriptionJson(description), { status: 201 });
+}
+
+/** GET /api/v1/topics → {"topics": [{"name", "partitions"}]}, sorted by name. */
+function listTopics(_request: Request, context: RouteContext): Response {
+  const topics = context.broker.listTopics().map((topic) => ({ name: topic.name, partitions: topic.partitionCount }));
+  return Response.json({ topics });
+}
+
+/** GET /api/v1/topics/{name} → offsets, size and status of every partition. */
+function describeTopic(request: Bun.BunRequest, context: RouteContext): Response {
+  return Response.json(topicDescriptionJson(context.broker.describeTopic(topicParameter(request))));
+}
+
+/** DELETE /api/v1/topics/{name} → {"deleted": name} once the deletion is durable. */
+async function deleteTopic(request: Bun.BunRequest, context: RouteContext): Promise<Response> {
+  const name = topicParameter(request);
+  await context.broker.deleteTopic(name);
+  return Response.json({ deleted: name });
+}
+
+function topicParameter(request: Bun.BunRequest): string {
+  return (request.params as Record<string, string>).name ?? "";
+}
+
+function topicDescriptionJson(description: TopicDescription) {
+  return {
+    name: description.name,
+    created_at: description.createdAtMs,
+    partitions: description.partitions.map((partition) => ({
+      partition: partition.partition,
+      earliest_offset: partition.earliestOffset,
+      next_offset: partition.nextOffset,
+      size_bytes: partition.sizeBytes,
+      status: partition.status,
+      ...(partition.error === undefined ? {} : { error: partition.error }),
+    })),
+  };
+}
+
+export const topicRoutes: Route[] = [
+  { method: "POST", path: "/api/v1/topics", handle: createTopic },
+  { method: "GET", path: "/api/v1/topics", handle: listTopics },
+  { method: "GET", path: "/api/v1/topics/{name}", handle: describeTopic },
+  { method: "DELETE", path: "/api/v1/topics/{name}", handle: deleteTopic },
+];

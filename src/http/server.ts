@@ -1,0 +1,113 @@
+import type { Broker } from "../broker/broker.ts";
+import { GafkaError } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
+import type { Logger } from "../core/logger.ts";
+import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
+import type { HttpMethod, Route, RouteContext } from "./route.ts";
+import { consumeRoutes } from "./routes/consume.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { produceRoutes } from "./routes/produce.ts";
+import { topicRoutes } from "./routes/topics.ts";
+
+/** Every endpoint the server answers; docs/openapi.yaml must name exactly these (src/http/openapi.test.ts). */
+export const routes: readonly Route[] = [...produceRoutes, ...consumeRoutes, ...topicRoutes, ...healthRoutes];
+
+export const routeTable: readonly { method: HttpMethod; path: string }[] = routes.map(({ method, path }) => ({
+  method,
+  path,
+}));
+
+export interface ServerOptions {
+  broker: Broker;
+  /** Interface to listen on, e.g. "127.0.0.1". */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  logger: Logger;
+  /** Largest request body; defaults to limits.requestBytesMax. */
+  requestBytesMax?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stops accepting connections and resolves once in-flight requests are answered. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Seconds a connection may stay silent. A long poll is silent for up to
+ * limits.fetchWaitMsMax, so the connection must outlive it.
+ */
+const IDLE_TIMEOUT_SECONDS = Math.ceil(limits.fetchWaitMsMax / 1000) + 10;
+
+type BunHandler = (request: Bun.BunRequest) => Response | Promise<Response>;
+
+/**
+ * Starts the HTTP API on Bun.serve. Bun routes the known paths natively (one
+ * handler per method); anything else reaches `fetch`, which answers 405 for a
+ * known path with another method and 404 otherwise. Every thrown error goes
+ * through `error` to the one error→status map; the server never crashes on a
+ * request.
+ */
+export function startServer(options: ServerOptions): RunningServer {
+  const requestBytesMax = options.requestBytesMax ?? limits.requestBytesMax;
+  const context: RouteContext = { broker: options.broker, logger: options.logger, requestBytesMax };
+  const bunRoutes: Record<string, Partial<Record<HttpMethod, BunHandler>>> = {};
+  for (const route of routes) {
+    const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");
+    (bunRoutes[bunPath] ??= {})[route.method] = (request) => route.handle(request, context);
+  }
+  const logger = options.logger;
+  const server = Bun.serve({
+    hostname: options.host,
+    port: options.port,
+    development: false,
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    // Our own check answers 413 in JSON up to twice the limit; beyond that Bun refuses the body itself.
+    maxRequestBodySize: requestBytesMax * 2,
+    routes: bunRoutes,
+    fetch: unrouted,
+    error: (error) => errorResponse(error, logger),
+  });
+  const port = server.port;
+  if (port === undefined) throw new Error("Bun.serve did not report a port");
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    stop: () => server.stop(),
+  };
+}
+
+/** A request no route took: 405 with Allow when the path is known, else 404. */
+function unrouted(request: Request): Response {
+  const url = request.url;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const queryStart = url.indexOf("?", pathStart);
+  const path = url.slice(pathStart, queryStart === -1 ? undefined : queryStart);
+  const allowed = routes.filter((route) => pathMatches(route.path, path)).map((route) => route.method);
+  if (allowed.length > 0) {
+    const response = gafkaErrorResponse(
+      new GafkaError("method_not_allowed", `${request.method} is not allowed on ${path}; use ${allowed.join(", ")}`, {
+        details: { allowed },
+      }),
+    );
+    response.headers.set("allow", allowed.join(", "));
+    return response;
+  }
+  return gafkaErrorResponse(new GafkaError("not_found", `no such endpoint: ${request.method} ${path}`));
+}
+
+/** Whether a concrete path fits a route path, `{param}` matching one non-empty segment. */
+function pathMatches(routePath: string, path: string): boolean {
+  const expected = routePath.split("/");
+  const actual = path.split("/");
+  if (expected.length !== actual.length) return false;
+  for (let i = 0; i < expected.length; i++) {
+    const segment = expected[i]!;
+    if (segment.startsWith("{") ? actual[i]!.length === 0 : segment !== actual[i]) return false;
+  }
+  return true;
+}
+
