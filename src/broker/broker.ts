@@ -345,6 +345,17 @@ export class Broker {
     return { records: second.records, nextOffset: second.nextOffset, highWatermark: log.highWatermark };
   }
 
+  /** The offsets a partition holds now: [earliest, highWatermark). */
+  partitionBounds(topicName: string, partition: number): { earliest: number; highWatermark: number } {
+    const log = this.logOrThrow(this.topicOrThrow(topicName), partition);
+    return { earliest: log.earliestOffset, highWatermark: log.highWatermark };
+  }
+
+  /** The first offset whose timestamp is >= timestampMs (the high watermark when none is). */
+  offsetForTimestamp(topicName: string, partition: number, timestampMs: number): number {
+    return this.logOrThrow(this.topicOrThrow(topicName), partition).offsetForTimestamp(timestampMs);
+  }
+
   // ---------------------------------------------------------------- health and shutdown
 
   /** Long polls waiting right now (limited by waitingPollsMax). */

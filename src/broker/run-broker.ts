@@ -1,3 +1,4 @@
+import { GroupCoordinator } from "../groups/coordinator.ts";
 import { startServer } from "../http/server.ts";
 import { Broker } from "./broker.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -13,6 +14,8 @@ export interface RunningBroker {
   url: string;
   port: number;
   broker: Broker;
+  /** The consumer-group coordinator and its committed-offset store (groups.offsets). */
+  groups: GroupCoordinator;
   /**
    * Stops accepting connections, wakes long polls, waits for in-flight
    * requests and appends, then closes every log (fsync). Idempotent.
@@ -27,10 +30,18 @@ export interface RunningBroker {
  */
 export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker> {
   const broker = await Broker.open(config);
+  let groups: GroupCoordinator;
   let server: ReturnType<typeof startServer>;
   try {
-    server = startServer({ broker, host: config.host, port: config.port, logger: config.logger });
+    groups = GroupCoordinator.open({ broker, dataDir: config.dataDir, fs: config.fs, clock: config.clock, logger: config.logger });
   } catch (error) {
+    await broker.close();
+    throw error;
+  }
+  try {
+    server = startServer({ broker, groups, host: config.host, port: config.port, logger: config.logger });
+  } catch (error) {
+    await groups.close();
     await broker.close();
     throw error;
   }
@@ -42,6 +53,7 @@ export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker>
     // in-flight requests finish promptly, and waits for appends before closing logs.
     const serverStopped = server.stop();
     try {
+      await groups.close();
       await broker.close();
     } finally {
       await serverStopped;
@@ -51,6 +63,7 @@ export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker>
     url: server.url,
     port: server.port,
     broker,
+    groups,
     stop: () => (stopping ??= stopOnce()),
   };
 }

@@ -15,6 +15,11 @@ export const limits = {
   topicNameLengthMax: 255,
   /** Consumer and group ids (the seed's 128 for URL length). */
   consumerIdLengthMax: 128,
+  /** Members one consumer group may have, and the session timeouts a member may ask for. */
+  groupMembersMax: 1000,
+  sessionTimeoutMsDefault: 10_000,
+  sessionTimeoutMsMin: 100,
+  sessionTimeoutMsMax: 300_000,
   /** Header keys per record and their length. */
   headersPerRecordMax: 64,
   headerKeyLengthMax: 255,

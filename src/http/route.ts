@@ -1,11 +1,13 @@
 import type { Broker } from "../broker/broker.ts";
 import type { Logger } from "../core/logger.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
 
 export type HttpMethod = "GET" | "POST" | "DELETE";
 
 /** What every handler may use; built once when the server starts. */
 export interface RouteContext {
   readonly broker: Broker;
+  readonly groups: GroupCoordinator;
   readonly logger: Logger;
   /** Largest request body accepted (413 beyond). */
   readonly requestBytesMax: number;

@@ -11,6 +11,7 @@ import type { PartitionLogApi } from "../storage/log-types.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
+import { GroupCoordinator } from "../groups/coordinator.ts";
 import { startServer, type ServerOptions } from "./server.ts";
 
 interface Answer {
@@ -45,6 +46,10 @@ function brokerConfig(dataDir: string, overrides: Partial<BrokerConfig>): Broker
   };
 }
 
+function openGroups(broker: Broker, dataDir: string): GroupCoordinator {
+  return GroupCoordinator.open({ broker, dataDir, fs: nodeFileSystem, clock: systemClock, logger: silentLogger });
+}
+
 /** A broker on a temporary data dir behind a real server on 127.0.0.1, port 0; returns a stop function too. */
 async function start(
   overrides: Partial<BrokerConfig> = {},
@@ -53,12 +58,14 @@ async function start(
 ): Promise<Started & { stop: () => Promise<void> }> {
   const temp = makeTempDir("gafka-http-");
   const broker = await Broker.open(brokerConfig(temp.dir, overrides), options);
-  const server = startServer({ broker, host: "127.0.0.1", port: 0, logger: silentLogger, ...serverOptions });
+  const groups = openGroups(broker, temp.dir);
+  const server = startServer({ broker, groups, host: "127.0.0.1", port: 0, logger: silentLogger, ...serverOptions });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     await server.stop();
+    await groups.close();
     await broker.close();
     temp.remove();
   };
@@ -388,9 +395,11 @@ test("a corrupt partition answers 503 log_corrupt and health is degraded, while 
   await first.close();
   refuse = true;
   const broker = await Broker.open(brokerConfig(temp.dir, {}), { openLog });
-  const server = startServer({ broker, host: "127.0.0.1", port: 0, logger: silentLogger });
+  const groups = openGroups(broker, temp.dir);
+  const server = startServer({ broker, groups, host: "127.0.0.1", port: 0, logger: silentLogger });
   cleanups.push(async () => {
     await server.stop();
+    await groups.close();
     await broker.close();
   });
   const call = caller(server.url);

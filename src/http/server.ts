@@ -1,16 +1,18 @@
 import type { Broker } from "../broker/broker.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
 import type { HttpMethod, Route, RouteContext } from "./route.ts";
 import { consumeRoutes } from "./routes/consume.ts";
+import { groupRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { produceRoutes } from "./routes/produce.ts";
 import { topicRoutes } from "./routes/topics.ts";
 
 /** Every endpoint the server answers; docs/openapi.yaml must name exactly these (src/http/openapi.test.ts). */
-export const routes: readonly Route[] = [...produceRoutes, ...consumeRoutes, ...topicRoutes, ...healthRoutes];
+export const routes: readonly Route[] = [...produceRoutes, ...consumeRoutes, ...topicRoutes, ...groupRoutes, ...healthRoutes];
 
 export const routeTable: readonly { method: HttpMethod; path: string }[] = routes.map(({ method, path }) => ({
   method,
@@ -19,6 +21,7 @@ export const routeTable: readonly { method: HttpMethod; path: string }[] = route
 
 export interface ServerOptions {
   broker: Broker;
+  groups: GroupCoordinator;
   /** Interface to listen on, e.g. "127.0.0.1". */
   host: string;
   /** 0 picks a free port. */
@@ -52,7 +55,7 @@ type BunHandler = (request: Bun.BunRequest) => Response | Promise<Response>;
  */
 export function startServer(options: ServerOptions): RunningServer {
   const requestBytesMax = options.requestBytesMax ?? limits.requestBytesMax;
-  const context: RouteContext = { broker: options.broker, logger: options.logger, requestBytesMax };
+  const context: RouteContext = { broker: options.broker, groups: options.groups, logger: options.logger, requestBytesMax };
   const bunRoutes: Record<string, Partial<Record<HttpMethod, BunHandler>>> = {};
   for (const route of routes) {
     const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");

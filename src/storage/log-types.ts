@@ -53,6 +53,8 @@ export interface PartitionLogApi {
    * aborts, whichever is first. Woken by the append itself, not by polling.
    */
   waitForData(offset: number, waitMs: number, signal?: AbortSignal): Promise<void>;
+  /** First offset whose timestamp is >= timestampMs, or the high watermark when none is. */
+  offsetForTimestamp(timestampMs: number): number;
   /** Finishes in-flight writes, fsyncs and closes the files. */
   close(): Promise<void>;
 }

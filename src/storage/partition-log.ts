@@ -374,6 +374,36 @@ export class PartitionLog implements PartitionLogApi {
     return bytesRead;
   }
 
+  /**
+   * The first offset whose record timestamp is >= timestampMs (Kafka's
+   * ListOffsets by time), or the high watermark when there is none. Scans
+   * batch headers (their maxTimestamp) and decodes only the batch that holds it.
+   */
+  offsetForTimestamp(timestampMs: number): number {
+    this.assertServing();
+    const highWatermark = this.visibleOffset;
+    for (const segment of this.segments) {
+      const reader = this.reader;
+      reader.reset(segment.fd, segment.sizeBytes);
+      let position = 0;
+      while (position < segment.sizeBytes) {
+        const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
+        if (!head) break;
+        const batchBytes = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES).getUint32(0);
+        const header = readBatchHeader(head, FRAME_HEADER_BYTES);
+        if (header.baseOffset >= highWatermark) return highWatermark;
+        if (header.maxTimestampMs >= timestampMs) {
+          const batch = reader.bytes(position + FRAME_HEADER_BYTES, batchBytes)!.slice();
+          for (const record of decodeRecordBatch(batch).records) {
+            if (record.timestampMs >= timestampMs && record.offset < highWatermark) return record.offset;
+          }
+        }
+        position += FRAME_HEADER_BYTES + batchBytes;
+      }
+    }
+    return highWatermark;
+  }
+
   /** Index of the segment holding `offset` (the last one whose base is <= offset). */
   private segmentFor(offset: number): number {
     let low = 0;

@@ -1,4 +1,5 @@
 import type { FetchOffset } from "../../broker/broker.ts";
+import { invalidRequest } from "../../core/errors.ts";
 import { limits } from "../../core/limits.ts";
 import { encodeStoredRecord, parseEncoding, type RecordJson } from "../record-json.ts";
 import {
@@ -9,6 +10,8 @@ import {
   requiredParameter,
 } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
+import type { AssignorName } from "../../groups/assignor.ts";
+import { membershipJson, topicList } from "./groups.ts";
 
 /**
  * GET /api/v1/consume?topic&partition&offset&count&timeout&value_encoding —
@@ -17,6 +20,7 @@ import type { Route, RouteContext } from "../route.ts";
  */
 async function consume(request: Request, context: RouteContext): Promise<Response> {
   const query = queryOf(request);
+  if (query.has("group_id")) return consumeAsGroupMember(request, query, context);
   const topic = requiredParameter(query, "topic");
   const partition = parseNonNegativeInteger(requiredParameter(query, "partition"), "partition");
   const offset = parseOffset(query.get("offset"));
@@ -40,6 +44,43 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
     next_offset: result.nextOffset,
     high_watermark: result.highWatermark,
   });
+}
+
+/**
+ * The seed's group form: GET /api/v1/consume?topic=a,b&group_id&consumer_id&count&timeout
+ * (optional: partition, generation, session_timeout_ms, assignor, value_encoding).
+ * Joins on the first call, commits what the previous call delivered, and
+ * long-polls across every partition the member owns.
+ */
+async function consumeAsGroupMember(request: Request, query: URLSearchParams, context: RouteContext): Promise<Response> {
+  const groupId = requiredParameter(query, "group_id");
+  const memberId = requiredParameter(query, "consumer_id");
+  const topics = topicList(requiredParameter(query, "topic"), "topic");
+  const maxRecords = parseIntegerInRange(query, "count", 1, limits.consumeCountMax, limits.consumeCountDefault);
+  const waitMs = parseDurationParameter(query, "timeout", limits.fetchWaitMsMax, 0);
+  const encoding = parseEncoding(query.get("value_encoding"), "value_encoding", "utf8");
+  const partition = query.get("partition");
+  const generation = query.get("generation");
+  const sessionTimeout = query.get("session_timeout_ms");
+  if (partition !== null && topics.length !== 1) {
+    throw invalidRequest("'partition' needs exactly one topic", { parameter: "partition" });
+  }
+  const result = await context.groups.consume(groupId, memberId, {
+    topics,
+    maxRecords,
+    waitMs,
+    generation: generation === null ? undefined : parseNonNegativeInteger(generation, "generation"),
+    only: partition === null ? undefined : { topic: topics[0]!, partition: parseNonNegativeInteger(partition, "partition") },
+    sessionTimeoutMs: sessionTimeout === null ? undefined : parseNonNegativeInteger(sessionTimeout, "session_timeout_ms"),
+    assignor: (query.get("assignor") ?? undefined) as AssignorName | undefined,
+    signal: waitMs > 0 ? request.signal : undefined,
+  });
+  const records = new Array<RecordJson & { topic: string }>(result.records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = result.records[i]!;
+    records[i] = { topic: record.topic, ...encodeStoredRecord(record, record.partition, encoding) };
+  }
+  return Response.json({ ...membershipJson(result), records });
 }
 
 function parseOffset(text: string | null): FetchOffset {

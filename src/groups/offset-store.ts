@@ -1,0 +1,249 @@
+import * as path from "node:path";
+import { GafkaError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { FileSystem } from "../storage/file-system.ts";
+import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "../storage/frame.ts";
+
+/**
+ * Committed consumer-group offsets, durable: a commit resolves only after it
+ * is fdatasync'ed (concurrent commits share one fdatasync).
+ *
+ * On disk, `<dataDir>/consumer-offsets.log` is a sequence of frames in the
+ * segment frame format (src/storage/frame.ts: length, CRC32, payload) whose
+ * payload is one UTF-8 JSON commit entry: {"g":group,"t":topic,"p":partition,
+ * "o":offset,"ts":ms}; an offset of -1 is a tombstone (group deleted). Replay
+ * keeps the last entry per (group, topic, partition). When the file holds many
+ * more entries than live offsets it is compacted: the live entries are written
+ * to a new file, fsynced, and renamed over the old one.
+ *
+ * Recovery: a torn last frame is cut off (it was never acknowledged); a bad
+ * frame followed by more data is corruption and refuses to open.
+ */
+export interface CommittedOffset {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  committedAtMs: number;
+}
+
+export interface OffsetStoreOptions {
+  dataDir: string;
+  fs: FileSystem;
+  logger: Logger;
+  /** Compact when entries exceed this many and four times the live offsets. */
+  compactAfterEntries?: number;
+}
+
+const FILE_NAME = "consumer-offsets.log";
+const TOMBSTONE = -1;
+
+interface Entry {
+  g: string;
+  t: string;
+  p: number;
+  o: number;
+  ts: number;
+}
+
+type CommitListener = (entries: readonly CommittedOffset[]) => void;
+
+function keyOf(group: string, topic: string, partition: number): string {
+  return `${group}\u0000${topic}\u0000${partition}`;
+}
+
+export class OffsetStore {
+  private readonly offsets = new Map<string, CommittedOffset>();
+  private fd = -1;
+  private sizeBytes = 0;
+  private entries = 0;
+  private pending: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private syncing: Promise<void> | undefined;
+  private failed: Error | undefined;
+  private readonly listeners: CommitListener[] = [];
+  private readonly filePath: string;
+  private readonly compactAfterEntries: number;
+
+  private constructor(private readonly options: OffsetStoreOptions) {
+    this.filePath = path.join(options.dataDir, FILE_NAME);
+    this.compactAfterEntries = options.compactAfterEntries ?? 10_000;
+  }
+
+  static open(options: OffsetStoreOptions): OffsetStore {
+    const store = new OffsetStore(options);
+    store.load();
+    return store;
+  }
+
+  get(group: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.offsets.get(keyOf(group, topic, partition));
+  }
+
+  /** Every group with at least one committed offset. */
+  groups(): string[] {
+    const groups = new Set<string>();
+    for (const committed of this.offsets.values()) groups.add(committed.group);
+    return [...groups].sort();
+  }
+
+  offsetsOf(group: string): CommittedOffset[] {
+    return [...this.offsets.values()]
+      .filter((committed) => committed.group === group)
+      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  /** Called with every durable change (replication ships them to followers). */
+  onCommit(listener: CommitListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves once every entry is fdatasync'ed; then it survives a crash. */
+  commit(entries: readonly CommittedOffset[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    if (this.failed) return Promise.reject(this.storageError(this.failed));
+    try {
+      for (const entry of entries) this.writeEntry(entry);
+    } catch (error) {
+      return Promise.reject(this.storageError(error));
+    }
+    const done = new Promise<void>((resolve, reject) => this.pending.push({ resolve, reject }));
+    this.syncing ??= this.groupCommit();
+    return done.then(() => {
+      for (const listener of this.listeners) listener(entries);
+    });
+  }
+
+  /** Removes every committed offset of the group, durably. */
+  deleteGroup(group: string, nowMs: number): Promise<void> {
+    const tombstones = this.offsetsOf(group).map((committed) => ({ ...committed, offset: TOMBSTONE, committedAtMs: nowMs }));
+    return this.commit(tombstones);
+  }
+
+  async close(): Promise<void> {
+    while (this.syncing) await this.syncing;
+    if (this.fd >= 0) this.options.fs.close(this.fd);
+    this.fd = -1;
+  }
+
+  private storageError(error: unknown): GafkaError {
+    const message = error instanceof Error ? error.message : String(error);
+    return new GafkaError("storage_failed", `committing offsets failed: ${message}`, { retriable: true, cause: error });
+  }
+
+  private writeEntry(committed: CommittedOffset): void {
+    const entry: Entry = { g: committed.group, t: committed.topic, p: committed.partition, o: committed.offset, ts: committed.committedAtMs };
+    const frame = encodeFrame(new TextEncoder().encode(JSON.stringify(entry)));
+    const position = this.sizeBytes;
+    try {
+      this.options.fs.write(this.fd, frame, position);
+    } catch (error) {
+      this.options.fs.truncate(this.fd, position);
+      throw error;
+    }
+    this.sizeBytes += frame.length;
+    this.entries++;
+    this.apply(entry);
+  }
+
+  private apply(entry: Entry): void {
+    const key = keyOf(entry.g, entry.t, entry.p);
+    if (entry.o === TOMBSTONE) this.offsets.delete(key);
+    else this.offsets.set(key, { group: entry.g, topic: entry.t, partition: entry.p, offset: entry.o, committedAtMs: entry.ts });
+  }
+
+  private async groupCommit(): Promise<void> {
+    while (this.pending.length > 0) {
+      const waiting = this.pending;
+      this.pending = [];
+      try {
+        await this.options.fs.fdatasync(this.fd);
+      } catch (error) {
+        // Never retried: the in-memory view may now be ahead of the disk, so refuse further commits.
+        this.failed = error instanceof Error ? error : new Error(String(error));
+        this.options.logger.error(`offset store: fsync failed, commits refused until restart: ${this.failed.message}`);
+        for (const waiter of [...waiting, ...this.pending]) waiter.reject(this.storageError(error));
+        this.pending = [];
+        break;
+      }
+      for (const waiter of waiting) waiter.resolve();
+      if (this.entries > this.compactAfterEntries && this.entries > 4 * this.offsets.size) this.compact();
+    }
+    this.syncing = undefined;
+  }
+
+  /** Rewrites the file with only the live offsets: temp file, fsync, rename, directory fsync. */
+  private compact(): void {
+    const fs = this.options.fs;
+    const temporaryPath = `${this.filePath}.compact`;
+    const fd = fs.openReadWrite(temporaryPath);
+    let position = 0;
+    try {
+      fs.truncate(fd, 0);
+      for (const committed of this.offsets.values()) {
+        const entry: Entry = { g: committed.group, t: committed.topic, p: committed.partition, o: committed.offset, ts: committed.committedAtMs };
+        const frame = encodeFrame(new TextEncoder().encode(JSON.stringify(entry)));
+        fs.write(fd, frame, position);
+        position += frame.length;
+      }
+      fs.fdatasyncSync(fd);
+    } catch (error) {
+      fs.close(fd);
+      this.options.logger.warn(`offset store: compaction skipped: ${error instanceof Error ? error.message : error}`);
+      return;
+    }
+    fs.rename(temporaryPath, this.filePath);
+    fs.syncDirectorySync(this.options.dataDir);
+    fs.close(this.fd);
+    this.fd = fd;
+    this.sizeBytes = position;
+    this.entries = this.offsets.size;
+  }
+
+  private load(): void {
+    const fs = this.options.fs;
+    fs.mkdirp(this.options.dataDir);
+    this.fd = fs.openReadWrite(this.filePath);
+    const bytes = fs.readFile(this.filePath);
+    let position = 0;
+    while (position < bytes.length) {
+      const problem = this.frameProblem(bytes, position);
+      if (problem === undefined) {
+        const { batchBytes } = readFrameHeader(bytes, position);
+        const payload = bytes.subarray(position + FRAME_HEADER_BYTES, position + FRAME_HEADER_BYTES + batchBytes);
+        this.apply(JSON.parse(new TextDecoder().decode(payload)) as Entry);
+        this.entries++;
+        position += FRAME_HEADER_BYTES + batchBytes;
+        continue;
+      }
+      if (this.validFrameAfter(bytes, position)) {
+        fs.close(this.fd);
+        throw new GafkaError(
+          "log_corrupt",
+          `${this.filePath} is corrupt at position ${position} (${problem}) and valid entries follow; refusing to guess committed offsets`,
+          { details: { file: this.filePath, position } },
+        );
+      }
+      this.options.logger.warn(`offset store: cut a torn tail of ${bytes.length - position} bytes from ${this.filePath} at position ${position}`);
+      fs.truncate(this.fd, position);
+      fs.fdatasyncSync(this.fd);
+      break;
+    }
+    this.sizeBytes = position;
+  }
+
+  private frameProblem(bytes: Uint8Array, position: number): string | undefined {
+    if (position + FRAME_HEADER_BYTES > bytes.length) return "partial frame header";
+    const { batchBytes, checksum } = readFrameHeader(bytes, position);
+    const end = position + FRAME_HEADER_BYTES + batchBytes;
+    if (batchBytes === 0 || end > bytes.length) return "partial frame";
+    if (frameChecksum(bytes.subarray(position + FRAME_HEADER_BYTES, end)) !== checksum) return "checksum mismatch";
+    return undefined;
+  }
+
+  private validFrameAfter(bytes: Uint8Array, position: number): boolean {
+    for (let candidate = position + 1; candidate + FRAME_HEADER_BYTES < bytes.length; candidate++) {
+      if (this.frameProblem(bytes, candidate) === undefined) return true;
+    }
+    return false;
+  }
+}
