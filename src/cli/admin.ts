@@ -1,0 +1,112 @@
+import { defineCommand } from "citty";
+import { Admin, type TopicDescription } from "../client/index.ts";
+import { limits } from "../core/limits.ts";
+import { nodeFileSystem } from "../storage/file-system.ts";
+import { brokerArgs, integerArg, logLevelArgs } from "./shared-args.ts";
+
+const nameArgs = { name: { type: "string", description: "Topic name", required: true } } as const;
+const jsonArgs = { json: { type: "boolean", description: "Print the broker's answer as JSON", default: false } } as const;
+const clientArgs = { ...brokerArgs, ...logLevelArgs("warn") } as const;
+
+const createTopic = defineCommand({
+  meta: { name: "create-topic", description: "Create a topic" },
+  args: {
+    ...nameArgs,
+    partitions: { type: "string", description: `Number of partitions (1-${limits.partitionsPerTopicMax})`, default: "1" },
+    ...clientArgs,
+  },
+  async run({ args }) {
+    const partitions = integerArg("partitions", args.partitions, 1, limits.partitionsPerTopicMax);
+    const topic = await new Admin({ broker: args.broker }).createTopic({ name: args.name, partitions });
+    console.log(`created topic ${topic.name} with ${topic.partitions.length} partition${topic.partitions.length === 1 ? "" : "s"}`);
+  },
+});
+
+const listTopics = defineCommand({
+  meta: { name: "list-topics", description: "List topics and their partition counts" },
+  args: { ...jsonArgs, ...clientArgs },
+  async run({ args }) {
+    const topics = await new Admin({ broker: args.broker }).listTopics();
+    if (args.json) return console.log(JSON.stringify(topics));
+    if (topics.length === 0) return console.log("no topics");
+    console.log(table([["TOPIC", "PARTITIONS"], ...topics.map((topic) => [topic.name, String(topic.partitions)])]));
+  },
+});
+
+const describeTopic = defineCommand({
+  meta: { name: "describe-topic", description: "Show a topic's partitions: offsets, size on disk, status" },
+  args: { ...nameArgs, ...jsonArgs, ...clientArgs },
+  async run({ args }) {
+    const topic = await new Admin({ broker: args.broker }).describeTopic(args.name);
+    console.log(args.json ? JSON.stringify(topic) : describeText(topic));
+  },
+});
+
+const deleteTopic = defineCommand({
+  meta: { name: "delete-topic", description: "Delete a topic and all its records" },
+  args: { ...nameArgs, ...clientArgs },
+  async run({ args }) {
+    await new Admin({ broker: args.broker }).deleteTopic(args.name);
+    console.log(`deleted topic ${args.name}`);
+  },
+});
+
+const verify = defineCommand({
+  meta: { name: "verify", description: "Check every frame of every segment in a data dir (read-only; run it with the broker stopped)" },
+  args: {
+    "data-dir": { type: "string", description: "The broker's data directory", required: true },
+    ...logLevelArgs("warn"),
+  },
+  async run({ args }) {
+    const { verifyDataDir } = await import("../storage/verify.ts");
+    const report = verifyDataDir(args["data-dir"], nodeFileSystem);
+    for (const partition of report.partitions) {
+      const verdict = partition.problems.length === 0 ? "ok" : `${partition.problems.length} problem(s)`;
+      console.log(`${partition.dir}: ${plural(partition.segments, "segment")}, ${plural(partition.records, "record")}, ${verdict}`);
+      for (const problem of partition.problems) {
+        const at = `position ${problem.position}${problem.offset === undefined ? "" : ` (offset ${problem.offset})`}`;
+        console.log(`  ${problem.kind} in ${problem.file} at ${at}: ${problem.message}`);
+      }
+    }
+    const damaged = report.partitions.filter((partition) => partition.problems.length > 0).length;
+    console.log(`checked ${plural(report.partitions.length, "partition")}: ${damaged === 0 ? "all ok" : `${damaged} with problems`}`);
+    if (!report.ok) throw new Error(`${args["data-dir"]} has corrupt data (see above)`);
+  },
+});
+
+export default defineCommand({
+  meta: { name: "admin", description: "Manage topics on a broker, or verify a data dir" },
+  subCommands: {
+    "create-topic": createTopic,
+    "list-topics": listTopics,
+    "describe-topic": describeTopic,
+    "delete-topic": deleteTopic,
+    verify,
+  },
+});
+
+function describeText(topic: TopicDescription): string {
+  const rows = [["PARTITION", "EARLIEST", "NEXT", "BYTES", "STATUS"]];
+  for (const partition of topic.partitions) {
+    const status = partition.error === undefined ? partition.status : `${partition.status}: ${partition.error}`;
+    rows.push([
+      String(partition.partition),
+      String(partition.earliestOffset),
+      String(partition.nextOffset),
+      String(partition.sizeBytes),
+      status,
+    ]);
+  }
+  const created = Number.isFinite(topic.createdAtMs) ? ` (created ${new Date(topic.createdAtMs).toISOString()})` : "";
+  return `topic ${topic.name}${created}\n${table(rows)}`;
+}
+
+/** Left-aligned columns separated by two spaces. */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

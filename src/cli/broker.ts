@@ -1,0 +1,76 @@
+import { defineCommand } from "citty";
+import { systemClock } from "../core/clock.ts";
+import { limits } from "../core/limits.ts";
+import { createLogger } from "../core/logger.ts";
+import { nodeFileSystem } from "../storage/file-system.ts";
+import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
+import { byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+
+export default defineCommand({
+  meta: { name: "broker", description: "Run a broker: stores topics on disk and serves the HTTP API" },
+  args: {
+    id: { type: "string", description: "Broker id", default: "1" },
+    host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },
+    port: { type: "string", description: "HTTP port (0 picks a free one)", default: "9001" },
+    "data-dir": { type: "string", description: "Where topics and logs are kept", default: "./data" },
+    fsync: {
+      type: "string",
+      description: "When writes reach the disk before a produce is acknowledged",
+      valueHint: "always|interval:<ms>|never",
+      default: "always",
+    },
+    "segment-bytes": { type: "string", description: "Segment size before a roll", default: String(limits.segmentBytesDefault) },
+    "max-message-bytes": {
+      type: "string",
+      description: "Largest record (key + value + headers)",
+      default: String(limits.messageBytesMaxDefault),
+    },
+    role: { type: "enum", description: "Replication role", options: ["leader", "follower"], default: "leader" },
+    leader: { type: "string", description: "The leader to follow (with --role=follower)", valueHint: "host:port" },
+    ...logLevelArgs("info"),
+  },
+  async run({ args }) {
+    if (args.role === "follower") {
+      throw new UsageError("--role=follower is not supported yet (follower replication comes in a later release); run with --role=leader");
+    }
+    const fsyncPolicy = parseFsyncPolicy(args.fsync);
+    if (!fsyncPolicy) throw new UsageError(`--fsync must be always, interval:<ms> or never, not '${args.fsync}'`);
+    const logger = createLogger(args["log-level"], "broker");
+    if (args.leader !== undefined) logger.warn("--leader is ignored: this broker runs as the leader");
+    const config = {
+      brokerId: integerArg("id", args.id, 0, 2 ** 31 - 1),
+      host: args.host,
+      port: integerArg("port", args.port, 0, 65_535),
+      dataDir: args["data-dir"],
+      fs: nodeFileSystem,
+      clock: systemClock,
+      logger,
+      fsyncPolicy,
+      segmentBytesMax: byteSizeArg("segment-bytes", args["segment-bytes"], limits.segmentBytesMin),
+      messageBytesMax: byteSizeArg("max-message-bytes", args["max-message-bytes"], 1),
+    };
+    const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
+    const { runBroker } = await import("../broker/run-broker.ts");
+    const broker = await runBroker(config);
+    const signal = await stopRequested;
+    logger.info(`${signal}: stopping (finishing in-flight writes, fsync, closing files)`);
+    await broker.stop();
+    logger.info("stopped");
+  },
+});
+
+/** Resolves on the first SIGINT/SIGTERM; a second one while stopping exits at once. */
+function shutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      const forceExit = () => process.exit(1);
+      process.once("SIGINT", forceExit);
+      process.once("SIGTERM", forceExit);
+      resolve(signal);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

@@ -1,0 +1,73 @@
+import type { ArgsDef } from "citty";
+import { DEFAULT_BROKER } from "../client/index.ts";
+import type { LogLevelName } from "../core/logger.ts";
+
+/** Arguments every subcommand shares (nuxt/cli's `commands/_shared.ts` habit). */
+
+export const brokerArgs = {
+  broker: {
+    type: "string",
+    description: "Broker to talk to",
+    valueHint: "host:port",
+    default: DEFAULT_BROKER,
+  },
+} as const satisfies ArgsDef;
+
+const LOG_LEVEL_NAMES = ["silent", "error", "warn", "info", "debug"] as const satisfies readonly LogLevelName[];
+
+export function logLevelArgs<const D extends (typeof LOG_LEVEL_NAMES)[number]>(defaultLevel: D) {
+  return {
+    "log-level": {
+      type: "enum",
+      description: "Log verbosity (logs go to stderr)",
+      options: [...LOG_LEVEL_NAMES],
+      default: defaultLevel,
+    },
+  } as const satisfies ArgsDef;
+}
+
+/** A bad argument value: main.ts prints `error: <message>` and exits 1. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** An integer flag within bounds, or a UsageError naming the flag. */
+export function integerArg(name: string, text: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
+  const value = /^\s*-?\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
+    const range = maximum === Number.MAX_SAFE_INTEGER ? `at least ${minimum}` : `${minimum}..${maximum}`;
+    throw new UsageError(`--${name} must be an integer ${range}, not '${text}'`);
+  }
+  return value;
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes as `134217728`, `128MiB` or `128m`. */
+export function byteSizeArg(name: string, text: string, minimum: number): number {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const value = match && unit !== undefined ? Number(match[1]) * unit : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw new UsageError(`--${name} must be a size of at least ${minimum} bytes (e.g. 134217728 or 128MiB), not '${text}'`);
+  }
+  return value;
+}
+
+/**
+ * Every value of a flag given more than once (`--header a=1 --header b=2`):
+ * citty keeps only the last, so these are read from the raw arguments.
+ */
+export function repeatedArg(rawArgs: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let index = 0; index < rawArgs.length; index++) {
+    const arg = rawArgs[index]!;
+    if (arg === "--") break;
+    if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+    else if (arg === `--${name}` && index + 1 < rawArgs.length) values.push(rawArgs[++index]!);
+  }
+  return values;
+}

@@ -1,0 +1,156 @@
+import { describe, expect, test } from "bun:test";
+import { GafkaClientError } from "./client-error.ts";
+import { brokerUrl, HttpClient, type FetchFunction } from "./http-client.ts";
+
+/** A fetch that answers from a script and counts calls. */
+function scriptedFetch(answer: (url: string, init: RequestInit, call: number) => Response | Promise<Response>) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const fetchFunction: FetchFunction = async (url, init) => {
+    calls.push({ url, init });
+    return answer(url, init, calls.length);
+  };
+  return { calls, fetchFunction };
+}
+
+function systemError(code: string): Error {
+  return Object.assign(new TypeError(`${code}: something went wrong`), { code });
+}
+
+async function caught(promise: Promise<unknown>): Promise<GafkaClientError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(GafkaClientError);
+    return error as GafkaClientError;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("brokerUrl", () => {
+  test("accepts host:port and URLs", () => {
+    expect(brokerUrl("localhost:9001")).toBe("http://localhost:9001");
+    expect(brokerUrl("127.0.0.1:9002")).toBe("http://127.0.0.1:9002");
+    expect(brokerUrl("http://broker.example:80/")).toBe("http://broker.example");
+    expect(brokerUrl("https://broker.example:8443/gafka/")).toBe("https://broker.example:8443/gafka");
+  });
+
+  test("refuses what is not an address", async () => {
+    expect(() => brokerUrl("http://")).toThrow(GafkaClientError);
+  });
+});
+
+describe("HttpClient", () => {
+  test("sends JSON and builds the query", async () => {
+    const { calls, fetchFunction } = scriptedFetch(() => Response.json({ ok: true }));
+    const http = new HttpClient({ broker: "localhost:9001", fetch: fetchFunction });
+    expect(await http.request("POST", "/api/v1/topics", { body: { name: "t" } })).toEqual({ ok: true });
+    await http.request("GET", "/api/v1/consume", { query: { topic: "a b", partition: 0, offset: undefined } });
+    expect(calls[0]!.url).toBe("http://localhost:9001/api/v1/topics");
+    expect(calls[0]!.init.body).toBe('{"name":"t"}');
+    expect((calls[0]!.init.headers as Record<string, string>)["content-type"]).toBe("application/json");
+    expect(calls[1]!.url).toBe("http://localhost:9001/api/v1/consume?topic=a+b&partition=0");
+  });
+
+  test("turns an error body into a typed error with its details", async () => {
+    const body = { error: { code: "offset_out_of_range", message: "offset 99 is out of range [0, 12]", earliest: 0, latest: 12 } };
+    const { fetchFunction } = scriptedFetch(() => Response.json(body, { status: 416 }));
+    const error = await caught(new HttpClient({ fetch: fetchFunction }).request("GET", "/api/v1/consume"));
+    expect(error.status).toBe(416);
+    expect(error.code).toBe("offset_out_of_range");
+    expect(error.message).toBe("offset 99 is out of range [0, 12]");
+    expect(error.details).toEqual({ earliest: 0, latest: 12 });
+    expect(error.retriable).toBe(false);
+  });
+
+  test("503 is retriable except a corrupt log", async () => {
+    const answer = (code: string) => Response.json({ error: { code, message: code } }, { status: 503 });
+    const offline = await caught(new HttpClient({ fetch: scriptedFetch(() => answer("partition_offline")).fetchFunction }).request("GET", "/x"));
+    const corrupt = await caught(new HttpClient({ fetch: scriptedFetch(() => answer("log_corrupt")).fetchFunction }).request("GET", "/x"));
+    expect(offline.retriable).toBe(true);
+    expect(corrupt.retriable).toBe(false);
+  });
+
+  test("an answer without the error body is still a typed error", async () => {
+    const { fetchFunction } = scriptedFetch(() => new Response("<html>bad gateway</html>", { status: 502, statusText: "Bad Gateway" }));
+    const error = await caught(new HttpClient({ fetch: fetchFunction }).request("GET", "/x"));
+    expect(error.code).toBe("invalid_response");
+    expect(error.status).toBe(502);
+    expect(error.message).toContain("bad gateway");
+  });
+
+  test("a success that is not JSON is an invalid_response", async () => {
+    const { fetchFunction } = scriptedFetch(() => new Response("not json"));
+    expect((await caught(new HttpClient({ fetch: fetchFunction }).request("GET", "/x"))).code).toBe("invalid_response");
+  });
+
+  test("retries a GET after a network error", async () => {
+    const { calls, fetchFunction } = scriptedFetch((_url, _init, call) => {
+      if (call < 3) throw systemError("ECONNRESET");
+      return Response.json({ topics: [] });
+    });
+    const http = new HttpClient({ fetch: fetchFunction, retries: 3, retryBackoffMs: 1 });
+    expect(await http.request("GET", "/api/v1/topics")).toEqual({ topics: [] });
+    expect(calls.length).toBe(3);
+  });
+
+  test("gives up after the retries", async () => {
+    const { calls, fetchFunction } = scriptedFetch(() => {
+      throw systemError("ECONNRESET");
+    });
+    const error = await caught(new HttpClient({ fetch: fetchFunction, retries: 2, retryBackoffMs: 1 }).request("GET", "/x"));
+    expect(error.code).toBe("network_error");
+    expect(error.retriable).toBe(true);
+    expect(calls.length).toBe(3);
+  });
+
+  test("does not resend a produce whose answer was lost", async () => {
+    const { calls, fetchFunction } = scriptedFetch(() => {
+      throw systemError("ECONNRESET");
+    });
+    const http = new HttpClient({ fetch: fetchFunction, retries: 3, retryBackoffMs: 1 });
+    const error = await caught(http.request("POST", "/api/v1/produce", { body: { topic: "t", value: "v" } }));
+    expect(error.code).toBe("network_error");
+    expect(calls.length).toBe(1);
+  });
+
+  test("resends a produce the broker refused to connect for (it never saw it)", async () => {
+    const { calls, fetchFunction } = scriptedFetch((_url, _init, call) => {
+      if (call === 1) throw systemError("ECONNREFUSED");
+      return Response.json({ topic: "t", partition: 0, offset: 0, timestamp: 1 });
+    });
+    const http = new HttpClient({ fetch: fetchFunction, retries: 3, retryBackoffMs: 1 });
+    await http.request("POST", "/api/v1/produce", { body: { topic: "t", value: "v" } });
+    expect(calls.length).toBe(2);
+  });
+
+  test("a real refused connection is a network_error naming the broker", async () => {
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+    const port = server.port;
+    await server.stop(true);
+    const http = new HttpClient({ broker: `127.0.0.1:${port}`, retries: 1, retryBackoffMs: 1 });
+    const error = await caught(http.request("GET", "/healthz"));
+    expect(error.code).toBe("network_error");
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+  });
+
+  test("a request without an answer in time is a timeout", async () => {
+    const fetchFunction: FetchFunction = (_url, init) =>
+      new Promise((_resolve, reject) => init.signal!.addEventListener("abort", () => reject(init.signal!.reason)));
+    const http = new HttpClient({ fetch: fetchFunction, requestTimeoutMs: 20, retries: 0 });
+    const error = await caught(http.request("POST", "/api/v1/produce", { body: {} }));
+    expect(error.code).toBe("timeout");
+  });
+
+  test("the caller's abort is reported as aborted, not retried", async () => {
+    let calls = 0;
+    const fetchFunction: FetchFunction = (_url, init) => {
+      calls++;
+      return new Promise((_resolve, reject) => init.signal!.addEventListener("abort", () => reject(init.signal!.reason)));
+    };
+    const controller = new AbortController();
+    const pending = new HttpClient({ fetch: fetchFunction, retries: 3 }).request("GET", "/x", { signal: controller.signal });
+    controller.abort();
+    expect((await caught(pending)).code).toBe("aborted");
+    expect(calls).toBe(1);
+  });
+});

@@ -1,0 +1,194 @@
+import { GafkaClientError, type ClientErrorCode } from "./client-error.ts";
+
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+/** How to reach a broker; shared by `Admin`, `Producer` and `Consumer`. */
+export interface ClientOptions {
+  /** `host:port` or an `http://` URL. Default `localhost:9001`. */
+  broker?: string;
+  /** Bound on one request, on top of any long-poll wait the request asks for. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Further attempts for a request that is safe to repeat. Default 3. */
+  retries?: number;
+  /** Wait before the first retry, doubled for each next one. Default 100 ms. */
+  retryBackoffMs?: number;
+  /** A fetch to use instead of the global one (tests). */
+  fetch?: FetchFunction;
+  /** An existing transport to share; when given, the options above are ignored. */
+  transport?: HttpClient;
+}
+
+export type HttpMethod = "GET" | "POST" | "DELETE";
+
+export interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  /** Sent as JSON. */
+  body?: unknown;
+  /**
+   * Safe to send twice, so retried after a network error. GET requests are.
+   * Anything else is retried only when the connection was refused, since then
+   * the broker never saw it; a produce whose answer was lost is not resent,
+   * because it may have been appended.
+   */
+  idempotent?: boolean;
+  /** How long the broker may legitimately hold the request (long polls); added to the time bound. */
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_BROKER = "localhost:9001";
+const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
+const RETRIES_DEFAULT = 3;
+const RETRY_BACKOFF_MS_DEFAULT = 100;
+/** Characters of an unexpected body quoted in an error message. */
+const BODY_EXCERPT_LENGTH_MAX = 200;
+/** Network errors raised before the request left this process. */
+const neverSentErrors = new WeakSet<GafkaClientError>();
+
+/**
+ * The fetch-based transport under the SDK: JSON in, JSON out, and every
+ * failure turned into a `GafkaClientError`. Error answers have the body
+ * `{"error": {"code", "message", ...details}}` (docs/api.md).
+ */
+export class HttpClient {
+  readonly baseUrl: string;
+  private readonly requestTimeoutMs: number;
+  private readonly retries: number;
+  private readonly retryBackoffMs: number;
+  private readonly fetchFunction: FetchFunction;
+
+  constructor(options: ClientOptions = {}) {
+    this.baseUrl = brokerUrl(options.broker ?? DEFAULT_BROKER);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
+    this.retries = options.retries ?? RETRIES_DEFAULT;
+    this.retryBackoffMs = options.retryBackoffMs ?? RETRY_BACKOFF_MS_DEFAULT;
+    this.fetchFunction = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = this.baseUrl + path + queryString(options.query);
+    const init: RequestInit = { method };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = { "content-type": "application/json" };
+    }
+    const repeatable = options.idempotent ?? method === "GET";
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt<T>(url, init, options);
+      } catch (error) {
+        const retry =
+          error instanceof GafkaClientError &&
+          attempt < this.retries &&
+          (error.code === "network_error" || error.code === "timeout") &&
+          (repeatable || neverSentErrors.has(error));
+        if (!retry) throw error;
+        await abortableSleep(this.retryBackoffMs * 2 ** attempt, options.signal);
+      }
+    }
+  }
+
+  private async attempt<T>(url: string, init: RequestInit, options: RequestOptions): Promise<T> {
+    const timeoutMs = this.requestTimeoutMs + (options.waitMs ?? 0);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchFunction(url, { ...init, signal });
+      text = await response.text();
+    } catch (error) {
+      throw transportError(error, url, timeoutMs, options.signal);
+    }
+    if (!response.ok) throw errorFromAnswer(response, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new GafkaClientError("invalid_response", `broker answered ${response.status} with a body that is not JSON: ${excerpt(text)}`, {
+        status: response.status,
+        cause: error,
+      });
+    }
+  }
+}
+
+/** Accepts `host:port` (the CLI's `--broker`) or a full URL. */
+export function brokerUrl(broker: string): string {
+  const withScheme = /^https?:\/\//.test(broker) ? broker : `http://${broker}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new GafkaClientError("invalid_request", `'${broker}' is not a broker address (expected host:port)`);
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+function queryString(query: RequestOptions["query"]): string {
+  if (!query) return "";
+  const parameters = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) parameters.set(name, String(value));
+  }
+  const text = parameters.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+function errorFromAnswer(response: Response, text: string): GafkaClientError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const error = (body as { error?: unknown } | undefined)?.error;
+  if (typeof error === "object" && error !== null) {
+    const { code, message, ...details } = error as Record<string, unknown>;
+    if (typeof code === "string" && typeof message === "string") {
+      return new GafkaClientError(code as ClientErrorCode, message, { status: response.status, details });
+    }
+  }
+  return new GafkaClientError(
+    "invalid_response",
+    `broker answered ${response.status} ${response.statusText} without an error body: ${excerpt(text)}`,
+    { status: response.status, retriable: response.status >= 500 },
+  );
+}
+
+function transportError(error: unknown, url: string, timeoutMs: number, callerSignal: AbortSignal | undefined): GafkaClientError {
+  if (callerSignal?.aborted) return new GafkaClientError("aborted", `request to ${url} was aborted`, { cause: error });
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new GafkaClientError("timeout", `no answer from ${url} within ${timeoutMs} ms`, { cause: error });
+  }
+  const systemCode = (error as { code?: unknown } | null)?.code;
+  // A refused connection never carried the request, so even a produce may be resent.
+  const neverSent = systemCode === "ECONNREFUSED" || systemCode === "ConnectionRefused";
+  const reason = typeof systemCode === "string" ? systemCode : String((error as Error | null)?.message ?? error);
+  const clientError = new GafkaClientError("network_error", `cannot reach broker at ${new URL(url).origin} (${reason})`, {
+    cause: error,
+  });
+  if (neverSent) neverSentErrors.add(clientError);
+  return clientError;
+}
+
+function excerpt(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === "") return "(empty)";
+  return trimmed.length > BODY_EXCERPT_LENGTH_MAX ? `${trimmed.slice(0, BODY_EXCERPT_LENGTH_MAX)}…` : trimmed;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new GafkaClientError("aborted", "request was aborted"));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new GafkaClientError("aborted", "request was aborted"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,319 @@
+import { partitionForKey, RoundRobin } from "../broker/partitioner.ts";
+import { Admin } from "./admin.ts";
+import { GafkaClientError } from "./client-error.ts";
+import { HttpClient, type ClientOptions } from "./http-client.ts";
+import { asBytes, toBase64, type WireProduceBatchAnswer, type WireProduceRecord } from "./wire.ts";
+
+export interface ProducerOptions extends ClientOptions {
+  /** Records per partition that make a batch go out at once. Default 100. */
+  batchSize?: number;
+  /** Longest a record waits for its batch to fill. Default 10 ms. */
+  lingerMs?: number;
+  /** Estimated bytes per partition that make a batch go out at once. Default 8 MiB. */
+  batchBytesMax?: number;
+  /** Records sent but not yet answered; beyond this, `send` waits its turn. Default 100,000. */
+  bufferedRecordsMax?: number;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  /** Records with the same key land in the same partition (Kafka's murmur2 partitioner). */
+  key?: string | Uint8Array | null;
+  /** A string travels as UTF-8 text, a Uint8Array as base64; null is a tombstone. */
+  value: string | Uint8Array | null;
+  /** Overrides the key's choice. */
+  partition?: number;
+  /** An object, or a list when a key repeats. */
+  headers?: Record<string, HeaderValue> | { key: string; value: HeaderValue }[];
+  /** CreateTime in ms since the epoch; the broker's clock when absent. */
+  timestamp?: number;
+}
+
+export type HeaderValue = string | Uint8Array | null;
+
+/** Where an acknowledged record landed. */
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+const BATCH_SIZE_DEFAULT = 100;
+const LINGER_MS_DEFAULT = 10;
+const BATCH_BYTES_MAX_DEFAULT = 8 * 1024 * 1024;
+const BUFFERED_RECORDS_MAX_DEFAULT = 100_000;
+/** Rough JSON overhead of one record's field names and punctuation. */
+const RECORD_OVERHEAD_BYTES = 64;
+
+interface Waiting {
+  record: ProducerRecord;
+  resolve(metadata: RecordMetadata): void;
+  reject(error: unknown): void;
+}
+
+interface Pending {
+  wire: WireProduceRecord;
+  bytes: number;
+  resolve(metadata: RecordMetadata): void;
+  reject(error: unknown): void;
+}
+
+/** Records bound for one partition. At most one request per partition is in flight, so order holds. */
+interface PartitionQueue {
+  topic: string;
+  partition: number;
+  records: Pending[];
+  bytes: number;
+  inFlight: boolean;
+  /** Full, lingered long enough, or waited out a round trip: send when the partition is free. */
+  due: boolean;
+  lingerTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Sends records in batches, one batch per topic-partition, picking partitions
+ * the way the broker does. A record's promise resolves once the broker has
+ * acknowledged it, which (with the broker's default `--fsync always`) means it
+ * is on disk. Within one partition, records are appended in `send` order.
+ */
+export class Producer {
+  private readonly http: HttpClient;
+  private readonly admin: Admin;
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
+  private readonly batchBytesMax: number;
+  private readonly bufferedRecordsMax: number;
+
+  /** Records in `send` order, not yet given a partition (waiting for metadata or buffer space). */
+  private readonly admission: Waiting[] = [];
+  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly metadataRequests = new Set<string>();
+  private readonly roundRobins = new Map<string, RoundRobin>();
+  private readonly unsettled = new Set<Promise<unknown>>();
+  private bufferedRecords = 0;
+  private flushes = 0;
+  private closed = false;
+
+  constructor(options: ProducerOptions = {}) {
+    this.http = options.transport ?? new HttpClient(options);
+    this.admin = new Admin({ transport: this.http });
+    this.batchSize = positive("batchSize", options.batchSize ?? BATCH_SIZE_DEFAULT);
+    this.lingerMs = options.lingerMs ?? LINGER_MS_DEFAULT;
+    this.batchBytesMax = positive("batchBytesMax", options.batchBytesMax ?? BATCH_BYTES_MAX_DEFAULT);
+    this.bufferedRecordsMax = positive("bufferedRecordsMax", options.bufferedRecordsMax ?? BUFFERED_RECORDS_MAX_DEFAULT);
+    if (!(this.lingerMs >= 0)) throw new GafkaClientError("invalid_request", "lingerMs must be 0 or more");
+  }
+
+  /** Resolves with where the record landed once the broker acknowledges it. */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (this.closed) return Promise.reject(new GafkaClientError("client_closed", "the producer is closed"));
+    // Tracked apart from the caller's promise, so a failure nobody awaits still surfaces as unhandled.
+    let markSettled!: () => void;
+    const settled = new Promise<void>((resolve) => (markSettled = resolve));
+    const promise = new Promise<RecordMetadata>((resolve, reject) => {
+      this.admission.push({
+        record,
+        resolve: (metadata) => (resolve(metadata), markSettled()),
+        reject: (error) => (reject(error), markSettled()),
+      });
+    });
+    this.unsettled.add(settled);
+    void settled.then(() => this.unsettled.delete(settled));
+    this.admit();
+    return promise;
+  }
+
+  /** Sends everything buffered now and resolves when every record sent before the call is answered. */
+  async flush(): Promise<void> {
+    this.flushes++;
+    try {
+      for (const queue of this.queues.values()) this.trySend(queue);
+      await Promise.all([...this.unsettled]);
+    } finally {
+      this.flushes--;
+    }
+  }
+
+  /** Flushes, then refuses further sends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  /** Moves records from the admission line into partition queues, in order, while they can be placed. */
+  private admit(): void {
+    while (this.admission.length > 0) {
+      if (this.bufferedRecords >= this.bufferedRecordsMax) return; // resumed as answers arrive
+      const waiting = this.admission[0]!;
+      const partition = this.choosePartition(waiting.record);
+      if (partition === undefined) {
+        this.loadPartitionCount(waiting.record.topic); // resumed when it settles
+        return;
+      }
+      this.admission.shift();
+      let wire: WireProduceRecord;
+      try {
+        wire = wireRecord(waiting.record, partition);
+      } catch (error) {
+        waiting.reject(error);
+        continue;
+      }
+      this.enqueue(waiting, wire, partition);
+    }
+  }
+
+  private choosePartition(record: ProducerRecord): number | undefined {
+    if (record.partition !== undefined) return record.partition;
+    const count = this.partitionCounts.get(record.topic);
+    if (count === undefined) return undefined;
+    if (record.key !== undefined && record.key !== null) return partitionForKey(asBytes(record.key), count);
+    let roundRobin = this.roundRobins.get(record.topic);
+    if (!roundRobin) this.roundRobins.set(record.topic, (roundRobin = new RoundRobin()));
+    return roundRobin.next(count);
+  }
+
+  /** Asks for the topic's partition count once; a failure fails the records waiting for it. */
+  private loadPartitionCount(topic: string): void {
+    if (this.metadataRequests.has(topic)) return;
+    this.metadataRequests.add(topic);
+    this.admin
+      .describeTopic(topic)
+      .then(
+        (description) => this.partitionCounts.set(topic, description.partitions.length),
+        (error: unknown) => {
+          for (let index = this.admission.length - 1; index >= 0; index--) {
+            const waiting = this.admission[index]!;
+            if (waiting.record.topic !== topic || waiting.record.partition !== undefined) continue;
+            this.admission.splice(index, 1);
+            waiting.reject(error);
+          }
+        },
+      )
+      .finally(() => {
+        this.metadataRequests.delete(topic);
+        this.admit();
+      });
+  }
+
+  private enqueue(waiting: Waiting, wire: WireProduceRecord, partition: number): void {
+    const queueKey = `${partition}:${waiting.record.topic}`;
+    let queue = this.queues.get(queueKey);
+    if (!queue) {
+      queue = { topic: waiting.record.topic, partition, records: [], bytes: 0, inFlight: false, due: false, lingerTimer: undefined };
+      this.queues.set(queueKey, queue);
+    }
+    const bytes = estimatedBytes(wire);
+    queue.records.push({ wire, bytes, resolve: waiting.resolve, reject: waiting.reject });
+    queue.bytes += bytes;
+    this.bufferedRecords++;
+    if (queue.records.length >= this.batchSize || queue.bytes >= this.batchBytesMax) queue.due = true;
+    this.trySend(queue);
+  }
+
+  private trySend(queue: PartitionQueue): void {
+    if (queue.inFlight || queue.records.length === 0) return;
+    if (!queue.due && this.flushes === 0) {
+      queue.lingerTimer ??= setTimeout(() => {
+        queue.lingerTimer = undefined;
+        queue.due = true;
+        this.trySend(queue);
+      }, this.lingerMs);
+      return;
+    }
+    clearTimeout(queue.lingerTimer);
+    queue.lingerTimer = undefined;
+    queue.due = false;
+    const batch = this.takeBatch(queue);
+    queue.inFlight = true;
+    void this.sendBatch(queue, batch).finally(() => {
+      queue.inFlight = false;
+      this.bufferedRecords -= batch.length;
+      // What piled up during the round trip has waited long enough.
+      if (queue.records.length > 0) queue.due = true;
+      this.trySend(queue);
+      if (queue.records.length === 0 && !queue.inFlight) this.queues.delete(`${queue.partition}:${queue.topic}`);
+      this.admit();
+    });
+  }
+
+  private takeBatch(queue: PartitionQueue): Pending[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < queue.records.length && count < this.batchSize) {
+      const next = queue.records[count]!;
+      if (count > 0 && bytes + next.bytes > this.batchBytesMax) break;
+      bytes += next.bytes;
+      count++;
+    }
+    queue.bytes -= bytes;
+    return queue.records.splice(0, count);
+  }
+
+  /** One `POST /api/v1/produce` in the batch form; the broker appends it as one batch. */
+  private async sendBatch(queue: PartitionQueue, batch: Pending[]): Promise<void> {
+    try {
+      const answer = await this.http.request<WireProduceBatchAnswer>("POST", "/api/v1/produce", {
+        body: { topic: queue.topic, records: batch.map((pending) => pending.wire) },
+      });
+      if (!Array.isArray(answer.results) || answer.results.length !== batch.length) {
+        throw new GafkaClientError(
+          "invalid_response",
+          `broker answered ${answer.results?.length ?? "no"} results for a batch of ${batch.length} records`,
+        );
+      }
+      batch.forEach((pending, index) => {
+        const result = answer.results[index]!;
+        pending.resolve({ topic: queue.topic, partition: result.partition, offset: result.offset, timestamp: result.timestamp });
+      });
+    } catch (error) {
+      // The topic may have been deleted and recreated with another partition count.
+      if (error instanceof GafkaClientError && (error.code === "topic_not_found" || error.code === "partition_not_found")) {
+        this.partitionCounts.delete(queue.topic);
+      }
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+}
+
+/**
+ * The record in its wire form. The broker reads the value and the header
+ * values in one encoding, so when any of them is bytes, all of them travel
+ * as base64.
+ */
+function wireRecord(record: ProducerRecord, partition: number): WireProduceRecord {
+  const headers = headerEntries(record.headers);
+  if (record.value !== null && typeof record.value !== "string" && !(record.value instanceof Uint8Array)) {
+    throw new GafkaClientError("invalid_request", "a record's value must be a string, a Uint8Array or null");
+  }
+  const binary = record.value instanceof Uint8Array || headers.some((header) => header.value instanceof Uint8Array);
+  const encode = (data: string | Uint8Array | null) => (data === null ? null : binary ? toBase64(asBytes(data)) : (data as string));
+  const wire: WireProduceRecord = { partition, value: encode(record.value) };
+  if (binary) wire.value_encoding = "base64";
+  if (typeof record.key === "string") wire.key = record.key;
+  else if (record.key instanceof Uint8Array) {
+    wire.key = toBase64(record.key);
+    wire.key_encoding = "base64";
+  }
+  if (record.headers !== undefined) wire.headers = headers.map(({ key, value }) => ({ key, value: encode(value) }));
+  if (record.timestamp !== undefined) wire.timestamp = record.timestamp;
+  return wire;
+}
+
+function headerEntries(headers: ProducerRecord["headers"]): { key: string; value: HeaderValue }[] {
+  if (headers === undefined) return [];
+  if (Array.isArray(headers)) return headers;
+  return Object.entries(headers).map(([key, value]) => ({ key, value }));
+}
+
+function estimatedBytes(wire: WireProduceRecord): number {
+  let bytes = RECORD_OVERHEAD_BYTES + (wire.value?.length ?? 0) + (wire.key?.length ?? 0);
+  if (wire.headers !== undefined) bytes += JSON.stringify(wire.headers).length;
+  return bytes;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new GafkaClientError("invalid_request", `${name} must be a positive integer`);
+  return value;
+}

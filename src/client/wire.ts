@@ -1,0 +1,111 @@
+/**
+ * The JSON the broker speaks (docs/api.md), field for field, and the
+ * conversions between it and the SDK's types. Nothing here knows how the
+ * broker works inside; this is only what travels.
+ */
+
+/**
+ * Header list on the wire: an object of string values, or an array of
+ * `{key, value}` when a key repeats. Values are UTF-8 text, or base64 when the
+ * request asked for `value_encoding=base64`.
+ */
+export type WireHeaders = Record<string, string | null> | { key: string; value: string | null }[];
+
+/**
+ * One record in `POST /api/v1/produce` (batch form, without `topic`).
+ * `value` and the header values are UTF-8 text, or all base64 with
+ * `value_encoding: "base64"`; `key` likewise with `key_encoding`. A null
+ * value is a tombstone. `partition` is always set by the SDK.
+ */
+export interface WireProduceRecord {
+  partition?: number;
+  key?: string;
+  key_encoding?: "base64";
+  value: string | null;
+  value_encoding?: "base64";
+  headers?: WireHeaders;
+  timestamp?: number;
+}
+
+/** Answer to the batch form: one result per record, in request order. */
+export interface WireProduceBatchAnswer {
+  topic: string;
+  results: { partition: number; offset: number; timestamp: number }[];
+}
+
+/** A record in the answer to `GET /api/v1/consume`. `key` is null when the record has none. */
+export interface WireConsumedRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string | null;
+  headers?: WireHeaders;
+  timestamp: number;
+}
+
+/** Answer to `GET /api/v1/consume`: `next_offset` is the offset to ask for next. */
+export interface WireConsumeAnswer {
+  topic: string;
+  partition: number;
+  records: WireConsumedRecord[];
+  next_offset: number;
+  high_watermark: number;
+}
+
+export interface WirePartitionDescription {
+  partition: number;
+  earliest_offset: number;
+  next_offset: number;
+  size_bytes: number;
+  status: "online" | "offline" | "corrupt";
+  error?: string;
+}
+
+/** Answer to `POST /api/v1/topics` and `GET /api/v1/topics/{name}`. */
+export interface WireTopicDescription {
+  name: string;
+  created_at: number;
+  partitions: WirePartitionDescription[];
+}
+
+/** Answer to `GET /api/v1/topics`. */
+export interface WireTopicList {
+  topics: { name: string; partitions: number }[];
+}
+
+/** A partition that is not serving, in the answer to `GET /healthz`. */
+export interface WireUnhealthyPartition {
+  topic: string;
+  partition: number;
+  status: "offline" | "corrupt";
+  error: string;
+}
+
+/** Answer to `GET /healthz`. */
+export interface WireHealth {
+  status: "ok" | "degraded";
+  broker_id: number;
+  offline_partitions: WireUnhealthyPartition[];
+}
+
+const utf8Encoder = new TextEncoder();
+
+/** Bytes of a string (its UTF-8) or of bytes; what the broker hashes for a key. */
+export function asBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === "string" ? utf8Encoder.encode(data) : data;
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+export function fromBase64(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, "base64"));
+}
+
+/** Header list as the SDK hands it out: repeated keys kept, in order. */
+export function headerList(headers: WireHeaders | undefined): { key: string; value: string | null }[] {
+  if (headers === undefined || headers === null) return [];
+  if (Array.isArray(headers)) return headers.map(({ key, value }) => ({ key, value }));
+  return Object.entries(headers).map(([key, value]) => ({ key, value }));
+}

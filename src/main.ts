@@ -1,0 +1,84 @@
+#!/usr/bin/env bun
+/**
+ * The one gafka executable: `gafka broker|produce|consume|admin`. Each
+ * subcommand lives in src/cli/ and is loaded only when it runs.
+ */
+import { defineCommand, renderUsage, runCommand, type CommandDef, type Resolvable, type SubCommandsDef } from "citty";
+import packageJson from "../package.json" with { type: "json" };
+
+export const main = defineCommand({
+  meta: { name: "gafka", version: packageJson.version, description: "A Kafka-like durable message queue" },
+  subCommands: {
+    broker: () => import("./cli/broker.ts").then((module) => module.default),
+    produce: () => import("./cli/produce.ts").then((module) => module.default),
+    consume: () => import("./cli/consume.ts").then((module) => module.default),
+    admin: () => import("./cli/admin.ts").then((module) => module.default),
+  },
+});
+
+/**
+ * Runs the command line and returns the exit code. `--help` and `--version`
+ * work on every subcommand; any failure prints `error: <message>` on stderr
+ * and gives 1 (with the usage, when the arguments were the problem).
+ */
+export async function runGafka(rawArgs: string[]): Promise<number> {
+  const flags = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
+  if (flags.includes("--version") || (flags.length === 1 && flags[0] === "-v")) {
+    console.log(packageJson.version);
+    return 0;
+  }
+  if (flags.includes("--help") || flags.includes("-h")) {
+    console.log(await usageOf(rawArgs));
+    return 0;
+  }
+  try {
+    await runCommand(main, { rawArgs });
+    return 0;
+  } catch (error) {
+    // citty's own argument errors (unknown command, missing --topic) come with the usage.
+    if (error instanceof Error && error.name === "CLIError") console.error(`${await usageOf(rawArgs)}\n`);
+    console.error(`error: ${messageOf(error)}`);
+    return 1;
+  }
+}
+
+/** The usage of the deepest subcommand the arguments name, titled with its full path (`gafka admin verify`). */
+async function usageOf(rawArgs: string[]): Promise<string> {
+  let command: CommandDef<any> = main;
+  const path: string[] = [];
+  for (const arg of rawArgs) {
+    if (arg === "--") break;
+    if (arg.startsWith("-")) continue;
+    const subCommands = await resolve(command.subCommands);
+    if (!subCommands) break;
+    const subCommand = await findSubCommand(subCommands, arg);
+    if (!subCommand) continue;
+    path.push((await resolve(command.meta))?.name ?? "");
+    command = subCommand;
+  }
+  if (path.length === 0) return renderUsage(command);
+  return renderUsage(command, { meta: { name: path.join(" "), version: packageJson.version } });
+}
+
+async function findSubCommand(subCommands: SubCommandsDef, name: string): Promise<CommandDef<any> | undefined> {
+  if (name in subCommands) return resolve(subCommands[name]!);
+  for (const candidate of Object.values(subCommands)) {
+    const command = await resolve(candidate);
+    const alias = (await resolve(command.meta))?.alias;
+    if (alias === name || (Array.isArray(alias) && alias.includes(name))) return command;
+  }
+  return undefined;
+}
+
+function resolve<T>(value: Resolvable<T>): Promise<T> {
+  return Promise.resolve(typeof value === "function" ? (value as () => T | Promise<T>)() : value);
+}
+
+function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\u001B\[[0-9;]*m/g, "");
+}
+
+if (import.meta.main) {
+  process.exit(await runGafka(process.argv.slice(2)));
+}
