@@ -194,7 +194,11 @@ export class GroupCoordinator {
    * starting at their committed offsets, long-polling across all of them.
    */
   async consume(groupId: string, memberId: string, request: GroupConsumeRequest): Promise<GroupConsumeResult> {
-    this.join(groupId, memberId, request);
+    // Asking for one partition of a topic the member already subscribes to is a
+    // filter, not a new subscription: it must not rebalance the group.
+    const existing = this.groups.get(groupId)?.members.get(memberId);
+    if (request.only !== undefined && existing?.topics.includes(request.only.topic)) this.heartbeat(groupId, memberId);
+    else this.join(groupId, memberId, request);
     const group = this.groups.get(groupId)!;
     const member = group.members.get(memberId)!;
     if (request.generation !== undefined && request.generation !== group.generation) {
