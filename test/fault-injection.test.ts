@@ -1,7 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
-import { systemClock } from "../src/core/clock.ts";
-import { silentLogger } from "../src/core/logger.ts";
 import { runBroker, type RunningBroker } from "../src/broker/run-broker.ts";
+import { testRunConfig } from "./helpers/broker-config.ts";
 import { FaultyFileSystem } from "./helpers/faulty-fs.ts";
 import { getJson, postJson, readPartition, waitFor } from "./helpers/http.ts";
 import { makeTempDir } from "./helpers/temp-dir.ts";
@@ -21,18 +20,7 @@ async function partitionStatus(url: string, partition: number): Promise<string> 
 }
 
 test("ENOSPC and a failed fsync are answered 503, never acknowledged, and acknowledged records read back unchanged", async () => {
-  running = await runBroker({
-    brokerId: 1,
-    dataDir: temp.dir,
-    fs,
-    clock: systemClock,
-    logger: silentLogger,
-    fsyncPolicy: { kind: "always" },
-    segmentBytesMax: 1024 * 1024,
-    messageBytesMax: 1024 * 1024,
-    host: "127.0.0.1",
-    port: 0,
-  });
+  running = await runBroker(testRunConfig(temp.dir, { fs }));
   const url = running.url;
   const produce = (partition: number, value: string) => postJson(`${url}/api/v1/produce`, { topic: "faults", partition, value });
   expect((await postJson(`${url}/api/v1/topics`, { name: "faults", partitions: 2 })).status).toBe(201);
@@ -67,17 +55,6 @@ test("ENOSPC and a failed fsync are answered 503, never acknowledged, and acknow
 
   // And after a restart from the files, the same.
   await running.stop();
-  running = await runBroker({
-    brokerId: 1,
-    dataDir: temp.dir,
-    fs,
-    clock: systemClock,
-    logger: silentLogger,
-    fsyncPolicy: { kind: "always" },
-    segmentBytesMax: 1024 * 1024,
-    messageBytesMax: 1024 * 1024,
-    host: "127.0.0.1",
-    port: 0,
-  });
+  running = await runBroker(testRunConfig(temp.dir, { fs }));
   expect((await readPartition(running.url, "faults", 0)).map((r) => r.value)).toEqual(values0);
 });

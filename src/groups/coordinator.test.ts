@@ -4,6 +4,7 @@ import type { Clock } from "../core/clock.ts";
 import { type ErrorCode, GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
+import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import type { TopicPartition } from "./assignor.ts";
 import { type GroupConsumeResult, GroupCoordinator } from "./coordinator.ts";
@@ -36,16 +37,7 @@ async function fixture(): Promise<Fixture> {
   cleanups.push(temp.remove);
   const clock = new ManualClock();
   const open = async () => {
-    const broker = await Broker.open({
-      brokerId: 1,
-      dataDir: temp.dir,
-      fs: nodeFileSystem,
-      clock,
-      logger: silentLogger,
-      fsyncPolicy: { kind: "always" },
-      segmentBytesMax: 1024 * 1024,
-      messageBytesMax: 1024 * 1024,
-    });
+    const broker = await Broker.open(testBrokerConfig(temp.dir, { clock }));
     const groups = GroupCoordinator.open({ broker, dataDir: temp.dir, fs: nodeFileSystem, clock, logger: silentLogger, sweepIntervalMs: 5 });
     return { broker, groups };
   };

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { systemClock } from "../../core/clock.ts";
-import { silentLogger } from "../../core/logger.ts";
 import { runBroker, type RunningBroker } from "../../broker/run-broker.ts";
-import { nodeFileSystem } from "../../storage/file-system.ts";
+import { testRunConfig } from "../../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../../test/helpers/temp-dir.ts";
 
 const temp = makeTempDir("gafka-groups-http-");
@@ -10,18 +8,7 @@ let running: RunningBroker;
 let base: string;
 
 beforeAll(async () => {
-  running = await runBroker({
-    brokerId: 1,
-    dataDir: temp.dir,
-    fs: nodeFileSystem,
-    clock: systemClock,
-    logger: silentLogger,
-    fsyncPolicy: { kind: "always" },
-    segmentBytesMax: 1024 * 1024,
-    messageBytesMax: 1024 * 1024,
-    host: "127.0.0.1",
-    port: 0,
-  });
+  running = await runBroker(testRunConfig(temp.dir));
   base = running.url;
   await call("POST", "/api/v1/topics", { name: "a", partitions: 2 });
   await call("POST", "/api/v1/topics", { name: "b", partitions: 1 });
