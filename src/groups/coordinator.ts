@@ -194,6 +194,9 @@ export class GroupCoordinator {
    * starting at their committed offsets, long-polling across all of them.
    */
   async consume(groupId: string, memberId: string, request: GroupConsumeRequest): Promise<GroupConsumeResult> {
+    // A poll the client already gave up on must not re-join a member that has
+    // since left (its DELETE may overtake this request).
+    if (request.signal?.aborted) throw new GafkaError("unknown_member", `the consume call of ${memberId} was abandoned`);
     // Asking for one partition of a topic the member already subscribes to is a
     // filter, not a new subscription: it must not rebalance the group.
     const existing = this.groups.get(groupId)?.members.get(memberId);

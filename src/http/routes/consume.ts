@@ -37,6 +37,7 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
   });
   const records = new Array<RecordJson>(result.records.length);
   for (let i = 0; i < records.length; i++) records[i] = encodeStoredRecord(result.records[i]!, partition, encoding);
+  context.metrics.consumed.count(topic, result.records);
   return Response.json({
     topic,
     partition,
@@ -73,13 +74,14 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
     only: partition === null ? undefined : { topic: topics[0]!, partition: parseNonNegativeInteger(partition, "partition") },
     sessionTimeoutMs: sessionTimeout === null ? undefined : parseNonNegativeInteger(sessionTimeout, "session_timeout_ms"),
     assignor: (query.get("assignor") ?? undefined) as AssignorName | undefined,
-    signal: waitMs > 0 ? request.signal : undefined,
+    signal: request.signal,
   });
   const records = new Array<RecordJson & { topic: string }>(result.records.length);
   for (let i = 0; i < records.length; i++) {
     const record = result.records[i]!;
     records[i] = { topic: record.topic, ...encodeStoredRecord(record, record.partition, encoding) };
   }
+  context.metrics.consumed.countEach(result.records);
   return Response.json({ ...membershipJson(result), records });
 }
 
