@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * The one gafka executable: `gafka broker|produce|consume|admin`. Each
+ * The one gafka executable: `gafka broker|produce|consume|admin|bench`. Each
  * subcommand lives in src/cli/ and is loaded only when it runs.
  */
 import { defineCommand, renderUsage, runCommand, type CommandDef, type Resolvable, type SubCommandsDef } from "citty";
@@ -13,6 +13,7 @@ export const main = defineCommand({
     produce: () => import("./cli/produce.ts").then((module) => module.default),
     consume: () => import("./cli/consume.ts").then((module) => module.default),
     admin: () => import("./cli/admin.ts").then((module) => module.default),
+    bench: () => import("./cli/bench.ts").then((module) => module.default),
   },
 });
 

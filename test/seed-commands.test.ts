@@ -25,6 +25,11 @@ afterAll(cleanupAll);
 const utf8 = new TextEncoder();
 const seedKeyPartition = () => partitionForKey(utf8.encode("user123"), 2);
 
+function expectOk(result: CliResult): string {
+  expectSuccess(result);
+  return result.stdout;
+}
+
 function expectSuccess(result: CliResult): void {
   if (result.exitCode !== 0) throw new Error(`exit ${result.exitCode}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
 }
@@ -164,16 +169,45 @@ describe("the seed's commands", () => {
     expect(result.stdout).toBe("");
   });
 
-  test("the seed's group consumer is refused clearly until groups exist", async () => {
-    const result = await runCli(["consumer", "--topic=test-topic", "--group=test-group", `--broker=${seedBroker}`, "--timeout=30s"]);
-    expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain("error: consumer groups are not supported yet");
+  test("gafka consumer --topic=test-topic --group=test-group --broker=localhost:9001 --timeout=30s", async () => {
+    const topic = (await (await fetch(`${broker.url}/api/v1/topics/test-topic`)).json()) as { partitions: { next_offset: number }[] };
+    const total = topic.partitions.reduce((sum, partition) => sum + partition.next_offset, 0);
+    expect(total).toBeGreaterThan(0);
+    // The only member owns both partitions and prints every record; Ctrl-C commits them and leaves.
+    const member = spawnCli(["consumer", "--topic=test-topic", "--group=test-group", `--broker=${seedBroker}`, "--timeout=30s"]);
+    await member.waitForStdout(new RegExp(`^(partition=\\d+ offset=\\d+ .*\\n){${total}}$`));
+    member.process.kill("SIGINT");
+    const result = await member.result;
+    expectSuccess(result);
+    const status = (await (await fetch(`${broker.url}/api/v1/consumer-groups/test-group/status`)).json()) as any;
+    expect(status.members).toEqual([]);
+    expect(status.partitions.map((partition: any) => partition.committed_offset)).toEqual(topic.partitions.map((partition) => partition.next_offset));
   });
 
-  test("the seed's follower broker is refused clearly until replication exists", async () => {
-    const result = await runCli(["broker", "--id=2", "--port=0", "--data-dir=/nonexistent/gafka-2", "--role=follower", `--leader=${seedBroker}`]);
-    expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain("error: --role=follower is not supported yet");
+  test("gafka broker --id=2 --port=9002 --data-dir=/tmp/gafka-2 --role=follower --leader=localhost:9001 replicates", async () => {
+    const follower = await startBrokerProcess({ args: ["--id=2", "--role=follower", `--leader=${seedBroker}`] });
+    try {
+      const onLeader = JSON.parse(expectOk(await runCli(["admin", "describe-topic", "--name=test-topic", "--json", `--broker=${seedBroker}`])));
+      const deadline = Date.now() + 30_000;
+      let onFollower: any;
+      do {
+        await Bun.sleep(20);
+        const described = await runCli(["admin", "describe-topic", "--name=test-topic", "--json", `--broker=${follower.hostPort}`]);
+        onFollower = described.exitCode === 0 ? JSON.parse(described.stdout) : undefined;
+      } while (JSON.stringify(onFollower?.partitions) !== JSON.stringify(onLeader.partitions) && Date.now() < deadline);
+      expect(onFollower.partitions).toEqual(onLeader.partitions);
+      // Writes go to the leader: the CLI follows the follower's 421 once.
+      const produced = await runCli(["produce", "--topic=test-topic", "--message=via the follower", `--broker=${follower.hostPort}`]);
+      expect(produced.exitCode).toBe(0);
+    } finally {
+      await follower.stop(); // cleanly: it leaves the leader's in-sync set at once
+      await follower.cleanup();
+    }
+    // Refused before anything is created: the data dir is never made.
+    const neverMade = `${process.env.TMPDIR ?? "/tmp"}/gafka-never-made-${crypto.randomUUID()}`;
+    const missing = await runCli(["broker", "--id=3", "--port=0", `--data-dir=${neverMade}`, "--role=follower"]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain("error: --role=follower needs --leader=host:port");
   });
 });
 

@@ -35,6 +35,50 @@ export interface BrokerOptions {
   openLog?: LogFactory;
   /** Long polls that may wait at once; defaults to limits.waitingPollsMax. */
   waitingPollsMax?: number;
+  /** The leader epoch stamped into every batch this broker writes (replication's); -1 when absent. */
+  leaderEpoch?: () => number;
+}
+
+/**
+ * How many replicas must hold a produce before it is answered (Kafka's acks):
+ * 0 answers at once (fire and forget), 1 once this broker holds it durably,
+ * "all" once every in-sync replica does.
+ */
+export type Acks = 0 | 1 | "all";
+
+export interface ProduceOptions {
+  /** Default 1. */
+  acks?: Acks;
+}
+
+/**
+ * Replication's say over writes (src/replication). Without one, a broker
+ * alone takes every write and acks=all means acks=1.
+ */
+export interface WriteGuard {
+  /**
+   * Throws not_leader when this broker may not take writes (a follower, or a
+   * fenced leader); returns the leadership term the write is taken under.
+   */
+  admit(acks: Acks): number;
+  /**
+   * After the local append of offsets below `endOffset`: resolves when `acks`
+   * is satisfied; throws not_leader when the term ended first (a deposed
+   * leader never acknowledges a write), not_enough_replicas when acks=all
+   * cannot be met.
+   */
+  settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void>;
+}
+
+/** A topic created or deleted (replication ships these to followers). */
+export type TopicChangeListener = (change: { kind: "created" | "deleted"; topic: string }) => void;
+
+/** One partition as replication sees it: its log, unless recovery refused it as corrupt. */
+export interface PartitionEntry {
+  topic: string;
+  partition: number;
+  topicCreatedAtMs: number;
+  log: PartitionLogApi | undefined;
 }
 
 /** A record to produce: the broker picks its partition unless `partition` is given, and stamps it when `timestampMs` is absent. */
@@ -89,11 +133,14 @@ interface PartitionGroup {
 export class Broker {
   private readonly topics = new Map<string, TopicState>();
   private readonly waitingPollsMax: number;
+  private readonly leaderEpoch: (() => number) | undefined;
   private accepting = true;
   private closePromise: Promise<void> | undefined;
   /** Topic creates and deletes run one at a time, in call order. */
   private adminQueue: Promise<void> = Promise.resolve();
   private waitingPolls = 0;
+  private writeGuard: WriteGuard | undefined;
+  private readonly topicListeners: TopicChangeListener[] = [];
   private appendsInFlight = 0;
   private onAppendsDrained: (() => void) | undefined;
 
@@ -104,6 +151,7 @@ export class Broker {
     options: BrokerOptions,
   ) {
     this.waitingPollsMax = options.waitingPollsMax ?? limits.waitingPollsMax;
+    this.leaderEpoch = options.leaderEpoch;
   }
 
   /**
@@ -136,9 +184,11 @@ export class Broker {
   /**
    * Creates the topic's partition directories and logs, then records the topic
    * durably in topics.json. When it resolves the topic survives a crash; when
-   * it throws, the topic does not exist.
+   * it throws, the topic does not exist. `createdAtMs` (default now) lets a
+   * follower give its copy the leader's creation time, which tells apart two
+   * topics of one name.
    */
-  async createTopic(name: string, partitionCount: number): Promise<TopicDescription> {
+  async createTopic(name: string, partitionCount: number, createdAtMs?: number): Promise<TopicDescription> {
     this.checkAccepting();
     checkTopicName(name);
     checkPartitionCount(partitionCount);
@@ -151,7 +201,7 @@ export class Broker {
       let metadata: TopicMetadata;
       try {
         await this.config.fs.syncDirectory(this.config.dataDir);
-        metadata = await this.registry.create(name, partitionCount, this.config.clock.nowMs());
+        metadata = await this.registry.create(name, partitionCount, createdAtMs ?? this.config.clock.nowMs());
       } catch (error) {
         await closePartitions(partitions, this.config.logger);
         this.removePartitionDirectories(name);
@@ -160,6 +210,7 @@ export class Broker {
       const topic = new TopicState(metadata, partitions);
       this.topics.set(name, topic);
       this.config.logger.info(`created topic '${name}' with ${partitionCount} partition(s)`);
+      for (const listener of this.topicListeners) listener({ kind: "created", topic: name });
       return describeTopicState(topic);
     });
   }
@@ -192,6 +243,7 @@ export class Broker {
       await closePartitions(topic.partitions, this.config.logger);
       this.removePartitionDirectories(name);
       this.config.logger.info(`deleted topic '${name}'`);
+      for (const listener of this.topicListeners) listener({ kind: "deleted", topic: name });
     });
   }
 
@@ -203,9 +255,14 @@ export class Broker {
    * concurrently. Durability: when it resolves every record is durable as the
    * fsync policy demands. When it throws nothing is acknowledged — though
    * batches for other partitions may have been stored (at-least-once).
+   * With acks=all it resolves once every in-sync replica holds the records
+   * durably; with acks=0 it resolves as soon as the request is checked and the
+   * appends are under way, every offset -1 (Kafka's "unknown").
    */
-  async produce(topicName: string, records: ProduceRecord[]): Promise<ProduceResult[]> {
+  async produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResult[]> {
+    const acks = options.acks ?? 1;
     this.checkAccepting();
+    const term = this.writeGuard?.admit(acks) ?? 0;
     const topic = this.topicOrThrow(topicName);
     if (records.length === 0) throw invalidRequest("a produce request needs at least one record");
     if (records.length > limits.recordsPerRequestMax) {
@@ -216,7 +273,12 @@ export class Broker {
       // The common single-record request: no grouping.
       const slot = this.partitionFor(topic, records[0]!, 0);
       const input = this.toRecordInput(records[0]!, 0, nowMs);
-      const appended = await this.appendTracked(topic, slot, [input]);
+      const appending = this.appendAndSettle(topic, slot, [input], term, acks);
+      if (acks === 0) {
+        appending.catch((error: unknown) => this.config.logger.debug("an acks=0 produce failed", error));
+        return [{ partition: slot.index, offset: -1, timestampMs: input.timestampMs }];
+      }
+      const appended = await appending;
       return [{ partition: slot.index, offset: appended.baseOffset, timestampMs: input.timestampMs }];
     }
     const groups = new Map<number, PartitionGroup>();
@@ -231,9 +293,9 @@ export class Broker {
       group.requestIndexes.push(i);
     }
     const results = new Array<ProduceResult>(records.length);
-    const outcomes = await Promise.allSettled(
+    const settling = Promise.allSettled(
       [...groups.values()].map(async (group) => {
-        const appended = await this.appendTracked(topic, topic.partitions[group.partition]!, group.records);
+        const appended = await this.appendAndSettle(topic, topic.partitions[group.partition]!, group.records, term, acks);
         for (let j = 0; j < group.records.length; j++) {
           results[group.requestIndexes[j]!] = {
             partition: group.partition,
@@ -243,8 +305,27 @@ export class Broker {
         }
       }),
     );
+    if (acks === 0) {
+      void settling.then((outcomes) => {
+        for (const outcome of outcomes) if (outcome.status === "rejected") this.config.logger.debug("an acks=0 produce failed", outcome.reason);
+      });
+      return unacknowledged(groups, records.length);
+    }
+    const outcomes = await settling;
     for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
     return results;
+  }
+
+  /** Appends, then waits for what `acks` demands of replication; failures name the partition. */
+  private async appendAndSettle(topic: TopicState, slot: PartitionSlot, records: RecordInput[], term: number, acks: Acks): Promise<AppendResult> {
+    const appended = await this.appendTracked(topic, slot, records);
+    if (this.writeGuard === undefined) return appended;
+    try {
+      await this.writeGuard.settle(term, acks, slot.log!, appended.lastOffset + 1);
+    } catch (error) {
+      throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;
+    }
+    return appended;
   }
 
   /** Picks the record's partition: explicit, else by key hash, else round-robin. Throws for refused partitions. */
@@ -356,6 +437,36 @@ export class Broker {
     return this.logOrThrow(this.topicOrThrow(topicName), partition).offsetForTimestamp(timestampMs);
   }
 
+  // ---------------------------------------------------------------- replication
+
+  /** Lets replication decide who may write and when a write is acknowledged (see WriteGuard). */
+  setWriteGuard(guard: WriteGuard): void {
+    this.writeGuard = guard;
+  }
+
+  /** Calls `listener` after each topic creation or deletion is durable. */
+  onTopicChange(listener: TopicChangeListener): void {
+    this.topicListeners.push(listener);
+  }
+
+  /** Every partition of every topic, topics by name. */
+  partitionEntries(): PartitionEntry[] {
+    const entries: PartitionEntry[] = [];
+    for (const metadata of this.registry.list()) {
+      const topic = this.topics.get(metadata.name);
+      if (topic === undefined) continue;
+      for (const slot of topic.partitions) {
+        entries.push({ topic: metadata.name, partition: slot.index, topicCreatedAtMs: metadata.createdAtMs, log: slot.log });
+      }
+    }
+    return entries;
+  }
+
+  /** Topic metadata, sorted by name. */
+  topicMetadata(): TopicMetadata[] {
+    return this.registry.list().filter((metadata) => this.topics.has(metadata.name));
+  }
+
   // ---------------------------------------------------------------- health and shutdown
 
   /** Long polls waiting right now (limited by waitingPollsMax). */
@@ -450,7 +561,16 @@ export class Broker {
     const dir = partitionDirectory(dataDir, topic, index);
     fs.mkdirp(dir);
     try {
-      const log = this.openLog({ dir, name: `${topic}-${index}`, fs, clock, logger, fsyncPolicy, segmentBytesMax });
+      const log = this.openLog({
+        dir,
+        name: `${topic}-${index}`,
+        fs,
+        clock,
+        logger,
+        fsyncPolicy,
+        segmentBytesMax,
+        leaderEpoch: this.leaderEpoch,
+      });
       return { index, log, refusal: undefined };
     } catch (error) {
       if (!isGafkaError(error) || error.code !== "log_corrupt") throw error;
@@ -491,6 +611,17 @@ function naming(error: GafkaError, topic: string, partition: number): GafkaError
     cause: error,
     details: { ...error.details, topic, partition },
   });
+}
+
+/** Where acks=0 records were sent: partitions known, offsets not (-1). */
+function unacknowledged(groups: Map<number, PartitionGroup>, count: number): ProduceResult[] {
+  const results = new Array<ProduceResult>(count);
+  for (const group of groups.values()) {
+    for (let j = 0; j < group.records.length; j++) {
+      results[group.requestIndexes[j]!] = { partition: group.partition, offset: -1, timestampMs: group.records[j]!.timestampMs };
+    }
+  }
+  return results;
 }
 
 function withRecordIndex(error: GafkaError, requestIndex: number): GafkaError {

@@ -1,5 +1,9 @@
+import { hostname } from "node:os";
 import { GroupCoordinator } from "../groups/coordinator.ts";
 import { startServer } from "../http/server.ts";
+import { offsetsReplica } from "../replication/offsets-replica.ts";
+import { ReplicaManager, type ReplicationConfig } from "../replication/replica-manager.ts";
+import { ReplicationStateStore } from "../replication/replication-state.ts";
 import { Broker } from "./broker.ts";
 import type { BrokerConfig } from "./config.ts";
 
@@ -8,6 +12,8 @@ export interface RunBrokerConfig extends BrokerConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** Leader/follower flags; a leader with default settings when absent. */
+  replication?: Partial<ReplicationConfig>;
 }
 
 export interface RunningBroker {
@@ -16,6 +22,8 @@ export interface RunningBroker {
   broker: Broker;
   /** The consumer-group coordinator and its committed-offset store (groups.offsets). */
   groups: GroupCoordinator;
+  /** Role, epoch, followers, promotion (src/replication). */
+  replication: ReplicaManager;
   /**
    * Stops accepting connections, wakes long polls, waits for in-flight
    * requests and appends, then closes every log (fsync). Idempotent.
@@ -29,8 +37,19 @@ export interface RunningBroker {
  * `listening on http://HOST:PORT`, which scripts and test helpers wait for.
  */
 export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker> {
-  const broker = await Broker.open(config);
+  const replicationConfig = { ...DEFAULT_REPLICATION, ...config.replication };
+  config.fs.mkdirp(config.dataDir);
+  const replicationState = ReplicationStateStore.load(config.dataDir, config.fs, {
+    role: replicationConfig.role,
+    leaderEpoch: 0,
+    leader: replicationConfig.leader ?? null,
+    leaderId: null,
+    toInform: [],
+    followers: [],
+  });
+  const broker = await Broker.open(config, { leaderEpoch: () => replicationState.state.leaderEpoch });
   let groups: GroupCoordinator;
+  let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
   try {
     groups = GroupCoordinator.open({ broker, dataDir: config.dataDir, fs: config.fs, clock: config.clock, logger: config.logger });
@@ -39,18 +58,29 @@ export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker>
     throw error;
   }
   try {
-    server = startServer({ broker, groups, host: config.host, port: config.port, logger: config.logger });
+    replication = await ReplicaManager.open({
+      broker,
+      config,
+      replication: replicationConfig,
+      state: replicationState,
+      offsets: offsetsReplica(groups.offsets),
+    });
+    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger });
   } catch (error) {
     await groups.close();
     await broker.close();
     throw error;
   }
+  // In the same tick as the server starts: no request arrives before the role is taken up.
+  replication.begin(advertisedAddress(config.host, server.port));
   process.stdout.write(`listening on ${server.url}\n`);
   config.logger.info(`broker ${config.brokerId} serving ${server.url} (data in ${config.dataDir})`);
   let stopping: Promise<void> | undefined;
   const stopOnce = async () => {
     // Stop accepting first; the broker then wakes long polls so the server's
     // in-flight requests finish promptly, and waits for appends before closing logs.
+    // Replication first: it ends the followers' never-ending streams, which server.stop() waits for.
+    await replication.stop();
     const serverStopped = server.stop();
     try {
       await groups.close();
@@ -64,6 +94,22 @@ export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker>
     port: server.port,
     broker,
     groups,
+    replication,
     stop: () => (stopping ??= stopOnce()),
   };
 }
+
+/** How other brokers reach this one by default: host:port, with the machine's name for a wildcard host. */
+function advertisedAddress(host: string, port: number): string {
+  const wildcard = host === "0.0.0.0" || host === "::" || host === "";
+  const name = wildcard ? hostname() : host.includes(":") ? `[${host}]` : host;
+  return `${name}:${port}`;
+}
+
+const DEFAULT_REPLICATION: ReplicationConfig = {
+  role: "leader",
+  leader: undefined,
+  advertisedAddress: undefined,
+  replicaLagMaxMs: 10_000,
+  minInsyncReplicas: 1,
+};

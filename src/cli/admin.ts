@@ -75,13 +75,16 @@ const verify = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "admin", description: "Manage topics on a broker, or verify a data dir" },
+  meta: { name: "admin", description: "Manage topics on a broker, verify a data dir, promote a follower, show the cluster" },
   subCommands: {
     "create-topic": createTopic,
     "list-topics": listTopics,
     "describe-topic": describeTopic,
     "delete-topic": deleteTopic,
     verify,
+    groups: () => import("./admin-groups.ts").then((module) => module.default),
+    promote: () => import("./admin-promote.ts").then((module) => module.default),
+    cluster: () => import("./admin-cluster.ts").then((module) => module.default),
   },
 });
 

@@ -1,5 +1,7 @@
 import { defineCommand } from "citty";
+import * as path from "node:path";
 import { systemClock } from "../core/clock.ts";
+import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
@@ -25,18 +27,43 @@ export default defineCommand({
       description: "Largest record (key + value + headers)",
       default: String(limits.messageBytesMaxDefault),
     },
-    role: { type: "enum", description: "Replication role", options: ["leader", "follower"], default: "leader" },
+    role: {
+      type: "enum",
+      description: "Replication role of a new data dir (afterwards replication.json decides; see docs/operations.md)",
+      options: ["leader", "follower"],
+      default: "leader",
+    },
     leader: { type: "string", description: "The leader to follow (with --role=follower)", valueHint: "host:port" },
+    "advertised-address": {
+      type: "string",
+      description: "How other brokers reach this one (default: --host:--port, the machine's name for 0.0.0.0)",
+      valueHint: "host:port",
+    },
+    "replica-lag-max": {
+      type: "string",
+      description: "A follower that has not caught up for this long leaves the in-sync set",
+      valueHint: "duration",
+      default: "10s",
+    },
+    "min-insync-replicas": {
+      type: "string",
+      description: "acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader included",
+      valueHint: "n",
+      default: "1",
+    },
     ...logLevelArgs("info"),
   },
   async run({ args }) {
-    if (args.role === "follower") {
-      throw new UsageError("--role=follower is not supported yet (follower replication comes in a later release); run with --role=leader");
+    if (args.role === "follower" && args.leader === undefined && !nodeFileSystem.exists(path.join(args["data-dir"], "replication.json"))) {
+      throw new UsageError("--role=follower needs --leader=host:port, the leader to follow");
+    }
+    const replicaLagMaxMs = parseDurationMs(args["replica-lag-max"]);
+    if (replicaLagMaxMs === undefined || replicaLagMaxMs < 1) {
+      throw new UsageError(`--replica-lag-max must be a duration such as 500ms or 10s, not '${args["replica-lag-max"]}'`);
     }
     const fsyncPolicy = parseFsyncPolicy(args.fsync);
     if (!fsyncPolicy) throw new UsageError(`--fsync must be always, interval:<ms> or never, not '${args.fsync}'`);
     const logger = createLogger(args["log-level"], "broker");
-    if (args.leader !== undefined) logger.warn("--leader is ignored: this broker runs as the leader");
     const config = {
       brokerId: integerArg("id", args.id, 0, 2 ** 31 - 1),
       host: args.host,
@@ -48,6 +75,13 @@ export default defineCommand({
       fsyncPolicy,
       segmentBytesMax: byteSizeArg("segment-bytes", args["segment-bytes"], limits.segmentBytesMin),
       messageBytesMax: byteSizeArg("max-message-bytes", args["max-message-bytes"], 1),
+      replication: {
+        role: args.role as "leader" | "follower",
+        leader: args.leader,
+        advertisedAddress: args["advertised-address"],
+        replicaLagMaxMs,
+        minInsyncReplicas: integerArg("min-insync-replicas", args["min-insync-replicas"], 1, 100),
+      },
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
     const { runBroker } = await import("../broker/run-broker.ts");

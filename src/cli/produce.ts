@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { createInterface } from "node:readline";
-import { Producer, type ProducerRecord, type RecordMetadata } from "../client/index.ts";
+import { Producer, type ProducerAcks, type ProducerRecord, type RecordMetadata } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger } from "../core/logger.ts";
 import { brokerArgs, integerArg, logLevelArgs, repeatedArg, UsageError } from "./shared-args.ts";
@@ -23,6 +23,12 @@ export default defineCommand({
     quiet: { type: "boolean", description: "Print only a summary", default: false },
     "batch-size": { type: "string", description: "Records per partition that make a batch go out", default: "100" },
     "linger-ms": { type: "string", description: "Longest a record waits for its batch to fill", default: "10" },
+    acks: {
+      type: "string",
+      description: "When the broker answers: 1 once the leader holds it durably, all once every in-sync replica does, 0 at once",
+      valueHint: "0|1|all",
+      default: "1",
+    },
     ...brokerArgs,
     ...logLevelArgs("warn"),
   },
@@ -38,6 +44,7 @@ export default defineCommand({
       broker: args.broker,
       batchSize: integerArg("batch-size", args["batch-size"], 1, limits.recordsPerRequestMax),
       lingerMs: integerArg("linger-ms", args["linger-ms"], 0),
+      acks: acksArg(args.acks),
     });
     const partitions = new Set<number>();
     let sent = 0;
@@ -70,6 +77,13 @@ export default defineCommand({
     }
   },
 });
+
+function acksArg(text: string): ProducerAcks {
+  if (text === "0") return 0;
+  if (text === "1") return 1;
+  if (text === "all" || text === "-1") return "all";
+  throw new UsageError(`--acks must be 0, 1 or all, not '${text}'`);
+}
 
 function headersArg(pairs: string[]): Pick<ProducerRecord, "headers"> {
   if (pairs.length === 0) return {};

@@ -5,7 +5,7 @@ import { fromBase64, headerList, type WireConsumeAnswer, type WireConsumedRecord
 
 /** How record keys, values and header values reach the caller: strings, or bytes. */
 export type ValueEncoding = "utf8" | "binary";
-type Decoded<E extends ValueEncoding> = E extends "binary" ? Uint8Array : string;
+export type Decoded<E extends ValueEncoding> = E extends "binary" ? Uint8Array : string;
 
 /** An offset, or where the partition currently begins or ends. */
 export type OffsetSpec = number | "earliest" | "latest";
@@ -24,8 +24,8 @@ export interface ConsumerRecord<V = string> {
 export interface ConsumerOptions<E extends ValueEncoding = "utf8"> extends ClientOptions {
   topic: string;
   /**
-   * The partition to read. (Group mode, where the broker assigns partitions
-   * and keeps offsets, will be a second shape of these options.)
+   * The partition to read. (In group mode the broker assigns partitions and
+   * keeps offsets: see `GroupConsumer`.)
    */
   partition: number;
   /** Where to start. Default `earliest`. */
@@ -45,8 +45,8 @@ export interface PollOptions {
 }
 
 /**
- * Where one assigned partition is read from. The consumer holds a list of
- * these so that group mode can hand it several.
+ * Where the partition is read from. (Group mode keeps no cursors: the broker
+ * tracks positions, see group-consumer.ts.)
  */
 interface PartitionCursor {
   topic: string;
@@ -138,7 +138,7 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
     // A seek during the poll wins over the answer's next offset.
     if (cursor.seeks === seeksBefore) cursor.position = answer.next_offset;
     cursor.highWatermark = answer.high_watermark;
-    return answer.records.map((record) => this.decode(cursor.topic, record));
+    return answer.records.map((record) => decodeRecord<E>(cursor.topic, record, this.encoding));
   }
 
   /** Long-polls forever, yielding each non-empty list of records, until `close()`. */
@@ -157,20 +157,25 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
   private cursor(): PartitionCursor {
     return this.cursors[0]!;
   }
+}
 
-  private decode(topic: string, record: WireConsumedRecord): ConsumerRecord<Decoded<E>> {
-    const decode = (text: string | null): Decoded<E> | null => {
-      if (text === null || text === undefined) return null;
-      return (this.encoding === "binary" ? fromBase64(text) : text) as Decoded<E>;
-    };
-    return {
-      topic,
-      partition: record.partition,
-      offset: record.offset,
-      timestamp: record.timestamp,
-      key: decode(record.key),
-      value: decode(record.value),
-      headers: headerList(record.headers).map(({ key, value }) => ({ key, value: decode(value) })),
-    };
-  }
+/** A consumed record as the SDK hands it out: text, or bytes when the consumer asked for `binary`. */
+export function decodeRecord<E extends ValueEncoding>(
+  topic: string,
+  record: WireConsumedRecord,
+  encoding: ValueEncoding,
+): ConsumerRecord<Decoded<E>> {
+  const decode = (text: string | null | undefined): Decoded<E> | null => {
+    if (text === null || text === undefined) return null;
+    return (encoding === "binary" ? fromBase64(text) : text) as Decoded<E>;
+  };
+  return {
+    topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: decode(record.key),
+    value: decode(record.value),
+    headers: headerList(record.headers).map(({ key, value }) => ({ key, value: decode(value) })),
+  };
 }

@@ -37,6 +37,8 @@ export interface RequestOptions {
 }
 
 export const DEFAULT_BROKER = "localhost:9001";
+/** Carries the newest leader epoch seen, both ways (docs/api.md "Replication"). */
+const LEADER_EPOCH_HEADER = "gafka-leader-epoch";
 const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 const RETRIES_DEFAULT = 3;
 const RETRY_BACKOFF_MS_DEFAULT = 100;
@@ -56,6 +58,10 @@ export class HttpClient {
   private readonly retries: number;
   private readonly retryBackoffMs: number;
   private readonly fetchFunction: FetchFunction;
+  /** Where a follower's 421 pointed: later requests go there until it cannot be reached. */
+  private leaderUrl: string | undefined;
+  /** The newest leader epoch any broker answered with; sent along so a deposed leader learns it is one. */
+  private leaderEpoch = -1;
 
   constructor(options: ClientOptions = {}) {
     this.baseUrl = brokerUrl(options.broker ?? DEFAULT_BROKER);
@@ -65,18 +71,40 @@ export class HttpClient {
     this.fetchFunction = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
+  /** The broker requests go to now: the configured one, or the leader a follower named. */
+  get currentUrl(): string {
+    return this.leaderUrl ?? this.baseUrl;
+  }
+
+  /**
+   * Sends one request. A follower's 421 not_leader that names the leader is
+   * followed once (the follower never acted on the request), and later
+   * requests go to that leader; when it cannot be reached they go back to
+   * the configured broker.
+   */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
-    const url = this.baseUrl + path + queryString(options.query);
-    const init: RequestInit = { method };
-    if (options.body !== undefined) {
-      init.body = JSON.stringify(options.body);
-      init.headers = { "content-type": "application/json" };
-    }
+    const suffix = path + queryString(options.query);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const repeatable = options.idempotent ?? method === "GET";
+    let followed = false;
     for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers["content-type"] = "application/json";
+      if (this.leaderEpoch >= 0) headers[LEADER_EPOCH_HEADER] = String(this.leaderEpoch);
+      const init: RequestInit = { method, headers, ...(body === undefined ? {} : { body }) };
       try {
-        return await this.attempt<T>(url, init, options);
+        return await this.attempt<T>(this.currentUrl + suffix, init, options);
       } catch (error) {
+        if (error instanceof GafkaClientError && error.code === "not_leader") {
+          const leader = error.details.leader;
+          if (typeof error.details.leader_epoch === "number") this.leaderEpoch = Math.max(this.leaderEpoch, error.details.leader_epoch);
+          if (followed || typeof leader !== "string" || leader === "") throw error;
+          followed = true;
+          this.leaderUrl = brokerUrl(leader);
+          attempt--;
+          continue;
+        }
+        if (error instanceof GafkaClientError && error.code === "network_error") this.leaderUrl = undefined;
         const retry =
           error instanceof GafkaClientError &&
           attempt < this.retries &&
@@ -100,6 +128,8 @@ export class HttpClient {
     } catch (error) {
       throw transportError(error, url, timeoutMs, options.signal);
     }
+    const epoch = Number(response.headers?.get(LEADER_EPOCH_HEADER) ?? Number.NaN);
+    if (Number.isSafeInteger(epoch) && epoch > this.leaderEpoch) this.leaderEpoch = epoch;
     if (!response.ok) throw errorFromAnswer(response, text);
     try {
       return JSON.parse(text) as T;

@@ -4,14 +4,34 @@
  *
  *   const producer = new Producer({ broker: "localhost:9001" });
  *   const { partition, offset } = await producer.send({ topic: "orders", key: "user123", value: "hello" });
+ *
+ *   const consumer = new GroupConsumer({ broker: "localhost:9001", groupId: "billing", topics: ["orders"] });
+ *   for await (const batch of consumer) handle(batch); // a batch is committed when the loop comes round
  */
 export { Admin } from "./admin.ts";
-export type { BrokerHealth, CreateTopicRequest, PartitionDescription, TopicDescription, TopicSummary } from "./admin.ts";
+export type {
+  BrokerHealth,
+  CreateTopicRequest,
+  GroupDescription,
+  GroupMemberDescription,
+  GroupPartitionStatus,
+  GroupSummary,
+  PartitionDescription,
+  ResetOffsetsRequest,
+  ResetTarget,
+  TopicDescription,
+  TopicSummary,
+} from "./admin.ts";
 export { GafkaClientError, isGafkaClientError } from "./client-error.ts";
+export { ClusterAdmin } from "./cluster.ts";
+export type { PromoteResult, ReplicationStatus } from "./cluster.ts";
 export type { ClientErrorCode } from "./client-error.ts";
 export { Consumer } from "./consumer.ts";
 export type { ConsumerOptions, ConsumerRecord, OffsetSpec, PollOptions, ValueEncoding } from "./consumer.ts";
+export { GroupConsumer } from "./group-consumer.ts";
+export type { AssignorName, GroupCloseOptions, GroupConsumerOptions, Membership } from "./group-consumer.ts";
 export { DEFAULT_BROKER, HttpClient } from "./http-client.ts";
 export type { ClientOptions, FetchFunction } from "./http-client.ts";
 export { Producer } from "./producer.ts";
-export type { HeaderValue, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer.ts";
+export type { HeaderValue, ProducerAcks, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer.ts";
+export type { TopicPartition, TopicPartitionOffset } from "./topic-partition.ts";

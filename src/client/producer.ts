@@ -13,7 +13,15 @@ export interface ProducerOptions extends ClientOptions {
   batchBytesMax?: number;
   /** Records sent but not yet answered; beyond this, `send` waits its turn. Default 100,000. */
   bufferedRecordsMax?: number;
+  /**
+   * When the broker answers (Kafka's acks): 1 (default) once the leader holds
+   * a record durably; "all" (or -1) once every in-sync replica does; 0 at
+   * once, without offsets (RecordMetadata.offset is -1).
+   */
+  acks?: ProducerAcks;
 }
+
+export type ProducerAcks = 0 | 1 | -1 | "all";
 
 export interface ProducerRecord {
   topic: string;
@@ -84,6 +92,7 @@ export class Producer {
   private readonly lingerMs: number;
   private readonly batchBytesMax: number;
   private readonly bufferedRecordsMax: number;
+  private readonly acks: 0 | 1 | "all";
 
   /** Records in `send` order, not yet given a partition (waiting for metadata or buffer space). */
   private readonly admission: Waiting[] = [];
@@ -104,6 +113,9 @@ export class Producer {
     this.batchBytesMax = positive("batchBytesMax", options.batchBytesMax ?? BATCH_BYTES_MAX_DEFAULT);
     this.bufferedRecordsMax = positive("bufferedRecordsMax", options.bufferedRecordsMax ?? BUFFERED_RECORDS_MAX_DEFAULT);
     if (!(this.lingerMs >= 0)) throw new GafkaClientError("invalid_request", "lingerMs must be 0 or more");
+    const acks = options.acks ?? 1;
+    if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== "all") throw new GafkaClientError("invalid_request", 'acks must be 0, 1 or "all"');
+    this.acks = acks === -1 ? "all" : acks;
   }
 
   /** Resolves with where the record landed once the broker acknowledges it. */
@@ -255,7 +267,7 @@ export class Producer {
   private async sendBatch(queue: PartitionQueue, batch: Pending[]): Promise<void> {
     try {
       const answer = await this.http.request<WireProduceBatchAnswer>("POST", "/api/v1/produce", {
-        body: { topic: queue.topic, records: batch.map((pending) => pending.wire) },
+        body: { topic: queue.topic, records: batch.map((pending) => pending.wire), ...(this.acks === 1 ? {} : { acks: this.acks }) },
       });
       if (!Array.isArray(answer.results) || answer.results.length !== batch.length) {
         throw new GafkaClientError(

@@ -88,6 +88,66 @@ export interface WireHealth {
   offline_partitions: WireUnhealthyPartition[];
 }
 
+/** A partition in a group's assignment or commit. */
+export interface WireTopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** Answer to a join or heartbeat: the member's view of its group. */
+export interface WireMembership {
+  group_id: string;
+  consumer_id: string;
+  generation: number;
+  assignment: WireTopicPartition[];
+  session_timeout_ms: number;
+}
+
+/** Answer to a group-mode `GET /api/v1/consume`: the membership and records of any owned partition. */
+export interface WireGroupConsumeAnswer extends WireMembership {
+  records: (WireConsumedRecord & { topic: string })[];
+}
+
+/** Answer to `GET /api/v1/consumer-groups`. */
+export interface WireGroupList {
+  groups: { group_id: string; state: "empty" | "stable"; generation: number; members: number }[];
+}
+
+/** Answer to `GET /api/v1/consumer-groups/{group}/status`. */
+export interface WireGroupStatus {
+  group_id: string;
+  state: "empty" | "stable";
+  generation: number;
+  assignor: "round-robin" | "sticky";
+  members: {
+    consumer_id: string;
+    topics: string[];
+    session_timeout_ms: number;
+    last_heartbeat: number;
+    assignment: WireTopicPartition[];
+  }[];
+  partitions: {
+    topic: string;
+    partition: number;
+    committed_offset: number | null;
+    log_end_offset: number | null;
+    lag: number | null;
+    owner: string | null;
+  }[];
+}
+
+/** Answer to `POST /api/v1/consumer-groups/{group}/offsets`. */
+export interface WireCommitAnswer {
+  group_id: string;
+  committed: (WireTopicPartition & { offset: number })[];
+}
+
+/** Answer to `POST /api/v1/consumer-groups/{group}/offsets/reset`. */
+export interface WireResetAnswer {
+  group_id: string;
+  offsets: (WireTopicPartition & { offset: number })[];
+}
+
 const utf8Encoder = new TextEncoder();
 
 /** Bytes of a string (its UTF-8) or of bytes; what the broker hashes for a key. */

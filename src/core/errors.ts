@@ -17,13 +17,16 @@ export type ErrorCode =
   | "partition_not_owned"
   | "stale_generation"
   | "group_not_empty"
+  | "stale_leader_epoch"
   | "message_too_large"
   | "offset_out_of_range"
+  | "not_leader"
   | "too_many_requests"
   | "storage_full"
   | "storage_failed"
   | "partition_offline"
   | "log_corrupt"
+  | "not_enough_replicas"
   | "broker_unavailable"
   | "shutting_down";
 

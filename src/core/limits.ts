@@ -38,6 +38,12 @@ export const limits = {
   indexIntervalBytes: 4096,
   /** Largest batch frame recovery will believe; anything larger is damage. */
   frameBytesMax: 256 * 1024 * 1024,
+  /** Frames the leader puts in one replication message (at least one whole frame goes). */
+  replicationChunkBytes: 1024 * 1024,
+  /** Largest replication stream message a follower accepts: one frame and its envelope. */
+  replicationMessageBytesMax: 256 * 1024 * 1024 + 64 * 1024,
+  /** Followers one leader streams to at once. */
+  followersMax: 16,
 } as const;
 
 export type Limits = typeof limits;

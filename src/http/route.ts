@@ -1,6 +1,8 @@
 import type { Broker } from "../broker/broker.ts";
 import type { Logger } from "../core/logger.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
+import type { BrokerMetrics } from "../metrics/broker-metrics.ts";
+import type { ReplicaManager } from "../replication/replica-manager.ts";
 
 export type HttpMethod = "GET" | "POST" | "DELETE";
 
@@ -11,6 +13,10 @@ export interface RouteContext {
   readonly logger: Logger;
   /** Largest request body accepted (413 beyond). */
   readonly requestBytesMax: number;
+  /** Leader/follower role and replication; absent on a server started without it (tests). */
+  readonly replication?: ReplicaManager;
+  /** The series GET /metrics exposes; handlers count the records they hand out. */
+  readonly metrics: BrokerMetrics;
 }
 
 /**
@@ -21,5 +27,7 @@ export interface RouteContext {
 export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
+  /** The answer streams for as long as both sides live (replication): no idle timeout. */
+  readonly longLived?: boolean;
   handle(request: Bun.BunRequest, context: RouteContext): Promise<Response> | Response;
 }

@@ -1,18 +1,32 @@
 import type { Broker } from "../broker/broker.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
+import type { ReplicaManager } from "../replication/replica-manager.ts";
+import { guardRequest } from "../replication/request-guard.ts";
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
+import { BrokerMetrics } from "../metrics/broker-metrics.ts";
+import type { TopicTraffic } from "../metrics/topic-traffic.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
 import type { HttpMethod, Route, RouteContext } from "./route.ts";
 import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { produceRoutes } from "./routes/produce.ts";
+import { replicationRoutes } from "./routes/replication.ts";
 import { topicRoutes } from "./routes/topics.ts";
 
 /** Every endpoint the server answers; docs/openapi.yaml must name exactly these (src/http/openapi.test.ts). */
-export const routes: readonly Route[] = [...produceRoutes, ...consumeRoutes, ...topicRoutes, ...groupRoutes, ...healthRoutes];
+export const routes: readonly Route[] = [
+  ...produceRoutes,
+  ...consumeRoutes,
+  ...topicRoutes,
+  ...groupRoutes,
+  ...replicationRoutes,
+  ...healthRoutes,
+  ...metricsRoutes,
+];
 
 export const routeTable: readonly { method: HttpMethod; path: string }[] = routes.map(({ method, path }) => ({
   method,
@@ -22,6 +36,8 @@ export const routeTable: readonly { method: HttpMethod; path: string }[] = route
 export interface ServerOptions {
   broker: Broker;
   groups: GroupCoordinator;
+  /** Leader/follower role: refuses leader-only requests on a follower (421). */
+  replication?: ReplicaManager;
   /** Interface to listen on, e.g. "127.0.0.1". */
   host: string;
   /** 0 picks a free port. */
@@ -29,6 +45,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Largest request body; defaults to limits.requestBytesMax. */
   requestBytesMax?: number;
+  /** What the server counts and GET /metrics exposes; a fresh BrokerMetrics when absent. */
+  metrics?: BrokerMetrics;
 }
 
 export interface RunningServer {
@@ -44,24 +62,42 @@ export interface RunningServer {
  */
 const IDLE_TIMEOUT_SECONDS = Math.ceil(limits.fetchWaitMsMax / 1000) + 10;
 
-type BunHandler = (request: Bun.BunRequest) => Response | Promise<Response>;
+type BunHandler = (request: Bun.BunRequest, server: Bun.Server<undefined>) => Response | Promise<Response>;
 
 /**
  * Starts the HTTP API on Bun.serve. Bun routes the known paths natively (one
  * handler per method); anything else reaches `fetch`, which answers 405 for a
  * known path with another method and 404 otherwise. Every thrown error goes
- * through `error` to the one error→status map; the server never crashes on a
- * request.
+ * through the one error→status map; the server never crashes on a request.
+ * Every answer is counted and timed per route (src/metrics), with
+ * instruments resolved here, once.
  */
 export function startServer(options: ServerOptions): RunningServer {
   const requestBytesMax = options.requestBytesMax ?? limits.requestBytesMax;
-  const context: RouteContext = { broker: options.broker, groups: options.groups, logger: options.logger, requestBytesMax };
+  const replication = options.replication;
+  const metrics = options.metrics ?? new BrokerMetrics();
+  metrics.watch({ broker: options.broker, groups: options.groups });
+  const logger = options.logger;
+  const context: RouteContext = { broker: options.broker, groups: options.groups, logger, requestBytesMax, replication, metrics };
   const bunRoutes: Record<string, Partial<Record<HttpMethod, BunHandler>>> = {};
   for (const route of routes) {
     const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");
-    (bunRoutes[bunPath] ??= {})[route.method] = (request) => route.handle(request, context);
+    const instrument = metrics.route(route.method, route.path);
+    const routeContext = route.path === PRODUCE_PATH ? { ...context, broker: countingProduces(context.broker, metrics.produced) } : context;
+    (bunRoutes[bunPath] ??= {})[route.method] = async (request, server) => {
+      const startedMs = performance.now();
+      let response: Response;
+      try {
+        if (route.longLived) server.timeout(request, 0);
+        if (replication !== undefined) guardRequest(replication, route.method, route.path, request);
+        response = await route.handle(request, routeContext);
+      } catch (error) {
+        response = errorResponse(error, logger);
+      }
+      instrument.answered(response.status, startedMs);
+      return response;
+    };
   }
-  const logger = options.logger;
   const server = Bun.serve({
     hostname: options.host,
     port: options.port,
@@ -70,7 +106,12 @@ export function startServer(options: ServerOptions): RunningServer {
     // Our own check answers 413 in JSON up to twice the limit; beyond that Bun refuses the body itself.
     maxRequestBodySize: requestBytesMax * 2,
     routes: bunRoutes,
-    fetch: unrouted,
+    fetch: (request) => {
+      const startedMs = performance.now();
+      const response = unrouted(request);
+      metrics.unmatched(request.method).answered(response.status, startedMs);
+      return response;
+    },
     error: (error) => errorResponse(error, logger),
   });
   const port = server.port;
@@ -81,6 +122,29 @@ export function startServer(options: ServerOptions): RunningServer {
     port,
     stop: () => server.stop(),
   };
+}
+
+const PRODUCE_PATH = "/api/v1/produce";
+
+/**
+ * The broker as the produce route sees it: the same broker, whose produce()
+ * also counts the records once they are acknowledged. Counting here keeps
+ * the produce route module unaware of metrics; every other property is the
+ * broker's own.
+ */
+function countingProduces(broker: Broker, produced: TopicTraffic): Broker {
+  const produce: Broker["produce"] = (topic, records, produceOptions) =>
+    broker.produce(topic, records, produceOptions).then((results) => {
+      produced.count(topic, records);
+      return results;
+    });
+  return new Proxy(broker, {
+    get: (target, property) => {
+      if (property === "produce") return produce;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** A request no route took: 405 with Allow when the path is known, else 404. */

@@ -1,3 +1,4 @@
+import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 
 /**
@@ -20,6 +21,16 @@ export interface ReadResult {
   nextOffset: number;
 }
 
+/** Stored frames as PartitionLog.readFrames returns them for a follower. */
+export interface FramesRead {
+  /** Whole frames (header + batch) exactly as stored; empty when none. */
+  frames: Uint8Array;
+  /** One past the last offset in `frames`. */
+  nextOffset: number;
+  /** The first frame is the first of a segment file. */
+  startsSegment: boolean;
+}
+
 export type PartitionStatus = "online" | "offline" | "corrupt";
 
 export interface PartitionLogApi {
@@ -32,8 +43,17 @@ export interface PartitionLogApi {
   readonly statusMessage: string | undefined;
   /** First offset still in the log. */
   readonly earliestOffset: number;
-  /** One past the last offset a reader may see (durable per the fsync policy). */
+  /**
+   * One past the last offset a reader may see: durable here per the fsync
+   * policy and, under replication, held durably by every in-sync replica.
+   */
   readonly highWatermark: number;
+  /** One past the last offset written, durable or not. */
+  readonly logEndOffset: number;
+  /** One past the last offset durable here (per the fsync policy); the high watermark when alone. */
+  readonly durableEndOffset: number;
+  /** Which leader epoch began at which offset (persisted beside the segments). */
+  readonly leaderEpochs: LeaderEpochCache;
   /** Bytes of all segment files. */
   readonly sizeBytes: number;
   /**
@@ -57,4 +77,13 @@ export interface PartitionLogApi {
   offsetForTimestamp(timestampMs: number): number;
   /** Finishes in-flight writes, fsyncs and closes the files. */
   close(): Promise<void>;
+
+  // Replication (src/replication): see PartitionLog for the contracts.
+  appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult>;
+  readFrames(offset: number, maxBytes: number): FramesRead;
+  batchBaseOffsetOf(offset: number): number;
+  truncateTo(offset: number): Promise<void>;
+  onDurable(listener: () => void): void;
+  setHighWatermarkLimit(limit: number | undefined): void;
+  resetHighWatermarkLimit(limit: number | undefined): void;
 }

@@ -4,8 +4,11 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
+import { checkFrames } from "./frame-chunk.ts";
+import { batchStartPosition, locateBatch, readFrameRun } from "./frame-locator.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
-import type { AppendResult, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
+import { LeaderEpochCache } from "./leader-epoch-cache.ts";
+import type { AppendResult, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import { OffsetIndex } from "./offset-index.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 import { BATCH_HEADER_BYTES, decodeRecordBatch, encodeRecordBatch, readBatchHeader } from "./record-batch.ts";
@@ -24,6 +27,8 @@ export interface PartitionLogOptions {
   fsyncPolicy: FsyncPolicy;
   segmentBytesMax: number;
   indexIntervalBytes?: number;
+  /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
+  leaderEpoch?: () => number;
 }
 
 interface PendingAck {
@@ -50,7 +55,13 @@ const READ_CHUNK_BYTES = 256 * 1024;
  *   group commit), or
  * - written to the OS (policies `interval:<ms>` and `never`).
  * Readers see a record only once it is acknowledged (the high watermark), so
- * under `always` no reader ever sees a record a crash could take back.
+ * under `always` no reader ever sees a record a crash could take back. Under
+ * replication the high watermark is further bounded by what the in-sync
+ * followers hold (setHighWatermarkLimit, src/replication); a follower appends
+ * the leader's stored frames unchanged (appendFrames) and cuts back what its
+ * leader never had (truncateTo). Every batch append() writes carries the
+ * current leader epoch, and the first of each epoch is recorded durably in
+ * `leader-epoch-checkpoint` before it is acknowledged.
  *
  * A failed write is cut off and rejected; the partition goes on. A failed
  * fsync is never retried: everything since the last good fsync is rejected,
@@ -64,7 +75,16 @@ export class PartitionLog implements PartitionLogApi {
   private readonly logger: Logger;
   private readonly indexIntervalBytes: number;
   private segments: Segment[] = [];
-  private visibleOffset = 0;
+  /** One past the last offset acknowledged locally (fsynced under `always`). */
+  private durableOffset = 0;
+  /**
+   * Replication's bound on what readers see: the leader's in-sync replicas'
+   * durable position, or on a follower the leader's high watermark.
+   * Undefined for a broker alone: then the high watermark is durableOffset.
+   */
+  private highWatermarkLimit: number | undefined = undefined;
+  private durableListeners: (() => void)[] = [];
+  private epochs: LeaderEpochCache | undefined;
   private totalBytes = 0;
   private pendingAcks: PendingAck[] = [];
   private syncInFlight: Promise<void> | undefined;
@@ -100,8 +120,26 @@ export class PartitionLog implements PartitionLogApi {
     return this.segments.length === 0 ? 0 : this.segments[0]!.baseOffset;
   }
 
+  /** One past the last offset readers may see: durable here and, with replication, on every in-sync replica. */
   get highWatermark(): number {
-    return this.visibleOffset;
+    const limit = this.highWatermarkLimit;
+    return limit === undefined || limit >= this.durableOffset ? this.durableOffset : limit;
+  }
+
+  /** One past the last offset written (durable or not): where the next batch goes. */
+  get logEndOffset(): number {
+    return this.segments.length === 0 ? this.durableOffset : this.active.nextOffset;
+  }
+
+  /** One past the last offset acknowledged locally under the fsync policy. */
+  get durableEndOffset(): number {
+    return this.durableOffset;
+  }
+
+  /** Which leader epoch began where (persisted beside the segments). */
+  get leaderEpochs(): LeaderEpochCache {
+    if (this.epochs === undefined) throw new GafkaError("partition_offline", `partition ${this.options.name} is not open`, { retriable: true });
+    return this.epochs;
   }
 
   get sizeBytes(): number {
@@ -120,26 +158,62 @@ export class PartitionLog implements PartitionLogApi {
       if (records.length === 0) throw new GafkaError("invalid_request", "a batch needs at least one record");
       const segment = this.active;
       const baseOffset = segment.nextOffset;
-      const frame = encodeFrame(encodeRecordBatch({ baseOffset, records }));
+      const partitionLeaderEpoch = this.options.leaderEpoch?.() ?? -1;
+      const frame = encodeFrame(encodeRecordBatch({ baseOffset, records, partitionLeaderEpoch }));
       const target = segment.sizeBytes > 0 && segment.sizeBytes + frame.length > this.options.segmentBytesMax
         ? this.roll()
         : segment;
+      // The epoch's start is on disk before any record of it is acknowledged.
+      if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
       this.writeFrame(target, frame);
       const nextOffset = baseOffset + records.length;
       target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes);
       this.totalBytes += frame.length;
-      const result: AppendResult = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
-      if (this.options.fsyncPolicy.kind !== "always") {
-        this.makeVisible(nextOffset);
-        return Promise.resolve(result);
-      }
-      return new Promise<AppendResult>((resolve, reject) => {
-        this.pendingAcks.push({ result, resolve, reject });
-        if (!this.syncInFlight) this.syncInFlight = this.groupCommit();
-      });
+      return this.acknowledgeWhenDurable({ baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs }, nextOffset);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * A follower's append: whole frames exactly as the leader stored them
+   * (src/storage/frame.ts), written unchanged at their own offsets. Every
+   * frame's CRC32 and its batch's CRC-32C are checked before anything is
+   * written, and the first batch must continue this log (its baseOffset is
+   * logEndOffset). `startsSegment` says the leader began a segment with the
+   * first frame; the follower does the same, so its segment files match the
+   * leader's byte for byte. Durability as append(): resolves once the frames
+   * are durable per the fsync policy; on a rejection nothing of them is
+   * acknowledged (a failed write is cut off).
+   */
+  appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult> {
+    try {
+      this.assertWritable();
+      const checked = checkFrames(frames, this.active.nextOffset, this.options.name);
+      const target = startsSegment && this.active.sizeBytes > 0 ? this.roll() : this.active;
+      for (const batch of checked) {
+        if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
+      }
+      this.writeFrame(target, frames);
+      for (const batch of checked) target.appended(batch.baseOffset, batch.nextOffset, batch.frameBytes, this.indexIntervalBytes);
+      this.totalBytes += frames.length;
+      const last = checked[checked.length - 1]!;
+      return this.acknowledgeWhenDurable({ baseOffset: checked[0]!.baseOffset, lastOffset: last.nextOffset - 1, timestampMs: checked[0]!.baseTimestampMs }, last.nextOffset);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Resolves with `result` once the bytes up to `nextOffset` are durable per the fsync policy. */
+  private acknowledgeWhenDurable(result: AppendResult, nextOffset: number): Promise<AppendResult> {
+    if (this.options.fsyncPolicy.kind !== "always") {
+      this.makeDurable(nextOffset);
+      return Promise.resolve(result);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pendingAcks.push({ result, resolve, reject });
+      if (!this.syncInFlight) this.syncInFlight = this.groupCommit();
+    });
   }
 
   private assertWritable(): void {
@@ -230,7 +304,7 @@ export class PartitionLog implements PartitionLogApi {
         break;
       }
       if (segment === this.active) this.durablePosition = Math.max(this.durablePosition, position);
-      this.makeVisible(nextOffset);
+      this.makeDurable(nextOffset);
       for (const ack of acks) ack.resolve(ack.result);
     }
     // Anything still pending was written after a failure: not acknowledged.
@@ -307,7 +381,7 @@ export class PartitionLog implements PartitionLogApi {
 
   read(offset: number, maxRecords: number, maxBytes: number): ReadResult {
     this.assertServing();
-    const highWatermark = this.visibleOffset;
+    const highWatermark = this.highWatermark;
     const earliest = this.earliestOffset;
     if (!Number.isInteger(offset) || offset < earliest || offset > highWatermark) {
       throw new GafkaError(
@@ -347,6 +421,8 @@ export class PartitionLog implements PartitionLogApi {
       if (!head) break;
       const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
       const batchBytes = view.getUint32(0);
+      // Read now: the next reader.bytes() may refill the buffer `head` points into.
+      const checksum = view.getUint32(4);
       const header = readBatchHeader(head, FRAME_HEADER_BYTES);
       if (header.baseOffset >= highWatermark) break;
       const frameBytes = FRAME_HEADER_BYTES + batchBytes;
@@ -358,7 +434,7 @@ export class PartitionLog implements PartitionLogApi {
       const inFile = reader.bytes(position + FRAME_HEADER_BYTES, batchBytes);
       // Copy: the reader's buffer is reused; decoded records point into this copy.
       const batch = inFile ? inFile.slice() : undefined;
-      if (!batch || frameChecksum(batch) !== view.getUint32(4)) {
+      if (!batch || frameChecksum(batch) !== checksum) {
         throw new GafkaError(
           "log_corrupt",
           `partition ${this.options.name}: corrupt frame at position ${position} of ${segment.logPath} (offset ${header.baseOffset})`,
@@ -381,7 +457,7 @@ export class PartitionLog implements PartitionLogApi {
    */
   offsetForTimestamp(timestampMs: number): number {
     this.assertServing();
-    const highWatermark = this.visibleOffset;
+    const highWatermark = this.highWatermark;
     for (const segment of this.segments) {
       const reader = this.reader;
       reader.reset(segment.fd, segment.sizeBytes);
@@ -417,7 +493,7 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   waitForData(offset: number, waitMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.visibleOffset > offset || waitMs <= 0 || this.closed || signal?.aborted) return Promise.resolve();
+    if (this.highWatermark > offset || waitMs <= 0 || this.closed || signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const waiter: DataWaiter = { offset, resolve: () => {}, timer: undefined };
       const finish = () => {
@@ -434,11 +510,103 @@ export class PartitionLog implements PartitionLogApi {
     });
   }
 
-  private makeVisible(nextOffset: number): void {
-    if (nextOffset <= this.visibleOffset) return;
-    this.visibleOffset = nextOffset;
+  /** Records that everything below nextOffset is durable here; wakes replication and, when it moved, readers. */
+  private makeDurable(nextOffset: number): void {
+    if (nextOffset <= this.durableOffset) return;
+    const highWatermarkBefore = this.highWatermark;
+    this.durableOffset = nextOffset;
+    for (const listener of this.durableListeners) listener();
+    if (this.highWatermark > highWatermarkBefore) this.wakeReaders();
+  }
+
+  private wakeReaders(): void {
     if (this.waiters.length === 0) return;
-    for (const waiter of this.waiters.filter((w) => w.offset < nextOffset)) waiter.resolve();
+    const highWatermark = this.highWatermark;
+    for (const waiter of this.waiters.filter((w) => w.offset < highWatermark)) waiter.resolve();
+  }
+
+  /** Calls `listener` whenever durableEndOffset grows (the leader's replication streams wait on it). */
+  onDurable(listener: () => void): void {
+    this.durableListeners.push(listener);
+  }
+
+  /**
+   * Raises replication's bound on the high watermark (never lowers what
+   * readers already see); undefined lifts the bound (a leader with no
+   * in-sync follower: the high watermark is the durable end).
+   */
+  setHighWatermarkLimit(limit: number | undefined): void {
+    const before = this.highWatermark;
+    this.highWatermarkLimit = limit === undefined ? undefined : Math.max(limit, before);
+    if (this.highWatermark > before) this.wakeReaders();
+  }
+
+  /**
+   * Sets the bound as given, even below what readers saw: only for a broker
+   * taking up a role (start-up, a leader change), before it serves reads.
+   */
+  resetHighWatermarkLimit(limit: number | undefined): void {
+    this.highWatermarkLimit = limit;
+    this.wakeReaders();
+  }
+
+  // ---------------------------------------------------------------- replication reads and truncation
+
+  /**
+   * Stored frames, unchanged, from `offset` (which must be a batch's base
+   * offset) up to the durable end: whole frames of one segment, about
+   * `maxBytes` (at least one frame). Each frame's CRC32 is checked as it is
+   * read. Empty when nothing durable lies at or after `offset`.
+   */
+  readFrames(offset: number, maxBytes: number): FramesRead {
+    if (this.closed) throw new GafkaError("shutting_down", `partition ${this.options.name} is closed`, { retriable: true });
+    this.assertServing();
+    const durableEnd = this.durableOffset;
+    if (offset >= durableEnd) return { frames: new Uint8Array(0), nextOffset: offset, startsSegment: false };
+    const segment = this.segments[this.segmentFor(offset)]!;
+    return readFrameRun(this.fs, this.reader, segment, offset, durableEnd, maxBytes, this.options.name);
+  }
+
+  /** The base offset of the batch that holds `offset` (a batch boundary at or before it); logEndOffset beyond the end. */
+  batchBaseOffsetOf(offset: number): number {
+    this.assertServing();
+    if (offset >= this.logEndOffset) return this.logEndOffset;
+    const segment = this.segments[this.segmentFor(offset)]!;
+    return locateBatch(this.reader, segment, offset).baseOffset;
+  }
+
+  /**
+   * Cuts the log back so that `offset` is its end: a follower dropping
+   * records its new leader never had (leader-epoch truncation). `offset`
+   * must be a batch boundary. Later segments are deleted, the one holding
+   * `offset` is cut and fdatasync'ed, and epochs that began at or after it
+   * are forgotten; when it resolves the cut is durable. Waits for in-flight
+   * fsyncs first, so no acknowledgement races it.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    while (this.syncInFlight) await this.syncInFlight;
+    this.assertWritable();
+    if (offset >= this.logEndOffset) return;
+    if (offset < this.earliestOffset) throw new GafkaError("offset_out_of_range", `cannot truncate ${this.options.name} to ${offset}, before its start`);
+    let keep = this.segmentFor(offset);
+    if (keep > 0 && this.segments[keep]!.baseOffset === offset) keep--;
+    for (const segment of this.segments.splice(keep + 1)) {
+      this.fs.close(segment.fd);
+      this.fs.removeRecursive(segment.logPath);
+      this.fs.removeRecursive(segment.indexPath);
+    }
+    const segment = this.active;
+    const position = offset === segment.nextOffset ? segment.sizeBytes : batchStartPosition(this.reader, segment, offset, this.options.name);
+    this.fs.truncate(segment.fd, position);
+    this.fs.fdatasyncSync(segment.fd);
+    this.fs.syncDirectorySync(this.options.dir);
+    this.logger.warn(`partition ${this.options.name}: truncated from offset ${offset} (file ${segment.logPath} cut at position ${position})`);
+    segment.truncated(position, offset, this.indexIntervalBytes);
+    this.durablePosition = position;
+    this.totalBytes = this.segments.reduce((sum, each) => sum + each.sizeBytes, 0);
+    this.durableOffset = Math.min(this.durableOffset, offset);
+    if (this.highWatermarkLimit !== undefined) this.highWatermarkLimit = Math.min(this.highWatermarkLimit, offset);
+    this.leaderEpochs.truncateFromEnd(offset);
   }
 
   // ---------------------------------------------------------------- open / close
@@ -446,6 +614,7 @@ export class PartitionLog implements PartitionLogApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.durableListeners = [];
     if (this.intervalTimer) clearInterval(this.intervalTimer);
     while (this.syncInFlight) await this.syncInFlight;
     if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes !== this.durablePosition) {
@@ -486,14 +655,24 @@ export class PartitionLog implements PartitionLogApi {
       for (const segment of segments) this.fs.close(segment.fd);
       throw error;
     }
+    try {
+      this.epochs = LeaderEpochCache.load(dir, this.fs);
+      this.epochs.clampTo(segments[segments.length - 1]!.nextOffset);
+    } catch (error) {
+      for (const segment of segments) this.fs.close(segment.fd);
+      throw error;
+    }
     this.segments = segments;
     this.totalBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
     this.durablePosition = this.active.sizeBytes;
-    this.visibleOffset = this.active.nextOffset;
+    // A reopen after a failure may find less than was durable before: readers follow the files.
+    this.durableOffset = this.active.nextOffset;
+    if (this.highWatermarkLimit !== undefined) this.highWatermarkLimit = Math.min(this.highWatermarkLimit, this.durableOffset);
     this.status = "online";
     this.statusMessage = undefined;
-    this.logger.debug(`partition ${name}: ${segments.length} segment(s), offsets [${this.earliestOffset}, ${this.visibleOffset})`);
-    this.makeVisible(this.visibleOffset);
+    this.logger.debug(`partition ${name}: ${segments.length} segment(s), offsets [${this.earliestOffset}, ${this.durableOffset})`);
+    for (const listener of this.durableListeners) listener();
+    this.wakeReaders();
   }
 
   /**

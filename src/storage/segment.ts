@@ -37,6 +37,15 @@ export class Segment {
     this.bytesSinceIndexEntry += frameBytes;
     this.nextOffset = nextOffset;
   }
+
+  /** Records that the file was cut at `position`, which now ends at offset `nextOffset`. */
+  truncated(position: number, nextOffset: number, indexIntervalBytes: number): void {
+    this.index.truncateToPosition(position);
+    this.sizeBytes = position;
+    this.nextOffset = nextOffset;
+    const last = this.index.lastPosition;
+    this.bytesSinceIndexEntry = last < 0 ? indexIntervalBytes : position - last;
+  }
 }
 
 const SEGMENT_NAME = /^(\d{20})\.log$/;

@@ -1,0 +1,71 @@
+import { defineCommand } from "citty";
+import { ClusterAdmin, type ReplicationStatus } from "../client/index.ts";
+import { brokerArgs, logLevelArgs } from "./shared-args.ts";
+
+interface Row {
+  brokerId: number | null;
+  address: string;
+  role: string;
+  leaderEpoch: number | null;
+  state: string;
+  /** Records behind the leader, over all partitions (followers). */
+  lag: number | null;
+}
+
+/** `gafka admin cluster --broker=host:port`: every broker's role, epoch and lag, found from any one of them. */
+export default defineCommand({
+  meta: { name: "cluster", description: "Show each broker's role, leader epoch and replication lag" },
+  args: {
+    ...brokerArgs,
+    json: { type: "boolean", description: "Print one JSON object per broker and line", default: false },
+    ...logLevelArgs("warn"),
+  },
+  async run({ args }) {
+    const rows = await clusterRows(args.broker);
+    if (args.json) return console.log(rows.map((row) => JSON.stringify(row)).join("\n"));
+    const table = [["BROKER", "ADDRESS", "ROLE", "EPOCH", "STATE", "LAG"]];
+    for (const row of rows) {
+      table.push([String(row.brokerId ?? "?"), row.address, row.role, String(row.leaderEpoch ?? "?"), row.state, row.lag === null ? "-" : String(row.lag)]);
+    }
+    const widths = table[0]!.map((_, column) => Math.max(...table.map((r) => r[column]!.length)));
+    console.log(table.map((r) => r.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n"));
+  },
+});
+
+/** Asks the named broker, then its leader, then each follower the leader knows. */
+async function clusterRows(broker: string): Promise<Row[]> {
+  const ask = (address: string) => new ClusterAdmin({ broker: address, retries: 0, requestTimeoutMs: 3000 }).status().catch(() => undefined);
+  const first = await new ClusterAdmin({ broker, retries: 0 }).status();
+  const leaderAddress = first.role === "leader" ? first.address : first.leader;
+  const leader = first.role === "leader" ? first : leaderAddress === null ? undefined : await ask(leaderAddress);
+  const rows: Row[] = [];
+  if (leader !== undefined) rows.push(statusRow(leader, undefined));
+  else if (leaderAddress !== null) rows.push({ brokerId: null, address: leaderAddress, role: "leader?", leaderEpoch: null, state: "unreachable", lag: null });
+  const followers = leader?.followers ?? [];
+  const views = await Promise.all(followers.map((follower) => ask(follower.address)));
+  followers.forEach((follower, index) => {
+    const view = views[index];
+    const seen = leader?.followers.find((f) => f.id === follower.id);
+    if (view === undefined) {
+      rows.push({ brokerId: follower.id, address: follower.address, role: "?", leaderEpoch: null, state: "unreachable", lag: follower.lag });
+    } else {
+      rows.push(statusRow(view, seen));
+    }
+  });
+  if (!rows.some((row) => row.address === first.address || row.brokerId === first.brokerId)) rows.push(statusRow(first, undefined));
+  return rows;
+}
+
+function statusRow(status: ReplicationStatus, seenByLeader: ReplicationStatus["followers"][number] | undefined): Row {
+  let state: string;
+  if (status.role === "leader") {
+    state = status.fenced ? "fenced (refuses writes)" : "leading";
+  } else if (seenByLeader === undefined) {
+    state = status.replication?.connected ? "following" : `not connected${status.replication?.error ? `: ${status.replication.error}` : ""}`;
+  } else if (!seenByLeader.connected) {
+    state = "disconnected";
+  } else {
+    state = seenByLeader.inSyncPartitions === seenByLeader.partitions ? "in sync" : `lagging (${seenByLeader.inSyncPartitions}/${seenByLeader.partitions} partitions in sync)`;
+  }
+  return { brokerId: status.brokerId, address: status.address, role: status.role, leaderEpoch: status.leaderEpoch, state, lag: seenByLeader?.lag ?? null };
+}

@@ -1,0 +1,276 @@
+import { describe, expect, test } from "bun:test";
+import { GafkaClientError } from "./client-error.ts";
+import { defaultConsumerId, GroupConsumer, type GroupConsumerOptions } from "./group-consumer.ts";
+import type { FetchFunction } from "./http-client.ts";
+
+/** One request as the scripted broker saw it. */
+interface Seen {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: any;
+}
+
+type Handler = (request: Seen, signal: AbortSignal | undefined) => Response | Promise<Response>;
+
+/**
+ * A scripted broker: every request is recorded, and the handler for its
+ * `METHOD kind` (join, heartbeat, leave, consume, commit) answers it. A
+ * missing handler is a test bug and answers 500.
+ */
+function scriptedBroker(handlers: Partial<Record<"join" | "heartbeat" | "leave" | "consume" | "commit", Handler>>) {
+  const seen: Seen[] = [];
+  const fetchFunction: FetchFunction = async (url, init) => {
+    const parsed = new URL(url);
+    const request: Seen = {
+      method: init.method ?? "GET",
+      path: parsed.pathname,
+      query: parsed.searchParams,
+      body: typeof init.body === "string" ? JSON.parse(init.body) : undefined,
+    };
+    seen.push(request);
+    const handler = handlers[kindOf(request)];
+    if (handler === undefined) return Response.json({ error: { code: "internal_error", message: `no script for ${kindOf(request)}` } }, { status: 500 });
+    return handler(request, init.signal ?? undefined);
+  };
+  const kinds = () => seen.map(kindOf);
+  const consumer = (options: Partial<GroupConsumerOptions> = {}) =>
+    new GroupConsumer({ groupId: "g", consumerId: "c1", topics: ["t"], fetch: fetchFunction, retryBackoffMs: 1, ...options });
+  return { seen, kinds, consumer };
+}
+
+function kindOf(request: Seen): "join" | "heartbeat" | "leave" | "consume" | "commit" {
+  if (request.path === "/api/v1/consume") return "consume";
+  if (request.path.endsWith("/heartbeat")) return "heartbeat";
+  if (request.path.endsWith("/offsets")) return "commit";
+  return request.method === "DELETE" ? "leave" : "join";
+}
+
+const membership = (generation: number, assignment: [string, number][], sessionTimeoutMs = 10_000) => ({
+  group_id: "g",
+  consumer_id: "c1",
+  generation,
+  assignment: assignment.map(([topic, partition]) => ({ topic, partition })),
+  session_timeout_ms: sessionTimeoutMs,
+});
+
+const record = (topic: string, partition: number, offset: number) => ({
+  topic,
+  partition,
+  offset,
+  key: null,
+  value: `${topic}-${partition}-${offset}`,
+  headers: {},
+  timestamp: 1,
+});
+
+const conflict = (code: string, generation: number, assignment: [string, number][]) =>
+  Response.json(
+    { error: { code, message: `${code} (test)`, generation, member_id: "c1", assignment: assignment.map(([topic, partition]) => ({ topic, partition })) } },
+    { status: 409 },
+  );
+
+/** Holds a long poll until the request is aborted, then fails as fetch does. */
+function hangUntilAborted(signal: AbortSignal | undefined): Promise<Response> {
+  return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true }));
+}
+
+async function until(condition: () => boolean, what: string, waitMs = 5_000): Promise<void> {
+  const deadline = performance.now() + waitMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+describe("GroupConsumer", () => {
+  test("joins, long-polls with its generation, and the next poll acknowledges the batch", async () => {
+    let consumes = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: () => Response.json({ ...membership(1, [["t", 0]]), records: consumes++ === 0 ? [record("t", 0, 0), record("t", 0, 1)] : [] }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer({ sessionTimeoutMs: 3_000, assignor: "sticky", maxRecords: 7 });
+    const batch = await consumer.poll({ waitMs: 250 });
+    expect(batch.map((each) => [each.topic, each.partition, each.offset, each.value])).toEqual([
+      ["t", 0, 0, "t-0-0"],
+      ["t", 0, 1, "t-0-1"],
+    ]);
+    const [join, consume] = broker.seen;
+    expect(join!.method).toBe("POST");
+    expect(join!.path).toBe("/api/v1/consumer-groups/g/members/c1");
+    expect(join!.body).toEqual({ topics: ["t"], session_timeout_ms: 3_000, assignor: "sticky" });
+    expect(Object.fromEntries(consume!.query)).toEqual({
+      topic: "t",
+      group_id: "g",
+      consumer_id: "c1",
+      generation: "1",
+      count: "7",
+      timeout: "250ms",
+      session_timeout_ms: "3000",
+      assignor: "sticky",
+    });
+    expect(consumer.membership()).toEqual({ groupId: "g", consumerId: "c1", generation: 1, assignment: [{ topic: "t", partition: 0 }], sessionTimeoutMs: 10_000 });
+    // Asking again is the acknowledgement: no explicit commit goes out.
+    expect(await consumer.poll()).toEqual([]);
+    expect(broker.kinds()).toEqual(["join", "consume", "consume"]);
+    await consumer.close();
+    expect(broker.kinds().at(-1)).toBe("leave");
+  });
+
+  test("a 409 stale_generation is followed with the generation and assignment it carries", async () => {
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0], ["t", 1]])),
+      consume: (request) =>
+        request.query.get("generation") === "1"
+          ? conflict("stale_generation", 2, [["t", 1]])
+          : Response.json({ ...membership(2, [["t", 1]]), records: [record("t", 1, 4)] }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    expect((await consumer.poll()).map((each) => each.offset)).toEqual([4]);
+    expect(broker.seen.filter((each) => each.path === "/api/v1/consume").map((each) => each.query.get("generation"))).toEqual(["1", "2"]);
+    expect(consumer.membership()?.assignment).toEqual([{ topic: "t", partition: 1 }]);
+    await consumer.close();
+  });
+
+  test("a 404 unknown_member from the heartbeat makes the next poll join again", async () => {
+    let joins = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(++joins, [["t", 0]])),
+      heartbeat: () => Response.json({ error: { code: "unknown_member", message: "session expired" } }, { status: 404 }),
+      consume: (request) => Response.json({ ...membership(Number(request.query.get("generation")), [["t", 0]]), records: [] }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer({ heartbeatIntervalMs: 5 });
+    await consumer.join();
+    await until(() => consumer.membership() === undefined, "the heartbeat to notice the lost session");
+    await consumer.poll();
+    expect(joins).toBe(2);
+    expect(broker.seen.find((each) => each.path === "/api/v1/consume")!.query.get("generation")).toBe("2");
+    await consumer.close();
+  });
+
+  test("heartbeats run in the background at a third of the session timeout the broker confirmed", async () => {
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]], 150)),
+      heartbeat: () => Response.json(membership(2, [["t", 0], ["t", 1]], 150)),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    await consumer.join();
+    await until(() => broker.kinds().filter((kind) => kind === "heartbeat").length >= 3, "three heartbeats");
+    // A heartbeat that reports a new generation updates the membership.
+    expect(consumer.membership()?.generation).toBe(2);
+    await consumer.close();
+    const heartbeats = broker.kinds().filter((kind) => kind === "heartbeat").length;
+    await Bun.sleep(200); // a settle, not an assertion on time: no heartbeat may follow close()
+    expect(broker.kinds().filter((kind) => kind === "heartbeat").length).toBe(heartbeats);
+  });
+
+  test("a lost consume answer makes it leave and join again, so no unseen record is acknowledged", async () => {
+    let consumes = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: () => {
+        if (consumes++ === 0) throw Object.assign(new TypeError("socket closed"), { code: "ECONNRESET" });
+        return Response.json({ ...membership(1, [["t", 0]]), records: [record("t", 0, 0)] });
+      },
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    expect((await consumer.poll()).map((each) => each.offset)).toEqual([0]);
+    expect(broker.kinds()).toEqual(["join", "consume", "leave", "join", "consume"]);
+    await consumer.close();
+  });
+
+  test("commit() sends the offsets after the last batch, with its id and generation, and follows a rebalance", async () => {
+    const commits: any[] = [];
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0], ["t", 1]])),
+      consume: () => Response.json({ ...membership(1, [["t", 0], ["t", 1]]), records: [record("t", 0, 5), record("t", 0, 6), record("t", 1, 3)] }),
+      commit: (request) => {
+        commits.push(request.body);
+        if (request.body.generation === 1) return conflict("stale_generation", 2, [["t", 0]]);
+        return Response.json({ group_id: "g", committed: request.body.offsets });
+      },
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    await consumer.poll();
+    expect(await consumer.commit()).toEqual([{ topic: "t", partition: 0, offset: 7 }]);
+    expect(commits).toEqual([
+      {
+        consumer_id: "c1",
+        generation: 1,
+        offsets: [
+          { topic: "t", partition: 0, offset: 7 },
+          { topic: "t", partition: 1, offset: 4 },
+        ],
+      },
+      // t/1 was taken away: its new owner gets offset 3 again.
+      { consumer_id: "c1", generation: 2, offsets: [{ topic: "t", partition: 0, offset: 7 }] },
+    ]);
+    expect(await consumer.commit()).toEqual([]); // nothing new handed out
+    expect(commits).toHaveLength(2);
+    await consumer.close();
+  });
+
+  test("close() ends a poll in flight, commits the last batch when asked, and leaves", async () => {
+    let consumes = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: (_, signal) =>
+        consumes++ === 0 ? Response.json({ ...membership(1, [["t", 0]]), records: [record("t", 0, 0)] }) : hangUntilAborted(signal),
+      commit: (request) => Response.json({ group_id: "g", committed: request.body.offsets }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    await consumer.poll();
+    const waiting = consumer.poll({ waitMs: 30_000 });
+    await until(() => consumes === 2, "the second poll to be waiting");
+    await consumer.close({ commit: true });
+    expect(await waiting).toEqual([]);
+    expect(consumer.closed).toBe(true);
+    expect(broker.kinds()).toEqual(["join", "consume", "consume", "commit", "leave"]);
+    expect(broker.seen[3]!.body.offsets).toEqual([{ topic: "t", partition: 0, offset: 1 }]);
+    const error = (await consumer.poll().catch((caught: unknown) => caught)) as GafkaClientError;
+    expect(error.code).toBe("client_closed");
+  });
+
+  test("for await yields batches, and leaving the loop leaves the group", async () => {
+    let consumes = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: () => Response.json({ ...membership(1, [["t", 0]]), records: consumes < 3 ? [record("t", 0, consumes++)] : [] }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    const offsets: number[] = [];
+    for await (const batch of consumer) {
+      offsets.push(...batch.map((each) => each.offset));
+      if (offsets.length === 2) break;
+    }
+    expect(offsets).toEqual([0, 1]);
+    expect(consumer.closed).toBe(true);
+    expect(broker.kinds().at(-1)).toBe("leave");
+  });
+
+  test("errors that are not about membership reach the caller", async () => {
+    const broker = scriptedBroker({
+      join: () => Response.json({ error: { code: "topic_not_found", message: "topic 't' does not exist" } }, { status: 404 }),
+    });
+    const error = (await broker.consumer().poll().catch((caught: unknown) => caught)) as GafkaClientError;
+    expect(error).toBeInstanceOf(GafkaClientError);
+    expect(error.code).toBe("topic_not_found");
+  });
+
+  test("the default consumer id follows the broker's id rules and differs per consumer", () => {
+    const id = defaultConsumerId();
+    expect(id).toMatch(/^[A-Za-z0-9._-]{1,128}$/);
+    expect(id).toContain(`-${process.pid}-`);
+    expect(new GroupConsumer({ groupId: "g", topics: "a,b" }).topics).toEqual(["a", "b"]);
+    expect(new GroupConsumer({ groupId: "g", topics: "a" }).consumerId).not.toBe(new GroupConsumer({ groupId: "g", topics: "a" }).consumerId);
+  });
+});

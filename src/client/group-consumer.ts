@@ -1,0 +1,403 @@
+import { hostname } from "node:os";
+import { limits } from "../core/limits.ts";
+import { GafkaClientError } from "./client-error.ts";
+import { decodeRecord, type ConsumerRecord, type Decoded, type PollOptions, type ValueEncoding } from "./consumer.ts";
+import { HttpClient, type ClientOptions } from "./http-client.ts";
+import { partitionKey, type TopicPartition, type TopicPartitionOffset } from "./topic-partition.ts";
+import type { WireCommitAnswer, WireGroupConsumeAnswer, WireMembership } from "./wire.ts";
+
+export type AssignorName = "round-robin" | "sticky";
+
+export interface GroupConsumerOptions<E extends ValueEncoding = "utf8"> extends ClientOptions {
+  groupId: string;
+  /** This member's id, 1–128 of `[A-Za-z0-9._-]`. Default `<hostname>-<pid>-<random>`. */
+  consumerId?: string;
+  /** The topics to consume: a name, `a,b`, or a list. */
+  topics: string | string[];
+  /** Chosen at join; the broker drops the member after this long without a sign of life. Broker default 10 s. */
+  sessionTimeoutMs?: number;
+  /** The group's assignor, chosen by its first member. Default `round-robin`. */
+  assignor?: AssignorName;
+  /** Default: a third of the session timeout. */
+  heartbeatIntervalMs?: number;
+  /** Most records one poll returns. Default 100. */
+  maxRecords?: number;
+  /** Long-poll wait of each poll made by `for await`. Default (and at most) 30 s. */
+  waitMs?: number;
+  /** `binary` gives keys, values and header values as Uint8Array. Default `utf8`. */
+  encoding?: E;
+}
+
+/** What the broker last told this member about its group. */
+export interface Membership {
+  groupId: string;
+  consumerId: string;
+  generation: number;
+  /** The partitions this member owns in `generation`, sorted. */
+  assignment: TopicPartition[];
+  sessionTimeoutMs: number;
+}
+
+export interface GroupCloseOptions {
+  /**
+   * Commit the last batch handed out before leaving. Pass it when that batch
+   * was processed (a loop that stops after handling it); without it, those
+   * records go to the partition's next owner again.
+   */
+  commit?: boolean;
+}
+
+/** 409s and re-joins one call rides out before it gives up: each one means the group changed under it. */
+const REBALANCE_RETRIES_MAX = 10;
+/** Consume answers lost on the way (network error, timeout) one poll rides out. */
+const LOST_ANSWER_RETRIES_MAX = 3;
+const LOST_ANSWER_BACKOFF_MS = 100;
+
+/**
+ * A member of a consumer group (docs/api.md "Consumer groups"). The broker
+ * assigns it partitions and keeps the group's offsets; this class joins,
+ * heartbeats in the background at a third of the session timeout, long-polls
+ * across every partition it owns, and follows rebalances.
+ *
+ * Acknowledgement: the records of a batch are committed when the consumer
+ * asks for the next batch (the broker commits them at the start of that
+ * consume call), or earlier by `commit()`. In `for await (const batch of
+ * consumer)` that is when the loop body finishes and the loop comes round.
+ * Records handed out and not acknowledged when the member dies or leaves go
+ * to the partition's next owner again: delivery is at-least-once, and
+ * nothing is skipped, because the consumer never keeps positions of its
+ * own — a member that re-joins starts where the group's commits say.
+ *
+ * Rebalances: a 409 (`stale_generation`, `partition_not_owned`) carries the
+ * current generation and assignment, and the call is made again with them; a
+ * 404 `unknown_member` (the session expired) makes the consumer join again.
+ * A consume answer lost on the way (network error, timeout) may have handed
+ * out records that never arrived, so the consumer leaves and joins again —
+ * the broker forgets what it handed to a member that left — rather than let
+ * its next call acknowledge records nobody saw.
+ *
+ * Leaving the `for await` loop (break, return, an error) leaves the group as
+ * `close()` does, without committing the batch in hand.
+ */
+export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIterable<ConsumerRecord<Decoded<E>>[]> {
+  readonly groupId: string;
+  readonly consumerId: string;
+  readonly topics: readonly string[];
+  private readonly http: HttpClient;
+  private readonly sessionTimeoutMs: number | undefined;
+  private readonly assignor: AssignorName | undefined;
+  private readonly heartbeatIntervalMs: number | undefined;
+  private readonly maxRecords: number;
+  private readonly waitMs: number;
+  private readonly encoding: ValueEncoding;
+  private readonly closing = new AbortController();
+  private closingDone: Promise<void> | undefined;
+  private current: Membership | undefined;
+  /** A join or consume call was sent since the last leave: the broker may know this member. */
+  private mayBeMember = false;
+  /** The broker may hold deliveries that never reached us: leave before joining again. */
+  private mustLeaveFirst = false;
+  /** Per partition, the offset after the last record handed out and not yet acknowledged. */
+  private readonly unacknowledged = new Map<string, TopicPartitionOffset>();
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private heartbeatTimerMs = 0;
+  private heartbeatInFlight = false;
+
+  constructor(options: GroupConsumerOptions<E>) {
+    this.http = options.transport ?? new HttpClient(options);
+    this.groupId = options.groupId;
+    this.consumerId = options.consumerId ?? defaultConsumerId();
+    this.topics = (typeof options.topics === "string" ? options.topics.split(",") : options.topics).filter((topic) => topic !== "");
+    if (this.topics.length === 0) throw new GafkaClientError("invalid_request", "a group consumer needs at least one topic");
+    this.sessionTimeoutMs = options.sessionTimeoutMs;
+    this.assignor = options.assignor;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs;
+    this.maxRecords = options.maxRecords ?? limits.consumeCountDefault;
+    this.waitMs = Math.min(options.waitMs ?? limits.fetchWaitMsMax, limits.fetchWaitMsMax);
+    this.encoding = options.encoding ?? "utf8";
+  }
+
+  get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
+  /** The generation and assignment as of the last answer; undefined before joining or after the session was lost. */
+  membership(): Membership | undefined {
+    return this.current;
+  }
+
+  /** Joins the group (a poll joins by itself) and starts the heartbeat. */
+  async join(): Promise<Membership> {
+    this.checkOpen();
+    if (this.mustLeaveFirst) await this.leave(this.closing.signal);
+    this.mayBeMember = true;
+    const answer = await this.http.request<WireMembership>("POST", this.memberPath(), {
+      body: { topics: this.topics, session_timeout_ms: this.sessionTimeoutMs, assignor: this.assignor },
+      idempotent: true, // joining twice with the same topics changes nothing
+      signal: this.closing.signal,
+    });
+    this.adopt(answer);
+    this.startHeartbeat(answer.session_timeout_ms);
+    return this.current!;
+  }
+
+  /**
+   * Acknowledges the batch handed out before (the broker commits it), then
+   * answers as soon as any owned partition has records, or with an empty list
+   * once `waitMs` passes, the assignment changes, or the consumer is closed.
+   */
+  async poll(options: PollOptions = {}): Promise<ConsumerRecord<Decoded<E>>[]> {
+    this.checkOpen();
+    const waitMs = Math.min(Math.max(0, options.waitMs ?? 0), limits.fetchWaitMsMax);
+    let rebalances = 0;
+    let lostAnswers = 0;
+    for (;;) {
+      try {
+        const membership = this.current ?? (await this.join());
+        const answer = await this.http.request<WireGroupConsumeAnswer>("GET", "/api/v1/consume", {
+          query: {
+            topic: this.topics.join(","),
+            group_id: this.groupId,
+            consumer_id: this.consumerId,
+            generation: membership.generation,
+            count: options.maxRecords ?? this.maxRecords,
+            timeout: `${waitMs}ms`,
+            session_timeout_ms: this.sessionTimeoutMs,
+            assignor: this.assignor,
+            value_encoding: this.encoding === "binary" ? "base64" : undefined,
+          },
+          waitMs,
+          // Never resent as is: a second call would acknowledge what the lost answer carried.
+          idempotent: false,
+          signal: this.closing.signal,
+        });
+        // Closed meanwhile: these records are not handed out; leaving makes the broker forget them.
+        if (this.closed) return [];
+        this.adopt(answer);
+        this.unacknowledged.clear(); // this call acknowledged them
+        for (const record of answer.records) {
+          this.unacknowledged.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
+        }
+        return answer.records.map((record) => decodeRecord<E>(record.topic, record, this.encoding));
+      } catch (error) {
+        if (this.closed) return [];
+        if (!(error instanceof GafkaClientError)) throw error;
+        if (isRebalance(error) && rebalances++ < REBALANCE_RETRIES_MAX) {
+          this.adoptConflict(error);
+          continue;
+        }
+        if (isLostAnswer(error)) {
+          this.forgetMembership(true);
+          if (lostAnswers < LOST_ANSWER_RETRIES_MAX) {
+            await sleep(LOST_ANSWER_BACKOFF_MS * 2 ** lostAnswers++, this.closing.signal);
+            continue;
+          }
+        }
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Commits the batch handed out last (what the next poll would acknowledge)
+   * now, as `POST /api/v1/consumer-groups/{group}/offsets` with this member's
+   * id and generation. Partitions taken away since then are left out (their
+   * new owner gets those records again); the answer lists what was committed.
+   * Rejects with `unknown_member` when the session was lost. Call it between
+   * polls, not while one is in flight.
+   */
+  async commit(): Promise<TopicPartitionOffset[]> {
+    this.checkOpen();
+    return this.commitUnacknowledged(this.closing.signal);
+  }
+
+  /** Long-polls forever, yielding each non-empty batch, until `close()`; leaving the loop leaves the group. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumerRecord<Decoded<E>>[]> {
+    try {
+      while (!this.closed) {
+        const records = await this.poll({ waitMs: this.waitMs });
+        if (records.length > 0) yield records;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /**
+   * Stops the heartbeat, ends a poll in flight (it answers an empty list),
+   * optionally commits the last batch, and leaves the group, so the others
+   * take its partitions over at once. Never rejects: when the broker cannot
+   * be reached, the session runs out instead.
+   */
+  close(options: GroupCloseOptions = {}): Promise<void> {
+    this.closingDone ??= this.shutdown(options.commit ?? false);
+    return this.closingDone;
+  }
+
+  private async shutdown(commit: boolean): Promise<void> {
+    this.closing.abort();
+    this.stopHeartbeat();
+    if (!this.mayBeMember) return;
+    // Past the session timeout the broker has dropped the member anyway.
+    const signal = AbortSignal.timeout(this.current?.sessionTimeoutMs ?? this.sessionTimeoutMs ?? limits.sessionTimeoutMsDefault);
+    try {
+      if (commit) await this.commitUnacknowledged(signal);
+    } catch {
+      // Not committed: the records go to the next owner again (at-least-once).
+    }
+    try {
+      await this.leave(signal);
+    } catch {
+      // Unreachable: the broker drops the member when its session runs out.
+    }
+  }
+
+  private async commitUnacknowledged(signal: AbortSignal): Promise<TopicPartitionOffset[]> {
+    for (let rebalances = 0; ; rebalances++) {
+      const membership = this.current;
+      if (membership === undefined) return [];
+      const owned = new Set(membership.assignment.map(partitionKey));
+      for (const key of this.unacknowledged.keys()) if (!owned.has(key)) this.unacknowledged.delete(key);
+      const offsets = [...this.unacknowledged.values()];
+      if (offsets.length === 0) return [];
+      try {
+        const answer = await this.http.request<WireCommitAnswer>("POST", `${this.groupPath()}/offsets`, {
+          body: { consumer_id: this.consumerId, generation: membership.generation, offsets },
+          signal,
+        });
+        for (const offset of offsets) {
+          const key = partitionKey(offset);
+          if (this.unacknowledged.get(key)?.offset === offset.offset) this.unacknowledged.delete(key);
+        }
+        return answer.committed;
+      } catch (error) {
+        if (!(error instanceof GafkaClientError) || !isRebalance(error) || rebalances >= REBALANCE_RETRIES_MAX) throw error;
+        if (isMembershipLost(error)) {
+          this.forgetMembership(false);
+          throw error;
+        }
+        this.adoptConflict(error);
+      }
+    }
+  }
+
+  /** DELETE the member; one the broker no longer knows has left already. */
+  private async leave(signal: AbortSignal): Promise<void> {
+    try {
+      await this.http.request<unknown>("DELETE", this.memberPath(), { idempotent: true, signal });
+    } catch (error) {
+      if (!(error instanceof GafkaClientError && isMembershipLost(error))) throw error;
+    }
+    this.mustLeaveFirst = false;
+    this.mayBeMember = false;
+    this.current = undefined;
+  }
+
+  private startHeartbeat(sessionTimeoutMs: number): void {
+    const intervalMs = this.heartbeatIntervalMs ?? Math.max(1, Math.floor(sessionTimeoutMs / 3));
+    if (this.heartbeatTimer !== undefined && this.heartbeatTimerMs === intervalMs) return;
+    this.stopHeartbeat();
+    this.heartbeatTimerMs = intervalMs;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), intervalMs);
+    // The heartbeat alone does not keep a process alive: a poll or the caller's work does.
+    (this.heartbeatTimer as { unref?: () => void }).unref?.();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeatInFlight || this.current === undefined || this.closed) return;
+    this.heartbeatInFlight = true;
+    try {
+      const answer = await this.http.request<WireMembership>("POST", `${this.memberPath()}/heartbeat`, {
+        idempotent: true,
+        signal: this.closing.signal,
+      });
+      // An answer that raced a newer one (from a poll) must not roll the generation back.
+      if (this.current !== undefined && answer.generation >= this.current.generation) this.adopt(answer);
+    } catch (error) {
+      // The session ran out: the next poll joins again. Anything else is tried on the next tick.
+      if (error instanceof GafkaClientError && isMembershipLost(error) && !this.closed) this.forgetMembership(false);
+    } finally {
+      this.heartbeatInFlight = false;
+    }
+  }
+
+  private adopt(answer: WireMembership): void {
+    this.current = {
+      groupId: answer.group_id,
+      consumerId: answer.consumer_id,
+      generation: answer.generation,
+      assignment: answer.assignment.map(({ topic, partition }) => ({ topic, partition })),
+      sessionTimeoutMs: answer.session_timeout_ms,
+    };
+  }
+
+  /** A 409 carries the current generation and assignment; a 404 means join again. */
+  private adoptConflict(error: GafkaClientError): void {
+    const { generation, assignment } = error.details as { generation?: unknown; assignment?: unknown };
+    if (isMembershipLost(error) || this.current === undefined || typeof generation !== "number" || !Array.isArray(assignment)) {
+      this.forgetMembership(false);
+      return;
+    }
+    this.current = { ...this.current, generation, assignment: assignment as TopicPartition[] };
+  }
+
+  /** The broker no longer counts this member (or must forget it first); the next call joins again. */
+  private forgetMembership(leaveFirst: boolean): void {
+    this.current = undefined;
+    if (leaveFirst) this.mustLeaveFirst = true;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new GafkaClientError("client_closed", "the consumer is closed");
+  }
+
+  private groupPath(): string {
+    return `/api/v1/consumer-groups/${encodeURIComponent(this.groupId)}`;
+  }
+
+  private memberPath(): string {
+    return `${this.groupPath()}/members/${encodeURIComponent(this.consumerId)}`;
+  }
+}
+
+/** `<hostname>-<pid>-<6 hex>`, within the id rules (`[A-Za-z0-9._-]`, at most 128 characters). */
+export function defaultConsumerId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 100) || "gafka";
+  const random = Math.floor(Math.random() * 0x1000000)
+    .toString(16)
+    .padStart(6, "0");
+  return `${host}-${process.pid}-${random}`;
+}
+
+/** The group moved on (409) or forgot this member (404): retry with what the answer says. */
+function isRebalance(error: GafkaClientError): boolean {
+  return error.code === "stale_generation" || error.code === "partition_not_owned" || isMembershipLost(error);
+}
+
+function isMembershipLost(error: GafkaClientError): boolean {
+  return error.code === "unknown_member" || error.code === "group_not_found";
+}
+
+/** The call may have reached the broker and its answer been lost. */
+function isLostAnswer(error: GafkaClientError): boolean {
+  return error.code === "network_error" || error.code === "timeout";
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

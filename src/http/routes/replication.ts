@@ -1,0 +1,149 @@
+import { invalidRequest } from "../../core/errors.ts";
+import type { EpochEntry } from "../../storage/leader-epoch-cache.ts";
+import type { StreamRequest } from "../../replication/leader-replicator.ts";
+import type { ReplicaManager } from "../../replication/replica-manager.ts";
+import { LEADER_EPOCH_HEADER } from "../../replication/request-guard.ts";
+import { GafkaError } from "../../core/errors.ts";
+import { readJsonObject } from "../request.ts";
+import type { Route, RouteContext } from "../route.ts";
+
+/**
+ * Replication (docs/api.md "Replication"): the follower's stream and its
+ * position reports, a new leader's announcement to its former leader,
+ * promotion, and each broker's view for `gafka admin cluster`.
+ */
+
+function replicationOf(context: RouteContext): ReplicaManager {
+  if (context.replication === undefined) throw new GafkaError("not_found", "replication is not running on this server");
+  return context.replication;
+}
+
+/**
+ * POST /api/v1/replication/stream — a follower opens its one long-lived
+ * stream; the answer's body is the stream (src/replication/stream-codec.ts)
+ * and does not end while both sides live.
+ */
+async function stream(request: Request, context: RouteContext): Promise<Response> {
+  const replication = replicationOf(context);
+  const body = await readJsonObject(request, context.requestBytesMax);
+  const session = replication.openStream(parseStreamRequest(body));
+  return new Response(session.stream, {
+    headers: {
+      "content-type": "application/vnd.gafka.replication-stream",
+      "cache-control": "no-store",
+      [LEADER_EPOCH_HEADER]: String(replication.leaderEpoch),
+    },
+  });
+}
+
+/** POST /api/v1/replication/ack — a follower's durable positions; `leaving: true` when it shuts down cleanly. */
+async function ack(request: Request, context: RouteContext): Promise<Response> {
+  const replication = replicationOf(context);
+  const body = await readJsonObject(request, context.requestBytesMax);
+  const followerId = integer(body.follower_id, "follower_id");
+  const session = integer(body.session, "session");
+  if (!Array.isArray(body.positions)) throw invalidRequest("field 'positions' must be an array", { field: "positions" });
+  const positions = body.positions.map((item: unknown, index: number) => {
+    const { topic, partition, offset } = (item ?? {}) as Record<string, unknown>;
+    if (typeof topic !== "string") throw invalidRequest(`positions[${index}].topic must be a string`, { field: "positions" });
+    return { topic, partition: integer(partition, `positions[${index}].partition`), offset: integer(offset, `positions[${index}].offset`) };
+  });
+  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, body.leaving === true) });
+}
+
+/** POST /api/v1/replication/leader — "I lead under this epoch": a newer epoch makes this broker follow the sender. */
+async function leader(request: Request, context: RouteContext): Promise<Response> {
+  const replication = replicationOf(context);
+  const body = await readJsonObject(request, context.requestBytesMax);
+  if (typeof body.address !== "string" || body.address === "") throw invalidRequest("field 'address' must be host:port", { field: "address" });
+  const answer = await replication.acceptLeader({
+    leaderId: integer(body.leader_id, "leader_id"),
+    leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
+    address: body.address,
+  });
+  return Response.json({ broker_id: context.broker.config.brokerId, role: answer.role, leader_epoch: answer.leaderEpoch });
+}
+
+/** POST /api/v1/replication/promote — makes this follower the leader under a new epoch and tells the former leader and the other followers. */
+async function promote(_request: Request, context: RouteContext): Promise<Response> {
+  const result = await replicationOf(context).promote();
+  return Response.json({
+    broker_id: context.broker.config.brokerId,
+    role: "leader",
+    changed: result.changed,
+    leader_epoch: result.leaderEpoch,
+    former_leader: result.formerLeader === null ? null : { address: result.formerLeader.address, informed: result.formerLeader.informed },
+    other_followers: result.otherFollowers.map((other) => ({ address: other.address, informed: other.informed })),
+  });
+}
+
+/** GET /api/v1/replication/status — role, epoch, leader; a leader adds each follower's lag and in-sync partitions. */
+function status(_request: Request, context: RouteContext): Response {
+  const view = replicationOf(context).status();
+  return Response.json(
+    {
+      broker_id: view.brokerId,
+      address: view.address,
+      role: view.role,
+      fenced: view.fenced,
+      leader_epoch: view.leaderEpoch,
+      leader: view.leader,
+      leader_id: view.leaderId,
+      to_inform: view.toInform,
+      replica_lag_max_ms: view.replicaLagMaxMs,
+      min_insync_replicas: view.minInsyncReplicas,
+      replication: view.fetcher === null ? null : { connected: view.fetcher.connected, last_message_ms_ago: view.fetcher.lastMessageMsAgo, error: view.fetcher.error },
+      followers: view.followers.map((follower) => ({
+        id: follower.id,
+        address: follower.address,
+        connected: follower.connected,
+        lag: follower.partitions.reduce((sum, p) => sum + p.lag, 0),
+        in_sync_partitions: follower.partitions.filter((p) => p.inSync).length,
+        partitions: follower.partitions.map((p) => ({ topic: p.topic, partition: p.partition, acked_offset: p.ackedOffset, lag: p.lag, in_sync: p.inSync })),
+      })),
+      partitions: view.partitions.map((p) => ({ topic: p.topic, partition: p.partition, log_end_offset: p.logEndOffset, high_watermark: p.highWatermark })),
+    },
+    { headers: { [LEADER_EPOCH_HEADER]: String(view.leaderEpoch) } },
+  );
+}
+
+function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
+  if (typeof body.address !== "string") throw invalidRequest("field 'address' must be host:port", { field: "address" });
+  if (!Array.isArray(body.partitions)) throw invalidRequest("field 'partitions' must be an array", { field: "partitions" });
+  return {
+    followerId: integer(body.follower_id, "follower_id"),
+    address: body.address,
+    leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
+    partitions: body.partitions.map((item: unknown, index: number) => {
+      const p = (item ?? {}) as Record<string, unknown>;
+      const field = `partitions[${index}]`;
+      if (typeof p.topic !== "string") throw invalidRequest(`${field}.topic must be a string`, { field });
+      if (!Array.isArray(p.epochs)) throw invalidRequest(`${field}.epochs must be an array of [epoch, start_offset]`, { field });
+      const epochs: EpochEntry[] = p.epochs.map((pair: unknown) => {
+        if (!Array.isArray(pair) || pair.length !== 2) throw invalidRequest(`${field}.epochs must be an array of [epoch, start_offset]`, { field });
+        return { epoch: integer(pair[0], `${field}.epochs`), startOffset: integer(pair[1], `${field}.epochs`) };
+      });
+      return {
+        topic: p.topic,
+        topicCreatedAtMs: integer(p.created_at, `${field}.created_at`),
+        partition: integer(p.partition, `${field}.partition`),
+        logEndOffset: p.log_end_offset === null ? null : integer(p.log_end_offset, `${field}.log_end_offset`),
+        durableEndOffset: integer(p.durable_end_offset, `${field}.durable_end_offset`),
+        epochs,
+      };
+    }),
+  };
+}
+
+function integer(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) throw invalidRequest(`field '${field}' must be an integer`, { field });
+  return value;
+}
+
+export const replicationRoutes: Route[] = [
+  { method: "POST", path: "/api/v1/replication/stream", handle: stream, longLived: true },
+  { method: "POST", path: "/api/v1/replication/ack", handle: ack },
+  { method: "POST", path: "/api/v1/replication/leader", handle: leader },
+  { method: "POST", path: "/api/v1/replication/promote", handle: promote },
+  { method: "GET", path: "/api/v1/replication/status", handle: status },
+];

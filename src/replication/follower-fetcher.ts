@@ -1,0 +1,341 @@
+import type { Broker } from "../broker/broker.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import type { PartitionLogApi } from "../storage/log-types.ts";
+import { checkpointKey } from "./high-watermark-checkpoint.ts";
+import type { OffsetsReplica } from "./offsets-replica.ts";
+import { peerUrl, type PeerFetch } from "./peer-client.ts";
+import type { StreamRequest } from "./leader-replicator.ts";
+import { StreamDecoder, type StreamMessage, type TopicInfo } from "./stream-codec.ts";
+
+/** No message (a heartbeat comes every second) for this long: the stream is dead, reconnect. */
+const STREAM_SILENCE_MS_MAX = 5000;
+const RECONNECT_BACKOFF_MS_MIN = 100;
+const RECONNECT_BACKOFF_MS_MAX = 1000;
+/** Appends awaiting their fsync before the follower stops reading the stream (bounded memory). */
+const APPENDS_IN_FLIGHT_MAX = 256;
+const ACK_TIMEOUT_MS = 5000;
+const LEAVE_TIMEOUT_MS = 1000;
+
+export interface FollowerFetcherOptions {
+  broker: Broker;
+  clock: Clock;
+  logger: Logger;
+  followerId: number;
+  /** How the leader (and `gafka admin cluster`) reaches this broker. */
+  advertisedAddress: string;
+  leaderAddress: string;
+  /** The newest leader epoch this broker knows. */
+  leaderEpoch: () => number;
+  /** The leader's epoch, id and other followers as its stream states them (persisted when they are news). */
+  onLeader: (epoch: number, leaderId: number, followers: { id: number; address: string }[]) => Promise<void>;
+  /** The leader answered 421: it follows someone else now, at `address`. */
+  onRedirect: (address: string) => Promise<void>;
+  offsets: OffsetsReplica | undefined;
+  fetch: PeerFetch;
+}
+
+export interface FetcherStatus {
+  leader: string;
+  connected: boolean;
+  /** Monotonic ms of the last message from the leader; 0 before any. */
+  lastMessageMs: number;
+  lastError: string | undefined;
+}
+
+/**
+ * A follower's one long-lived stream from its leader (stream-codec.ts):
+ * it sends its partitions' log ends and epochs, cuts each log back where the
+ * leader says it diverged, appends the leader's stored frames unchanged
+ * (PartitionLog.appendFrames checks both checksums and that offsets run on),
+ * takes the leader's high watermark as its readers' bound, mirrors topic
+ * creation/deletion and committed group offsets, and reports each
+ * partition's durable position back with a small POST (one in flight,
+ * coalesced). On any failure it reconnects with backoff and resumes from its
+ * own log end.
+ */
+export class FollowerFetcher {
+  private stopped = false;
+  private current: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly appending = new Set<Promise<unknown>>();
+  private failure: unknown;
+  private sessionId = 0;
+  private readonly logs = new Map<string, { topic: string; partition: number; log: PartitionLogApi }>();
+  private readonly unacked = new Map<string, { topic: string; partition: number; offset: number }>();
+  private ackInFlight: Promise<void> | undefined;
+  private connected = false;
+  private lastMessageMs = 0;
+  private lastError: string | undefined;
+  /** The last error was this broker failing to append (disk full...): it stays reported until an append succeeds. */
+  private lastErrorLocal = false;
+  private endBackoff: (() => void) | undefined;
+
+  constructor(private readonly options: FollowerFetcherOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /**
+   * Ends the stream and waits until every append it started is durable (or
+   * failed). With `leaving` (a clean shutdown), tells the leader, so this
+   * follower leaves the in-sync set at once instead of holding the high
+   * watermark until --replica-lag-max passes (as a crashed follower does).
+   * Never when stopping to be promoted: the old leader would then
+   * acknowledge acks=all writes alone, which the promotion then cuts off.
+   */
+  async stop(options: { leaving: boolean }): Promise<void> {
+    this.stopped = true;
+    this.current?.abort();
+    this.endBackoff?.();
+    await this.loop;
+    await Promise.allSettled([...this.appending]);
+    await this.ackInFlight;
+    if (!options.leaving || this.sessionId === 0) return;
+    try {
+      const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/ack`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions: [], leaving: true }),
+        signal: AbortSignal.timeout(LEAVE_TIMEOUT_MS),
+      });
+      await response.arrayBuffer();
+    } catch {
+      // The leader is gone or slow: it drops this follower after --replica-lag-max instead.
+    }
+  }
+
+  status(): FetcherStatus {
+    return { leader: this.options.leaderAddress, connected: this.connected, lastMessageMs: this.lastMessageMs, lastError: this.lastError };
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = RECONNECT_BACKOFF_MS_MIN;
+    while (!this.stopped) {
+      try {
+        await this.session();
+        backoffMs = RECONNECT_BACKOFF_MS_MIN;
+      } catch (error) {
+        if (this.stopped) break;
+        const cause = this.failure ?? error;
+        const message = cause instanceof Error ? cause.message : String(cause);
+        if (message !== this.lastError) this.options.logger.warn(`replication from ${this.options.leaderAddress}: ${message}; reconnecting`);
+        this.lastError = message;
+        this.lastErrorLocal = this.failure !== undefined;
+      } finally {
+        this.connected = false;
+      }
+      if (this.stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, backoffMs);
+        this.endBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.endBackoff = undefined;
+      backoffMs = Math.min(backoffMs * 2, RECONNECT_BACKOFF_MS_MAX);
+    }
+  }
+
+  private async session(): Promise<void> {
+    // What the last stream left in flight settles first, so the log ends reported below are exact.
+    await Promise.allSettled([...this.appending]);
+    this.failure = undefined;
+    const abort = new AbortController();
+    this.current = abort;
+    if (this.stopped) return;
+    const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/stream`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(streamRequestJson(this.streamRequest())),
+      signal: abort.signal,
+    });
+    if (response.status === 421) {
+      const leader = ((await response.json().catch(() => ({}))) as { error?: { leader?: unknown } }).error?.leader;
+      if (typeof leader === "string" && leader !== this.options.leaderAddress) {
+        this.options.logger.info(`${this.options.leaderAddress} is not the leader; following ${leader}`);
+        await this.options.onRedirect(leader);
+        return;
+      }
+      throw new Error(`${this.options.leaderAddress} is not the leader and names no other`);
+    }
+    if (!response.ok || response.body === null) throw new Error(`the leader answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    this.connected = true;
+    if (!this.lastErrorLocal) {
+      this.options.logger.info(`replicating from ${this.options.leaderAddress}`);
+      this.lastError = undefined;
+    }
+    this.lastMessageMs = this.options.clock.monotonicMs();
+    const watchdog = setInterval(() => {
+      if (this.options.clock.monotonicMs() - this.lastMessageMs > STREAM_SILENCE_MS_MAX) abort.abort(new Error("the leader went silent"));
+    }, 1000);
+    try {
+      const decoder = new StreamDecoder();
+      const reader = response.body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the leader ended the stream");
+        this.lastMessageMs = this.options.clock.monotonicMs();
+        for (const message of decoder.push(value)) {
+          if (this.failure !== undefined) throw this.failure;
+          await this.apply(message);
+        }
+      }
+    } finally {
+      clearInterval(watchdog);
+      abort.abort();
+    }
+  }
+
+  /** This broker's partitions as the leader needs them to decide where each stream starts. */
+  private streamRequest(): StreamRequest {
+    const partitions: StreamRequest["partitions"] = [];
+    for (const entry of this.options.broker.partitionEntries()) {
+      const log = entry.log;
+      const available = log !== undefined && log.status === "online";
+      partitions.push({
+        topic: entry.topic,
+        topicCreatedAtMs: entry.topicCreatedAtMs,
+        partition: entry.partition,
+        logEndOffset: available ? log.logEndOffset : null,
+        durableEndOffset: available ? log.durableEndOffset : 0,
+        epochs: available ? [...log.leaderEpochs.entries()] : [],
+      });
+    }
+    return {
+      followerId: this.options.followerId,
+      address: this.options.advertisedAddress,
+      leaderEpoch: this.options.leaderEpoch(),
+      partitions,
+    };
+  }
+
+  private async apply(message: StreamMessage): Promise<void> {
+    switch (message.type) {
+      case "metadata": {
+        if (message.leaderEpoch < this.options.leaderEpoch()) {
+          throw new Error(`${this.options.leaderAddress} leads under epoch ${message.leaderEpoch}, older than ${this.options.leaderEpoch()}: it was deposed`);
+        }
+        await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers);
+        if (message.session !== this.sessionId) this.unacked.clear();
+        this.sessionId = message.session;
+        await this.reconcileTopics(message.topics);
+        return;
+      }
+      case "start": {
+        const log = this.logOf(message.topic, message.partition);
+        if (log.logEndOffset > message.offset) {
+          this.options.logger.warn(
+            `${checkpointKey(message.topic, message.partition)}: dropping offsets ${message.offset}..${log.logEndOffset - 1}, which the leader does not have`,
+          );
+          await log.truncateTo(message.offset);
+        } else if (log.logEndOffset < message.offset) {
+          throw new Error(`the leader starts ${checkpointKey(message.topic, message.partition)} at ${message.offset}, past this log's end ${log.logEndOffset}`);
+        }
+        return;
+      }
+      case "batches": {
+        const log = this.logOf(message.topic, message.partition);
+        const key = checkpointKey(message.topic, message.partition);
+        const appended = log.appendFrames(message.frames, message.startsSegment).then(
+          () => this.durable(key, message.topic, message.partition, log.durableEndOffset),
+          (error: unknown) => {
+            this.failure ??= error;
+            this.current?.abort();
+          },
+        );
+        this.appending.add(appended);
+        void appended.finally(() => this.appending.delete(appended));
+        log.setHighWatermarkLimit(message.highWatermark);
+        if (this.appending.size >= APPENDS_IN_FLIGHT_MAX) await Promise.race(this.appending);
+        return;
+      }
+      case "high_watermarks":
+        for (const entry of message.entries) this.findLog(entry.topic, entry.partition)?.setHighWatermarkLimit(entry.highWatermark);
+        return;
+      case "offsets":
+        await this.options.offsets?.apply(message.snapshot, message.entries);
+        return;
+      case "heartbeat":
+        return;
+    }
+  }
+
+  /** Makes the local topics the leader's: creates, deletes, and recreates a topic whose creation time differs. */
+  private async reconcileTopics(topics: TopicInfo[]): Promise<void> {
+    const broker = this.options.broker;
+    const local = new Map(broker.topicMetadata().map((metadata) => [metadata.name, metadata]));
+    for (const topic of topics) {
+      const mine = local.get(topic.name);
+      local.delete(topic.name);
+      if (mine !== undefined && mine.createdAtMs === topic.createdAtMs && mine.partitionCount === topic.partitions) continue;
+      if (mine !== undefined) await broker.deleteTopic(topic.name);
+      await broker.createTopic(topic.name, topic.partitions, topic.createdAtMs);
+    }
+    for (const name of local.keys()) await broker.deleteTopic(name);
+    this.logs.clear();
+    for (const entry of broker.partitionEntries()) {
+      if (entry.log !== undefined) this.logs.set(checkpointKey(entry.topic, entry.partition), { topic: entry.topic, partition: entry.partition, log: entry.log });
+    }
+  }
+
+  private findLog(topic: string, partition: number): PartitionLogApi | undefined {
+    return this.logs.get(checkpointKey(topic, partition))?.log;
+  }
+
+  private logOf(topic: string, partition: number): PartitionLogApi {
+    const log = this.findLog(topic, partition);
+    if (log === undefined) throw new Error(`the leader sent ${checkpointKey(topic, partition)}, which this broker does not hold`);
+    return log;
+  }
+
+  /** Records a durable position and reports it (one report in flight; later ones coalesce). */
+  private durable(key: string, topic: string, partition: number, offset: number): void {
+    if (this.lastErrorLocal) {
+      this.options.logger.info(`replicating from ${this.options.leaderAddress} again`);
+      this.lastError = undefined;
+      this.lastErrorLocal = false;
+    }
+    this.unacked.set(key, { topic, partition, offset });
+    this.ackInFlight ??= this.sendAcks();
+  }
+
+  private async sendAcks(): Promise<void> {
+    while (this.unacked.size > 0 && !this.stopped) {
+      const positions = [...this.unacked.values()];
+      this.unacked.clear();
+      try {
+        const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/ack`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions }),
+          signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
+        });
+        await response.arrayBuffer();
+      } catch (error) {
+        // The stream notices a dead leader; the next session starts from the log ends anyway.
+        this.options.logger.debug(`reporting positions to ${this.options.leaderAddress} failed`, error);
+      }
+    }
+    this.ackInFlight = undefined;
+  }
+}
+
+/** The stream request body in its JSON form (docs/api.md). */
+export function streamRequestJson(request: StreamRequest) {
+  return {
+    follower_id: request.followerId,
+    address: request.address,
+    leader_epoch: request.leaderEpoch,
+    partitions: request.partitions.map((p) => ({
+      topic: p.topic,
+      created_at: p.topicCreatedAtMs,
+      partition: p.partition,
+      log_end_offset: p.logEndOffset,
+      durable_end_offset: p.durableEndOffset,
+      epochs: p.epochs.map((entry) => [entry.epoch, entry.startOffset]),
+    })),
+  };
+}

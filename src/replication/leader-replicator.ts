@@ -1,0 +1,469 @@
+import type { Broker } from "../broker/broker.ts";
+import type { Clock } from "../core/clock.ts";
+import { GafkaError, invalidRequest } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
+import type { Logger } from "../core/logger.ts";
+import type { EpochEntry } from "../storage/leader-epoch-cache.ts";
+import type { PartitionLogApi } from "../storage/log-types.ts";
+import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
+import type { KnownBroker } from "./replication-state.ts";
+import type { ReplicatedOffset, TopicInfo } from "./stream-codec.ts";
+import { type SessionSource, StreamSession } from "./stream-session.ts";
+import { divergenceOffset } from "./truncation.ts";
+
+/** A follower's partition as the leader tracks it. */
+interface ReplicaPartition {
+  /** One past the last offset the follower has said it holds durably. */
+  ackedOffset: number;
+  /** Last time the follower was known to hold everything the leader held durably (Kafka's lastCaughtUpTime). */
+  lastCaughtUpMs: number;
+  inSync: boolean;
+  /** Sends that reached the leader's durable end, oldest first: acking one means caught up as of its time. */
+  sent: { endOffset: number; atMs: number }[];
+}
+
+interface FollowerReplica {
+  id: number;
+  address: string;
+  lastContactMs: number;
+  session: StreamSession | undefined;
+  /** The id of the latest session, which a leaving follower names after its stream ended. */
+  lastSessionId: number;
+  partitions: Map<string, ReplicaPartition>;
+}
+
+interface AckWaiter {
+  endOffset: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface LeaderPartition {
+  topic: string;
+  partition: number;
+  topicCreatedAtMs: number;
+  log: PartitionLogApi;
+  waiters: AckWaiter[];
+}
+
+/** What a follower sends when it opens its stream (POST /api/v1/replication/stream). */
+export interface StreamRequest {
+  followerId: number;
+  address: string;
+  leaderEpoch: number;
+  partitions: {
+    topic: string;
+    topicCreatedAtMs: number;
+    partition: number;
+    /** Null when the follower cannot take writes for it now (offline, corrupt): not streamed this session. */
+    logEndOffset: number | null;
+    durableEndOffset: number;
+    epochs: EpochEntry[];
+  }[];
+}
+
+export interface FollowerStatus {
+  id: number;
+  address: string;
+  connected: boolean;
+  lastContactMs: number;
+  partitions: { topic: string; partition: number; ackedOffset: number; lag: number; inSync: boolean }[];
+}
+
+export interface LeaderReplicatorOptions {
+  broker: Broker;
+  clock: Clock;
+  logger: Logger;
+  leaderId: number;
+  leaderEpoch: number;
+  replicaLagMaxMs: number;
+  minInsyncReplicas: number;
+  /** Who was in sync as of the last checkpoint (a restart keeps them in sync until they catch up or time out). */
+  checkpoint: Map<string, PartitionCheckpoint>;
+  knownFollowers: readonly KnownBroker[];
+  /** Committed group offsets, for the snapshot a new stream starts with. */
+  offsetsSnapshot: () => ReplicatedOffset[];
+  /** A follower appeared or changed its address: remember it (replication.json). */
+  onFollowerSeen: (follower: KnownBroker) => void;
+}
+
+const SENT_KEPT_MAX = 1024;
+/** A stream that had to leave out an unreadable partition ends after this long, so the follower starts over with it. */
+const POSTPONED_RETRY_MS = 2000;
+
+/**
+ * The leader's side of replication: the followers' streams, their durable
+ * positions, the in-sync set and the high watermark of every partition.
+ *
+ * A follower is in sync for a partition while it has held everything the
+ * leader held durably within the last replicaLagMaxMs (Kafka's
+ * replica.lag.time.max.ms); it joins once it holds the high watermark and
+ * has caught up. The high watermark is the least durable position among the
+ * leader and its in-sync followers, and never goes back; readers and
+ * acks=all produces wait on it.
+ */
+export class LeaderReplicator implements SessionSource {
+  readonly leaderEpoch: number;
+  readonly logger: Logger;
+  private readonly partitions = new Map<string, LeaderPartition>();
+  private readonly byLog = new Map<PartitionLogApi, LeaderPartition>();
+  private readonly followers = new Map<number, FollowerReplica>();
+  private sessionCount = 0;
+  private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: LeaderReplicatorOptions) {
+    this.leaderEpoch = options.leaderEpoch;
+    this.logger = options.logger;
+    const now = options.clock.monotonicMs();
+    for (const known of options.knownFollowers) {
+      // Not heard from yet: in sync only where the checkpoint says so.
+      this.followers.set(known.id, { id: known.id, address: known.address, lastContactMs: 0, session: undefined, lastSessionId: 0, partitions: new Map() });
+    }
+    this.refreshPartitions();
+    // Followers in sync at the last checkpoint stay so, at its high watermark, until they catch up or time out.
+    for (const [key, saved] of options.checkpoint) {
+      const leaderPartition = this.partitions.get(key);
+      if (leaderPartition === undefined) continue;
+      for (const id of saved.inSync) {
+        const replica = this.followers.get(id)?.partitions.get(key);
+        if (replica === undefined) continue;
+        Object.assign(replica, { ackedOffset: saved.highWatermark, lastCaughtUpMs: now, inSync: true });
+      }
+      this.recompute(leaderPartition, true);
+    }
+    const tickMs = Math.max(20, Math.min(250, Math.floor(options.replicaLagMaxMs / 4)));
+    this.tickTimer = setInterval(() => this.tick(), tickMs);
+  }
+
+  // ---------------------------------------------------------------- partitions
+
+  /** Picks up created and deleted topics; acks=all waits on a deleted one fail. */
+  refreshPartitions(): void {
+    const seen = new Set<string>();
+    const now = this.options.clock.monotonicMs();
+    for (const entry of this.options.broker.partitionEntries()) {
+      if (entry.log === undefined) continue;
+      const key = checkpointKey(entry.topic, entry.partition);
+      seen.add(key);
+      const existing = this.partitions.get(key);
+      if (existing !== undefined && existing.log === entry.log) continue;
+      if (existing !== undefined) this.dropPartition(key, existing);
+      const leaderPartition: LeaderPartition = { ...entry, log: entry.log, waiters: [] };
+      this.partitions.set(key, leaderPartition);
+      this.byLog.set(entry.log, leaderPartition);
+      for (const follower of this.followers.values()) {
+        follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: follower.session ? now : follower.lastContactMs, inSync: false, sent: [] });
+        follower.session?.startPartition(key, entry.topic, entry.partition, 0);
+      }
+      this.evaluate(leaderPartition, now);
+    }
+    for (const [key, leaderPartition] of this.partitions) if (!seen.has(key)) this.dropPartition(key, leaderPartition);
+  }
+
+  private dropPartition(key: string, leaderPartition: LeaderPartition): void {
+    this.partitions.delete(key);
+    this.byLog.delete(leaderPartition.log);
+    const gone = new GafkaError("topic_not_found", `topic '${leaderPartition.topic}' was deleted before the write was replicated`);
+    for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(gone);
+    for (const follower of this.followers.values()) {
+      follower.partitions.delete(key);
+      follower.session?.stopPartition(key);
+    }
+  }
+
+  logOf(key: string): PartitionLogApi | undefined {
+    return this.partitions.get(key)?.log;
+  }
+
+  /** A log became durable further: streams have more to send, and with no follower in sync the high watermark moved. */
+  durableAdvanced(log: PartitionLogApi): void {
+    for (const follower of this.followers.values()) follower.session?.wake();
+    const leaderPartition = this.byLog.get(log);
+    if (leaderPartition !== undefined) this.resolveWaiters(leaderPartition);
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  /** Opens a follower's stream: computes where each of its partitions starts (cutting back what diverged). */
+  openSession(request: StreamRequest, metadata: () => TopicInfo[]): StreamSession {
+    if (this.stopped) throw new GafkaError("shutting_down", "this broker no longer leads", { retriable: true });
+    let follower = this.followers.get(request.followerId);
+    if (follower === undefined && this.followers.size >= limits.followersMax) {
+      throw invalidRequest(`a leader streams to at most ${limits.followersMax} followers`);
+    }
+    const now = this.options.clock.monotonicMs();
+    if (follower === undefined) {
+      follower = { id: request.followerId, address: request.address, lastContactMs: now, session: undefined, lastSessionId: 0, partitions: new Map() };
+      this.followers.set(follower.id, follower);
+      for (const key of this.partitions.keys()) follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: 0, inSync: false, sent: [] });
+      this.options.onFollowerSeen({ id: follower.id, address: follower.address });
+    } else if (follower.address !== request.address) {
+      follower.address = request.address;
+      this.options.onFollowerSeen({ id: follower.id, address: follower.address });
+    }
+    const isNew = follower.session === undefined && follower.lastSessionId === 0;
+    follower.session?.close();
+    follower.lastContactMs = now;
+    const session = new StreamSession(++this.sessionCount, follower.id, this);
+    follower.session = session;
+    follower.lastSessionId = session.id;
+    session.send({ type: "metadata", session: session.id, leaderId: this.options.leaderId, leaderEpoch: this.leaderEpoch, topics: metadata(), followers: this.followerList() });
+    // The others learn of a new fellow follower: whichever of them is promoted tells it.
+    if (isNew) for (const other of this.followers.values()) if (other !== follower) this.sendMetadata(other, metadata());
+    session.send({ type: "offsets", snapshot: true, entries: this.options.offsetsSnapshot() });
+    const reported = new Map(request.partitions.map((p) => [checkpointKey(p.topic, p.partition), p]));
+    let postponed = 0;
+    for (const [key, leaderPartition] of this.partitions) {
+      const replica = follower.partitions.get(key)!;
+      const mine = reported.get(key);
+      if (mine !== undefined && mine.logEndOffset === null) continue; // the follower cannot take it now
+      const sameTopic = mine !== undefined && mine.topicCreatedAtMs === leaderPartition.topicCreatedAtMs;
+      let start: number;
+      try {
+        start = sameTopic ? this.startOffset(leaderPartition.log, mine.epochs, mine.logEndOffset!) : 0;
+      } catch (error) {
+        // This partition is offline here (being recovered): stream the others, and start over soon.
+        this.logger.warn(`replication to follower ${follower.id}: ${key} is not readable now: ${error instanceof Error ? error.message : error}`);
+        postponed++;
+        continue;
+      }
+      replica.ackedOffset = sameTopic ? Math.min(start, mine.durableEndOffset) : 0;
+      replica.sent = [];
+      session.startPartition(key, leaderPartition.topic, leaderPartition.partition, start);
+    }
+    if (postponed > 0) setTimeout(() => session.close(), POSTPONED_RETRY_MS);
+    return session;
+  }
+
+  /** Where the follower's copy stops agreeing with this log, at a batch boundary of this log. */
+  private startOffset(log: PartitionLogApi, epochs: EpochEntry[], followerLogEnd: number): number {
+    const offset = divergenceOffset(
+      { logEndOffset: log.logEndOffset, endOf: (epoch, end) => log.leaderEpochs.endOf(epoch, end) },
+      { epochs, logEndOffset: followerLogEnd },
+    );
+    return offset < log.logEndOffset ? log.batchBaseOffsetOf(offset) : offset;
+  }
+
+  sessionEnded(session: StreamSession): void {
+    const follower = this.followers.get(session.followerId);
+    if (follower?.session !== session) return;
+    follower.session = undefined;
+    follower.lastContactMs = this.options.clock.monotonicMs();
+    this.logger.info(`follower ${follower.id} (${follower.address}) disconnected`);
+  }
+
+  noteSent(followerId: number, key: string, endOffset: number, reachedEnd: boolean): void {
+    if (!reachedEnd) return;
+    const replica = this.followers.get(followerId)?.partitions.get(key);
+    if (replica === undefined) return;
+    replica.sent.push({ endOffset, atMs: this.options.clock.monotonicMs() });
+    if (replica.sent.length > SENT_KEPT_MAX) replica.sent.shift();
+  }
+
+  /**
+   * A follower's durable positions (POST /api/v1/replication/ack); false when
+   * its session is not the current one. `leaving`: it is shutting down
+   * cleanly, so it leaves every in-sync set now.
+   */
+  acknowledge(followerId: number, sessionId: number, positions: { topic: string; partition: number; offset: number }[], leaving = false): boolean {
+    const follower = this.followers.get(followerId);
+    if (leaving && follower !== undefined && follower.lastSessionId === sessionId) {
+      this.leave(follower);
+      return true;
+    }
+    if (follower === undefined || follower.session?.id !== sessionId) return false;
+    const now = this.options.clock.monotonicMs();
+    follower.lastContactMs = now;
+    for (const position of positions) {
+      const key = checkpointKey(position.topic, position.partition);
+      const replica = follower.partitions.get(key);
+      const leaderPartition = this.partitions.get(key);
+      if (replica === undefined || leaderPartition === undefined) continue;
+      replica.ackedOffset = Math.max(replica.ackedOffset, position.offset);
+      while (replica.sent.length > 0 && replica.sent[0]!.endOffset <= replica.ackedOffset) {
+        replica.lastCaughtUpMs = Math.max(replica.lastCaughtUpMs, replica.sent.shift()!.atMs);
+      }
+      if (replica.ackedOffset >= leaderPartition.log.durableEndOffset) replica.lastCaughtUpMs = now;
+      this.evaluate(leaderPartition, now);
+    }
+    return true;
+  }
+
+  private leave(follower: FollowerReplica): void {
+    follower.session?.close();
+    for (const replica of follower.partitions.values()) {
+      replica.inSync = false;
+      replica.lastCaughtUpMs = 0;
+    }
+    this.logger.info(`follower ${follower.id} (${follower.address}) left: out of every in-sync set`);
+    for (const leaderPartition of this.partitions.values()) this.recompute(leaderPartition, false);
+  }
+
+  // ---------------------------------------------------------------- in-sync set and high watermark
+
+  private tick(): void {
+    if (this.followers.size === 0) return;
+    const now = this.options.clock.monotonicMs();
+    for (const follower of this.followers.values()) {
+      if (follower.session === undefined) continue;
+      follower.lastContactMs = now;
+      for (const [key, replica] of follower.partitions) {
+        const log = this.partitions.get(key)?.log;
+        if (log !== undefined && replica.ackedOffset >= log.durableEndOffset) replica.lastCaughtUpMs = now;
+      }
+    }
+    for (const leaderPartition of this.partitions.values()) this.evaluate(leaderPartition, now);
+  }
+
+  /** Moves followers in and out of the partition's in-sync set, then recomputes its high watermark. */
+  private evaluate(leaderPartition: LeaderPartition, now: number): void {
+    const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
+    let changed = false;
+    for (const follower of this.followers.values()) {
+      const replica = follower.partitions.get(key);
+      if (replica === undefined) continue;
+      const recent = now - replica.lastCaughtUpMs <= this.options.replicaLagMaxMs;
+      if (replica.inSync && !recent) {
+        replica.inSync = false;
+        changed = true;
+        this.logger.warn(`follower ${follower.id} fell out of sync for ${key} (no catch-up for ${this.options.replicaLagMaxMs} ms)`);
+      } else if (!replica.inSync && recent && replica.ackedOffset >= leaderPartition.log.highWatermark) {
+        replica.inSync = true;
+        changed = true;
+        this.logger.info(`follower ${follower.id} is in sync for ${key}`);
+      }
+    }
+    this.recompute(leaderPartition, changed);
+  }
+
+  private recompute(leaderPartition: LeaderPartition, reset: boolean): void {
+    const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
+    let limit: number | undefined;
+    for (const follower of this.followers.values()) {
+      const replica = follower.partitions.get(key);
+      if (replica?.inSync) limit = limit === undefined ? replica.ackedOffset : Math.min(limit, replica.ackedOffset);
+    }
+    const before = leaderPartition.log.highWatermark;
+    if (reset && limit !== undefined && limit < before) {
+      // Only at start-up from a checkpoint: hold the high watermark where the in-sync set was known to be.
+      leaderPartition.log.resetHighWatermarkLimit(limit);
+    } else {
+      leaderPartition.log.setHighWatermarkLimit(limit);
+    }
+    if (leaderPartition.log.highWatermark !== before) {
+      this.resolveWaiters(leaderPartition);
+      for (const follower of this.followers.values()) follower.session?.wake();
+    }
+  }
+
+  private resolveWaiters(leaderPartition: LeaderPartition): void {
+    if (leaderPartition.waiters.length === 0) return;
+    const highWatermark = leaderPartition.log.highWatermark;
+    const waiting: AckWaiter[] = [];
+    for (const waiter of leaderPartition.waiters) {
+      if (waiter.endOffset <= highWatermark) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    leaderPartition.waiters = waiting;
+  }
+
+  /** In-sync followers of the partition (the leader itself not counted). */
+  inSyncFollowers(log: PartitionLogApi): number {
+    const leaderPartition = this.partitionOf(log);
+    if (leaderPartition === undefined) return 0;
+    const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
+    let count = 0;
+    for (const follower of this.followers.values()) if (follower.partitions.get(key)?.inSync) count++;
+    return count;
+  }
+
+  /**
+   * acks=all: resolves once every in-sync replica holds the offsets below
+   * `endOffset` durably (the high watermark reached it). Fails at once with
+   * not_enough_replicas when fewer than minInsyncReplicas (leader included)
+   * are in sync; the records stay in the log, unacknowledged.
+   */
+  waitForInSync(log: PartitionLogApi, endOffset: number): Promise<void> {
+    const leaderPartition = this.partitionOf(log);
+    if (leaderPartition === undefined) return Promise.reject(new GafkaError("topic_not_found", "the topic was deleted before the write was replicated"));
+    const inSync = 1 + this.inSyncFollowers(log);
+    if (inSync < this.options.minInsyncReplicas) {
+      return Promise.reject(
+        new GafkaError(
+          "not_enough_replicas",
+          `only ${inSync} replica(s) are in sync, fewer than --min-insync-replicas ${this.options.minInsyncReplicas}; the records are stored on the leader but not acknowledged`,
+          { retriable: true, details: { in_sync_replicas: inSync, min_insync_replicas: this.options.minInsyncReplicas } },
+        ),
+      );
+    }
+    if (log.highWatermark >= endOffset) return Promise.resolve();
+    return new Promise((resolve, reject) => leaderPartition.waiters.push({ endOffset, resolve, reject }));
+  }
+
+  private partitionOf(log: PartitionLogApi): LeaderPartition | undefined {
+    return this.byLog.get(log);
+  }
+
+  // ---------------------------------------------------------------- ship, report, stop
+
+  /** Sends topic metadata to every stream (after a topic change). */
+  broadcastMetadata(topics: TopicInfo[]): void {
+    for (const follower of this.followers.values()) this.sendMetadata(follower, topics);
+  }
+
+  private sendMetadata(follower: FollowerReplica, topics: TopicInfo[]): void {
+    const session = follower.session;
+    session?.send({ type: "metadata", session: session.id, leaderId: this.options.leaderId, leaderEpoch: this.leaderEpoch, topics, followers: this.followerList() });
+  }
+
+  private followerList(): { id: number; address: string }[] {
+    return [...this.followers.values()].map((follower) => ({ id: follower.id, address: follower.address }));
+  }
+
+  broadcastOffsets(entries: ReplicatedOffset[]): void {
+    for (const follower of this.followers.values()) follower.session?.send({ type: "offsets", snapshot: false, entries });
+  }
+
+  status(): FollowerStatus[] {
+    return [...this.followers.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((follower) => ({
+        id: follower.id,
+        address: follower.address,
+        connected: follower.session !== undefined,
+        lastContactMs: follower.lastContactMs,
+        partitions: [...this.partitions.entries()].map(([key, leaderPartition]) => {
+          const replica = follower.partitions.get(key);
+          const ackedOffset = replica?.ackedOffset ?? 0;
+          return {
+            topic: leaderPartition.topic,
+            partition: leaderPartition.partition,
+            ackedOffset,
+            lag: Math.max(0, leaderPartition.log.logEndOffset - ackedOffset),
+            inSync: replica?.inSync ?? false,
+          };
+        }),
+      }));
+  }
+
+  checkpoint(): PartitionCheckpoint[] {
+    return [...this.partitions.entries()].map(([key, leaderPartition]) => ({
+      topic: leaderPartition.topic,
+      partition: leaderPartition.partition,
+      highWatermark: leaderPartition.log.highWatermark,
+      inSync: [...this.followers.values()].filter((follower) => follower.partitions.get(key)?.inSync).map((follower) => follower.id),
+    }));
+  }
+
+  /** Ends every stream and fails every acks=all wait with `reason` (leadership lost, or shutting down). */
+  stop(reason: GafkaError): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.tickTimer);
+    for (const follower of this.followers.values()) follower.session?.close();
+    for (const leaderPartition of this.partitions.values()) {
+      for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(reason);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Brokers calling one another over the same HTTP API clients use
+ * (docs/api.md, "Replication"): the follower's stream and position reports,
+ * a new leader telling its former leader, a restarted leader asking whether
+ * someone else leads now.
+ */
+export type PeerFetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export const defaultPeerFetch: PeerFetch = (url, init) => fetch(url, init);
+
+/** `host:port` (or a URL) to the base URL of that broker's API. */
+export function peerUrl(address: string): string {
+  return (/^https?:\/\//.test(address) ? address : `http://${address}`).replace(/\/+$/, "");
+}
+
+/** What GET /api/v1/replication/status answers (the fields brokers read from one another). */
+export interface PeerStatus {
+  brokerId: number;
+  role: "leader" | "follower";
+  leaderEpoch: number;
+  /** A follower's leader. */
+  leader: string | null;
+  address: string;
+}
+
+/** Asks a broker for its role and epoch; undefined when it does not answer in time. */
+export async function peerStatus(fetchPeer: PeerFetch, address: string, timeoutMs: number): Promise<PeerStatus | undefined> {
+  try {
+    const response = await fetchPeer(`${peerUrl(address)}/api/v1/replication/status`, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as Record<string, unknown>;
+    if ((body.role !== "leader" && body.role !== "follower") || typeof body.leader_epoch !== "number") return undefined;
+    return {
+      brokerId: Number(body.broker_id),
+      role: body.role,
+      leaderEpoch: body.leader_epoch,
+      leader: typeof body.leader === "string" ? body.leader : null,
+      address: typeof body.address === "string" ? body.address : address,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface AnnounceAnswer {
+  /** The broker now follows the announcer. */
+  accepted: boolean;
+  /** Its epoch, when it refused (a newer one means the announcer is deposed itself). */
+  leaderEpoch?: number;
+  /** Whom it follows or is, when it refused. */
+  leader?: string | null;
+}
+
+/** Tells a broker "I lead under this epoch" (POST /api/v1/replication/leader); undefined when it does not answer. */
+export async function announceLeader(
+  fetchPeer: PeerFetch,
+  address: string,
+  announcement: { leaderId: number; leaderEpoch: number; address: string },
+  timeoutMs: number,
+): Promise<AnnounceAnswer | undefined> {
+  try {
+    const response = await fetchPeer(`${peerUrl(address)}/api/v1/replication/leader`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ leader_id: announcement.leaderId, leader_epoch: announcement.leaderEpoch, address: announcement.address }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await response.json().catch(() => ({}))) as Record<string, any>;
+    if (response.ok) return { accepted: true };
+    const error = body.error ?? {};
+    return { accepted: false, leaderEpoch: typeof error.leader_epoch === "number" ? error.leader_epoch : undefined, leader: error.leader ?? null };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,526 @@
+import type { Acks, Broker, WriteGuard } from "../broker/broker.ts";
+import type { BrokerConfig } from "../broker/config.ts";
+import { GafkaError } from "../core/errors.ts";
+import type { PartitionLogApi } from "../storage/log-types.ts";
+import { FollowerFetcher } from "./follower-fetcher.ts";
+import { checkpointKey, readCheckpoint, writeCheckpoint, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
+import { type FollowerStatus, LeaderReplicator, type StreamRequest } from "./leader-replicator.ts";
+import type { OffsetsReplica } from "./offsets-replica.ts";
+import { announceLeader, defaultPeerFetch, peerStatus, type PeerFetch } from "./peer-client.ts";
+import type { KnownBroker, ReplicaRole, ReplicationState, ReplicationStateStore } from "./replication-state.ts";
+import type { TopicInfo } from "./stream-codec.ts";
+import type { StreamSession } from "./stream-session.ts";
+
+/** The replication flags of `gafka broker` (src/cli/broker.ts). */
+export interface ReplicationConfig {
+  /** --role: only decides for a data dir that has never been in a cluster (see ReplicaManager). */
+  role: ReplicaRole;
+  /** --leader host:port, for a follower. */
+  leader: string | undefined;
+  /** --advertised-address: how other brokers and `admin cluster` reach this one; by default host:port of the server. */
+  advertisedAddress: string | undefined;
+  /** --replica-lag-max: how long a follower may go without catching up before it leaves the in-sync set. */
+  replicaLagMaxMs: number;
+  /** --min-insync-replicas: acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader included. */
+  minInsyncReplicas: number;
+}
+
+export interface ReplicaManagerOptions {
+  broker: Broker;
+  config: Pick<BrokerConfig, "brokerId" | "dataDir" | "fs" | "clock" | "logger">;
+  replication: ReplicationConfig;
+  state: ReplicationStateStore;
+  offsets: OffsetsReplica | undefined;
+  fetch?: PeerFetch;
+}
+
+export interface PromoteResult {
+  changed: boolean;
+  leaderEpoch: number;
+  formerLeader: { address: string; informed: boolean } | null;
+  /** The former leader's other followers, told to follow this broker now. */
+  otherFollowers: { address: string; informed: boolean }[];
+}
+
+const PEER_TIMEOUT_MS = 1500;
+const ANNOUNCE_RETRY_MS = 1000;
+const CHECKPOINT_INTERVAL_MS = 1000;
+
+/**
+ * A broker's place in replication: leader or follower, under which leader
+ * epoch, and every change between them. It is the broker's WriteGuard: only
+ * a leader that has not been fenced takes writes, and a write taken under
+ * one leadership term is never acknowledged after that term ended.
+ *
+ * Role on start. replication.json, once it exists, is the truth; --role and
+ * --leader only set up a data dir that has never been in a cluster (a
+ * follower's --leader also updates its leader's address). A broker that
+ * believes it leads first asks the brokers it knows (its followers, the
+ * broker it was promoted away from, --leader) and, when one leads or follows
+ * under a newer epoch, becomes a follower of that leader before it serves
+ * anything: how a deposed leader that was down comes back.
+ *
+ * Failover. promote() makes a follower the leader under epoch + 1 (persisted,
+ * and recorded as the start of that epoch in every partition's epoch cache),
+ * then tells its former leader, which stops taking writes, fails every write
+ * still waiting, cuts its log back to where the new epoch began and follows.
+ * A former leader that cannot be told is told again every second until it
+ * hears. A leader that learns of a newer epoch any other way (a follower or
+ * a client carrying it) fences itself: it refuses writes until told whom to follow.
+ */
+export class ReplicaManager implements WriteGuard {
+  private role: ReplicaRole;
+  private fenced = false;
+  /** Bumped on every change of role: writes taken under an older term are not acknowledged. */
+  private term = 0;
+  private leader: LeaderReplicator | undefined;
+  private fetcher: FollowerFetcher | undefined;
+  private transitions: Promise<unknown> = Promise.resolve();
+  private readonly watched = new WeakSet<PartitionLogApi>();
+  private readonly fetchPeer: PeerFetch;
+  private checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  private lastCheckpoint = "";
+  private announcing: Promise<void> | undefined;
+  private stopped = false;
+  private address = "";
+  /** The leader being switched to, before replication.json says so (for the 421s of that moment). */
+  private switchingTo: { address: string; epoch: number; leaderId: number | null } | undefined;
+
+  private constructor(private readonly options: ReplicaManagerOptions) {
+    this.role = options.state.state.role;
+    this.fetchPeer = options.fetch ?? defaultPeerFetch;
+  }
+
+  /**
+   * Settles the role (asking known peers when it would lead) and becomes the
+   * broker's WriteGuard. Call before serving; then begin() once the address
+   * is known, in the same tick as the server starts.
+   */
+  static async open(options: ReplicaManagerOptions): Promise<ReplicaManager> {
+    const manager = new ReplicaManager(options);
+    manager.address = options.replication.advertisedAddress ?? "";
+    await manager.settleInitialRole();
+    options.broker.setWriteGuard(manager);
+    return manager;
+  }
+
+  /** Takes up the role: starts leading (streams, in-sync tracking) or following. */
+  begin(advertisedAddress: string): void {
+    const { broker, offsets, config } = this.options;
+    this.address = this.options.replication.advertisedAddress ?? advertisedAddress;
+    broker.onTopicChange(() => this.topicChanged());
+    offsets?.onCommit((entries) => this.leader?.broadcastOffsets(entries));
+    for (const entry of broker.partitionEntries()) if (entry.log !== undefined) this.watch(entry.log);
+    this.takeUpRole(readCheckpoint(config.dataDir, config.fs));
+    this.checkpointTimer = setInterval(() => void this.saveCheckpoint(), CHECKPOINT_INTERVAL_MS);
+  }
+
+  private get state(): Readonly<ReplicationState> {
+    return this.options.state.state;
+  }
+
+  private get logger() {
+    return this.options.config.logger;
+  }
+
+  private async settleInitialRole(): Promise<void> {
+    const { state: store, replication } = this.options;
+    const self = this.address;
+    if (!store.existed) {
+      await store.save({
+        role: replication.role,
+        leaderEpoch: 0,
+        leader: replication.role === "follower" ? replication.leader ?? null : null,
+        leaderId: null,
+        toInform: [],
+        followers: [],
+      });
+    } else if (this.state.role === "follower" && replication.leader !== undefined && replication.leader !== this.state.leader) {
+      this.logger.warn(`following ${replication.leader} (--leader) instead of ${this.state.leader} (replication.json)`);
+      await store.update((current) => ({ ...current, leader: replication.leader ?? null }));
+    } else if (this.state.role !== replication.role) {
+      this.logger.warn(
+        `this broker is a ${this.state.role} under leader epoch ${this.state.leaderEpoch} (replication.json); --role=${replication.role} only sets up a new data dir` +
+          (this.state.role === "follower" ? "; use `gafka admin promote` to make it the leader" : ""),
+      );
+    }
+    this.role = this.state.role;
+    if (this.role !== "leader") return;
+    const peers = new Set([...this.state.followers.map((f) => f.address), ...this.state.toInform]);
+    if (replication.leader !== undefined) peers.add(replication.leader);
+    peers.delete(self);
+    const answers = await Promise.all([...peers].map((address) => peerStatus(this.fetchPeer, address, PEER_TIMEOUT_MS)));
+    let newest: { epoch: number; leader: string | null } | undefined;
+    for (const answer of answers) {
+      if (answer === undefined || answer.leaderEpoch <= (newest?.epoch ?? this.state.leaderEpoch)) continue;
+      newest = { epoch: answer.leaderEpoch, leader: answer.role === "leader" ? answer.address : answer.leader };
+    }
+    if (newest === undefined) return;
+    if (newest.leader === null || newest.leader === self) {
+      this.logger.warn(`a peer knows leader epoch ${newest.epoch}, newer than this broker's ${this.state.leaderEpoch}: refusing writes until the leader calls`);
+      this.fenced = true;
+      return;
+    }
+    this.logger.warn(`${newest.leader} leads under epoch ${newest.epoch}, newer than this broker's ${this.state.leaderEpoch}: becoming its follower`);
+    await store.update((current) => ({ ...current, role: "follower", leaderEpoch: newest!.epoch, leader: newest!.leader, leaderId: null, toInform: [] }));
+    this.role = "follower";
+  }
+
+  /** Starts the leader's replicator or the follower's fetcher for the current state. */
+  private takeUpRole(checkpoint: Map<string, PartitionCheckpoint>): void {
+    this.term++;
+    const logs = this.logs();
+    if (this.role === "leader") {
+      for (const log of logs) log.resetHighWatermarkLimit(undefined);
+      this.leader = this.newLeaderReplicator(checkpoint);
+      if (this.state.toInform.length > 0) this.announcing ??= this.announceUntilHeard();
+      this.logger.info(`leading under epoch ${this.state.leaderEpoch}`);
+      return;
+    }
+    for (const entry of this.options.broker.partitionEntries()) {
+      entry.log?.resetHighWatermarkLimit(checkpoint.get(checkpointKey(entry.topic, entry.partition))?.highWatermark ?? 0);
+    }
+    this.fetcher = this.newFetcher(this.state.leader!);
+    this.fetcher.start();
+    this.logger.info(`following ${this.state.leader} (leader epoch ${this.state.leaderEpoch})`);
+  }
+
+  private newLeaderReplicator(checkpoint: Map<string, PartitionCheckpoint>): LeaderReplicator {
+    const { broker, config, replication, offsets } = this.options;
+    return new LeaderReplicator({
+      broker,
+      clock: config.clock,
+      logger: config.logger,
+      leaderId: config.brokerId,
+      leaderEpoch: this.state.leaderEpoch,
+      replicaLagMaxMs: replication.replicaLagMaxMs,
+      minInsyncReplicas: replication.minInsyncReplicas,
+      checkpoint,
+      knownFollowers: this.state.followers,
+      offsetsSnapshot: () => offsets?.snapshot() ?? [],
+      onFollowerSeen: (follower) => void this.rememberFollower(follower),
+    });
+  }
+
+  private newFetcher(leaderAddress: string): FollowerFetcher {
+    const { broker, config, offsets } = this.options;
+    return new FollowerFetcher({
+      broker,
+      clock: config.clock,
+      logger: config.logger,
+      followerId: config.brokerId,
+      advertisedAddress: this.address,
+      leaderAddress,
+      leaderEpoch: () => this.state.leaderEpoch,
+      onLeader: async (epoch, leaderId, followers) => {
+        // A follower keeps its fellow followers: if it is promoted, it tells them to follow it.
+        const peers = followers.filter((follower) => follower.id !== config.brokerId);
+        const state = this.state;
+        const known = state.role === "follower" && state.leader === leaderAddress && state.leaderEpoch === epoch && state.leaderId === leaderId;
+        if (known && JSON.stringify(peers) === JSON.stringify(state.followers)) return;
+        await this.options.state.update((current) => ({
+          ...current,
+          role: "follower",
+          leader: leaderAddress,
+          leaderEpoch: Math.max(epoch, current.leaderEpoch),
+          leaderId,
+          toInform: [],
+          followers: peers,
+        }));
+      },
+      onRedirect: async (address) => void this.enqueue(() => this.becomeFollower(address, this.state.leaderEpoch, null)),
+      offsets,
+      fetch: this.fetchPeer,
+    });
+  }
+
+  // ---------------------------------------------------------------- writes (WriteGuard)
+
+  admit(_acks: Acks): number {
+    if (this.role !== "leader" || this.fenced || this.stopped || this.leader === undefined) throw this.notLeader();
+    return this.term;
+  }
+
+  async settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void> {
+    if (term !== this.term || this.fenced) throw this.notLeader();
+    if (acks === "all") await this.leader!.waitForInSync(log, endOffset);
+    if (term !== this.term || this.fenced) throw this.notLeader();
+  }
+
+  /** 421 not_leader, naming the leader when known (clients retry there once). */
+  notLeader(): GafkaError {
+    const switching = this.switchingTo;
+    const leader = this.role === "follower" ? switching?.address ?? this.state.leader : null;
+    const leaderEpoch = switching?.epoch ?? this.state.leaderEpoch;
+    const leaderId = switching === undefined ? this.state.leaderId : switching.leaderId;
+    const why =
+      this.role === "follower"
+        ? `broker ${this.options.config.brokerId} is a follower; the leader is ${leader}`
+        : `broker ${this.options.config.brokerId} no longer leads: a newer leader epoch than ${leaderEpoch} exists`;
+    return new GafkaError("not_leader", why, {
+      retriable: true,
+      details: { leader, leader_id: leaderId, leader_epoch: leaderEpoch, broker_id: this.options.config.brokerId },
+    });
+  }
+
+  /** Throws not_leader unless this broker takes writes now (produce, topic changes, group calls). */
+  checkLeader(): void {
+    if (this.role !== "leader" || this.fenced) throw this.notLeader();
+  }
+
+  /** A client or follower carries a leader epoch: a newer one than this leader's fences it. */
+  observeEpoch(epoch: number): void {
+    if (this.role !== "leader" || this.fenced || !(epoch > this.state.leaderEpoch)) return;
+    this.logger.warn(`a request carries leader epoch ${epoch}, newer than this broker's ${this.state.leaderEpoch}: fenced, refusing writes`);
+    this.fenced = true;
+    this.term++;
+    this.leader?.stop(this.notLeader());
+  }
+
+  get leaderEpoch(): number {
+    return this.state.leaderEpoch;
+  }
+
+  // ---------------------------------------------------------------- leader side
+
+  openStream(request: StreamRequest): StreamSession {
+    this.observeEpoch(request.leaderEpoch);
+    if (this.role !== "leader" || this.fenced || this.leader === undefined) throw this.notLeader();
+    return this.leader.openSession(request, () => this.topicInfos());
+  }
+
+  acknowledge(followerId: number, session: number, positions: { topic: string; partition: number; offset: number }[], leaving: boolean): boolean {
+    if (this.role !== "leader" || this.leader === undefined) throw this.notLeader();
+    return this.leader.acknowledge(followerId, session, positions, leaving);
+  }
+
+  private topicInfos(): TopicInfo[] {
+    return this.options.broker.topicMetadata().map((m) => ({ name: m.name, partitions: m.partitionCount, createdAtMs: m.createdAtMs }));
+  }
+
+  private topicChanged(): void {
+    for (const entry of this.options.broker.partitionEntries()) {
+      if (entry.log === undefined || this.watched.has(entry.log)) continue;
+      this.watch(entry.log);
+      // A follower's new partition shows nothing until its leader's high watermark says so.
+      if (this.role === "follower") entry.log.resetHighWatermarkLimit(0);
+    }
+    if (this.leader !== undefined) {
+      this.leader.broadcastMetadata(this.topicInfos());
+      this.leader.refreshPartitions();
+    }
+  }
+
+  private watch(log: PartitionLogApi): void {
+    this.watched.add(log);
+    log.onDurable(() => this.leader?.durableAdvanced(log));
+  }
+
+  private async rememberFollower(follower: KnownBroker): Promise<void> {
+    const followers = [...this.state.followers.filter((known) => known.id !== follower.id), follower].sort((a, b) => a.id - b.id);
+    await this.options.state.update((current) => ({ ...current, followers }));
+  }
+
+  // ---------------------------------------------------------------- changes of role
+
+  /** Makes this follower the leader under a new epoch (POST /api/v1/replication/promote). */
+  promote(): Promise<PromoteResult> {
+    return this.enqueue(async () => {
+      if (this.role === "leader" && !this.fenced) {
+        return { changed: false, leaderEpoch: this.state.leaderEpoch, formerLeader: null, otherFollowers: [] };
+      }
+      await this.fetcher?.stop({ leaving: false }); // the old leader keeps waiting for it: no acks=all write is acknowledged without it
+      this.fetcher = undefined;
+      const epoch = this.state.leaderEpoch + 1;
+      const formerLeader = this.role === "follower" ? this.state.leader : null;
+      // Its fellow followers (from the leader's metadata) and its former leader now follow it.
+      const followers = [...this.state.followers];
+      if (formerLeader !== null && this.state.leaderId !== null && !followers.some((f) => f.id === this.state.leaderId)) {
+        followers.push({ id: this.state.leaderId, address: formerLeader });
+      }
+      const others = this.role === "follower" ? this.state.followers.map((f) => f.address).filter((a) => a !== this.address && a !== formerLeader) : [];
+      const toInform = [...new Set([...(formerLeader === null ? [] : [formerLeader]), ...others])];
+      // The new epoch's start is durable in every partition before the first write under it.
+      for (const log of this.logs()) log.leaderEpochs.assign(epoch, log.logEndOffset);
+      await this.options.state.update(() => ({ role: "leader", leaderEpoch: epoch, leader: null, leaderId: null, toInform, followers }));
+      this.role = "leader";
+      this.fenced = false;
+      this.takeUpRole(new Map());
+      this.logger.warn(`promoted to leader under epoch ${epoch}` + (toInform.length > 0 ? `; telling ${toInform.join(", ")}` : ""));
+      const informed = await Promise.all(toInform.map((address) => this.announceOnce(address)));
+      const heard = new Map(toInform.map((address, i) => [address, informed[i]!]));
+      return {
+        changed: true,
+        leaderEpoch: epoch,
+        formerLeader: formerLeader === null ? null : { address: formerLeader, informed: heard.get(formerLeader)! },
+        otherFollowers: others.map((address) => ({ address, informed: heard.get(address)! })),
+      };
+    });
+  }
+
+  /**
+   * Another broker announces it leads (POST /api/v1/replication/leader): under
+   * a newer epoch this broker follows it; the same announcement again is
+   * fine; anything older is refused with stale_leader_epoch (409).
+   */
+  acceptLeader(announcement: { leaderId: number; leaderEpoch: number; address: string }): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
+    return this.enqueue(async () => {
+      const { leaderEpoch, address, leaderId } = announcement;
+      if (leaderEpoch > this.state.leaderEpoch) {
+        await this.becomeFollower(address, leaderEpoch, leaderId);
+      } else if (!(leaderEpoch === this.state.leaderEpoch && this.role === "follower" && this.state.leader === address)) {
+        throw new GafkaError("stale_leader_epoch", `leader epoch ${leaderEpoch} is not newer than this broker's ${this.state.leaderEpoch}`, {
+          details: {
+            leader_epoch: this.state.leaderEpoch,
+            leader: this.role === "leader" ? this.address : this.state.leader,
+          },
+        });
+      }
+      return { role: this.role, leaderEpoch: this.state.leaderEpoch };
+    });
+  }
+
+  /** Stops leading (failing every write still waiting), persists whom it follows, and replicates from there. */
+  private async becomeFollower(address: string, epoch: number, leaderId: number | null): Promise<void> {
+    if (this.stopped) return;
+    const wasLeader = this.role === "leader";
+    this.switchingTo = { address, epoch: Math.max(epoch, this.state.leaderEpoch), leaderId };
+    this.role = "follower";
+    this.fenced = false;
+    this.term++;
+    this.leader?.stop(this.notLeader());
+    this.leader = undefined;
+    await this.fetcher?.stop({ leaving: true });
+    this.fetcher = undefined;
+    try {
+      await this.options.state.update((current) => ({
+        ...current,
+        role: "follower",
+        leaderEpoch: Math.max(epoch, current.leaderEpoch),
+        leader: address,
+        leaderId,
+        toInform: [],
+      }));
+      this.switchingTo = undefined;
+    } catch (error) {
+      // Follow anyway (it must not lead); the leader's stream states the epoch again, and a
+      // restart before that asks the peers, which name the new leader.
+      this.logger.error(`could not persist the new leader ${address}: ${error instanceof Error ? error.message : error}; following it anyway`);
+    }
+    // Readers keep what they could see; the new leader's high watermark raises it.
+    for (const log of this.logs()) log.resetHighWatermarkLimit(log.highWatermark);
+    this.fetcher = this.newFetcher(address);
+    this.fetcher.start();
+    this.logger.warn(`${wasLeader ? "deposed: " : ""}following ${address} under leader epoch ${this.state.leaderEpoch}`);
+  }
+
+  private async announceOnce(address: string): Promise<boolean> {
+    const answer = await announceLeader(
+      this.fetchPeer,
+      address,
+      { leaderId: this.options.config.brokerId, leaderEpoch: this.state.leaderEpoch, address: this.address },
+      PEER_TIMEOUT_MS,
+    );
+    if (answer?.accepted) {
+      this.logger.info(`${address} follows this broker now`);
+      await this.options.state.update((current) => ({ ...current, toInform: current.toInform.filter((each) => each !== address) }));
+      return true;
+    }
+    if (answer?.leaderEpoch !== undefined && answer.leaderEpoch > this.state.leaderEpoch && typeof answer.leader === "string") {
+      void this.enqueue(() => this.becomeFollower(answer.leader!, answer.leaderEpoch!, null));
+      return true;
+    }
+    return false;
+  }
+
+  /** Tells every broker still to be told about this leadership, every second until each hears (or this broker stops leading). */
+  private async announceUntilHeard(): Promise<void> {
+    try {
+      while (!this.stopped && this.role === "leader" && this.state.toInform.length > 0) {
+        await this.enqueue(async () => {
+          if (this.role === "leader") await Promise.all(this.state.toInform.map((address) => this.announceOnce(address)));
+        });
+        await Bun.sleep(ANNOUNCE_RETRY_MS);
+      }
+    } finally {
+      this.announcing = undefined;
+    }
+  }
+
+  private enqueue<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.transitions.then(change);
+    this.transitions = result.catch(() => {});
+    return result;
+  }
+
+  // ---------------------------------------------------------------- status and shutdown
+
+  status() {
+    const fetcher = this.fetcher?.status();
+    const now = this.options.config.clock.monotonicMs();
+    return {
+      brokerId: this.options.config.brokerId,
+      address: this.address,
+      role: this.role,
+      fenced: this.fenced,
+      leaderEpoch: this.state.leaderEpoch,
+      leader: this.role === "follower" ? this.state.leader : null,
+      leaderId: this.role === "follower" ? this.state.leaderId : null,
+      toInform: this.state.toInform,
+      replicaLagMaxMs: this.options.replication.replicaLagMaxMs,
+      minInsyncReplicas: this.options.replication.minInsyncReplicas,
+      followers: this.leader?.status() ?? ([] as FollowerStatus[]),
+      fetcher:
+        fetcher === undefined
+          ? null
+          : { connected: fetcher.connected, lastMessageMsAgo: fetcher.lastMessageMs === 0 ? null : Math.round(now - fetcher.lastMessageMs), error: fetcher.lastError ?? null },
+      partitions: this.options.broker.partitionEntries().map((entry) => ({
+        topic: entry.topic,
+        partition: entry.partition,
+        logEndOffset: entry.log?.status === "online" ? entry.log.logEndOffset : null,
+        highWatermark: entry.log?.status === "online" ? entry.log.highWatermark : null,
+      })),
+    };
+  }
+
+  /** Ends streams and fetching, fails waiting acks=all writes (shutting_down), saves the checkpoint. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.checkpointTimer);
+    this.term++;
+    this.leader?.stop(new GafkaError("shutting_down", "the broker is shutting down", { retriable: true }));
+    await this.fetcher?.stop({ leaving: true });
+    await this.saveCheckpoint(true);
+  }
+
+  /** Writes replication-offset-checkpoint when it changed; a leader that never had followers has none to write. */
+  private async saveCheckpoint(final = false): Promise<void> {
+    if (this.stopped && !final) return;
+    let entries: PartitionCheckpoint[];
+    if (this.leader !== undefined) {
+      if (this.state.followers.length === 0) return;
+      entries = this.leader.checkpoint();
+    } else {
+      entries = this.options.broker
+        .partitionEntries()
+        .filter((entry) => entry.log?.status === "online")
+        .map((entry) => ({ topic: entry.topic, partition: entry.partition, highWatermark: entry.log!.highWatermark, inSync: [] }));
+    }
+    const text = JSON.stringify(entries);
+    if (text === this.lastCheckpoint) return;
+    try {
+      await writeCheckpoint(this.options.config.dataDir, this.options.config.fs, entries);
+      this.lastCheckpoint = text;
+    } catch (error) {
+      this.logger.warn(`could not write the high-watermark checkpoint (it is derived; retrying): ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  private logs(): PartitionLogApi[] {
+    return this.options.broker
+      .partitionEntries()
+      .map((entry) => entry.log)
+      .filter((log): log is PartitionLogApi => log !== undefined && log.status === "online");
+  }
+}

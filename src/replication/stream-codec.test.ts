@@ -1,0 +1,45 @@
+import { expect, test } from "bun:test";
+import { limits } from "../core/limits.ts";
+import { encodeMessage, StreamDecoder, type StreamMessage } from "./stream-codec.ts";
+
+const messages: StreamMessage[] = [
+  { type: "metadata", session: 7, leaderId: 1, leaderEpoch: 3, topics: [{ name: "orders", partitions: 2, createdAtMs: 1_764_000_000_000 }], followers: [{ id: 2, address: "localhost:9002" }] },
+  { type: "start", topic: "orders", partition: 1, offset: 120 },
+  { type: "batches", topic: "orders", partition: 1, highWatermark: 2 ** 40 + 5, startsSegment: true, frames: Uint8Array.from({ length: 3000 }, (_, i) => i % 251) },
+  { type: "high_watermarks", entries: [{ topic: "orders", partition: 0, highWatermark: 99 }] },
+  { type: "offsets", snapshot: true, entries: [{ group: "g", topic: "orders", partition: 0, offset: -1, committedAtMs: 5 }] },
+  { type: "heartbeat", leaderEpoch: 3 },
+  { type: "batches", topic: "ünïcode-topic", partition: 0, highWatermark: 0, startsSegment: false, frames: new Uint8Array([1, 2, 3]) },
+];
+
+test("messages survive any chunking of the stream", () => {
+  const encoded = messages.map(encodeMessage);
+  const whole = new Uint8Array(encoded.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of encoded) {
+    whole.set(part, at);
+    at += part.length;
+  }
+  for (const chunkBytes of [1, 2, 5, 64, 1000, whole.length]) {
+    const decoder = new StreamDecoder();
+    const decoded: StreamMessage[] = [];
+    for (let position = 0; position < whole.length; position += chunkBytes) decoded.push(...decoder.push(whole.subarray(position, position + chunkBytes)));
+    expect(decoded).toEqual(messages);
+  }
+});
+
+test("a decoded batch's frames are a copy, not a view of the decoder's buffer", () => {
+  const decoder = new StreamDecoder();
+  const [first] = decoder.push(encodeMessage(messages[2]!)) as [Extract<StreamMessage, { type: "batches" }>];
+  decoder.push(encodeMessage({ ...messages[2]!, frames: new Uint8Array(3000).fill(9) } as StreamMessage));
+  expect(first.frames[1]).toBe(1);
+});
+
+test("an oversized or unknown message is a broken stream", () => {
+  const huge = new Uint8Array(5);
+  huge[0] = 3;
+  new DataView(huge.buffer).setUint32(1, limits.replicationMessageBytesMax + 1);
+  expect(() => new StreamDecoder().push(huge)).toThrow(/broken/);
+  const unknown = new Uint8Array([99, 0, 0, 0, 2, 123, 125]);
+  expect(() => new StreamDecoder().push(unknown)).toThrow(/unknown type 99/);
+});

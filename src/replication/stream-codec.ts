@@ -1,0 +1,227 @@
+import { GafkaError } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
+
+/**
+ * The replication stream: the body of the leader's answer to
+ * `POST /api/v1/replication/stream`, one long-lived response read by the
+ * follower as it arrives. A sequence of messages, integers big-endian:
+ *
+ * ```
+ * position  size  field
+ *        0     1  type          uint8
+ *        1     4  payloadBytes  uint32
+ *        5     n  payload
+ * ```
+ *
+ * | type | name            | payload |
+ * |------|-----------------|---------|
+ * | 1    | metadata        | JSON {"session", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}]} — the leader's whole topic list and its followers; first on every stream and again after each change |
+ * | 2    | start           | JSON {"topic", "partition", "offset"} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there |
+ * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
+ * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark"}] |
+ * | 5    | offsets         | JSON {"snapshot": bool, "entries": [{"group", "topic", "partition", "offset", "committed_at"}]} — committed group offsets; a snapshot replaces every offset the follower holds; offset -1 deletes |
+ * | 6    | heartbeat       | JSON {"leader_epoch"} — at least once a second, so a dead stream is noticed |
+ *
+ * batches payload:
+ *
+ * ```
+ * position  size  field
+ *        0     2  topicBytes      uint16
+ *        2     t  topic           UTF-8
+ *      2+t     4  partition       uint32
+ *      6+t     8  highWatermark   uint64 (the leader's, after these frames)
+ *     14+t     1  flags           bit 0: the first frame begins a segment file on the leader
+ *     15+t     …  frames          whole frames exactly as in the leader's segment (docs/storage.md)
+ * ```
+ */
+export type StreamMessage =
+  | { type: "metadata"; session: number; leaderId: number; leaderEpoch: number; topics: TopicInfo[]; followers: { id: number; address: string }[] }
+  | { type: "start"; topic: string; partition: number; offset: number }
+  | { type: "batches"; topic: string; partition: number; highWatermark: number; startsSegment: boolean; frames: Uint8Array }
+  | { type: "high_watermarks"; entries: { topic: string; partition: number; highWatermark: number }[] }
+  | { type: "offsets"; snapshot: boolean; entries: ReplicatedOffset[] }
+  | { type: "heartbeat"; leaderEpoch: number };
+
+export interface TopicInfo {
+  name: string;
+  partitions: number;
+  createdAtMs: number;
+}
+
+export interface ReplicatedOffset {
+  group: string;
+  topic: string;
+  partition: number;
+  /** -1: deleted. */
+  offset: number;
+  committedAtMs: number;
+}
+
+const TYPE_CODES = { metadata: 1, start: 2, batches: 3, high_watermarks: 4, offsets: 5, heartbeat: 6 } as const;
+const HEADER_BYTES = 5;
+const TWO_POW_32 = 2 ** 32;
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+export function encodeMessage(message: StreamMessage): Uint8Array {
+  if (message.type === "batches") return encodeBatches(message);
+  const payload = utf8Encoder.encode(JSON.stringify(jsonPayload(message)));
+  const bytes = new Uint8Array(HEADER_BYTES + payload.length);
+  writeHeader(bytes, TYPE_CODES[message.type], payload.length);
+  bytes.set(payload, HEADER_BYTES);
+  return bytes;
+}
+
+function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unknown {
+  switch (message.type) {
+    case "metadata":
+      return {
+        session: message.session,
+        leader_id: message.leaderId,
+        leader_epoch: message.leaderEpoch,
+        topics: message.topics.map((t) => ({ name: t.name, partitions: t.partitions, created_at: t.createdAtMs })),
+        followers: message.followers.map((f) => ({ id: f.id, address: f.address })),
+      };
+    case "start":
+      return { topic: message.topic, partition: message.partition, offset: message.offset };
+    case "high_watermarks":
+      return message.entries.map((e) => ({ topic: e.topic, partition: e.partition, high_watermark: e.highWatermark }));
+    case "offsets":
+      return {
+        snapshot: message.snapshot,
+        entries: message.entries.map((e) => ({ group: e.group, topic: e.topic, partition: e.partition, offset: e.offset, committed_at: e.committedAtMs })),
+      };
+    case "heartbeat":
+      return { leader_epoch: message.leaderEpoch };
+  }
+}
+
+function encodeBatches(message: Extract<StreamMessage, { type: "batches" }>): Uint8Array {
+  const topic = utf8Encoder.encode(message.topic);
+  const payloadBytes = 2 + topic.length + 4 + 8 + 1 + message.frames.length;
+  const bytes = new Uint8Array(HEADER_BYTES + payloadBytes);
+  const view = new DataView(bytes.buffer);
+  writeHeader(bytes, TYPE_CODES.batches, payloadBytes);
+  let at = HEADER_BYTES;
+  view.setUint16(at, topic.length);
+  bytes.set(topic, at + 2);
+  at += 2 + topic.length;
+  view.setUint32(at, message.partition);
+  view.setUint32(at + 4, Math.floor(message.highWatermark / TWO_POW_32));
+  view.setUint32(at + 8, message.highWatermark % TWO_POW_32);
+  bytes[at + 12] = message.startsSegment ? 1 : 0;
+  bytes.set(message.frames, at + 13);
+  return bytes;
+}
+
+function writeHeader(bytes: Uint8Array, type: number, payloadBytes: number): void {
+  bytes[0] = type;
+  new DataView(bytes.buffer, bytes.byteOffset).setUint32(1, payloadBytes);
+}
+
+/**
+ * Cuts the stream back into messages as chunks arrive, whatever their
+ * boundaries. A message over limits.replicationMessageBytesMax or of an
+ * unknown type is a broken stream: push() throws.
+ */
+export class StreamDecoder {
+  private buffer = new Uint8Array(64 * 1024);
+  private start = 0;
+  private end = 0;
+
+  push(chunk: Uint8Array): StreamMessage[] {
+    this.append(chunk);
+    const messages: StreamMessage[] = [];
+    while (this.end - this.start >= HEADER_BYTES) {
+      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.start, HEADER_BYTES);
+      const type = view.getUint8(0);
+      const payloadBytes = view.getUint32(1);
+      if (payloadBytes > limits.replicationMessageBytesMax) throw broken(`a message of ${payloadBytes} bytes`);
+      if (this.end - this.start < HEADER_BYTES + payloadBytes) break;
+      const payload = this.buffer.subarray(this.start + HEADER_BYTES, this.start + HEADER_BYTES + payloadBytes);
+      messages.push(decodePayload(type, payload));
+      this.start += HEADER_BYTES + payloadBytes;
+    }
+    return messages;
+  }
+
+  private append(chunk: Uint8Array): void {
+    if (this.start === this.end) this.start = this.end = 0;
+    if (this.end + chunk.length > this.buffer.length) {
+      // Move what is kept to the front, into a larger buffer when it must grow.
+      const kept = this.end - this.start;
+      if (kept + chunk.length > this.buffer.length) {
+        const next = new Uint8Array((kept + chunk.length) * 2);
+        next.set(this.buffer.subarray(this.start, this.end), 0);
+        this.buffer = next;
+      } else {
+        this.buffer.copyWithin(0, this.start, this.end);
+      }
+      this.start = 0;
+      this.end = kept;
+    }
+    this.buffer.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+}
+
+function decodePayload(type: number, payload: Uint8Array): StreamMessage {
+  if (type === TYPE_CODES.batches) return decodeBatches(payload);
+  let json: any;
+  try {
+    json = JSON.parse(utf8Decoder.decode(payload));
+  } catch (error) {
+    throw broken(`a message of type ${type} that is not JSON`);
+  }
+  switch (type) {
+    case TYPE_CODES.metadata:
+      return {
+        type: "metadata",
+        session: json.session,
+        leaderId: json.leader_id,
+        leaderEpoch: json.leader_epoch,
+        topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at })),
+        followers: ((json.followers ?? []) as any[]).map((f) => ({ id: f.id, address: f.address })),
+      };
+    case TYPE_CODES.start:
+      return { type: "start", topic: json.topic, partition: json.partition, offset: json.offset };
+    case TYPE_CODES.high_watermarks:
+      return {
+        type: "high_watermarks",
+        entries: (json as any[]).map((e) => ({ topic: e.topic, partition: e.partition, highWatermark: e.high_watermark })),
+      };
+    case TYPE_CODES.offsets:
+      return {
+        type: "offsets",
+        snapshot: json.snapshot === true,
+        entries: (json.entries as any[]).map((e) => ({
+          group: e.group,
+          topic: e.topic,
+          partition: e.partition,
+          offset: e.offset,
+          committedAtMs: e.committed_at,
+        })),
+      };
+    case TYPE_CODES.heartbeat:
+      return { type: "heartbeat", leaderEpoch: json.leader_epoch };
+    default:
+      throw broken(`a message of unknown type ${type}`);
+  }
+}
+
+function decodeBatches(payload: Uint8Array): StreamMessage {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+  const topicBytes = view.getUint16(0);
+  const topic = utf8Decoder.decode(payload.subarray(2, 2 + topicBytes));
+  let at = 2 + topicBytes;
+  const partition = view.getUint32(at);
+  const highWatermark = view.getUint32(at + 4) * TWO_POW_32 + view.getUint32(at + 8);
+  const startsSegment = (payload[at + 12]! & 1) === 1;
+  at += 13;
+  // A copy: the decoder's buffer is reused for the next chunk.
+  return { type: "batches", topic, partition, highWatermark, startsSegment, frames: payload.slice(at) };
+}
+
+function broken(what: string): GafkaError {
+  return new GafkaError("invalid_request", `the replication stream is broken: ${what}`);
+}

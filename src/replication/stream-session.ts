@@ -1,0 +1,195 @@
+import { isGafkaError } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
+import type { Logger } from "../core/logger.ts";
+import type { PartitionLogApi } from "../storage/log-types.ts";
+import { encodeMessage, type StreamMessage } from "./stream-codec.ts";
+
+/** Longest the stream stays silent: a heartbeat goes out when nothing else has for this long. */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+/** Bytes of messages one pull of the stream may put out. */
+const PULL_BYTES_MAX = 4 * limits.replicationChunkBytes;
+
+/** What a session needs from the leader it streams for. */
+export interface SessionSource {
+  readonly leaderEpoch: number;
+  readonly logger: Logger;
+  /** The partition's log, or undefined when the topic is gone. */
+  logOf(key: string): PartitionLogApi | undefined;
+  /** Frames up to `endOffset` went out; `reachedEnd` when that was all the leader held durably. */
+  noteSent(followerId: number, key: string, endOffset: number, reachedEnd: boolean): void;
+  /** The follower's stream ended (it went away, or the session was replaced or closed). */
+  sessionEnded(session: StreamSession): void;
+}
+
+interface Position {
+  topic: string;
+  partition: number;
+  nextOffset: number;
+  sentHighWatermark: number;
+}
+
+/**
+ * One follower's replication stream (src/replication/stream-codec.ts): a
+ * pull-driven ReadableStream, so it goes only as fast as the follower reads.
+ * Each pull sends pending control messages (metadata, start, offsets), then
+ * stored frames of every partition that has durable data past what was sent
+ * (round robin, about PULL_BYTES_MAX in all), then high watermarks that moved;
+ * with nothing to send it waits for wake() or a heartbeat's due time.
+ */
+export class StreamSession {
+  readonly stream: ReadableStream<Uint8Array>;
+  private readonly control: Uint8Array[] = [];
+  private readonly positions = new Map<string, Position>();
+  private wakeUp: (() => void) | undefined;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private closed = false;
+  private rotation = 0;
+
+  constructor(
+    readonly id: number,
+    readonly followerId: number,
+    private readonly source: SessionSource,
+  ) {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: (controller) => this.pull(controller),
+        cancel: () => this.end(),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  send(message: StreamMessage): void {
+    if (this.closed) return;
+    this.control.push(encodeMessage(message));
+    this.wake();
+  }
+
+  /** Streams the partition from `offset`, telling the follower to cut back to it first. */
+  startPartition(key: string, topic: string, partition: number, offset: number): void {
+    this.positions.set(key, { topic, partition, nextOffset: offset, sentHighWatermark: -1 });
+    this.send({ type: "start", topic, partition, offset });
+  }
+
+  stopPartition(key: string): void {
+    this.positions.delete(key);
+  }
+
+  wake(): void {
+    const wakeUp = this.wakeUp;
+    this.wakeUp = undefined;
+    wakeUp?.();
+  }
+
+  /** Ends the stream now, even while nothing pulls it (the follower sees its end and reconnects). */
+  close(): void {
+    this.end();
+    this.wake();
+    closeQuietly(this.controller);
+  }
+
+  private end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.source.sessionEnded(this);
+  }
+
+  private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    while (!this.closed) {
+      const chunks = this.collect();
+      if (chunks.length > 0) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        return;
+      }
+      if (await this.idle()) {
+        if (!this.closed) controller.enqueue(encodeMessage({ type: "heartbeat", leaderEpoch: this.source.leaderEpoch }));
+        return;
+      }
+    }
+    closeQuietly(controller);
+  }
+
+  /** Resolves true when a heartbeat is due, false when woken. */
+  private idle(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve(true);
+      }, HEARTBEAT_INTERVAL_MS);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+  }
+
+  private collect(): Uint8Array[] {
+    const out = this.control.splice(0);
+    let budget = PULL_BYTES_MAX;
+    const moved: { topic: string; partition: number; highWatermark: number }[] = [];
+    const keys = [...this.positions.keys()];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[(i + this.rotation) % keys.length]!;
+      const position = this.positions.get(key)!;
+      const log = this.source.logOf(key);
+      if (log === undefined || log.status !== "online") continue;
+      if (budget > 0 && position.nextOffset < log.durableEndOffset) {
+        const sent = this.sendFrames(key, position, log, budget);
+        if (sent !== undefined) {
+          out.push(sent);
+          budget -= sent.length;
+          continue;
+        }
+      }
+      const highWatermark = log.highWatermark;
+      if (highWatermark !== position.sentHighWatermark) {
+        position.sentHighWatermark = highWatermark;
+        moved.push({ topic: position.topic, partition: position.partition, highWatermark });
+      }
+    }
+    this.rotation++;
+    if (moved.length > 0) out.push(encodeMessage({ type: "high_watermarks", entries: moved }));
+    return out;
+  }
+
+  private sendFrames(key: string, position: Position, log: PartitionLogApi, budget: number): Uint8Array | undefined {
+    try {
+      const read = log.readFrames(position.nextOffset, Math.min(limits.replicationChunkBytes, budget));
+      if (read.frames.length === 0) return undefined;
+      const highWatermark = log.highWatermark;
+      const message = encodeMessage({
+        type: "batches",
+        topic: position.topic,
+        partition: position.partition,
+        highWatermark,
+        startsSegment: read.startsSegment,
+        frames: read.frames,
+      });
+      position.nextOffset = read.nextOffset;
+      position.sentHighWatermark = highWatermark;
+      this.source.noteSent(this.followerId, key, read.nextOffset, read.nextOffset >= log.durableEndOffset);
+      return message;
+    } catch (error) {
+      // A partition that cannot be read (deleted meanwhile, offline, corrupt) is left out of this session.
+      const level = isGafkaError(error) && error.code === "log_corrupt" ? "error" : "warn";
+      this.source.logger[level](`replication to follower ${this.followerId}: stopped streaming ${key}: ${error instanceof Error ? error.message : error}`);
+      this.positions.delete(key);
+      return undefined;
+    }
+  }
+}
+
+function closeQuietly(controller: ReadableStreamDefaultController<Uint8Array> | undefined): void {
+  try {
+    controller?.close();
+  } catch {
+    // Already closed, or cancelled by the follower.
+  }
+}
