@@ -5,9 +5,17 @@ import { brokerArgs, logLevelArgs } from "./shared-args.ts";
 /** `gafka admin promote --broker=host:port`: the failover step of docs/operations.md. */
 export default defineCommand({
   meta: { name: "promote", description: "Make a follower the leader under a new leader epoch (it tells its former leader)" },
-  args: { ...brokerArgs, ...logLevelArgs("warn") },
+  args: {
+    ...brokerArgs,
+    force: {
+      type: "boolean",
+      description: "Promote even a follower that lacks records its leader had committed (they are lost)",
+      default: false,
+    },
+    ...logLevelArgs("warn"),
+  },
   async run({ args }) {
-    const result = await new ClusterAdmin({ broker: args.broker, retries: 0 }).promote();
+    const result = await new ClusterAdmin({ broker: args.broker, retries: 0 }).promote({ force: args.force });
     if (!result.changed) return console.log(`broker ${result.brokerId} already leads (leader epoch ${result.leaderEpoch})`);
     console.log(`broker ${result.brokerId} is the leader under leader epoch ${result.leaderEpoch}`);
     const former = result.formerLeader;

@@ -86,9 +86,14 @@ export class ClusterAdmin {
     };
   }
 
-  /** Makes this broker (a follower) the leader under a new leader epoch; a leader answers changed: false. */
-  async promote(): Promise<PromoteResult> {
-    const wire = await this.http.request<WirePromote>("POST", "/api/v1/replication/promote", { body: {}, idempotent: true });
+  /**
+   * Makes this broker (a follower) the leader under a new leader epoch; a leader answers
+   * changed: false. Rejects with `replica_not_in_sync` when the follower lacks records its
+   * leader had committed, unless `force` (which accepts losing them).
+   */
+  async promote(options: { force?: boolean } = {}): Promise<PromoteResult> {
+    const body = options.force === true ? { force: true } : {};
+    const wire = await this.http.request<WirePromote>("POST", "/api/v1/replication/promote", { body, idempotent: true });
     return {
       brokerId: wire.broker_id,
       changed: wire.changed,

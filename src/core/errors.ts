@@ -18,6 +18,7 @@ export type ErrorCode =
   | "stale_generation"
   | "group_not_empty"
   | "stale_leader_epoch"
+  | "replica_not_in_sync"
   | "message_too_large"
   | "offset_out_of_range"
   | "not_leader"

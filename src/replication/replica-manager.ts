@@ -145,6 +145,9 @@ export class ReplicaManager implements WriteGuard {
       );
     }
     this.role = this.state.role;
+    if (this.role === "follower" && this.state.leader === null) {
+      throw new Error("this broker is a follower with no leader to follow (replication.json); start it with --leader=host:port");
+    }
     if (this.role !== "leader") return;
     const peers = new Set([...this.state.followers.map((f) => f.address), ...this.state.toInform]);
     if (replication.leader !== undefined) peers.add(replication.leader);
@@ -323,12 +326,19 @@ export class ReplicaManager implements WriteGuard {
 
   // ---------------------------------------------------------------- changes of role
 
-  /** Makes this follower the leader under a new epoch (POST /api/v1/replication/promote). */
-  promote(): Promise<PromoteResult> {
+  /**
+   * Makes this follower the leader under a new epoch (POST /api/v1/replication/promote).
+   * Refused with replica_not_in_sync (409) when this follower lacks records
+   * its leader had already committed (its log ends below the high watermark
+   * the leader sent): promoting it would lose them. `force` promotes anyway
+   * (Kafka's unclean leader election).
+   */
+  promote(options: { force?: boolean } = {}): Promise<PromoteResult> {
     return this.enqueue(async () => {
       if (this.role === "leader" && !this.fenced) {
         return { changed: false, leaderEpoch: this.state.leaderEpoch, formerLeader: null, otherFollowers: [] };
       }
+      if (this.role === "follower" && options.force !== true) this.checkHoldsCommitted();
       await this.fetcher?.stop({ leaving: false }); // the old leader keeps waiting for it: no acks=all write is acknowledged without it
       this.fetcher = undefined;
       const epoch = this.state.leaderEpoch + 1;
@@ -356,6 +366,32 @@ export class ReplicaManager implements WriteGuard {
         otherFollowers: others.map((address) => ({ address, informed: heard.get(address)! })),
       };
     });
+  }
+
+  private checkHoldsCommitted(): void {
+    if (this.state.leaderId === null) {
+      throw new GafkaError(
+        "replica_not_in_sync",
+        `broker ${this.options.config.brokerId} has never replicated from its leader ${this.state.leader}; promoting it would lose everything the leader held. Promote with force to do it anyway`,
+      );
+    }
+    const behind: { topic: string; partition: number; log_end_offset: number; high_watermark: number }[] = [];
+    for (const entry of this.options.broker.partitionEntries()) {
+      const log = entry.log;
+      const bound = log?.status === "online" ? log.highWatermarkBound : undefined;
+      if (log !== undefined && bound !== undefined && log.logEndOffset < bound) {
+        behind.push({ topic: entry.topic, partition: entry.partition, log_end_offset: log.logEndOffset, high_watermark: bound });
+      }
+    }
+    if (behind.length === 0) return;
+    const first = behind[0]!;
+    throw new GafkaError(
+      "replica_not_in_sync",
+      `broker ${this.options.config.brokerId} lacks records its leader had committed (${behind.length} partition(s), e.g. ` +
+        `${first.topic}-${first.partition} ends at ${first.log_end_offset}, below the high watermark ${first.high_watermark}); ` +
+        "promoting it would lose them. Bring the leader back, or promote with force to accept the loss",
+      { details: { partitions: behind } },
+    );
   }
 
   /**

@@ -52,6 +52,8 @@ export interface PartitionLogApi {
   readonly logEndOffset: number;
   /** One past the last offset durable here (per the fsync policy); the high watermark when alone. */
   readonly durableEndOffset: number;
+  /** Replication's bound on the high watermark (a follower: its leader's); undefined when none. */
+  readonly highWatermarkBound: number | undefined;
   /** Which leader epoch began at which offset (persisted beside the segments). */
   readonly leaderEpochs: LeaderEpochCache;
   /** Bytes of all segment files. */

@@ -136,6 +136,11 @@ export class PartitionLog implements PartitionLogApi {
     return this.durableOffset;
   }
 
+  /** Replication's bound on the high watermark (on a follower: the leader's high watermark); undefined when none. */
+  get highWatermarkBound(): number | undefined {
+    return this.highWatermarkLimit;
+  }
+
   /** Which leader epoch began where (persisted beside the segments). */
   get leaderEpochs(): LeaderEpochCache {
     if (this.epochs === undefined) throw new GafkaError("partition_offline", `partition ${this.options.name} is not open`, { retriable: true });

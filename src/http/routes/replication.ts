@@ -64,9 +64,24 @@ async function leader(request: Request, context: RouteContext): Promise<Response
   return Response.json({ broker_id: context.broker.config.brokerId, role: answer.role, leader_epoch: answer.leaderEpoch });
 }
 
-/** POST /api/v1/replication/promote — makes this follower the leader under a new epoch and tells the former leader and the other followers. */
-async function promote(_request: Request, context: RouteContext): Promise<Response> {
-  const result = await replicationOf(context).promote();
+/**
+ * POST /api/v1/replication/promote {"force"?} — makes this follower the leader under a new epoch
+ * and tells the former leader and the other followers; 409 replica_not_in_sync unless forced when
+ * it lacks committed records.
+ */
+async function promote(request: Request, context: RouteContext): Promise<Response> {
+  const text = await request.text();
+  let force = false;
+  if (text.trim() !== "") {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw invalidRequest("the request body is not valid JSON");
+    }
+    force = (body as { force?: unknown } | null)?.force === true;
+  }
+  const result = await replicationOf(context).promote({ force });
   return Response.json({
     broker_id: context.broker.config.brokerId,
     role: "leader",
