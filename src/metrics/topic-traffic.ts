@@ -24,6 +24,8 @@ interface TopicCounters {
  */
 export class TopicTraffic {
   private readonly byTopic = new Map<string, TopicCounters>();
+  private lastTopic: string | undefined;
+  private lastCounters: TopicCounters | undefined;
 
   constructor(
     private readonly records: Counter,
@@ -53,11 +55,15 @@ export class TopicTraffic {
   }
 
   private countersOf(topic: string): TopicCounters {
+    // Traffic usually comes in runs of one topic: the last one answers without a map lookup.
+    if (topic === this.lastTopic) return this.lastCounters!;
     let counters = this.byTopic.get(topic);
     if (counters === undefined) {
       counters = { records: this.records.labels(topic), bytes: this.bytes.labels(topic) };
       this.byTopic.set(topic, counters);
     }
+    this.lastTopic = topic;
+    this.lastCounters = counters;
     return counters;
   }
 }
