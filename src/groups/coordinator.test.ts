@@ -5,6 +5,7 @@ import { type ErrorCode, GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
+import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import type { TopicPartition } from "./assignor.ts";
 import { type GroupConsumeResult, GroupCoordinator } from "./coordinator.ts";
@@ -292,4 +293,19 @@ describe("admin", () => {
     await f.reopen();
     expect(f.groups.list()).toEqual([]);
   });
+});
+
+test("a consume whose implicit commit cannot be made durable is not answered with records", async () => {
+  const f = await fixture();
+  await f.broker.createTopic("t", 1);
+  await produce(f.broker, "t", 0, ["a", "b"]);
+  const faulty = new FaultyFileSystem();
+  const temp = makeTempDir("gafka-groups-faulty-");
+  cleanups.push(temp.remove);
+  const groups = GroupCoordinator.open({ broker: f.broker, dataDir: temp.dir, fs: faulty, clock: f.clock, logger: silentLogger });
+  cleanups.push(() => groups.close());
+  const first = await groups.consume("g", "m", { topics: ["t"], maxRecords: 1, waitMs: 0 });
+  expect(valuesOf(first)).toEqual(["a"]);
+  faulty.failSyncs = 1;
+  await expectGafkaError(groups.consume("g", "m", { topics: ["t"], maxRecords: 1, waitMs: 0 }), "storage_failed");
 });

@@ -217,7 +217,10 @@ export class GroupCoordinator {
     }
     member.pollsInFlight++;
     try {
-      await this.commitDelivered(group, member);
+      // The implicit commit's fsync overlaps the read and the long poll; the
+      // answer waits for it, so nothing is answered before the commit is durable.
+      const committing = this.commitDelivered(group, member);
+      committing.catch(() => {}); // awaited below; no unhandled rejection while polling
       const owned = request.only !== undefined ? [request.only] : member.assignment;
       const generation = group.generation;
       let records = await this.readOwned(group, member, owned, request.maxRecords);
@@ -230,6 +233,7 @@ export class GroupCoordinator {
       if (group.members.get(memberId) !== member) {
         throw new GafkaError("unknown_member", `member ${memberId} left group '${groupId}' during the poll`);
       }
+      await committing;
       for (const record of records) member.delivered.set(partitionKey(record), record.offset + 1);
       return { ...this.view(group, member), records };
     } finally {
@@ -238,7 +242,11 @@ export class GroupCoordinator {
     }
   }
 
-  /** Commits what the member was handed and has now acknowledged by calling again. */
+  /**
+   * Commits what the member was handed and has now acknowledged by calling
+   * again. The store takes the entries synchronously (so positions read right
+   * after see them); the promise resolves once they are fdatasync'ed.
+   */
   private async commitDelivered(group: Group, member: Member): Promise<void> {
     if (member.delivered.size === 0) return;
     const nowMs = this.clock.nowMs();
