@@ -4,11 +4,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { partitionForKey } from "../broker/partitioner.ts";
 import { runBroker } from "../broker/run-broker.ts";
-import { systemClock } from "../core/clock.ts";
 import { limits } from "../core/limits.ts";
-import { silentLogger } from "../core/logger.ts";
-import { nodeFileSystem } from "../storage/file-system.ts";
 import { Admin, Consumer, GafkaClientError, Producer, type ConsumerRecord } from "./index.ts";
+import { testRunConfig } from "../../test/helpers/broker-config.ts";
 
 /** The SDK against a real broker, in this process, on a free port and a temporary data dir. */
 let dataDir: string;
@@ -17,18 +15,7 @@ let address: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), "gafka-sdk-"));
-  broker = await runBroker({
-    brokerId: 7,
-    dataDir,
-    fs: nodeFileSystem,
-    clock: systemClock,
-    logger: silentLogger,
-    fsyncPolicy: { kind: "always" },
-    segmentBytesMax: limits.segmentBytesDefault,
-    messageBytesMax: 64 * 1024,
-    host: "127.0.0.1",
-    port: 0,
-  });
+  broker = await runBroker(testRunConfig(dataDir, { brokerId: 7, segmentBytesMax: limits.segmentBytesDefault, messageBytesMax: 64 * 1024 }));
   address = `127.0.0.1:${broker.port}`;
 });
 

@@ -1,10 +1,9 @@
 import { afterEach, expect, test } from "bun:test";
 import { Broker } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
-import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
-import { silentLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
+import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { ReplicaManager } from "./replica-manager.ts";
 import { type ReplicationState, ReplicationStateStore } from "./replication-state.ts";
@@ -18,16 +17,7 @@ afterEach(async () => {
 async function follower(state: Partial<ReplicationState>) {
   const temp = makeTempDir("gafka-replica-");
   cleanups.push(temp.remove);
-  const config: BrokerConfig = {
-    brokerId: 2,
-    dataDir: temp.dir,
-    fs: nodeFileSystem,
-    clock: systemClock,
-    logger: silentLogger,
-    fsyncPolicy: { kind: "always" },
-    segmentBytesMax: 1024 * 1024,
-    messageBytesMax: 1024,
-  };
+  const config: BrokerConfig = testBrokerConfig(temp.dir, { brokerId: 2, messageBytesMax: 1024 });
   const initial: ReplicationState = { role: "follower", leaderEpoch: 3, leader: "127.0.0.1:1", leaderId: null, toInform: [], followers: [] };
   await ReplicationStateStore.load(temp.dir, nodeFileSystem, initial).save({ ...initial, ...state });
   const store = ReplicationStateStore.load(temp.dir, nodeFileSystem, initial); // as a restart finds it
