@@ -105,6 +105,17 @@ describe("Producer", () => {
     await producer.close();
   });
 
+  test("with no linger, the records sent in one turn travel as one batch, and a later one goes on its own", async () => {
+    const broker = fakeBroker({ orders: 1 });
+    const producer = broker.producer({ lingerMs: 0 });
+    await producer.send({ topic: "orders", value: "warm-up" }); // fetches the metadata
+    const together = await Promise.all(["a", "b", "c"].map((value) => producer.send({ topic: "orders", value })));
+    expect(together.map((metadata) => metadata.offset)).toEqual([1, 2, 3]);
+    await producer.send({ topic: "orders", value: "d" });
+    expect(broker.produces.map((call) => call.records.length)).toEqual([1, 3, 1]);
+    await producer.close();
+  });
+
   test("records sent together within the linger travel as one batch", async () => {
     const broker = fakeBroker({ orders: 1 });
     const producer = broker.producer({ lingerMs: 20 });

@@ -77,6 +77,8 @@ interface PartitionQueue {
   /** Full, lingered long enough, or waited out a round trip: send when the partition is free. */
   due: boolean;
   lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** With lingerMs 0: a send is already scheduled for the end of this turn. */
+  sendScheduled: boolean;
 }
 
 /**
@@ -213,7 +215,7 @@ export class Producer {
     const queueKey = `${partition}:${waiting.record.topic}`;
     let queue = this.queues.get(queueKey);
     if (!queue) {
-      queue = { topic: waiting.record.topic, partition, records: [], bytes: 0, inFlight: false, due: false, lingerTimer: undefined };
+      queue = { topic: waiting.record.topic, partition, records: [], bytes: 0, inFlight: false, due: false, lingerTimer: undefined, sendScheduled: false };
       this.queues.set(queueKey, queue);
     }
     const bytes = estimatedBytes(wire);
@@ -227,6 +229,19 @@ export class Producer {
   private trySend(queue: PartitionQueue): void {
     if (queue.inFlight || queue.records.length === 0) return;
     if (!queue.due && this.flushes === 0) {
+      if (this.lingerMs === 0) {
+        // No linger: send once this turn's sends are queued. A setTimeout(0)
+        // costs about a millisecond in Bun, which is the whole latency budget.
+        if (!queue.sendScheduled) {
+          queue.sendScheduled = true;
+          setImmediate(() => {
+            queue.sendScheduled = false;
+            queue.due = true;
+            this.trySend(queue);
+          });
+        }
+        return;
+      }
       queue.lingerTimer ??= setTimeout(() => {
         queue.lingerTimer = undefined;
         queue.due = true;
