@@ -5,6 +5,9 @@
  * values. Appends are awaited one at a time, so under `always` every append
  * pays one fdatasync of its own (no group commit to share it): this is the
  * latency floor of one acknowledged write, not the broker's throughput.
+ * "64 concurrent" starts 64 one-record appends in one turn and awaits them
+ * all, as 64 produce requests arriving together: they share one write
+ * (coalesced appends) and, under `always`, one fdatasync (group commit).
  * The log is swapped for a fresh one every 64 MiB, outside the timing, so a
  * run does not fill the disk.
  * Run alone with `bun bench/log-append.bench.ts`, or through bench/run.ts.
@@ -25,6 +28,7 @@ const LOG_BYTES_BEFORE_SWAP = 64 * 1024 * 1024;
 const SEGMENT_BYTES_MAX = 16 * 1024 * 1024;
 /** Long enough that the interval policy's timer rarely lands inside a sample. */
 const INTERVAL_MS = 1000;
+const CONCURRENT_APPENDS = 64;
 
 const POLICIES: [string, FsyncPolicy][] = [
   ["always", { kind: "always" }],
@@ -85,6 +89,15 @@ for (const [label, policy] of POLICIES) {
         await logs.close();
       });
     }
+    const single = records(1);
+    bench(`append 64 concurrent x 1 x ${VALUE_BYTES} B`, async function* () {
+      const logs = new SwappedLog(policy);
+      yield {
+        [0]: () => logs.current(),
+        bench: (log: PartitionLog) => Promise.all(Array.from({ length: CONCURRENT_APPENDS }, () => log.append(single))),
+      };
+      await logs.close();
+    });
   });
 }
 

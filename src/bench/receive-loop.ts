@@ -21,7 +21,11 @@ export class ReceiveStats {
   /** performance.now() of the last counted record. */
   lastReceivedMs = 0;
   /** Per partition, the offset after the last record counted. */
-  private readonly nextOffsets = new Map<string, number>();
+  private readonly nextOffsets = new Map<string, { next: number }>();
+  /** The partition of the last record counted: records come in runs of one partition. */
+  private lastTopic: string | undefined;
+  private lastPartition = -1;
+  private lastPosition = { next: 0 };
 
   /**
    * Counts the record unless it was counted before. Within a partition
@@ -29,12 +33,23 @@ export class ReceiveStats {
    * redelivery from a new record.
    */
   count(record: ConsumerRecord): boolean {
-    const key = partitionKey(record);
-    if (record.offset < (this.nextOffsets.get(key) ?? 0)) {
+    if (record.topic !== this.lastTopic || record.partition !== this.lastPartition) {
+      const key = partitionKey(record);
+      let position = this.nextOffsets.get(key);
+      if (position === undefined) {
+        position = { next: 0 };
+        this.nextOffsets.set(key, position);
+      }
+      this.lastTopic = record.topic;
+      this.lastPartition = record.partition;
+      this.lastPosition = position;
+    }
+    const position = this.lastPosition;
+    if (record.offset < position.next) {
       this.duplicates++;
       return false;
     }
-    this.nextOffsets.set(key, record.offset + 1);
+    position.next = record.offset + 1;
     this.received++;
     this.bytes += (record.value === null ? 0 : Buffer.byteLength(record.value)) + (record.key === null ? 0 : Buffer.byteLength(record.key));
     this.lastReceivedMs = performance.now();

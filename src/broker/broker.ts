@@ -557,7 +557,7 @@ export class Broker {
   }
 
   private openPartition(topic: string, index: number): PartitionSlot {
-    const { dataDir, fs, clock, logger, fsyncPolicy, segmentBytesMax } = this.config;
+    const { dataDir, fs, clock, logger, fsyncPolicy, segmentBytesMax, onFsync } = this.config;
     const dir = partitionDirectory(dataDir, topic, index);
     fs.mkdirp(dir);
     try {
@@ -570,6 +570,7 @@ export class Broker {
         fsyncPolicy,
         segmentBytesMax,
         leaderEpoch: this.leaderEpoch,
+        onFsync,
       });
       return { index, log, refusal: undefined };
     } catch (error) {

@@ -21,4 +21,6 @@ export interface BrokerConfig {
   segmentBytesMax: number;
   /** Largest key + value + headers of one record (`--max-message-bytes`). */
   messageBytesMax: number;
+  /** Called after each fdatasync of appended records (PartitionLogOptions.onFsync): metrics. */
+  onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
 }

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { GroupCoordinator } from "../groups/coordinator.ts";
 import { startServer } from "../http/server.ts";
+import { BrokerMetrics } from "../metrics/broker-metrics.ts";
 import { offsetsReplica } from "../replication/offsets-replica.ts";
 import { ReplicaManager, type ReplicationConfig } from "../replication/replica-manager.ts";
 import { ReplicationStateStore } from "../replication/replication-state.ts";
@@ -47,7 +48,15 @@ export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker>
     toInform: [],
     followers: [],
   });
-  const broker = await Broker.open(config, { leaderEpoch: () => replicationState.state.leaderEpoch });
+  // Made before the broker, whose logs report every fsync of appended records to it.
+  const metrics = new BrokerMetrics();
+  const onFsync = config.onFsync === undefined
+    ? metrics.fsyncs.observe
+    : (durationSeconds: number, records: number, bytes: number) => {
+        metrics.fsyncs.observe(durationSeconds, records, bytes);
+        config.onFsync?.(durationSeconds, records, bytes);
+      };
+  const broker = await Broker.open({ ...config, onFsync }, { leaderEpoch: () => replicationState.state.leaderEpoch });
   let groups: GroupCoordinator;
   let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
@@ -65,7 +74,7 @@ export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker>
       state: replicationState,
       offsets: offsetsReplica(groups.offsets),
     });
-    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger });
+    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger, metrics });
   } catch (error) {
     await groups.close();
     await broker.close();

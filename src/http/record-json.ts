@@ -172,7 +172,8 @@ export function encodeStoredRecord(record: StoredRecord, partition: number, enco
   };
 }
 
-function encodeHeaders(headers: RecordHeader[], encoding: Encoding): HeadersJson {
+/** Headers in their consume wire form: an object, or a list of {"key","value"} when a key repeats. */
+export function encodeHeaders(headers: RecordHeader[], encoding: Encoding): HeadersJson {
   // No prototype: a header named "__proto__" is data like any other.
   const object = Object.create(null) as Record<string, string | null>;
   for (let i = 0; i < headers.length; i++) {

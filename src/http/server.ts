@@ -6,7 +6,6 @@ import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
-import type { TopicTraffic } from "../metrics/topic-traffic.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
 import type { HttpMethod, Route, RouteContext } from "./route.ts";
 import { consumeRoutes } from "./routes/consume.ts";
@@ -76,21 +75,20 @@ export function startServer(options: ServerOptions): RunningServer {
   const requestBytesMax = options.requestBytesMax ?? limits.requestBytesMax;
   const replication = options.replication;
   const metrics = options.metrics ?? new BrokerMetrics();
-  metrics.watch({ broker: options.broker, groups: options.groups });
+  metrics.watch({ broker: options.broker, groups: options.groups, replication: options.replication });
   const logger = options.logger;
   const context: RouteContext = { broker: options.broker, groups: options.groups, logger, requestBytesMax, replication, metrics };
   const bunRoutes: Record<string, Partial<Record<HttpMethod, BunHandler>>> = {};
   for (const route of routes) {
     const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");
     const instrument = metrics.route(route.method, route.path);
-    const routeContext = route.path === PRODUCE_PATH ? { ...context, broker: countingProduces(context.broker, metrics.produced) } : context;
     (bunRoutes[bunPath] ??= {})[route.method] = async (request, server) => {
       const startedMs = performance.now();
       let response: Response;
       try {
         if (route.longLived) server.timeout(request, 0);
         if (replication !== undefined) guardRequest(replication, route.method, route.path, request);
-        response = await route.handle(request, routeContext);
+        response = await route.handle(request, context);
       } catch (error) {
         response = errorResponse(error, logger);
       }
@@ -122,29 +120,6 @@ export function startServer(options: ServerOptions): RunningServer {
     port,
     stop: () => server.stop(),
   };
-}
-
-const PRODUCE_PATH = "/api/v1/produce";
-
-/**
- * The broker as the produce route sees it: the same broker, whose produce()
- * also counts the records once they are acknowledged. Counting here keeps
- * the produce route module unaware of metrics; every other property is the
- * broker's own.
- */
-function countingProduces(broker: Broker, produced: TopicTraffic): Broker {
-  const produce: Broker["produce"] = (topic, records, produceOptions) =>
-    broker.produce(topic, records, produceOptions).then((results) => {
-      produced.count(topic, records);
-      return results;
-    });
-  return new Proxy(broker, {
-    get: (target, property) => {
-      if (property === "produce") return produce;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
 
 /** A request no route took: 405 with Allow when the path is known, else 404. */

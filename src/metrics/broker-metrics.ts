@@ -2,11 +2,13 @@ import type { Broker } from "../broker/broker.ts";
 import { assert } from "../core/assert.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { Counter } from "./counter.ts";
+import { FsyncMetrics } from "./fsync-metrics.ts";
 import { watchGroups } from "./group-gauges.ts";
 import type { Histogram } from "./histogram.ts";
 import { watchLogs } from "./log-gauges.ts";
 import { watchProcess } from "./process-gauges.ts";
 import { MetricsRegistry } from "./registry.ts";
+import { watchReplication, type ReplicationStatusSource } from "./replication-gauges.ts";
 import { RouteInstrument } from "./route-instrument.ts";
 import { TopicTraffic } from "./topic-traffic.ts";
 
@@ -31,6 +33,8 @@ export class BrokerMetrics {
   readonly produced: TopicTraffic;
   /** Records and key+value bytes handed to consumers, per topic. */
   readonly consumed: TopicTraffic;
+  /** The log's fdatasyncs; `fsyncs.observe` is the broker's BrokerConfig.onFsync. */
+  readonly fsyncs: FsyncMetrics;
   private readonly httpRequests: Counter;
   private readonly httpDuration: Histogram;
   private readonly unmatchedByMethod = new Map<string, RouteInstrument>();
@@ -66,6 +70,7 @@ export class BrokerMetrics {
         labelNames: topicLabels,
       }),
     );
+    this.fsyncs = new FsyncMetrics(registry);
     watchProcess(registry);
   }
 
@@ -89,12 +94,13 @@ export class BrokerMetrics {
     return instrument;
   }
 
-  /** Adds the gauges read from the broker and its groups at scrape time. */
-  watch(sources: { broker: Broker; groups: GroupCoordinator }): void {
+  /** Adds the gauges read from the broker, its groups and its replication (when it has any) at scrape time. */
+  watch(sources: { broker: Broker; groups: GroupCoordinator; replication?: ReplicationStatusSource }): void {
     assert(!this.watching, "a BrokerMetrics watches one broker");
     this.watching = true;
     watchLogs(this.registry, sources.broker);
     watchGroups(this.registry, sources.groups);
+    if (sources.replication !== undefined) watchReplication(this.registry, sources.replication);
   }
 
   /** The text exposition (format 0.0.4). */

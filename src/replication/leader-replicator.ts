@@ -67,7 +67,15 @@ export interface FollowerStatus {
   address: string;
   connected: boolean;
   lastContactMs: number;
-  partitions: { topic: string; partition: number; ackedOffset: number; lag: number; inSync: boolean }[];
+  partitions: {
+    topic: string;
+    partition: number;
+    ackedOffset: number;
+    lag: number;
+    /** How long the follower has been behind: 0 while it holds the leader's log end, null if it never caught up. */
+    lagMs: number | null;
+    inSync: boolean;
+  }[];
 }
 
 export interface LeaderReplicatorOptions {
@@ -426,6 +434,7 @@ export class LeaderReplicator implements SessionSource {
   }
 
   status(): FollowerStatus[] {
+    const now = this.options.clock.monotonicMs();
     return [...this.followers.values()]
       .sort((a, b) => a.id - b.id)
       .map((follower) => ({
@@ -436,11 +445,14 @@ export class LeaderReplicator implements SessionSource {
         partitions: [...this.partitions.entries()].map(([key, leaderPartition]) => {
           const replica = follower.partitions.get(key);
           const ackedOffset = replica?.ackedOffset ?? 0;
+          const lag = Math.max(0, leaderPartition.log.logEndOffset - ackedOffset);
+          const lastCaughtUpMs = replica?.lastCaughtUpMs ?? 0;
           return {
             topic: leaderPartition.topic,
             partition: leaderPartition.partition,
             ackedOffset,
-            lag: Math.max(0, leaderPartition.log.logEndOffset - ackedOffset),
+            lag,
+            lagMs: lag === 0 ? 0 : lastCaughtUpMs === 0 ? null : Math.max(0, Math.round(now - lastCaughtUpMs)),
             inSync: replica?.inSync ?? false,
           };
         }),

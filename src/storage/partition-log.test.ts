@@ -214,6 +214,163 @@ describe("durability", () => {
   });
 });
 
+describe("coalesced writes", () => {
+  const policies: FsyncPolicy[] = [{ kind: "always" }, { kind: "interval", intervalMs: 60_000 }, { kind: "never" }];
+
+  for (const fsyncPolicy of policies) {
+    test(`appends made in one turn go to disk in one write (fsync ${fsyncPolicy.kind})`, async () => {
+      const fs = new FaultyFileSystem();
+      const { log } = freshLog({ fs, fsyncPolicy });
+      const writesBefore = fs.writes;
+      const syncsBefore = fs.syncs;
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append([record(`c${i}`), record(`d${i}`)])));
+      expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i));
+      expect(fs.writes - writesBefore).toBe(1);
+      expect(fs.syncs - syncsBefore).toBe(fsyncPolicy.kind === "always" ? 1 : 0);
+      expect(log.highWatermark).toBe(100);
+      expect(values(log)).toEqual(Array.from({ length: 50 }, (_, i) => [`c${i}`, `d${i}`]).flat());
+    });
+  }
+
+  test("a read in the turn of an append sees nothing of it, and trips on nothing unwritten", async () => {
+    const { log } = freshLog({ fsyncPolicy: { kind: "never" } });
+    await log.append([record("a")]);
+    const pending = log.append([record("b")]);
+    expect(log.logEndOffset).toBe(2);
+    expect(log.highWatermark).toBe(1);
+    expect(values(log)).toEqual(["a"]);
+    expect(log.read(1, 10, 1 << 20).records).toEqual([]);
+    expect(log.offsetForTimestamp(0)).toBe(0);
+    await pending;
+    expect(values(log)).toEqual(["a", "b"]);
+  });
+
+  test("appends made while an fsync runs wait for it, then share one write and one fsync", async () => {
+    const fs = new FaultyFileSystem();
+    let release: () => void = () => {};
+    let hold = false;
+    const gated: FileSystem = Object.assign(Object.create(fs) as FaultyFileSystem, {
+      fdatasync: async (fd: number) => {
+        if (hold) await new Promise<void>((resolve) => (release = resolve));
+        return fs.fdatasync(fd);
+      },
+    });
+    const { log } = freshLog({ fs: gated });
+    hold = true;
+    const first = log.append([record("first")]);
+    await Bun.sleep(1);
+    const writesAfterFirst = fs.writes;
+    hold = false;
+    const later: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      later.push(log.append([record(`later-${i}`)]));
+      await Bun.sleep(0); // each in a turn of its own
+    }
+    expect(fs.writes).toBe(writesAfterFirst);
+    expect(log.highWatermark).toBe(0);
+    const syncsBefore = fs.syncs;
+    release();
+    await first;
+    await Promise.all(later);
+    expect(fs.writes - writesAfterFirst).toBe(1);
+    expect(fs.syncs - syncsBefore).toBe(2); // the held one (counted once it proceeds) and the one the ten share
+    expect(values(log)).toEqual(["first", ...Array.from({ length: 10 }, (_, i) => `later-${i}`)]);
+  });
+
+  test("an ENOSPC in a coalesced write rejects every append in it; the next append gets the first failed offset", async () => {
+    for (const fsyncPolicy of policies) {
+      const fs = new FaultyFileSystem();
+      const { log, dir } = freshLog({ fs, fsyncPolicy });
+      await log.append([record("kept-1"), record("kept-2")]);
+      const sizeBefore = log.sizeBytes;
+      fs.failWrites = 1;
+      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => log.append([record(`lost-${i}`)])));
+      for (const outcome of outcomes) {
+        expect(outcome.status).toBe("rejected");
+        expect(((outcome as PromiseRejectedResult).reason as GafkaError).code).toBe("storage_full");
+      }
+      expect(log.status).toBe("online");
+      expect(log.logEndOffset).toBe(2);
+      expect(log.highWatermark).toBe(2);
+      expect(log.sizeBytes).toBe(sizeBefore);
+      expect(statSync(path.join(dir, "00000000000000000000.log")).size).toBe(sizeBefore);
+      const [next, following] = await Promise.all([log.append([record("next")]), log.append([record("following")])]);
+      expect(next.baseOffset).toBe(2);
+      expect(following.baseOffset).toBe(3);
+      expect(values(log)).toEqual(["kept-1", "kept-2", "next", "following"]);
+      await log.close();
+      expect(values(openLog(dir, { fsyncPolicy }))).toEqual(["kept-1", "kept-2", "next", "following"]);
+    }
+  });
+
+  test("frames appended in one turn across segment rolls land in their own segments and read back after a reopen", async () => {
+    const { log, dir } = freshLog({ segmentBytesMax: 1024 });
+    const expected = Array.from({ length: 60 }, (_, i) => `r${i}`.padEnd(100, "."));
+    await Promise.all(expected.map((value) => log.append([record(value)])));
+    expect(values(log)).toEqual(expected);
+    const segmentFiles = readdirSync(dir).filter((name) => name.endsWith(".log"));
+    expect(segmentFiles.length).toBeGreaterThan(3);
+    for (const name of segmentFiles) expect(statSync(path.join(dir, name)).size).toBeLessThanOrEqual(1024);
+    expect(log.sizeBytes).toBe(segmentFiles.reduce((sum, name) => sum + statSync(path.join(dir, name)).size, 0));
+    for (let offset = 0; offset < expected.length; offset += 7) expect(values(log, offset, 1)).toEqual([expected[offset]!]);
+    await log.close();
+    const reopened = openLog(dir, { segmentBytesMax: 1024 });
+    expect(values(reopened)).toEqual(expected);
+  });
+
+  test("closing writes and fsyncs the appends of its turn before it closes the files", async () => {
+    const { log, dir } = freshLog();
+    const pending = Promise.all([log.append([record("x")]), log.append([record("y")])]);
+    await log.close();
+    expect((await pending).map((r) => r.baseOffset)).toEqual([0, 1]);
+    expect(values(openLog(dir))).toEqual(["x", "y"]);
+  });
+});
+
+describe("fsync reports", () => {
+  test("onFsync gets each group commit's duration, records and bytes", async () => {
+    const reports: { durationSeconds: number; records: number; bytes: number }[] = [];
+    const temp = makeTempDir();
+    cleanups.unshift(temp.remove);
+    const log = PartitionLog.open({
+      dir: path.join(temp.dir, "t-0"),
+      name: "t-0",
+      fs: nodeFileSystem,
+      clock: systemClock,
+      logger: silentLogger,
+      fsyncPolicy: { kind: "always" },
+      segmentBytesMax: 1 << 20,
+      onFsync: (durationSeconds, records, bytes) => void reports.push({ durationSeconds, records, bytes }),
+    });
+    cleanups.push(() => log.close());
+    await Promise.all([log.append([record("a"), record("b")]), log.append([record("c")])]);
+    await log.append([record("d")]);
+    expect(reports.map((r) => r.records)).toEqual([3, 1]);
+    expect(reports.reduce((sum, r) => sum + r.bytes, 0)).toBe(log.sizeBytes);
+    for (const report of reports) expect(report.durationSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  test("the interval sync reports what it made durable", async () => {
+    const reports: { records: number; bytes: number }[] = [];
+    const temp = makeTempDir();
+    cleanups.unshift(temp.remove);
+    const log = PartitionLog.open({
+      dir: path.join(temp.dir, "t-0"),
+      name: "t-0",
+      fs: nodeFileSystem,
+      clock: systemClock,
+      logger: silentLogger,
+      fsyncPolicy: { kind: "interval", intervalMs: 5 },
+      segmentBytesMax: 1 << 20,
+      onFsync: (_durationSeconds, records, bytes) => void reports.push({ records, bytes }),
+    });
+    cleanups.push(() => log.close());
+    await log.append([record("a"), record("b"), record("c")]);
+    await waitFor(() => reports.length > 0, "the interval fsync");
+    expect(reports[0]).toEqual({ records: 3, bytes: log.sizeBytes });
+  });
+});
+
 describe("recovery", () => {
   async function buildLog(): Promise<{ dir: string; file: string; frameStarts: number[]; expected: string[] }> {
     const { log, dir } = freshLog();

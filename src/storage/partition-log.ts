@@ -3,7 +3,8 @@ import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
-import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
+import { assert } from "../core/assert.ts";
+import { encodeBatchFrame, FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import { checkFrames } from "./frame-chunk.ts";
 import { batchStartPosition, locateBatch, readFrameRun } from "./frame-locator.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
@@ -11,7 +12,7 @@ import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { AppendResult, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import { OffsetIndex } from "./offset-index.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
-import { BATCH_HEADER_BYTES, decodeRecordBatch, encodeRecordBatch, readBatchHeader } from "./record-batch.ts";
+import { BATCH_HEADER_BYTES, decodeRecordBatch, readBatchHeader } from "./record-batch.ts";
 import { Segment, segmentBaseOffsets, segmentPaths } from "./segment.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { scanSegment } from "./segment-scanner.ts";
@@ -29,10 +30,21 @@ export interface PartitionLogOptions {
   indexIntervalBytes?: number;
   /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
   leaderEpoch?: () => number;
+  /**
+   * Called after every successful fdatasync of appended records (group commit
+   * and the interval sync): how long it took, and how many records and bytes
+   * it made durable. For metrics; must not throw.
+   */
+  onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
 }
 
+/** An append whose frame is written (in `unwritten`: about to be) and whose promise waits. */
 interface PendingAck {
   result: AppendResult;
+  /** The frame (or run of frames, for a follower) to write. */
+  frame: Uint8Array;
+  /** One past the last offset in the frame. */
+  nextOffset: number;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 }
@@ -63,9 +75,17 @@ const READ_CHUNK_BYTES = 256 * 1024;
  * current leader epoch, and the first of each epoch is recorded durably in
  * `leader-epoch-checkpoint` before it is acknowledged.
  *
- * A failed write is cut off and rejected; the partition goes on. A failed
- * fsync is never retried: everything since the last good fsync is rejected,
- * the partition goes offline and is reopened through recovery.
+ * Appends are coalesced: every frame appended in one turn of the event loop
+ * (and, under `always`, every frame appended while the previous fdatasync
+ * ran) goes to disk in ONE gathered write, at the end of the turn or just
+ * before the group commit's fdatasync; the segment's offsets, size and index
+ * move at append() time, the high watermark only once the bytes are written
+ * (and fsync'ed, under `always`).
+ *
+ * A failed write is cut off and every append in it is rejected (their offsets
+ * are given out again); the partition goes on. A failed fsync is never
+ * retried: everything since the last good fsync is rejected, the partition
+ * goes offline and is reopened through recovery.
  */
 export class PartitionLog implements PartitionLogApi {
   status: PartitionStatus = "offline";
@@ -86,10 +106,18 @@ export class PartitionLog implements PartitionLogApi {
   private durableListeners: (() => void)[] = [];
   private epochs: LeaderEpochCache | undefined;
   private totalBytes = 0;
+  /** Appended in this turn (or during the running fdatasync), not yet written: one write takes them all. */
+  private unwritten: PendingAck[] = [];
+  /** Bytes of the frames in `unwritten`: the last ones of the active segment. */
+  private unwrittenBytes = 0;
+  private flushScheduled = false;
+  /** Written, waiting for the fdatasync that acknowledges them (policy `always`). */
   private pendingAcks: PendingAck[] = [];
   private syncInFlight: Promise<void> | undefined;
   /** Position in the active segment covered by the last good fdatasync. */
   private durablePosition = 0;
+  /** One past the last offset the interval sync covered (what its next fsync reports as records). */
+  private intervalSyncedOffset = 0;
   private intervalTimer: ReturnType<typeof setInterval> | undefined;
   private waiters: DataWaiter[] = [];
   private closed = false;
@@ -161,20 +189,19 @@ export class PartitionLog implements PartitionLogApi {
     try {
       this.assertWritable();
       if (records.length === 0) throw new GafkaError("invalid_request", "a batch needs at least one record");
-      const segment = this.active;
-      const baseOffset = segment.nextOffset;
+      const baseOffset = this.active.nextOffset;
       const partitionLeaderEpoch = this.options.leaderEpoch?.() ?? -1;
-      const frame = encodeFrame(encodeRecordBatch({ baseOffset, records, partitionLeaderEpoch }));
-      const target = segment.sizeBytes > 0 && segment.sizeBytes + frame.length > this.options.segmentBytesMax
+      const frame = encodeBatchFrame({ baseOffset, records, partitionLeaderEpoch });
+      const target = this.active.sizeBytes > 0 && this.active.sizeBytes + frame.length > this.options.segmentBytesMax
         ? this.roll()
-        : segment;
+        : this.active;
+      assert(target.nextOffset === baseOffset, "offsets move only forward between encoding and appending a batch");
       // The epoch's start is on disk before any record of it is acknowledged.
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
-      this.writeFrame(target, frame);
       const nextOffset = baseOffset + records.length;
       target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes);
-      this.totalBytes += frame.length;
-      return this.acknowledgeWhenDurable({ baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs }, nextOffset);
+      const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
+      return this.enqueueWrite(frame, result, nextOffset);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -194,31 +221,108 @@ export class PartitionLog implements PartitionLogApi {
   appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult> {
     try {
       this.assertWritable();
-      const checked = checkFrames(frames, this.active.nextOffset, this.options.name);
+      const firstOffset = this.active.nextOffset;
+      const checked = checkFrames(frames, firstOffset, this.options.name);
       const target = startsSegment && this.active.sizeBytes > 0 ? this.roll() : this.active;
+      assert(target.nextOffset === firstOffset, "offsets move only forward between checking frames and appending them");
       for (const batch of checked) {
         if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
       }
-      this.writeFrame(target, frames);
       for (const batch of checked) target.appended(batch.baseOffset, batch.nextOffset, batch.frameBytes, this.indexIntervalBytes);
-      this.totalBytes += frames.length;
       const last = checked[checked.length - 1]!;
-      return this.acknowledgeWhenDurable({ baseOffset: checked[0]!.baseOffset, lastOffset: last.nextOffset - 1, timestampMs: checked[0]!.baseTimestampMs }, last.nextOffset);
+      const result = { baseOffset: checked[0]!.baseOffset, lastOffset: last.nextOffset - 1, timestampMs: checked[0]!.baseTimestampMs };
+      return this.enqueueWrite(frames, result, last.nextOffset);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Resolves with `result` once the bytes up to `nextOffset` are durable per the fsync policy. */
-  private acknowledgeWhenDurable(result: AppendResult, nextOffset: number): Promise<AppendResult> {
-    if (this.options.fsyncPolicy.kind !== "always") {
-      this.makeDurable(nextOffset);
-      return Promise.resolve(result);
-    }
+  /**
+   * Holds `frame` (already counted in the active segment's size, offsets and
+   * index) until the turn's one write; resolves with `result` once it is
+   * durable per the fsync policy.
+   */
+  private enqueueWrite(frame: Uint8Array, result: AppendResult, nextOffset: number): Promise<AppendResult> {
+    this.totalBytes += frame.length;
     return new Promise<AppendResult>((resolve, reject) => {
-      this.pendingAcks.push({ result, resolve, reject });
-      if (!this.syncInFlight) this.syncInFlight = this.groupCommit();
+      this.unwritten.push({ result, frame, nextOffset, resolve, reject });
+      this.unwrittenBytes += frame.length;
+      this.scheduleFlush();
     });
+  }
+
+  /**
+   * End of the turn: write what was appended. Under `always` the group
+   * commit writes it, just before its fdatasync; while an fdatasync runs the
+   * frames wait for it to finish, so they share the next write and fsync.
+   */
+  private readonly flushTurn = (): void => {
+    this.flushScheduled = false;
+    if (this.status !== "online") return;
+    if (this.options.fsyncPolicy.kind !== "always") {
+      this.writeUnwritten();
+    } else if (!this.syncInFlight) {
+      this.writeUnwritten();
+      if (this.pendingAcks.length > 0 && this.status === "online") this.syncInFlight = this.groupCommit();
+    }
+  };
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(this.flushTurn);
+  }
+
+  /**
+   * Writes every unwritten frame at the end of the active segment in one
+   * gathered write. Under `always` their appends then wait for the group
+   * commit's fdatasync; otherwise they are acknowledged now. A failed write
+   * is cut off, rolled back out of the segment (offsets, size, index) and
+   * rejects every append in it; the error is returned.
+   */
+  private writeUnwritten(): GafkaError | undefined {
+    const appends = this.unwritten;
+    if (appends.length === 0) return undefined;
+    const bytes = this.unwrittenBytes;
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
+    const segment = this.active;
+    const position = segment.sizeBytes - bytes;
+    try {
+      if (appends.length === 1) this.fs.write(segment.fd, appends[0]!.frame, position);
+      else this.fs.writeChunks(segment.fd, appends.map((each) => each.frame), position);
+    } catch (error) {
+      try {
+        this.fs.truncate(segment.fd, position);
+      } catch (truncateError) {
+        this.fail(`cannot cut off a failed write: ${describe(truncateError)}`);
+      }
+      // The next append takes the first offset these would have had.
+      segment.truncated(position, appends[0]!.result.baseOffset, this.indexIntervalBytes);
+      this.totalBytes -= bytes;
+      const full = systemErrorCode(error) === "ENOSPC";
+      const failure = new GafkaError(
+        full ? "storage_full" : "storage_failed",
+        `partition ${this.options.name}: write failed (${describe(error)}); nothing was acknowledged`,
+        { retriable: true, cause: error },
+      );
+      for (const append of appends) append.reject(failure);
+      return failure;
+    }
+    if (this.options.fsyncPolicy.kind === "always") {
+      for (const append of appends) this.pendingAcks.push(append);
+      return undefined;
+    }
+    this.makeDurable(appends[appends.length - 1]!.nextOffset);
+    for (const append of appends) append.resolve(append.result);
+    return undefined;
+  }
+
+  /** Writes what is unwritten now (not at the end of the turn), making sure a group commit will acknowledge it. */
+  private writeUnwrittenNow(): GafkaError | undefined {
+    const failure = this.writeUnwritten();
+    if (this.pendingAcks.length > 0 && !this.syncInFlight) this.scheduleFlush();
+    return failure;
   }
 
   private assertWritable(): void {
@@ -237,32 +341,15 @@ export class PartitionLog implements PartitionLogApi {
     }
   }
 
-  /** Writes a whole frame at the end of the segment, or cuts off what was written and throws. */
-  private writeFrame(segment: Segment, frame: Uint8Array): void {
-    const position = segment.sizeBytes;
-    try {
-      this.fs.write(segment.fd, frame, position);
-    } catch (error) {
-      try {
-        this.fs.truncate(segment.fd, position);
-      } catch (truncateError) {
-        this.fail(`cannot cut off a failed write: ${describe(truncateError)}`);
-      }
-      const full = systemErrorCode(error) === "ENOSPC";
-      throw new GafkaError(
-        full ? "storage_full" : "storage_failed",
-        `partition ${this.options.name}: write failed (${describe(error)}); nothing was acknowledged`,
-        { retriable: true, cause: error },
-      );
-    }
-  }
-
   /**
    * Seals the active segment and starts the next. The sealed segment is
    * fdatasync'ed first, so a sealed segment is always whole on disk and any
    * damage found in one later is corruption, never a torn write.
    */
   private roll(): Segment {
+    // The frames appended before this one belong to the old segment: write them first.
+    const failure = this.writeUnwrittenNow();
+    if (failure) throw failure;
     const old = this.active;
     try {
       this.fs.fdatasyncSync(old.fd);
@@ -280,7 +367,11 @@ export class PartitionLog implements PartitionLogApi {
     return segment;
   }
 
-  /** One fdatasync for every append that arrived before it started (group commit). */
+  /**
+   * One write and one fdatasync for every append that arrived before it
+   * started (group commit); appends arriving while it runs wait for the next
+   * round and share its write and fdatasync.
+   */
   private async groupCommit(): Promise<void> {
     while (this.pendingAcks.length > 0 && this.status === "online") {
       const acks = this.pendingAcks;
@@ -288,6 +379,7 @@ export class PartitionLog implements PartitionLogApi {
       const segment = this.active;
       const position = segment.sizeBytes;
       const nextOffset = segment.nextOffset;
+      const startedMs = performance.now();
       try {
         await this.fs.fdatasync(segment.fd);
       } catch (error) {
@@ -309,24 +401,47 @@ export class PartitionLog implements PartitionLogApi {
         break;
       }
       if (segment === this.active) this.durablePosition = Math.max(this.durablePosition, position);
+      this.reportFsync(startedMs, acks);
       this.makeDurable(nextOffset);
       for (const ack of acks) ack.resolve(ack.result);
+      // What was appended while the fsync ran: one write now, shared by the next fsync.
+      // (A failed write rejects only its own appends.)
+      this.writeUnwritten();
     }
-    // Anything still pending was written after a failure: not acknowledged.
+    // Anything still pending was appended after a failure: not acknowledged.
     if (this.status !== "online") this.rejectPending();
     this.syncInFlight = undefined;
+  }
+
+  private reportFsync(startedMs: number, acks: PendingAck[]): void {
+    const onFsync = this.options.onFsync;
+    if (onFsync === undefined) return;
+    let records = 0;
+    let bytes = 0;
+    for (const ack of acks) {
+      records += ack.nextOffset - ack.result.baseOffset;
+      bytes += ack.frame.length;
+    }
+    onFsync((performance.now() - startedMs) / 1000, records, bytes);
   }
 
   /** Policy interval: fsync what was written since the last tick. */
   private syncDirty(): void {
     if (this.status !== "online" || this.syncInFlight) return;
+    this.writeUnwritten();
     const segment = this.active;
     if (segment.sizeBytes === this.durablePosition) return;
     const position = segment.sizeBytes;
+    const nextOffset = segment.nextOffset;
+    const records = nextOffset - this.intervalSyncedOffset;
+    const bytes = position - this.durablePosition;
+    const startedMs = performance.now();
     this.syncInFlight = this.fs.fdatasync(segment.fd).then(
       () => {
         if (segment === this.active) this.durablePosition = Math.max(this.durablePosition, position);
+        this.intervalSyncedOffset = Math.max(this.intervalSyncedOffset, nextOffset);
         this.syncInFlight = undefined;
+        this.options.onFsync?.((performance.now() - startedMs) / 1000, records, bytes);
       },
       (error) => {
         this.syncInFlight = undefined;
@@ -336,8 +451,10 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   private rejectPending(): void {
-    const acks = this.pendingAcks;
+    const acks = [...this.pendingAcks, ...this.unwritten];
     this.pendingAcks = [];
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
     const failure = new GafkaError("partition_offline", `partition ${this.options.name} is offline: ${this.statusMessage}`, {
       retriable: true,
     });
@@ -418,10 +535,11 @@ export class PartitionLog implements PartitionLogApi {
     records: StoredRecord[],
   ): number {
     const reader = this.reader;
-    reader.reset(segment.fd, segment.sizeBytes);
+    const endPosition = this.writtenEnd(segment);
+    reader.reset(segment.fd, endPosition);
     let position = segment.index.lookup(Math.max(0, offset - segment.baseOffset));
     let bytesRead = 0;
-    while (position < segment.sizeBytes && records.length < maxRecords) {
+    while (position < endPosition && records.length < maxRecords) {
       const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
       if (!head) break;
       const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
@@ -465,9 +583,10 @@ export class PartitionLog implements PartitionLogApi {
     const highWatermark = this.highWatermark;
     for (const segment of this.segments) {
       const reader = this.reader;
-      reader.reset(segment.fd, segment.sizeBytes);
+      const endPosition = this.writtenEnd(segment);
+      reader.reset(segment.fd, endPosition);
       let position = 0;
-      while (position < segment.sizeBytes) {
+      while (position < endPosition) {
         const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
         if (!head) break;
         const batchBytes = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES).getUint32(0);
@@ -483,6 +602,11 @@ export class PartitionLog implements PartitionLogApi {
       }
     }
     return highWatermark;
+  }
+
+  /** Bytes of `segment` in its file: its size less the frames still waiting for the turn's write. */
+  private writtenEnd(segment: Segment): number {
+    return segment === this.active ? segment.sizeBytes - this.unwrittenBytes : segment.sizeBytes;
   }
 
   /** Index of the segment holding `offset` (the last one whose base is <= offset). */
@@ -575,6 +699,8 @@ export class PartitionLog implements PartitionLogApi {
   /** The base offset of the batch that holds `offset` (a batch boundary at or before it); logEndOffset beyond the end. */
   batchBaseOffsetOf(offset: number): number {
     this.assertServing();
+    // The frames are read from the file: write what this turn appended first.
+    if (this.unwritten.length > 0) this.writeUnwrittenNow();
     if (offset >= this.logEndOffset) return this.logEndOffset;
     const segment = this.segments[this.segmentFor(offset)]!;
     return locateBatch(this.reader, segment, offset).baseOffset;
@@ -589,7 +715,7 @@ export class PartitionLog implements PartitionLogApi {
    * fsyncs first, so no acknowledgement races it.
    */
   async truncateTo(offset: number): Promise<void> {
-    while (this.syncInFlight) await this.syncInFlight;
+    await this.settleWrites();
     this.assertWritable();
     if (offset >= this.logEndOffset) return;
     if (offset < this.earliestOffset) throw new GafkaError("offset_out_of_range", `cannot truncate ${this.options.name} to ${offset}, before its start`);
@@ -608,6 +734,7 @@ export class PartitionLog implements PartitionLogApi {
     this.logger.warn(`partition ${this.options.name}: truncated from offset ${offset} (file ${segment.logPath} cut at position ${position})`);
     segment.truncated(position, offset, this.indexIntervalBytes);
     this.durablePosition = position;
+    this.intervalSyncedOffset = Math.min(this.intervalSyncedOffset, offset);
     this.totalBytes = this.segments.reduce((sum, each) => sum + each.sizeBytes, 0);
     this.durableOffset = Math.min(this.durableOffset, offset);
     if (this.highWatermarkLimit !== undefined) this.highWatermarkLimit = Math.min(this.highWatermarkLimit, offset);
@@ -621,7 +748,7 @@ export class PartitionLog implements PartitionLogApi {
     this.closed = true;
     this.durableListeners = [];
     if (this.intervalTimer) clearInterval(this.intervalTimer);
-    while (this.syncInFlight) await this.syncInFlight;
+    await this.settleWrites();
     if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes !== this.durablePosition) {
       try {
         await this.fs.fdatasync(this.active.fd);
@@ -631,6 +758,18 @@ export class PartitionLog implements PartitionLogApi {
     }
     for (const waiter of [...this.waiters]) waiter.resolve();
     this.closeFiles();
+  }
+
+  /**
+   * Writes (and under `always` fsyncs, acknowledging them) the appends made
+   * so far, and waits until no write or fsync is in flight.
+   */
+  private async settleWrites(): Promise<void> {
+    for (;;) {
+      if (this.status === "online" && (this.unwritten.length > 0 || this.pendingAcks.length > 0)) this.flushTurn();
+      if (!this.syncInFlight) return;
+      await this.syncInFlight;
+    }
   }
 
   private closeFiles(): void {
@@ -670,6 +809,7 @@ export class PartitionLog implements PartitionLogApi {
     this.segments = segments;
     this.totalBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
     this.durablePosition = this.active.sizeBytes;
+    this.intervalSyncedOffset = this.active.nextOffset;
     // A reopen after a failure may find less than was durable before: readers follow the files.
     this.durableOffset = this.active.nextOffset;
     if (this.highWatermarkLimit !== undefined) this.highWatermarkLimit = Math.min(this.highWatermarkLimit, this.durableOffset);

@@ -58,6 +58,12 @@ export interface EncodeBatchOptions {
   /** Defaults to -1, Kafka's "no epoch known". */
   partitionLeaderEpoch?: number;
   records: RecordInput[];
+  /**
+   * Bytes left free before the batch in the returned array (a frame header,
+   * src/storage/frame.ts), so the batch is encoded once, in place, and never
+   * copied into its frame. Default 0: the array is exactly the batch.
+   */
+  prefixBytes?: number;
 }
 
 export interface BatchHeader {
@@ -115,16 +121,20 @@ export interface BatchHeader {
  * baseOffset and partitionLeaderEpoch lie before the CRC-covered region, so
  * the log can stamp them (setBaseOffset, setPartitionLeaderEpoch) without
  * recomputing the CRC. The size is computed first and the batch is written
- * into a single allocation. Zero records is a bug and throws.
+ * into a single allocation, after `prefixBytes` free bytes when asked (the
+ * positions above are then relative to that start). Zero records is a bug
+ * and throws.
  */
 export function encodeRecordBatch(options: EncodeBatchOptions): Uint8Array {
   const { baseOffset, records } = options;
+  const start = options.prefixBytes ?? 0;
   const partitionLeaderEpoch = options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH;
   const recordCount = records.length;
   // Invariant messages are built only on failure: a template string per call costs more than a small record.
   if (recordCount === 0) throw new AssertionError("a record batch needs at least one record");
   if (!isOffset(baseOffset)) throw new AssertionError(`baseOffset ${baseOffset}`);
   if (!isInt32(partitionLeaderEpoch)) throw new AssertionError(`epoch ${partitionLeaderEpoch}`);
+  if (!(start >= 0 && Number.isSafeInteger(start))) throw new AssertionError(`prefixBytes ${start}`);
 
   const baseTimestampMs = records[0].timestampMs;
   let maxTimestampMs = baseTimestampMs;
@@ -146,21 +156,21 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Uint8Array {
   // Written byte by byte rather than through a DataView: asking a fresh
   // Uint8Array for its .buffer makes the engine allocate an ArrayBuffer for
   // it, which costs more than encoding a small batch.
-  const bytes = new Uint8Array(size);
-  writeInt64(bytes, BASE_OFFSET_POSITION, baseOffset);
-  writeInt32(bytes, BATCH_LENGTH_POSITION, size - BATCH_OVERHEAD_BYTES);
-  writeInt32(bytes, PARTITION_LEADER_EPOCH_POSITION, partitionLeaderEpoch);
-  bytes[MAGIC_POSITION] = MAGIC;
-  writeInt16(bytes, ATTRIBUTES_POSITION, 0);
-  writeInt32(bytes, LAST_OFFSET_DELTA_POSITION, recordCount - 1);
-  writeInt64(bytes, BASE_TIMESTAMP_POSITION, baseTimestampMs);
-  writeInt64(bytes, MAX_TIMESTAMP_POSITION, maxTimestampMs);
-  writeInt64(bytes, PRODUCER_ID_POSITION, NO_PRODUCER_ID);
-  writeInt16(bytes, PRODUCER_EPOCH_POSITION, NO_PRODUCER_EPOCH);
-  writeInt32(bytes, BASE_SEQUENCE_POSITION, NO_SEQUENCE);
-  writeInt32(bytes, RECORD_COUNT_POSITION, recordCount);
+  const bytes = new Uint8Array(start + size);
+  writeInt64(bytes, start + BASE_OFFSET_POSITION, baseOffset);
+  writeInt32(bytes, start + BATCH_LENGTH_POSITION, size - BATCH_OVERHEAD_BYTES);
+  writeInt32(bytes, start + PARTITION_LEADER_EPOCH_POSITION, partitionLeaderEpoch);
+  bytes[start + MAGIC_POSITION] = MAGIC;
+  writeInt16(bytes, start + ATTRIBUTES_POSITION, 0);
+  writeInt32(bytes, start + LAST_OFFSET_DELTA_POSITION, recordCount - 1);
+  writeInt64(bytes, start + BASE_TIMESTAMP_POSITION, baseTimestampMs);
+  writeInt64(bytes, start + MAX_TIMESTAMP_POSITION, maxTimestampMs);
+  writeInt64(bytes, start + PRODUCER_ID_POSITION, NO_PRODUCER_ID);
+  writeInt16(bytes, start + PRODUCER_EPOCH_POSITION, NO_PRODUCER_EPOCH);
+  writeInt32(bytes, start + BASE_SEQUENCE_POSITION, NO_SEQUENCE);
+  writeInt32(bytes, start + RECORD_COUNT_POSITION, recordCount);
 
-  let position = BATCH_HEADER_BYTES;
+  let position = start + BATCH_HEADER_BYTES;
   for (let index = 0; index < recordCount; index++) {
     const record = records[index];
     position = writeVarint(bytes, position, bodySizes[index]);
@@ -180,9 +190,9 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Uint8Array {
     }
     if (position !== bodyEnd) throw new AssertionError(`record ${index} ends at ${position}, sized to ${bodyEnd}`);
   }
-  if (position !== size) throw new AssertionError(`batch ends at ${position}, sized to ${size}`);
+  if (position !== start + size) throw new AssertionError(`batch ends at ${position - start}, sized to ${size}`);
 
-  writeInt32(bytes, CRC_POSITION, crc32c(bytes, ATTRIBUTES_POSITION, size));
+  writeInt32(bytes, start + CRC_POSITION, crc32c(bytes, start + ATTRIBUTES_POSITION, start + size));
   return bytes;
 }
 

@@ -3,7 +3,7 @@ import { nodeFileSystem } from "../../src/storage/file-system.ts";
 
 /**
  * The real file system behind the FileSystem seam, with faults armed on
- * purpose: the next N writes fail with ENOSPC (after writing part of their
+ * purpose: the next N writes (write or writeChunks; `writes` counts both) fail with ENOSPC (after writing part of their
  * bytes, as a full disk does), or the next N fdatasyncs fail with EIO.
  */
 export class FaultyFileSystem implements FileSystem {
@@ -31,6 +31,16 @@ export class FaultyFileSystem implements FileSystem {
       throw this.systemError("ENOSPC", "write");
     }
     return this.inner.write(fd, data, position);
+  };
+  writeChunks = (fd: number, chunks: Uint8Array[], position: number): number => {
+    this.writes++;
+    if (this.failWrites > 0) {
+      this.failWrites--;
+      const first = chunks[0] ?? new Uint8Array(0);
+      this.inner.write(fd, first.subarray(0, Math.min(this.partialWriteBytes, first.length)), position);
+      throw this.systemError("ENOSPC", "pwritev");
+    }
+    return this.inner.writeChunks(fd, chunks, position);
   };
   read = (fd: number, buffer: Uint8Array, bufferOffset: number, length: number, position: number) =>
     this.inner.read(fd, buffer, bufferOffset, length, position);

@@ -1,7 +1,8 @@
 import type { FetchOffset } from "../../broker/broker.ts";
 import { invalidRequest } from "../../core/errors.ts";
 import { limits } from "../../core/limits.ts";
-import { encodeStoredRecord, parseEncoding, type RecordJson } from "../record-json.ts";
+import { groupConsumeResponse, partitionConsumeResponse } from "../consume-json.ts";
+import { parseEncoding } from "../record-json.ts";
 import {
   parseDurationParameter,
   parseIntegerInRange,
@@ -35,16 +36,8 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
     waitMs,
     signal: waitMs > 0 ? request.signal : undefined,
   });
-  const records = new Array<RecordJson>(result.records.length);
-  for (let i = 0; i < records.length; i++) records[i] = encodeStoredRecord(result.records[i]!, partition, encoding);
   context.metrics.consumed.count(topic, result.records);
-  return Response.json({
-    topic,
-    partition,
-    records,
-    next_offset: result.nextOffset,
-    high_watermark: result.highWatermark,
-  });
+  return partitionConsumeResponse(topic, partition, result.records, encoding, result.nextOffset, result.highWatermark);
 }
 
 /**
@@ -76,13 +69,8 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
     assignor: (query.get("assignor") ?? undefined) as AssignorName | undefined,
     signal: request.signal,
   });
-  const records = new Array<RecordJson & { topic: string }>(result.records.length);
-  for (let i = 0; i < records.length; i++) {
-    const record = result.records[i]!;
-    records[i] = { topic: record.topic, ...encodeStoredRecord(record, record.partition, encoding) };
-  }
   context.metrics.consumed.countEach(result.records);
-  return Response.json({ ...membershipJson(result), records });
+  return groupConsumeResponse(membershipJson(result), result.records, encoding);
 }
 
 function parseOffset(text: string | null): FetchOffset {

@@ -17,6 +17,7 @@ async function produce(request: Request, context: RouteContext): Promise<Respons
   const acks = parseAcks(body.acks ?? queryOf(request).get("acks") ?? undefined);
   const { topic, records, batch } = decodeProduceRequest(body);
   const results = await context.broker.produce(topic, records, { acks });
+  context.metrics.produced.count(topic, records);
   const init: ResponseInit = {
     status: acks === 0 ? 202 : 200,
     headers: context.replication === undefined ? {} : { [LEADER_EPOCH_HEADER]: String(context.replication.leaderEpoch) },
