@@ -49,6 +49,7 @@ function records(): StoredRecord[] {
 for (const encoding of ["utf8", "base64"] as Encoding[]) {
   test(`the partition answer is JSON.stringify's text of the object form, byte for byte (${encoding})`, async () => {
     const stored = records();
+    expect(stored.length).toBeGreaterThanOrEqual(64); // enough for the byte writer (fewer go through Response.json)
     const expected = JSON.stringify({
       topic: 'topic "q"',
       partition: 3,
@@ -72,3 +73,18 @@ for (const encoding of ["utf8", "base64"] as Encoding[]) {
     expect(await groupConsumeResponse({}, [], encoding).text()).toBe('{"records":[]}');
   });
 }
+
+test("answers written one after the other in the one reused buffer each keep their own text (Response copies its body)", async () => {
+  const stored = records();
+  const first = partitionConsumeResponse("a", 0, stored, "utf8", 1, 1);
+  const second = partitionConsumeResponse("b", 1, stored.slice().reverse(), "base64", 2, 2);
+  const expectedFirst = JSON.stringify({
+    topic: "a",
+    partition: 0,
+    records: stored.map((record) => encodeStoredRecord(record, 0, "utf8")),
+    next_offset: 1,
+    high_watermark: 1,
+  });
+  expect(await first.text()).toBe(expectedFirst);
+  expect((await second.text()).startsWith('{"topic":"b","partition":1,')).toBe(true);
+});

@@ -56,6 +56,14 @@ interface DataWaiter {
 }
 
 const READ_CHUNK_BYTES = 256 * 1024;
+/**
+ * Under `always`, frames appended while an fdatasync runs are held and
+ * written together just before the next one (one write for many small
+ * produces); once this many bytes are held they are written at the end of
+ * their turn instead, so that copying large batches into the page cache
+ * overlaps the running fdatasync rather than delaying the next.
+ */
+const HELD_WHILE_SYNCING_BYTES_MAX = 64 * 1024;
 
 /**
  * A partition's log: segments of framed Kafka record batches on disk, read
@@ -76,9 +84,9 @@ const READ_CHUNK_BYTES = 256 * 1024;
  * `leader-epoch-checkpoint` before it is acknowledged.
  *
  * Appends are coalesced: every frame appended in one turn of the event loop
- * (and, under `always`, every frame appended while the previous fdatasync
- * ran) goes to disk in ONE gathered write, at the end of the turn or just
- * before the group commit's fdatasync; the segment's offsets, size and index
+ * (and, under `always`, the small frames appended while the previous
+ * fdatasync ran) goes to disk in ONE gathered write, at the end of the turn
+ * or just before the group commit's fdatasync; the segment's offsets, size and index
  * move at append() time, the high watermark only once the bytes are written
  * (and fsync'ed, under `always`).
  *
@@ -264,6 +272,9 @@ export class PartitionLog implements PartitionLogApi {
     } else if (!this.syncInFlight) {
       this.writeUnwritten();
       if (this.pendingAcks.length > 0 && this.status === "online") this.syncInFlight = this.groupCommit();
+    } else if (this.unwrittenBytes >= HELD_WHILE_SYNCING_BYTES_MAX) {
+      // Big frames are written now, while the fsync runs, not on the group commit's critical path.
+      this.writeUnwritten();
     }
   };
 
