@@ -1,4 +1,4 @@
-import { assert } from "../core/assert.ts";
+import { AssertionError, assert } from "../core/assert.ts";
 import { GafkaError, invalidRequest, isGafkaError, partitionNotFound, topicNotFound } from "../core/errors.ts";
 import { limits, topicNameProblem } from "../core/limits.ts";
 import type { AppendResult, PartitionLogApi } from "../storage/log-types.ts";
@@ -366,10 +366,12 @@ export class Broker {
     this.appendsInFlight++;
     try {
       const appended = await log.append(records);
-      assert(
-        appended.lastOffset - appended.baseOffset + 1 === records.length,
-        `append of ${records.length} records to ${topic.metadata.name}-${slot.index} returned offsets ${appended.baseOffset}..${appended.lastOffset}`,
-      );
+      // The message is built only on failure: a template string per produce is measurable (P1 profile).
+      if (appended.lastOffset - appended.baseOffset + 1 !== records.length) {
+        throw new AssertionError(
+          `append of ${records.length} records to ${topic.metadata.name}-${slot.index} returned offsets ${appended.baseOffset}..${appended.lastOffset}`,
+        );
+      }
       return appended;
     } catch (error) {
       throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;

@@ -156,7 +156,9 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Uint8Array {
   // Written byte by byte rather than through a DataView: asking a fresh
   // Uint8Array for its .buffer makes the engine allocate an ArrayBuffer for
   // it, which costs more than encoding a small batch.
-  const bytes = new Uint8Array(start + size);
+  // With a prefix the caller will take a view of the batch (a frame's checksum): an array made
+  // over its own ArrayBuffer gives that view cheaply, where a plain one must first be given one.
+  const bytes = start > 0 ? new Uint8Array(new ArrayBuffer(start + size)) : new Uint8Array(size);
   writeInt64(bytes, start + BASE_OFFSET_POSITION, baseOffset);
   writeInt32(bytes, start + BATCH_LENGTH_POSITION, size - BATCH_OVERHEAD_BYTES);
   writeInt32(bytes, start + PARTITION_LEADER_EPOCH_POSITION, partitionLeaderEpoch);
