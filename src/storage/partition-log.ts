@@ -575,7 +575,7 @@ export class PartitionLog implements PartitionLogApi {
           { details: { file: segment.logPath, position, offset: header.baseOffset } },
         );
       }
-      for (const record of decodeRecordBatch(batch).records) {
+      for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
         if (record.offset >= offset && record.offset < highWatermark && records.length < maxRecords) records.push(record);
       }
       bytesRead += batchBytes;

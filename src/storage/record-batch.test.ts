@@ -287,6 +287,13 @@ describe("damage", () => {
     }
   });
 
+  test("when the caller verified the frame checksum, the CRC-32C is not computed again", () => {
+    const bytes = good.slice();
+    bytes[17] ^= 0x01; // the stored CRC-32C only: the records are intact
+    expect(() => decodeRecordBatch(bytes)).toThrow(/CRC-32C/);
+    expect(decodeRecordBatch(bytes, { frameChecksumVerified: true }).records).toEqual(decodeRecordBatch(good).records);
+  });
+
   test("flipping the magic, the CRC or the length throws too", () => {
     for (const position of [8, 11, 16, 17, 20]) {
       const bytes = good.slice();

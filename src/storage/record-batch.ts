@@ -246,7 +246,17 @@ export function batchCrcMatches(bytes: Uint8Array): boolean {
  * Keys, values and header values are subarray views of `bytes`, not copies:
  * they stay valid only while the caller leaves `bytes` unchanged.
  */
-export function decodeRecordBatch(bytes: Uint8Array): { header: BatchHeader; records: StoredRecord[] } {
+export interface DecodeOptions {
+  /**
+   * The caller has just checked the segment frame's CRC32 over exactly these
+   * bytes (src/storage/frame.ts). It covers every byte Kafka's CRC-32C covers
+   * and more, so the CRC-32C is not computed again: on the read path it was
+   * half the cost of serving a batch.
+   */
+  frameChecksumVerified?: boolean;
+}
+
+export function decodeRecordBatch(bytes: Uint8Array, options?: DecodeOptions): { header: BatchHeader; records: StoredRecord[] } {
   if (bytes.length < BATCH_HEADER_BYTES) {
     throw corruptBatch(`is ${bytes.length} bytes, shorter than its ${BATCH_HEADER_BYTES}-byte header`);
   }
@@ -259,9 +269,11 @@ export function decodeRecordBatch(bytes: Uint8Array): { header: BatchHeader; rec
   if (size !== bytes.length) {
     throw corruptBatch(`${at()} claims ${size} bytes but ${bytes.length} were given`);
   }
-  const crc = crc32c(bytes, ATTRIBUTES_POSITION, size);
-  if (crc !== header.crc) {
-    throw corruptBatch(`${at()} fails its CRC-32C: stored ${hex(header.crc)}, computed ${hex(crc)}`);
+  if (options?.frameChecksumVerified !== true) {
+    const crc = crc32c(bytes, ATTRIBUTES_POSITION, size);
+    if (crc !== header.crc) {
+      throw corruptBatch(`${at()} fails its CRC-32C: stored ${hex(header.crc)}, computed ${hex(crc)}`);
+    }
   }
   if ((header.attributes & COMPRESSION_MASK) !== 0) {
     throw corruptBatch(`${at()} is compressed (attributes ${header.attributes}), which gafka does not read`);
