@@ -1,9 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import * as nodeFs from "node:fs";
 import * as path from "node:path";
-import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
-import { silentLogger } from "../core/logger.ts";
 import { nodeFileSystem, type FileSystem } from "../storage/file-system.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
@@ -12,6 +10,7 @@ import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { Broker, type BrokerOptions, type ProduceRecord } from "./broker.ts";
 import type { BrokerConfig } from "./config.ts";
 import { partitionForKey } from "./partitioner.ts";
+import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -36,17 +35,7 @@ function tempDir(): string {
 }
 
 function configFor(dataDir: string, overrides: Partial<BrokerConfig> = {}): BrokerConfig {
-  return {
-    brokerId: 1,
-    dataDir,
-    fs: nodeFileSystem,
-    clock: systemClock,
-    logger: silentLogger,
-    fsyncPolicy: { kind: "always" },
-    segmentBytesMax: 1024 * 1024,
-    messageBytesMax: 1024,
-    ...overrides,
-  };
+  return testBrokerConfig(dataDir, { brokerId: 1, messageBytesMax: 1024, ...overrides });
 }
 
 async function openBroker(dataDir: string, overrides: Partial<BrokerConfig> = {}, options: BrokerOptions = {}) {

@@ -2,6 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { testRunConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { runBroker, type RunningBroker } from "./run-broker.ts";
+import { parseSamples } from "../../test/helpers/metrics.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 
@@ -21,13 +22,7 @@ async function started(overrides: Parameters<typeof testRunConfig>[1] = {}): Pro
 async function scrape(running: RunningBroker): Promise<Map<string, number>> {
   const response = await fetch(`${running.url}/metrics`);
   expect(response.status).toBe(200);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
+  return parseSamples(await response.text());
 }
 
 async function produce(running: RunningBroker, topic: string, records: unknown[]): Promise<void> {

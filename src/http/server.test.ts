@@ -13,6 +13,7 @@ import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { GroupCoordinator } from "../groups/coordinator.ts";
 import { startServer, type ServerOptions } from "./server.ts";
+import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 
 interface Answer {
   status: number;
@@ -33,17 +34,7 @@ afterEach(async () => {
 });
 
 function brokerConfig(dataDir: string, overrides: Partial<BrokerConfig>): BrokerConfig {
-  return {
-    brokerId: 7,
-    dataDir,
-    fs: nodeFileSystem,
-    clock: systemClock,
-    logger: silentLogger,
-    fsyncPolicy: { kind: "always" },
-    segmentBytesMax: 1024 * 1024,
-    messageBytesMax: 1024,
-    ...overrides,
-  };
+  return testBrokerConfig(dataDir, { brokerId: 7, messageBytesMax: 1024, ...overrides });
 }
 
 function openGroups(broker: Broker, dataDir: string): GroupCoordinator {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { runBroker, type RunningBroker } from "../../broker/run-broker.ts";
 import { testRunConfig } from "../../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../../test/helpers/temp-dir.ts";
+import { parseSamples } from "../../../test/helpers/metrics.ts";
 
 const temp = makeTempDir("gafka-metrics-http-");
 let running: RunningBroker;
@@ -28,13 +29,7 @@ async function scrape(): Promise<Map<string, number>> {
   const response = await call("GET", "/metrics");
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
+  return parseSamples(await response.text());
 }
 
 function sample(samples: Map<string, number>, series: string): number {
