@@ -10,12 +10,11 @@ import { batchStartPosition, locateBatch, readFrameRun } from "./frame-locator.t
 import type { FsyncPolicy } from "./fsync-policy.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { AppendResult, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
-import { OffsetIndex } from "./offset-index.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 import { BATCH_HEADER_BYTES, decodeRecordBatch, readBatchHeader } from "./record-batch.ts";
-import { Segment, segmentBaseOffsets, segmentPaths } from "./segment.ts";
+import { type Segment, segmentBaseOffsets } from "./segment.ts";
 import { SegmentReader } from "./segment-reader.ts";
-import { scanSegment } from "./segment-scanner.ts";
+import { createSegment, loadSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 
 export interface PartitionLogOptions {
   /** The partition's directory; created when missing. */
@@ -371,8 +370,8 @@ export class PartitionLog implements PartitionLogApi {
         cause: error,
       });
     }
-    this.writeIndexFile(old);
-    const segment = this.createSegment(old.nextOffset);
+    writeIndexFile(this.files, old);
+    const segment = createSegment(this.files, old.nextOffset);
     this.segments.push(segment);
     this.durablePosition = 0;
     return segment;
@@ -801,10 +800,10 @@ export class PartitionLog implements PartitionLogApi {
     const baseOffsets = segmentBaseOffsets(this.fs.readdir(dir));
     const segments: Segment[] = [];
     try {
-      if (baseOffsets.length === 0) segments.push(this.createSegment(0));
+      if (baseOffsets.length === 0) segments.push(createSegment(this.files, 0));
       for (let i = 0; i < baseOffsets.length; i++) {
         const nextBase = i + 1 < baseOffsets.length ? baseOffsets[i + 1]! : undefined;
-        segments.push(this.loadSegment(baseOffsets[i]!, nextBase));
+        segments.push(loadSegment(this.files, baseOffsets[i]!, nextBase));
       }
     } catch (error) {
       for (const segment of segments) this.fs.close(segment.fd);
@@ -831,80 +830,9 @@ export class PartitionLog implements PartitionLogApi {
     this.wakeReaders();
   }
 
-  /**
-   * A sealed segment (nextBase defined) is trusted up to its size and its index
-   * file is used when it makes sense, so start-up reads only what it must; the
-   * active segment is scanned in full and a torn tail is cut off.
-   */
-  private loadSegment(baseOffset: number, nextBase: number | undefined): Segment {
-    const { logPath, indexPath } = segmentPaths(this.options.dir, baseOffset);
-    const fd = this.fs.openReadWrite(logPath);
-    try {
-      if (nextBase !== undefined) {
-        const sizeBytes = this.fs.sizeOf(fd);
-        const index = this.fs.exists(indexPath) ? OffsetIndex.parse(this.fs.readFile(indexPath), sizeBytes) : undefined;
-        if (index && (sizeBytes === 0 || index.length > 0)) {
-          return new Segment(baseOffset, logPath, indexPath, fd, sizeBytes, nextBase, index, this.indexIntervalBytes);
-        }
-      }
-      const scan = scanSegment(this.fs, logPath, fd, baseOffset, {
-        isActive: nextBase === undefined,
-        indexIntervalBytes: this.indexIntervalBytes,
-      });
-      const problem = scan.problems[0];
-      if (problem?.kind === "corrupt" || (nextBase !== undefined && scan.nextOffset !== nextBase)) {
-        const message = problem
-          ? problem.message
-          : `segment ends at offset ${scan.nextOffset} but the next segment starts at ${nextBase}`;
-        const position = problem ? problem.position : scan.validBytes;
-        const offset = problem ? problem.offset : scan.nextOffset;
-        throw new GafkaError(
-          "log_corrupt",
-          `partition ${this.options.name} refused: ${logPath} is corrupt at position ${position} (offset ${offset}): ${message}. ` +
-            "Records after it are kept on disk; run `gafka admin verify` to list every damaged place.",
-          { details: { file: logPath, position, offset } },
-        );
-      }
-      if (problem?.kind === "torn") {
-        const dropped = scan.fileBytes - scan.validBytes;
-        this.fs.truncate(fd, scan.validBytes);
-        this.fs.fdatasyncSync(fd);
-        this.logger.warn(
-          `partition ${this.options.name}: cut a torn tail of ${dropped} bytes from ${logPath} at position ${scan.validBytes} (offset ${scan.nextOffset})`,
-        );
-      }
-      const segment = new Segment(baseOffset, logPath, indexPath, fd, scan.validBytes, scan.nextOffset, scan.index, this.indexIntervalBytes);
-      if (nextBase !== undefined) this.writeIndexFile(segment);
-      return segment;
-    } catch (error) {
-      this.fs.close(fd);
-      throw error;
-    }
-  }
-
-  private createSegment(baseOffset: number): Segment {
-    const { logPath, indexPath } = segmentPaths(this.options.dir, baseOffset);
-    const fd = this.fs.openReadWrite(logPath);
-    this.fs.truncate(fd, 0);
-    // The new file's directory entry must be durable before records in it are acknowledged.
-    this.fs.syncDirectorySync(this.options.dir);
-    return new Segment(baseOffset, logPath, indexPath, fd, 0, baseOffset, new OffsetIndex(), this.indexIntervalBytes);
-  }
-
-  /** The index is derived: written without fsync, checked and rebuilt on load. */
-  private writeIndexFile(segment: Segment): void {
-    try {
-      const fd = this.fs.openReadWrite(segment.indexPath);
-      try {
-        const bytes = segment.index.serialize();
-        this.fs.truncate(fd, 0);
-        this.fs.write(fd, bytes, 0);
-      } finally {
-        this.fs.close(fd);
-      }
-    } catch (error) {
-      this.logger.warn(`could not write ${segment.indexPath} (it will be rebuilt): ${describe(error)}`);
-    }
+  /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
+  private get files(): SegmentFiles {
+    return { fs: this.fs, logger: this.logger, dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes };
   }
 }
 
