@@ -4,17 +4,17 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { assert } from "../core/assert.ts";
-import { encodeBatchFrame, FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
+import { encodeBatchFrame } from "./frame.ts";
 import { checkFrames } from "./frame-chunk.ts";
 import { batchStartPosition, locateBatch, readFrameRun } from "./frame-locator.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { AppendResult, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
-import { BATCH_HEADER_BYTES, decodeRecordBatch, readBatchHeader } from "./record-batch.ts";
 import { type Segment, segmentBaseOffsets } from "./segment.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { createSegment, loadSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
+import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
 
 export interface PartitionLogOptions {
   /** The partition's directory; created when missing. */
@@ -535,7 +535,7 @@ export class PartitionLog implements PartitionLogApi {
     return { records, nextOffset };
   }
 
-  /** Reads batches of one segment into `records`; returns the batch bytes read. */
+  /** Reads batches of one segment into `records` (src/storage/segment-read.ts); returns the batch bytes read. */
   private readSegment(
     segment: Segment,
     offset: number,
@@ -544,44 +544,10 @@ export class PartitionLog implements PartitionLogApi {
     maxBytes: number,
     records: StoredRecord[],
   ): number {
-    const reader = this.reader;
-    const endPosition = this.writtenEnd(segment);
-    reader.reset(segment.fd, endPosition);
-    let position = segment.index.lookup(Math.max(0, offset - segment.baseOffset));
-    let bytesRead = 0;
-    while (position < endPosition && records.length < maxRecords) {
-      const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
-      if (!head) break;
-      const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
-      const batchBytes = view.getUint32(0);
-      // Read now: the next reader.bytes() may refill the buffer `head` points into.
-      const checksum = view.getUint32(4);
-      const header = readBatchHeader(head, FRAME_HEADER_BYTES);
-      if (header.baseOffset >= highWatermark) break;
-      const frameBytes = FRAME_HEADER_BYTES + batchBytes;
-      if (header.baseOffset + header.lastOffsetDelta < offset) {
-        position += frameBytes;
-        continue;
-      }
-      if (bytesRead > 0 && bytesRead + batchBytes > maxBytes) break;
-      const inFile = reader.bytes(position + FRAME_HEADER_BYTES, batchBytes);
-      // Copy: the reader's buffer is reused; decoded records point into this copy.
-      const batch = inFile ? inFile.slice() : undefined;
-      if (!batch || frameChecksum(batch) !== checksum) {
-        throw new GafkaError(
-          "log_corrupt",
-          `partition ${this.options.name}: corrupt frame at position ${position} of ${segment.logPath} (offset ${header.baseOffset})`,
-          { details: { file: segment.logPath, position, offset: header.baseOffset } },
-        );
-      }
-      for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
-        if (record.offset >= offset && record.offset < highWatermark && records.length < maxRecords) records.push(record);
-      }
-      bytesRead += batchBytes;
-      position += frameBytes;
-    }
-    return bytesRead;
+    this.reader.reset(segment.fd, this.writtenEnd(segment));
+    return readSegmentRecords(this.reader, segment, this.options.name, { offset, highWatermark, maxRecords, maxBytes }, records);
   }
+
 
   /**
    * The first offset whose record timestamp is >= timestampMs (Kafka's
@@ -592,24 +558,9 @@ export class PartitionLog implements PartitionLogApi {
     this.assertServing();
     const highWatermark = this.highWatermark;
     for (const segment of this.segments) {
-      const reader = this.reader;
-      const endPosition = this.writtenEnd(segment);
-      reader.reset(segment.fd, endPosition);
-      let position = 0;
-      while (position < endPosition) {
-        const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
-        if (!head) break;
-        const batchBytes = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES).getUint32(0);
-        const header = readBatchHeader(head, FRAME_HEADER_BYTES);
-        if (header.baseOffset >= highWatermark) return highWatermark;
-        if (header.maxTimestampMs >= timestampMs) {
-          const batch = reader.bytes(position + FRAME_HEADER_BYTES, batchBytes)!.slice();
-          for (const record of decodeRecordBatch(batch).records) {
-            if (record.timestampMs >= timestampMs && record.offset < highWatermark) return record.offset;
-          }
-        }
-        position += FRAME_HEADER_BYTES + batchBytes;
-      }
+      this.reader.reset(segment.fd, this.writtenEnd(segment));
+      const found = firstOffsetAtOrAfter(this.reader, timestampMs, highWatermark);
+      if (found !== undefined) return found;
     }
     return highWatermark;
   }
