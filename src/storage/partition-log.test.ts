@@ -9,7 +9,7 @@ import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import type { FileSystem } from "./file-system.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
-import { PartitionLog } from "./partition-log.ts";
+import { PartitionLog, type PartitionLogOptions } from "./partition-log.ts";
 import type { RecordInput } from "./record.ts";
 import { verifyDataDir } from "./verify.ts";
 
@@ -37,7 +37,7 @@ interface Opened {
 
 function openLog(
   dir: string,
-  options: { fs?: FileSystem; fsyncPolicy?: FsyncPolicy; segmentBytesMax?: number; logger?: Logger } = {},
+  options: Pick<Partial<PartitionLogOptions>, "fs" | "fsyncPolicy" | "segmentBytesMax" | "logger" | "onFsync"> = {},
 ): PartitionLog {
   const log = PartitionLog.open({
     dir,
@@ -48,6 +48,7 @@ function openLog(
     fsyncPolicy: options.fsyncPolicy ?? { kind: "always" },
     segmentBytesMax: options.segmentBytesMax ?? 1024 * 1024,
     indexIntervalBytes: 256,
+    onFsync: options.onFsync,
   });
   cleanups.push(() => log.close());
   return log;
@@ -330,19 +331,10 @@ describe("coalesced writes", () => {
 describe("fsync reports", () => {
   test("onFsync gets each group commit's duration, records and bytes", async () => {
     const reports: { durationSeconds: number; records: number; bytes: number }[] = [];
-    const temp = makeTempDir();
-    cleanups.unshift(temp.remove);
-    const log = PartitionLog.open({
-      dir: path.join(temp.dir, "t-0"),
-      name: "t-0",
-      fs: nodeFileSystem,
-      clock: systemClock,
-      logger: silentLogger,
+    const { log } = freshLog({
       fsyncPolicy: { kind: "always" },
-      segmentBytesMax: 1 << 20,
       onFsync: (durationSeconds, records, bytes) => void reports.push({ durationSeconds, records, bytes }),
     });
-    cleanups.push(() => log.close());
     await Promise.all([log.append([record("a"), record("b")]), log.append([record("c")])]);
     await log.append([record("d")]);
     expect(reports.map((r) => r.records)).toEqual([3, 1]);
@@ -352,19 +344,10 @@ describe("fsync reports", () => {
 
   test("the interval sync reports what it made durable", async () => {
     const reports: { records: number; bytes: number }[] = [];
-    const temp = makeTempDir();
-    cleanups.unshift(temp.remove);
-    const log = PartitionLog.open({
-      dir: path.join(temp.dir, "t-0"),
-      name: "t-0",
-      fs: nodeFileSystem,
-      clock: systemClock,
-      logger: silentLogger,
+    const { log } = freshLog({
       fsyncPolicy: { kind: "interval", intervalMs: 5 },
-      segmentBytesMax: 1 << 20,
       onFsync: (_durationSeconds, records, bytes) => void reports.push({ records, bytes }),
     });
-    cleanups.push(() => log.close());
     await log.append([record("a"), record("b"), record("c")]);
     await waitFor(() => reports.length > 0, "the interval fsync");
     expect(reports[0]).toEqual({ records: 3, bytes: log.sizeBytes });
