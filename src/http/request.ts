@@ -42,12 +42,33 @@ function bodyTooLarge(sizeBytes: number, requestBytesMax: number): GafkaError {
   );
 }
 
+/** Kafka's RecordBatch v2 bytes, the binary produce and consume form (docs/api.md "Record batches"). */
+export const RECORD_BATCH_MEDIA_TYPE = "application/vnd.kafka.record-batch";
+
 /** `application/json`, with or without parameters such as `; charset=utf-8`, in any case. */
 export function isJsonContentType(value: string | null): boolean {
+  return isMediaType(value, "application/json");
+}
+
+/** RECORD_BATCH_MEDIA_TYPE, with or without parameters, in any case. */
+export function isRecordBatchContentType(value: string | null): boolean {
+  return isMediaType(value, RECORD_BATCH_MEDIA_TYPE);
+}
+
+function isMediaType(value: string | null, mediaType: string): boolean {
   if (value === null) return false;
-  if (value === "application/json") return true;
+  if (value === mediaType) return true;
   const semicolon = value.indexOf(";");
-  return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase() === "application/json";
+  return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase() === mediaType;
+}
+
+/** The request body as bytes, refused with 413 beyond requestBytesMax (by Content-Length first, then by what arrived). */
+export async function readBinaryBody(request: Request, requestBytesMax: number): Promise<Uint8Array> {
+  const declaredLength = request.headers.get("content-length");
+  if (declaredLength !== null && Number(declaredLength) > requestBytesMax) throw bodyTooLarge(Number(declaredLength), requestBytesMax);
+  const body = new Uint8Array(await request.arrayBuffer());
+  if (body.length > requestBytesMax) throw bodyTooLarge(body.length, requestBytesMax);
+  return body;
 }
 
 /** The query string's parameters (empty when there is none). */

@@ -39,6 +39,13 @@ export class TopicTraffic {
     counters.bytes.inc(payloadBytes(records));
   }
 
+  /** Counts records of one topic given as totals (record batches, whose records are never decoded into objects). */
+  countTotals(topic: string, records: number, payloadBytes: number): void {
+    const counters = this.countersOf(topic);
+    counters.records.inc(records);
+    counters.bytes.inc(payloadBytes);
+  }
+
   /** Counts records that each name their topic (a group consume). */
   countEach(records: readonly TopicPayloadRecord[]): void {
     let topic: string | undefined;

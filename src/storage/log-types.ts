@@ -1,3 +1,4 @@
+import type { CheckedClientBatch } from "./batch-check.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 
@@ -64,6 +65,8 @@ export interface PartitionLogApi {
    * storage_failed, partition_offline) and then nothing of it is acknowledged.
    */
   append(records: RecordInput[]): Promise<AppendResult>;
+  /** Appends a client's checked batches (binary produce) as one unit; durability as append(). */
+  appendBatches(batches: readonly CheckedClientBatch[]): Promise<AppendResult>;
   /**
    * Reads records from `offset` (earliestOffset <= offset <= highWatermark,
    * otherwise offset_out_of_range), at most `maxRecords`, stopping after about

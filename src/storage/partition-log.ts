@@ -4,7 +4,9 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { assert } from "../core/assert.ts";
-import { encodeBatchFrame } from "./frame.ts";
+import { encodeBatchFrame, FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
+import type { CheckedClientBatch } from "./batch-check.ts";
+import { setBaseOffset, setPartitionLeaderEpoch } from "./record-batch.ts";
 import { checkFrames } from "./frame-chunk.ts";
 import { batchStartPosition, locateBatch, readFrameRun } from "./frame-locator.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
@@ -209,6 +211,48 @@ export class PartitionLog implements PartitionLogApi {
       target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes);
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
       return this.enqueueWrite(frame, result, nextOffset);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * A client's batches (binary produce), already checked by
+   * checkClientBatches (src/storage/batch-check.ts): copied once into their
+   * frames, given consecutive offsets from the log end and this leader's
+   * epoch (both outside the CRC-32C, which stays valid), and appended as one
+   * unit. The batches' own bytes are not changed. Durability as append().
+   */
+  appendBatches(batches: readonly CheckedClientBatch[]): Promise<AppendResult> {
+    try {
+      this.assertWritable();
+      if (batches.length === 0) throw new GafkaError("invalid_request", "a produce needs at least one batch");
+      const baseOffset = this.active.nextOffset;
+      const partitionLeaderEpoch = this.options.leaderEpoch?.() ?? -1;
+      let frameBytes = 0;
+      for (const batch of batches) frameBytes += FRAME_HEADER_BYTES + batch.bytes.length;
+      const target = this.active.sizeBytes > 0 && this.active.sizeBytes + frameBytes > this.options.segmentBytesMax
+        ? this.roll()
+        : this.active;
+      assert(target.nextOffset === baseOffset, "offsets move only forward between checking batches and appending them");
+      if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
+      const frames = new Uint8Array(frameBytes);
+      const view = new DataView(frames.buffer);
+      let position = 0;
+      let nextOffset = baseOffset;
+      for (const batch of batches) {
+        const stored = frames.subarray(position + FRAME_HEADER_BYTES, position + FRAME_HEADER_BYTES + batch.bytes.length);
+        stored.set(batch.bytes);
+        setBaseOffset(stored, nextOffset);
+        setPartitionLeaderEpoch(stored, partitionLeaderEpoch);
+        view.setUint32(position, stored.length);
+        view.setUint32(position + 4, frameChecksum(stored));
+        target.appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length, this.indexIntervalBytes);
+        nextOffset += batch.recordCount;
+        position += FRAME_HEADER_BYTES + stored.length;
+      }
+      const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: batches[0]!.baseTimestampMs };
+      return this.enqueueWrite(frames, result, nextOffset);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,8 +1,17 @@
 import type { Acks } from "../../broker/broker.ts";
-import { invalidRequest } from "../../core/errors.ts";
+import { GafkaError, invalidRequest } from "../../core/errors.ts";
 import { LEADER_EPOCH_HEADER } from "../../replication/request-guard.ts";
 import { decodeProduceRequest } from "../record-json.ts";
-import { queryOf, readJsonObject } from "../request.ts";
+import {
+  isJsonContentType,
+  isRecordBatchContentType,
+  RECORD_BATCH_MEDIA_TYPE,
+  parseNonNegativeInteger,
+  queryOf,
+  readBinaryBody,
+  readJsonObject,
+  requiredParameter,
+} from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 
 /**
@@ -13,15 +22,20 @@ import type { Route, RouteContext } from "../route.ts";
  * once with 202 and offsets -1.
  */
 async function produce(request: Request, context: RouteContext): Promise<Response> {
+  const contentType = request.headers.get("content-type");
+  if (isRecordBatchContentType(contentType)) return produceBatches(request, context);
+  if (!isJsonContentType(contentType)) {
+    throw new GafkaError(
+      "unsupported_media_type",
+      `a produce body is JSON (Content-Type: application/json) or record batches (Content-Type: ${RECORD_BATCH_MEDIA_TYPE})`,
+    );
+  }
   const body = await readJsonObject(request, context.requestBytesMax);
   const acks = parseAcks(body.acks ?? queryOf(request).get("acks") ?? undefined);
   const { topic, records, batch } = decodeProduceRequest(body);
   const results = await context.broker.produce(topic, records, { acks });
   context.metrics.produced.count(topic, records);
-  const init: ResponseInit = {
-    status: acks === 0 ? 202 : 200,
-    headers: context.replication === undefined ? {} : { [LEADER_EPOCH_HEADER]: String(context.replication.leaderEpoch) },
-  };
+  const init = answerInit(acks, context);
   if (!batch) {
     const result = results[0]!;
     return Response.json({ topic, partition: result.partition, offset: result.offset, timestamp: result.timestampMs }, init);
@@ -32,6 +46,32 @@ async function produce(request: Request, context: RouteContext): Promise<Respons
     wire[i] = { partition: result.partition, offset: result.offset, timestamp: result.timestampMs };
   }
   return Response.json({ topic, results: wire }, init);
+}
+
+/**
+ * POST /api/v1/produce?topic&partition&acks with a body of RecordBatch v2
+ * (docs/api.md "Record batches"): appended as sent once every batch passes
+ * its checks; answered with the offsets the records got.
+ */
+async function produceBatches(request: Request, context: RouteContext): Promise<Response> {
+  const query = queryOf(request);
+  const topic = requiredParameter(query, "topic");
+  const partition = parseNonNegativeInteger(requiredParameter(query, "partition"), "partition");
+  const acks = parseAcks(query.get("acks") ?? undefined);
+  const body = await readBinaryBody(request, context.requestBytesMax);
+  const result = await context.broker.produceBatches(topic, partition, body, { acks });
+  context.metrics.produced.countTotals(topic, result.recordCount, result.payloadBytes);
+  return Response.json(
+    { topic, partition: result.partition, base_offset: result.baseOffset, last_offset: result.lastOffset },
+    answerInit(acks, context),
+  );
+}
+
+function answerInit(acks: Acks, context: RouteContext): ResponseInit {
+  return {
+    status: acks === 0 ? 202 : 200,
+    headers: context.replication === undefined ? {} : { [LEADER_EPOCH_HEADER]: String(context.replication.leaderEpoch) },
+  };
 }
 
 /** 0, 1, "all" or -1 (Kafka's spelling of all), as a number or a string; 1 when absent. */

@@ -1,0 +1,182 @@
+/**
+ * Checks record batches a client sent (binary produce, docs/api.md "Record
+ * batches") before any of them reaches the log. A batch the log stores is
+ * served, replicated and decoded later by every reader, so everything a
+ * reader relies on is checked here, once, like Kafka's LogValidator: the
+ * framing, the CRC-32C, the attributes gafka supports, offset deltas 0..n-1,
+ * the record framing and sizes, and maxTimestamp (the time index of
+ * offsetForTimestamp trusts it). Nothing is decoded into objects: one pass of
+ * varint reads per record.
+ */
+import { GafkaError, invalidRequest } from "../core/errors.ts";
+import { crc32c } from "./crc32c.ts";
+import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES } from "./record-batch.ts";
+import { type Cursor, readVarint, readVarlong } from "./varint.ts";
+
+/** One checked batch: a view of the body, and what the log needs to know of it. */
+export interface CheckedClientBatch {
+  bytes: Uint8Array;
+  recordCount: number;
+  baseTimestampMs: number;
+  /** Key + value bytes of its records (what the traffic metrics count). */
+  payloadBytes: number;
+}
+
+export interface BatchCheckLimits {
+  /** Largest key + value + headers of one record (--max-message-bytes). */
+  messageBytesMax: number;
+  /** Most records one request may carry. */
+  recordsMax: number;
+}
+
+const MAGIC = 2;
+const CRC_COVERED_FROM = 21;
+
+/**
+ * Splits `body` into its batches and checks each; throws a GafkaError
+ * (400 invalid_request naming the batch, or 413 message_too_large naming the
+ * record) at the first fault. The views returned share `body`'s bytes.
+ */
+export function checkClientBatches(body: Uint8Array, limits: BatchCheckLimits): CheckedClientBatch[] {
+  if (body.length === 0) throw invalidRequest("the request body holds no record batch");
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const batches: CheckedClientBatch[] = [];
+  let records = 0;
+  let position = 0;
+  while (position < body.length) {
+    const index = batches.length;
+    const fault = (reason: string) =>
+      invalidRequest(`record batch ${index} (at byte ${position} of the body) ${reason}`, { batch: index });
+    if (body.length - position < BATCH_HEADER_BYTES) throw fault(`is ${body.length - position} bytes, shorter than a batch header (${BATCH_HEADER_BYTES})`);
+    const batchLength = view.getInt32(position + 8);
+    const size = BATCH_OVERHEAD_BYTES + batchLength;
+    if (batchLength < BATCH_HEADER_BYTES - BATCH_OVERHEAD_BYTES || size > body.length - position) {
+      throw fault(`claims a batchLength of ${batchLength}, but ${body.length - position - BATCH_OVERHEAD_BYTES} bytes follow it`);
+    }
+    const magic = view.getInt8(position + 16);
+    if (magic !== MAGIC) throw fault(`has magic ${magic}; gafka takes RecordBatch v2 (magic 2) only`);
+    const storedCrc = view.getUint32(position + 17);
+    const computedCrc = crc32c(body, position + CRC_COVERED_FROM, position + size);
+    if (storedCrc !== computedCrc) {
+      throw fault(`fails its CRC-32C: it says ${hex(storedCrc)}, its bytes give ${hex(computedCrc)}`);
+    }
+    const attributes = view.getInt16(position + 21);
+    if (attributes !== 0) {
+      throw fault(`has attributes ${attributes}; gafka takes uncompressed, CreateTime, non-transactional data batches (attributes 0)`);
+    }
+    const lastOffsetDelta = view.getInt32(position + 23);
+    const baseTimestampMs = readTimestamp(view, position + 27);
+    const maxTimestampMs = readTimestamp(view, position + 35);
+    if (baseTimestampMs === undefined || maxTimestampMs === undefined) throw fault("has a timestamp outside 0..2^53-1 ms");
+    const producerId = view.getBigInt64(position + 43);
+    const producerEpoch = view.getInt16(position + 51);
+    const baseSequence = view.getInt32(position + 53);
+    if (producerId !== -1n || producerEpoch !== -1 || baseSequence !== -1) {
+      throw fault(`has producer id ${producerId}, epoch ${producerEpoch}, sequence ${baseSequence}; gafka has no idempotent producer, so all must be -1`);
+    }
+    const recordCount = view.getInt32(position + 57);
+    if (recordCount < 1 || recordCount > size - BATCH_HEADER_BYTES) throw fault(`claims ${recordCount} records in ${size} bytes`);
+    if (lastOffsetDelta !== recordCount - 1) throw fault(`has lastOffsetDelta ${lastOffsetDelta} for ${recordCount} records`);
+    records += recordCount;
+    if (records > limits.recordsMax) {
+      throw invalidRequest(`a produce request may carry at most ${limits.recordsMax} records`);
+    }
+    const bytes = body.subarray(position, position + size);
+    const { largestDeltaMs, payloadBytes } = checkRecords(bytes, recordCount, baseTimestampMs, limits.messageBytesMax, index, fault);
+    if (baseTimestampMs + largestDeltaMs !== maxTimestampMs) {
+      throw fault(`has maxTimestamp ${maxTimestampMs}, but its largest record timestamp is ${baseTimestampMs + largestDeltaMs}`);
+    }
+    batches.push({ bytes, recordCount, baseTimestampMs, payloadBytes });
+    position += size;
+  }
+  return batches;
+}
+
+/**
+ * Walks the records of one batch; returns the largest timestamp delta.
+ * Every record must have attributes 0, offset delta = its index, a key and
+ * value of -1 (null) or more bytes, headers with keys, and end exactly where
+ * its length says; the batch must end with its last record. Returns the
+ * largest timestamp delta and the key + value bytes of the batch.
+ */
+function checkRecords(
+  bytes: Uint8Array,
+  recordCount: number,
+  baseTimestampMs: number,
+  messageBytesMax: number,
+  batchIndex: number,
+  fault: (reason: string) => GafkaError,
+): { largestDeltaMs: number; payloadBytes: number } {
+  const cursor: Cursor = { position: BATCH_HEADER_BYTES };
+  let largestDeltaMs = -Infinity;
+  let batchPayloadBytes = 0;
+  try {
+    for (let index = 0; index < recordCount; index++) {
+      const bodySize = readVarint(bytes, cursor);
+      const bodyEnd = cursor.position + bodySize;
+      if (bodySize < 1 || bodyEnd > bytes.length) throw new RecordFault(index, `claims ${bodySize} bytes`);
+      if (bytes[cursor.position] !== 0) throw new RecordFault(index, `has attributes ${bytes[cursor.position]} (must be 0)`);
+      cursor.position++;
+      const timestampDeltaMs = readVarlong(bytes, cursor);
+      if (!Number.isSafeInteger(baseTimestampMs + timestampDeltaMs) || baseTimestampMs + timestampDeltaMs < 0) {
+        throw new RecordFault(index, `has a timestamp outside 0..2^53-1 ms`);
+      }
+      if (timestampDeltaMs > largestDeltaMs) largestDeltaMs = timestampDeltaMs;
+      const offsetDelta = readVarint(bytes, cursor);
+      if (offsetDelta !== index) throw new RecordFault(index, `has offset delta ${offsetDelta} (must be ${index})`);
+      let payloadBytes = skipBytesField(bytes, cursor, bodyEnd, index, "key");
+      payloadBytes += skipBytesField(bytes, cursor, bodyEnd, index, "value");
+      batchPayloadBytes += payloadBytes;
+      const headerCount = readVarint(bytes, cursor);
+      if (headerCount < 0 || headerCount > bodyEnd - cursor.position) throw new RecordFault(index, `claims ${headerCount} headers`);
+      for (let header = 0; header < headerCount; header++) {
+        const keyBytes = readVarint(bytes, cursor);
+        if (keyBytes < 0 || cursor.position + keyBytes > bodyEnd) throw new RecordFault(index, `header ${header} key claims ${keyBytes} bytes`);
+        cursor.position += keyBytes;
+        payloadBytes += keyBytes + skipBytesField(bytes, cursor, bodyEnd, index, `header ${header} value`);
+      }
+      if (cursor.position !== bodyEnd) throw new RecordFault(index, `ends at byte ${cursor.position}, its length says ${bodyEnd}`);
+      if (payloadBytes > messageBytesMax) {
+        throw new GafkaError(
+          "message_too_large",
+          `record ${index} of record batch ${batchIndex} is ${payloadBytes} bytes (key + value + headers); the most a record may have is ${messageBytesMax}`,
+          { details: { batch: batchIndex, record: index, size_bytes: payloadBytes, max_bytes: messageBytesMax } },
+        );
+      }
+    }
+  } catch (error) {
+    if (error instanceof RecordFault) throw fault(`record ${error.record} ${error.message}`);
+    if (error instanceof GafkaError) throw error;
+    // A varint running past the end or too long (src/storage/varint.ts).
+    throw fault(`has malformed records: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (cursor.position !== bytes.length) throw fault(`has ${bytes.length - cursor.position} bytes after its last record`);
+  return { largestDeltaMs, payloadBytes: batchPayloadBytes };
+}
+
+class RecordFault extends Error {
+  constructor(
+    readonly record: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Length-prefixed bytes (-1: null); returns the bytes skipped. */
+function skipBytesField(bytes: Uint8Array, cursor: Cursor, end: number, record: number, what: string): number {
+  const length = readVarint(bytes, cursor);
+  if (length === -1) return 0;
+  if (length < -1 || cursor.position + length > end) throw new RecordFault(record, `${what} claims ${length} bytes`);
+  cursor.position += length;
+  return length;
+}
+
+function readTimestamp(view: DataView, position: number): number | undefined {
+  const value = view.getBigInt64(position);
+  return value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : undefined;
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, "0")}`;
+}
