@@ -1,4 +1,4 @@
-import { Admin, GroupConsumer } from "../client/index.ts";
+import { Admin, GroupConsumer, type RecordFormat } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { topicPartitions } from "./bench-topic.ts";
 import { type BenchResult, errorText } from "./bench-result.ts";
@@ -21,6 +21,8 @@ export interface ConsumeBenchOptions {
   maxPollRecords: number;
   /** Stop when nothing arrives for this long. */
   idleTimeoutMs: number;
+  /** How records travel: Kafka record batches or JSON. */
+  format: RecordFormat;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
 }
@@ -40,7 +42,14 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Ben
   const consumers = Array.from(
     { length: options.consumers },
     (_, index) =>
-      new GroupConsumer({ broker: options.broker, groupId, consumerId: `bench-${index}`, topics: options.topic, maxRecords: options.maxPollRecords }),
+      new GroupConsumer({
+        broker: options.broker,
+        groupId,
+        consumerId: `bench-${index}`,
+        topics: options.topic,
+        maxRecords: options.maxPollRecords,
+        format: options.format,
+      }),
   );
   const stats = new ReceiveStats();
   try {
@@ -85,6 +94,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Ben
         count: Number.isFinite(options.count) ? options.count : null,
         duration_ms: Number.isFinite(options.durationMs) ? options.durationMs : null,
         max_poll_records: options.maxPollRecords,
+        format: options.format,
       },
       messages: stats.received,
       duplicates: stats.duplicates,

@@ -39,7 +39,14 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
   const consumers = Array.from(
     { length: options.consumers },
     (_, index) =>
-      new GroupConsumer({ broker: options.broker, groupId, consumerId: `bench-${index}`, topics: options.topic, maxRecords: options.maxPollRecords }),
+      new GroupConsumer({
+        broker: options.broker,
+        groupId,
+        consumerId: `bench-${index}`,
+        topics: options.topic,
+        maxRecords: options.maxPollRecords,
+        format: options.format,
+      }),
   );
   try {
     await shareOutPartitions(consumers, partitions);

@@ -1,4 +1,4 @@
-import { Admin, Producer, type ProducerAcks } from "../client/index.ts";
+import { Admin, Producer, type ProducerAcks, type RecordFormat } from "../client/index.ts";
 import { ensureTopic } from "./bench-topic.ts";
 import { type BenchResult, errorText } from "./bench-result.ts";
 import { Pacer } from "./pacer.ts";
@@ -26,6 +26,8 @@ export interface ProducingOptions {
   ratePerSecond: number | undefined;
   /** Passed to the Producer only when given (it then travels with every request). */
   acks: ProducerAcks | undefined;
+  /** How records travel, both ways: Kafka record batches or JSON. */
+  format: RecordFormat;
   /** Messages a producer may have sent and not yet seen answered; default two batches per partition. */
   pendingMax?: number;
   onProgress?: ProgressListener;
@@ -87,6 +89,7 @@ export async function sendFromProducers(
       broker: options.broker,
       batchSize: options.batchSize,
       lingerMs: options.lingerMs,
+      format: options.format,
       ...(options.acks === undefined ? {} : { acks: options.acks }),
     });
     const share = Math.floor(options.count / options.producers) + (index < options.count % options.producers ? 1 : 0);
@@ -110,5 +113,6 @@ export function producingSettings(options: ProducingOptions): BenchResult["setti
     linger_ms: options.lingerMs,
     rate: options.ratePerSecond ?? null,
     acks: options.acks === undefined ? null : String(options.acks),
+    format: options.format,
   };
 }

@@ -212,7 +212,7 @@ test("fetch reads from earliest, latest or an offset; out of range is 416 with e
     broker.fetch({ topic: "t", partition: 0, offset, maxRecords, waitMs: 0 });
   expect((await fetch("earliest")).records.map((stored) => text(stored.value))).toEqual(["a", "b", "c"]);
   const latest = await fetch("latest");
-  expect(latest).toEqual({ records: [], nextOffset: 3, highWatermark: 3 });
+  expect(latest).toEqual({ records: [], batches: new Uint8Array(0), offset: 3, nextOffset: 3, highWatermark: 3 });
   const limited = await fetch(1, 1);
   expect(limited.records.map((stored) => stored.offset)).toEqual([1]);
   expect(limited.nextOffset).toBe(2);
@@ -233,7 +233,7 @@ test("a long poll returns as soon as a produce lands, and empty after a short ti
   expect(woken.nextOffset).toBe(1);
 
   const empty = await broker.fetch({ topic: "t", partition: 1, offset: "latest", maxRecords: 10, waitMs: 50 });
-  expect(empty).toEqual({ records: [], nextOffset: 1, highWatermark: 1 });
+  expect(empty).toEqual({ records: [], batches: new Uint8Array(0), offset: 1, nextOffset: 1, highWatermark: 1 });
 });
 
 test("long polls beyond waitingPollsMax are too_many_requests; an aborted poll frees its place", async () => {
@@ -346,7 +346,7 @@ test("close waits for in-flight appends, wakes long polls, then refuses with shu
   const [acknowledged] = await inFlight;
   expect(acknowledged!.offset).toBe(0);
   await closing;
-  expect(await poll).toEqual({ records: [], nextOffset: 0, highWatermark: 0 });
+  expect(await poll).toEqual({ records: [], batches: new Uint8Array(0), offset: 0, nextOffset: 0, highWatermark: 0 });
   await broker.close(); // idempotent
 
   const reopened = await openBroker(dataDir);

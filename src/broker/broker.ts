@@ -110,6 +110,13 @@ export interface BatchProduceResult {
 
 export type FetchOffset = number | "earliest" | "latest";
 
+/**
+ * What a fetch hands back: "records", decoded (the JSON consume), or
+ * "batches", the stored RecordBatch v2 bytes holding them, undecoded (the
+ * binary consume, docs/api.md "Binary consume").
+ */
+export type FetchFormat = "records" | "batches";
+
 export interface FetchRequest {
   topic: string;
   partition: number;
@@ -120,14 +127,28 @@ export interface FetchRequest {
   waitMs: number;
   /** Ends the wait early (the client went away). */
   signal?: AbortSignal;
+  /** Default "records". */
+  format?: FetchFormat;
 }
 
+/** Either format delivers the records [offset, nextOffset); the same ones for the same request. */
 export interface FetchResult {
+  /** The records delivered (format "records"); empty for "batches". */
   records: StoredRecord[];
-  /** The offset to ask for next. */
+  /**
+   * Format "batches": whole stored batches, without frame headers, holding
+   * the records delivered; the first may begin before `offset` and the last
+   * run past nextOffset. Empty for "records" and when none is delivered.
+   */
+  batches: Uint8Array;
+  /** The offset read from: the request's, "earliest" and "latest" resolved. */
+  offset: number;
+  /** The offset to ask for next (one past the last record delivered). */
   nextOffset: number;
   highWatermark: number;
 }
+
+const NO_BATCHES = new Uint8Array(0);
 
 interface PartitionGroup {
   readonly partition: number;
@@ -433,10 +454,11 @@ export class Broker {
   // ---------------------------------------------------------------- fetch
 
   /**
-   * Reads records at or after the offset. When there are none yet and waitMs
+   * Reads records at or after the offset, decoded or as the stored batches
+   * holding them (request.format). When there are none yet and waitMs
    * is positive, waits (long poll) until an append makes one visible, the
    * wait ends, the signal aborts or the topic/broker closes; then reads again.
-   * Only records acknowledged under the fsync policy are returned.
+   * Only records below the high watermark are delivered.
    */
   async fetch(request: FetchRequest): Promise<FetchResult> {
     this.checkAccepting();
@@ -449,10 +471,8 @@ export class Broker {
     const log = this.logOrThrow(topic, request.partition);
     const offset =
       request.offset === "earliest" ? log.earliestOffset : request.offset === "latest" ? log.highWatermark : request.offset;
-    const first = log.read(offset, request.maxRecords, limits.consumeBytesMax);
-    if (first.records.length > 0 || request.waitMs === 0) {
-      return { records: first.records, nextOffset: first.nextOffset, highWatermark: log.highWatermark };
-    }
+    const first = readAt(log, offset, request);
+    if (first.nextOffset > offset || request.waitMs === 0) return first;
     if (this.waitingPolls >= this.waitingPollsMax) {
       throw new GafkaError(
         "too_many_requests",
@@ -470,11 +490,10 @@ export class Broker {
       this.waitingPolls--;
     }
     if (topic.closing.signal.aborted) {
-      if (!this.accepting) return { records: [], nextOffset: offset, highWatermark };
+      if (!this.accepting) return { records: [], batches: NO_BATCHES, offset, nextOffset: offset, highWatermark };
       throw topicNotFound(request.topic);
     }
-    const second = log.read(offset, request.maxRecords, limits.consumeBytesMax);
-    return { records: second.records, nextOffset: second.nextOffset, highWatermark: log.highWatermark };
+    return readAt(log, offset, request);
   }
 
   /** The offsets a partition holds now: [earliest, highWatermark). */
@@ -641,6 +660,16 @@ export class Broker {
       }
     }
   }
+}
+
+/** One read of a fetch, in the format it asks for; the high watermark as it is after the read. */
+function readAt(log: PartitionLogApi, offset: number, request: FetchRequest): FetchResult {
+  if (request.format === "batches") {
+    const read = log.readBatches(offset, request.maxRecords, limits.consumeBytesMax);
+    return { records: [], batches: read.batches, offset, nextOffset: read.nextOffset, highWatermark: log.highWatermark };
+  }
+  const read = log.read(offset, request.maxRecords, limits.consumeBytesMax);
+  return { records: read.records, batches: NO_BATCHES, offset, nextOffset: read.nextOffset, highWatermark: log.highWatermark };
 }
 
 function openPartitionLog(options: PartitionLogOptions): PartitionLogApi {

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { ProducerAcks } from "../client/index.ts";
+import type { ProducerAcks, RecordFormat } from "../client/index.ts";
 import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { benchResultJson, type BenchResult, formatBenchResult } from "../bench/bench-result.ts";
@@ -13,6 +13,7 @@ const commonArgs = {
   duration: { type: "string", description: "Run for this long (10s, 2m) instead of a count" },
   json: { type: "boolean", description: "Print the summary as one JSON object", default: false },
   quiet: { type: "boolean", description: "No progress line while running", default: false },
+  format: { type: "string", description: "How records travel: batch (Kafka record batches) or json", valueHint: "batch|json", default: "batch" },
   ...brokerArgs,
   ...logLevelArgs("warn"),
 } as const;
@@ -56,7 +57,15 @@ const consume = defineCommand({
   async run({ args }) {
     const { runConsumeBench } = await import("../bench/consume-bench.ts");
     await runMode(args, (signal, onProgress) =>
-      runConsumeBench({ broker: args.broker, topic: args.topic, ...extent(args, 100_000), ...groupOptions(args), signal, onProgress }),
+      runConsumeBench({
+        broker: args.broker,
+        topic: args.topic,
+        ...extent(args, 100_000),
+        ...groupOptions(args),
+        format: formatArg(args.format!),
+        signal,
+        onProgress,
+      }),
     );
   },
 });
@@ -138,6 +147,7 @@ function producingOptions(common: CommonArgs, args: ProducingArgs, countDefault:
     lingerMs: args["linger-ms"] === undefined ? lingerMsDefault : integerArg("linger-ms", args["linger-ms"], 0),
     ratePerSecond: args.rate === undefined ? undefined : positiveNumberArg("rate", args.rate),
     acks: args.acks === undefined ? undefined : acksArg(args.acks),
+    format: formatArg(common.format!),
     ...(args["max-pending"] === undefined ? {} : { pendingMax: integerArg("max-pending", args["max-pending"], 1) }),
   };
 }
@@ -161,6 +171,11 @@ function positiveNumberArg(name: string, text: string): number {
   const value = Number(text);
   if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`--${name} must be a positive number, not '${text}'`);
   return value;
+}
+
+function formatArg(text: string): RecordFormat {
+  if (text === "batch" || text === "json") return text;
+  throw new UsageError(`--format must be batch or json, not '${text}'`);
 }
 
 function acksArg(text: string): ProducerAcks {

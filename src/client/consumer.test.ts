@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { GafkaClientError } from "./client-error.ts";
-import { Consumer, type ConsumerOptions, type ValueEncoding } from "./consumer.ts";
+import { Consumer, type ConsumerOptions, type ConsumerRecord, type ValueEncoding } from "./consumer.ts";
 import type { FetchFunction } from "./http-client.ts";
-import type { WireConsumedRecord } from "./wire.ts";
+import { batchAnswerBytes, batchResponse, jsonRecord, storedBatch, utf8 } from "./record-batch-answer.fixture.ts";
+import { RECORD_BATCH_MEDIA_TYPE, type WireConsumedRecord } from "./wire.ts";
 
 /**
  * One partition behind the consume endpoint: answers at once when records
@@ -146,5 +147,90 @@ describe("Consumer", () => {
     expect(consumer.closed).toBe(true);
     const error = (await consumer.poll().catch((caught: unknown) => caught)) as GafkaClientError;
     expect(error.code).toBe("client_closed");
+  });
+});
+
+/**
+ * One partition stored as record batches of three, served in the form the
+ * request asks for: binary when it accepts record batches (and the fake is
+ * not playing an older broker), JSON otherwise, as the broker does.
+ */
+function batchedPartition(options: { jsonOnly?: boolean } = {}) {
+  const headers = [
+    { key: "trace", value: utf8("t") },
+    { key: "trace", value: null },
+  ];
+  const batches = [0, 3, 6].map((baseOffset) =>
+    storedBatch(
+      baseOffset,
+      [0, 1, 2].map((index) => ({
+        key: index === 1 ? null : utf8(`key-${baseOffset + index}`),
+        value: utf8(`välue ${baseOffset + index}`),
+        headers: index === 2 ? headers : [{ key: "n", value: utf8(String(index)) }],
+        timestampMs: 1_764_000_000_000 + baseOffset + index,
+      })),
+    ),
+  );
+  const log = batches.flatMap((batch) => batch.stored);
+  const accepts: (string | undefined)[] = [];
+  const fetchFunction: FetchFunction = async (url, init) => {
+    const query = new URL(url).searchParams;
+    const accept = (init.headers as Record<string, string>).accept;
+    accepts.push(accept);
+    const offset = Number(query.get("offset") === "earliest" ? 0 : query.get("offset"));
+    const nextOffset = Math.min(log.length, offset + Number(query.get("count")));
+    const header = { topic: "orders", partition: 0, next_offset: nextOffset, high_watermark: log.length };
+    if (accept === RECORD_BATCH_MEDIA_TYPE && !options.jsonOnly) {
+      // Whole batches: the first may begin before the offset asked for, the last run past the count.
+      const covering = batches.filter((batch) => batch.stored.at(-1)!.offset >= offset && batch.stored[0]!.offset < nextOffset);
+      const chunks = covering.length === 0 ? [] : [{ topic: "orders", partition: 0, offset, nextOffset, batches: covering.map((batch) => batch.bytes) }];
+      return batchResponse(batchAnswerBytes(header, chunks));
+    }
+    const encoding = query.get("value_encoding") === "base64" ? "base64" : "utf8";
+    return Response.json({ ...header, records: log.slice(offset, nextOffset).map((record) => jsonRecord(record, 0, encoding)) });
+  };
+  const consumer = <E extends ValueEncoding = "utf8">(consumerOptions: Partial<ConsumerOptions<E>> = {}) =>
+    new Consumer<E>({ topic: "orders", partition: 0, fetch: fetchFunction, ...consumerOptions });
+  return { accepts, consumer };
+}
+
+describe("Consumer formats", () => {
+  test("record batches by default, handing out exactly what the JSON form does", async () => {
+    const partition = batchedPartition();
+    for (const encoding of ["utf8", "binary"] as const) {
+      const polls: ConsumerRecord<unknown>[][] = [];
+      for (const format of ["batch", "json"] as const) {
+        // From offset 4 with 4 records: batches 3..5 and 6..8 travel, 4..7 are delivered.
+        const consumer = partition.consumer<typeof encoding>({ offset: 4, maxRecords: 4, encoding, format });
+        polls.push(await consumer.poll());
+        expect(consumer.position()).toBe(8);
+        expect(consumer.highWatermark()).toBe(9);
+        await consumer.close();
+      }
+      const [batch, json] = polls;
+      expect(batch!.map((record) => record.offset)).toEqual([4, 5, 6, 7]);
+      expect(batch).toEqual(json!);
+    }
+    expect(partition.accepts).toEqual([RECORD_BATCH_MEDIA_TYPE, undefined, RECORD_BATCH_MEDIA_TYPE, undefined]);
+  });
+
+  test("an empty binary answer moves nothing", async () => {
+    const consumer = batchedPartition().consumer({ offset: 9 });
+    expect(await consumer.poll()).toEqual([]);
+    expect(consumer.position()).toBe(9);
+    await consumer.close();
+  });
+
+  test("a broker that answers JSON to a request for record batches is read as before", async () => {
+    const partition = batchedPartition({ jsonOnly: true });
+    const consumer = partition.consumer({ maxRecords: 2 });
+    expect((await consumer.poll()).map((record) => record.value)).toEqual(["välue 0", "välue 1"]);
+    expect(consumer.position()).toBe(2);
+    expect(partition.accepts).toEqual([RECORD_BATCH_MEDIA_TYPE]);
+    await consumer.close();
+  });
+
+  test("refuses an unknown format", () => {
+    expect(() => batchedPartition().consumer({ format: "avro" as never })).toThrow("format");
   });
 });

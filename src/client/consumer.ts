@@ -1,7 +1,15 @@
 import { limits } from "../core/limits.ts";
 import { GafkaClientError } from "./client-error.ts";
-import { HttpClient, type ClientOptions } from "./http-client.ts";
-import { fromBase64, headerList, type WireConsumeAnswer, type WireConsumedRecord } from "./wire.ts";
+import { HttpClient, type ClientOptions, type HttpAnswer } from "./http-client.ts";
+import { decodeBatchAnswer } from "./record-batch-answer.ts";
+import {
+  fromBase64,
+  headerList,
+  RECORD_BATCH_MEDIA_TYPE,
+  type RecordFormat,
+  type WireConsumeAnswer,
+  type WireConsumedRecord,
+} from "./wire.ts";
 
 /** How record keys, values and header values reach the caller: strings, or bytes. */
 export type ValueEncoding = "utf8" | "binary";
@@ -36,6 +44,13 @@ export interface ConsumerOptions<E extends ValueEncoding = "utf8"> extends Clien
   waitMs?: number;
   /** `binary` gives keys, values and header values as Uint8Array. Default `utf8`. */
   encoding?: E;
+  /**
+   * How records travel (docs/api.md "Record batches"): `batch` (default) asks
+   * for Kafka RecordBatch v2 bytes and reads JSON when that is what comes
+   * back (an older broker); `json` asks for JSON. The records handed out are
+   * the same either way.
+   */
+  format?: RecordFormat;
 }
 
 export interface PollOptions {
@@ -71,6 +86,7 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
   private readonly maxRecords: number;
   private readonly waitMs: number;
   private readonly encoding: ValueEncoding;
+  private readonly accept: string | undefined;
   private readonly closing = new AbortController();
 
   constructor(options: ConsumerOptions<E>) {
@@ -79,6 +95,7 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
     this.maxRecords = options.maxRecords ?? MAX_RECORDS_DEFAULT;
     this.waitMs = Math.min(options.waitMs ?? limits.fetchWaitMsMax, limits.fetchWaitMsMax);
     this.encoding = options.encoding ?? "utf8";
+    this.accept = acceptFor(options.format);
   }
 
   get closed(): boolean {
@@ -117,9 +134,9 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
     const cursor = this.cursor();
     const seeksBefore = cursor.seeks;
     const waitMs = Math.min(Math.max(0, options.waitMs ?? 0), limits.fetchWaitMsMax);
-    let answer: WireConsumeAnswer;
+    let answer: HttpAnswer<WireConsumeAnswer>;
     try {
-      answer = await this.http.request<WireConsumeAnswer>("GET", "/api/v1/consume", {
+      answer = await this.http.exchange<WireConsumeAnswer>("GET", "/api/v1/consume", {
         query: {
           topic: cursor.topic,
           partition: cursor.partition,
@@ -128,6 +145,7 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
           timeout: `${waitMs}ms`,
           value_encoding: this.encoding === "binary" ? "base64" : undefined,
         },
+        accept: this.accept,
         waitMs,
         signal: this.closing.signal,
       });
@@ -135,10 +153,18 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
       if (this.closed && error instanceof GafkaClientError && error.code === "aborted") return [];
       throw error;
     }
+    let header: Omit<WireConsumeAnswer, "records">;
+    let records: ConsumerRecord<Decoded<E>>[];
+    if (answer.kind === "bytes") {
+      ({ header, records } = decodeBatchAnswer<WireConsumeAnswer, E>(answer.bytes, this.encoding));
+    } else {
+      header = answer.json;
+      records = answer.json.records.map((record) => decodeRecord<E>(cursor.topic, record, this.encoding));
+    }
     // A seek during the poll wins over the answer's next offset.
-    if (cursor.seeks === seeksBefore) cursor.position = answer.next_offset;
-    cursor.highWatermark = answer.high_watermark;
-    return answer.records.map((record) => decodeRecord<E>(cursor.topic, record, this.encoding));
+    if (cursor.seeks === seeksBefore) cursor.position = header.next_offset;
+    cursor.highWatermark = header.high_watermark;
+    return records;
   }
 
   /** Long-polls forever, yielding each non-empty list of records, until `close()`. */
@@ -157,6 +183,13 @@ export class Consumer<E extends ValueEncoding = "utf8"> implements AsyncIterable
   private cursor(): PartitionCursor {
     return this.cursors[0]!;
   }
+}
+
+/** The Accept media type for a format: record batches, or none (JSON). */
+export function acceptFor(format: RecordFormat | undefined): string | undefined {
+  const chosen = format ?? "batch";
+  if (chosen !== "batch" && chosen !== "json") throw new GafkaClientError("invalid_request", 'format must be "batch" or "json"');
+  return chosen === "batch" ? RECORD_BATCH_MEDIA_TYPE : undefined;
 }
 
 /** A consumed record as the SDK hands it out: text, or bytes when the consumer asked for `binary`. */

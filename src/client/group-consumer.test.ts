@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { GafkaClientError } from "./client-error.ts";
 import { defaultConsumerId, GroupConsumer, type GroupConsumerOptions } from "./group-consumer.ts";
 import type { FetchFunction } from "./http-client.ts";
+import { batchAnswerBytes, batchResponse, storedBatch, utf8 } from "./record-batch-answer.fixture.ts";
+import { RECORD_BATCH_MEDIA_TYPE } from "./wire.ts";
 
 /** One request as the scripted broker saw it. */
 interface Seen {
@@ -9,6 +11,7 @@ interface Seen {
   path: string;
   query: URLSearchParams;
   body: any;
+  accept: string | undefined;
 }
 
 type Handler = (request: Seen, signal: AbortSignal | undefined) => Response | Promise<Response>;
@@ -27,6 +30,7 @@ function scriptedBroker(handlers: Partial<Record<"join" | "heartbeat" | "leave" 
       path: parsed.pathname,
       query: parsed.searchParams,
       body: typeof init.body === "string" ? JSON.parse(init.body) : undefined,
+      accept: (init.headers as Record<string, string> | undefined)?.accept,
     };
     seen.push(request);
     const handler = handlers[kindOf(request)];
@@ -272,5 +276,70 @@ describe("GroupConsumer", () => {
     expect(id).toContain(`-${process.pid}-`);
     expect(new GroupConsumer({ groupId: "g", topics: "a,b" }).topics).toEqual(["a", "b"]);
     expect(new GroupConsumer({ groupId: "g", topics: "a" }).consumerId).not.toBe(new GroupConsumer({ groupId: "g", topics: "a" }).consumerId);
+  });
+
+  test("record batches: asks for them, hands out each chunk's records, and commits after the last of each", async () => {
+    const values = (from: number) =>
+      [0, 1, 2].map((index) => ({ key: null, value: utf8(`v${from + index}`), headers: [], timestampMs: 1 }));
+    const a = storedBatch(10, values(10)); // 10..12, of which 11..12 are delivered
+    const b = storedBatch(0, values(0)); // 0..2, of which 0..1 are delivered
+    const answer = batchAnswerBytes(membership(1, [["t", 0], ["t", 1]]), [
+      { topic: "t", partition: 0, offset: 11, nextOffset: 13, batches: [a.bytes] },
+      { topic: "t", partition: 1, offset: 0, nextOffset: 2, batches: [b.bytes] },
+    ]);
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0], ["t", 1]])),
+      consume: () => batchResponse(answer),
+      commit: (request) => Response.json({ group_id: "g", committed: request.body.offsets }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    const batch = await consumer.poll();
+    expect(batch.map((each) => [each.topic, each.partition, each.offset, each.value])).toEqual([
+      ["t", 0, 11, "v11"],
+      ["t", 0, 12, "v12"],
+      ["t", 1, 0, "v0"],
+      ["t", 1, 1, "v1"],
+    ]);
+    expect(batch[0]).toEqual({ topic: "t", partition: 0, offset: 11, timestamp: 1, key: null, value: "v11", headers: [] });
+    expect(broker.seen.find((each) => each.path === "/api/v1/consume")!.accept).toBe(RECORD_BATCH_MEDIA_TYPE);
+    expect(consumer.membership()?.generation).toBe(1);
+    expect(await consumer.commit()).toEqual([
+      { topic: "t", partition: 0, offset: 13 },
+      { topic: "t", partition: 1, offset: 2 },
+    ]);
+    await consumer.close();
+  });
+
+  test("with format json it does not ask for record batches", async () => {
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: () => Response.json({ ...membership(1, [["t", 0]]), records: [record("t", 0, 0)] }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer({ format: "json" });
+    expect((await consumer.poll()).map((each) => each.value)).toEqual(["t-0-0"]);
+    expect(broker.seen.find((each) => each.path === "/api/v1/consume")!.accept).toBeUndefined();
+    await consumer.close();
+  });
+
+  test("an answer it cannot read (a corrupt batch) makes it leave and join again, so nothing unseen is acknowledged", async () => {
+    const { bytes } = storedBatch(0, [{ key: null, value: utf8("v"), headers: [], timestampMs: 1 }]);
+    bytes[bytes.length - 1] ^= 0xff;
+    let consumes = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: () =>
+        consumes++ === 0
+          ? batchResponse(batchAnswerBytes(membership(1, [["t", 0]]), [{ topic: "t", partition: 0, offset: 0, nextOffset: 1, batches: [bytes] }]))
+          : Response.json({ ...membership(1, [["t", 0]]), records: [] }),
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer();
+    const error = (await consumer.poll().catch((caught: unknown) => caught)) as GafkaClientError;
+    expect(error.code).toBe("invalid_response");
+    expect(await consumer.poll()).toEqual([]);
+    expect(broker.kinds()).toEqual(["join", "consume", "leave", "join", "consume"]);
+    await consumer.close();
   });
 });

@@ -1,10 +1,11 @@
 import { hostname } from "node:os";
 import { limits } from "../core/limits.ts";
 import { GafkaClientError } from "./client-error.ts";
-import { decodeRecord, type ConsumerRecord, type Decoded, type PollOptions, type ValueEncoding } from "./consumer.ts";
+import { acceptFor, decodeRecord, type ConsumerRecord, type Decoded, type PollOptions, type ValueEncoding } from "./consumer.ts";
 import { HttpClient, type ClientOptions } from "./http-client.ts";
+import { decodeBatchAnswer } from "./record-batch-answer.ts";
 import { partitionKey, type TopicPartition, type TopicPartitionOffset } from "./topic-partition.ts";
-import type { WireCommitAnswer, WireGroupConsumeAnswer, WireMembership } from "./wire.ts";
+import type { RecordFormat, WireCommitAnswer, WireGroupConsumeAnswer, WireMembership } from "./wire.ts";
 
 export type AssignorName = "round-robin" | "sticky";
 
@@ -26,6 +27,12 @@ export interface GroupConsumerOptions<E extends ValueEncoding = "utf8"> extends 
   waitMs?: number;
   /** `binary` gives keys, values and header values as Uint8Array. Default `utf8`. */
   encoding?: E;
+  /**
+   * How records travel: `batch` (default) asks for Kafka RecordBatch v2 bytes
+   * and reads JSON when that is what comes back; `json` asks for JSON. The
+   * records handed out are the same either way.
+   */
+  format?: RecordFormat;
 }
 
 /** What the broker last told this member about its group. */
@@ -90,6 +97,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   private readonly maxRecords: number;
   private readonly waitMs: number;
   private readonly encoding: ValueEncoding;
+  private readonly accept: string | undefined;
   private readonly closing = new AbortController();
   private closingDone: Promise<void> | undefined;
   private current: Membership | undefined;
@@ -115,6 +123,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
     this.maxRecords = options.maxRecords ?? limits.consumeCountDefault;
     this.waitMs = Math.min(options.waitMs ?? limits.fetchWaitMsMax, limits.fetchWaitMsMax);
     this.encoding = options.encoding ?? "utf8";
+    this.accept = acceptFor(options.format);
   }
 
   get closed(): boolean {
@@ -154,7 +163,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
     for (;;) {
       try {
         const membership = this.current ?? (await this.join());
-        const answer = await this.http.request<WireGroupConsumeAnswer>("GET", "/api/v1/consume", {
+        const answer = await this.http.exchange<WireGroupConsumeAnswer>("GET", "/api/v1/consume", {
           query: {
             topic: this.topics.join(","),
             group_id: this.groupId,
@@ -169,16 +178,29 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
           waitMs,
           // Never resent as is: a second call would acknowledge what the lost answer carried.
           idempotent: false,
+          accept: this.accept,
           signal: this.closing.signal,
         });
         // Closed meanwhile: these records are not handed out; leaving makes the broker forget them.
         if (this.closed) return [];
-        this.adopt(answer);
+        let records: ConsumerRecord<Decoded<E>>[];
+        if (answer.kind === "bytes") {
+          const decoded = decodeBatchAnswer<WireGroupConsumeAnswer, E>(answer.bytes, this.encoding);
+          this.adopt(decoded.header);
+          records = decoded.records;
+        } else {
+          this.adopt(answer.json);
+          records = answer.json.records.map((record) => decodeRecord<E>(record.topic, record, this.encoding));
+        }
         this.unacknowledged.clear(); // this call acknowledged them
-        for (const record of answer.records) {
+        // Records come in runs of one partition: the last of each run says where the next begins.
+        for (let index = 0; index < records.length; index++) {
+          const record = records[index]!;
+          const next = records[index + 1];
+          if (next !== undefined && next.partition === record.partition && next.topic === record.topic) continue;
           this.unacknowledged.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
         }
-        return answer.records.map((record) => decodeRecord<E>(record.topic, record, this.encoding));
+        return records;
       } catch (error) {
         if (this.closed) return [];
         if (!(error instanceof GafkaClientError)) throw error;
@@ -193,6 +215,9 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
             continue;
           }
         }
+        // An answer that could not be read (a corrupt batch) handed out records nobody saw:
+        // the next call must not acknowledge them, so leave and join again first.
+        if (error.code === "invalid_response") this.forgetMembership(true);
         throw error;
       }
     }

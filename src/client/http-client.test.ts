@@ -153,4 +153,28 @@ describe("HttpClient", () => {
     expect((await caught(pending)).code).toBe("aborted");
     expect(calls).toBe(1);
   });
+
+  test("sends bytes with their type, and hands back an answer of the accepted type as bytes", async () => {
+    const type = "application/vnd.kafka.record-batch";
+    const { calls, fetchFunction } = scriptedFetch((_, init) =>
+      (init.headers as Record<string, string>).accept === type
+        ? new Response(new Uint8Array([1, 2, 3]), { headers: { "content-type": `${type}; charset=binary` } })
+        : Response.json({ ok: true }),
+    );
+    const http = new HttpClient({ fetch: fetchFunction });
+    const body = new Uint8Array([9, 9]);
+    expect(await http.exchange("POST", "/api/v1/produce", { bytes: body, contentType: type })).toEqual({ kind: "json", json: { ok: true } });
+    expect(calls[0]!.init.body).toBe(body);
+    expect((calls[0]!.init.headers as Record<string, string>)["content-type"]).toBe(type);
+    const answer = await http.exchange("GET", "/api/v1/consume", { accept: type });
+    expect(answer).toEqual({ kind: "bytes", bytes: new Uint8Array([1, 2, 3]), contentType: `${type}; charset=binary` });
+    // `request` wants JSON: bytes there are an invalid_response.
+    expect((await caught(http.request("GET", "/api/v1/consume", { accept: type }))).code).toBe("invalid_response");
+  });
+
+  test("an error answer stays a typed error when bytes were accepted", async () => {
+    const { fetchFunction } = scriptedFetch(() => Response.json({ error: { code: "topic_not_found", message: "no topic" } }, { status: 404 }));
+    const error = await caught(new HttpClient({ fetch: fetchFunction }).exchange("GET", "/api/v1/consume", { accept: "application/vnd.kafka.record-batch" }));
+    expect(error.code).toBe("topic_not_found");
+  });
 });

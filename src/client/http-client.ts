@@ -24,6 +24,14 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as they are, with `contentType`, instead of a JSON `body`. */
+  bytes?: Uint8Array;
+  contentType?: string;
+  /**
+   * A binary media type the caller reads too (sent as `Accept`): a successful
+   * answer of that type comes back as bytes (`exchange`). Errors stay JSON.
+   */
+  accept?: string;
   /**
    * Safe to send twice, so retried after a network error. GET requests are.
    * Anything else is retried only when the connection was refused, since then
@@ -35,6 +43,9 @@ export interface RequestOptions {
   waitMs?: number;
   signal?: AbortSignal;
 }
+
+/** An answer: parsed JSON, or the bytes of the binary type the request accepted. */
+export type HttpAnswer<T> = { kind: "json"; json: T } | { kind: "bytes"; bytes: Uint8Array; contentType: string };
 
 export const DEFAULT_BROKER = "localhost:9001";
 /** Carries the newest leader epoch seen, both ways (docs/api.md "Replication"). */
@@ -48,8 +59,9 @@ const BODY_EXCERPT_LENGTH_MAX = 200;
 const neverSentErrors = new WeakSet<GafkaClientError>();
 
 /**
- * The fetch-based transport under the SDK: JSON in, JSON out, and every
- * failure turned into a `GafkaClientError`. Error answers have the body
+ * The fetch-based transport under the SDK: JSON in, JSON out (or bytes, for
+ * the record-batch forms that ask for them), and every failure turned into a
+ * `GafkaClientError`. Error answers have the body
  * `{"error": {"code", "message", ...details}}` (docs/api.md).
  */
 export class HttpClient {
@@ -83,13 +95,24 @@ export class HttpClient {
    * the configured broker.
    */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const answer = await this.exchange<T>(method, path, options);
+    if (answer.kind === "bytes") {
+      throw new GafkaClientError("invalid_response", `broker answered ${answer.contentType} where JSON was expected`);
+    }
+    return answer.json;
+  }
+
+  /** `request`, for callers that accept a binary answer (`options.accept`) as well as JSON. */
+  async exchange<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<HttpAnswer<T>> {
     const suffix = path + queryString(options.query);
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const body = options.bytes ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const contentType = options.bytes === undefined ? "application/json" : (options.contentType ?? "application/octet-stream");
     const repeatable = options.idempotent ?? method === "GET";
     let followed = false;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = {};
-      if (body !== undefined) headers["content-type"] = "application/json";
+      if (body !== undefined) headers["content-type"] = contentType;
+      if (options.accept !== undefined) headers.accept = options.accept;
       if (this.leaderEpoch >= 0) headers[LEADER_EPOCH_HEADER] = String(this.leaderEpoch);
       const init: RequestInit = { method, headers, ...(body === undefined ? {} : { body }) };
       try {
@@ -116,23 +139,31 @@ export class HttpClient {
     }
   }
 
-  private async attempt<T>(url: string, init: RequestInit, options: RequestOptions): Promise<T> {
+  private async attempt<T>(url: string, init: RequestInit, options: RequestOptions): Promise<HttpAnswer<T>> {
     const timeoutMs = this.requestTimeoutMs + (options.waitMs ?? 0);
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
     let text: string;
+    let answer: HttpAnswer<T> | undefined;
     try {
       response = await this.fetchFunction(url, { ...init, signal });
-      text = await response.text();
+      const contentType = response.headers?.get("content-type") ?? "";
+      if (response.ok && options.accept !== undefined && mediaType(contentType) === options.accept) {
+        answer = { kind: "bytes", bytes: new Uint8Array(await response.arrayBuffer()), contentType };
+        text = "";
+      } else {
+        text = await response.text();
+      }
     } catch (error) {
       throw transportError(error, url, timeoutMs, options.signal);
     }
     const epoch = Number(response.headers?.get(LEADER_EPOCH_HEADER) ?? Number.NaN);
     if (Number.isSafeInteger(epoch) && epoch > this.leaderEpoch) this.leaderEpoch = epoch;
+    if (answer !== undefined) return answer;
     if (!response.ok) throw errorFromAnswer(response, text);
     try {
-      return JSON.parse(text) as T;
+      return { kind: "json", json: JSON.parse(text) as T };
     } catch (error) {
       throw new GafkaClientError("invalid_response", `broker answered ${response.status} with a body that is not JSON: ${excerpt(text)}`, {
         status: response.status,
@@ -152,6 +183,12 @@ export function brokerUrl(broker: string): string {
     throw new GafkaClientError("invalid_request", `'${broker}' is not a broker address (expected host:port)`);
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+/** `type/subtype` of a Content-Type, without parameters, in lower case. */
+function mediaType(contentType: string): string {
+  const end = contentType.indexOf(";");
+  return (end === -1 ? contentType : contentType.slice(0, end)).trim().toLowerCase();
 }
 
 function queryString(query: RequestOptions["query"]): string {

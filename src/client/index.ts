@@ -35,3 +35,4 @@ export type { ClientOptions, FetchFunction } from "./http-client.ts";
 export { Producer } from "./producer.ts";
 export type { HeaderValue, ProducerAcks, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer.ts";
 export type { TopicPartition, TopicPartitionOffset } from "./topic-partition.ts";
+export type { RecordFormat } from "./wire.ts";

@@ -1,8 +1,14 @@
 import { partitionForKey, RoundRobin } from "../broker/partitioner.ts";
 import { Admin } from "./admin.ts";
+import { batchProduceEncoder } from "./batch-produce-encoder.ts";
 import { GafkaClientError } from "./client-error.ts";
 import { HttpClient, type ClientOptions } from "./http-client.ts";
-import { asBytes, toBase64, type WireProduceBatchAnswer, type WireProduceRecord } from "./wire.ts";
+import { jsonProduceEncoder } from "./json-produce-encoder.ts";
+import type { ProduceEncoder } from "./produce-encoder.ts";
+import type { ProducerAcks, ProducerRecord, RecordMetadata } from "./producer-record.ts";
+import { asBytes, type RecordFormat } from "./wire.ts";
+
+export type { HeaderValue, ProducerAcks, ProducerRecord, RecordMetadata } from "./producer-record.ts";
 
 export interface ProducerOptions extends ClientOptions {
   /** Records per partition that make a batch go out at once. Default 100. */
@@ -19,40 +25,19 @@ export interface ProducerOptions extends ClientOptions {
    * once, without offsets (RecordMetadata.offset is -1).
    */
   acks?: ProducerAcks;
-}
-
-export type ProducerAcks = 0 | 1 | -1 | "all";
-
-export interface ProducerRecord {
-  topic: string;
-  /** Records with the same key land in the same partition (Kafka's murmur2 partitioner). */
-  key?: string | Uint8Array | null;
-  /** A string travels as UTF-8 text, a Uint8Array as base64; null is a tombstone. */
-  value: string | Uint8Array | null;
-  /** Overrides the key's choice. */
-  partition?: number;
-  /** An object, or a list when a key repeats. */
-  headers?: Record<string, HeaderValue> | { key: string; value: HeaderValue }[];
-  /** CreateTime in ms since the epoch; the broker's clock when absent. */
-  timestamp?: number;
-}
-
-export type HeaderValue = string | Uint8Array | null;
-
-/** Where an acknowledged record landed. */
-export interface RecordMetadata {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
+  /**
+   * How records travel (docs/api.md "Record batches"): `batch` (default)
+   * sends each partition's batch as one Kafka RecordBatch v2; `json` uses the
+   * JSON batch form. A broker that refuses record batches (415, an older
+   * one) gets JSON from then on.
+   */
+  format?: RecordFormat;
 }
 
 const BATCH_SIZE_DEFAULT = 100;
 const LINGER_MS_DEFAULT = 10;
 const BATCH_BYTES_MAX_DEFAULT = 8 * 1024 * 1024;
 const BUFFERED_RECORDS_MAX_DEFAULT = 100_000;
-/** Rough JSON overhead of one record's field names and punctuation. */
-const RECORD_OVERHEAD_BYTES = 64;
 
 interface Waiting {
   record: ProducerRecord;
@@ -61,7 +46,10 @@ interface Waiting {
 }
 
 interface Pending {
-  wire: WireProduceRecord;
+  /** Kept to encode the record again should the format change (a broker that refuses batches). */
+  record: ProducerRecord;
+  /** The record in the current encoder's form. */
+  item: unknown;
   bytes: number;
   resolve(metadata: RecordMetadata): void;
   reject(error: unknown): void;
@@ -86,6 +74,8 @@ interface PartitionQueue {
  * the way the broker does. A record's promise resolves once the broker has
  * acknowledged it, which (with the broker's default `--fsync always`) means it
  * is on disk. Within one partition, records are appended in `send` order.
+ * A batch travels as one RecordBatch v2 (batch-produce-encoder.ts) or in the
+ * JSON form (json-produce-encoder.ts), per `format`.
  */
 export class Producer {
   private readonly http: HttpClient;
@@ -95,6 +85,8 @@ export class Producer {
   private readonly batchBytesMax: number;
   private readonly bufferedRecordsMax: number;
   private readonly acks: 0 | 1 | "all";
+  /** Switches from batch to JSON, once, when the broker refuses record batches. */
+  private encoder: ProduceEncoder<unknown>;
 
   /** Records in `send` order, not yet given a partition (waiting for metadata or buffer space). */
   private readonly admission: Waiting[] = [];
@@ -118,6 +110,9 @@ export class Producer {
     const acks = options.acks ?? 1;
     if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== "all") throw new GafkaClientError("invalid_request", 'acks must be 0, 1 or "all"');
     this.acks = acks === -1 ? "all" : acks;
+    const format = options.format ?? "batch";
+    if (format !== "batch" && format !== "json") throw new GafkaClientError("invalid_request", 'format must be "batch" or "json"');
+    this.encoder = format === "batch" ? batchProduceEncoder() : jsonProduceEncoder;
   }
 
   /** Resolves with where the record landed once the broker acknowledges it. */
@@ -167,14 +162,14 @@ export class Producer {
         return;
       }
       this.admission.shift();
-      let wire: WireProduceRecord;
+      let item: unknown;
       try {
-        wire = wireRecord(waiting.record, partition);
+        item = this.encoder.prepare(waiting.record, partition);
       } catch (error) {
         waiting.reject(error);
         continue;
       }
-      this.enqueue(waiting, wire, partition);
+      this.enqueue(waiting, item, partition);
     }
   }
 
@@ -211,15 +206,15 @@ export class Producer {
       });
   }
 
-  private enqueue(waiting: Waiting, wire: WireProduceRecord, partition: number): void {
+  private enqueue(waiting: Waiting, item: unknown, partition: number): void {
     const queueKey = `${partition}:${waiting.record.topic}`;
     let queue = this.queues.get(queueKey);
     if (!queue) {
       queue = { topic: waiting.record.topic, partition, records: [], bytes: 0, inFlight: false, due: false, lingerTimer: undefined, sendScheduled: false };
       this.queues.set(queueKey, queue);
     }
-    const bytes = estimatedBytes(wire);
-    queue.records.push({ wire, bytes, resolve: waiting.resolve, reject: waiting.reject });
+    const bytes = this.encoder.sizeBytes(item);
+    queue.records.push({ record: waiting.record, item, bytes, resolve: waiting.resolve, reject: waiting.reject });
     queue.bytes += bytes;
     this.bufferedRecords++;
     if (queue.records.length >= this.batchSize || queue.bytes >= this.batchBytesMax) queue.due = true;
@@ -278,22 +273,23 @@ export class Producer {
     return queue.records.splice(0, count);
   }
 
-  /** One `POST /api/v1/produce` in the batch form; the broker appends it as one batch. */
+  /** One `POST /api/v1/produce` for the batch; the broker appends it as one batch. */
   private async sendBatch(queue: PartitionQueue, batch: Pending[]): Promise<void> {
+    const target = { topic: queue.topic, partition: queue.partition, acks: this.acks };
     try {
-      const answer = await this.http.request<WireProduceBatchAnswer>("POST", "/api/v1/produce", {
-        body: { topic: queue.topic, records: batch.map((pending) => pending.wire), ...(this.acks === 1 ? {} : { acks: this.acks }) },
-      });
-      if (!Array.isArray(answer.results) || answer.results.length !== batch.length) {
-        throw new GafkaClientError(
-          "invalid_response",
-          `broker answered ${answer.results?.length ?? "no"} results for a batch of ${batch.length} records`,
-        );
+      let encoder = this.encoder;
+      let metadata: RecordMetadata[];
+      try {
+        metadata = await encoder.send(this.http, target, batch.map((pending) => pending.item));
+      } catch (error) {
+        if (encoder === jsonProduceEncoder || !isUnsupportedMediaType(error)) throw error;
+        // The broker stored nothing of a 415; it predates record batches, so say it in JSON from now on.
+        encoder = this.useJson();
+        for (const pending of batch) pending.item = encoder.prepare(pending.record, queue.partition);
+        metadata = await encoder.send(this.http, target, batch.map((pending) => pending.item));
       }
-      batch.forEach((pending, index) => {
-        const result = answer.results[index]!;
-        pending.resolve({ topic: queue.topic, partition: result.partition, offset: result.offset, timestamp: result.timestamp });
-      });
+      if (metadata.length !== batch.length) throw new GafkaClientError("invalid_response", `${metadata.length} results for ${batch.length} records`);
+      for (let index = 0; index < batch.length; index++) batch[index]!.resolve(metadata[index]!);
     } catch (error) {
       // The topic may have been deleted and recreated with another partition count.
       if (error instanceof GafkaClientError && (error.code === "topic_not_found" || error.code === "partition_not_found")) {
@@ -302,42 +298,26 @@ export class Producer {
       for (const pending of batch) pending.reject(error);
     }
   }
-}
 
-/**
- * The record in its wire form. The broker reads the value and the header
- * values in one encoding, so when any of them is bytes, all of them travel
- * as base64.
- */
-function wireRecord(record: ProducerRecord, partition: number): WireProduceRecord {
-  const headers = headerEntries(record.headers);
-  if (record.value !== null && typeof record.value !== "string" && !(record.value instanceof Uint8Array)) {
-    throw new GafkaClientError("invalid_request", "a record's value must be a string, a Uint8Array or null");
+  /** Switches to the JSON form and re-encodes what is queued; returns the JSON encoder. */
+  private useJson(): ProduceEncoder<unknown> {
+    if (this.encoder === jsonProduceEncoder) return this.encoder;
+    const encoder: ProduceEncoder<unknown> = jsonProduceEncoder;
+    this.encoder = encoder;
+    for (const queue of this.queues.values()) {
+      queue.bytes = 0;
+      for (const pending of queue.records) {
+        pending.item = encoder.prepare(pending.record, queue.partition);
+        pending.bytes = encoder.sizeBytes(pending.item);
+        queue.bytes += pending.bytes;
+      }
+    }
+    return encoder;
   }
-  const binary = record.value instanceof Uint8Array || headers.some((header) => header.value instanceof Uint8Array);
-  const encode = (data: string | Uint8Array | null) => (data === null ? null : binary ? toBase64(asBytes(data)) : (data as string));
-  const wire: WireProduceRecord = { partition, value: encode(record.value) };
-  if (binary) wire.value_encoding = "base64";
-  if (typeof record.key === "string") wire.key = record.key;
-  else if (record.key instanceof Uint8Array) {
-    wire.key = toBase64(record.key);
-    wire.key_encoding = "base64";
-  }
-  if (record.headers !== undefined) wire.headers = headers.map(({ key, value }) => ({ key, value: encode(value) }));
-  if (record.timestamp !== undefined) wire.timestamp = record.timestamp;
-  return wire;
 }
 
-function headerEntries(headers: ProducerRecord["headers"]): { key: string; value: HeaderValue }[] {
-  if (headers === undefined) return [];
-  if (Array.isArray(headers)) return headers;
-  return Object.entries(headers).map(([key, value]) => ({ key, value }));
-}
-
-function estimatedBytes(wire: WireProduceRecord): number {
-  let bytes = RECORD_OVERHEAD_BYTES + (wire.value?.length ?? 0) + (wire.key?.length ?? 0);
-  if (wire.headers !== undefined) bytes += JSON.stringify(wire.headers).length;
-  return bytes;
+function isUnsupportedMediaType(error: unknown): boolean {
+  return error instanceof GafkaClientError && (error.code === "unsupported_media_type" || error.status === 415);
 }
 
 function positive(name: string, value: number): number {

@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { partitionForKey } from "../broker/partitioner.ts";
 import { runBroker } from "../broker/run-broker.ts";
 import { limits } from "../core/limits.ts";
-import { Admin, Consumer, GafkaClientError, Producer, type ConsumerRecord } from "./index.ts";
+import { Admin, Consumer, GafkaClientError, GroupConsumer, Producer, type ConsumerRecord, type FetchFunction } from "./index.ts";
+import { RECORD_BATCH_MEDIA_TYPE } from "./wire.ts";
 import { testRunConfig } from "../../test/helpers/broker-config.ts";
 
 /** The SDK against a real broker, in this process, on a free port and a temporary data dir. */
@@ -30,6 +31,19 @@ async function readAll(topic: string, partition: number, count: number): Promise
   while (records.length < count) records.push(...(await consumer.poll({ maxRecords: count - records.length, waitMs: 5_000 })));
   await consumer.close();
   return records;
+}
+
+/** The global fetch, noting each request's and each answer's Content-Type: which format really travelled. */
+function watchedFetch() {
+  const sent: string[] = [];
+  const answered: string[] = [];
+  const fetchFunction: FetchFunction = async (url, init) => {
+    sent.push((init.headers as Record<string, string>)["content-type"] ?? "");
+    const response = await fetch(url, init);
+    answered.push(response.headers.get("content-type") ?? "");
+    return response;
+  };
+  return { sent, answered, fetch: fetchFunction };
 }
 
 describe("SDK against a broker", () => {
@@ -131,5 +145,86 @@ describe("SDK against a broker", () => {
     expect(outOfRange.status).toBe(416);
     expect(outOfRange.details).toMatchObject({ earliest: 0, latest: 0 });
     await consumer.close();
+  });
+
+  test("records produced as record batches read back the same in both formats", async () => {
+    await new Admin({ broker: address }).createTopic({ name: "binary-orders", partitions: 2 });
+    const producing = watchedFetch();
+    const producer = new Producer({ broker: address, fetch: producing.fetch, format: "batch", lingerMs: 1 });
+    const total = 500;
+    const results = await Promise.all(
+      Array.from({ length: total }, (_, index) =>
+        producer.send({
+          topic: "binary-orders",
+          key: index % 5 === 0 ? null : `user${index % 11}`,
+          value: index % 50 === 7 ? null : `order-${index}-ü`,
+          headers: index % 3 === 0 ? [{ key: "n", value: String(index) }, { key: "n", value: null }] : { trace: `t${index}` },
+          ...(index % 2 === 0 ? { timestamp: 1_764_000_000_000 + index } : {}),
+        }),
+      ),
+    );
+    await producer.close();
+    expect(producing.sent.filter((type) => type === RECORD_BATCH_MEDIA_TYPE).length).toBeGreaterThan(0);
+    expect(producing.sent.filter((type) => type === "application/json")).toEqual([]);
+    for (const partition of [0, 1]) {
+      const mine = results.filter((metadata) => metadata.partition === partition);
+      expect(mine.map((metadata) => metadata.offset)).toEqual(mine.map((_, position) => position));
+    }
+    results.forEach((metadata, index) => {
+      if (index % 2 === 0) expect(metadata.timestamp).toBe(1_764_000_000_000 + index);
+    });
+
+    for (const partition of [0, 1]) {
+      const count = results.filter((metadata) => metadata.partition === partition).length;
+      const read: Record<string, ConsumerRecord<unknown>[]> = {};
+      for (const format of ["batch", "json"] as const) {
+        for (const encoding of ["utf8", "binary"] as const) {
+          const consuming = watchedFetch();
+          const consumer = new Consumer({ broker: address, topic: "binary-orders", partition, format, encoding, fetch: consuming.fetch });
+          const records: ConsumerRecord<unknown>[] = [];
+          // Small polls, so chunks start and end inside stored batches.
+          while (records.length < count) records.push(...(await consumer.poll({ maxRecords: 7, waitMs: 5_000 })));
+          await consumer.close();
+          expect(consuming.answered.every((type) => type.startsWith(format === "batch" ? RECORD_BATCH_MEDIA_TYPE : "application/json"))).toBe(true);
+          read[`${format}/${encoding}`] = records;
+        }
+      }
+      expect(read["batch/utf8"]).toEqual(read["json/utf8"]!);
+      expect(read["batch/binary"]).toEqual(read["json/binary"]!);
+      const expected = results
+        .map((metadata, index) => ({ metadata, index }))
+        .filter(({ metadata }) => metadata.partition === partition)
+        .map(({ metadata, index }) => ({
+          topic: "binary-orders",
+          partition,
+          offset: metadata.offset,
+          timestamp: metadata.timestamp,
+          key: index % 5 === 0 ? null : `user${index % 11}`,
+          value: index % 50 === 7 ? null : `order-${index}-ü`,
+          headers: index % 3 === 0 ? [{ key: "n", value: String(index) }, { key: "n", value: null }] : [{ key: "trace", value: `t${index}` }],
+        }));
+      expect(read["batch/utf8"]).toEqual(expected);
+    }
+  });
+
+  test("a group consumer reads record batches across its partitions and commits what it was handed", async () => {
+    const admin = new Admin({ broker: address });
+    await admin.createTopic({ name: "binary-group", partitions: 3 });
+    const producer = new Producer({ broker: address });
+    const total = 300;
+    await Promise.all(Array.from({ length: total }, (_, index) => producer.send({ topic: "binary-group", key: `k${index}`, value: `v${index}` })));
+    await producer.close();
+
+    const consuming = watchedFetch();
+    const consumer = new GroupConsumer({ broker: address, groupId: "binary-readers", topics: "binary-group", maxRecords: 40, fetch: consuming.fetch });
+    const seen = new Set<string>();
+    while (seen.size < total) {
+      for (const record of await consumer.poll({ waitMs: 5_000 })) seen.add(record.value!);
+    }
+    await consumer.close({ commit: true });
+    expect(seen).toEqual(new Set(Array.from({ length: total }, (_, index) => `v${index}`)));
+    expect(consuming.answered.some((type) => type.startsWith(RECORD_BATCH_MEDIA_TYPE))).toBe(true);
+    const status = await admin.describeGroup("binary-readers");
+    expect(status.partitions.reduce((sum, partition) => sum + (partition.committedOffset ?? 0), 0)).toBe(total);
   });
 });

@@ -33,6 +33,39 @@ export interface WireProduceBatchAnswer {
   results: { partition: number; offset: number; timestamp: number }[];
 }
 
+/**
+ * How records travel (docs/api.md "Record batches"): `batch` is Kafka's
+ * RecordBatch v2 in binary bodies, `json` the JSON forms.
+ */
+export type RecordFormat = "batch" | "json";
+
+/** The media type of binary produce bodies and consume answers. */
+export const RECORD_BATCH_MEDIA_TYPE = "application/vnd.kafka.record-batch";
+
+/** Answer to a binary produce: the records got base_offset..last_offset in order; both -1 under acks=0. */
+export interface WireRecordBatchProduceAnswer {
+  topic: string;
+  partition: number;
+  base_offset: number;
+  last_offset: number;
+}
+
+/**
+ * One partition's bytes in a binary consume answer: `bytes` bytes of whole
+ * RecordBatch v2, of which only the records with
+ * `offset <= record offset < next_offset` are delivered.
+ */
+export interface WireChunk {
+  topic: string;
+  partition: number;
+  offset: number;
+  next_offset: number;
+  bytes: number;
+}
+
+/** The JSON header of a binary consume answer: the JSON answer without `records`, plus `chunks`. */
+export type WireBatchHeader<Answer> = Omit<Answer, "records"> & { chunks: WireChunk[] };
+
 /** A record in the answer to `GET /api/v1/consume`. `key` is null when the record has none. */
 export interface WireConsumedRecord {
   partition: number;

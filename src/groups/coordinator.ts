@@ -1,4 +1,4 @@
-import type { Broker } from "../broker/broker.ts";
+import type { Broker, FetchFormat } from "../broker/broker.ts";
 import type { Clock } from "../core/clock.ts";
 import { GafkaError, invalidRequest, isGafkaError } from "../core/errors.ts";
 import { idProblem, limits } from "../core/limits.ts";
@@ -39,6 +39,16 @@ export interface GroupRecord extends StoredRecord {
   partition: number;
 }
 
+/**
+ * The stored batches of one partition a group consume delivers (format
+ * "batches"): the records [offset, nextOffset), as FetchResult.batches holds them.
+ */
+export interface GroupChunk extends TopicPartition {
+  offset: number;
+  nextOffset: number;
+  batches: Uint8Array;
+}
+
 export interface GroupConsumeRequest extends JoinOptions {
   maxRecords: number;
   waitMs: number;
@@ -47,10 +57,25 @@ export interface GroupConsumeRequest extends JoinOptions {
   /** Ask for one partition only; it must be the member's (else 409 partition_not_owned). */
   only?: TopicPartition;
   signal?: AbortSignal;
+  /** Records decoded ("records", the default) or the stored batches holding them ("batches"). */
+  format?: FetchFormat;
 }
 
 export interface GroupConsumeResult extends MembershipView {
+  /** Format "records": the records delivered; empty for "batches". */
   records: GroupRecord[];
+  /** Format "batches": one chunk per partition that delivered records, in read order; empty for "records". */
+  chunks: GroupChunk[];
+}
+
+/** What one read across a member's partitions delivered, in either format. */
+interface Delivery {
+  records: GroupRecord[];
+  chunks: GroupChunk[];
+  /** Records delivered: the sum of nextOffset - offset over `ends`. */
+  count: number;
+  /** Each partition that delivered records, and one past the last of them. */
+  ends: (TopicPartition & { nextOffset: number })[];
 }
 
 export interface OffsetCommit extends TopicPartition {
@@ -223,19 +248,21 @@ export class GroupCoordinator {
       committing.catch(() => {}); // awaited below; no unhandled rejection while polling
       const owned = request.only !== undefined ? [request.only] : member.assignment;
       const generation = group.generation;
-      let records = await this.readOwned(group, member, owned, request.maxRecords);
-      if (records.length === 0 && request.waitMs > 0 && !request.signal?.aborted) {
+      const format = request.format ?? "records";
+      let delivery = await this.readOwned(group, member, owned, request.maxRecords, format);
+      if (delivery.count === 0 && request.waitMs > 0 && !request.signal?.aborted) {
         await this.waitForAny(group, member, owned, request.waitMs, request.signal);
         if (group.generation === generation && group.members.get(memberId) === member) {
-          records = await this.readOwned(group, member, owned, request.maxRecords);
+          delivery = await this.readOwned(group, member, owned, request.maxRecords, format);
         }
       }
       if (group.members.get(memberId) !== member) {
         throw new GafkaError("unknown_member", `member ${memberId} left group '${groupId}' during the poll`);
       }
       await committing;
-      for (const record of records) member.delivered.set(partitionKey(record), record.offset + 1);
-      return { ...this.view(group, member), records };
+      // In either format: one past the last record handed out, for the next call to commit.
+      for (const end of delivery.ends) member.delivered.set(partitionKey(end), end.nextOffset);
+      return { ...this.view(group, member), records: delivery.records, chunks: delivery.chunks };
     } finally {
       member.pollsInFlight--;
       this.touch(member);
@@ -266,16 +293,22 @@ export class GroupCoordinator {
     return Math.min(Math.max(committed, earliest), highWatermark);
   }
 
-  /** Reads up to maxRecords from the owned partitions, sharing the count fairly. */
-  private async readOwned(group: Group, member: Member, owned: TopicPartition[], maxRecords: number): Promise<GroupRecord[]> {
-    const records: GroupRecord[] = [];
-    for (let i = 0; i < owned.length && records.length < maxRecords; i++) {
+  /** Reads up to maxRecords from the owned partitions, sharing the count fairly, in the format asked for. */
+  private async readOwned(group: Group, member: Member, owned: TopicPartition[], maxRecords: number, format: FetchFormat): Promise<Delivery> {
+    const delivery: Delivery = { records: [], chunks: [], count: 0, ends: [] };
+    for (let i = 0; i < owned.length && delivery.count < maxRecords; i++) {
       const tp = owned[i]!;
-      const share = Math.max(1, Math.ceil((maxRecords - records.length) / (owned.length - i)));
+      const share = Math.max(1, Math.ceil((maxRecords - delivery.count) / (owned.length - i)));
       try {
         const start = member.delivered.get(partitionKey(tp)) ?? this.position(group.groupId, tp);
-        const result = await this.broker.fetch({ topic: tp.topic, partition: tp.partition, offset: start, maxRecords: share, waitMs: 0 });
-        for (const record of result.records) records.push({ ...record, topic: tp.topic, partition: tp.partition });
+        const result = await this.broker.fetch({ topic: tp.topic, partition: tp.partition, offset: start, maxRecords: share, waitMs: 0, format });
+        if (result.nextOffset === result.offset) continue;
+        delivery.count += result.nextOffset - result.offset;
+        delivery.ends.push({ topic: tp.topic, partition: tp.partition, nextOffset: result.nextOffset });
+        for (const record of result.records) delivery.records.push({ ...record, topic: tp.topic, partition: tp.partition });
+        if (format === "batches") {
+          delivery.chunks.push({ topic: tp.topic, partition: tp.partition, offset: result.offset, nextOffset: result.nextOffset, batches: result.batches });
+        }
       } catch (error) {
         // A subscribed topic was deleted (or shrank): assign again without it.
         if (isGafkaError(error) && (error.code === "topic_not_found" || error.code === "partition_not_found")) {
@@ -285,7 +318,7 @@ export class GroupCoordinator {
         throw error;
       }
     }
-    return records;
+    return delivery;
   }
 
   /** Waits until any owned partition has data past its position, the wait ends, or the assignment changes. */

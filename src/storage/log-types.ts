@@ -22,6 +22,19 @@ export interface ReadResult {
   nextOffset: number;
 }
 
+/** Stored batches as PartitionLog.readBatches returns them for a binary consume. */
+export interface BatchesRead {
+  /**
+   * Whole stored RecordBatch v2 batches, back to back, without their frame
+   * headers: every record in [offset asked for, nextOffset), and possibly
+   * records before it (the first batch) and after it (the last). Empty when
+   * nextOffset is the offset asked for.
+   */
+  batches: Uint8Array;
+  /** One past the last record delivered; the offset asked for when none is. */
+  nextOffset: number;
+}
+
 /** Stored frames as PartitionLog.readFrames returns them for a follower. */
 export interface FramesRead {
   /** Whole frames (header + batch) exactly as stored; empty when none. */
@@ -73,6 +86,11 @@ export interface PartitionLogApi {
    * `maxBytes` of batches (at least one batch is read when any is there).
    */
   read(offset: number, maxRecords: number, maxBytes: number): ReadResult;
+  /**
+   * The same records as read() with the same arguments, as the stored
+   * batches holding them, undecoded (each batch's frame CRC32 checked).
+   */
+  readBatches(offset: number, maxRecords: number, maxBytes: number): BatchesRead;
   /**
    * Resolves when highWatermark > offset, or after waitMs, or when the signal
    * aborts, whichever is first. Woken by the append itself, not by polling.

@@ -11,12 +11,13 @@ import { checkFrames } from "./frame-chunk.ts";
 import { batchStartPosition, locateBatch, readFrameRun } from "./frame-locator.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
-import type { AppendResult, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
+import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 import { type Segment, segmentBaseOffsets } from "./segment.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { createSegment, loadSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
+import { joinRuns, readSegmentBatches } from "./batch-read.ts";
 
 export interface PartitionLogOptions {
   /** The partition's directory; created when missing. */
@@ -558,14 +559,7 @@ export class PartitionLog implements PartitionLogApi {
   read(offset: number, maxRecords: number, maxBytes: number): ReadResult {
     this.assertServing();
     const highWatermark = this.highWatermark;
-    const earliest = this.earliestOffset;
-    if (!Number.isInteger(offset) || offset < earliest || offset > highWatermark) {
-      throw new GafkaError(
-        "offset_out_of_range",
-        `offset ${offset} is out of range [${earliest}, ${highWatermark}] for partition ${this.options.name}`,
-        { details: { earliest, latest: highWatermark } },
-      );
-    }
+    this.checkReadOffset(offset, highWatermark);
     const records: StoredRecord[] = [];
     let bytesRead = 0;
     let segmentIndex = this.segmentFor(offset);
@@ -574,9 +568,58 @@ export class PartitionLog implements PartitionLogApi {
       if (segment.baseOffset >= highWatermark) break;
       bytesRead += this.readSegment(segment, offset, highWatermark, maxRecords, maxBytes - bytesRead, records);
       segmentIndex++;
+      // A segment left before its end (the byte limit) ends the read: going on to the next would skip records.
+      const readTo = records.length === 0 ? offset : records[records.length - 1]!.offset + 1;
+      if (readTo < (this.segments[segmentIndex]?.baseOffset ?? Infinity)) break;
     }
     const nextOffset = records.length === 0 ? offset : records[records.length - 1]!.offset + 1;
     return { records, nextOffset };
+  }
+
+  /**
+   * The stored batches, undecoded, holding the records read() would return
+   * for the same arguments: [offset, nextOffset) (src/storage/batch-read.ts).
+   * Each batch is copied once out of the file's buffer, except when the read
+   * spans segments: their runs are then joined into one (a second copy).
+   */
+  readBatches(offset: number, maxRecords: number, maxBytes: number): BatchesRead {
+    this.assertServing();
+    const highWatermark = this.highWatermark;
+    this.checkReadOffset(offset, highWatermark);
+    const runs: Uint8Array[] = [];
+    let bytesRead = 0;
+    let nextOffset = offset;
+    let segmentIndex = this.segmentFor(offset);
+    while (segmentIndex < this.segments.length && nextOffset - offset < maxRecords && bytesRead < maxBytes) {
+      const segment = this.segments[segmentIndex]!;
+      if (segment.baseOffset >= highWatermark) break;
+      this.reader.reset(segment.fd, this.writtenEnd(segment));
+      const run = readSegmentBatches(this.reader, segment, this.options.name, {
+        offset: nextOffset,
+        highWatermark,
+        maxRecords: maxRecords - (nextOffset - offset),
+        maxBytes: maxBytes - bytesRead,
+      });
+      if (run.batches.length > 0) runs.push(run.batches);
+      bytesRead += run.batches.length;
+      nextOffset = run.nextOffset;
+      segmentIndex++;
+      // As in read(): only a segment read to its end leads on to the next.
+      if (nextOffset < (this.segments[segmentIndex]?.baseOffset ?? Infinity)) break;
+    }
+    return { batches: joinRuns(runs, bytesRead), nextOffset };
+  }
+
+  /** offset_out_of_range unless earliestOffset <= offset <= highWatermark. */
+  private checkReadOffset(offset: number, highWatermark: number): void {
+    const earliest = this.earliestOffset;
+    if (!Number.isInteger(offset) || offset < earliest || offset > highWatermark) {
+      throw new GafkaError(
+        "offset_out_of_range",
+        `offset ${offset} is out of range [${earliest}, ${highWatermark}] for partition ${this.options.name}`,
+        { details: { earliest, latest: highWatermark } },
+      );
+    }
   }
 
   /** Reads batches of one segment into `records` (src/storage/segment-read.ts); returns the batch bytes read. */

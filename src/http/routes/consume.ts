@@ -1,6 +1,7 @@
 import type { FetchOffset } from "../../broker/broker.ts";
 import { invalidRequest } from "../../core/errors.ts";
 import { limits } from "../../core/limits.ts";
+import { acceptsRecordBatches, groupBatchesResponse, partitionBatchesResponse } from "../consume-batches.ts";
 import { groupConsumeResponse, partitionConsumeResponse } from "../consume-json.ts";
 import { parseEncoding } from "../record-json.ts";
 import {
@@ -17,7 +18,9 @@ import { membershipJson, topicList } from "./groups.ts";
 /**
  * GET /api/v1/consume?topic&partition&offset&count&timeout&value_encoding —
  * records at or after `offset`; with a timeout, a long poll that answers as
- * soon as one is there (or with an empty list when the timeout ends).
+ * soon as one is there (or with an empty list when the timeout ends). Both
+ * forms answer with the stored record batches instead of JSON records when
+ * the request accepts them (src/http/consume-batches.ts).
  */
 async function consume(request: Request, context: RouteContext): Promise<Response> {
   const query = queryOf(request);
@@ -28,6 +31,7 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
   const maxRecords = parseIntegerInRange(query, "count", 1, limits.consumeCountMax, limits.consumeCountDefault);
   const waitMs = parseDurationParameter(query, "timeout", limits.fetchWaitMsMax, 0);
   const encoding = parseEncoding(query.get("value_encoding"), "value_encoding", "utf8");
+  const binary = acceptsRecordBatches(request);
   const result = await context.broker.fetch({
     topic,
     partition,
@@ -35,7 +39,12 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
     maxRecords,
     waitMs,
     signal: waitMs > 0 ? request.signal : undefined,
+    format: binary ? "batches" : "records",
   });
+  if (binary) {
+    countBatches(context, topic, result);
+    return partitionBatchesResponse(topic, partition, result);
+  }
   context.metrics.consumed.count(topic, result.records);
   return partitionConsumeResponse(topic, partition, result.records, encoding, result.nextOffset, result.highWatermark);
 }
@@ -59,7 +68,9 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
   if (partition !== null && topics.length !== 1) {
     throw invalidRequest("'partition' needs exactly one topic", { parameter: "partition" });
   }
+  const binary = acceptsRecordBatches(request);
   const result = await context.groups.consume(groupId, memberId, {
+    format: binary ? "batches" : "records",
     topics,
     maxRecords,
     waitMs,
@@ -69,8 +80,23 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
     assignor: (query.get("assignor") ?? undefined) as AssignorName | undefined,
     signal: request.signal,
   });
+  if (binary) {
+    for (const chunk of result.chunks) countBatches(context, chunk.topic, chunk);
+    return groupBatchesResponse(membershipJson(result), result.chunks);
+  }
   context.metrics.consumed.countEach(result.records);
   return groupConsumeResponse(membershipJson(result), result.records, encoding);
+}
+
+/**
+ * Counts a binary answer's records, nextOffset - offset, and as bytes the
+ * batches' bytes: the key + value bytes the JSON form counts are not known
+ * without decoding every record, which the binary form exists to avoid. So
+ * gafka_bytes_consumed_total counts batch bytes (record framing and headers,
+ * and records outside [offset, nextOffset) in the end batches) for it.
+ */
+function countBatches(context: RouteContext, topic: string, read: { offset: number; nextOffset: number; batches: Uint8Array }): void {
+  if (read.nextOffset > read.offset) context.metrics.consumed.countTotals(topic, read.nextOffset - read.offset, read.batches.length);
 }
 
 function parseOffset(text: string | null): FetchOffset {
