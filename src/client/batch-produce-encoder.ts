@@ -1,6 +1,6 @@
 import { limits } from "../core/limits.ts";
-import { encodeRecordBatch } from "../storage/record-batch.ts";
-import type { RecordHeader, RecordInput } from "../storage/record.ts";
+import { type EncodableRecord, encodeRecordBatch } from "../storage/record-batch.ts";
+import type { RecordHeader } from "../storage/record.ts";
 import { GafkaClientError } from "./client-error.ts";
 import type { HttpClient } from "./http-client.ts";
 import type { ProduceEncoder, ProduceTarget } from "./produce-encoder.ts";
@@ -24,17 +24,17 @@ const NO_HEADERS: RecordHeader[] = [];
  * A record without a timestamp gets `nowMs()` when it is sent, as Kafka's
  * producers stamp CreateTime.
  */
-export function batchProduceEncoder(nowMs: () => number = Date.now): ProduceEncoder<RecordInput> {
+export function batchProduceEncoder(nowMs: () => number = Date.now): ProduceEncoder<EncodableRecord> {
   return {
     prepare: (record) => recordInput(record, nowMs),
 
     sizeBytes(input) {
-      let bytes = RECORD_OVERHEAD_BYTES + (input.key?.length ?? 0) + (input.value?.length ?? 0);
+      let bytes = RECORD_OVERHEAD_BYTES + byteLength(input.key) + byteLength(input.value);
       for (const header of input.headers) bytes += header.key.length + (header.value?.length ?? 0) + 2;
       return bytes;
     },
 
-    async send(http: HttpClient, target: ProduceTarget, items: RecordInput[]): Promise<RecordMetadata[]> {
+    async send(http: HttpClient, target: ProduceTarget, items: EncodableRecord[]): Promise<RecordMetadata[]> {
       const body = encodeRecordBatch({ baseOffset: 0, partitionLeaderEpoch: NO_PARTITION_LEADER_EPOCH, records: items });
       const answer = await http.request<WireRecordBatchProduceAnswer>("POST", "/api/v1/produce", {
         query: { topic: target.topic, partition: target.partition, acks: target.acks },
@@ -47,7 +47,7 @@ export function batchProduceEncoder(nowMs: () => number = Date.now): ProduceEnco
 }
 
 /** Record i landed at base_offset + i; under acks=0 the broker answers -1 for both and so does every record. */
-function metadataOf(target: ProduceTarget, items: RecordInput[], answer: WireRecordBatchProduceAnswer): RecordMetadata[] {
+function metadataOf(target: ProduceTarget, items: EncodableRecord[], answer: WireRecordBatchProduceAnswer): RecordMetadata[] {
   const baseOffset = answer.base_offset;
   const acknowledgedWithoutOffsets = baseOffset === -1 && answer.last_offset === -1;
   if (!acknowledgedWithoutOffsets && !(Number.isSafeInteger(baseOffset) && baseOffset >= 0 && answer.last_offset - baseOffset + 1 === items.length)) {
@@ -65,20 +65,21 @@ function metadataOf(target: ProduceTarget, items: RecordInput[], answer: WireRec
 }
 
 /**
- * The record as the codec takes it: strings become their UTF-8 bytes. The
+ * The record as the codec takes it (keys and values as given, strings or bytes). The
  * broker checks only sizes and framing of a binary batch, so the rules its
  * JSON form enforces on headers and timestamps are checked here, with the
  * same limits, rather than left to a broker that would store them.
  */
-function recordInput(record: ProducerRecord, nowMs: () => number): RecordInput {
+function recordInput(record: ProducerRecord, nowMs: () => number): EncodableRecord {
   checkRecordTypes(record);
   const timestampMs = record.timestamp ?? nowMs();
   if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
     throw new GafkaClientError("invalid_request", `a record's timestamp must be milliseconds since the epoch (a non-negative integer), not ${timestampMs}`);
   }
   return {
-    key: record.key === undefined || record.key === null ? null : asBytes(record.key),
-    value: record.value === null ? null : asBytes(record.value),
+    // Strings stay strings: the codec writes their UTF-8 straight into the batch.
+    key: record.key === undefined || record.key === null ? null : record.key,
+    value: record.value,
     headers: record.headers === undefined ? NO_HEADERS : headerInputs(record.headers),
     timestampMs,
   };
@@ -95,4 +96,10 @@ function headerInputs(headers: NonNullable<ProducerRecord["headers"]>): RecordHe
     }
     return { key, value: value === null || value === undefined ? null : asBytes(value) };
   });
+}
+
+/** Bytes a key or value takes on the wire (a string's UTF-8 length, counted natively). */
+function byteLength(field: string | Uint8Array | null): number {
+  if (field === null) return 0;
+  return typeof field === "string" ? Buffer.byteLength(field, "utf8") : field.length;
 }

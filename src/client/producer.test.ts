@@ -373,3 +373,48 @@ describe("Producer (batch): the request", () => {
     expect(() => new Producer({ format: "avro" as never })).toThrow("format");
   });
 });
+
+describe("Producer.flush", () => {
+  test("waits for every record sent before it, and only those", async () => {
+    // A broker that answers each produce only when told to.
+    const held: (() => void)[] = [];
+    let nextOffset = 0;
+    const fetchFunction: FetchFunction = async (url, init) => {
+      if (init.method === "GET") {
+        return Response.json({ name: "t", created_at: 0, partitions: [{ partition: 0, earliest_offset: 0, next_offset: 0, size_bytes: 0, status: "online" }] });
+      }
+      await new Promise<void>((resolve) => held.push(resolve));
+      const count = decodeRecordBatch(init.body as Uint8Array).records.length;
+      const base = nextOffset;
+      nextOffset += count;
+      return Response.json({ topic: "t", partition: 0, base_offset: base, last_offset: base + count - 1 });
+    };
+    const producer = new Producer({ fetch: fetchFunction, lingerMs: 0 });
+    const first = producer.send({ topic: "t", value: "a" });
+    const until = async (condition: () => boolean) => {
+      for (let i = 0; i < 1000 && !condition(); i++) await Bun.sleep(1);
+      expect(condition()).toBe(true);
+    };
+    await until(() => held.length === 1);
+    let flushed = false;
+    const flushing = producer.flush().then(() => (flushed = true));
+    // Sent after the flush: queued behind the in-flight request, not waited for.
+    const second = producer.send({ topic: "t", value: "b" });
+    await Bun.sleep(5);
+    expect(flushed).toBe(false);
+    held.shift()!();
+    await flushing;
+    expect((await first).offset).toBe(0);
+    await until(() => held.length === 1);
+    expect(flushed).toBe(true);
+    held.shift()!();
+    expect((await second).offset).toBe(1);
+    await producer.close();
+  });
+
+  test("resolves at once with nothing unanswered", async () => {
+    const producer = new Producer({ fetch: async () => Response.json({}) });
+    await producer.flush();
+    await producer.close();
+  });
+});

@@ -94,7 +94,12 @@ export class Producer {
   private readonly partitionCounts = new Map<string, number>();
   private readonly metadataRequests = new Set<string>();
   private readonly roundRobins = new Map<string, RoundRobin>();
-  private readonly unsettled = new Set<Promise<unknown>>();
+  /** Records sent and not yet answered (acknowledged or failed). */
+  private unsettledRecords = 0;
+  /** Numbers the records in send() order, so a flush knows which were sent before it. */
+  private sentRecords = 0;
+  /** Pending flush() calls: each waits for `remaining` records numbered up to `lastSent`. */
+  private readonly flushWaiters: { lastSent: number; remaining: number; resolve: () => void }[] = [];
   private bufferedRecords = 0;
   private flushes = 0;
   private closed = false;
@@ -118,18 +123,17 @@ export class Producer {
   /** Resolves with where the record landed once the broker acknowledges it. */
   send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.closed) return Promise.reject(new GafkaClientError("client_closed", "the producer is closed"));
-    // Tracked apart from the caller's promise, so a failure nobody awaits still surfaces as unhandled.
-    let markSettled!: () => void;
-    const settled = new Promise<void>((resolve) => (markSettled = resolve));
+    // Counted apart from the caller's promise (no promise per record for flush() to hold),
+    // so a failure nobody awaits still surfaces as unhandled.
+    const sequence = ++this.sentRecords;
+    this.unsettledRecords++;
     const promise = new Promise<RecordMetadata>((resolve, reject) => {
       this.admission.push({
         record,
-        resolve: (metadata) => (resolve(metadata), markSettled()),
-        reject: (error) => (reject(error), markSettled()),
+        resolve: (metadata) => (resolve(metadata), this.settled(sequence)),
+        reject: (error) => (reject(error), this.settled(sequence)),
       });
     });
-    this.unsettled.add(settled);
-    void settled.then(() => this.unsettled.delete(settled));
     this.admit();
     return promise;
   }
@@ -139,9 +143,25 @@ export class Producer {
     this.flushes++;
     try {
       for (const queue of this.queues.values()) this.trySend(queue);
-      await Promise.all([...this.unsettled]);
+      // Every record unanswered now was sent before this call.
+      if (this.unsettledRecords > 0) {
+        await new Promise<void>((resolve) =>
+          this.flushWaiters.push({ lastSent: this.sentRecords, remaining: this.unsettledRecords, resolve }),
+        );
+      }
     } finally {
       this.flushes--;
+    }
+  }
+
+  /** A record was answered: counts it off every flush waiting for it. */
+  private settled(sequence: number): void {
+    this.unsettledRecords--;
+    for (let index = this.flushWaiters.length - 1; index >= 0; index--) {
+      const waiter = this.flushWaiters[index]!;
+      if (sequence > waiter.lastSent || --waiter.remaining > 0) continue;
+      this.flushWaiters.splice(index, 1);
+      waiter.resolve();
     }
   }
 

@@ -205,6 +205,19 @@ describe("round trips", () => {
     expect(decodeRecordBatch(bytes).records[0].headers.map((header) => header.key)).toEqual(expectedKeys);
   });
 
+  test("string keys and values are written as their TextEncoder bytes, lone surrogates included", () => {
+    const texts = ["", "plain ascii", "ünïcödé €", "emoji 😀 pair", "lone \ud800 high", "lone \udc00 low", "x".repeat(5000) + "é"];
+    const asStrings = texts.map((text, index) => ({ key: index % 2 === 0 ? text : null, value: text, headers: [], timestampMs: T0 + index }));
+    const asBytes = asStrings.map((record) => ({
+      ...record,
+      key: record.key === null ? null : utf8(record.key),
+      value: utf8(record.value),
+    }));
+    const fromStrings = encodeRecordBatch({ baseOffset: 5, records: asStrings });
+    expect(fromStrings).toEqual(encodeRecordBatch({ baseOffset: 5, records: asBytes }));
+    expectSameRecords(decodeRecordBatch(fromStrings).records, asBytes, 5);
+  });
+
   test("a 1 MiB value", () => {
     const value = new Uint8Array(1 << 20);
     for (let start = 0; start < value.length; start += 65_536) crypto.getRandomValues(value.subarray(start, start + 65_536));
