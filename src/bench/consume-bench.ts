@@ -1,10 +1,10 @@
-import { Admin, GroupConsumer, type RecordFormat } from "../client/index.ts";
+import { Admin, type RecordFormat } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { topicPartitions } from "./bench-topic.ts";
 import { type BenchResult, errorText } from "./bench-result.ts";
 import { newRunId } from "./payload.ts";
 import { type ProgressListener, reportProgress } from "./progress.ts";
-import { ReceiveStats, receiveLoop } from "./receive-loop.ts";
+import { benchGroupMembers, ReceiveStats, receiveLoop } from "./receive-loop.ts";
 
 export interface ConsumeBenchOptions {
   broker: string;
@@ -39,18 +39,7 @@ const WATCH_INTERVAL_MS = 100;
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<BenchResult> {
   const partitions = await topicPartitions(new Admin({ broker: options.broker }), options.topic);
   const groupId = options.group ?? `gafka-bench-${newRunId()}`;
-  const consumers = Array.from(
-    { length: options.consumers },
-    (_, index) =>
-      new GroupConsumer({
-        broker: options.broker,
-        groupId,
-        consumerId: `bench-${index}`,
-        topics: options.topic,
-        maxRecords: options.maxPollRecords,
-        format: options.format,
-      }),
-  );
+  const consumers = benchGroupMembers(options, groupId);
   const stats = new ReceiveStats();
   try {
     await Promise.all(consumers.map((consumer) => consumer.join()));

@@ -1,4 +1,4 @@
-import { Admin, GroupConsumer, isGafkaClientError } from "../client/index.ts";
+import { Admin, type GroupConsumer, isGafkaClientError } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { ensureTopic } from "./bench-topic.ts";
 import { type BenchResult, errorText } from "./bench-result.ts";
@@ -6,7 +6,7 @@ import { LatencyRecorder } from "./latency-recorder.ts";
 import { epochNowMs, newRunId, StampedValues } from "./payload.ts";
 import { type ProducingOptions, producingSettings, sendFromProducers } from "./produce-bench.ts";
 import { reportProgress } from "./progress.ts";
-import { POLL_WAIT_MS, ReceiveStats, receiveLoop } from "./receive-loop.ts";
+import { benchGroupMembers, POLL_WAIT_MS, ReceiveStats, receiveLoop } from "./receive-loop.ts";
 import { SendStats } from "./send-loop.ts";
 
 export interface EndToEndBenchOptions extends ProducingOptions {
@@ -36,18 +36,7 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
   const runId = newRunId();
   const groupId = options.group ?? `gafka-bench-e2e-${runId}`;
   await startAtLogEnd(admin, groupId, options.topic);
-  const consumers = Array.from(
-    { length: options.consumers },
-    (_, index) =>
-      new GroupConsumer({
-        broker: options.broker,
-        groupId,
-        consumerId: `bench-${index}`,
-        topics: options.topic,
-        maxRecords: options.maxPollRecords,
-        format: options.format,
-      }),
-  );
+  const consumers = benchGroupMembers(options, groupId);
   try {
     await shareOutPartitions(consumers, partitions);
     const stamps = new StampedValues(runId, options.messageBytes);

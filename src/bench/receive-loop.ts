@@ -1,4 +1,4 @@
-import type { ConsumerRecord, GroupConsumer } from "../client/index.ts";
+import { type ConsumerRecord, GroupConsumer, type RecordFormat } from "../client/index.ts";
 import { partitionKey } from "../client/topic-partition.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
 
@@ -90,4 +90,23 @@ export async function receiveLoop(options: ReceiveLoopOptions): Promise<void> {
     stats.pollLatency.record(performance.now() - askedAtMs);
     for (const record of records) options.onRecord(record);
   }
+}
+
+/** The members of a bench's consumer group: `bench-0`, `bench-1`, … subscribed to the topic. */
+export function benchGroupMembers(
+  options: { broker: string; topic: string; consumers: number; maxPollRecords: number; format: RecordFormat },
+  groupId: string,
+): GroupConsumer[] {
+  return Array.from(
+    { length: options.consumers },
+    (_, index) =>
+      new GroupConsumer({
+        broker: options.broker,
+        groupId,
+        consumerId: `bench-${index}`,
+        topics: options.topic,
+        maxRecords: options.maxPollRecords,
+        format: options.format,
+      }),
+  );
 }

@@ -4,6 +4,7 @@ import { checkClientBatches } from "./batch-check.ts";
 import { crc32c } from "./crc32c.ts";
 import type { RecordInput } from "./record.ts";
 import { encodeRecordBatch } from "./record-batch.ts";
+import { concatBytes as concat } from "../../test/helpers/bytes.ts";
 
 // kafkajs's record batch encoder: an independent implementation of Kafka's format.
 const { RecordBatch: kafkajsRecordBatch } = require("kafkajs/src/protocol/recordBatch/v0/index.js");
@@ -26,15 +27,6 @@ function batch(count: number, valueBytes = 10): Uint8Array {
   return encodeRecordBatch({ baseOffset: 0, records: records(count, valueBytes) });
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let position = 0;
-  for (const part of parts) {
-    out.set(part, position);
-    position += part.length;
-  }
-  return out;
-}
 
 /** Applies `change` to a copy of the batch and makes its CRC-32C right again, so only the change is wrong. */
 function altered(bytes: Uint8Array, change: (view: DataView, bytes: Uint8Array) => void): Uint8Array {

@@ -1,9 +1,7 @@
-import { GafkaError } from "../core/errors.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
-import { BATCH_HEADER_BYTES, readBatchHeader } from "./record-batch.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";
-import type { SegmentReadRequest } from "./segment-read.ts";
+import { corruptFrame, frameHeadAt, type SegmentReadRequest } from "./segment-read.ts";
 
 /**
  * Reading stored batches out of one segment file undecoded, for the binary
@@ -53,12 +51,7 @@ export function readSegmentBatches(
   request: SegmentReadRequest,
 ): SegmentBatches {
   const { offset, highWatermark, maxRecords, maxBytes } = request;
-  const corrupt = (position: number, baseOffset: number) =>
-    new GafkaError(
-      "log_corrupt",
-      `partition ${partitionName}: corrupt frame at position ${position} of ${segment.logPath} (offset ${baseOffset})`,
-      { details: { file: segment.logPath, position, offset: baseOffset } },
-    );
+  const corrupt = (position: number, baseOffset: number) => corruptFrame(partitionName, segment, position, baseOffset);
   const endPosition = reader.endPosition;
   const chosen: ChosenBatch[] = [];
   let position = segment.index.lookup(Math.max(0, offset - segment.baseOffset));
@@ -66,12 +59,9 @@ export function readSegmentBatches(
   let nextOffset = offset;
   const lastOffsetAllowed = Math.min(highWatermark, offset + maxRecords);
   while (position < endPosition && nextOffset < lastOffsetAllowed) {
-    const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
+    const head = frameHeadAt(reader, position);
     if (!head) break;
-    const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
-    const batchBytes = view.getUint32(0);
-    const checksum = view.getUint32(4);
-    const header = readBatchHeader(head, FRAME_HEADER_BYTES);
+    const { batchBytes, checksum, header } = head;
     if (header.baseOffset >= highWatermark) break;
     const frameBytes = FRAME_HEADER_BYTES + batchBytes;
     const batchNextOffset = header.baseOffset + header.lastOffsetDelta + 1;

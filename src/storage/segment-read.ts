@@ -1,7 +1,7 @@
 import { GafkaError } from "../core/errors.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import type { StoredRecord } from "./record.ts";
-import { BATCH_HEADER_BYTES, decodeRecordBatch, readBatchHeader } from "./record-batch.ts";
+import { BATCH_HEADER_BYTES, type BatchHeader, decodeRecordBatch, readBatchHeader } from "./record-batch.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";
 
@@ -37,13 +37,9 @@ export function readSegmentRecords(
   let position = segment.index.lookup(Math.max(0, offset - segment.baseOffset));
   let bytesRead = 0;
   while (position < endPosition && records.length < maxRecords) {
-    const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
+    const head = frameHeadAt(reader, position);
     if (!head) break;
-    const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
-    const batchBytes = view.getUint32(0);
-    // Read now: the next reader.bytes() may refill the buffer `head` points into.
-    const checksum = view.getUint32(4);
-    const header = readBatchHeader(head, FRAME_HEADER_BYTES);
+    const { batchBytes, checksum, header } = head;
     if (header.baseOffset >= highWatermark) break;
     const frameBytes = FRAME_HEADER_BYTES + batchBytes;
     if (header.baseOffset + header.lastOffsetDelta < offset) {
@@ -54,13 +50,7 @@ export function readSegmentRecords(
     const inFile = reader.bytes(position + FRAME_HEADER_BYTES, batchBytes);
     // Copy: the reader's buffer is reused; decoded records point into this copy.
     const batch = inFile ? inFile.slice() : undefined;
-    if (!batch || frameChecksum(batch) !== checksum) {
-      throw new GafkaError(
-        "log_corrupt",
-        `partition ${partitionName}: corrupt frame at position ${position} of ${segment.logPath} (offset ${header.baseOffset})`,
-        { details: { file: segment.logPath, position, offset: header.baseOffset } },
-      );
-    }
+    if (!batch || frameChecksum(batch) !== checksum) throw corruptFrame(partitionName, segment, position, header.baseOffset);
     for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
       if (record.offset >= offset && record.offset < highWatermark && records.length < maxRecords) records.push(record);
     }
@@ -68,6 +58,24 @@ export function readSegmentRecords(
     position += frameBytes;
   }
   return bytesRead;
+}
+
+/** A frame's header and its batch's header, read at `position`; undefined when they are not all there. */
+export function frameHeadAt(reader: SegmentReader, position: number): { batchBytes: number; checksum: number; header: BatchHeader } | undefined {
+  const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
+  if (!head) return undefined;
+  // All read now: the next reader.bytes() may refill the buffer `head` points into.
+  const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);
+  return { batchBytes: view.getUint32(0), checksum: view.getUint32(4), header: readBatchHeader(head, FRAME_HEADER_BYTES) };
+}
+
+/** A frame whose CRC32 (or length) does not check out, naming the file, position and offset. */
+export function corruptFrame(partitionName: string, segment: Segment, position: number, baseOffset: number): GafkaError {
+  return new GafkaError(
+    "log_corrupt",
+    `partition ${partitionName}: corrupt frame at position ${position} of ${segment.logPath} (offset ${baseOffset})`,
+    { details: { file: segment.logPath, position, offset: baseOffset } },
+  );
 }
 
 /**

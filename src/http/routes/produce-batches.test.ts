@@ -6,6 +6,7 @@ import { FRAME_HEADER_BYTES } from "../../storage/frame.ts";
 import { testRunConfig } from "../../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../../test/helpers/temp-dir.ts";
 import { RECORD_BATCH_MEDIA_TYPE } from "../request.ts";
+import { concatBytes as concat } from "../../../test/helpers/bytes.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const T0 = 1_764_000_000_000;
@@ -32,15 +33,6 @@ function inputs(prefix: string, count: number): RecordInput[] {
   }));
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let position = 0;
-  for (const part of parts) {
-    out.set(part, position);
-    position += part.length;
-  }
-  return out;
-}
 
 async function postBatches(running: RunningBroker, query: string, body: Uint8Array, contentType = RECORD_BATCH_MEDIA_TYPE) {
   const response = await fetch(`${running.url}/api/v1/produce?${query}`, { method: "POST", body, headers: { "content-type": contentType } });
