@@ -122,3 +122,27 @@ test("bad arguments are refused before anything is sent", async () => {
   expect(tooSmall.exitCode).toBe(1);
   expect(tooSmall.stderr).toContain("--size must be at least");
 });
+
+test("gafka produce and consume speak either form (--format), and refuse any other", async () => {
+  expect((await runCli(["admin", "create-topic", "--name", "formats", "--partitions", "2", "--broker", broker.hostPort])).exitCode).toBe(0);
+  const produced = await runCli(["produce", "--topic", "formats", "--broker", broker.hostPort, "--format", "json"], { stdin: "a\nb\n" });
+  expect(produced.exitCode).toBe(0);
+  const producedBatch = await runCli(["produce", "--topic", "formats", "--broker", broker.hostPort, "--format", "batch", "--partition", "0"], {
+    stdin: "c\n",
+  });
+  expect(producedBatch.exitCode).toBe(0);
+  const values = async (format: string) => {
+    const lines: string[] = [];
+    for (const partition of ["0", "1"]) {
+      const read = await runCli(["consume", "--topic", "formats", "--partition", partition, "--count", "10", "--timeout", "300ms", "--json", "--format", format, "--broker", broker.hostPort]);
+      expect(read.exitCode).toBe(0);
+      for (const line of read.stdout.trim().split("\n").filter(Boolean)) lines.push(JSON.parse(line).value);
+    }
+    return lines.sort();
+  };
+  expect(await values("json")).toEqual(["a", "b", "c"]);
+  expect(await values("batch")).toEqual(["a", "b", "c"]);
+  const refused = await runCli(["consume", "--topic", "formats", "--format", "avro", "--broker", broker.hostPort]);
+  expect(refused.exitCode).toBe(1);
+  expect(refused.stderr).toContain("--format must be batch or json");
+});

@@ -4,7 +4,7 @@ import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { benchResultJson, type BenchResult, formatBenchResult } from "../bench/bench-result.ts";
 import type { BenchProgress } from "../bench/progress.ts";
-import { brokerArgs, byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { brokerArgs, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** Arguments every bench mode takes. */
 const commonArgs = {
@@ -13,7 +13,7 @@ const commonArgs = {
   duration: { type: "string", description: "Run for this long (10s, 2m) instead of a count" },
   json: { type: "boolean", description: "Print the summary as one JSON object", default: false },
   quiet: { type: "boolean", description: "No progress line while running", default: false },
-  format: { type: "string", description: "How records travel: batch (Kafka record batches) or json", valueHint: "batch|json", default: "batch" },
+  ...formatArgs,
   ...brokerArgs,
   ...logLevelArgs("warn"),
 } as const;
@@ -171,11 +171,6 @@ function positiveNumberArg(name: string, text: string): number {
   const value = Number(text);
   if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`--${name} must be a positive number, not '${text}'`);
   return value;
-}
-
-function formatArg(text: string): RecordFormat {
-  if (text === "batch" || text === "json") return text;
-  throw new UsageError(`--format must be batch or json, not '${text}'`);
 }
 
 function acksArg(text: string): ProducerAcks {

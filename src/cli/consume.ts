@@ -3,7 +3,7 @@ import { Consumer, GroupConsumer, type ConsumerRecord, type OffsetSpec, type Pol
 import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
-import { brokerArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** Records asked for per poll when no --count bounds it. */
 const RECORDS_PER_POLL = 1000;
@@ -39,6 +39,7 @@ export default defineCommand({
       description: "Stop once no record arrives for this long (500ms, 30s, 2m); without it, follow until Ctrl-C",
     },
     json: { type: "boolean", description: "Print one JSON object per record and line", default: false },
+    ...formatArgs,
     ...brokerArgs,
     ...logLevelArgs("warn"),
   },
@@ -80,6 +81,7 @@ interface ConsumeArgs {
   partition?: string;
   offset?: string;
   broker: string;
+  format: string;
   "consumer-id"?: string;
   "session-timeout"?: string;
   assignor?: string;
@@ -94,6 +96,7 @@ function partitionSource(args: ConsumeArgs): RecordSource {
     topic: args.topic,
     partition: integerArg("partition", args.partition ?? "0", 0, limits.partitionsPerTopicMax - 1),
     offset: offsetArg(args.offset ?? "earliest"),
+    format: formatArg(args.format),
   });
 }
 
@@ -109,6 +112,7 @@ function groupSource(args: ConsumeArgs, groupId: string, logger: Logger): Record
     topics: args.topic,
     sessionTimeoutMs: args["session-timeout"] === undefined ? undefined : durationArg("session-timeout", args["session-timeout"]),
     assignor: args.assignor as "round-robin" | "sticky" | undefined,
+    format: formatArg(args.format),
   });
   let generationLogged: number | undefined;
   return {

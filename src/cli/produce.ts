@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { Producer, type ProducerAcks, type ProducerRecord, type RecordMetadata } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger } from "../core/logger.ts";
-import { brokerArgs, integerArg, logLevelArgs, repeatedArg, UsageError } from "./shared-args.ts";
+import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, repeatedArg, UsageError } from "./shared-args.ts";
 
 /** Sends awaiting an answer before reading more of stdin, so memory stays bounded. */
 const UNANSWERED_SENDS_MAX = 10_000;
@@ -29,6 +29,7 @@ export default defineCommand({
       valueHint: "0|1|all",
       default: "1",
     },
+    ...formatArgs,
     ...brokerArgs,
     ...logLevelArgs("warn"),
   },
@@ -45,6 +46,7 @@ export default defineCommand({
       batchSize: integerArg("batch-size", args["batch-size"], 1, limits.recordsPerRequestMax),
       lingerMs: integerArg("linger-ms", args["linger-ms"], 0),
       acks: acksArg(args.acks),
+      format: formatArg(args.format),
     });
     const partitions = new Set<number>();
     let sent = 0;

@@ -1,5 +1,5 @@
 import type { ArgsDef } from "citty";
-import { DEFAULT_BROKER } from "../client/index.ts";
+import { DEFAULT_BROKER, type RecordFormat } from "../client/index.ts";
 import type { LogLevelName } from "../core/logger.ts";
 
 /** Arguments every subcommand shares (nuxt/cli's `commands/_shared.ts` habit). */
@@ -12,6 +12,16 @@ export const brokerArgs = {
     default: DEFAULT_BROKER,
   },
 } as const satisfies ArgsDef;
+
+/** How records travel between this command and the broker (docs/api.md "Record batches"). */
+export const formatArgs = {
+  format: { type: "string", description: "How records travel: batch (Kafka record batches) or json", valueHint: "batch|json", default: "batch" },
+} as const satisfies ArgsDef;
+
+export function formatArg(text: string): RecordFormat {
+  if (text === "batch" || text === "json") return text;
+  throw new UsageError(`--format must be batch or json, not '${text}'`);
+}
 
 const LOG_LEVEL_NAMES = ["silent", "error", "warn", "info", "debug"] as const satisfies readonly LogLevelName[];
 
