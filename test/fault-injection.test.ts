@@ -58,3 +58,36 @@ test("ENOSPC and a failed fsync are answered 503, never acknowledged, and acknow
   running = await runBroker(testRunConfig(temp.dir, { fs }));
   expect((await readPartition(running.url, "faults", 0)).map((r) => r.value)).toEqual(values0);
 });
+
+test("a binary produce (record batches) hit by ENOSPC or a failed fsync is 503 and never acknowledged either", async () => {
+  const { encodeRecordBatch } = await import("../src/storage/record-batch.ts");
+  const binaryTemp = makeTempDir();
+  const binaryFs = new FaultyFileSystem();
+  const broker = await runBroker(testRunConfig(binaryTemp.dir, { fs: binaryFs }));
+  try {
+    expect((await postJson(`${broker.url}/api/v1/topics`, { name: "faults", partitions: 1 })).status).toBe(201);
+    const batch = (values: string[]) =>
+      encodeRecordBatch({ baseOffset: 0, records: values.map((value, index) => ({ key: null, value, headers: [], timestampMs: 1_764_000_000_000 + index })) });
+    const produce = async (values: string[]) => {
+      const response = await fetch(`${broker.url}/api/v1/produce?topic=faults&partition=0`, {
+        method: "POST",
+        headers: { "content-type": "application/vnd.kafka.record-batch" },
+        body: batch(values),
+      });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    expect((await produce(["a", "b"])).body.last_offset).toBe(1);
+    binaryFs.failWrites = 1;
+    const full = await produce(["lost-1", "lost-2"]);
+    expect([full.status, full.body.error.code]).toEqual([503, "storage_full"]);
+    binaryFs.failSyncs = 1;
+    const unsynced = await produce(["lost-3"]);
+    expect([unsynced.status, unsynced.body.error.code]).toEqual([503, "storage_failed"]);
+    await waitFor(async () => (await partitionStatus(broker.url, 0)) === "online", "partition back online");
+    expect((await produce(["c"])).body.base_offset).toBe(2);
+    expect((await readPartition(broker.url, "faults", 0)).map((r) => r.value)).toEqual(["a", "b", "c"]);
+  } finally {
+    await broker.stop();
+    binaryTemp.remove();
+  }
+});
