@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { Producer } from "../src/client/index.ts";
+import { encodeRecordBatch } from "../src/storage/record-batch.ts";
 import { cleanupAll, runCli } from "./helpers/broker-process.ts";
 import { createTopic, partitionFiles, produce, startFollower, startLeader, status, waitCaughtUp } from "./helpers/cluster.ts";
 import { getJson, postJson, readPartition, waitFor } from "./helpers/http.ts";
@@ -7,9 +8,10 @@ import { getJson, postJson, readPartition, waitFor } from "./helpers/http.ts";
 afterAll(cleanupAll);
 
 const RECORDS = 100_000;
+const BINARY_BATCHES = 3;
 const RECORDS_PER_REQUEST = 5_000;
 
-test("the seed's follower mirrors topics and 100,000 records byte for byte, segment rolls included", async () => {
+test("the seed's follower mirrors topics and 100,000 records byte for byte (client-encoded batches too), segment rolls included", async () => {
   // Small segments on the leader: the follower (with its default size) rolls where the leader did.
   const leader = await startLeader(["--segment-bytes=1MiB"]);
   const follower = await startFollower(leader, 2);
@@ -21,6 +23,19 @@ test("the seed's follower mirrors topics and 100,000 records byte for byte, segm
       value: `message ${sent + i} ${"x".repeat(64)}`,
     }));
     const answer = await produce(leader, "test-topic", records);
+    expect(answer.status).toBe(200);
+  }
+  // Batches a client encoded (binary produce) replicate byte for byte too.
+  for (let batch = 0; batch < BINARY_BATCHES; batch++) {
+    const body = encodeRecordBatch({
+      baseOffset: 0,
+      records: Array.from({ length: 100 }, (_, i) => ({ key: null, value: `binary ${batch}-${i}`, headers: [], timestampMs: 1_764_000_000_000 + i })),
+    });
+    const answer = await fetch(`${leader.url}/api/v1/produce?topic=test-topic&partition=${batch % 2}`, {
+      method: "POST",
+      headers: { "content-type": "application/vnd.kafka.record-batch" },
+      body,
+    });
     expect(answer.status).toBe(200);
   }
   expect((await fetch(`${leader.url}/api/v1/topics/scratch`, { method: "DELETE" })).status).toBe(200);
@@ -42,7 +57,7 @@ test("the seed's follower mirrors topics and 100,000 records byte for byte, segm
     fromFollower.forEach((record, index) => expect(record.offset).toBe(index));
     total += fromFollower.length;
   }
-  expect(total).toBe(RECORDS);
+  expect(total).toBe(RECORDS + BINARY_BATCHES * 100);
 });
 
 test("a follower killed mid-stream and restarted catches up with no gap and no duplicate", async () => {
