@@ -126,6 +126,18 @@ describe("checkClientBatches", () => {
     });
   }
 
+  test("header keys and counts follow the JSON form's limits", () => {
+    const withHeaders = (headers: { key: string; value: Uint8Array | null }[]) =>
+      encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: utf8("v"), headers, timestampMs: T0 }] });
+    expect(refusal(withHeaders([{ key: "", value: null }])).message).toMatch(/header 0 has a key of 0 bytes/);
+    expect(refusal(withHeaders([{ key: "k".repeat(256), value: null }])).message).toMatch(/header keys are 1 to 255 characters/);
+    // 255 characters of two bytes each: 510 bytes, still within the limit.
+    expect(checkClientBatches(withHeaders([{ key: "é".repeat(255), value: null }]), LIMITS)).toHaveLength(1);
+    const many = Array.from({ length: 65 }, (_, index) => ({ key: `h${index}`, value: null }));
+    expect(refusal(withHeaders(many)).message).toMatch(/65 headers; a record may carry at most 64/);
+    expect(checkClientBatches(withHeaders(many.slice(0, 64)), LIMITS)).toHaveLength(1);
+  });
+
   test("names the second batch when only it is bad", () => {
     const bad = altered(batch(2), (view) => view.setInt8(16, 0));
     const error = refusal(concat(batch(2), bad));

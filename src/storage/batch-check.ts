@@ -9,6 +9,7 @@
  * varint reads per record.
  */
 import { GafkaError, invalidRequest } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
 import { crc32c } from "./crc32c.ts";
 import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES } from "./record-batch.ts";
 import { type Cursor, readVarint, readVarlong } from "./varint.ts";
@@ -37,7 +38,7 @@ const CRC_COVERED_FROM = 21;
  * (400 invalid_request naming the batch, or 413 message_too_large naming the
  * record) at the first fault. The views returned share `body`'s bytes.
  */
-export function checkClientBatches(body: Uint8Array, limits: BatchCheckLimits): CheckedClientBatch[] {
+export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): CheckedClientBatch[] {
   if (body.length === 0) throw invalidRequest("the request body holds no record batch");
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const batches: CheckedClientBatch[] = [];
@@ -78,11 +79,11 @@ export function checkClientBatches(body: Uint8Array, limits: BatchCheckLimits): 
     if (recordCount < 1 || recordCount > size - BATCH_HEADER_BYTES) throw fault(`claims ${recordCount} records in ${size} bytes`);
     if (lastOffsetDelta !== recordCount - 1) throw fault(`has lastOffsetDelta ${lastOffsetDelta} for ${recordCount} records`);
     records += recordCount;
-    if (records > limits.recordsMax) {
-      throw invalidRequest(`a produce request may carry at most ${limits.recordsMax} records`);
+    if (records > bounds.recordsMax) {
+      throw invalidRequest(`a produce request may carry at most ${bounds.recordsMax} records`);
     }
     const bytes = body.subarray(position, position + size);
-    const { largestDeltaMs, payloadBytes } = checkRecords(bytes, recordCount, baseTimestampMs, limits.messageBytesMax, index, fault);
+    const { largestDeltaMs, payloadBytes } = checkRecords(bytes, recordCount, baseTimestampMs, bounds.messageBytesMax, index, fault);
     if (baseTimestampMs + largestDeltaMs !== maxTimestampMs) {
       throw fault(`has maxTimestamp ${maxTimestampMs}, but its largest record timestamp is ${baseTimestampMs + largestDeltaMs}`);
     }
@@ -129,9 +130,13 @@ function checkRecords(
       batchPayloadBytes += payloadBytes;
       const headerCount = readVarint(bytes, cursor);
       if (headerCount < 0 || headerCount > bodyEnd - cursor.position) throw new RecordFault(index, `claims ${headerCount} headers`);
+      if (headerCount > limits.headersPerRecordMax) {
+        throw new RecordFault(index, `has ${headerCount} headers; a record may carry at most ${limits.headersPerRecordMax}`);
+      }
       for (let header = 0; header < headerCount; header++) {
         const keyBytes = readVarint(bytes, cursor);
         if (keyBytes < 0 || cursor.position + keyBytes > bodyEnd) throw new RecordFault(index, `header ${header} key claims ${keyBytes} bytes`);
+        checkHeaderKey(bytes, cursor.position, keyBytes, index, header);
         cursor.position += keyBytes;
         payloadBytes += keyBytes + skipBytesField(bytes, cursor, bodyEnd, index, `header ${header} value`);
       }
@@ -153,6 +158,20 @@ function checkRecords(
   if (cursor.position !== bytes.length) throw fault(`has ${bytes.length - cursor.position} bytes after its last record`);
   return { largestDeltaMs, payloadBytes: batchPayloadBytes };
 }
+
+/**
+ * Header keys follow the JSON form's rule (src/core/limits.ts): 1 to
+ * headerKeyLengthMax characters. A key of at most that many bytes has at
+ * most that many characters, so only a longer one is decoded to count them.
+ */
+function checkHeaderKey(bytes: Uint8Array, start: number, keyBytes: number, record: number, header: number): void {
+  const tooLong = keyBytes > limits.headerKeyLengthMax && utf8Decoder.decode(bytes.subarray(start, start + keyBytes)).length > limits.headerKeyLengthMax;
+  if (keyBytes === 0 || tooLong) {
+    throw new RecordFault(record, `header ${header} has a key of ${keyBytes} bytes; header keys are 1 to ${limits.headerKeyLengthMax} characters`);
+  }
+}
+
+const utf8Decoder = new TextDecoder();
 
 class RecordFault extends Error {
   constructor(
