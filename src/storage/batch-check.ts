@@ -4,8 +4,8 @@
  * served, replicated and decoded later by every reader, so everything a
  * reader relies on is checked here, once, like Kafka's LogValidator: the
  * framing, the CRC-32C, the attributes gafka supports, offset deltas 0..n-1,
- * the record framing and sizes, and maxTimestamp (the time index of
- * offsetForTimestamp trusts it). Nothing is decoded into objects: one pass of
+ * the record framing and sizes, header counts and keys (the JSON form's
+ * limits), and maxTimestamp (the time index of offsetForTimestamp trusts it). Nothing is decoded into objects: one pass of
  * varint reads per record.
  */
 import { GafkaError, invalidRequest } from "../core/errors.ts";
