@@ -1,0 +1,66 @@
+/**
+ * The latency ceiling of this machine for P3: a bare Bun.serve (its own
+ * process, parsing the JSON body and answering JSON, no gafka code) and
+ * Bun's fetch sending one 1 KB request per message at a fixed rate, paced
+ * as `gafka bench e2e` paces (Bun.sleep). Prints the round trip's
+ * percentiles after a 1 s warm-up. A gafka end-to-end latency needs at least
+ * one such round trip (the produce) plus the consumer's answer.
+ *
+ *   bun bench/rtt-ceiling.ts [--rate=5000] [--seconds=8]
+ */
+const SERVER_FLAG = "--serve";
+const WARM_UP_MS = 1000;
+
+if (process.argv.includes(SERVER_FLAG)) {
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    development: false,
+    fetch: async (request) => Response.json({ bytes: (await request.text()).length }),
+  });
+  console.log(`listening on http://127.0.0.1:${server.port}`);
+} else {
+  const option = (name: string, fallback: number) => {
+    const given = process.argv.find((arg) => arg.startsWith(`--${name}=`));
+    return given === undefined ? fallback : Number(given.slice(name.length + 3));
+  };
+  const ratePerSecond = option("rate", 5000);
+  const seconds = option("seconds", 8);
+  const server = Bun.spawn([process.execPath, import.meta.path, SERVER_FLAG], { stdout: "pipe", stderr: "inherit" });
+  try {
+    const reader = server.stdout.getReader();
+    let printed = "";
+    while (!printed.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the server exited before listening");
+      printed += new TextDecoder().decode(value);
+    }
+    const url = printed.match(/http:\/\/\S+/)![0];
+    const body = JSON.stringify({ value: "x".repeat(1024) });
+    const latenciesMs: number[] = [];
+    const startMs = performance.now();
+    let sent = 0;
+    let answered = 0;
+    while (performance.now() - startMs < seconds * 1000) {
+      const delayMs = startMs + (sent * 1000) / ratePerSecond - performance.now();
+      if (delayMs > 0) await Bun.sleep(delayMs);
+      const sentAtMs = performance.now();
+      sent++;
+      void fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } })
+        .then((response) => response.json())
+        .then(() => {
+          answered++;
+          if (sentAtMs - startMs >= WARM_UP_MS) latenciesMs.push(performance.now() - sentAtMs);
+        });
+    }
+    while (answered < sent) await Bun.sleep(10);
+    latenciesMs.sort((a, b) => a - b);
+    const at = (quantile: number) => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(latenciesMs.length * quantile))]!.toFixed(2);
+    console.log(
+      `bare Bun.serve round trip at ${ratePerSecond}/s (${latenciesMs.length} after warm-up): ` +
+        `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, p99 ${at(0.99)} ms, max ${latenciesMs.at(-1)!.toFixed(1)} ms`,
+    );
+  } finally {
+    server.kill();
+  }
+}
