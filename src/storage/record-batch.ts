@@ -152,10 +152,9 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Uint8Array {
 
   const baseTimestampMs = records[0].timestampMs;
   let maxTimestampMs = baseTimestampMs;
-  const bodySizes = new Int32Array(recordCount);
-  // UTF-8 lengths of string keys and values, measured once for the size and the write.
-  const keyBytes = new Int32Array(recordCount);
-  const valueBytes = new Int32Array(recordCount);
+  // Per record: body size, key length, value length (-1: null), measured once for the size
+  // and the write; one allocation, as a batch of one record is the common produce.
+  const sizes = new Int32Array(recordCount * 3);
   let size = BATCH_HEADER_BYTES;
   for (let index = 0; index < recordCount; index++) {
     const record = records[index];
@@ -166,10 +165,10 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Uint8Array {
     if (timestampMs > maxTimestampMs) maxTimestampMs = timestampMs;
     const keyLength = fieldLength(record.key);
     const valueLength = fieldLength(record.value);
-    keyBytes[index] = keyLength;
-    valueBytes[index] = valueLength;
     const bodySize = recordBodySize(record.headers, timestampMs - baseTimestampMs, index, keyLength, valueLength);
-    bodySizes[index] = bodySize;
+    sizes[index * 3] = bodySize;
+    sizes[index * 3 + 1] = keyLength;
+    sizes[index * 3 + 2] = valueLength;
     size += sizeOfVarint(bodySize) + bodySize;
   }
   if (size - BATCH_OVERHEAD_BYTES > 0x7fffffff) throw new AssertionError(`batch of ${size} bytes`);
@@ -196,13 +195,13 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Uint8Array {
   let position = start + BATCH_HEADER_BYTES;
   for (let index = 0; index < recordCount; index++) {
     const record = records[index];
-    position = writeVarint(bytes, position, bodySizes[index]);
-    const bodyEnd = position + bodySizes[index];
+    position = writeVarint(bytes, position, sizes[index * 3]);
+    const bodyEnd = position + sizes[index * 3];
     bytes[position++] = 0; // record attributes: none defined
     position = writeVarlong(bytes, position, record.timestampMs - baseTimestampMs);
     position = writeVarint(bytes, position, index);
-    position = writeField(bytes, position, record.key, keyBytes[index]);
-    position = writeField(bytes, position, record.value, valueBytes[index]);
+    position = writeField(bytes, position, record.key, sizes[index * 3 + 1]);
+    position = writeField(bytes, position, record.value, sizes[index * 3 + 2]);
     const headers = record.headers;
     position = writeVarint(bytes, position, headers.length);
     for (let headerIndex = 0; headerIndex < headers.length; headerIndex++) {
