@@ -59,7 +59,7 @@ export function readSegmentBatches(
   let nextOffset = offset;
   const lastOffsetAllowed = Math.min(highWatermark, offset + maxRecords);
   while (position < endPosition && nextOffset < lastOffsetAllowed) {
-    const head = frameHeadAt(reader, position);
+    const head = frameHeadAt(reader, position, true);
     if (!head) break;
     const { batchBytes, checksum, header } = head;
     if (header.baseOffset >= highWatermark) break;
@@ -82,9 +82,8 @@ export function readSegmentBatches(
   const batches = new Uint8Array(totalBytes);
   let at = 0;
   for (const batch of chosen) {
-    const inFile = reader.bytes(batch.position + FRAME_HEADER_BYTES, batch.batchBytes);
-    if (!inFile) throw corrupt(batch.position, batch.baseOffset);
-    batches.set(inFile, at);
+    // Straight from the file into the answer (or from the buffer, for small frames already in it).
+    if (!reader.readInto(batch.position + FRAME_HEADER_BYTES, batch.batchBytes, batches, at)) throw corrupt(batch.position, batch.baseOffset);
     if (frameChecksum(batches.subarray(at, at + batch.batchBytes)) !== batch.checksum) throw corrupt(batch.position, batch.baseOffset);
     at += batch.batchBytes;
   }

@@ -60,9 +60,18 @@ export function readSegmentRecords(
   return bytesRead;
 }
 
-/** A frame's header and its batch's header, read at `position`; undefined when they are not all there. */
-export function frameHeadAt(reader: SegmentReader, position: number): { batchBytes: number; checksum: number; header: BatchHeader } | undefined {
-  const head = reader.bytes(position, FRAME_HEADER_BYTES + BATCH_HEADER_BYTES);
+/**
+ * A frame's header and its batch's header, read at `position`; undefined
+ * when they are not all there. `peek`: the batch itself will be read
+ * elsewhere (SegmentReader.peek), not through the reader's buffer.
+ */
+export function frameHeadAt(
+  reader: SegmentReader,
+  position: number,
+  peek = false,
+): { batchBytes: number; checksum: number; header: BatchHeader } | undefined {
+  const length = FRAME_HEADER_BYTES + BATCH_HEADER_BYTES;
+  const head = peek ? reader.peek(position, length) : reader.bytes(position, length);
   if (!head) return undefined;
   // All read now: the next reader.bytes() may refill the buffer `head` points into.
   const view = new DataView(head.buffer, head.byteOffset, FRAME_HEADER_BYTES);

@@ -5,6 +5,9 @@ import type { FileSystem } from "./file-system.ts";
  * many small frames costs one read per megabyte rather than two per frame.
  * The returned views are valid until the next call.
  */
+/** How far a header peek reads ahead: about sixty 1 KB frames, or the head of one large one. */
+const PEEK_BYTES = 64 * 1024;
+
 export class SegmentReader {
   private buffer: Uint8Array;
   private bufferStart = 0;
@@ -30,15 +33,51 @@ export class SegmentReader {
 
   /** `length` bytes at `position`, or undefined when they run past endPosition. */
   bytes(position: number, length: number): Uint8Array | undefined {
+    return this.view(position, length, this.buffer.length);
+  }
+
+  /**
+   * As bytes(), but a miss reads only PEEK_BYTES ahead: for a frame header
+   * whose (possibly large) batch will be read elsewhere, so the batch is not
+   * pulled through this buffer for nothing. Small frames still come many to
+   * a read.
+   */
+  peek(position: number, length: number): Uint8Array | undefined {
+    return this.view(position, length, PEEK_BYTES);
+  }
+
+  /**
+   * Copies `length` bytes at `position` into target[targetOffset…]: from the
+   * buffer when they are in it, else straight from the file, with no copy
+   * through the buffer. False when they run past endPosition or the file
+   * ends early.
+   */
+  readInto(position: number, length: number, target: Uint8Array, targetOffset: number): boolean {
+    if (position < 0 || position + length > this.endPosition) return false;
+    if (position >= this.bufferStart && position + length <= this.bufferEnd) {
+      const start = position - this.bufferStart;
+      target.set(this.buffer.subarray(start, start + length), targetOffset);
+      return true;
+    }
+    let got = 0;
+    while (got < length) {
+      const read = this.fs.read(this.fd, target, targetOffset + got, length - got, position + got);
+      if (read === 0) return false;
+      got += read;
+    }
+    return true;
+  }
+
+  private view(position: number, length: number, fillBytes: number): Uint8Array | undefined {
     if (position < 0 || position + length > this.endPosition) return undefined;
-    if (position < this.bufferStart || position + length > this.bufferEnd) this.fill(position, length);
+    if (position < this.bufferStart || position + length > this.bufferEnd) this.fill(position, length, fillBytes);
     const start = position - this.bufferStart;
     return this.buffer.subarray(start, start + length);
   }
 
-  private fill(position: number, length: number): void {
+  private fill(position: number, length: number, fillBytes: number): void {
     if (length > this.buffer.length) this.buffer = new Uint8Array(length);
-    const want = Math.min(this.buffer.length, this.endPosition - position);
+    const want = Math.min(Math.max(length, fillBytes), this.buffer.length, this.endPosition - position);
     let got = 0;
     while (got < want) {
       const read = this.fs.read(this.fd, this.buffer, got, want - got, position + got);
