@@ -1,10 +1,9 @@
 import { defineCommand } from "citty";
-import type { ProducerAcks, RecordFormat } from "../client/index.ts";
 import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { benchResultJson, type BenchResult, formatBenchResult } from "../bench/bench-result.ts";
 import type { BenchProgress } from "../bench/progress.ts";
-import { brokerArgs, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { acksArg, brokerArgs, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** Arguments every bench mode takes. */
 const commonArgs = {
@@ -173,9 +172,3 @@ function positiveNumberArg(name: string, text: string): number {
   return value;
 }
 
-function acksArg(text: string): ProducerAcks {
-  if (text === "0") return 0;
-  if (text === "1") return 1;
-  if (text === "all" || text === "-1") return "all";
-  throw new UsageError(`--acks must be 0, 1 or all, not '${text}'`);
-}

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { createInterface } from "node:readline";
-import { Producer, type ProducerAcks, type ProducerRecord, type RecordMetadata } from "../client/index.ts";
+import { Producer, type ProducerRecord, type RecordMetadata } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger } from "../core/logger.ts";
-import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, repeatedArg, UsageError } from "./shared-args.ts";
+import { acksArg, brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, repeatedArg, UsageError } from "./shared-args.ts";
 
 /** Sends awaiting an answer before reading more of stdin, so memory stays bounded. */
 const UNANSWERED_SENDS_MAX = 10_000;
@@ -79,13 +79,6 @@ export default defineCommand({
     }
   },
 });
-
-function acksArg(text: string): ProducerAcks {
-  if (text === "0") return 0;
-  if (text === "1") return 1;
-  if (text === "all" || text === "-1") return "all";
-  throw new UsageError(`--acks must be 0, 1 or all, not '${text}'`);
-}
 
 function headersArg(pairs: string[]): Pick<ProducerRecord, "headers"> {
   if (pairs.length === 0) return {};

@@ -1,5 +1,5 @@
 import type { ArgsDef } from "citty";
-import { DEFAULT_BROKER, type RecordFormat } from "../client/index.ts";
+import { DEFAULT_BROKER, type ProducerAcks, type RecordFormat } from "../client/index.ts";
 import type { LogLevelName } from "../core/logger.ts";
 
 /** Arguments every subcommand shares (nuxt/cli's `commands/_shared.ts` habit). */
@@ -21,6 +21,14 @@ export const formatArgs = {
 export function formatArg(text: string): RecordFormat {
   if (text === "batch" || text === "json") return text;
   throw new UsageError(`--format must be batch or json, not '${text}'`);
+}
+
+/** --acks: 0, 1, or all (also -1, Kafka's spelling). */
+export function acksArg(text: string): ProducerAcks {
+  if (text === "0") return 0;
+  if (text === "1") return 1;
+  if (text === "all" || text === "-1") return "all";
+  throw new UsageError(`--acks must be 0, 1 or all, not '${text}'`);
 }
 
 const LOG_LEVEL_NAMES = ["silent", "error", "warn", "info", "debug"] as const satisfies readonly LogLevelName[];

@@ -27,7 +27,7 @@ function fixture(): { reader: SegmentReader; reads: number[]; expected: Uint8Arr
       return nodeFileSystem.read(descriptor, buffer, offset, length, position);
     },
   };
-  return { reader: new SegmentReader(fs, fd, FILE_BYTES, 128 * 1024), reads, expected };
+  return { reader: new SegmentReader(fs, fd, FILE_BYTES, 128 * 1024), reads, expected: expected as Uint8Array };
 }
 
 describe("SegmentReader", () => {
@@ -45,7 +45,7 @@ describe("SegmentReader", () => {
 
   test("readInto copies from the buffer on a hit and reads straight into the target on a miss", () => {
     const { reader, reads, expected } = fixture();
-    const target = new Uint8Array(150 * 1024 + 7);
+    const target: Uint8Array = new Uint8Array(150 * 1024 + 7);
     reader.bytes(0, 10);
     expect(reads).toEqual([128 * 1024]);
     expect(reader.readInto(100, 5000, target, 3)).toBe(true);
