@@ -6,6 +6,7 @@
 import { encodeRecordBatch } from "../storage/record-batch.ts";
 import type { RecordInput, StoredRecord } from "../storage/record.ts";
 import { RECORD_BATCH_MEDIA_TYPE, type WireChunk, type WireConsumedRecord, type WireHeaders } from "./wire.ts";
+import { concatBytes } from "../../test/helpers/bytes.ts";
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -34,13 +35,7 @@ export function batchAnswerBytes(header: Record<string, unknown>, chunks: ChunkB
   const json = utf8(JSON.stringify({ ...header, chunks: wireChunks }));
   const parts = [new Uint8Array(4), json, ...chunks.flatMap((chunk) => chunk.batches)];
   new DataView(parts[0]!.buffer).setUint32(0, json.length);
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let position = 0;
-  for (const part of parts) {
-    bytes.set(part, position);
-    position += part.length;
-  }
-  return bytes;
+  return concatBytes(...parts);
 }
 
 export function batchResponse(bytes: Uint8Array): Response {
