@@ -6,6 +6,8 @@
 #   bench/wrk.sh [-d 10s] [-c 50] [-t 2] [--fsync always|interval:<ms>|never] [--partitions 2]
 #   bench/wrk.sh --hello    the same wrk run against a bare Bun.serve "hello" (the ceiling)
 #   bench/wrk.sh --echo     ... against a bare Bun.serve that parses the JSON body and answers JSON
+#   bench/wrk.sh --durable  ... against a bare Bun.serve that also appends each value to a file and
+#                           answers after its fdatasync (group commit): the least a durable produce costs
 #
 # Needs wrk (apt install wrk). GAFKA_BROKER_PREFIX="--cpu-prof --cpu-prof-dir=DIR" profiles the broker.
 set -euo pipefail
@@ -26,7 +28,8 @@ while [ $# -gt 0 ]; do
     --partitions) partitions="$2"; shift 2 ;;
     --hello) target=hello; shift ;;
     --echo) target=echo; shift ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    --durable) target=durable; shift ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
