@@ -82,15 +82,17 @@ test("e2e at a fixed rate receives every message it sent, with send-to-receipt l
   const run = await bench(["e2e", "--topic", "bench-e2e", "--count", "400", "--rate", "1000", "--size", "100", "--consumers", "2", "--acks", "all"]);
   expect(run.exitCode).toBe(0);
   expect(run.json).toMatchObject({ mode: "e2e", topic: "bench-e2e", partitions: 2, messages: 400, sent: 400, duplicates: 0, latency_kind: "send_to_receive" });
-  expect(run.json.settings).toMatchObject({ rate: 1000, consumers: 2, linger_ms: 0, acks: "all" });
+  expect(run.json.settings).toMatchObject({ rate: 1000, consumers: 2, linger_ms: 0, acks: "all", commit_interval_ms: null });
   expectSaneRates(run.json, 100);
   expectSaneLatency(run.json.latency_ms, 400);
   expectSaneLatency(run.json.produce_latency_ms, 400);
 
-  // A second run on the same topic counts only its own messages.
-  const again = await bench(["e2e", "--topic", "bench-e2e", "--count", "100", "--rate", "1000", "--size", "100"]);
+  // A second run on the same topic counts only its own messages; its members commit in the background.
+  const again = await bench(["e2e", "--topic", "bench-e2e", "--count", "100", "--rate", "1000", "--size", "100", "--commit-interval", "50ms"]);
   expect(again.exitCode).toBe(0);
   expect(again.json.messages).toBe(100);
+  expect(again.json.duplicates).toBe(0);
+  expect(again.json.settings.commit_interval_ms).toBe(50);
 });
 
 test("--duration bounds a run without a count", async () => {
@@ -121,6 +123,9 @@ test("bad arguments are refused before anything is sent", async () => {
   const tooSmall = await runCli(["bench", "e2e", "--broker", broker.hostPort, "--size", "8"]);
   expect(tooSmall.exitCode).toBe(1);
   expect(tooSmall.stderr).toContain("--size must be at least");
+  const badInterval = await runCli(["bench", "consume", "--broker", broker.hostPort, "--commit-interval", "soon"]);
+  expect(badInterval.exitCode).toBe(1);
+  expect(badInterval.stderr).toContain("--commit-interval must be a duration");
 });
 
 test("gafka produce and consume speak either form (--format), and refuse any other", async () => {

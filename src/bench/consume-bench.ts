@@ -23,6 +23,8 @@ export interface ConsumeBenchOptions {
   idleTimeoutMs: number;
   /** How records travel: Kafka record batches or JSON. */
   format: RecordFormat;
+  /** Members commit in the background this often (GroupConsumerOptions.autoCommitIntervalMs); undefined: each poll commits the one before. */
+  autoCommitIntervalMs?: number;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
 }
@@ -84,6 +86,7 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Ben
         duration_ms: Number.isFinite(options.durationMs) ? options.durationMs : null,
         max_poll_records: options.maxPollRecords,
         format: options.format,
+        commit_interval_ms: options.autoCommitIntervalMs ?? null,
       },
       messages: stats.received,
       duplicates: stats.duplicates,

@@ -17,6 +17,8 @@ export interface EndToEndBenchOptions extends ProducingOptions {
   maxPollRecords: number;
   /** Once sending is over, stop waiting for the rest when nothing arrives for this long. */
   idleTimeoutMs: number;
+  /** Members commit in the background this often (GroupConsumerOptions.autoCommitIntervalMs); undefined: each poll commits the one before. */
+  autoCommitIntervalMs?: number;
 }
 
 /** How long the members may take to share out every partition before the first send. */
@@ -87,7 +89,13 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
       broker: options.broker,
       topic: options.topic,
       partitions,
-      settings: { ...producingSettings(options), group: groupId, consumers: options.consumers, max_poll_records: options.maxPollRecords },
+      settings: {
+        ...producingSettings(options),
+        group: groupId,
+        consumers: options.consumers,
+        max_poll_records: options.maxPollRecords,
+        commit_interval_ms: options.autoCommitIntervalMs ?? null,
+      },
       messages: receiveStats.received,
       sent: sendStats.sent,
       duplicates: receiveStats.duplicates,

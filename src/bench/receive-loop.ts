@@ -94,7 +94,7 @@ export async function receiveLoop(options: ReceiveLoopOptions): Promise<void> {
 
 /** The members of a bench's consumer group: `bench-0`, `bench-1`, … subscribed to the topic. */
 export function benchGroupMembers(
-  options: { broker: string; topic: string; consumers: number; maxPollRecords: number; format: RecordFormat },
+  options: { broker: string; topic: string; consumers: number; maxPollRecords: number; format: RecordFormat; autoCommitIntervalMs?: number },
   groupId: string,
 ): GroupConsumer[] {
   return Array.from(
@@ -107,6 +107,7 @@ export function benchGroupMembers(
         topics: options.topic,
         maxRecords: options.maxPollRecords,
         format: options.format,
+        autoCommitIntervalMs: options.autoCommitIntervalMs,
       }),
   );
 }

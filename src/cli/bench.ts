@@ -35,6 +35,10 @@ const groupArgs = {
   consumers: { type: "string", description: "Group members reading side by side", default: "1" },
   "max-poll-records": { type: "string", description: `Most records one consume call asks for (1-${limits.consumeCountMax})`, default: "1000" },
   "idle-timeout": { type: "string", description: "Stop when nothing arrives for this long", default: "10s" },
+  "commit-interval": {
+    type: "string",
+    description: "Members commit in the background this often, their polls commit nothing (default: each poll commits the one before)",
+  },
 } as const;
 
 type CommonArgs = { [K in keyof typeof commonArgs]: K extends "json" | "quiet" ? boolean : string | undefined };
@@ -157,6 +161,7 @@ function groupOptions(args: GroupArgs) {
     consumers: integerArg("consumers", args.consumers!, 1, limits.groupMembersMax),
     maxPollRecords: integerArg("max-poll-records", args["max-poll-records"]!, 1, limits.consumeCountMax),
     idleTimeoutMs: durationArg("idle-timeout", args["idle-timeout"]!),
+    autoCommitIntervalMs: args["commit-interval"] === undefined ? undefined : durationArg("commit-interval", args["commit-interval"]),
   };
 }
 

@@ -221,6 +221,46 @@ describe("GroupConsumer", () => {
     await consumer.close();
   });
 
+  test("autoCommitIntervalMs: polls commit nothing; positions are committed in the background once the interval passes, and at close", async () => {
+    let consumes = 0;
+    const commits: any[] = [];
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0], ["t", 1]])),
+      consume: () => {
+        consumes++;
+        const records = consumes === 1 ? [record("t", 0, 0), record("t", 1, 0)] : consumes === 2 ? [record("t", 0, 1)] : [];
+        return Response.json({ ...membership(1, [["t", 0], ["t", 1]]), records });
+      },
+      commit: (request) => {
+        commits.push(request.body.offsets);
+        return Response.json({ group_id: "g", committed: request.body.offsets });
+      },
+      leave: () => Response.json({ left: true }),
+    });
+    expect(() => broker.consumer({ autoCommitIntervalMs: -1 })).toThrow("autoCommitIntervalMs");
+    const consumer = broker.consumer({ autoCommitIntervalMs: 40 });
+    expect((await consumer.poll()).map((r) => r.offset)).toEqual([0, 0]);
+    expect(broker.seen[1]!.query.get("commit")).toBe("none");
+    // Within the interval: nothing is committed, not even by asking again.
+    expect((await consumer.poll()).map((r) => r.offset)).toEqual([1]);
+    expect(commits).toEqual([]);
+    await Bun.sleep(60);
+    // The first poll after the interval commits everything handed out so far, without waiting for it.
+    await consumer.poll();
+    await until(() => commits.length === 1, "the background commit");
+    expect(commits[0]).toEqual([
+      { topic: "t", partition: 0, offset: 2 },
+      { topic: "t", partition: 1, offset: 1 },
+    ]);
+    expect(broker.seen.filter((request) => kindOf(request) === "consume").map((request) => request.query.get("commit"))).toEqual(["none", "none", "none"]);
+    // Nothing new since: neither the next interval nor close commits again.
+    await Bun.sleep(60);
+    await consumer.poll();
+    await consumer.close({ commit: true });
+    expect(commits).toHaveLength(1);
+    expect(broker.kinds().at(-1)).toBe("leave");
+  });
+
   test("close() ends a poll in flight, commits the last batch when asked, and leaves", async () => {
     let consumes = 0;
     const broker = scriptedBroker({

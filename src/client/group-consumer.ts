@@ -33,6 +33,16 @@ export interface GroupConsumerOptions<E extends ValueEncoding = "utf8"> extends 
    * records handed out are the same either way.
    */
   format?: RecordFormat;
+  /**
+   * Kafka's auto-commit (`enable.auto.commit`, `auto.commit.interval.ms`):
+   * polls commit nothing (`commit=none`), so no poll waits for an offsets
+   * fsync, and what earlier polls handed out is committed in the background
+   * by the first poll after this many ms. Undefined (the default): every poll
+   * acknowledges the batch before it, durably, before it is answered. With
+   * it, a member that dies or loses its partitions hands the records since
+   * its last commit (up to this interval of them) to the next owner again.
+   */
+  autoCommitIntervalMs?: number;
 }
 
 /** What the broker last told this member about its group. */
@@ -85,6 +95,11 @@ const LOST_ANSWER_BACKOFF_MS = 100;
  *
  * Leaving the `for await` loop (break, return, an error) leaves the group as
  * `close()` does, without committing the batch in hand.
+ *
+ * With `autoCommitIntervalMs` the polls acknowledge nothing: the consumer
+ * keeps the positions it handed out and commits them in the background at
+ * that interval, and `commit()` or `close({ commit: true })` commits them at
+ * once (Kafka's model; see the option for what it trades).
  */
 export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIterable<ConsumerRecord<Decoded<E>>[]> {
   readonly groupId: string;
@@ -110,6 +125,10 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private heartbeatTimerMs = 0;
   private heartbeatInFlight = false;
+  private readonly autoCommitIntervalMs: number | undefined;
+  /** performance.now() of the last background commit. */
+  private lastAutoCommitMs = performance.now();
+  private autoCommitting: Promise<void> | undefined;
 
   constructor(options: GroupConsumerOptions<E>) {
     this.http = options.transport ?? new HttpClient(options);
@@ -124,6 +143,10 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
     this.waitMs = Math.min(options.waitMs ?? limits.fetchWaitMsMax, limits.fetchWaitMsMax);
     this.encoding = options.encoding ?? "utf8";
     this.accept = acceptFor(options.format);
+    if (options.autoCommitIntervalMs !== undefined && !(options.autoCommitIntervalMs >= 0)) {
+      throw new GafkaClientError("invalid_request", "autoCommitIntervalMs must be 0 or more");
+    }
+    this.autoCommitIntervalMs = options.autoCommitIntervalMs;
   }
 
   get closed(): boolean {
@@ -151,15 +174,18 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   }
 
   /**
-   * Acknowledges the batch handed out before (the broker commits it), then
-   * answers as soon as any owned partition has records, or with an empty list
-   * once `waitMs` passes, the assignment changes, or the consumer is closed.
+   * Acknowledges the batch handed out before (the broker commits it; with
+   * autoCommitIntervalMs nothing is committed by the poll, and a background
+   * commit starts when the interval has passed), then answers as soon as
+   * any owned partition has records, or with an empty list once `waitMs`
+   * passes, the assignment changes, or the consumer is closed.
    */
   async poll(options: PollOptions = {}): Promise<ConsumerRecord<Decoded<E>>[]> {
     this.checkOpen();
     const waitMs = Math.min(Math.max(0, options.waitMs ?? 0), limits.fetchWaitMsMax);
     let rebalances = 0;
     let lostAnswers = 0;
+    this.autoCommitIfDue();
     for (;;) {
       try {
         const membership = this.current ?? (await this.join());
@@ -174,6 +200,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
             session_timeout_ms: this.sessionTimeoutMs,
             assignor: this.assignor,
             value_encoding: this.encoding === "binary" ? "base64" : undefined,
+            commit: this.autoCommitIntervalMs === undefined ? undefined : "none",
           },
           waitMs,
           // Never resent as is: a second call would acknowledge what the lost answer carried.
@@ -192,7 +219,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
           this.adopt(answer.json);
           records = answer.json.records.map((record) => decodeRecord<E>(record.topic, record, this.encoding));
         }
-        this.unacknowledged.clear(); // this call acknowledged them
+        if (this.autoCommitIntervalMs === undefined) this.unacknowledged.clear(); // this call acknowledged them
         // Records come in runs of one partition: the last of each run says where the next begins.
         for (let index = 0; index < records.length; index++) {
           const record = records[index]!;
@@ -224,8 +251,8 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   }
 
   /**
-   * Commits the batch handed out last (what the next poll would acknowledge)
-   * now, as `POST /api/v1/consumer-groups/{group}/offsets` with this member's
+   * Commits the batch handed out last (what the next poll would acknowledge;
+   * with autoCommitIntervalMs, everything handed out) now, as `POST /api/v1/consumer-groups/{group}/offsets` with this member's
    * id and generation. Partitions taken away since then are left out (their
    * new owner gets those records again); the answer lists what was committed.
    * Rejects with `unknown_member` when the session was lost. Call it between
@@ -262,6 +289,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   private async shutdown(commit: boolean): Promise<void> {
     this.closing.abort();
     this.stopHeartbeat();
+    await this.autoCommitting;
     if (!this.mayBeMember) return;
     // Past the session timeout the broker has dropped the member anyway.
     const signal = AbortSignal.timeout(this.current?.sessionTimeoutMs ?? this.sessionTimeoutMs ?? limits.sessionTimeoutMsDefault);
@@ -275,6 +303,26 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
     } catch {
       // Unreachable: the broker drops the member when its session runs out.
     }
+  }
+
+  /**
+   * With autoCommitIntervalMs: once the interval has passed, commits what
+   * earlier polls handed out, without waiting. A failure is left for the
+   * next one (a rebalance makes the partition's new owner start from the
+   * last commit: at-least-once).
+   */
+  private autoCommitIfDue(): void {
+    if (this.autoCommitIntervalMs === undefined || this.autoCommitting !== undefined || this.unacknowledged.size === 0) return;
+    if (performance.now() - this.lastAutoCommitMs < this.autoCommitIntervalMs) return;
+    this.lastAutoCommitMs = performance.now();
+    this.autoCommitting = this.commitUnacknowledged(this.closing.signal).then(
+      () => {
+        this.autoCommitting = undefined;
+      },
+      () => {
+        this.autoCommitting = undefined;
+      },
+    );
   }
 
   private async commitUnacknowledged(signal: AbortSignal): Promise<TopicPartitionOffset[]> {

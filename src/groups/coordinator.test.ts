@@ -243,6 +243,32 @@ describe("delivery", () => {
     expect(ended.assignment.length).toBeLessThan(3);
   });
 
+  test("commit none: polls read on without committing; explicit commits never move the read position; a new owner starts from the last commit", async () => {
+    const f = await fixture();
+    await f.broker.createTopic("t", 1);
+    await produce(f.broker, "t", 0, ["a", "b", "c", "d", "e"]);
+    const none = { commit: "none" as const };
+    expect(valuesOf(await poll(f, "m", { ...none, maxRecords: 2 }))).toEqual(["a", "b"]);
+    expect(valuesOf(await poll(f, "m", { ...none, maxRecords: 1 }))).toEqual(["c"]);
+    expect(f.groups.status("g").partitions[0]).toMatchObject({ committedOffset: null, lag: 5 });
+    // An older position committed in the background does not rewind the member.
+    await f.groups.commit("g", "m", undefined, [{ topic: "t", partition: 0, offset: 2 }]);
+    expect(f.groups.status("g").partitions[0]!.committedOffset).toBe(2);
+    // The long poll waits from where the member is, not from the commit: records past it answer at once.
+    expect(valuesOf(await poll(f, "m", { ...none, waitMs: 20_000 }))).toEqual(["d", "e"]);
+    const waiting = poll(f, "m", { ...none, waitMs: 20_000 });
+    await Bun.sleep(10);
+    await produce(f.broker, "t", 0, ["f"]);
+    expect(valuesOf(await waiting)).toEqual(["f"]);
+    expect(f.groups.status("g").partitions[0]!.committedOffset).toBe(2);
+    // The member goes; the next owner starts from the commit: c..f again, nothing skipped.
+    f.groups.leave("g", "m");
+    expect(valuesOf(await poll(f, "n", none))).toEqual(["c", "d", "e", "f"]);
+    // A member may go back to committing on each call: it then acknowledges what it was handed.
+    expect(valuesOf(await poll(f, "n"))).toEqual([]);
+    expect(f.groups.status("g").partitions[0]!.committedOffset).toBe(6);
+  });
+
   test("committed offsets survive a restart, explicit commits included", async () => {
     const f = await fixture();
     await f.broker.createTopic("t", 1);

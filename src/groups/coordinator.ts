@@ -59,7 +59,18 @@ export interface GroupConsumeRequest extends JoinOptions {
   signal?: AbortSignal;
   /** Records decoded ("records", the default) or the stored batches holding them ("batches"). */
   format?: FetchFormat;
+  /**
+   * "previous" (the default): this call commits what the member's previous
+   * call delivered, durably, before it is answered. "none": it commits
+   * nothing; the member reads on from where its last call ended and commits
+   * through commit() when it chooses (Kafka's consumer model: no fsync on the
+   * poll's path, and after a crash or rebalance the records since its last
+   * commit are delivered again).
+   */
+  commit?: GroupConsumeCommit;
 }
+
+export type GroupConsumeCommit = "previous" | "none";
 
 export interface GroupConsumeResult extends MembershipView {
   /** Format "records": the records delivered; empty for "batches". */
@@ -215,8 +226,9 @@ export class GroupCoordinator {
 
   /**
    * A group member's consume call: joins if needed, commits what its previous
-   * call delivered (implicit acknowledgement), then reads from its partitions
-   * starting at their committed offsets, long-polling across all of them.
+   * call delivered (implicit acknowledgement; not with `commit: "none"`), then
+   * reads from its partitions where its last call ended (at first, their
+   * committed offsets), long-polling across all of them.
    */
   async consume(groupId: string, memberId: string, request: GroupConsumeRequest): Promise<GroupConsumeResult> {
     // A poll the client already gave up on must not re-join a member that has
@@ -244,7 +256,8 @@ export class GroupCoordinator {
     try {
       // The implicit commit's fsync overlaps the read and the long poll; the
       // answer waits for it, so nothing is answered before the commit is durable.
-      const committing = this.commitDelivered(group, member);
+      member.commitsOnConsume = request.commit !== "none";
+      const committing = member.commitsOnConsume ? this.commitDelivered(group, member) : Promise.resolve();
       committing.catch(() => {}); // awaited below; no unhandled rejection while polling
       const owned = request.only !== undefined ? [request.only] : member.assignment;
       const generation = group.generation;
@@ -339,7 +352,7 @@ export class GroupCoordinator {
             .fetch({
               topic: tp.topic,
               partition: tp.partition,
-              offset: this.position(group.groupId, tp),
+              offset: member.delivered.get(partitionKey(tp)) ?? this.position(group.groupId, tp),
               maxRecords: 1,
               waitMs,
               signal: anySignal,
@@ -375,7 +388,9 @@ export class GroupCoordinator {
           throw this.conflict("partition_not_owned", `partition ${commit.topic}/${commit.partition} is not assigned to ${memberId}`, group!, member);
         }
       }
-      for (const commit of commits) member.delivered.delete(partitionKey(commit));
+      // For a member whose consume calls commit, this commit takes the place of the next implicit one;
+      // a member that commits for itself reads on from where it is, whatever it commits.
+      if (member.commitsOnConsume) for (const commit of commits) member.delivered.delete(partitionKey(commit));
     } else if (group !== undefined && group.members.size > 0) {
       throw new GafkaError("group_not_empty", `group '${groupId}' has live members; commit as one of them (consumer_id)`, {
         details: { members: [...group.members.keys()] },

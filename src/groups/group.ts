@@ -10,11 +10,14 @@ export class Member {
   assignment: TopicPartition[] = [];
   /**
    * Per owned partition, the offset after the last record handed to this
-   * member and not yet committed. Its next consume call commits it (the
-   * implicit acknowledgement); if it dies first, the next owner starts again
-   * from the committed offset, so nothing is skipped.
+   * member and not yet committed: where its next read starts. Its next
+   * consume call commits it (the implicit acknowledgement) unless the member
+   * commits for itself (`commit: "none"`); if it dies first, the next owner
+   * starts again from the committed offset, so nothing is skipped.
    */
   readonly delivered = new Map<string, number>();
+  /** Whether the member's last consume call committed what it had been handed (the default) or left commits to it. */
+  commitsOnConsume = true;
   /** Consume calls in progress: a member blocked in a long poll is alive. */
   pollsInFlight = 0;
   /** Aborted to end this member's long poll early (its assignment changed). */

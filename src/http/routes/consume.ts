@@ -51,9 +51,9 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
 
 /**
  * The seed's group form: GET /api/v1/consume?topic=a,b&group_id&consumer_id&count&timeout
- * (optional: partition, generation, session_timeout_ms, assignor, value_encoding).
- * Joins on the first call, commits what the previous call delivered, and
- * long-polls across every partition the member owns.
+ * (optional: partition, generation, session_timeout_ms, assignor, value_encoding, commit).
+ * Joins on the first call, commits what the previous call delivered (unless
+ * commit=none), and long-polls across every partition the member owns.
  */
 async function consumeAsGroupMember(request: Request, query: URLSearchParams, context: RouteContext): Promise<Response> {
   const groupId = requiredParameter(query, "group_id");
@@ -68,8 +68,13 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
   if (partition !== null && topics.length !== 1) {
     throw invalidRequest("'partition' needs exactly one topic", { parameter: "partition" });
   }
+  const commit = query.get("commit") ?? "previous";
+  if (commit !== "previous" && commit !== "none") {
+    throw invalidRequest(`'commit' must be "previous" or "none", not ${JSON.stringify(commit)}`, { parameter: "commit" });
+  }
   const binary = acceptsRecordBatches(request);
   const result = await context.groups.consume(groupId, memberId, {
+    commit,
     format: binary ? "batches" : "records",
     topics,
     maxRecords,

@@ -102,6 +102,21 @@ test("group conflicts answer 409 with the current assignment", async () => {
   expectError(beyond, 416, "offset_out_of_range");
 });
 
+test("commit=none: a member's consume calls commit nothing; it reads on, and commits through the offsets endpoint", async () => {
+  const consume = (commit: string) => call("GET", `/api/v1/consume?topic=a&group_id=own&consumer_id=m&count=2&partition=0${commit}`);
+  expect((await consume("&commit=none")).body.records.map((r: any) => r.value)).toEqual(["a0", "a2"]);
+  expect((await consume("&commit=none")).body.records).toEqual([]);
+  const status = await call("GET", "/api/v1/consumer-groups/own/status");
+  expect(status.body.partitions.find((p: any) => p.partition === 0).committed_offset).toBeNull();
+  const committed = await call("POST", "/api/v1/consumer-groups/own/offsets", { consumer_id: "m", offsets: [{ topic: "a", partition: 0, offset: 2 }] });
+  expect(committed.status).toBe(200);
+  expect((await call("GET", "/api/v1/consumer-groups/own/status")).body.partitions.find((p: any) => p.partition === 0).committed_offset).toBe(2);
+  // The default, spelled out: this call acknowledges what the member was handed.
+  expect((await consume("&commit=previous")).body.records).toEqual([]);
+  expect((await call("GET", "/api/v1/consumer-groups/own/status")).body.partitions.find((p: any) => p.partition === 0).committed_offset).toBe(2);
+  expect((await call("DELETE", "/api/v1/consumer-groups/own/members/m")).status).toBe(200);
+});
+
 test("bad group input gets a clear error and changes nothing", async () => {
   const before = (await call("GET", "/api/v1/consumer-groups")).body;
   const cases: [string, string, unknown, number, string][] = [
@@ -126,6 +141,7 @@ test("bad group input gets a clear error and changes nothing", async () => {
     ["POST", "/api/v1/consumer-groups/c/offsets/reset", { topic: "a", to: "latest", partitions: "0" }, 400, "invalid_request"],
     ["GET", "/api/v1/consume?topic=a,b&group_id=g2&consumer_id=m&partition=0", undefined, 400, "invalid_request"],
     ["GET", "/api/v1/consume?topic=a&group_id=g2", undefined, 400, "invalid_request"],
+    ["GET", "/api/v1/consume?topic=a&group_id=g2&consumer_id=m&commit=later", undefined, 400, "invalid_request"],
     ["GET", "/api/v1/consumer-groups/g2/status", undefined, 404, "group_not_found"],
     ["DELETE", "/api/v1/consumer-groups/g2", undefined, 404, "group_not_found"],
   ];
