@@ -253,6 +253,27 @@ test("long polls beyond waitingPollsMax are too_many_requests; an aborted poll f
   expect((await second).records).toHaveLength(1);
 });
 
+test("waitForData waits for a record at the offset without reading it, within the same waiting-polls limit", async () => {
+  const broker = await openBroker(tempDir(), {}, { waitingPollsMax: 1 });
+  await broker.createTopic("t", 2);
+  await broker.produce("t", [record("there", { partition: 0 })]);
+  await broker.waitForData({ topic: "t", partition: 0, offset: 0, waitMs: 10_000 }); // already there: at once
+  let woken = false;
+  const waiting = broker.waitForData({ topic: "t", partition: 1, offset: 0, waitMs: 10_000 }).then(() => (woken = true));
+  expect((await errorOf(broker.waitForData({ topic: "t", partition: 0, offset: 1, waitMs: 10_000 }))).code).toBe("too_many_requests");
+  expect((await errorOf(broker.fetch({ topic: "t", partition: 0, offset: 1, maxRecords: 1, waitMs: 10_000 }))).code).toBe("too_many_requests");
+  await broker.produce("t", [record("other", { partition: 0 })]);
+  await Bun.sleep(10);
+  expect(woken).toBe(false);
+  await broker.produce("t", [record("here", { partition: 1 })]);
+  await waiting;
+  expect(woken).toBe(true);
+  await broker.waitForData({ topic: "t", partition: 1, offset: 1, waitMs: 20 }); // ends at its timeout
+  const deleted = broker.waitForData({ topic: "t", partition: 1, offset: 1, waitMs: 10_000 });
+  await broker.deleteTopic("t");
+  expect((await errorOf(deleted)).code).toBe("topic_not_found");
+});
+
 test("deleting a topic ends its long polls with topic_not_found", async () => {
   const broker = await openBroker(tempDir());
   await broker.createTopic("t", 1);

@@ -473,6 +473,34 @@ export class Broker {
       request.offset === "earliest" ? log.earliestOffset : request.offset === "latest" ? log.highWatermark : request.offset;
     const first = readAt(log, offset, request);
     if (first.nextOffset > offset || request.waitMs === 0) return first;
+    const highWatermark = log.highWatermark;
+    if (!(await this.waitOn(topic, log, offset, request.waitMs, request.signal))) {
+      return { records: [], batches: NO_BATCHES, offset, nextOffset: offset, highWatermark };
+    }
+    return readAt(log, offset, request);
+  }
+
+  /**
+   * Waits, reading nothing, until the partition holds a record at `offset`
+   * (below its high watermark), `waitMs` passes or `signal` aborts; a group
+   * long poll waits on each of a member's partitions this way. Counts
+   * against the waiting-polls limit as fetch's wait does.
+   */
+  async waitForData(request: { topic: string; partition: number; offset: number; waitMs: number; signal?: AbortSignal }): Promise<void> {
+    this.checkAccepting();
+    assert(request.waitMs >= 0 && request.waitMs <= limits.fetchWaitMsMax, `waitForData waitMs ${request.waitMs}`);
+    const topic = this.topicOrThrow(request.topic);
+    const log = this.logOrThrow(topic, request.partition);
+    if (log.highWatermark > request.offset || request.waitMs === 0) return;
+    await this.waitOn(topic, log, request.offset, request.waitMs, request.signal);
+  }
+
+  /**
+   * The one long-poll wait: within the waiting-polls limit, until data,
+   * the timeout, the signal or the topic's deletion. False when the broker
+   * is stopping (nothing more will come); throws when the topic went.
+   */
+  private async waitOn(topic: TopicState, log: PartitionLogApi, offset: number, waitMs: number, requestSignal: AbortSignal | undefined): Promise<boolean> {
     if (this.waitingPolls >= this.waitingPollsMax) {
       throw new GafkaError(
         "too_many_requests",
@@ -480,20 +508,18 @@ export class Broker {
         { retriable: true },
       );
     }
-    const highWatermark = log.highWatermark;
-    const signal =
-      request.signal === undefined ? topic.closing.signal : AbortSignal.any([request.signal, topic.closing.signal]);
+    const signal = requestSignal === undefined ? topic.closing.signal : AbortSignal.any([requestSignal, topic.closing.signal]);
     this.waitingPolls++;
     try {
-      await log.waitForData(offset, request.waitMs, signal);
+      await log.waitForData(offset, waitMs, signal);
     } finally {
       this.waitingPolls--;
     }
     if (topic.closing.signal.aborted) {
-      if (!this.accepting) return { records: [], batches: NO_BATCHES, offset, nextOffset: offset, highWatermark };
-      throw topicNotFound(request.topic);
+      if (!this.accepting) return false;
+      throw topicNotFound(topic.metadata.name);
     }
-    return readAt(log, offset, request);
+    return true;
   }
 
   /** The offsets a partition holds now: [earliest, highWatermark). */

@@ -349,11 +349,10 @@ export class GroupCoordinator {
       await Promise.race(
         owned.map((tp) =>
           this.broker
-            .fetch({
+            .waitForData({
               topic: tp.topic,
               partition: tp.partition,
               offset: member.delivered.get(partitionKey(tp)) ?? this.position(group.groupId, tp),
-              maxRecords: 1,
               waitMs,
               signal: anySignal,
             })
