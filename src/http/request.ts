@@ -72,10 +72,18 @@ export async function readBinaryBody(request: Request, requestBytesMax: number):
 }
 
 /** The query string's parameters (empty when there is none). */
+/** Each request's query, parsed once however many layers ask (the replication guard, then the route). */
+const parsedQueries = new WeakMap<Request, URLSearchParams>();
+
 export function queryOf(request: Request): URLSearchParams {
-  const url = request.url;
-  const questionMark = url.indexOf("?");
-  return new URLSearchParams(questionMark === -1 ? "" : url.slice(questionMark + 1));
+  let query = parsedQueries.get(request);
+  if (query === undefined) {
+    const url = request.url;
+    const questionMark = url.indexOf("?");
+    query = new URLSearchParams(questionMark === -1 ? "" : url.slice(questionMark + 1));
+    parsedQueries.set(request, query);
+  }
+  return query;
 }
 
 export function requiredParameter(query: URLSearchParams, name: string): string {

@@ -7,6 +7,7 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
+import { queryOf } from "./request.ts";
 import type { HttpMethod, Route, RouteContext } from "./route.ts";
 import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
@@ -87,7 +88,7 @@ export function startServer(options: ServerOptions): RunningServer {
       let response: Response;
       try {
         if (route.longLived) server.timeout(request, 0);
-        if (replication !== undefined) guardRequest(replication, route.method, route.path, request);
+        if (replication !== undefined) guardRequest(replication, route.method, route.path, request, () => queryOf(request));
         response = await route.handle(request, context);
       } catch (error) {
         response = errorResponse(error, logger);

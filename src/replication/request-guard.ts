@@ -10,11 +10,11 @@ export const LEADER_EPOCH_HEADER = "gafka-leader-epoch";
  * leader; it serves reads (explicit partition/offset consume, describe, list,
  * health, replication status).
  */
-export function isLeaderOnly(method: string, path: string, url: string): boolean {
+export function isLeaderOnly(method: string, path: string, query: () => URLSearchParams): boolean {
   if (path === "/api/v1/produce") return true;
   if (path.startsWith("/api/v1/consumer-groups")) return true;
   if (path.startsWith("/api/v1/topics")) return method === "POST" || method === "DELETE";
-  if (path === "/api/v1/consume") return new URL(url).searchParams.has("group_id");
+  if (path === "/api/v1/consume") return query().has("group_id");
   return false;
 }
 
@@ -23,11 +23,18 @@ export function isLeaderOnly(method: string, path: string, url: string): boolean
  * stale leader, and a leader-only request to a broker that does not lead is
  * refused with not_leader (421).
  */
-export function guardRequest(replication: ReplicaManager, method: string, routePath: string, request: Request): void {
+export function guardRequest(
+  replication: ReplicaManager,
+  method: string,
+  routePath: string,
+  request: Request,
+  /** The request's query (parsed on demand, once: src/http/request.ts queryOf). */
+  query: () => URLSearchParams,
+): void {
   const carried = request.headers.get(LEADER_EPOCH_HEADER);
   if (carried !== null) {
     const epoch = Number(carried);
     if (Number.isSafeInteger(epoch)) replication.observeEpoch(epoch);
   }
-  if (isLeaderOnly(method, routePath, request.url)) replication.checkLeader();
+  if (isLeaderOnly(method, routePath, query)) replication.checkLeader();
 }
