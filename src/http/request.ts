@@ -71,10 +71,10 @@ export async function readBinaryBody(request: Request, requestBytesMax: number):
   return body;
 }
 
-/** The query string's parameters (empty when there is none). */
 /** Each request's query, parsed once however many layers ask (the replication guard, then the route). */
 const parsedQueries = new WeakMap<Request, URLSearchParams>();
 
+/** The query string's parameters (empty when there is none). */
 export function queryOf(request: Request): URLSearchParams {
   let query = parsedQueries.get(request);
   if (query === undefined) {

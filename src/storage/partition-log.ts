@@ -40,11 +40,13 @@ export interface PartitionLogOptions {
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
 }
 
-/** An append whose frame is written (in `unwritten`: about to be) and whose promise waits. */
+/** An append whose frames are written (in `unwritten`: about to be) and whose promise waits. */
 interface PendingAck {
   result: AppendResult;
-  /** The frame (or run of frames, for a follower) to write. */
-  frame: Uint8Array;
+  /** Its frame, run of frames (a follower's), or frame headers and batches in turn (a client's batches), to write in order. */
+  chunks: readonly Uint8Array[];
+  /** Bytes of `chunks`. */
+  bytes: number;
   /** One past the last offset in the frame. */
   nextOffset: number;
   resolve: (result: AppendResult) => void;
@@ -211,7 +213,7 @@ export class PartitionLog implements PartitionLogApi {
       const nextOffset = baseOffset + records.length;
       target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes);
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
-      return this.enqueueWrite(frame, result, nextOffset);
+      return this.enqueueWrite([frame], frame.length, result, nextOffset);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -219,10 +221,12 @@ export class PartitionLog implements PartitionLogApi {
 
   /**
    * A client's batches (binary produce), already checked by
-   * checkClientBatches (src/storage/batch-check.ts): copied once into their
-   * frames, given consecutive offsets from the log end and this leader's
-   * epoch (both outside the CRC-32C, which stays valid), and appended as one
-   * unit. The batches' own bytes are not changed. Durability as append().
+   * checkClientBatches (src/storage/batch-check.ts): given consecutive
+   * offsets from the log end and this leader's epoch (both outside the
+   * CRC-32C, which stays valid) and appended as one unit, each after a frame
+   * header of its own. The batches are not copied: their bytes (the request
+   * body, which the log now owns) are stamped in place and written from
+   * there, so the caller must not use them again. Durability as append().
    */
   appendBatches(batches: readonly CheckedClientBatch[]): Promise<AppendResult> {
     try {
@@ -237,23 +241,24 @@ export class PartitionLog implements PartitionLogApi {
         : this.active;
       assert(target.nextOffset === baseOffset, "offsets move only forward between checking batches and appending them");
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
-      const frames = new Uint8Array(frameBytes);
-      const view = new DataView(frames.buffer);
-      let position = 0;
+      const headers = new Uint8Array(FRAME_HEADER_BYTES * batches.length);
+      const view = new DataView(headers.buffer);
+      const chunks: Uint8Array[] = [];
       let nextOffset = baseOffset;
-      for (const batch of batches) {
-        const stored = frames.subarray(position + FRAME_HEADER_BYTES, position + FRAME_HEADER_BYTES + batch.bytes.length);
-        stored.set(batch.bytes);
+      for (let index = 0; index < batches.length; index++) {
+        const batch = batches[index]!;
+        const stored = batch.bytes;
         setBaseOffset(stored, nextOffset);
         setPartitionLeaderEpoch(stored, partitionLeaderEpoch);
-        view.setUint32(position, stored.length);
-        view.setUint32(position + 4, frameChecksum(stored));
+        const at = index * FRAME_HEADER_BYTES;
+        view.setUint32(at, stored.length);
+        view.setUint32(at + 4, frameChecksum(stored));
+        chunks.push(headers.subarray(at, at + FRAME_HEADER_BYTES), stored);
         target.appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length, this.indexIntervalBytes);
         nextOffset += batch.recordCount;
-        position += FRAME_HEADER_BYTES + stored.length;
       }
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: batches[0]!.baseTimestampMs };
-      return this.enqueueWrite(frames, result, nextOffset);
+      return this.enqueueWrite(chunks, frameBytes, result, nextOffset);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -283,22 +288,22 @@ export class PartitionLog implements PartitionLogApi {
       for (const batch of checked) target.appended(batch.baseOffset, batch.nextOffset, batch.frameBytes, this.indexIntervalBytes);
       const last = checked[checked.length - 1]!;
       const result = { baseOffset: checked[0]!.baseOffset, lastOffset: last.nextOffset - 1, timestampMs: checked[0]!.baseTimestampMs };
-      return this.enqueueWrite(frames, result, last.nextOffset);
+      return this.enqueueWrite([frames], frames.length, result, last.nextOffset);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /**
-   * Holds `frame` (already counted in the active segment's size, offsets and
-   * index) until the turn's one write; resolves with `result` once it is
-   * durable per the fsync policy.
+   * Holds `chunks` (`bytes` of frames, already counted in the active
+   * segment's size, offsets and index) until the turn's one write; resolves
+   * with `result` once they are durable per the fsync policy.
    */
-  private enqueueWrite(frame: Uint8Array, result: AppendResult, nextOffset: number): Promise<AppendResult> {
-    this.totalBytes += frame.length;
+  private enqueueWrite(chunks: readonly Uint8Array[], bytes: number, result: AppendResult, nextOffset: number): Promise<AppendResult> {
+    this.totalBytes += bytes;
     return new Promise<AppendResult>((resolve, reject) => {
-      this.unwritten.push({ result, frame, nextOffset, resolve, reject });
-      this.unwrittenBytes += frame.length;
+      this.unwritten.push({ result, chunks, bytes, nextOffset, resolve, reject });
+      this.unwrittenBytes += bytes;
       this.scheduleFlush();
     });
   }
@@ -344,8 +349,9 @@ export class PartitionLog implements PartitionLogApi {
     const segment = this.active;
     const position = segment.sizeBytes - bytes;
     try {
-      if (appends.length === 1) this.fs.write(segment.fd, appends[0]!.frame, position);
-      else this.fs.writeChunks(segment.fd, appends.map((each) => each.frame), position);
+      const only = appends.length === 1 && appends[0]!.chunks.length === 1 ? appends[0]!.chunks[0] : undefined;
+      if (only !== undefined) this.fs.write(segment.fd, only, position);
+      else this.fs.writeChunks(segment.fd, appends.flatMap((each) => each.chunks), position);
     } catch (error) {
       try {
         this.fs.truncate(segment.fd, position);
@@ -475,7 +481,7 @@ export class PartitionLog implements PartitionLogApi {
     let bytes = 0;
     for (const ack of acks) {
       records += ack.nextOffset - ack.result.baseOffset;
-      bytes += ack.frame.length;
+      bytes += ack.bytes;
     }
     onFsync((performance.now() - startedMs) / 1000, records, bytes);
   }
