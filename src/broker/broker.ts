@@ -508,10 +508,9 @@ export class Broker {
         { retriable: true },
       );
     }
-    const signal = requestSignal === undefined ? topic.closing.signal : AbortSignal.any([requestSignal, topic.closing.signal]);
     this.waitingPolls++;
     try {
-      await log.waitForData(offset, waitMs, signal);
+      await log.waitForData(offset, waitMs, requestSignal, topic.closing.signal);
     } finally {
       this.waitingPolls--;
     }

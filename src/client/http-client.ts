@@ -141,13 +141,19 @@ export class HttpClient {
 
   private async attempt<T>(url: string, init: RequestInit, options: RequestOptions): Promise<HttpAnswer<T>> {
     const timeoutMs = this.requestTimeoutMs + (options.waitMs ?? 0);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // One controller, a timer and a listener, all released when the answer is in: AbortSignal.timeout
+    // and AbortSignal.any per request left the garbage collector weak references to process.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    const callerSignal = options.signal;
+    const onCallerAbort = () => controller.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) onCallerAbort();
+    else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
     let response: Response;
     let text: string;
     let answer: HttpAnswer<T> | undefined;
     try {
-      response = await this.fetchFunction(url, { ...init, signal });
+      response = await this.fetchFunction(url, { ...init, signal: controller.signal });
       const contentType = response.headers?.get("content-type") ?? "";
       if (response.ok && options.accept !== undefined && mediaType(contentType) === options.accept) {
         answer = { kind: "bytes", bytes: new Uint8Array(await response.arrayBuffer()), contentType };
@@ -157,6 +163,9 @@ export class HttpClient {
       }
     } catch (error) {
       throw transportError(error, url, timeoutMs, options.signal);
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener("abort", onCallerAbort);
     }
     const epoch = Number(response.headers?.get(LEADER_EPOCH_HEADER) ?? Number.NaN);
     if (Number.isSafeInteger(epoch) && epoch > this.leaderEpoch) this.leaderEpoch = epoch;

@@ -336,14 +336,17 @@ export class GroupCoordinator {
 
   /** Waits until any owned partition has data past its position, the wait ends, or the assignment changes. */
   private async waitForAny(group: Group, member: Member, owned: TopicPartition[], waitMs: number, signal?: AbortSignal): Promise<void> {
+    // One signal ends every partition's wait: the timer, a rebalance (member.wake) or the client going away.
     const done = new AbortController();
-    const signals = [done.signal, member.wake.signal];
-    if (signal) signals.push(signal);
-    const anySignal = AbortSignal.any(signals);
-    const timer = setTimeout(() => done.abort(), waitMs);
+    const end = () => done.abort();
+    const timer = setTimeout(end, waitMs);
+    const wake = member.wake.signal;
+    if (wake.aborted || signal?.aborted) end();
+    wake.addEventListener("abort", end, { once: true });
+    signal?.addEventListener("abort", end, { once: true });
     try {
       if (owned.length === 0) {
-        await new Promise<void>((resolve) => anySignal.addEventListener("abort", () => resolve(), { once: true }));
+        if (!done.signal.aborted) await new Promise<void>((resolve) => done.signal.addEventListener("abort", () => resolve(), { once: true }));
         return;
       }
       await Promise.race(
@@ -354,13 +357,15 @@ export class GroupCoordinator {
               partition: tp.partition,
               offset: member.delivered.get(partitionKey(tp)) ?? this.position(group.groupId, tp),
               waitMs,
-              signal: anySignal,
+              signal: done.signal,
             })
             .catch(() => undefined),
         ),
       );
     } finally {
       clearTimeout(timer);
+      wake.removeEventListener("abort", end);
+      signal?.removeEventListener("abort", end);
       done.abort();
     }
   }

@@ -92,10 +92,12 @@ export interface PartitionLogApi {
    */
   readBatches(offset: number, maxRecords: number, maxBytes: number): BatchesRead;
   /**
-   * Resolves when highWatermark > offset, or after waitMs, or when the signal
-   * aborts, whichever is first. Woken by the append itself, not by polling.
+   * Resolves when highWatermark > offset, or after waitMs, or when any of the
+   * signals aborts, whichever is first. Woken by the append itself, not by
+   * polling. (Several signals rather than AbortSignal.any: each of those
+   * leaves the garbage collector weak references to process, per poll.)
    */
-  waitForData(offset: number, waitMs: number, signal?: AbortSignal): Promise<void>;
+  waitForData(offset: number, waitMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void>;
   /** First offset whose timestamp is >= timestampMs, or the high watermark when none is. */
   offsetForTimestamp(timestampMs: number): number;
   /** Finishes in-flight writes, fsyncs and closes the files. */

@@ -675,20 +675,20 @@ export class PartitionLog implements PartitionLogApi {
     return low;
   }
 
-  waitForData(offset: number, waitMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.highWatermark > offset || waitMs <= 0 || this.closed || signal?.aborted) return Promise.resolve();
+  waitForData(offset: number, waitMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+    if (this.highWatermark > offset || waitMs <= 0 || this.closed || signals.some((signal) => signal?.aborted)) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const waiter: DataWaiter = { offset, resolve: () => {}, timer: undefined };
       const finish = () => {
         if (waiter.timer) clearTimeout(waiter.timer);
-        signal?.removeEventListener("abort", finish);
+        for (const signal of signals) signal?.removeEventListener("abort", finish);
         const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);
         resolve();
       };
       waiter.resolve = finish;
       waiter.timer = setTimeout(finish, waitMs);
-      signal?.addEventListener("abort", finish, { once: true });
+      for (const signal of signals) signal?.addEventListener("abort", finish, { once: true });
       this.waiters.push(waiter);
     });
   }
