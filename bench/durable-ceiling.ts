@@ -13,11 +13,14 @@
  * after their fdatasync, so reads cost nothing; the only work is HTTP, the
  * writes and the fdatasyncs.
  *
- *   bun bench/durable-ceiling.ts [--rate=5000] [--seconds=8] [--fsync=always|never] [--commit=yes|no]
+ *   bun bench/durable-ceiling.ts [--rate=5000] [--seconds=8] [--fsync=always|never] [--commit=yes|no] [--in-flight=1]
  *
  * `--fsync=never` drops both fdatasyncs and `--commit=no` the commit, to see
- * each one's share. Prints send→receipt and send→acknowledgement
- * percentiles after a 1 s warm-up.
+ * each one's share. `--in-flight=N` lets the producer have N requests in
+ * flight per partition (on separate connections, so the server may take
+ * them out of order: a measure of what ordered pipelining would buy, not a
+ * design). Prints send→receipt and send→acknowledgement percentiles after a
+ * 1 s warm-up.
  */
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -116,6 +119,7 @@ async function run(): Promise<void> {
   const seconds = Number(option("seconds", "8"));
   const fsync = option("fsync", "always");
   const commit = option("commit", "yes");
+  const inFlightMax = Number(option("in-flight", "1"));
   const server = Bun.spawn([process.execPath, import.meta.path, SERVER_FLAG, `--fsync=${fsync}`], { stdout: "pipe", stderr: "inherit" });
   try {
     const reader = server.stdout.getReader();
@@ -134,15 +138,15 @@ async function run(): Promise<void> {
     let sent = 0;
     let received = 0;
 
-    // Producer: one request in flight per partition; what piles up meanwhile goes in the next.
-    const queues = Array.from({ length: PARTITIONS }, () => ({ messages: [] as { bytes: Uint8Array; sentAtMs: number }[], inFlight: false, scheduled: false }));
+    // Producer: --in-flight requests per partition (1: what piles up meanwhile goes in the next).
+    const queues = Array.from({ length: PARTITIONS }, () => ({ messages: [] as { bytes: Uint8Array; sentAtMs: number }[], inFlight: 0, scheduled: false }));
     const flush = (partition: number) => {
       const queue = queues[partition]!;
       queue.scheduled = false;
-      if (queue.inFlight || queue.messages.length === 0) return;
+      if (queue.inFlight >= inFlightMax || queue.messages.length === 0) return;
       const batch = queue.messages;
       queue.messages = [];
-      queue.inFlight = true;
+      queue.inFlight++;
       const body = new Uint8Array(batch.length * MESSAGE_BYTES);
       batch.forEach((message, index) => body.set(message.bytes, index * MESSAGE_BYTES));
       void fetch(`${url}/produce/${partition}`, { method: "POST", body })
@@ -150,7 +154,7 @@ async function run(): Promise<void> {
         .then(() => {
           const nowMs = epochNowMs();
           for (const message of batch) if (message.sentAtMs >= warmUpEndsEpochMs) ackMs.push(nowMs - message.sentAtMs);
-          queue.inFlight = false;
+          queue.inFlight--;
           flush(partition);
         });
     };
@@ -160,7 +164,7 @@ async function run(): Promise<void> {
       new DataView(bytes.buffer).setFloat64(0, sentAtMs);
       const queue = queues[partition]!;
       queue.messages.push({ bytes, sentAtMs });
-      if (!queue.scheduled && !queue.inFlight) {
+      if (!queue.scheduled && queue.inFlight < inFlightMax) {
         queue.scheduled = true;
         setImmediate(() => flush(partition));
       }
@@ -199,7 +203,7 @@ async function run(): Promise<void> {
     consuming = false;
     await consumer;
     console.log(
-      `durable ceiling at ${ratePerSecond}/s, fsync ${fsync}, commit ${commit} (${receiptMs.length} after warm-up): ` +
+      `durable ceiling at ${ratePerSecond}/s, fsync ${fsync}, commit ${commit}, ${inFlightMax} in flight (${receiptMs.length} after warm-up): ` +
         `${percentiles("send→receipt", receiptMs)}; ${percentiles("send→ack", ackMs)}`,
     );
   } finally {
