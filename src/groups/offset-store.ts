@@ -102,7 +102,7 @@ export class OffsetStore {
     if (entries.length === 0) return Promise.resolve();
     if (this.failed) return Promise.reject(this.storageError(this.failed));
     try {
-      for (const entry of entries) this.writeEntry(entry);
+      this.writeEntries(entries);
     } catch (error) {
       return Promise.reject(this.storageError(error));
     }
@@ -130,19 +130,24 @@ export class OffsetStore {
     return new GafkaError("storage_failed", `committing offsets failed: ${message}`, { retriable: true, cause: error });
   }
 
-  private writeEntry(committed: CommittedOffset): void {
-    const entry: Entry = { g: committed.group, t: committed.topic, p: committed.partition, o: committed.offset, ts: committed.committedAtMs };
-    const frame = encodeFrame(new TextEncoder().encode(JSON.stringify(entry)));
+  /** The entries' frames in one write at the end of the file; none of them is applied unless it succeeds. */
+  private writeEntries(committed: readonly CommittedOffset[]): void {
+    const frames = committed.map(encodeEntry);
     const position = this.sizeBytes;
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length;
     try {
-      this.options.fs.write(this.fd, frame, position);
+      if (frames.length === 1) this.options.fs.write(this.fd, frames[0]!, position);
+      else this.options.fs.writeChunks(this.fd, frames, position);
     } catch (error) {
       this.options.fs.truncate(this.fd, position);
       throw error;
     }
-    this.sizeBytes += frame.length;
-    this.entries++;
-    this.apply(entry);
+    this.sizeBytes += bytes;
+    for (const each of committed) {
+      this.entries++;
+      this.apply(entryOf(each));
+    }
   }
 
   private apply(entry: Entry): void {
@@ -180,8 +185,7 @@ export class OffsetStore {
     try {
       fs.truncate(fd, 0);
       for (const committed of this.offsets.values()) {
-        const entry: Entry = { g: committed.group, t: committed.topic, p: committed.partition, o: committed.offset, ts: committed.committedAtMs };
-        const frame = encodeFrame(new TextEncoder().encode(JSON.stringify(entry)));
+        const frame = encodeEntry(committed);
         fs.write(fd, frame, position);
         position += frame.length;
       }
@@ -246,4 +250,14 @@ export class OffsetStore {
     }
     return false;
   }
+}
+
+function entryOf(committed: CommittedOffset): Entry {
+  return { g: committed.group, t: committed.topic, p: committed.partition, o: committed.offset, ts: committed.committedAtMs };
+}
+
+const entryEncoder = new TextEncoder();
+
+function encodeEntry(committed: CommittedOffset): Uint8Array {
+  return encodeFrame(entryEncoder.encode(JSON.stringify(entryOf(committed))));
 }
