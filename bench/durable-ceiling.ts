@@ -25,6 +25,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { option, spawnServer } from "./ceiling-process.ts";
 import { GroupCommitFile } from "./group-commit-file.ts";
 
 const SERVER_FLAG = "--serve";
@@ -32,11 +33,6 @@ const WARM_UP_MS = 1000;
 const MESSAGE_BYTES = 1024;
 const PARTITIONS = 2;
 const POLL_WAIT_MS = 500;
-
-const option = (name: string, fallback: string): string => {
-  const given = process.argv.find((arg) => arg.startsWith(`--${name}=`));
-  return given === undefined ? fallback : given.slice(name.length + 3);
-};
 
 function serve(): void {
   const dir = mkdtempSync(path.join(tmpdir(), "gafka-durable-ceiling-"));
@@ -120,16 +116,8 @@ async function run(): Promise<void> {
   const fsync = option("fsync", "always");
   const commit = option("commit", "yes");
   const inFlightMax = Number(option("in-flight", "1"));
-  const server = Bun.spawn([process.execPath, import.meta.path, SERVER_FLAG, `--fsync=${fsync}`], { stdout: "pipe", stderr: "inherit" });
+  const { url, server } = await spawnServer(import.meta.path, [SERVER_FLAG, `--fsync=${fsync}`]);
   try {
-    const reader = server.stdout.getReader();
-    let printed = "";
-    while (!printed.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the server exited before listening");
-      printed += new TextDecoder().decode(value);
-    }
-    const url = printed.match(/http:\/\/\S+/)![0];
     const epochNowMs = () => performance.timeOrigin + performance.now();
     const startMs = performance.now();
     const warmUpEndsEpochMs = epochNowMs() + WARM_UP_MS;

@@ -8,6 +8,8 @@
  *
  *   bun bench/rtt-ceiling.ts [--rate=5000] [--seconds=8]
  */
+import { option, spawnServer } from "./ceiling-process.ts";
+
 const SERVER_FLAG = "--serve";
 const WARM_UP_MS = 1000;
 
@@ -20,22 +22,10 @@ if (process.argv.includes(SERVER_FLAG)) {
   });
   console.log(`listening on http://127.0.0.1:${server.port}`);
 } else {
-  const option = (name: string, fallback: number) => {
-    const given = process.argv.find((arg) => arg.startsWith(`--${name}=`));
-    return given === undefined ? fallback : Number(given.slice(name.length + 3));
-  };
-  const ratePerSecond = option("rate", 5000);
-  const seconds = option("seconds", 8);
-  const server = Bun.spawn([process.execPath, import.meta.path, SERVER_FLAG], { stdout: "pipe", stderr: "inherit" });
+  const ratePerSecond = Number(option("rate", "5000"));
+  const seconds = Number(option("seconds", "8"));
+  const { url, server } = await spawnServer(import.meta.path, [SERVER_FLAG]);
   try {
-    const reader = server.stdout.getReader();
-    let printed = "";
-    while (!printed.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the server exited before listening");
-      printed += new TextDecoder().decode(value);
-    }
-    const url = printed.match(/http:\/\/\S+/)![0];
     const body = JSON.stringify({ value: "x".repeat(1024) });
     const latenciesMs: number[] = [];
     const startMs = performance.now();

@@ -1,0 +1,28 @@
+/**
+ * What the ceiling benchmarks (bench/rtt-ceiling.ts, bench/durable-ceiling.ts)
+ * share: a `--name=value` option, and their server run as a second process of
+ * the same script, whose first line names its address.
+ */
+
+/** The value of `--name=value` among the script's arguments, or the fallback. */
+export function option(name: string, fallback: string): string {
+  const given = process.argv.find((arg) => arg.startsWith(`--${name}=`));
+  return given === undefined ? fallback : given.slice(name.length + 3);
+}
+
+/** Starts this script again with `args` and waits for its `listening on http://…` line. */
+export async function spawnServer(scriptPath: string, args: string[]): Promise<{ url: string; server: Bun.Subprocess<"ignore", "pipe", "inherit"> }> {
+  const server = Bun.spawn([process.execPath, scriptPath, ...args], { stdout: "pipe", stderr: "inherit" });
+  const reader = server.stdout.getReader();
+  let printed = "";
+  while (!printed.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) {
+      server.kill();
+      throw new Error("the server exited before listening");
+    }
+    printed += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return { url: printed.match(/http:\/\/\S+/)![0], server };
+}
