@@ -48,6 +48,7 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
     let sending = true;
     let idle = false;
     const startedMs = performance.now();
+    const warmUpEndsEpochMs = epochNowMs() + (options.warmUpMs ?? 0);
     const keepGoing = () => !options.signal?.aborted && !idle && (sending || receiveStats.received < sendStats.acknowledged);
     const watch = setInterval(() => {
       idle = !sending && performance.now() - Math.max(receiveStats.lastReceivedMs, sendStats.lastAcknowledgedMs, startedMs) >= options.idleTimeoutMs;
@@ -67,7 +68,7 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
           keepGoing,
           onRecord: (record) => {
             const sentAtMs = stamps.sentAtMs(record.value);
-            if (sentAtMs !== undefined && receiveStats.count(record)) latency.record(epochNowMs() - sentAtMs);
+            if (sentAtMs !== undefined && receiveStats.count(record) && sentAtMs >= warmUpEndsEpochMs) latency.record(epochNowMs() - sentAtMs);
           },
         }),
       );

@@ -30,6 +30,12 @@ export interface ProducingOptions {
   format: RecordFormat;
   /** Messages a producer may have sent and not yet seen answered; default two batches per partition. */
   pendingMax?: number;
+  /**
+   * The latencies of messages sent in the run's first this many ms are left
+   * out of the percentiles (both processes still compile their hot code, and
+   * connections open then); every message still counts for throughput. 0 for none.
+   */
+  warmUpMs?: number;
   onProgress?: ProgressListener;
   /** Stops sending (Ctrl-C); what was sent is still awaited and reported. */
   signal?: AbortSignal;
@@ -95,7 +101,18 @@ export async function sendFromProducers(
     const share = Math.floor(options.count / options.producers) + (index < options.count % options.producers ? 1 : 0);
     const pacer = options.ratePerSecond === undefined ? undefined : new Pacer(options.ratePerSecond / options.producers, startedMs);
     loops.push(
-      sendLoop({ producer, topic: options.topic, count: share, deadlineMs, pacer, pendingMax, nextValue, stats, signal: options.signal }).finally(
+      sendLoop({
+        producer,
+        topic: options.topic,
+        count: share,
+        deadlineMs,
+        latencyFromMs: startedMs + (options.warmUpMs ?? 0),
+        pacer,
+        pendingMax,
+        nextValue,
+        stats,
+        signal: options.signal,
+      }).finally(
         () => producer.close(),
       ),
     );
@@ -114,5 +131,6 @@ export function producingSettings(options: ProducingOptions): BenchResult["setti
     rate: options.ratePerSecond ?? null,
     acks: options.acks === undefined ? null : String(options.acks),
     format: options.format,
+    warm_up_ms: options.warmUpMs ?? 0,
   };
 }

@@ -23,6 +23,8 @@ export interface SendLoopOptions {
   count: number;
   /** performance.now() after which no message is sent; Infinity for none. */
   deadlineMs: number;
+  /** performance.now() from which a message's latency is recorded (the warm-up ends); -Infinity for all. */
+  latencyFromMs?: number;
   /** Paces the sends; as fast as the window allows without one. */
   pacer: Pacer | undefined;
   /** Messages sent but not answered yet, at most. */
@@ -40,6 +42,7 @@ export interface SendLoopOptions {
  */
 export async function sendLoop(options: SendLoopOptions): Promise<void> {
   const { producer, topic, stats, pacer, signal } = options;
+  const latencyFromMs = options.latencyFromMs ?? Number.NEGATIVE_INFINITY;
   let pending = 0;
   let wake: (() => void) | undefined;
   const settled = () => {
@@ -68,7 +71,7 @@ export async function sendLoop(options: SendLoopOptions): Promise<void> {
     producer.send({ topic, value }).then(
       () => {
         const nowMs = performance.now();
-        stats.latency.record(nowMs - sentAtMs);
+        if (sentAtMs >= latencyFromMs) stats.latency.record(nowMs - sentAtMs);
         stats.acknowledged++;
         stats.bytes += value.length;
         stats.lastAcknowledgedMs = nowMs;

@@ -27,6 +27,7 @@ const producingArgs = {
   rate: { type: "string", description: "Messages per second from all producers together (default: as fast as possible)" },
   acks: { type: "string", description: "0, 1 or all: when the broker answers (sent only when given)" },
   "max-pending": { type: "string", description: "Messages a producer may have unanswered (default: two batches per partition)" },
+  "warm-up": { type: "string", description: "Leave the latencies of messages sent in this first part of the run out of the percentiles", default: "0" },
 } as const;
 
 /** Arguments of the modes that consume through a group. */
@@ -152,6 +153,7 @@ function producingOptions(common: CommonArgs, args: ProducingArgs, countDefault:
     acks: args.acks === undefined ? undefined : acksArg(args.acks),
     format: formatArg(common.format!),
     ...(args["max-pending"] === undefined ? {} : { pendingMax: integerArg("max-pending", args["max-pending"], 1) }),
+    warmUpMs: args["warm-up"] === "0" ? 0 : durationArg("warm-up", args["warm-up"]!),
   };
 }
 
