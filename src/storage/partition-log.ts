@@ -14,6 +14,7 @@ import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 import { type Segment, segmentBaseOffsets } from "./segment.ts";
+import { ReadWaiters } from "./read-waiters.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { createSegment, loadSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
@@ -51,12 +52,6 @@ interface PendingAck {
   nextOffset: number;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
-}
-
-interface DataWaiter {
-  offset: number;
-  resolve: () => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -131,7 +126,7 @@ export class PartitionLog implements PartitionLogApi {
   /** One past the last offset the interval sync covered (what its next fsync reports as records). */
   private intervalSyncedOffset = 0;
   private intervalTimer: ReturnType<typeof setInterval> | undefined;
-  private waiters: DataWaiter[] = [];
+  private readonly waiters = new ReadWaiters();
   private closed = false;
   private readonly reader: SegmentReader;
 
@@ -677,20 +672,7 @@ export class PartitionLog implements PartitionLogApi {
 
   waitForData(offset: number, waitMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
     if (this.highWatermark > offset || waitMs <= 0 || this.closed || signals.some((signal) => signal?.aborted)) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const waiter: DataWaiter = { offset, resolve: () => {}, timer: undefined };
-      const finish = () => {
-        if (waiter.timer) clearTimeout(waiter.timer);
-        for (const signal of signals) signal?.removeEventListener("abort", finish);
-        const at = this.waiters.indexOf(waiter);
-        if (at >= 0) this.waiters.splice(at, 1);
-        resolve();
-      };
-      waiter.resolve = finish;
-      waiter.timer = setTimeout(finish, waitMs);
-      for (const signal of signals) signal?.addEventListener("abort", finish, { once: true });
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(offset, waitMs, signals);
   }
 
   /** Records that everything below nextOffset is durable here; wakes replication and, when it moved, readers. */
@@ -703,9 +685,7 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   private wakeReaders(): void {
-    if (this.waiters.length === 0) return;
-    const highWatermark = this.highWatermark;
-    for (const waiter of this.waiters.filter((w) => w.offset < highWatermark)) waiter.resolve();
+    if (this.waiters.size > 0) this.waiters.wake(this.highWatermark);
   }
 
   /** Calls `listener` whenever durableEndOffset grows (the leader's replication streams wait on it). */
@@ -810,7 +790,7 @@ export class PartitionLog implements PartitionLogApi {
         this.logger.error(`partition ${this.options.name}: final fsync failed: ${describe(error)}`);
       }
     }
-    for (const waiter of [...this.waiters]) waiter.resolve();
+    this.waiters.wakeAll();
     this.closeFiles();
   }
 

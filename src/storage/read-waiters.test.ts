@@ -1,0 +1,33 @@
+import { expect, test } from "bun:test";
+import { ReadWaiters } from "./read-waiters.ts";
+
+test("a wait ends when a record at its offset is visible, at its timeout, when any signal aborts, or at close", async () => {
+  const waiters = new ReadWaiters();
+  const ended: string[] = [];
+  const first = new AbortController();
+  const second = new AbortController();
+  const waits = [
+    waiters.wait(5, 60_000, []).then(() => ended.push("offset 5")),
+    waiters.wait(7, 60_000, []).then(() => ended.push("offset 7")),
+    waiters.wait(9, 60_000, [undefined, first.signal, second.signal]).then(() => ended.push("signal")),
+    waiters.wait(9, 10, []).then(() => ended.push("timeout")),
+    waiters.wait(9, 60_000, []).then(() => ended.push("close")),
+  ];
+  expect(waiters.size).toBe(5);
+  waiters.wake(5); // offset 5 is not below a high watermark of 5: nothing to read yet
+  await Bun.sleep(1);
+  expect(ended).toEqual([]);
+  waiters.wake(6);
+  await waits[0];
+  expect(ended).toEqual(["offset 5"]);
+  second.abort();
+  await waits[2];
+  await waits[3];
+  expect(ended).toEqual(["offset 5", "signal", "timeout"]);
+  expect(waiters.size).toBe(2);
+  first.abort(); // already ended: its listener was removed with it
+  waiters.wakeAll();
+  await Promise.all(waits);
+  expect(ended.slice(3).sort()).toEqual(["close", "offset 7"]);
+  expect(waiters.size).toBe(0);
+});
