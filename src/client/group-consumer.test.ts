@@ -239,25 +239,63 @@ describe("GroupConsumer", () => {
     });
     expect(() => broker.consumer({ autoCommitIntervalMs: -1 })).toThrow("autoCommitIntervalMs");
     const consumer = broker.consumer({ autoCommitIntervalMs: 40 });
-    expect((await consumer.poll()).map((r) => r.offset)).toEqual([0, 0]);
+    expect((await consumer.poll({ waitMs: 1_000 })).map((r) => r.offset)).toEqual([0, 0]);
     expect(broker.seen[1]!.query.get("commit")).toBe("none");
     // Within the interval: nothing is committed, not even by asking again.
-    expect((await consumer.poll()).map((r) => r.offset)).toEqual([1]);
+    expect((await consumer.poll({ waitMs: 1_000 })).map((r) => r.offset)).toEqual([1]);
     expect(commits).toEqual([]);
     await Bun.sleep(60);
     // The first poll after the interval commits everything handed out so far, without waiting for it.
-    await consumer.poll();
+    await consumer.poll({ waitMs: 1_000 });
     await until(() => commits.length === 1, "the background commit");
     expect(commits[0]).toEqual([
       { topic: "t", partition: 0, offset: 2 },
       { topic: "t", partition: 1, offset: 1 },
     ]);
-    expect(broker.seen.filter((request) => kindOf(request) === "consume").map((request) => request.query.get("commit"))).toEqual(["none", "none", "none"]);
+    expect(broker.seen.filter((request) => kindOf(request) === "consume").every((request) => request.query.get("commit") === "none")).toBe(true);
     // Nothing new since: neither the next interval nor close commits again.
     await Bun.sleep(60);
-    await consumer.poll();
+    await consumer.poll({ waitMs: 1_000 });
     await consumer.close({ commit: true });
     expect(commits).toHaveLength(1);
+    expect(broker.kinds().at(-1)).toBe("leave");
+  });
+
+  test("autoCommitIntervalMs: the next consume call goes out when a poll returns; its records are handed out (and committed) only by a later poll", async () => {
+    let consumes = 0;
+    let releaseSecond: (() => void) | undefined;
+    const commits: any[] = [];
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: async (_, signal) => {
+        consumes++;
+        if (consumes === 1) return Response.json({ ...membership(1, [["t", 0]]), records: [record("t", 0, 0)] });
+        if (consumes === 2) {
+          await new Promise<void>((resolve) => (releaseSecond = resolve));
+          return Response.json({ ...membership(1, [["t", 0]]), records: [record("t", 0, 1), record("t", 0, 2)] });
+        }
+        return hangUntilAborted(signal);
+      },
+      commit: (request) => {
+        commits.push(request.body.offsets);
+        return Response.json({ group_id: "g", committed: request.body.offsets });
+      },
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer({ autoCommitIntervalMs: 60_000 });
+    expect((await consumer.poll({ waitMs: 1_000 })).map((r) => r.offset)).toEqual([0]);
+    // The next call is already out, waiting at the broker, before the caller polls again.
+    await until(() => consumes === 2, "the call sent ahead");
+    // A poll that may not wait as long as that call takes returns nothing; the call goes on.
+    expect(await consumer.poll({ waitMs: 20 })).toEqual([]);
+    expect(consumes).toBe(2);
+    // Only what was handed out is committed: offset 1, not what the call ahead will bring.
+    expect(await consumer.commit()).toEqual([{ topic: "t", partition: 0, offset: 1 }]);
+    releaseSecond!();
+    expect((await consumer.poll({ waitMs: 1_000 })).map((r) => r.offset)).toEqual([1, 2]);
+    await until(() => consumes === 3, "the next call sent ahead");
+    await consumer.close({ commit: true });
+    expect(commits).toEqual([[{ topic: "t", partition: 0, offset: 1 }], [{ topic: "t", partition: 0, offset: 3 }]]);
     expect(broker.kinds().at(-1)).toBe("leave");
   });
 

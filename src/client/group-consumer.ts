@@ -99,7 +99,9 @@ const LOST_ANSWER_BACKOFF_MS = 100;
  * With `autoCommitIntervalMs` the polls acknowledge nothing: the consumer
  * keeps the positions it handed out and commits them in the background at
  * that interval, and `commit()` or `close({ commit: true })` commits them at
- * once (Kafka's model; see the option for what it trades).
+ * once (Kafka's model; see the option for what it trades). It also fetches
+ * ahead, as Kafka's consumer does: the next consume call goes out when a
+ * poll returns, and a poll that may not wait for it returns nothing.
  */
 export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIterable<ConsumerRecord<Decoded<E>>[]> {
   readonly groupId: string;
@@ -129,6 +131,8 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   /** performance.now() of the last background commit. */
   private lastAutoCommitMs = performance.now();
   private autoCommitting: Promise<void> | undefined;
+  /** With autoCommitIntervalMs: the consume call sent when the last poll returned, for the next poll. */
+  private fetchedAhead: { records: Promise<ConsumerRecord<Decoded<E>>[]>; settled: boolean } | undefined;
 
   constructor(options: GroupConsumerOptions<E>) {
     this.http = options.transport ?? new HttpClient(options);
@@ -183,9 +187,54 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   async poll(options: PollOptions = {}): Promise<ConsumerRecord<Decoded<E>>[]> {
     this.checkOpen();
     const waitMs = Math.min(Math.max(0, options.waitMs ?? 0), limits.fetchWaitMsMax);
+    const maxRecords = options.maxRecords ?? this.maxRecords;
+    this.autoCommitIfDue();
+    let records: ConsumerRecord<Decoded<E>>[];
+    const ahead = this.fetchedAhead;
+    if (ahead !== undefined) {
+      // The call sent when the last poll returned: its records, or none yet if it takes longer than this poll may wait.
+      if (!ahead.settled && !(await settlesWithin(ahead.records, waitMs))) return [];
+      this.fetchedAhead = undefined;
+      records = await ahead.records;
+    } else {
+      records = await this.fetch(maxRecords, waitMs);
+    }
+    if (this.closed) return [];
+    this.handOut(records);
+    if (this.autoCommitIntervalMs !== undefined) this.fetchAhead(maxRecords, waitMs);
+    return records;
+  }
+
+  /**
+   * Kafka's consumer fetches ahead: with autoCommitIntervalMs (a consume
+   * call acknowledges nothing) the next call goes out as soon as a poll
+   * returns, and waits at the broker while the caller processes these records.
+   */
+  private fetchAhead(maxRecords: number, waitMs: number): void {
+    const ahead = { records: this.fetch(maxRecords, waitMs), settled: false };
+    const settle = () => {
+      ahead.settled = true;
+    };
+    ahead.records.then(settle, settle); // a failure reaches the next poll, which awaits it
+    this.fetchedAhead = ahead;
+  }
+
+  /** Notes where the records handed to the caller end; on-poll commits acknowledge the batch before. */
+  private handOut(records: readonly ConsumerRecord<Decoded<E>>[]): void {
+    if (this.autoCommitIntervalMs === undefined) this.unacknowledged.clear(); // this call acknowledged them
+    // Records come in runs of one partition: the last of each run says where the next begins.
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index]!;
+      const next = records[index + 1];
+      if (next !== undefined && next.partition === record.partition && next.topic === record.topic) continue;
+      this.unacknowledged.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
+    }
+  }
+
+  /** One group consume call, riding out rebalances and lost answers; the records it brought (none once closed). */
+  private async fetch(maxRecords: number, waitMs: number): Promise<ConsumerRecord<Decoded<E>>[]> {
     let rebalances = 0;
     let lostAnswers = 0;
-    this.autoCommitIfDue();
     for (;;) {
       try {
         const membership = this.current ?? (await this.join());
@@ -195,7 +244,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
             group_id: this.groupId,
             consumer_id: this.consumerId,
             generation: membership.generation,
-            count: options.maxRecords ?? this.maxRecords,
+            count: maxRecords,
             timeout: `${waitMs}ms`,
             session_timeout_ms: this.sessionTimeoutMs,
             assignor: this.assignor,
@@ -218,14 +267,6 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
         } else {
           this.adopt(answer.json);
           records = answer.json.records.map((record) => decodeRecord<E>(record.topic, record, this.encoding));
-        }
-        if (this.autoCommitIntervalMs === undefined) this.unacknowledged.clear(); // this call acknowledged them
-        // Records come in runs of one partition: the last of each run says where the next begins.
-        for (let index = 0; index < records.length; index++) {
-          const record = records[index]!;
-          const next = records[index + 1];
-          if (next !== undefined && next.partition === record.partition && next.topic === record.topic) continue;
-          this.unacknowledged.set(partitionKey(record), { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
         }
         return records;
       } catch (error) {
@@ -459,6 +500,19 @@ function isMembershipLost(error: GafkaClientError): boolean {
 /** The call may have reached the broker and its answer been lost. */
 function isLostAnswer(error: GafkaClientError): boolean {
   return error.code === "network_error" || error.code === "timeout";
+}
+
+/** Whether `promise` settles (either way) within `ms`; the timer is cleared as soon as it does. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
 }
 
 /** Resolves after `ms`, or at once when the signal aborts. */
