@@ -7,6 +7,7 @@
 # /proc/PID/stat) during the round, and the medians.
 #
 #   bench/p4-catch-up.sh [--count 1000000] [--rounds 3] [--max-poll-records 10000] [--fsync always] [--format batch|json]
+#                        [--commit-interval 1s]   (Kafka's commit model: background commits, fetch-ahead)
 #
 # --format is the consume side's wire form (the SDK's default is batch: Kafka
 # record batches; json: the JSON answer); the messages are stored the same way.
@@ -21,6 +22,7 @@ rounds=3
 max_poll_records=10000
 fsync=always
 format=batch
+commit_interval=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --count) count="$2"; shift 2 ;;
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     --max-poll-records) max_poll_records="$2"; shift 2 ;;
     --fsync) fsync="$2"; shift 2 ;;
     --format) format="$2"; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    --commit-interval) commit_interval=(--commit-interval "$2"); shift 2 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +45,7 @@ rates=()
 for round in $(seq 1 "$rounds"); do
   ticks_before="$(cpu_ticks)"
   summary="$(gafka bench consume --broker "$BROKER_HOSTPORT" --topic stored --quiet --json \
-    --count "$count" --max-poll-records "$max_poll_records" --format "$format")"
+    --count "$count" --max-poll-records "$max_poll_records" --format "$format" "${commit_interval[@]}")"
   rate="$("$BUN" -e 'const r = JSON.parse(process.argv[1]); console.log(Math.round(r.messages_per_second), "msgs/s", r.messages, "messages", r.errors, "errors, poll p50", r.latency_ms.p50, "ms")' "$summary")"
   broker_cpu="$(awk -v a="$ticks_before" -v b="$(cpu_ticks)" -v hz="$ticks_per_second" 'BEGIN { printf "%.2f", (b - a) / hz }')"
   echo "round $round: $rate broker_cpu_s=$broker_cpu"
