@@ -297,7 +297,9 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
    * id and generation. Partitions taken away since then are left out (their
    * new owner gets those records again); the answer lists what was committed.
    * Rejects with `unknown_member` when the session was lost. Call it between
-   * polls, not while one is in flight.
+   * polls, not while one is in flight (with autoCommitIntervalMs, when a
+   * consume call is always out ahead, any time: such a commit never moves
+   * where the member reads).
    */
   async commit(): Promise<TopicPartitionOffset[]> {
     this.checkOpen();
