@@ -299,6 +299,34 @@ describe("GroupConsumer", () => {
     expect(broker.kinds().at(-1)).toBe("leave");
   });
 
+  test("autoCommitIntervalMs: a poll asking for fewer records than its call ahead brought gets that many; the rest go to the next poll", async () => {
+    let consumes = 0;
+    const commits: any[] = [];
+    const broker = scriptedBroker({
+      join: () => Response.json(membership(1, [["t", 0]])),
+      consume: (_, signal) => {
+        consumes++;
+        if (consumes <= 2) return Response.json({ ...membership(1, [["t", 0]]), records: [0, 1, 2].map((i) => record("t", 0, (consumes - 1) * 3 + i)) });
+        return hangUntilAborted(signal);
+      },
+      commit: (request) => {
+        commits.push(request.body.offsets);
+        return Response.json({ group_id: "g", committed: request.body.offsets });
+      },
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer({ autoCommitIntervalMs: 60_000 });
+    expect((await consumer.poll({ waitMs: 1_000, maxRecords: 3 })).map((r) => r.offset)).toEqual([0, 1, 2]);
+    expect((await consumer.poll({ waitMs: 1_000, maxRecords: 2 })).map((r) => r.offset)).toEqual([3, 4]);
+    expect(await consumer.commit()).toEqual([{ topic: "t", partition: 0, offset: 5 }]);
+    // Offset 5 was brought but not handed out: no call goes out for it.
+    expect(consumes).toBe(2);
+    expect((await consumer.poll({ waitMs: 1_000, maxRecords: 2 })).map((r) => r.offset)).toEqual([5]);
+    await until(() => consumes === 3, "the next call sent ahead");
+    await consumer.close({ commit: true });
+    expect(commits.at(-1)).toEqual([{ topic: "t", partition: 0, offset: 6 }]);
+  });
+
   test("close() ends a poll in flight, commits the last batch when asked, and leaves", async () => {
     let consumes = 0;
     const broker = scriptedBroker({

@@ -133,6 +133,8 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   private autoCommitting: Promise<void> | undefined;
   /** With autoCommitIntervalMs: the consume call sent when the last poll returned, for the next poll. */
   private fetchedAhead: { records: Promise<ConsumerRecord<Decoded<E>>[]>; settled: boolean } | undefined;
+  /** Records a call ahead brought beyond the `maxRecords` of the poll that took them: the next poll's, first. */
+  private fetchedOver: ConsumerRecord<Decoded<E>>[] = [];
 
   constructor(options: GroupConsumerOptions<E>) {
     this.http = options.transport ?? new HttpClient(options);
@@ -191,7 +193,12 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
     this.autoCommitIfDue();
     let records: ConsumerRecord<Decoded<E>>[];
     const ahead = this.fetchedAhead;
-    if (ahead !== undefined) {
+    if (this.fetchedOver.length > 0) {
+      // Records a call ahead brought beyond what the poll that took them asked for; not those of partitions taken away since.
+      const owned = new Set((this.current?.assignment ?? []).map(partitionKey));
+      records = this.fetchedOver.filter((record) => owned.has(partitionKey(record)));
+      this.fetchedOver = [];
+    } else if (ahead !== undefined) {
       // The call sent when the last poll returned: its records, or none yet if it takes longer than this poll may wait.
       if (!ahead.settled && !(await settlesWithin(ahead.records, waitMs))) return [];
       this.fetchedAhead = undefined;
@@ -200,8 +207,12 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
       records = await this.fetch(maxRecords, waitMs);
     }
     if (this.closed) return [];
+    if (records.length > maxRecords) {
+      this.fetchedOver = records.slice(maxRecords);
+      records = records.slice(0, maxRecords);
+    }
     this.handOut(records);
-    if (this.autoCommitIntervalMs !== undefined) this.fetchAhead(maxRecords, waitMs);
+    if (this.autoCommitIntervalMs !== undefined && this.fetchedOver.length === 0) this.fetchAhead(maxRecords, waitMs);
     return records;
   }
 
