@@ -238,13 +238,13 @@ describe("GroupConsumer", () => {
       leave: () => Response.json({ left: true }),
     });
     expect(() => broker.consumer({ autoCommitIntervalMs: -1 })).toThrow("autoCommitIntervalMs");
-    const consumer = broker.consumer({ autoCommitIntervalMs: 40 });
+    const consumer = broker.consumer({ autoCommitIntervalMs: 500 });
     expect((await consumer.poll({ waitMs: 1_000 })).map((r) => r.offset)).toEqual([0, 0]);
     expect(broker.seen[1]!.query.get("commit")).toBe("none");
     // Within the interval: nothing is committed, not even by asking again.
     expect((await consumer.poll({ waitMs: 1_000 })).map((r) => r.offset)).toEqual([1]);
     expect(commits).toEqual([]);
-    await Bun.sleep(60);
+    await Bun.sleep(550);
     // The first poll after the interval commits everything handed out so far, without waiting for it.
     await consumer.poll({ waitMs: 1_000 });
     await until(() => commits.length === 1, "the background commit");
@@ -254,7 +254,7 @@ describe("GroupConsumer", () => {
     ]);
     expect(broker.seen.filter((request) => kindOf(request) === "consume").every((request) => request.query.get("commit") === "none")).toBe(true);
     // Nothing new since: neither the next interval nor close commits again.
-    await Bun.sleep(60);
+    await Bun.sleep(550);
     await consumer.poll({ waitMs: 1_000 });
     await consumer.close({ commit: true });
     expect(commits).toHaveLength(1);
