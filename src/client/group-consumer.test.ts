@@ -74,6 +74,14 @@ const conflict = (code: string, generation: number, assignment: [string, number]
     { status: 409 },
   );
 
+/** A commit handler that notes the offsets of each commit and answers that they were committed. */
+function committing(commits: unknown[]): Handler {
+  return (request) => {
+    commits.push(request.body.offsets);
+    return Response.json({ group_id: "g", committed: request.body.offsets });
+  };
+}
+
 /** Holds a long poll until the request is aborted, then fails as fetch does. */
 function hangUntilAborted(signal: AbortSignal | undefined): Promise<Response> {
   return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true }));
@@ -231,10 +239,7 @@ describe("GroupConsumer", () => {
         const records = consumes === 1 ? [record("t", 0, 0), record("t", 1, 0)] : consumes === 2 ? [record("t", 0, 1)] : [];
         return Response.json({ ...membership(1, [["t", 0], ["t", 1]]), records });
       },
-      commit: (request) => {
-        commits.push(request.body.offsets);
-        return Response.json({ group_id: "g", committed: request.body.offsets });
-      },
+      commit: committing(commits),
       leave: () => Response.json({ left: true }),
     });
     expect(() => broker.consumer({ autoCommitIntervalMs: -1 })).toThrow("autoCommitIntervalMs");
@@ -276,10 +281,7 @@ describe("GroupConsumer", () => {
         }
         return hangUntilAborted(signal);
       },
-      commit: (request) => {
-        commits.push(request.body.offsets);
-        return Response.json({ group_id: "g", committed: request.body.offsets });
-      },
+      commit: committing(commits),
       leave: () => Response.json({ left: true }),
     });
     const consumer = broker.consumer({ autoCommitIntervalMs: 60_000 });
@@ -309,10 +311,7 @@ describe("GroupConsumer", () => {
         if (consumes <= 2) return Response.json({ ...membership(1, [["t", 0]]), records: [0, 1, 2].map((i) => record("t", 0, (consumes - 1) * 3 + i)) });
         return hangUntilAborted(signal);
       },
-      commit: (request) => {
-        commits.push(request.body.offsets);
-        return Response.json({ group_id: "g", committed: request.body.offsets });
-      },
+      commit: committing(commits),
       leave: () => Response.json({ left: true }),
     });
     const consumer = broker.consumer({ autoCommitIntervalMs: 60_000 });
