@@ -5,6 +5,7 @@
  */
 import { defineCommand, renderUsage, runCommand, type CommandDef, type Resolvable, type SubCommandsDef } from "citty";
 import packageJson from "../package.json" with { type: "json" };
+import { unknownFlags } from "./cli/unknown-flags.ts";
 
 export const main = defineCommand({
   meta: { name: "gafka", version: packageJson.version, description: "A Kafka-like durable message queue" },
@@ -33,6 +34,15 @@ export async function runGafka(rawArgs: string[]): Promise<number> {
     return 0;
   }
   try {
+    const { command } = await commandOf(rawArgs);
+    if (command.subCommands === undefined) {
+      const unknown = unknownFlags(await resolve(command.args ?? {}), rawArgs);
+      if (unknown.length > 0) {
+        console.error(`${await usageOf(rawArgs)}\n`);
+        console.error(`error: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
+        return 1;
+      }
+    }
     await runCommand(main, { rawArgs });
     return 0;
   } catch (error) {
@@ -45,6 +55,13 @@ export async function runGafka(rawArgs: string[]): Promise<number> {
 
 /** The usage of the deepest subcommand the arguments name, titled with its full path (`gafka admin verify`). */
 async function usageOf(rawArgs: string[]): Promise<string> {
+  const { command, path } = await commandOf(rawArgs);
+  if (path.length === 0) return renderUsage(command);
+  return renderUsage(command, { meta: { name: path.join(" "), version: packageJson.version } });
+}
+
+/** The deepest subcommand the arguments name, and the names of the commands above it. */
+async function commandOf(rawArgs: string[]): Promise<{ command: CommandDef<any>; path: string[] }> {
   let command: CommandDef<any> = main;
   const path: string[] = [];
   for (const arg of rawArgs) {
@@ -57,8 +74,7 @@ async function usageOf(rawArgs: string[]): Promise<string> {
     path.push((await resolve(command.meta))?.name ?? "");
     command = subCommand;
   }
-  if (path.length === 0) return renderUsage(command);
-  return renderUsage(command, { meta: { name: path.join(" "), version: packageJson.version } });
+  return { command, path };
 }
 
 async function findSubCommand(subCommands: SubCommandsDef, name: string): Promise<CommandDef<any> | undefined> {
