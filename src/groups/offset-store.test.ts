@@ -83,3 +83,63 @@ test("a failed fsync is never acknowledged and refuses later commits", async () 
   await expect(store.commit([entry("g", 0, 2)])).rejects.toThrow(/fsync|EIO/);
   await expect(store.commit([entry("g", 0, 3)])).rejects.toThrow(GafkaError);
 });
+
+/** The real file system, but the fdatasync of the first compaction's new file waits until released. */
+class HeldCompactionSync extends FaultyFileSystem {
+  private compactionFd = -1;
+  held: (() => void) | undefined;
+  /** The held fdatasync fails with EIO once released. */
+  failCompactionSync = false;
+  override openReadWrite = (filePath: string) => {
+    const fd = nodeFileSystem.openReadWrite(filePath);
+    if (filePath.endsWith(".compact")) this.compactionFd = fd;
+    return fd;
+  };
+  override fdatasync = async (fd: number): Promise<void> => {
+    if (fd === this.compactionFd && this.held === undefined) {
+      // Only the compaction's own fsync: once swapped in, the file is synced as any other.
+      this.compactionFd = -1;
+      await new Promise<void>((resolve) => (this.held = resolve));
+      if (this.failCompactionSync) {
+        this.failCompactionSync = false;
+        throw Object.assign(new Error("EIO: injected fault, fdatasync"), { code: "EIO" });
+      }
+    }
+    return nodeFileSystem.fdatasync(fd);
+  };
+}
+
+test("a compaction's fsyncs do not hold the event loop, and commits made meanwhile are in the new file", async () => {
+  const dataDir = dir();
+  const fs = new HeldCompactionSync();
+  const store = open(dataDir, { compactAfterEntries: 20, fs });
+  for (let i = 0; i < 30 && fs.held === undefined; i++) await store.commit([entry("g", i % 2, i)]);
+  expect(fs.held).toBeDefined();
+  // The compaction waits for its fsync; commits go on being written, and reads see them.
+  const during = [store.commit([entry("g", 0, 100)]), store.commit([entry("h", 5, 7), entry("g", 1, 101)])];
+  expect(store.get("g", "t", 0)?.offset).toBe(100);
+  fs.held!();
+  await Promise.all(during);
+  await store.commit([entry("g", 2, 102)]);
+  await store.close();
+  const file = path.join(dataDir, "consumer-offsets.log");
+  expect(statSync(file).size).toBeLessThan(20 * 60);
+  const reopened = open(dataDir);
+  expect([0, 1, 2].map((p) => reopened.get("g", "t", p)?.offset)).toEqual([100, 101, 102]);
+  expect(reopened.get("h", "t", 5)?.offset).toBe(7);
+});
+
+test("a compaction whose fsync fails is skipped and the old file goes on", async () => {
+  const dataDir = dir();
+  const fs = new HeldCompactionSync();
+  const warnings: string[] = [];
+  const store = open(dataDir, { compactAfterEntries: 20, fs, logger: { ...silentLogger, warn: (m: unknown) => void warnings.push(String(m)) } });
+  for (let i = 0; i < 30 && fs.held === undefined; i++) await store.commit([entry("g", i % 2, i)]);
+  const during = store.commit([entry("g", 0, 200)]);
+  fs.failCompactionSync = true;
+  fs.held!();
+  await during;
+  expect(warnings.join("\n")).toContain("compaction skipped");
+  await store.close();
+  expect(open(dataDir).get("g", "t", 0)?.offset).toBe(200);
+});

@@ -63,6 +63,8 @@ export class OffsetStore {
   private readonly listeners: CommitListener[] = [];
   private readonly filePath: string;
   private readonly compactAfterEntries: number;
+  /** While a compaction runs: the frames committed since its snapshot, for the new file. */
+  private sinceSnapshot: Uint8Array[] | undefined;
 
   private constructor(private readonly options: OffsetStoreOptions) {
     this.filePath = path.join(options.dataDir, FILE_NAME);
@@ -144,6 +146,7 @@ export class OffsetStore {
       throw error;
     }
     this.sizeBytes += bytes;
+    this.sinceSnapshot?.push(...frames);
     for (const each of committed) {
       this.entries++;
       this.apply(entryOf(each));
@@ -171,36 +174,58 @@ export class OffsetStore {
         break;
       }
       for (const waiter of waiting) waiter.resolve();
-      if (this.entries > this.compactAfterEntries && this.entries > 4 * this.offsets.size) this.compact();
+      if (this.entries > this.compactAfterEntries && this.entries > 4 * this.offsets.size) await this.compact();
+      if (this.failed) {
+        for (const waiter of this.pending) waiter.reject(this.storageError(this.failed));
+        this.pending = [];
+      }
     }
     this.syncing = undefined;
   }
 
-  /** Rewrites the file with only the live offsets: temp file, fsync, rename, directory fsync. */
-  private compact(): void {
+  /**
+   * Rewrites the file with only the live offsets: temp file, fsync, rename,
+   * directory fsync. Its fsyncs run off the event loop (they are slow, and
+   * every request would wait behind them); commits made meanwhile go to the
+   * old file as usual and are also kept in `sinceSnapshot`, then written to
+   * the new file just before the swap, so it holds everything. The directory
+   * fsync ends before the group commit's next round, so nothing that exists
+   * only in the new file is acknowledged before its name is durable.
+   */
+  private async compact(): Promise<void> {
     const fs = this.options.fs;
     const temporaryPath = `${this.filePath}.compact`;
-    const fd = fs.openReadWrite(temporaryPath);
+    const snapshot = [...this.offsets.values()].map(encodeEntry);
+    const sinceSnapshot: Uint8Array[] = [];
+    this.sinceSnapshot = sinceSnapshot;
+    let fd = -1;
     let position = 0;
     try {
+      fd = fs.openReadWrite(temporaryPath);
       fs.truncate(fd, 0);
-      for (const committed of this.offsets.values()) {
-        const frame = encodeEntry(committed);
-        fs.write(fd, frame, position);
-        position += frame.length;
-      }
-      fs.fdatasyncSync(fd);
+      if (snapshot.length > 0) position = fs.writeChunks(fd, snapshot, 0);
+      await fs.fdatasync(fd);
+      // No await from here to the swap: nothing can be committed in between.
+      if (sinceSnapshot.length > 0) position += fs.writeChunks(fd, sinceSnapshot, position);
+      fs.rename(temporaryPath, this.filePath);
     } catch (error) {
-      fs.close(fd);
+      this.sinceSnapshot = undefined;
+      if (fd >= 0) fs.close(fd);
       this.options.logger.warn(`offset store: compaction skipped: ${error instanceof Error ? error.message : error}`);
       return;
     }
-    fs.rename(temporaryPath, this.filePath);
-    fs.syncDirectorySync(this.options.dataDir);
+    this.sinceSnapshot = undefined;
     fs.close(this.fd);
     this.fd = fd;
     this.sizeBytes = position;
-    this.entries = this.offsets.size;
+    this.entries = snapshot.length + sinceSnapshot.length;
+    try {
+      await fs.syncDirectory(this.options.dataDir);
+    } catch (error) {
+      // The rename may not be durable, so neither are commits that are only in the new file.
+      this.failed = error instanceof Error ? error : new Error(String(error));
+      this.options.logger.error(`offset store: directory fsync after compaction failed, commits refused until restart: ${this.failed.message}`);
+    }
   }
 
   private load(): void {
