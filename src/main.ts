@@ -34,11 +34,11 @@ export async function runGafka(rawArgs: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { command } = await commandOf(rawArgs);
-    if (command.subCommands === undefined) {
-      const unknown = unknownFlags(await resolve(command.args ?? {}), rawArgs);
+    const named = await commandOf(rawArgs);
+    if (named.command.subCommands === undefined) {
+      const unknown = unknownFlags(await resolve(named.command.args ?? {}), rawArgs);
       if (unknown.length > 0) {
-        console.error(`${await usageOf(rawArgs)}\n`);
+        console.error(`${await usageOfCommand(named)}\n`);
         console.error(`error: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
         return 1;
       }
@@ -55,7 +55,10 @@ export async function runGafka(rawArgs: string[]): Promise<number> {
 
 /** The usage of the deepest subcommand the arguments name, titled with its full path (`gafka admin verify`). */
 async function usageOf(rawArgs: string[]): Promise<string> {
-  const { command, path } = await commandOf(rawArgs);
+  return usageOfCommand(await commandOf(rawArgs));
+}
+
+function usageOfCommand({ command, path }: { command: CommandDef<any>; path: string[] }): Promise<string> {
   if (path.length === 0) return renderUsage(command);
   return renderUsage(command, { meta: { name: path.join(" "), version: packageJson.version } });
 }
