@@ -1,6 +1,8 @@
 import { GafkaClientError, type ClientErrorCode } from "./client-error.ts";
+import { SocketFetch, type HttpResponseLike } from "./socket-fetch.ts";
 
-export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+/** How the SDK sends a request: fetch's shape, answering at least what `HttpResponseLike` names. */
+export type FetchFunction = (input: string, init: RequestInit) => Promise<HttpResponseLike>;
 
 /** How to reach a broker; shared by `Admin`, `Producer` and `Consumer`. */
 export interface ClientOptions {
@@ -12,7 +14,7 @@ export interface ClientOptions {
   retries?: number;
   /** Wait before the first retry, doubled for each next one. Default 100 ms. */
   retryBackoffMs?: number;
-  /** A fetch to use instead of the global one (tests). */
+  /** A fetch to use instead of the SDK's own keep-alive transport (src/client/socket-fetch.ts); tests, or the global fetch. */
   fetch?: FetchFunction;
   /** An existing transport to share; when given, the options above are ignored. */
   transport?: HttpClient;
@@ -59,7 +61,7 @@ const BODY_EXCERPT_LENGTH_MAX = 200;
 const neverSentErrors = new WeakSet<GafkaClientError>();
 
 /**
- * The fetch-based transport under the SDK: JSON in, JSON out (or bytes, for
+ * The transport under the SDK: JSON in, JSON out (or bytes, for
  * the record-batch forms that ask for them), and every failure turned into a
  * `GafkaClientError`. Error answers have the body
  * `{"error": {"code", "message", ...details}}` (docs/api.md).
@@ -80,7 +82,7 @@ export class HttpClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     this.retries = options.retries ?? RETRIES_DEFAULT;
     this.retryBackoffMs = options.retryBackoffMs ?? RETRY_BACKOFF_MS_DEFAULT;
-    this.fetchFunction = options.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchFunction = options.fetch ?? new SocketFetch().fetch;
   }
 
   /** The broker requests go to now: the configured one, or the leader a follower named. */
@@ -149,7 +151,7 @@ export class HttpClient {
     const onCallerAbort = () => controller.abort(callerSignal?.reason);
     if (callerSignal?.aborted) onCallerAbort();
     else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-    let response: Response;
+    let response: HttpResponseLike;
     let text: string;
     let answer: HttpAnswer<T> | undefined;
     try {
@@ -210,7 +212,7 @@ function queryString(query: RequestOptions["query"]): string {
   return text === "" ? "" : `?${text}`;
 }
 
-function errorFromAnswer(response: Response, text: string): GafkaClientError {
+function errorFromAnswer(response: HttpResponseLike, text: string): GafkaClientError {
   let body: unknown;
   try {
     body = JSON.parse(text);
