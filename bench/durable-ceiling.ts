@@ -13,19 +13,24 @@
  * after their fdatasync, so reads cost nothing; the only work is HTTP, the
  * writes and the fdatasyncs.
  *
- *   bun bench/durable-ceiling.ts [--rate=5000] [--seconds=8] [--fsync=always|never] [--commit=yes|no] [--in-flight=1]
+ *   bun bench/durable-ceiling.ts [--rate=5000] [--seconds=8] [--fsync=always|never] [--commit=yes|no] [--in-flight=1] [--client=socket|fetch]
  *
  * `--fsync=never` drops both fdatasyncs and `--commit=no` the commit, to see
  * each one's share. `--in-flight=N` lets the producer have N requests in
  * flight per partition (on separate connections, so the server may take
  * them out of order: a measure of what ordered pipelining would buy, not a
- * design). Prints send→receipt and send→acknowledgement percentiles after a
+ * design). `--client` picks the client's HTTP: `socket` (the default, since
+ * session 5) sends over keep-alive sockets as the SDK does
+ * (src/client/socket-fetch.ts, a plain HTTP/1.1 client: nothing of gafka's
+ * log, groups or formats), `fetch` through Bun's fetch, as the ceiling did
+ * before. Prints send→receipt and send→acknowledgement percentiles after a
  * 1 s warm-up.
  */
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { option, spawnServer } from "./ceiling-process.ts";
+import { SocketFetch } from "../src/client/socket-fetch.ts";
 import { GroupCommitFile } from "./group-commit-file.ts";
 
 const SERVER_FLAG = "--serve";
@@ -116,6 +121,8 @@ async function run(): Promise<void> {
   const fsync = option("fsync", "always");
   const commit = option("commit", "yes");
   const inFlightMax = Number(option("in-flight", "1"));
+  const client = option("client", "socket");
+  const request = client === "fetch" ? (input: string, init: RequestInit) => fetch(input, init) : new SocketFetch().fetch;
   const { url, server } = await spawnServer(import.meta.path, [SERVER_FLAG, `--fsync=${fsync}`]);
   try {
     const epochNowMs = () => performance.timeOrigin + performance.now();
@@ -137,8 +144,9 @@ async function run(): Promise<void> {
       queue.inFlight++;
       const body = new Uint8Array(batch.length * MESSAGE_BYTES);
       batch.forEach((message, index) => body.set(message.bytes, index * MESSAGE_BYTES));
-      void fetch(`${url}/produce/${partition}`, { method: "POST", body })
-        .then((response) => response.json())
+      void request(`${url}/produce/${partition}`, { method: "POST", body })
+        .then((response) => response.text())
+        .then((text) => JSON.parse(text))
         .then(() => {
           const nowMs = epochNowMs();
           for (const message of batch) if (message.sentAtMs >= warmUpEndsEpochMs) ackMs.push(nowMs - message.sentAtMs);
@@ -164,7 +172,7 @@ async function run(): Promise<void> {
     const consumer = (async () => {
       while (consuming || received < sent) {
         const query = next.map((offset, partition) => `o${partition}=${offset}`).join("&");
-        const answer = new Uint8Array(await (await fetch(`${url}/consume?${query}&commit=${commit}`)).arrayBuffer());
+        const answer = new Uint8Array(await (await request(`${url}/consume?${query}&commit=${commit}`, {})).arrayBuffer());
         const nowMs = epochNowMs();
         const view = new DataView(answer.buffer);
         let position = 4 * PARTITIONS;
@@ -191,7 +199,7 @@ async function run(): Promise<void> {
     consuming = false;
     await consumer;
     console.log(
-      `durable ceiling at ${ratePerSecond}/s, fsync ${fsync}, commit ${commit}, ${inFlightMax} in flight (${receiptMs.length} after warm-up): ` +
+      `durable ceiling at ${ratePerSecond}/s, fsync ${fsync}, commit ${commit}, ${inFlightMax} in flight, ${client} client (${receiptMs.length} after warm-up): ` +
         `${percentiles("send→receipt", receiptMs)}; ${percentiles("send→ack", ackMs)}`,
     );
   } finally {

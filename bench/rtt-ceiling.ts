@@ -6,8 +6,13 @@
  * percentiles after a 1 s warm-up. A gafka end-to-end latency needs at least
  * one such round trip (the produce) plus the consumer's answer.
  *
- *   bun bench/rtt-ceiling.ts [--rate=5000] [--seconds=8]
+ *   bun bench/rtt-ceiling.ts [--rate=5000] [--seconds=8] [--client=socket|fetch]
+ *
+ * `--client=socket` (the default since session 5) sends over keep-alive
+ * sockets as the SDK does (src/client/socket-fetch.ts); `fetch` through
+ * Bun's fetch, as before.
  */
+import { SocketFetch } from "../src/client/socket-fetch.ts";
 import { option, spawnServer } from "./ceiling-process.ts";
 
 const SERVER_FLAG = "--serve";
@@ -24,6 +29,8 @@ if (process.argv.includes(SERVER_FLAG)) {
 } else {
   const ratePerSecond = Number(option("rate", "5000"));
   const seconds = Number(option("seconds", "8"));
+  const client = option("client", "socket");
+  const request = client === "fetch" ? (input: string, init: RequestInit) => fetch(input, init) : new SocketFetch().fetch;
   const { url, server } = await spawnServer(import.meta.path, [SERVER_FLAG]);
   try {
     const body = JSON.stringify({ value: "x".repeat(1024) });
@@ -36,8 +43,9 @@ if (process.argv.includes(SERVER_FLAG)) {
       if (delayMs > 0) await Bun.sleep(delayMs);
       const sentAtMs = performance.now();
       sent++;
-      void fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } })
-        .then((response) => response.json())
+      void request(url, { method: "POST", body, headers: { "content-type": "application/json" } })
+        .then((response) => response.text())
+        .then((text) => JSON.parse(text))
         .then(() => {
           answered++;
           if (sentAtMs - startMs >= WARM_UP_MS) latenciesMs.push(performance.now() - sentAtMs);
@@ -47,7 +55,7 @@ if (process.argv.includes(SERVER_FLAG)) {
     latenciesMs.sort((a, b) => a - b);
     const at = (quantile: number) => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(latenciesMs.length * quantile))]!.toFixed(2);
     console.log(
-      `bare Bun.serve round trip at ${ratePerSecond}/s (${latenciesMs.length} after warm-up): ` +
+      `bare Bun.serve round trip at ${ratePerSecond}/s, ${client} client (${latenciesMs.length} after warm-up): ` +
         `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, p99 ${at(0.99)} ms, max ${latenciesMs.at(-1)!.toFixed(1)} ms`,
     );
   } finally {
