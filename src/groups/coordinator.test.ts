@@ -335,3 +335,44 @@ test("a consume whose implicit commit cannot be made durable is not answered wit
   faulty.failSyncs = 1;
   await expectGafkaError(groups.consume("g", "m", { topics: ["t"], maxRecords: 1, waitMs: 0 }), "storage_failed");
 });
+
+/** Holds the offsets file's fdatasyncs once `hold` is set, until the test releases each. */
+class HeldOffsetsSync extends FaultyFileSystem {
+  hold = false;
+  held: (() => void) | undefined;
+  private offsetsFd = -1;
+  override openReadWrite = (filePath: string) => {
+    const fd = nodeFileSystem.openReadWrite(filePath);
+    if (filePath.endsWith("consumer-offsets.log")) this.offsetsFd = fd;
+    return fd;
+  };
+  override fdatasync = async (fd: number): Promise<void> => {
+    if (fd === this.offsetsFd && this.hold) await new Promise<void>((resolve) => (this.held = resolve));
+    return nodeFileSystem.fdatasync(fd);
+  };
+}
+
+test("records made durable while a consume's implicit commit syncs go out with its answer", async () => {
+  const f = await fixture();
+  await f.broker.createTopic("t", 1);
+  await produce(f.broker, "t", 0, ["a"]);
+  const fs = new HeldOffsetsSync();
+  const temp = makeTempDir("gafka-groups-held-");
+  cleanups.push(temp.remove);
+  const groups = GroupCoordinator.open({ broker: f.broker, dataDir: temp.dir, fs, clock: f.clock, logger: silentLogger });
+  cleanups.push(() => groups.close());
+  expect(valuesOf(await groups.consume("g", "m", { topics: ["t"], maxRecords: 10, waitMs: 0 }))).toEqual(["a"]);
+  await produce(f.broker, "t", 0, ["b"]);
+  fs.hold = true;
+  // Commits "a"; "b" is there on arrival, but the answer waits for the commit's fsync.
+  const answer = groups.consume("g", "m", { topics: ["t"], maxRecords: 10, waitMs: 1000 });
+  await waitFor(() => fs.held !== undefined, "the commit's fsync");
+  await produce(f.broker, "t", 0, ["c"]);
+  fs.hold = false;
+  fs.held!();
+  expect(valuesOf(await answer)).toEqual(["b", "c"]);
+  // Nothing twice: the next call starts after "c".
+  await produce(f.broker, "t", 0, ["d"]);
+  expect(valuesOf(await groups.consume("g", "m", { topics: ["t"], maxRecords: 10, waitMs: 0 }))).toEqual(["d"]);
+  expect(groups.status("g").partitions.map((p) => p.committedOffset)).toEqual([3]);
+});

@@ -258,7 +258,11 @@ export class GroupCoordinator {
       // answer waits for it, so nothing is answered before the commit is durable.
       member.commitsOnConsume = request.commit !== "none";
       const committing = member.commitsOnConsume ? this.commitDelivered(group, member) : Promise.resolve();
-      committing.catch(() => {}); // awaited below; no unhandled rejection while polling
+      let commitSettled = !member.commitsOnConsume;
+      const settle = () => {
+        commitSettled = true;
+      };
+      committing.then(settle, settle); // also: awaited below, so no unhandled rejection while polling
       const owned = request.only !== undefined ? [request.only] : member.assignment;
       const generation = group.generation;
       const format = request.format ?? "records";
@@ -272,7 +276,13 @@ export class GroupCoordinator {
       if (group.members.get(memberId) !== member) {
         throw new GafkaError("unknown_member", `member ${memberId} left group '${groupId}' during the poll`);
       }
+      const readBeforeCommitSettled = !commitSettled;
       await committing;
+      // Records made durable while the commit synced go out now rather than a whole poll later:
+      // the answer was waiting anyway, and with records at hand on arrival it mostly is.
+      if (readBeforeCommitSettled && delivery.count < request.maxRecords && group.generation === generation && group.members.get(memberId) === member) {
+        delivery = await this.readOwned(group, member, owned, request.maxRecords, format);
+      }
       // In either format: one past the last record handed out, for the next call to commit.
       for (const end of delivery.ends) member.delivered.set(partitionKey(end), end.nextOffset);
       return { ...this.view(group, member), records: delivery.records, chunks: delivery.chunks };
