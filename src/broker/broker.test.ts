@@ -253,25 +253,35 @@ test("long polls beyond waitingPollsMax are too_many_requests; an aborted poll f
   expect((await second).records).toHaveLength(1);
 });
 
-test("waitForData waits for a record at the offset without reading it, within the same waiting-polls limit", async () => {
+test("waitForAny waits for a record at any of the positions without reading it, as one poll within the waiting-polls limit", async () => {
   const broker = await openBroker(tempDir(), {}, { waitingPollsMax: 1 });
-  await broker.createTopic("t", 2);
+  await broker.createTopic("t", 3);
+  await broker.createTopic("u", 1);
   await broker.produce("t", [record("there", { partition: 0 })]);
-  await broker.waitForData({ topic: "t", partition: 0, offset: 0, waitMs: 10_000 }); // already there: at once
+  const at = (topic: string, partition: number, offset: number) => ({ topic, partition, offset });
+  await broker.waitForAny([at("t", 1, 0), at("t", 0, 0)], 10_000, []); // already there: at once
   let woken = false;
-  const waiting = broker.waitForData({ topic: "t", partition: 1, offset: 0, waitMs: 10_000 }).then(() => (woken = true));
-  expect((await errorOf(broker.waitForData({ topic: "t", partition: 0, offset: 1, waitMs: 10_000 }))).code).toBe("too_many_requests");
+  const waiting = broker.waitForAny([at("t", 1, 0), at("t", 2, 0), at("u", 0, 0)], 10_000, []).then(() => (woken = true));
+  expect((await errorOf(broker.waitForAny([at("t", 0, 1)], 10_000, []))).code).toBe("too_many_requests");
   expect((await errorOf(broker.fetch({ topic: "t", partition: 0, offset: 1, maxRecords: 1, waitMs: 10_000 }))).code).toBe("too_many_requests");
   await broker.produce("t", [record("other", { partition: 0 })]);
   await Bun.sleep(10);
   expect(woken).toBe(false);
-  await broker.produce("t", [record("here", { partition: 1 })]);
+  await broker.produce("u", [record("here")]);
   await waiting;
   expect(woken).toBe(true);
-  await broker.waitForData({ topic: "t", partition: 1, offset: 1, waitMs: 20 }); // ends at its timeout
-  const deleted = broker.waitForData({ topic: "t", partition: 1, offset: 1, waitMs: 10_000 });
+  // Every partition's waiter went with the wait: a later append wakes nothing stale, and the limit is free again.
+  await broker.produce("t", [record("late", { partition: 2 })]);
+  await broker.waitForAny([at("t", 1, 0)], 20, []); // ends at its timeout
+  const controller = new AbortController();
+  const aborted = broker.waitForAny([at("t", 1, 0)], 10_000, [undefined, controller.signal]);
+  controller.abort();
+  await aborted;
+  await broker.waitForAny([at("t", 1, 0)], 10_000, [AbortSignal.abort()]); // aborted already: at once
+  const deleted = broker.waitForAny([at("t", 1, 0), at("u", 0, 1)], 10_000, []);
   await broker.deleteTopic("t");
-  expect((await errorOf(deleted)).code).toBe("topic_not_found");
+  await deleted; // ended by the deletion; the read after it finds the topic gone
+  expect((await errorOf(broker.waitForAny([at("t", 1, 0)], 10_000, []))).code).toBe("topic_not_found");
 });
 
 test("deleting a topic ends its long polls with topic_not_found", async () => {

@@ -2,6 +2,7 @@ import { AssertionError, assert } from "../core/assert.ts";
 import { GafkaError, invalidRequest, isGafkaError, partitionNotFound, topicNotFound } from "../core/errors.ts";
 import { limits, topicNameProblem } from "../core/limits.ts";
 import type { AppendResult, PartitionLogApi } from "../storage/log-types.ts";
+import type { ReadWaiter } from "../storage/read-waiters.ts";
 import { type CheckedClientBatch, checkClientBatches } from "../storage/batch-check.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import type { RecordHeader, RecordInput, StoredRecord } from "../storage/record.ts";
@@ -116,6 +117,13 @@ export type FetchOffset = number | "earliest" | "latest";
  * binary consume, docs/api.md "Binary consume").
  */
 export type FetchFormat = "records" | "batches";
+
+/** A partition and an offset in it: where a long poll waits for a record. */
+export interface PartitionPosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
 
 export interface FetchRequest {
   topic: string;
@@ -481,18 +489,52 @@ export class Broker {
   }
 
   /**
-   * Waits, reading nothing, until the partition holds a record at `offset`
-   * (below its high watermark), `waitMs` passes or `signal` aborts; a group
-   * long poll waits on each of a member's partitions this way. Counts
-   * against the waiting-polls limit as fetch's wait does.
+   * Waits, reading nothing, until any of the partitions holds a record at
+   * its position (below its high watermark), `waitMs` passes, a signal
+   * aborts, a topic among them is deleted or the broker stops; a group long
+   * poll waits on all of a member's partitions this way. One wait, counted
+   * once against the waiting-polls limit, with one timer and one waiter per
+   * partition: nothing per poll for the garbage collector beyond those.
    */
-  async waitForData(request: { topic: string; partition: number; offset: number; waitMs: number; signal?: AbortSignal }): Promise<void> {
+  async waitForAny(positions: readonly PartitionPosition[], waitMs: number, signals: readonly (AbortSignal | undefined)[]): Promise<void> {
     this.checkAccepting();
-    assert(request.waitMs >= 0 && request.waitMs <= limits.fetchWaitMsMax, `waitForData waitMs ${request.waitMs}`);
-    const topic = this.topicOrThrow(request.topic);
-    const log = this.logOrThrow(topic, request.partition);
-    if (log.highWatermark > request.offset || request.waitMs === 0) return;
-    await this.waitOn(topic, log, request.offset, request.waitMs, request.signal);
+    assert(waitMs >= 0 && waitMs <= limits.fetchWaitMsMax, `waitForAny waitMs ${waitMs}`);
+    const targets = positions.map((position) => {
+      const topic = this.topicOrThrow(position.topic);
+      return { topic, log: this.logOrThrow(topic, position.partition), offset: position.offset };
+    });
+    if (waitMs === 0 || targets.some((target) => target.log.highWatermark > target.offset) || signals.some((signal) => signal?.aborted)) return;
+    this.admitWaitingPoll();
+    this.waitingPolls++;
+    try {
+      await new Promise<void>((resolve) => {
+        const closing = [...new Set(targets.map((target) => target.topic.closing.signal))];
+        const registered: { log: PartitionLogApi; waiter: ReadWaiter }[] = [];
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        let ended = false;
+        const end = () => {
+          if (ended) return;
+          ended = true;
+          clearTimeout(timer);
+          for (const signal of signals) signal?.removeEventListener("abort", end);
+          for (const signal of closing) signal.removeEventListener("abort", end);
+          for (const { log, waiter } of registered) log.removeReadWaiter(waiter);
+          resolve();
+        };
+        timer = setTimeout(end, waitMs);
+        for (const signal of [...signals, ...closing]) {
+          if (signal?.aborted) return end();
+          signal?.addEventListener("abort", end, { once: true });
+        }
+        for (const { log, offset } of targets) {
+          const waiter: ReadWaiter = { offset, wake: end };
+          if (!log.addReadWaiter(waiter)) return end();
+          registered.push({ log, waiter });
+        }
+      });
+    } finally {
+      this.waitingPolls--;
+    }
   }
 
   /**
@@ -501,13 +543,7 @@ export class Broker {
    * is stopping (nothing more will come); throws when the topic went.
    */
   private async waitOn(topic: TopicState, log: PartitionLogApi, offset: number, waitMs: number, requestSignal: AbortSignal | undefined): Promise<boolean> {
-    if (this.waitingPolls >= this.waitingPollsMax) {
-      throw new GafkaError(
-        "too_many_requests",
-        `${this.waitingPolls} long polls are already waiting (the most is ${this.waitingPollsMax}); retry later`,
-        { retriable: true },
-      );
-    }
+    this.admitWaitingPoll();
     this.waitingPolls++;
     try {
       await log.waitForData(offset, waitMs, requestSignal, topic.closing.signal);
@@ -519,6 +555,17 @@ export class Broker {
       throw topicNotFound(topic.metadata.name);
     }
     return true;
+  }
+
+  /** Refuses a long poll beyond the waiting-polls limit. */
+  private admitWaitingPoll(): void {
+    if (this.waitingPolls >= this.waitingPollsMax) {
+      throw new GafkaError(
+        "too_many_requests",
+        `${this.waitingPolls} long polls are already waiting (the most is ${this.waitingPollsMax}); retry later`,
+        { retriable: true },
+      );
+    }
   }
 
   /** The offsets a partition holds now: [earliest, highWatermark). */

@@ -28,7 +28,7 @@ export const limits = {
   consumeCountDefault: 100,
   /** Bytes one consume call reads from the log (at least one batch is always returned). */
   consumeBytesMax: 16 * 1024 * 1024,
-  /** Longest long poll, and how many may wait at once across the broker. */
+  /** Longest long poll, and how many may wait at once across the broker (a group member's poll counts once, whatever its partitions). */
   fetchWaitMsMax: 30_000,
   waitingPollsMax: 10_000,
   /** Default segment size before a roll (`--segment-bytes`). */

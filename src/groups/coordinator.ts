@@ -344,39 +344,22 @@ export class GroupCoordinator {
     return delivery;
   }
 
-  /** Waits until any owned partition has data past its position, the wait ends, or the assignment changes. */
+  /**
+   * Waits until any owned partition has data past its position, the wait
+   * ends, the assignment changes (member.wake) or the client goes away. A
+   * failure (a topic deleted meanwhile, the broker stopping, too many
+   * waiting polls) ends the wait; the read after it says what happened.
+   */
   private async waitForAny(group: Group, member: Member, owned: TopicPartition[], waitMs: number, signal?: AbortSignal): Promise<void> {
-    // One signal ends every partition's wait: the timer, a rebalance (member.wake) or the client going away.
-    const done = new AbortController();
-    const end = () => done.abort();
-    const timer = setTimeout(end, waitMs);
-    const wake = member.wake.signal;
-    if (wake.aborted || signal?.aborted) end();
-    wake.addEventListener("abort", end, { once: true });
-    signal?.addEventListener("abort", end, { once: true });
     try {
-      if (owned.length === 0) {
-        if (!done.signal.aborted) await new Promise<void>((resolve) => done.signal.addEventListener("abort", () => resolve(), { once: true }));
-        return;
-      }
-      await Promise.race(
-        owned.map((tp) =>
-          this.broker
-            .waitForData({
-              topic: tp.topic,
-              partition: tp.partition,
-              offset: member.delivered.get(partitionKey(tp)) ?? this.position(group.groupId, tp),
-              waitMs,
-              signal: done.signal,
-            })
-            .catch(() => undefined),
-        ),
-      );
-    } finally {
-      clearTimeout(timer);
-      wake.removeEventListener("abort", end);
-      signal?.removeEventListener("abort", end);
-      done.abort();
+      const positions = owned.map((tp) => ({
+        topic: tp.topic,
+        partition: tp.partition,
+        offset: member.delivered.get(partitionKey(tp)) ?? this.position(group.groupId, tp),
+      }));
+      await this.broker.waitForAny(positions, waitMs, [member.wake.signal, signal]);
+    } catch {
+      // Not the poll's failure: it answers with what its next read finds.
     }
   }
 

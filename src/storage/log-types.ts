@@ -1,5 +1,6 @@
 import type { CheckedClientBatch } from "./batch-check.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
+import type { ReadWaiter } from "./read-waiters.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 
 /**
@@ -98,6 +99,14 @@ export interface PartitionLogApi {
    * leaves the garbage collector weak references to process, per poll.)
    */
   waitForData(offset: number, waitMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void>;
+  /**
+   * The parts of waitForData for a wait spanning several partitions: registers
+   * `waiter`, woken once (and taken out) when highWatermark > waiter.offset
+   * or the log closes. Registers nothing and answers false when that is so
+   * already. The caller removes a waiter whose wait ended otherwise.
+   */
+  addReadWaiter(waiter: ReadWaiter): boolean;
+  removeReadWaiter(waiter: ReadWaiter): void;
   /** First offset whose timestamp is >= timestampMs, or the high watermark when none is. */
   offsetForTimestamp(timestampMs: number): number;
   /** Finishes in-flight writes, fsyncs and closes the files. */

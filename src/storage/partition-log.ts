@@ -14,7 +14,7 @@ import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
 import { type Segment, segmentBaseOffsets } from "./segment.ts";
-import { ReadWaiters } from "./read-waiters.ts";
+import { type ReadWaiter, ReadWaiters } from "./read-waiters.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { createSegment, loadSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
@@ -673,6 +673,16 @@ export class PartitionLog implements PartitionLogApi {
   waitForData(offset: number, waitMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
     if (this.highWatermark > offset || waitMs <= 0 || this.closed || signals.some((signal) => signal?.aborted)) return Promise.resolve();
     return this.waiters.wait(offset, waitMs, signals);
+  }
+
+  addReadWaiter(waiter: ReadWaiter): boolean {
+    if (this.highWatermark > waiter.offset || this.closed) return false;
+    this.waiters.add(waiter);
+    return true;
+  }
+
+  removeReadWaiter(waiter: ReadWaiter): void {
+    this.waiters.remove(waiter);
   }
 
   /** Records that everything below nextOffset is durable here; wakes replication and, when it moved, readers. */

@@ -31,3 +31,23 @@ test("a wait ends when a record at its offset is visible, at its timeout, when a
   expect(ended.slice(3).sort()).toEqual(["close", "offset 7"]);
   expect(waiters.size).toBe(0);
 });
+
+test("a waiter added by hand is woken once when its offset is visible, and not at all once removed", () => {
+  const waiters = new ReadWaiters();
+  const woken: string[] = [];
+  const kept = { offset: 3, wake: () => woken.push("kept") };
+  const removed = { offset: 3, wake: () => woken.push("removed") };
+  const later = { offset: 8, wake: () => woken.push("later") };
+  waiters.add(kept);
+  waiters.add(removed);
+  waiters.add(later);
+  waiters.remove(removed);
+  waiters.remove(removed); // removing twice is harmless
+  waiters.wake(4);
+  waiters.wake(5); // already taken out: not woken twice
+  expect(woken).toEqual(["kept"]);
+  expect(waiters.size).toBe(1);
+  waiters.wakeAll();
+  expect(woken).toEqual(["kept", "later"]);
+  expect(waiters.size).toBe(0);
+});
