@@ -32,6 +32,7 @@ beforeAll(() => {
         );
       }
       if (url.pathname === "/empty") return new Response(null, { status: 204 });
+      if (url.pathname === "/large") return Response.json({ filler: "x".repeat(4 * 1024 * 1024) });
       if (url.pathname === "/never") return new Promise<Response>(() => {});
       return Response.json({ error: { code: "not_found", message: "no" } }, { status: 404 });
     },
@@ -99,14 +100,29 @@ describe("SocketFetch", () => {
     expect(missing.headers.get("x-absent")).toBeNull();
   });
 
-  test("carries bodies of megabytes both ways (partial writes and reads)", async () => {
-    const { fetch } = transport();
-    const big = new Uint8Array(3 * 1024 * 1024 + 17);
-    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
-    const answer = await fetch(`${base}/echo`, { method: "POST", body: big });
+  test("reads answers of megabytes over its socket, and hands request bodies of 64 KiB or more to fetch", async () => {
+    const client = transport();
+    const patterned = (length: number) => {
+      const bytes = new Uint8Array(length);
+      for (let i = 0; i < length; i++) bytes[i] = (i * 31) & 0xff;
+      return bytes;
+    };
+    const justBelow = patterned(64 * 1024 - 1);
+    const echoed = new Uint8Array(await (await client.fetch(`${base}/echo`, { method: "POST", body: justBelow })).arrayBuffer());
+    expect(Bun.hash.crc32(echoed)).toBe(Bun.hash.crc32(justBelow));
+    expect(client.idleConnections).toBe(1); // it went over the transport's own connection
+
+    const big = patterned(3 * 1024 * 1024 + 17);
+    const answer = await client.fetch(`${base}/echo`, { method: "POST", body: big });
     const got = new Uint8Array(await answer.arrayBuffer());
     expect(got.length).toBe(big.length);
     expect(Bun.hash.crc32(got)).toBe(Bun.hash.crc32(big));
+    expect(client.idleConnections).toBe(1); // fetch carried it; its own connection stayed idle
+
+    // A large answer to a small request is read off the socket in many pieces.
+    const large = JSON.parse(await (await client.fetch(`${base}/large`, {})).text()) as { filler: string };
+    expect(large.filler.length).toBe(4 * 1024 * 1024);
+    expect(client.idleConnections).toBe(1);
   });
 
   test("reuses one keep-alive connection for requests one after another", async () => {
