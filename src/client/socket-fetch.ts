@@ -20,6 +20,8 @@
  * go to the global fetch.
  */
 
+import { unzeroedBytes } from "../core/bytes.ts";
+
 /** What the SDK reads of an answer: a subset of the Response of fetch. */
 export interface HttpResponseLike {
   readonly ok: boolean;
@@ -66,7 +68,7 @@ class SocketResponse implements HttpResponseLike {
   arrayBuffer(): Promise<ArrayBuffer> {
     const body = this.body;
     const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-    return Promise.resolve((whole ? body.buffer : body.slice().buffer) as ArrayBuffer);
+    return Promise.resolve((whole ? body.buffer : copyOf(body).buffer) as ArrayBuffer);
   }
 
   text(): Promise<string> {
@@ -109,7 +111,7 @@ class AnswerParser {
       const end = headEnd(bytes);
       if (end === -1) {
         if (bytes.length > this.headerBytesMax) throw connectionError("EPROTO", `answer headers exceed ${this.headerBytesMax} bytes`);
-        this.pending = bytes === data ? data.slice() : bytes;
+        this.pending = bytes === data ? copyOf(data) : bytes;
         return undefined;
       }
       this.readHead(bytes.subarray(0, end));
@@ -118,7 +120,7 @@ class AnswerParser {
         // An interim answer (100 Continue): the real one follows.
         this.framing = undefined;
         this.headers = new Map();
-        return bytes.length > 0 ? this.push(bytes.slice()) : undefined;
+        return bytes.length > 0 ? this.push(copyOf(bytes)) : undefined;
       }
     }
     return this.readBody(bytes);
@@ -161,7 +163,7 @@ class AnswerParser {
       // Not zeroed (every byte is received before anyone sees it) and from Bun's allocator, whose freed
       // blocks come back already mapped: a fresh zeroed 10 MB array per answer made the copy into it
       // fault in every page (P4's answers; half the consumer's profile).
-      this.body = length === 0 ? EMPTY : Buffer.allocUnsafe(length);
+      this.body = length === 0 ? EMPTY : unzeroedBytes(length);
     } else {
       this.framing = "close";
       this.closeAfter = true;
@@ -179,7 +181,7 @@ class AnswerParser {
         return this.bodyAt === this.bodyLength ? this.finish(this.body, bytes.subarray(taken)) : undefined;
       }
       case "close":
-        if (bytes.length > 0) this.addPart(bytes.slice());
+        if (bytes.length > 0) this.addPart(copyOf(bytes));
         return undefined;
       case "chunked":
         return this.readChunks(bytes);
@@ -193,7 +195,7 @@ class AnswerParser {
     while (at < bytes.length) {
       if (this.chunkLeft > 0) {
         const taken = Math.min(this.chunkLeft, bytes.length - at);
-        this.addPart(bytes.slice(at, at + taken));
+        this.addPart(copyOf(bytes.subarray(at, at + taken)));
         at += taken;
         this.chunkLeft -= taken;
         if (this.chunkLeft === 0) this.chunkLeft = -2; // the CRLF after the chunk's data
@@ -201,7 +203,7 @@ class AnswerParser {
       }
       const lineEnd = lineEndAt(bytes, at);
       if (lineEnd === -1) {
-        this.pending = bytes.slice(at);
+        this.pending = copyOf(bytes.subarray(at));
         return undefined;
       }
       const line = latin1(bytes.subarray(at, lineEnd));
@@ -528,11 +530,16 @@ export class SocketFetch {
     }
     head += `Content-Length: ${body.length}\r\n\r\n`;
     const headBytes = Buffer.byteLength(head);
-    const request = Buffer.allocUnsafe(headBytes + body.length); // every byte is written below
+    const request = unzeroedBytes(headBytes + body.length); // every byte is written below
     encoder.encodeInto(head, request);
     request.set(body, headBytes);
     return request;
   }
+}
+
+/** A copy: the bytes a socket hands over are Buffers, whose slice() would share them instead. */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,0 +1,17 @@
+import { expect, test } from "bun:test";
+import { unzeroedBytes } from "./bytes.ts";
+
+test("unzeroedBytes is a plain Uint8Array of its own, whose slice() copies", () => {
+  for (const length of [0, 1, 100, 5000, 1 << 20]) {
+    const bytes = unzeroedBytes(length);
+    expect(bytes.length).toBe(length);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(length);
+    expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+    if (length === 0) continue;
+    bytes.fill(7);
+    const copy = bytes.slice();
+    copy[0] = 9;
+    expect(bytes[0]).toBe(7);
+  }
+});
