@@ -20,7 +20,7 @@
  * go to the global fetch.
  */
 
-import { unzeroedBytes } from "../core/bytes.ts";
+import { joinBytes, unzeroedBytes } from "../core/bytes.ts";
 
 /** What the SDK reads of an answer: a subset of the Response of fetch. */
 export interface HttpResponseLike {
@@ -94,8 +94,7 @@ class AnswerParser {
   private body: Uint8Array = EMPTY;
   private bodyAt = 0;
   private parts: Uint8Array[] = [];
-  private partsBytes = 0;
-  /** chunked: bytes left in the current chunk, or -1 while its size line is awaited. */
+  /** chunked: bytes left in the current chunk; -1 while its size line is awaited, -2 while the CRLF after its data is. */
   private chunkLeft = -1;
   private trailers = false;
   /** Set when the connection must not carry another request. */
@@ -105,7 +104,7 @@ class AnswerParser {
 
   /** Takes received bytes; returns the answer once it is complete. Throws on a malformed answer. */
   push(data: Uint8Array): SocketResponse | undefined {
-    let bytes = this.pending.length === 0 ? data : concat(this.pending, data);
+    let bytes = this.pending.length === 0 ? data : joinBytes([this.pending, data]);
     this.pending = EMPTY;
     if (this.framing === undefined) {
       const end = headEnd(bytes);
@@ -129,7 +128,7 @@ class AnswerParser {
   /** The connection closed: the answer, if its framing is read-until-close. */
   closed(): SocketResponse | undefined {
     if (this.framing !== "close") return undefined;
-    return this.finish(this.joinParts());
+    return this.finish(joinBytes(this.parts));
   }
 
   private readHead(head: Uint8Array): void {
@@ -160,9 +159,8 @@ class AnswerParser {
       if (!Number.isSafeInteger(length) || length < 0) throw connectionError("EPROTO", `bad Content-Length ${JSON.stringify(contentLength)}`);
       this.framing = "length";
       this.bodyLength = length;
-      // Not zeroed (every byte is received before anyone sees it) and from Bun's allocator, whose freed
-      // blocks come back already mapped: a fresh zeroed 10 MB array per answer made the copy into it
-      // fault in every page (P4's answers; half the consumer's profile).
+      // Every byte is received before anyone sees it, so it need not be zeroed (src/core/bytes.ts:
+      // zeroing P4's 10 MB answers was half the consumer's profile).
       this.body = length === 0 ? EMPTY : unzeroedBytes(length);
     } else {
       this.framing = "close";
@@ -181,7 +179,7 @@ class AnswerParser {
         return this.bodyAt === this.bodyLength ? this.finish(this.body, bytes.subarray(taken)) : undefined;
       }
       case "close":
-        if (bytes.length > 0) this.addPart(copyOf(bytes));
+        if (bytes.length > 0) this.parts.push(copyOf(bytes));
         return undefined;
       case "chunked":
         return this.readChunks(bytes);
@@ -195,7 +193,7 @@ class AnswerParser {
     while (at < bytes.length) {
       if (this.chunkLeft > 0) {
         const taken = Math.min(this.chunkLeft, bytes.length - at);
-        this.addPart(copyOf(bytes.subarray(at, at + taken)));
+        this.parts.push(copyOf(bytes.subarray(at, at + taken)));
         at += taken;
         this.chunkLeft -= taken;
         if (this.chunkLeft === 0) this.chunkLeft = -2; // the CRLF after the chunk's data
@@ -209,7 +207,7 @@ class AnswerParser {
       const line = latin1(bytes.subarray(at, lineEnd));
       at = lineEnd + 2;
       if (this.trailers) {
-        if (line === "") return this.finish(this.joinParts(), bytes.subarray(at));
+        if (line === "") return this.finish(joinBytes(this.parts), bytes.subarray(at));
         continue;
       }
       if (this.chunkLeft === -2) {
@@ -225,22 +223,6 @@ class AnswerParser {
       else this.chunkLeft = size;
     }
     return undefined;
-  }
-
-  private addPart(part: Uint8Array): void {
-    this.parts.push(part);
-    this.partsBytes += part.length;
-  }
-
-  private joinParts(): Uint8Array {
-    if (this.parts.length === 1) return this.parts[0]!;
-    const joined = new Uint8Array(this.partsBytes);
-    let at = 0;
-    for (const part of this.parts) {
-      joined.set(part, at);
-      at += part.length;
-    }
-    return joined;
   }
 
   private finish(body: Uint8Array, rest: Uint8Array = EMPTY): SocketResponse {
@@ -345,7 +327,7 @@ class OriginPool {
   constructor(
     readonly hostname: string,
     readonly port: number,
-    /** `Host: …\r\n`, encoded once. */
+    /** `Host: …\r\n`, built once. */
     readonly hostLine: string,
   ) {}
 }
@@ -425,7 +407,7 @@ export class SocketFetch {
    * slower over our sockets.
    */
   private takesBody(body: unknown): body is string | Uint8Array {
-    if (typeof body === "string") return body.length < LARGE_BODY_BYTES;
+    if (typeof body === "string") return body.length < LARGE_BODY_BYTES; // characters: near enough for the choice
     return body instanceof Uint8Array && body.length < LARGE_BODY_BYTES;
   }
 
@@ -540,13 +522,6 @@ export class SocketFetch {
 /** A copy: the bytes a socket hands over are Buffers, whose slice() would share them instead. */
 function copyOf(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
 }
 
 /** Where the blank line after the headers starts, or -1. */

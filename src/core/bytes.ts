@@ -10,3 +10,20 @@
 export function unzeroedBytes(length: number): Uint8Array {
   return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
 }
+
+/**
+ * The parts one after another in one array; the part itself when there is
+ * only one (no copy), an empty array when there are none.
+ */
+export function joinBytes(parts: readonly Uint8Array[], totalBytes?: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = totalBytes ?? 0;
+  if (totalBytes === undefined) for (const part of parts) length += part.length;
+  const joined = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+}

@@ -1,3 +1,4 @@
+import { joinBytes } from "../core/bytes.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";
@@ -92,13 +93,5 @@ export function readSegmentBatches(
 
 /** The runs of several segments as one buffer (a read that crossed into the next segment); the run itself when only one. */
 export function joinRuns(runs: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  if (runs.length === 0) return NO_BATCHES;
-  if (runs.length === 1) return runs[0]!;
-  const joined = new Uint8Array(totalBytes);
-  let at = 0;
-  for (const run of runs) {
-    joined.set(run, at);
-    at += run.length;
-  }
-  return joined;
+  return runs.length === 0 ? NO_BATCHES : joinBytes(runs, totalBytes);
 }
