@@ -40,6 +40,8 @@ export function batchProduceEncoder(nowMs: () => number = Date.now): ProduceEnco
         query: { topic: target.topic, partition: target.partition, acks: target.acks },
         bytes: body,
         contentType: RECORD_BATCH_MEDIA_TYPE,
+        // At-least-once: a batch whose answer was lost is sent again and may be appended twice.
+        resendAfterLostAnswer: true,
       });
       return metadataOf(target, items, answer);
     },

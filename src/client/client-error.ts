@@ -46,11 +46,16 @@ export class GafkaClientError extends Error {
   }
 }
 
-/** The broker marks 503s retriable except a corrupt log; 429 means "later". */
+/**
+ * For an answer without the broker's own `retriable` flag (an older broker, a
+ * proxy): the broker marks 503s retriable except a corrupt log; 429 means
+ * "later"; 421 means "ask the leader". No answer at all (a refused or lost
+ * connection, no answer in time) is worth another try.
+ */
 function retriableByDefault(code: ClientErrorCode, status: number): boolean {
   if (code === "network_error" || code === "timeout") return true;
   if (status === 503) return code !== "log_corrupt";
-  return status === 429;
+  return status === 429 || status === 421;
 }
 
 export function isGafkaClientError(error: unknown): error is GafkaClientError {

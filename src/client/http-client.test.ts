@@ -64,15 +64,15 @@ describe("HttpClient", () => {
 
   test("503 is retriable except a corrupt log", async () => {
     const answer = (code: string) => Response.json({ error: { code, message: code } }, { status: 503 });
-    const offline = await caught(new HttpClient({ fetch: scriptedFetch(() => answer("partition_offline")).fetchFunction }).request("GET", "/x"));
-    const corrupt = await caught(new HttpClient({ fetch: scriptedFetch(() => answer("log_corrupt")).fetchFunction }).request("GET", "/x"));
+    const offline = await caught(new HttpClient({ fetch: scriptedFetch(() => answer("partition_offline")).fetchFunction, retries: 0 }).request("GET", "/x"));
+    const corrupt = await caught(new HttpClient({ fetch: scriptedFetch(() => answer("log_corrupt")).fetchFunction, retries: 0 }).request("GET", "/x"));
     expect(offline.retriable).toBe(true);
     expect(corrupt.retriable).toBe(false);
   });
 
   test("an answer without the error body is still a typed error", async () => {
     const { fetchFunction } = scriptedFetch(() => new Response("<html>bad gateway</html>", { status: 502, statusText: "Bad Gateway" }));
-    const error = await caught(new HttpClient({ fetch: fetchFunction }).request("GET", "/x"));
+    const error = await caught(new HttpClient({ fetch: fetchFunction, retries: 0 }).request("GET", "/x"));
     expect(error.code).toBe("invalid_response");
     expect(error.status).toBe(502);
     expect(error.message).toContain("bad gateway");
@@ -99,7 +99,9 @@ describe("HttpClient", () => {
     });
     const error = await caught(new HttpClient({ fetch: fetchFunction, retries: 2, retryBackoffMs: 1 }).request("GET", "/x"));
     expect(error.code).toBe("network_error");
-    expect(error.retriable).toBe(true);
+    expect(error.message).toMatch(/^gave up after \d+ms and 3 attempts: cannot reach broker at http:\/\/localhost:9001 \(ECONNRESET\)$/);
+    // The SDK already retried: nothing up the stack should retry it again.
+    expect(error.retriable).toBe(false);
     expect(calls.length).toBe(3);
   });
 
@@ -176,5 +178,130 @@ describe("HttpClient", () => {
     const { fetchFunction } = scriptedFetch(() => Response.json({ error: { code: "topic_not_found", message: "no topic" } }, { status: 404 }));
     const error = await caught(new HttpClient({ fetch: fetchFunction }).exchange("GET", "/api/v1/consume", { accept: "application/vnd.kafka.record-batch" }));
     expect(error.code).toBe("topic_not_found");
+  });
+
+  test("retries a refused GET, with backoff, until the broker is back", async () => {
+    const { calls, fetchFunction } = scriptedFetch((_url, _init, call) => {
+      if (call <= 5) throw systemError("ECONNREFUSED");
+      return Response.json({ topics: [] });
+    });
+    const waits: number[] = [];
+    const retryClock = { monotonicMs: () => 0, random: () => 0.5, sleep: async (ms: number) => void waits.push(ms) };
+    const http = new HttpClient({ fetch: fetchFunction, retryClock, retryBackoffMs: 100, retryBackoffMaxMs: 1000 });
+    expect(await http.request("GET", "/api/v1/topics")).toEqual({ topics: [] });
+    expect(calls.length).toBe(6);
+    expect(waits).toEqual([50, 100, 200, 400, 500]);
+  });
+
+  test("gives up at the deadline with a clear error", async () => {
+    let nowMs = 0;
+    const retryClock = { monotonicMs: () => nowMs, random: () => 0.999, sleep: async (ms: number) => void (nowMs += ms) };
+    const { calls, fetchFunction } = scriptedFetch(() => {
+      throw systemError("ECONNREFUSED");
+    });
+    const http = new HttpClient({ broker: "127.0.0.1:9001", fetch: fetchFunction, retryClock, retryDeadlineMs: 120_000 });
+    const error = await caught(http.request("POST", "/api/v1/produce", { body: {} }));
+    expect(error.code).toBe("network_error");
+    expect(error.message).toBe(`gave up after 2m and ${calls.length} attempts: cannot reach broker at http://127.0.0.1:9001 (ECONNREFUSED)`);
+    expect(nowMs).toBe(120_000);
+  });
+
+  test("a 503 the broker calls retriable is retried; one it does not is not", async () => {
+    const answer = (retriable: boolean) => Response.json({ error: { code: "storage_failed", message: "fsync failed", retriable } }, { status: 503 });
+    const flaky = scriptedFetch((_url, _init, call) => (call === 1 ? answer(true) : Response.json({ ok: true })));
+    expect(await new HttpClient({ fetch: flaky.fetchFunction, retryBackoffMs: 1 }).request("POST", "/api/v1/produce", { body: {} })).toEqual({ ok: true });
+    expect(flaky.calls.length).toBe(2);
+    const broken = scriptedFetch(() => answer(false));
+    const error = await caught(new HttpClient({ fetch: broken.fetchFunction, retryBackoffMs: 1 }).request("POST", "/api/v1/produce", { body: {} }));
+    expect(error.retriable).toBe(false);
+    expect(error.details).toEqual({}); // the flag is not a detail
+    expect(broken.calls.length).toBe(1);
+  });
+
+  test("resends a request whose answer was lost when the caller accepts a duplicate", async () => {
+    const { calls, fetchFunction } = scriptedFetch((_url, _init, call) => {
+      if (call === 1) throw systemError("ECONNRESET");
+      return Response.json({ ok: true });
+    });
+    const http = new HttpClient({ fetch: fetchFunction, retryBackoffMs: 1 });
+    expect(await http.request("POST", "/api/v1/produce", { body: {}, resendAfterLostAnswer: true })).toEqual({ ok: true });
+    expect(calls.length).toBe(2);
+  });
+
+  test("a list of brokers: a broker that cannot be reached is left for the next, round the list", async () => {
+    const down = new Set(["http://a:1", "http://b:2"]);
+    const { calls, fetchFunction } = scriptedFetch((url) => {
+      if (down.has(new URL(url).origin)) throw systemError("ECONNREFUSED");
+      return Response.json({ ok: true });
+    });
+    const http = new HttpClient({ brokers: ["a:1", "b:2", "c:3"], fetch: fetchFunction, retryBackoffMs: 1 });
+    await http.request("GET", "/x");
+    expect(calls.map((call) => new URL(call.url).origin)).toEqual(["http://a:1", "http://b:2", "http://c:3"]);
+    expect(http.currentUrl).toBe("http://c:3");
+    down.clear();
+    down.add("http://c:3");
+    calls.length = 0;
+    await http.request("GET", "/x");
+    expect(calls.map((call) => new URL(call.url).origin)).toEqual(["http://c:3", "http://a:1"]);
+  });
+
+  test("a follower's 421 naming the leader is followed at once; when the leader is gone, back to the list", async () => {
+    let leaderUp = true;
+    const notLeader = Response.json(
+      { error: { code: "not_leader", message: "broker 2 is a follower; the leader is l:1", retriable: true, leader: "l:1", leader_epoch: 0 } },
+      { status: 421 },
+    );
+    const { calls, fetchFunction } = scriptedFetch((url) => {
+      const origin = new URL(url).origin;
+      if (origin === "http://f:2") return notLeader.clone();
+      if (!leaderUp) throw systemError("ECONNREFUSED");
+      return Response.json({ ok: true });
+    });
+    const http = new HttpClient({ brokers: ["f:2"], fetch: fetchFunction, retryBackoffMs: 1, retries: 5 });
+    await http.request("POST", "/api/v1/topics", { body: {} });
+    expect(calls.map((call) => new URL(call.url).origin)).toEqual(["http://f:2", "http://l:1"]);
+    await http.request("POST", "/api/v1/topics", { body: {} });
+    expect(calls.length).toBe(3); // straight to the leader
+    expect(new URL(calls[2]!.url).origin).toBe("http://l:1");
+    leaderUp = false;
+    calls.length = 0;
+    const error = await caught(http.request("POST", "/api/v1/topics", { body: {} }));
+    // The dead leader, the follower (which still names it: followed at once the first time), the dead leader, ...
+    // until the 5 retries are spent: the first pointer to the leader is not a retry.
+    const origins = calls.map((call) => new URL(call.url).origin);
+    expect(origins).toEqual(["http://l:1", "http://f:2", "http://l:1", "http://f:2", "http://l:1", "http://f:2", "http://l:1"]);
+    expect(error.message).toStartWith("gave up after ");
+  });
+
+  test("follows a promotion: the old leader's 421 names the new one", async () => {
+    let leader = "a:1";
+    const { calls, fetchFunction } = scriptedFetch((url) => {
+      const host = new URL(url).host;
+      if (host === leader) return Response.json({ ok: true }, { headers: { "gafka-leader-epoch": leader === "a:1" ? "0" : "1" } });
+      return Response.json({ error: { code: "not_leader", message: "not the leader", retriable: true, leader, leader_epoch: 1 } }, { status: 421 });
+    });
+    const http = new HttpClient({ brokers: ["a:1", "b:2"], fetch: fetchFunction, retryBackoffMs: 1 });
+    await http.request("POST", "/api/v1/produce", { body: {} });
+    leader = "b:2";
+    await http.request("POST", "/api/v1/produce", { body: {} });
+    expect(calls.map((call) => new URL(call.url).host)).toEqual(["a:1", "a:1", "b:2"]);
+    expect((calls[2]!.init.headers as Record<string, string>)["gafka-leader-epoch"]).toBe("1");
+    expect(http.currentUrl).toBe("http://b:2");
+  });
+
+  test("a 421 that names no leader (a fenced leader) moves on to the next broker", async () => {
+    const { calls, fetchFunction } = scriptedFetch((url) => {
+      if (new URL(url).host === "a:1") {
+        return Response.json({ error: { code: "not_leader", message: "no longer leads", retriable: true, leader: null } }, { status: 421 });
+      }
+      return Response.json({ ok: true });
+    });
+    const http = new HttpClient({ brokers: ["a:1", "b:2"], fetch: fetchFunction, retryBackoffMs: 1 });
+    await http.request("POST", "/api/v1/produce", { body: {} });
+    expect(calls.map((call) => new URL(call.url).host)).toEqual(["a:1", "b:2"]);
+  });
+
+  test("refuses an empty list of brokers", () => {
+    expect(() => new HttpClient({ brokers: [] })).toThrow("at least one broker");
   });
 });

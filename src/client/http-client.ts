@@ -1,19 +1,28 @@
 import { GafkaClientError, type ClientErrorCode } from "./client-error.ts";
+import { RetryPolicy, type RetryClock, type RetryEvent, type RetryOptions } from "./retry.ts";
 import { SocketFetch, type HttpResponseLike } from "./socket-fetch.ts";
 
 /** How the SDK sends a request: fetch's shape, answering at least what `HttpResponseLike` names. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<HttpResponseLike>;
 
-/** How to reach a broker; shared by `Admin`, `Producer` and `Consumer`. */
-export interface ClientOptions {
+/** How to reach the brokers, and how long to keep trying; shared by `Admin`, `Producer` and the consumers. */
+export interface ClientOptions extends RetryOptions {
   /** `host:port` or an `http://` URL. Default `localhost:9001`. */
   broker?: string;
+  /**
+   * Several brokers of one cluster (`host:port` or URLs), instead of `broker`:
+   * requests go to the first until it cannot be reached, then to the next.
+   * A follower's 421 names the leader, and requests go there (a follower
+   * serves partition reads itself). Any one of them is enough to find the
+   * leader; listing them all lets the client go on when one is down.
+   */
+  brokers?: readonly string[];
   /** Bound on one request, on top of any long-poll wait the request asks for. Default 30 s. */
   requestTimeoutMs?: number;
-  /** Further attempts for a request that is safe to repeat. Default 3. */
-  retries?: number;
-  /** Wait before the first retry, doubled for each next one. Default 100 ms. */
-  retryBackoffMs?: number;
+  /** Told before each wait between attempts (a CLI logs it). */
+  onRetry?: (event: RetryEvent) => void;
+  /** Time and jitter for the retry waits; tests pass a fake one. */
+  retryClock?: RetryClock;
   /** A fetch to use instead of the SDK's own keep-alive transport (src/client/socket-fetch.ts); tests, or the global fetch. */
   fetch?: FetchFunction;
   /** An existing transport to share; when given, the options above are ignored. */
@@ -35,12 +44,19 @@ export interface RequestOptions {
    */
   accept?: string;
   /**
-   * Safe to send twice, so retried after a network error. GET requests are.
-   * Anything else is retried only when the connection was refused, since then
-   * the broker never saw it; a produce whose answer was lost is not resent,
-   * because it may have been appended.
+   * Safe to send twice, so retried after its answer was lost (a reset
+   * connection, no answer in time). GET requests are. Any request is retried
+   * when the connection was refused (the broker never saw it) and when the
+   * broker answered with a retriable error (it did not act on it).
    */
   idempotent?: boolean;
+  /**
+   * Not safe to send twice, but the caller accepts a duplicate rather than a
+   * failure: retried after a lost answer too. The producer's choice
+   * (at-least-once, as Kafka's producer without idempotence): a produce
+   * whose answer was lost may have been appended, and is appended again.
+   */
+  resendAfterLostAnswer?: boolean;
   /** How long the broker may legitimately hold the request (long polls); added to the time bound. */
   waitMs?: number;
   signal?: AbortSignal;
@@ -53,8 +69,6 @@ export const DEFAULT_BROKER = "localhost:9001";
 /** Carries the newest leader epoch seen, both ways (docs/api.md "Replication"). */
 const LEADER_EPOCH_HEADER = "gafka-leader-epoch";
 const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
-const RETRIES_DEFAULT = 3;
-const RETRY_BACKOFF_MS_DEFAULT = 100;
 /** Characters of an unexpected body quoted in an error message. */
 const BODY_EXCERPT_LENGTH_MAX = 200;
 /** Network errors raised before the request left this process. */
@@ -67,34 +81,45 @@ const neverSentErrors = new WeakSet<GafkaClientError>();
  * `{"error": {"code", "message", ...details}}` (docs/api.md).
  */
 export class HttpClient {
-  readonly baseUrl: string;
+  /** The brokers given, as URLs, in the order given. */
+  readonly brokerUrls: readonly string[];
+  /** When and how long requests are retried (src/client/retry.ts); the GroupConsumer's rejoins use it too. */
+  readonly retryPolicy: RetryPolicy;
   private readonly requestTimeoutMs: number;
-  private readonly retries: number;
-  private readonly retryBackoffMs: number;
   private readonly fetchFunction: FetchFunction;
+  /** The listed broker requests go to while no leader is known; moves on when it cannot be reached. */
+  private brokerIndex = 0;
   /** Where a follower's 421 pointed: later requests go there until it cannot be reached. */
   private leaderUrl: string | undefined;
   /** The newest leader epoch any broker answered with; sent along so a deposed leader learns it is one. */
   private leaderEpoch = -1;
 
   constructor(options: ClientOptions = {}) {
-    this.baseUrl = brokerUrl(options.broker ?? DEFAULT_BROKER);
+    const brokers = options.brokers ?? [options.broker ?? DEFAULT_BROKER];
+    if (brokers.length === 0) throw new GafkaClientError("invalid_request", "brokers must name at least one broker");
+    this.brokerUrls = [...new Set(brokers.map(brokerUrl))];
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
-    this.retries = options.retries ?? RETRIES_DEFAULT;
-    this.retryBackoffMs = options.retryBackoffMs ?? RETRY_BACKOFF_MS_DEFAULT;
+    this.retryPolicy = new RetryPolicy(options, options.retryClock, options.onRetry);
     this.fetchFunction = options.fetch ?? new SocketFetch().fetch;
   }
 
-  /** The broker requests go to now: the configured one, or the leader a follower named. */
+  /** The first broker given. */
+  get baseUrl(): string {
+    return this.brokerUrls[0]!;
+  }
+
+  /** The broker requests go to now: the leader a follower named, or the listed broker in turn. */
   get currentUrl(): string {
-    return this.leaderUrl ?? this.baseUrl;
+    return this.leaderUrl ?? this.brokerUrls[this.brokerIndex]!;
   }
 
   /**
-   * Sends one request. A follower's 421 not_leader that names the leader is
-   * followed once (the follower never acted on the request), and later
-   * requests go to that leader; when it cannot be reached they go back to
-   * the configured broker.
+   * Sends one request, retrying under the retry policy what may be retried
+   * (see `RequestOptions.idempotent`). A follower's 421 not_leader that names
+   * the leader is followed at once (the follower never acted on the request),
+   * and later requests go to that leader. A broker that cannot be reached is
+   * left for the next one listed (the leader it named, for a leader that
+   * cannot be reached); a 421 that names no leader moves on too.
    */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const answer = await this.exchange<T>(method, path, options);
@@ -110,35 +135,47 @@ export class HttpClient {
     const body = options.bytes ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     const contentType = options.bytes === undefined ? "application/json" : (options.contentType ?? "application/octet-stream");
     const repeatable = options.idempotent ?? method === "GET";
-    let followed = false;
-    for (let attempt = 0; ; attempt++) {
+    const schedule = this.retryPolicy.start();
+    let followedLeader = false;
+    for (;;) {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers["content-type"] = contentType;
       if (options.accept !== undefined) headers.accept = options.accept;
       if (this.leaderEpoch >= 0) headers[LEADER_EPOCH_HEADER] = String(this.leaderEpoch);
       const init: RequestInit = { method, headers, ...(body === undefined ? {} : { body }) };
+      const url = this.currentUrl;
       try {
-        return await this.attempt<T>(this.currentUrl + suffix, init, options);
+        return await this.attempt<T>(url + suffix, init, options);
       } catch (error) {
-        if (error instanceof GafkaClientError && error.code === "not_leader") {
-          const leader = error.details.leader;
+        if (!(error instanceof GafkaClientError)) throw error;
+        if (error.code === "not_leader") {
           if (typeof error.details.leader_epoch === "number") this.leaderEpoch = Math.max(this.leaderEpoch, error.details.leader_epoch);
-          if (followed || typeof leader !== "string" || leader === "") throw error;
-          followed = true;
-          this.leaderUrl = brokerUrl(leader);
-          attempt--;
-          continue;
+          const leader = namedLeader(error);
+          if (leader === undefined || leader === url) {
+            this.moveOn(url);
+          } else {
+            this.leaderUrl = leader;
+            // The first pointer is followed at once; pointers that go round in circles (a switch under way) wait their turn.
+            if (!followedLeader) {
+              followedLeader = true;
+              continue;
+            }
+          }
+        } else if (error.code === "network_error" || error.code === "timeout") {
+          this.moveOn(url);
         }
-        if (error instanceof GafkaClientError && error.code === "network_error") this.leaderUrl = undefined;
-        const retry =
-          error instanceof GafkaClientError &&
-          attempt < this.retries &&
-          (error.code === "network_error" || error.code === "timeout") &&
-          (repeatable || neverSentErrors.has(error));
-        if (!retry) throw error;
-        await abortableSleep(this.retryBackoffMs * 2 ** attempt, options.signal);
+        const answered = error.status > 0;
+        const resendable = answered || repeatable || options.resendAfterLostAnswer === true || neverSentErrors.has(error);
+        if (!resendable) throw error;
+        await schedule.wait(error, options.signal);
       }
     }
+  }
+
+  /** `url` failed to serve: forget it as the leader, and go to the next listed broker if it was the current one. */
+  private moveOn(url: string): void {
+    if (this.leaderUrl === url) this.leaderUrl = undefined;
+    if (this.brokerUrls[this.brokerIndex] === url) this.brokerIndex = (this.brokerIndex + 1) % this.brokerUrls.length;
   }
 
   private async attempt<T>(url: string, init: RequestInit, options: RequestOptions): Promise<HttpAnswer<T>> {
@@ -221,9 +258,11 @@ function errorFromAnswer(response: HttpResponseLike, text: string): GafkaClientE
   }
   const error = (body as { error?: unknown } | undefined)?.error;
   if (typeof error === "object" && error !== null) {
-    const { code, message, ...details } = error as Record<string, unknown>;
+    const { code, message, retriable, ...details } = error as Record<string, unknown>;
     if (typeof code === "string" && typeof message === "string") {
-      return new GafkaClientError(code as ClientErrorCode, message, { status: response.status, details });
+      // The broker says whether the same call may succeed later (src/core/errors.ts); older answers lack the flag.
+      const flag = typeof retriable === "boolean" ? { retriable } : {};
+      return new GafkaClientError(code as ClientErrorCode, message, { status: response.status, details, ...flag });
     }
   }
   return new GafkaClientError(
@@ -256,17 +295,13 @@ function excerpt(text: string): string {
   return trimmed.length > BODY_EXCERPT_LENGTH_MAX ? `${trimmed.slice(0, BODY_EXCERPT_LENGTH_MAX)}…` : trimmed;
 }
 
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new GafkaClientError("aborted", "request was aborted"));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new GafkaClientError("aborted", "request was aborted"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** The leader a 421 names, as a URL; undefined when it names none. */
+function namedLeader(error: GafkaClientError): string | undefined {
+  const leader = error.details.leader;
+  if (typeof leader !== "string" || leader === "") return undefined;
+  try {
+    return brokerUrl(leader);
+  } catch {
+    return undefined;
+  }
 }

@@ -24,6 +24,8 @@ export const jsonProduceEncoder: ProduceEncoder<WireProduceRecord> = {
   async send(http: HttpClient, target: ProduceTarget, items: WireProduceRecord[]): Promise<RecordMetadata[]> {
     const answer = await http.request<WireProduceBatchAnswer>("POST", "/api/v1/produce", {
       body: { topic: target.topic, records: items, ...(target.acks === 1 ? {} : { acks: target.acks }) },
+      // At-least-once: a batch whose answer was lost is sent again and may be appended twice.
+      resendAfterLostAnswer: true,
     });
     if (!Array.isArray(answer.results) || answer.results.length !== items.length) {
       throw new GafkaClientError(

@@ -224,16 +224,21 @@ describe.each(["batch", "json"] as const)("Producer (%s)", (format) => {
     await producer.close();
   });
 
-  test("a failed batch fails every record in it and nothing else", async () => {
+  test("a batch that keeps failing is retried until the deadline, then fails every record in it and nothing else", async () => {
     const broker = brokerFor({ full: 1, fine: 1 }, { failTopic: "full" });
-    const producer = broker.producer({ lingerMs: 1 });
+    const producer = broker.producer({ lingerMs: 1, retryBackoffMs: 1, retryDeadlineMs: 30 });
     const failed = [producer.send({ topic: "full", value: "a" }), producer.send({ topic: "full", value: "b" })];
     const fine = producer.send({ topic: "fine", value: "c" });
     for (const send of failed) {
       const error = (await send.catch((caught: unknown) => caught)) as GafkaClientError;
       expect(error.code).toBe("storage_full");
-      expect(error.retriable).toBe(true);
+      expect(error.message).toStartWith("gave up after ");
+      expect(error.message).toEndWith(": no space left on device");
     }
+    // Retried as one batch, the same two records each time.
+    const attempts = broker.produces.filter((call) => call.topic === "full");
+    expect(attempts.length).toBeGreaterThan(1);
+    for (const attempt of attempts) expect(attempt.records.map((record) => record.value)).toEqual(["a", "b"]);
     expect((await fine).offset).toBe(0);
     await producer.close();
   });
