@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { ClusterAdmin, type ReplicationStatus } from "../client/index.ts";
-import { brokerArgs, logLevelArgs } from "./shared-args.ts";
+import { brokerArgs, logLevelArgs, oneShotClientOptions } from "./shared-args.ts";
 
 interface Row {
   brokerId: number | null;
@@ -32,10 +32,10 @@ export default defineCommand({
   },
 });
 
-/** Asks the named broker, then its leader, then each follower the leader knows. */
+/** Asks the named broker (the first of a list that answers), then its leader, then each follower the leader knows. */
 async function clusterRows(broker: string): Promise<Row[]> {
   const ask = (address: string) => new ClusterAdmin({ broker: address, retries: 0, requestTimeoutMs: 3000 }).status().catch(() => undefined);
-  const first = await new ClusterAdmin({ broker, retries: 0 }).status();
+  const first = await new ClusterAdmin(oneShotClientOptions(broker)).status();
   const leaderAddress = first.role === "leader" ? first.address : first.leader;
   const leader = first.role === "leader" ? first : leaderAddress === null ? undefined : await ask(leaderAddress);
   const rows: Row[] = [];

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { Admin, type GroupDescription, type ResetTarget } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
-import { brokerArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { brokerArgs, integerArg, logLevelArgs, oneShotClientOptions, UsageError } from "./shared-args.ts";
 import { cell, table } from "./table.ts";
 
 /**
@@ -20,7 +20,7 @@ const list = defineCommand({
   meta: { name: "list", description: "List live groups and groups with committed offsets" },
   args: { ...jsonArgs, ...clientArgs },
   async run({ args }) {
-    const groups = await new Admin({ broker: args.broker }).listGroups();
+    const groups = await new Admin(oneShotClientOptions(args.broker)).listGroups();
     if (args.json) return console.log(JSON.stringify(groups));
     if (groups.length === 0) return console.log("no groups");
     const rows = groups.map((group) => [group.groupId, group.state, String(group.generation), String(group.members)]);
@@ -37,7 +37,7 @@ const describe = defineCommand({
     ...clientArgs,
   },
   async run({ args }) {
-    const group = await new Admin({ broker: args.broker }).describeGroup(args.group);
+    const group = await new Admin(oneShotClientOptions(args.broker)).describeGroup(args.group);
     if (args.json) return console.log(JSON.stringify(group));
     console.log(`${describeHeader(group)}\n\n${args.members ? membersTable(group) : partitionsTable(group)}`);
   },
@@ -63,7 +63,7 @@ const resetOffsets = defineCommand({
   async run({ args }) {
     const partitions = args.partitions === undefined ? undefined : partitionsArg(args.partitions);
     const request = { topic: args.topic, partitions, ...resetTarget(args) };
-    const offsets = await new Admin({ broker: args.broker }).resetOffsets(args.group, request);
+    const offsets = await new Admin(oneShotClientOptions(args.broker)).resetOffsets(args.group, request);
     if (args.json) return console.log(JSON.stringify(offsets));
     const rows = offsets.map((offset) => [args.group, offset.topic, String(offset.partition), String(offset.offset)]);
     console.log(table([["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"], ...rows]));
@@ -74,7 +74,7 @@ const deleteGroup = defineCommand({
   meta: { name: "delete", description: "Delete a stopped group and its committed offsets" },
   args: { ...groupArgs, ...clientArgs },
   async run({ args }) {
-    await new Admin({ broker: args.broker }).deleteGroup(args.group);
+    await new Admin(oneShotClientOptions(args.broker)).deleteGroup(args.group);
     console.log(`deleted group ${args.group}`);
   },
 });

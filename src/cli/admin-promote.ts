@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { ClusterAdmin } from "../client/index.ts";
-import { brokerArgs, logLevelArgs } from "./shared-args.ts";
+import { brokerArgs, brokerList, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** `gafka admin promote --broker=host:port`: the failover step of docs/operations.md. */
 export default defineCommand({
@@ -15,6 +15,8 @@ export default defineCommand({
     ...logLevelArgs("warn"),
   },
   async run({ args }) {
+    // Promotion is of one broker: a list would leave the choice to chance.
+    if (brokerList(args.broker).length !== 1) throw new UsageError("--broker must name exactly one broker to promote");
     const result = await new ClusterAdmin({ broker: args.broker, retries: 0 }).promote({ force: args.force });
     if (!result.changed) return console.log(`broker ${result.brokerId} already leads (leader epoch ${result.leaderEpoch})`);
     console.log(`broker ${result.brokerId} is the leader under leader epoch ${result.leaderEpoch}`);

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { Admin, type TopicDescription } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
-import { brokerArgs, integerArg, logLevelArgs } from "./shared-args.ts";
+import { brokerArgs, integerArg, logLevelArgs, oneShotClientOptions } from "./shared-args.ts";
 
 const nameArgs = { name: { type: "string", description: "Topic name", required: true } } as const;
 const jsonArgs = { json: { type: "boolean", description: "Print the broker's answer as JSON", default: false } } as const;
@@ -17,7 +17,7 @@ const createTopic = defineCommand({
   },
   async run({ args }) {
     const partitions = integerArg("partitions", args.partitions, 1, limits.partitionsPerTopicMax);
-    const topic = await new Admin({ broker: args.broker }).createTopic({ name: args.name, partitions });
+    const topic = await new Admin(oneShotClientOptions(args.broker)).createTopic({ name: args.name, partitions });
     console.log(`created topic ${topic.name} with ${topic.partitions.length} partition${topic.partitions.length === 1 ? "" : "s"}`);
   },
 });
@@ -26,7 +26,7 @@ const listTopics = defineCommand({
   meta: { name: "list-topics", description: "List topics and their partition counts" },
   args: { ...jsonArgs, ...clientArgs },
   async run({ args }) {
-    const topics = await new Admin({ broker: args.broker }).listTopics();
+    const topics = await new Admin(oneShotClientOptions(args.broker)).listTopics();
     if (args.json) return console.log(JSON.stringify(topics));
     if (topics.length === 0) return console.log("no topics");
     console.log(table([["TOPIC", "PARTITIONS"], ...topics.map((topic) => [topic.name, String(topic.partitions)])]));
@@ -37,7 +37,7 @@ const describeTopic = defineCommand({
   meta: { name: "describe-topic", description: "Show a topic's partitions: offsets, size on disk, status" },
   args: { ...nameArgs, ...jsonArgs, ...clientArgs },
   async run({ args }) {
-    const topic = await new Admin({ broker: args.broker }).describeTopic(args.name);
+    const topic = await new Admin(oneShotClientOptions(args.broker)).describeTopic(args.name);
     console.log(args.json ? JSON.stringify(topic) : describeText(topic));
   },
 });
@@ -46,7 +46,7 @@ const deleteTopic = defineCommand({
   meta: { name: "delete-topic", description: "Delete a topic and all its records" },
   args: { ...nameArgs, ...clientArgs },
   async run({ args }) {
-    await new Admin({ broker: args.broker }).deleteTopic(args.name);
+    await new Admin(oneShotClientOptions(args.broker)).deleteTopic(args.name);
     console.log(`deleted topic ${args.name}`);
   },
 });

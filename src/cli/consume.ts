@@ -3,7 +3,7 @@ import { Consumer, GroupConsumer, type ConsumerRecord, type OffsetSpec, type Pol
 import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
-import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, retryArgs, retryingClientOptions, UsageError } from "./shared-args.ts";
 
 /** Records asked for per poll when no --count bounds it. */
 const RECORDS_PER_POLL = 1000;
@@ -41,13 +41,14 @@ export default defineCommand({
     json: { type: "boolean", description: "Print one JSON object per record and line", default: false },
     ...formatArgs,
     ...brokerArgs,
+    ...retryArgs,
     ...logLevelArgs("warn"),
   },
   async run({ args }) {
     const count = args.count === undefined ? Number.POSITIVE_INFINITY : integerArg("count", args.count, 1);
     const idleMsMax = args.timeout === undefined ? undefined : durationArg("timeout", args.timeout);
     const logger = createLogger(args["log-level"], "consume");
-    const source = args.group === undefined ? partitionSource(args) : groupSource(args, args.group, logger);
+    const source = args.group === undefined ? partitionSource(args, logger) : groupSource(args, args.group, logger);
     const several = args.group !== undefined && args.topic.includes(",");
     const print = args.json ? jsonLine : several ? (record: ConsumerRecord) => `topic=${record.topic} ${textLine(record)}` : textLine;
     // Ctrl-C ends the poll in flight; a group member then commits what it printed and leaves.
@@ -81,18 +82,19 @@ interface ConsumeArgs {
   partition?: string;
   offset?: string;
   broker: string;
+  "retry-timeout": string;
   format: string;
   "consumer-id"?: string;
   "session-timeout"?: string;
   assignor?: string;
 }
 
-function partitionSource(args: ConsumeArgs): RecordSource {
+function partitionSource(args: ConsumeArgs, logger: Logger): RecordSource {
   for (const name of ["consumer-id", "session-timeout", "assignor"] as const) {
     if (args[name] !== undefined) throw new UsageError(`--${name} needs --group`);
   }
   return new Consumer({
-    broker: args.broker,
+    ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
     topic: args.topic,
     partition: integerArg("partition", args.partition ?? "0", 0, limits.partitionsPerTopicMax - 1),
     offset: offsetArg(args.offset ?? "earliest"),
@@ -106,7 +108,7 @@ function groupSource(args: ConsumeArgs, groupId: string, logger: Logger): Record
     if (args[name] !== undefined) throw new UsageError(`--${name} does not apply with --group: the group assigns partitions and keeps offsets`);
   }
   const consumer = new GroupConsumer({
-    broker: args.broker,
+    ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
     groupId,
     consumerId: args["consumer-id"],
     topics: args.topic,

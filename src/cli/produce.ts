@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { Producer, type ProducerRecord, type RecordMetadata } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger } from "../core/logger.ts";
-import { acksArg, brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, repeatedArg, UsageError } from "./shared-args.ts";
+import { acksArg, brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, repeatedArg, retryArgs, retryingClientOptions, UsageError } from "./shared-args.ts";
 
 /** Sends awaiting an answer before reading more of stdin, so memory stays bounded. */
 const UNANSWERED_SENDS_MAX = 10_000;
@@ -31,6 +31,7 @@ export default defineCommand({
     },
     ...formatArgs,
     ...brokerArgs,
+    ...retryArgs,
     ...logLevelArgs("warn"),
   },
   async run({ args, rawArgs }) {
@@ -42,7 +43,7 @@ export default defineCommand({
       ...headersArg(repeatedArg(rawArgs, "header")),
     };
     const producer = new Producer({
-      broker: args.broker,
+      ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
       batchSize: integerArg("batch-size", args["batch-size"], 1, limits.recordsPerRequestMax),
       lingerMs: integerArg("linger-ms", args["linger-ms"], 0),
       acks: acksArg(args.acks),

@@ -1,17 +1,68 @@
 import type { ArgsDef } from "citty";
-import { DEFAULT_BROKER, type ProducerAcks, type RecordFormat } from "../client/index.ts";
-import type { LogLevelName } from "../core/logger.ts";
+import { type ClientOptions, DEFAULT_BROKER, type ProducerAcks, type RecordFormat, splitBrokers } from "../client/index.ts";
+import { parseDurationMs } from "../core/duration.ts";
+import type { Logger, LogLevelName } from "../core/logger.ts";
 
 /** Arguments every subcommand shares (nuxt/cli's `commands/_shared.ts` habit). */
 
 export const brokerArgs = {
   broker: {
     type: "string",
-    description: "Broker to talk to",
-    valueHint: "host:port",
+    description: "Broker to talk to; several, comma-separated, to find the leader among them and go on when one is down",
+    valueHint: "host:port[,host:port…]",
     default: DEFAULT_BROKER,
   },
 } as const satisfies ArgsDef;
+
+const DURATION_WITH_UNIT = /^\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h)\s*$/;
+
+/** How long produce and consume keep retrying a broker that is down or failing over (src/client/retry.ts). */
+export const retryArgs = {
+  "retry-timeout": {
+    type: "string",
+    description: "Keep retrying a broker that cannot be reached (or answers 503 or 421) this long before giving up (e.g. 30s, 2m)",
+    default: "2m",
+  },
+} as const satisfies ArgsDef;
+
+/**
+ * Client options for produce and consume: the brokers, and retries until
+ * the --retry-timeout deadline, each one logged (at warn) as it happens.
+ */
+export function retryingClientOptions(broker: string, retryTimeout: string, logger: Logger): ClientOptions {
+  // A unit is required: a bare number would be read as milliseconds, which nobody means here.
+  const retryDeadlineMs = DURATION_WITH_UNIT.test(retryTimeout) ? parseDurationMs(retryTimeout) : undefined;
+  if (retryDeadlineMs === undefined) {
+    throw new UsageError(`--retry-timeout must be a duration with a unit such as 30s or 2m, not '${retryTimeout}'`);
+  }
+  return {
+    brokers: brokerList(broker),
+    retryDeadlineMs,
+    // The first failure of a request is worth a line; the retries after it only at debug.
+    onRetry: ({ error, failures, remainingMs }) => {
+      const line = `${error.message}; retrying for up to ${Math.ceil(remainingMs / 1000)} s`;
+      if (failures === 1) logger.warn(line);
+      else logger.debug(line);
+    },
+  };
+}
+
+/**
+ * Client options for one-shot commands (admin): each listed broker is
+ * tried once, in turn (and a follower's pointer to the leader followed), so
+ * an unreachable cluster is an error at once rather than after a wait.
+ */
+export function oneShotClientOptions(broker: string): ClientOptions {
+  const brokers = brokerList(broker);
+  return { brokers, retries: brokers.length - 1 };
+}
+
+/** --broker as its list of addresses. */
+export function brokerList(text: string): string[] {
+  const brokers = splitBrokers(text);
+  if (brokers.length === 0) throw new UsageError(`--broker must name at least one host:port, not '${text}'`);
+  return brokers;
+}
 
 /** How records travel between this command and the broker (docs/api.md "Record batches"). */
 export const formatArgs = {

@@ -66,9 +66,6 @@ export interface GroupCloseOptions {
 
 /** 409s and re-joins one call rides out before it gives up: each one means the group changed under it. */
 const REBALANCE_RETRIES_MAX = 10;
-/** Consume answers lost on the way (network error, timeout) one poll rides out. */
-const LOST_ANSWER_RETRIES_MAX = 3;
-const LOST_ANSWER_BACKOFF_MS = 100;
 
 /**
  * A member of a consumer group (docs/api.md "Consumer groups"). The broker
@@ -92,6 +89,13 @@ const LOST_ANSWER_BACKOFF_MS = 100;
  * out records that never arrived, so the consumer leaves and joins again —
  * the broker forgets what it handed to a member that left — rather than let
  * its next call acknowledge records nobody saw.
+ *
+ * A broker that restarts or fails over is ridden out under the client's
+ * retry policy (src/client/retry.ts: backoff with jitter until
+ * `retryDeadlineMs`): the consumer rejoins (a restarted broker no longer
+ * knows the member, so it joins anew) and reads on from the group's
+ * committed offsets, so the batch it was handed last and had not
+ * acknowledged comes again (at-least-once).
  *
  * Leaving the `for await` loop (break, return, an error) leaves the group as
  * `close()` does, without committing the batch in hand.
@@ -245,7 +249,7 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   /** One group consume call, riding out rebalances and lost answers; the records it brought (none once closed). */
   private async fetch(maxRecords: number, waitMs: number): Promise<ConsumerRecord<Decoded<E>>[]> {
     let rebalances = 0;
-    let lostAnswers = 0;
+    const retries = this.http.retryPolicy.start();
     for (;;) {
       try {
         const membership = this.current ?? (await this.join());
@@ -287,17 +291,15 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
           this.adoptConflict(error);
           continue;
         }
-        if (isLostAnswer(error)) {
-          this.forgetMembership(true);
-          if (lostAnswers < LOST_ANSWER_RETRIES_MAX) {
-            await sleep(LOST_ANSWER_BACKOFF_MS * 2 ** lostAnswers++, this.closing.signal);
-            continue;
-          }
+        // A lost answer, or one that could not be read (a corrupt batch), may have handed out records
+        // nobody saw: the next call must not acknowledge them, so leave and join again first.
+        if (isLostAnswer(error) || error.code === "invalid_response") this.forgetMembership(true);
+        try {
+          await retries.wait(error, this.closing.signal); // throws what may not be retried, or once the deadline has passed
+        } catch (final) {
+          if (this.closed) return [];
+          throw final;
         }
-        // An answer that could not be read (a corrupt batch) handed out records nobody saw:
-        // the next call must not acknowledge them, so leave and join again first.
-        if (error.code === "invalid_response") this.forgetMembership(true);
-        throw error;
       }
     }
   }
@@ -525,19 +527,5 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
       resolve(true);
     };
     promise.then(settled, settled);
-  });
-}
-
-/** Resolves after `ms`, or at once when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
   });
 }

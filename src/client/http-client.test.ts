@@ -247,13 +247,14 @@ describe("HttpClient", () => {
 
   test("a follower's 421 naming the leader is followed at once; when the leader is gone, back to the list", async () => {
     let leaderUp = true;
-    const notLeader = Response.json(
-      { error: { code: "not_leader", message: "broker 2 is a follower; the leader is l:1", retriable: true, leader: "l:1", leader_epoch: 0 } },
-      { status: 421 },
-    );
+    const notLeader = () =>
+      Response.json(
+        { error: { code: "not_leader", message: "broker 2 is a follower; the leader is l:1", retriable: true, leader: "l:1", leader_epoch: 0 } },
+        { status: 421 },
+      );
     const { calls, fetchFunction } = scriptedFetch((url) => {
       const origin = new URL(url).origin;
-      if (origin === "http://f:2") return notLeader.clone();
+      if (origin === "http://f:2") return notLeader();
       if (!leaderUp) throw systemError("ECONNREFUSED");
       return Response.json({ ok: true });
     });

@@ -7,7 +7,7 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<HttpRe
 
 /** How to reach the brokers, and how long to keep trying; shared by `Admin`, `Producer` and the consumers. */
 export interface ClientOptions extends RetryOptions {
-  /** `host:port` or an `http://` URL. Default `localhost:9001`. */
+  /** `host:port` or an `http://` URL; several, comma-separated, as `brokers` does. Default `localhost:9001`. */
   broker?: string;
   /**
    * Several brokers of one cluster (`host:port` or URLs), instead of `broker`:
@@ -95,7 +95,7 @@ export class HttpClient {
   private leaderEpoch = -1;
 
   constructor(options: ClientOptions = {}) {
-    const brokers = options.brokers ?? [options.broker ?? DEFAULT_BROKER];
+    const brokers = options.brokers ?? splitBrokers(options.broker ?? DEFAULT_BROKER);
     if (brokers.length === 0) throw new GafkaClientError("invalid_request", "brokers must name at least one broker");
     this.brokerUrls = [...new Set(brokers.map(brokerUrl))];
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
@@ -219,6 +219,14 @@ export class HttpClient {
       });
     }
   }
+}
+
+/** `a:9001,b:9002` as its addresses (Kafka's `bootstrap.servers` form). */
+export function splitBrokers(text: string): string[] {
+  return text
+    .split(",")
+    .map((broker) => broker.trim())
+    .filter((broker) => broker !== "");
 }
 
 /** Accepts `host:port` (the CLI's `--broker`) or a full URL. */

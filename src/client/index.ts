@@ -7,6 +7,9 @@
  *
  *   const consumer = new GroupConsumer({ broker: "localhost:9001", groupId: "billing", topics: ["orders"] });
  *   for await (const batch of consumer) handle(batch); // a batch is committed when the loop comes round
+ *
+ * Every client takes `broker` (or `brokers: ["a:9001", "b:9002"]`) and rides
+ * out a broker restart or a failover under one retry policy (retry.ts).
  */
 export { Admin } from "./admin.ts";
 export type {
@@ -30,8 +33,10 @@ export { Consumer } from "./consumer.ts";
 export type { ConsumerOptions, ConsumerRecord, OffsetSpec, PollOptions, ValueEncoding } from "./consumer.ts";
 export { GroupConsumer } from "./group-consumer.ts";
 export type { AssignorName, GroupCloseOptions, GroupConsumerOptions, Membership } from "./group-consumer.ts";
-export { DEFAULT_BROKER, HttpClient } from "./http-client.ts";
+export { DEFAULT_BROKER, HttpClient, splitBrokers } from "./http-client.ts";
 export type { ClientOptions, FetchFunction } from "./http-client.ts";
+export { isRetriable } from "./retry.ts";
+export type { RetryClock, RetryEvent, RetryOptions } from "./retry.ts";
 export { Producer } from "./producer.ts";
 export type { HeaderValue, ProducerAcks, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer.ts";
 export type { TopicPartition, TopicPartitionOffset } from "./topic-partition.ts";

@@ -3,8 +3,14 @@ import { GafkaClientError } from "./client-error.ts";
 import { formatDurationMs, isRetriable, RetryPolicy, type RetryClock, type RetryEvent } from "./retry.ts";
 
 /** Time that moves only when the policy sleeps, and jitter from a script. */
-function fakeClock(randoms: number[] = []) {
-  const clock = {
+interface FakeClock extends RetryClock {
+  nowMs: number;
+  /** Every wait asked for, in order. */
+  waits: number[];
+}
+
+function fakeClock(randoms: number[] = []): FakeClock {
+  const clock: FakeClock = {
     nowMs: 0,
     waits: [] as number[],
     monotonicMs: () => clock.nowMs,
@@ -14,7 +20,7 @@ function fakeClock(randoms: number[] = []) {
       clock.nowMs += ms;
     },
     random: () => randoms.shift() ?? 1 - Number.EPSILON,
-  } satisfies RetryClock & Record<string, unknown>;
+  };
   return clock;
 }
 
