@@ -56,7 +56,7 @@ function fakePartition(initial: Omit<WireConsumedRecord, "offset" | "partition">
   };
   const consumer = <E extends ValueEncoding = "utf8">(options: Partial<ConsumerOptions<E>> = {}) =>
     new Consumer<E>({ topic: "orders", partition: 0, fetch: fetchFunction, ...options });
-  return { append, queries, consumer };
+  return { append, queries, consumer, fetchFunction };
 }
 
 const record = (value: string, key: string | null = null) => ({ key, value, headers: {}, timestamp: 1_000 });
@@ -78,6 +78,26 @@ describe("Consumer", () => {
     expect(await consumer.poll({ waitMs: 0 })).toEqual([]);
     expect(consumer.position()).toBe(3);
     expect(partition.queries.map((query) => query.get("offset"))).toEqual(["earliest", "2", "3"]);
+    await consumer.close();
+  });
+
+  test("a broker that goes away mid poll: the poll waits it out and reads on from its position", async () => {
+    const partition = fakePartition([record("a"), record("b")]);
+    let outage = 0;
+    const asked: string[] = [];
+    const fetchFunction: FetchFunction = async (url, init) => {
+      asked.push(new URL(url).searchParams.get("offset")!);
+      if (asked.length >= 2 && outage < 6) {
+        outage++;
+        throw Object.assign(new TypeError("connection lost"), { code: outage === 1 ? "ECONNRESET" : "ECONNREFUSED" });
+      }
+      partition.append(record(`after-${asked.length}`));
+      return partition.fetchFunction(url, init);
+    };
+    const consumer = new Consumer({ topic: "orders", partition: 0, fetch: fetchFunction, retryBackoffMaxMs: 2, maxRecords: 2 });
+    expect((await consumer.poll()).map((each) => each.value)).toEqual(["a", "b"]);
+    expect((await consumer.poll()).map((each) => each.offset)).toEqual([2, 3]);
+    expect(asked).toEqual(["earliest", "2", "2", "2", "2", "2", "2", "2"]);
     await consumer.close();
   });
 

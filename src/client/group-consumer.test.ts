@@ -197,6 +197,59 @@ describe("GroupConsumer", () => {
     await consumer.close();
   });
 
+  test("a broker restart: the lost answer, refused connections while it is down, then a broker that no longer knows the member", async () => {
+    let down = false;
+    let restarted = false;
+    const refuse = () => {
+      throw Object.assign(new TypeError("Failed to connect"), { code: "ECONNREFUSED" });
+    };
+    const broker = scriptedBroker({
+      join: () => (down ? refuse() : Response.json(membership(restarted ? 1 : 4, [["t", 0]]))),
+      consume: (request) => {
+        if (down) return refuse();
+        if (!restarted) {
+          down = true; // killed mid long poll: the answer is lost
+          throw Object.assign(new TypeError("socket closed"), { code: "ECONNRESET" });
+        }
+        // A new broker process: generation 1 again, and the committed offset is where reading resumes.
+        return Response.json({ ...membership(1, [["t", 0]]), records: [record("t", 0, 7)] });
+      },
+      leave: () => {
+        if (down) return refuse();
+        return Response.json({ error: { code: "unknown_member", message: "unknown member c1" } }, { status: 404 });
+      },
+    });
+    const retries: number[] = [];
+    const consumer = broker.consumer({
+      retryBackoffMaxMs: 2,
+      // Comes back after eight failed attempts, far more than a fixed count of retries would ride out.
+      onRetry: ({ failures }) => {
+        retries.push(failures);
+        if (retries.length === 8) (down = false), (restarted = true);
+      },
+    });
+    expect((await consumer.poll()).map((each) => each.offset)).toEqual([7]);
+    expect(consumer.membership()?.generation).toBe(1);
+    const kinds = broker.kinds().filter((kind) => kind !== "heartbeat");
+    expect(kinds.slice(0, 2)).toEqual(["join", "consume"]);
+    expect(kinds.slice(-3)).toEqual(["leave", "join", "consume"]); // the unknown member counts as left
+    await consumer.close();
+  });
+
+  test("a broker that stays away: the poll gives up once retryDeadlineMs has passed", async () => {
+    const broker = scriptedBroker({
+      join: () => {
+        throw Object.assign(new TypeError("Failed to connect"), { code: "ECONNREFUSED" });
+      },
+    });
+    const consumer = broker.consumer({ retryBackoffMaxMs: 5, retryDeadlineMs: 50 });
+    const error = (await consumer.poll().catch((caught: unknown) => caught)) as GafkaClientError;
+    expect(error).toBeInstanceOf(GafkaClientError);
+    expect(error.code).toBe("network_error");
+    expect(error.message).toMatch(/^gave up after \d+ms and \d+ attempts: cannot reach broker at http:\/\/localhost:9001 \(ECONNREFUSED\)$/);
+    await consumer.close();
+  });
+
   test("commit() sends the offsets after the last batch, with its id and generation, and follows a rebalance", async () => {
     const commits: any[] = [];
     const broker = scriptedBroker({
