@@ -3,6 +3,9 @@ import * as path from "node:path";
 import { cleanupAll, runCli, startBrokerProcess } from "./helpers/broker-process.ts";
 import { postJson, readPartition } from "./helpers/http.ts";
 
+/** Real processes and fsyncs on a machine that may be busy: a bound well past what they need. */
+const TEST_TIMEOUT_MS = 60_000;
+
 afterAll(cleanupAll);
 
 /** A second `gafka broker` on the same data dir, run to its end (it must not start). */
@@ -28,7 +31,7 @@ test("a second broker on a data dir in use refuses to start, naming the holder's
   expect((await readPartition(first.url, "locked", 0)).map((record) => record.value)).toEqual(["before", "after"]);
   expect(await Bun.file(path.join(first.dataDir, ".lock")).text()).toBe(`${first.process.pid}\n`);
   await first.cleanup();
-});
+}, TEST_TIMEOUT_MS);
 
 test("the kernel drops the lock with its holder: after kill -9 a new broker starts on the data dir", async () => {
   const first = await startBrokerProcess();
@@ -53,4 +56,4 @@ test("the kernel drops the lock with its holder: after kill -9 a new broker star
   await after.cleanup();
   await next.cleanup();
   await first.cleanup();
-});
+}, TEST_TIMEOUT_MS);

@@ -14,6 +14,9 @@ import { makeTempDir } from "./helpers/temp-dir.ts";
  * under a topic creation.
  */
 
+/** A real broker with fsyncs on a machine that may be busy: a bound well past what it needs. */
+const TEST_TIMEOUT_MS = 60_000;
+
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -92,7 +95,7 @@ test("a produce spanning partitions on a filling disk answers each record's outc
   expect(await values(again.running.url, 0)).toEqual(["small", "small too"]);
   expect(await values(again.running.url, 1)).toEqual([big]);
   expect(await values(again.running.url, 2)).toEqual(["tiny"]);
-});
+}, TEST_TIMEOUT_MS);
 
 test("when every partition of a produce fails, each record says so and nothing is stored", async () => {
   const { running, fs, dataDir } = await start();
@@ -121,7 +124,7 @@ test("when every partition of a produce fails, each record says so and nothing i
   expect(single.status).toBe(503);
   expect(single.body.error.code).toBe("storage_full");
   expect(single.body.error.results).toBeUndefined();
-});
+}, TEST_TIMEOUT_MS);
 
 test("creating a topic on a full disk is 503 storage_full, leaves no directory, and works once there is room", async () => {
   const { running, fs, dataDir } = await start();
@@ -143,4 +146,4 @@ test("creating a topic on a full disk is 503 storage_full, leaves no directory, 
 
   fs.pathFault = undefined;
   expect((await postJson(`${url}/api/v1/topics`, { name: "full", partitions: 3 })).status).toBe(201);
-});
+}, TEST_TIMEOUT_MS);

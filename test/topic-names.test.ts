@@ -3,6 +3,9 @@ import * as nodeFs from "node:fs";
 import { cleanupAll, startBrokerProcess } from "./helpers/broker-process.ts";
 import { getJson, postJson } from "./helpers/http.ts";
 
+/** Real processes and fsyncs on a machine that may be busy: a bound well past what they need. */
+const TEST_TIMEOUT_MS = 60_000;
+
 afterAll(cleanupAll);
 
 test("topic names over 249 characters are 400 invalid_request and leave no directory; 249 with 100 partitions works and survives a restart", async () => {
@@ -26,4 +29,4 @@ test("topic names over 249 characters are 400 invalid_request and leave no direc
   expect(described.body.partitions).toHaveLength(100);
   expect(described.body.partitions[99]).toMatchObject({ next_offset: 1, status: "online" });
   await broker.cleanup();
-});
+}, TEST_TIMEOUT_MS);

@@ -160,12 +160,12 @@ export interface FetchResult {
 const NO_BATCHES = new Uint8Array(0);
 
 /**
- * A produce spanning partitions that failed in some of them: the first
- * failure, with `details.results` giving every record's outcome, and
+ * A produce spanning partitions that failed in some or all of them: the
+ * first failure, with `details.results` giving every record's outcome, and
  * `storedIndexes` the request positions of the records that were stored and
- * acknowledged all the same.
+ * acknowledged all the same (none when every partition failed).
  */
-export class PartlyStoredError extends GafkaError {
+export class ProduceOutcomesError extends GafkaError {
   constructor(
     code: GafkaError["code"],
     message: string,
@@ -324,7 +324,7 @@ export class Broker {
    * partitions throws the first failure with `details.results`, one entry
    * per record in request order: `{partition, offset, timestamp}` for a
    * record stored and acknowledged, `{partition, error: {code, message,
-   * retriable}}` for one that was not (see partlyStored()).
+   * retriable}}` for one that was not (see outcomesError()).
    * With acks=all it resolves once every in-sync replica holds the records
    * durably; with acks=0 it resolves as soon as the request is checked and the
    * appends are under way, every offset -1 (Kafka's "unknown").
@@ -388,7 +388,7 @@ export class Broker {
       if (outcome.status === "rejected" && !isGafkaError(outcome.reason)) throw outcome.reason; // a bug
     }
     if (groups.size === 1) throw (outcomes[0] as PromiseRejectedResult).reason;
-    throw partlyStored(topic.metadata.name, groupList, outcomes, results);
+    throw outcomesError(topic.metadata.name, groupList, outcomes, results);
   }
 
   /**
@@ -827,12 +827,13 @@ function naming(error: GafkaError, topic: string, partition: number): GafkaError
 }
 
 /**
- * The failure of a produce spanning partitions of which some may have been
- * stored: the first failure (in request order) with every record's own
- * outcome in `details.results`, in the wire's names. Retriable when every
- * failure is; retrying only the records with an error duplicates nothing.
+ * The failure of a produce spanning partitions, some of which may have
+ * stored their records: the first failure (in request order) with every
+ * record's own outcome in `details.results`, in the wire's names. Retriable
+ * when every failure is; retrying only the records with an error duplicates
+ * nothing.
  */
-function partlyStored(
+function outcomesError(
   topic: string,
   groups: PartitionGroup[],
   outcomes: PromiseSettledResult<void>[],
@@ -866,7 +867,7 @@ function partlyStored(
       ? `no record of this request was stored (${failures.length} partition${failures.length > 1 ? "s" : ""} failed; see error.results)`
       : `this request's records for partition${storedPartitions.length > 1 ? "s" : ""} ${storedPartitions.join(", ")} ` +
         `(${storedRecords} of ${results.length}) were stored and acknowledged: retry only the records whose entry in error.results has an error`;
-  return new PartlyStoredError(first.code, `${first.message}. ${stored}`, storedIndexes.sort((a, b) => a - b), {
+  return new ProduceOutcomesError(first.code, `${first.message}. ${stored}`, storedIndexes.sort((a, b) => a - b), {
     retriable: failures.every((failure) => failure.retriable),
     cause: first,
     details: { ...first.details, topic, results: wire },

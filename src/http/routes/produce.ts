@@ -1,4 +1,4 @@
-import { type Acks, PartlyStoredError, type ProduceResult } from "../../broker/broker.ts";
+import { type Acks, ProduceOutcomesError, type ProduceResult } from "../../broker/broker.ts";
 import { GafkaError, invalidRequest } from "../../core/errors.ts";
 import { LEADER_EPOCH_HEADER } from "../../replication/request-guard.ts";
 import { decodeProduceRequest } from "../record-json.ts";
@@ -40,7 +40,7 @@ async function produce(request: Request, context: RouteContext): Promise<Respons
     results = await context.broker.produce(topic, records, { acks });
   } catch (error) {
     // Some partitions took their records: those were acknowledged (in error.results) and count as produced.
-    if (error instanceof PartlyStoredError) context.metrics.produced.count(topic, error.storedIndexes.map((index) => records[index]!));
+    if (error instanceof ProduceOutcomesError) context.metrics.produced.count(topic, error.storedIndexes.map((index) => records[index]!));
     throw error;
   }
   context.metrics.produced.count(topic, records);
