@@ -1,5 +1,5 @@
 import { AssertionError, assert } from "../core/assert.ts";
-import { GafkaError, invalidRequest, isGafkaError, partitionNotFound, topicNotFound } from "../core/errors.ts";
+import { GafkaError, type GafkaErrorOptions, invalidRequest, isGafkaError, partitionNotFound, storageError, systemErrorCode, topicNotFound } from "../core/errors.ts";
 import { limits, topicNameProblem } from "../core/limits.ts";
 import type { AppendResult, PartitionLogApi } from "../storage/log-types.ts";
 import type { ReadWaiter } from "../storage/read-waiters.ts";
@@ -8,6 +8,7 @@ import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log
 import type { RecordHeader, RecordInput, StoredRecord } from "../storage/record.ts";
 import type { BrokerConfig } from "./config.ts";
 import { partitionForKey } from "./partitioner.ts";
+import { ProduceFailureLog } from "./produce-failure-log.ts";
 import {
   checkPartitionCount,
   checkTopicName,
@@ -158,6 +159,23 @@ export interface FetchResult {
 
 const NO_BATCHES = new Uint8Array(0);
 
+/**
+ * A produce spanning partitions that failed in some or all of them: the
+ * first failure, with `details.results` giving every record's outcome, and
+ * `storedIndexes` the request positions of the records that were stored and
+ * acknowledged all the same (none when every partition failed).
+ */
+export class ProduceOutcomesError extends GafkaError {
+  constructor(
+    code: GafkaError["code"],
+    message: string,
+    readonly storedIndexes: readonly number[],
+    options: GafkaErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}
+
 interface PartitionGroup {
   readonly partition: number;
   readonly records: RecordInput[];
@@ -183,6 +201,7 @@ export class Broker {
   private readonly topicListeners: TopicChangeListener[] = [];
   private appendsInFlight = 0;
   private onAppendsDrained: (() => void) | undefined;
+  private readonly produceFailures: ProduceFailureLog;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -192,6 +211,7 @@ export class Broker {
   ) {
     this.waitingPollsMax = options.waitingPollsMax ?? limits.waitingPollsMax;
     this.leaderEpoch = options.leaderEpoch;
+    this.produceFailures = new ProduceFailureLog(config.logger, config.clock);
   }
 
   /**
@@ -223,10 +243,12 @@ export class Broker {
 
   /**
    * Creates the topic's partition directories and logs, then records the topic
-   * durably in topics.json. When it resolves the topic survives a crash; when
-   * it throws, the topic does not exist. `createdAtMs` (default now) lets a
-   * follower give its copy the leader's creation time, which tells apart two
-   * topics of one name.
+   * durably in topics.json. When it resolves the topic survives a crash. It is
+   * all or nothing: when it throws, the topic does not exist, topics.json is
+   * as it was, and the directories it made are removed again (the removal
+   * fsynced); a failing disk is storage_full or storage_failed (503).
+   * `createdAtMs` (default now) lets a follower give its copy the leader's
+   * creation time, which tells apart two topics of one name.
    */
   async createTopic(name: string, partitionCount: number, createdAtMs?: number): Promise<TopicDescription> {
     this.checkAccepting();
@@ -235,17 +257,19 @@ export class Broker {
     return this.runAdmin(async () => {
       this.checkAccepting();
       if (this.topics.has(name)) throw topicExists(name);
-      // Directories of an earlier topic of this name whose create or delete was interrupted.
-      this.removePartitionDirectories(name);
-      const partitions = await this.openPartitions(name, partitionCount);
+      let partitions: PartitionSlot[] | undefined;
       let metadata: TopicMetadata;
       try {
+        // Directories of an earlier topic of this name whose create or delete was interrupted.
+        this.removePartitionDirectories(name);
+        partitions = await this.openPartitions(name, partitionCount);
         await this.config.fs.syncDirectory(this.config.dataDir);
         metadata = await this.registry.create(name, partitionCount, createdAtMs ?? this.config.clock.nowMs());
       } catch (error) {
-        await closePartitions(partitions, this.config.logger);
-        this.removePartitionDirectories(name);
-        throw error;
+        await this.undoCreate(name, partitions);
+        // A failing disk (ENOSPC, EIO, ENAMETOOLONG...) is the client's 503; anything else is a bug.
+        if (isGafkaError(error) || systemErrorCode(error) === undefined) throw error;
+        throw storageError(`could not create topic '${name}'`, error);
       }
       const topic = new TopicState(metadata, partitions);
       this.topics.set(name, topic);
@@ -292,9 +316,15 @@ export class Broker {
   /**
    * Appends the records, returning where each landed, in request order.
    * Records for the same partition go in one batch; partitions are appended
-   * concurrently. Durability: when it resolves every record is durable as the
-   * fsync policy demands. When it throws nothing is acknowledged — though
-   * batches for other partitions may have been stored (at-least-once).
+   * concurrently and each succeeds or fails on its own, as in Kafka (there is
+   * no transaction across partitions). Durability: when it resolves every
+   * record is durable as the fsync policy demands. When a record's checks
+   * fail, nothing is appended. When an append fails, a request for one
+   * partition throws that failure (nothing acknowledged); one spanning
+   * partitions throws the first failure with `details.results`, one entry
+   * per record in request order: `{partition, offset, timestamp}` for a
+   * record stored and acknowledged, `{partition, error: {code, message,
+   * retriable}}` for one that was not (see outcomesError()).
    * With acks=all it resolves once every in-sync replica holds the records
    * durably; with acks=0 it resolves as soon as the request is checked and the
    * appends are under way, every offset -1 (Kafka's "unknown").
@@ -333,8 +363,9 @@ export class Broker {
       group.requestIndexes.push(i);
     }
     const results = new Array<ProduceResult>(records.length);
+    const groupList = [...groups.values()];
     const settling = Promise.allSettled(
-      [...groups.values()].map(async (group) => {
+      groupList.map(async (group) => {
         const appended = await this.appendAndSettle(topic, topic.partitions[group.partition]!, group.records, term, acks);
         for (let j = 0; j < group.records.length; j++) {
           results[group.requestIndexes[j]!] = {
@@ -352,8 +383,12 @@ export class Broker {
       return unacknowledged(groups, records.length);
     }
     const outcomes = await settling;
-    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
-    return results;
+    if (outcomes.every((outcome) => outcome.status === "fulfilled")) return results;
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected" && !isGafkaError(outcome.reason)) throw outcome.reason; // a bug
+    }
+    if (groups.size === 1) throw (outcomes[0] as PromiseRejectedResult).reason;
+    throw outcomesError(topic.metadata.name, groupList, outcomes, results);
   }
 
   /**
@@ -452,7 +487,14 @@ export class Broker {
       }
       return appended;
     } catch (error) {
-      throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;
+      if (!isGafkaError(error) && systemErrorCode(error) === undefined) throw error; // a bug
+      // A file-system error the log let through (e.g. writing its epoch checkpoint on a full disk) is still the disk's.
+      const failure = isGafkaError(error) ? error : storageError("append failed", error);
+      const named = naming(failure, topic.metadata.name, slot.index);
+      if (failure.code === "storage_full" || failure.code === "storage_failed") {
+        this.produceFailures.failed(`${topic.metadata.name}-${slot.index}`, named);
+      }
+      throw named;
     } finally {
       this.appendsInFlight--;
       if (this.appendsInFlight === 0 && this.onAppendsDrained !== undefined) this.onAppendsDrained();
@@ -722,6 +764,24 @@ export class Broker {
     }
   }
 
+  /**
+   * After a failed create: closes the logs it opened, removes every directory
+   * of the name and fsyncs the data dir, so that no partition directory of a
+   * topic that does not exist survives a crash. A failure here is logged; the
+   * caller reports the create's own failure, and a later create of the name
+   * removes what is left.
+   */
+  private async undoCreate(topic: string, partitions: PartitionSlot[] | undefined): Promise<void> {
+    const { dataDir, fs, logger } = this.config;
+    if (partitions !== undefined) await closePartitions(partitions, logger).catch(ignore); // closePartitions logs
+    try {
+      this.removePartitionDirectories(topic);
+      await fs.syncDirectory(dataDir);
+    } catch (error) {
+      logger.error(`topic '${topic}' was not created, and removing its partition directories failed`, error);
+    }
+  }
+
   /** Removes `<dataDir>/<topic>-<n>` for every n; other topics' directories never match. */
   private removePartitionDirectories(topic: string): void {
     const { dataDir, fs } = this.config;
@@ -763,6 +823,54 @@ function naming(error: GafkaError, topic: string, partition: number): GafkaError
     retriable: error.retriable,
     cause: error,
     details: { ...error.details, topic, partition },
+  });
+}
+
+/**
+ * The failure of a produce spanning partitions, some of which may have
+ * stored their records: the first failure (in request order) with every
+ * record's own outcome in `details.results`, in the wire's names. Retriable
+ * when every failure is; retrying only the records with an error duplicates
+ * nothing.
+ */
+function outcomesError(
+  topic: string,
+  groups: PartitionGroup[],
+  outcomes: PromiseSettledResult<void>[],
+  results: ProduceResult[],
+): GafkaError {
+  const wire = new Array<Record<string, unknown>>(results.length);
+  const failures: GafkaError[] = [];
+  const storedPartitions: number[] = [];
+  const storedIndexes: number[] = [];
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    const outcome = outcomes[g]!;
+    if (outcome.status === "fulfilled") {
+      storedPartitions.push(group.partition);
+      storedIndexes.push(...group.requestIndexes);
+      for (const index of group.requestIndexes) {
+        const result = results[index]!;
+        wire[index] = { partition: result.partition, offset: result.offset, timestamp: result.timestampMs };
+      }
+      continue;
+    }
+    const failure = outcome.reason as GafkaError;
+    failures.push(failure);
+    const error = { code: failure.code, message: failure.message, retriable: failure.retriable };
+    for (const index of group.requestIndexes) wire[index] = { partition: group.partition, error };
+  }
+  const first = failures[0]!;
+  const storedRecords = storedIndexes.length;
+  const stored =
+    storedRecords === 0
+      ? `no record of this request was stored (${failures.length} partition${failures.length > 1 ? "s" : ""} failed; see error.results)`
+      : `this request's records for partition${storedPartitions.length > 1 ? "s" : ""} ${storedPartitions.join(", ")} ` +
+        `(${storedRecords} of ${results.length}) were stored and acknowledged: retry only the records whose entry in error.results has an error`;
+  return new ProduceOutcomesError(first.code, `${first.message}. ${stored}`, storedIndexes.sort((a, b) => a - b), {
+    retriable: failures.every((failure) => failure.retriable),
+    cause: first,
+    details: { ...first.details, topic, results: wire },
   });
 }
 

@@ -7,6 +7,7 @@ import { ReplicaManager, type ReplicationConfig } from "../replication/replica-m
 import { ReplicationStateStore } from "../replication/replication-state.ts";
 import { Broker } from "./broker.ts";
 import type { BrokerConfig } from "./config.ts";
+import { type DataDirLock, type DataDirLocker, lockDataDir } from "./data-dir-lock.ts";
 
 export interface RunBrokerConfig extends BrokerConfig {
   /** Interface the HTTP API listens on. */
@@ -15,6 +16,8 @@ export interface RunBrokerConfig extends BrokerConfig {
   port: number;
   /** Leader/follower flags; a leader with default settings when absent. */
   replication?: Partial<ReplicationConfig>;
+  /** Takes the data dir's lock (one broker per data dir); defaults to flock on `<dataDir>/.lock`. */
+  lockDataDir?: DataDirLocker;
 }
 
 export interface RunningBroker {
@@ -27,19 +30,48 @@ export interface RunningBroker {
   replication: ReplicaManager;
   /**
    * Stops accepting connections, wakes long polls, waits for in-flight
-   * requests and appends, then closes every log (fsync). Idempotent.
+   * requests and appends, closes every log (fsync), then releases the data
+   * dir's lock. Idempotent.
    */
   stop(): Promise<void>;
 }
 
 /**
- * Opens the broker (loading topics, recovering every log), then serves the
- * HTTP API. Once it is serving, writes exactly one line to stdout,
- * `listening on http://HOST:PORT`, which scripts and test helpers wait for.
+ * Locks the data dir (throwing DataDirLockedError, naming the holder's pid,
+ * when another broker has it), opens the broker (loading topics, recovering
+ * every log), then serves the HTTP API. Once it is serving, writes exactly
+ * one line to stdout, `listening on http://HOST:PORT`, which scripts and test
+ * helpers wait for. The lock is held until stop() has closed everything.
  */
 export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker> {
-  const replicationConfig = { ...DEFAULT_REPLICATION, ...config.replication };
   config.fs.mkdirp(config.dataDir);
+  // Before anything in the data dir is read or written.
+  const lock = (config.lockDataDir ?? lockDataDir)(config.dataDir);
+  let running: RunningBroker;
+  try {
+    running = await serve(config);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  return { ...running, stop: releasingAfter(running.stop, lock) };
+}
+
+/** stop(), then the lock's release, once. */
+function releasingAfter(stop: () => Promise<void>, lock: DataDirLock): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  const stopOnce = async () => {
+    try {
+      await stop();
+    } finally {
+      lock.release();
+    }
+  };
+  return () => (stopping ??= stopOnce());
+}
+
+async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
+  const replicationConfig = { ...DEFAULT_REPLICATION, ...config.replication };
   const replicationState = ReplicationStateStore.load(config.dataDir, config.fs, {
     role: replicationConfig.role,
     leaderEpoch: 0,

@@ -63,14 +63,14 @@ test("a second create of the same name is topic_exists, even when both race", as
 test("bad names and partition counts are invalid_request and change nothing", async () => {
   const dir = tempDir();
   const registry = TopicRegistry.load(dir, nodeFileSystem);
-  for (const name of ["", ".", "..", "a/b", "sp ace", "x".repeat(256)]) {
+  for (const name of ["", ".", "..", "a/b", "sp ace", "x".repeat(250)]) {
     expect(await codeOf(registry.create(name, 1, 1))).toBe("invalid_request");
   }
   for (const count of [0, -1, 101, 1.5, Number.NaN]) {
     expect(await codeOf(registry.create("t", count, 1))).toBe("invalid_request");
   }
-  expect(await codeOf(registry.create("x".repeat(255), 100, 1))).toBe("resolved");
-  expect(TopicRegistry.load(dir, nodeFileSystem).list().map((topic) => topic.name)).toEqual(["x".repeat(255)]);
+  expect(await codeOf(registry.create("x".repeat(249), 100, 1))).toBe("resolved");
+  expect(TopicRegistry.load(dir, nodeFileSystem).list().map((topic) => topic.name)).toEqual(["x".repeat(249)]);
 });
 
 test("delete removes the topic durably; deleting an unknown topic is topic_not_found", async () => {

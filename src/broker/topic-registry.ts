@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { GafkaError, invalidRequest, systemErrorCode, topicNotFound } from "../core/errors.ts";
+import { GafkaError, invalidRequest, storageError, topicNotFound } from "../core/errors.ts";
 import { limits, topicNameProblem } from "../core/limits.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 
@@ -126,12 +126,7 @@ export class TopicRegistry {
     try {
       await this.fs.writeFileAtomic(this.filePath, new TextEncoder().encode(`${JSON.stringify(file, null, 2)}\n`));
     } catch (error) {
-      const full = systemErrorCode(error) === "ENOSPC";
-      throw new GafkaError(
-        full ? "storage_full" : "storage_failed",
-        `could not write ${this.filePath}: ${error instanceof Error ? error.message : String(error)}`,
-        { retriable: true, cause: error },
-      );
+      throw storageError(`could not write ${this.filePath}`, error);
     }
   }
 }
@@ -155,7 +150,7 @@ function parseTopicsFile(filePath: string, bytes: Uint8Array): TopicMetadata[] {
   const seen = new Set<string>();
   return topics.map((entry: unknown, index) => {
     const { name, partitions, created_at } = (entry ?? {}) as Record<string, unknown>;
-    const problem = topicNameProblem(name);
+    const problem = topicNameProblem(name, limits.storedTopicNameLengthMax);
     if (problem !== undefined) throw damaged(`topics[${index}]: ${problem}`);
     if (seen.has(name as string)) throw damaged(`topic '${name}' is listed twice`);
     seen.add(name as string);

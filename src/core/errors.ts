@@ -67,6 +67,19 @@ export function isGafkaError(error: unknown): error is GafkaError {
   return error instanceof GafkaError;
 }
 
+/**
+ * A failed file-system call as clients see it: `storage_full` when the disk
+ * is full (ENOSPC), `storage_failed` otherwise; both retriable (503).
+ * `what` says what was being done, e.g. "could not create topic 't'".
+ */
+export function storageError(what: string, cause: unknown): GafkaError {
+  const full = systemErrorCode(cause) === "ENOSPC";
+  return new GafkaError(full ? "storage_full" : "storage_failed", `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    retriable: true,
+    cause,
+  });
+}
+
 /** The errno-style code of a Node/Bun system error, if any (ENOSPC, EIO, ...). */
 export function systemErrorCode(error: unknown): string | undefined {
   if (typeof error === "object" && error !== null && "code" in error) {

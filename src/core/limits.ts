@@ -11,8 +11,18 @@ export const limits = {
   recordsPerRequestMax: 100_000,
   /** Partitions a topic may have. */
   partitionsPerTopicMax: 100,
-  /** Topic names: 1..255 characters of [A-Za-z0-9._-], not "." or "..". */
-  topicNameLengthMax: 255,
+  /**
+   * Topic names: 1..249 characters of [A-Za-z0-9._-], not "." or "..".
+   * Kafka's limit: a partition's directory is `<name>-<partition>` and must
+   * fit a file name's 255 bytes (ext4, xfs, tmpfs), so 255 would leave no
+   * room for the partition.
+   */
+  topicNameLengthMax: 249,
+  /**
+   * Longest name a data dir's topics.json may hold: names up to 255 were
+   * taken before the 249 limit, and a topic that was created keeps loading.
+   */
+  storedTopicNameLengthMax: 255,
   /** Consumer and group ids (the seed's 128 for URL length). */
   consumerIdLengthMax: 128,
   /** Members one consumer group may have, and the session timeouts a member may ask for. */
@@ -50,11 +60,13 @@ export type Limits = typeof limits;
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
-/** Returns a reason the topic name is invalid, or undefined when it is fine. */
-export function topicNameProblem(name: unknown): string | undefined {
+/**
+ * Returns a reason the topic name is invalid, or undefined when it is fine.
+ * `lengthMax` is the limit for new topics unless a caller reading stored ones says otherwise.
+ */
+export function topicNameProblem(name: unknown, lengthMax: number = limits.topicNameLengthMax): string | undefined {
   if (typeof name !== "string" || name.length === 0) return "topic name must be a non-empty string";
-  if (name.length > limits.topicNameLengthMax)
-    return `topic name is longer than ${limits.topicNameLengthMax} characters`;
+  if (name.length > lengthMax) return `topic name is longer than ${lengthMax} characters`;
   if (!NAME_PATTERN.test(name)) return "topic name may contain only A-Z a-z 0-9 . _ -";
   if (name === "." || name === "..") return "topic name may not be '.' or '..'";
   return undefined;

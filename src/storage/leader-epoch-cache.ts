@@ -71,8 +71,14 @@ export class LeaderEpochCache {
    */
   assign(epoch: number, startOffset: number): void {
     if (epoch <= this.latestEpoch) return;
+    const previous = this.list;
     this.list = [...this.list.filter((entry) => entry.startOffset < startOffset), { epoch, startOffset }];
-    this.persist();
+    try {
+      this.persist();
+    } catch (error) {
+      this.list = previous; // not on disk: the next append of this epoch writes it again
+      throw error;
+    }
   }
 
   /** Kafka's OffsetsForLeaderEpoch: where `epoch` (or the largest known epoch below it) ends. */

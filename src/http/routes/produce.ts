@@ -1,4 +1,4 @@
-import type { Acks } from "../../broker/broker.ts";
+import { type Acks, ProduceOutcomesError, type ProduceResult } from "../../broker/broker.ts";
 import { GafkaError, invalidRequest } from "../../core/errors.ts";
 import { LEADER_EPOCH_HEADER } from "../../replication/request-guard.ts";
 import { decodeProduceRequest } from "../record-json.ts";
@@ -19,7 +19,9 @@ import type { Route, RouteContext } from "../route.ts";
  * `records` batch form (one result per record, in request order). `acks`
  * (body or query): 1 (default) answers once the records are durable here per
  * the fsync policy, "all" (or -1) once every in-sync replica holds them, 0 at
- * once with 202 and offsets -1.
+ * once with 202 and offsets -1. A batch spanning partitions that fails in
+ * some answers the first failure's error with every record's outcome in
+ * `error.results` (Broker.produce).
  */
 async function produce(request: Request, context: RouteContext): Promise<Response> {
   const contentType = request.headers.get("content-type");
@@ -33,7 +35,14 @@ async function produce(request: Request, context: RouteContext): Promise<Respons
   const body = await readJsonObject(request, context.requestBytesMax);
   const acks = parseAcks(body.acks ?? queryOf(request).get("acks") ?? undefined);
   const { topic, records, batch } = decodeProduceRequest(body);
-  const results = await context.broker.produce(topic, records, { acks });
+  let results: ProduceResult[];
+  try {
+    results = await context.broker.produce(topic, records, { acks });
+  } catch (error) {
+    // Some partitions took their records: those were acknowledged (in error.results) and count as produced.
+    if (error instanceof ProduceOutcomesError) context.metrics.produced.count(topic, error.storedIndexes.map((index) => records[index]!));
+    throw error;
+  }
   context.metrics.produced.count(topic, records);
   const init = answerInit(acks, context);
   if (!batch) {
