@@ -63,6 +63,8 @@ const READ_CHUNK_BYTES = 256 * 1024;
  * overlaps the running fdatasync rather than delaying the next.
  */
 const HELD_WHILE_SYNCING_BYTES_MAX = 64 * 1024;
+/** How long an offline partition waits before trying its reopen again (docs/operations.md). */
+const REOPEN_RETRY_MS = 1000;
 
 /**
  * A partition's log: segments of framed Kafka record batches on disk, read
@@ -129,6 +131,10 @@ export class PartitionLog implements PartitionLogApi {
   private readonly waiters = new ReadWaiters();
   private closed = false;
   private readonly reader: SegmentReader;
+  /** The next reopen attempt, while the partition is offline. */
+  private reopenTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
+  private cutOnReopen: { logPath: string; position: number } | undefined;
 
   private constructor(private readonly options: PartitionLogOptions) {
     this.fs = options.fs;
@@ -528,30 +534,41 @@ export class PartitionLog implements PartitionLogApi {
     this.statusMessage = reason;
     this.logger.error(`partition ${this.options.name} offline: ${reason}; reopening through recovery`);
     this.rejectPending();
-    setTimeout(() => void this.reopen(), 0);
+    this.reopenTimer = setTimeout(() => void this.reopen(), 0);
   }
 
+  /**
+   * Reopens the log from its files after a failure (fail()): cuts what was
+   * written past the last good fdatasync, then loads as at start. While the
+   * disk is still bad this fails; it is then tried again every
+   * REOPEN_RETRY_MS until it succeeds, the log proves corrupt, or it closes.
+   */
   private async reopen(): Promise<void> {
+    this.reopenTimer = undefined;
     while (this.syncInFlight) await this.syncInFlight;
     if (this.closed) return;
-    const segment = this.active;
-    if (this.options.fsyncPolicy.kind === "always" && segment.sizeBytes > this.durablePosition) {
-      // Bytes past the last good fsync were never acknowledged; they must not reappear.
-      try {
-        this.fs.truncate(segment.fd, this.durablePosition);
-      } catch (error) {
-        this.logger.warn(`partition ${this.options.name}: could not cut back to ${this.durablePosition}: ${describe(error)}`);
+    if (this.segments.length > 0) {
+      // First attempt: the files are still open. Later attempts find them closed and the cut remembered.
+      const segment = this.active;
+      if (this.options.fsyncPolicy.kind === "always" && segment.sizeBytes > this.durablePosition) {
+        this.cutOnReopen = { logPath: segment.logPath, position: this.durablePosition };
       }
+      this.closeFiles();
     }
-    this.closeFiles();
     try {
+      // Bytes past the last good fsync were never acknowledged; they must not reappear.
+      if (this.cutOnReopen !== undefined) {
+        cutFile(this.fs, this.cutOnReopen.logPath, this.cutOnReopen.position);
+        this.cutOnReopen = undefined;
+      }
       this.load();
       this.logger.info(`partition ${this.options.name} recovered and back online`);
     } catch (error) {
       this.status = error instanceof GafkaError && error.code === "log_corrupt" ? "corrupt" : "offline";
       this.statusMessage = describe(error);
-      this.logger.error(`partition ${this.options.name} could not be reopened: ${this.statusMessage}`);
-      if (this.status === "offline") setTimeout(() => void this.reopen(), 1000);
+      const retry = this.status === "offline" ? `; trying again in ${REOPEN_RETRY_MS} ms` : "";
+      this.logger.error(`partition ${this.options.name} could not be reopened: ${this.statusMessage}${retry}`);
+      if (this.status === "offline") this.reopenTimer = setTimeout(() => void this.reopen(), REOPEN_RETRY_MS);
     }
   }
 
@@ -792,6 +809,7 @@ export class PartitionLog implements PartitionLogApi {
     this.closed = true;
     this.durableListeners = [];
     if (this.intervalTimer) clearInterval(this.intervalTimer);
+    if (this.reopenTimer) clearTimeout(this.reopenTimer);
     await this.settleWrites();
     if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes !== this.durablePosition) {
       try {
@@ -867,6 +885,17 @@ export class PartitionLog implements PartitionLogApi {
   /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
   private get files(): SegmentFiles {
     return { fs: this.fs, logger: this.logger, dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes };
+  }
+}
+
+/** Cuts the file at `logPath` to `position` and makes the cut durable. */
+function cutFile(fs: FileSystem, logPath: string, position: number): void {
+  const fd = fs.openReadWrite(logPath);
+  try {
+    fs.truncate(fd, position);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.close(fd);
   }
 }
 

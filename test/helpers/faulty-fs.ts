@@ -4,13 +4,17 @@ import { nodeFileSystem } from "../../src/storage/file-system.ts";
 /**
  * The real file system behind the FileSystem seam, with faults armed on
  * purpose: the next N writes (write or writeChunks; `writes` counts both) fail with ENOSPC (after writing part of their
- * bytes, as a full disk does), or the next N fdatasyncs fail with EIO.
+ * bytes, as a full disk does), or the next N fdatasyncs fail with EIO. While
+ * `diskFailing` is set, every call that touches the disk (open, read, write,
+ * truncate, sync, readdir, ...) fails with EIO, as a disk gone bad does; close
+ * and exists still work.
  */
 export class FaultyFileSystem implements FileSystem {
   failWrites = 0;
   failSyncs = 0;
   /** Bytes a failing write still puts down before it fails. */
   partialWriteBytes = 5;
+  diskFailing = false;
   writes = 0;
   syncs = 0;
 
@@ -20,11 +24,23 @@ export class FaultyFileSystem implements FileSystem {
     return Object.assign(new Error(`${code}: injected fault, ${syscall}`), { code, syscall });
   }
 
-  openReadWrite = (filePath: string) => this.inner.openReadWrite(filePath);
-  openReadOnly = (filePath: string) => this.inner.openReadOnly(filePath);
+  /** Throws EIO while the disk is failing. */
+  private checkDisk(syscall: string): void {
+    if (this.diskFailing) throw this.systemError("EIO", syscall);
+  }
+
+  openReadWrite = (filePath: string) => {
+    this.checkDisk("open");
+    return this.inner.openReadWrite(filePath);
+  };
+  openReadOnly = (filePath: string) => {
+    this.checkDisk("open");
+    return this.inner.openReadOnly(filePath);
+  };
   close = (fd: number) => this.inner.close(fd);
   write = (fd: number, data: Uint8Array, position: number): number => {
     this.writes++;
+    this.checkDisk("write");
     if (this.failWrites > 0) {
       this.failWrites--;
       this.inner.write(fd, data.subarray(0, Math.min(this.partialWriteBytes, data.length)), position);
@@ -34,6 +50,7 @@ export class FaultyFileSystem implements FileSystem {
   };
   writeChunks = (fd: number, chunks: Uint8Array[], position: number): number => {
     this.writes++;
+    this.checkDisk("pwritev");
     if (this.failWrites > 0) {
       this.failWrites--;
       const first = chunks[0] ?? new Uint8Array(0);
@@ -42,11 +59,17 @@ export class FaultyFileSystem implements FileSystem {
     }
     return this.inner.writeChunks(fd, chunks, position);
   };
-  read = (fd: number, buffer: Uint8Array, bufferOffset: number, length: number, position: number) =>
-    this.inner.read(fd, buffer, bufferOffset, length, position);
-  truncate = (fd: number, length: number) => this.inner.truncate(fd, length);
+  read = (fd: number, buffer: Uint8Array, bufferOffset: number, length: number, position: number) => {
+    this.checkDisk("read");
+    return this.inner.read(fd, buffer, bufferOffset, length, position);
+  };
+  truncate = (fd: number, length: number) => {
+    this.checkDisk("ftruncate");
+    this.inner.truncate(fd, length);
+  };
   fdatasync = async (fd: number): Promise<void> => {
     this.syncs++;
+    this.checkDisk("fdatasync");
     if (this.failSyncs > 0) {
       this.failSyncs--;
       throw this.systemError("EIO", "fdatasync");
@@ -55,20 +78,48 @@ export class FaultyFileSystem implements FileSystem {
   };
   fdatasyncSync = (fd: number): void => {
     this.syncs++;
+    this.checkDisk("fdatasync");
     if (this.failSyncs > 0) {
       this.failSyncs--;
       throw this.systemError("EIO", "fdatasync");
     }
     this.inner.fdatasyncSync(fd);
   };
-  syncDirectory = (dirPath: string) => this.inner.syncDirectory(dirPath);
-  syncDirectorySync = (dirPath: string) => this.inner.syncDirectorySync(dirPath);
-  sizeOf = (fd: number) => this.inner.sizeOf(fd);
+  syncDirectory = async (dirPath: string) => {
+    this.checkDisk("fsync");
+    return this.inner.syncDirectory(dirPath);
+  };
+  syncDirectorySync = (dirPath: string) => {
+    this.checkDisk("fsync");
+    this.inner.syncDirectorySync(dirPath);
+  };
+  sizeOf = (fd: number) => {
+    this.checkDisk("fstat");
+    return this.inner.sizeOf(fd);
+  };
   exists = (filePath: string) => this.inner.exists(filePath);
-  mkdirp = (dirPath: string) => this.inner.mkdirp(dirPath);
-  readdir = (dirPath: string) => this.inner.readdir(dirPath);
-  readFile = (filePath: string) => this.inner.readFile(filePath);
-  writeFileAtomic = (filePath: string, data: Uint8Array) => this.inner.writeFileAtomic(filePath, data);
-  rename = (from: string, to: string) => this.inner.rename(from, to);
-  removeRecursive = (filePath: string) => this.inner.removeRecursive(filePath);
+  mkdirp = (dirPath: string) => {
+    this.checkDisk("mkdir");
+    this.inner.mkdirp(dirPath);
+  };
+  readdir = (dirPath: string) => {
+    this.checkDisk("scandir");
+    return this.inner.readdir(dirPath);
+  };
+  readFile = (filePath: string) => {
+    this.checkDisk("read");
+    return this.inner.readFile(filePath);
+  };
+  writeFileAtomic = async (filePath: string, data: Uint8Array) => {
+    this.checkDisk("write");
+    return this.inner.writeFileAtomic(filePath, data);
+  };
+  rename = (from: string, to: string) => {
+    this.checkDisk("rename");
+    this.inner.rename(from, to);
+  };
+  removeRecursive = (filePath: string) => {
+    this.checkDisk("unlink");
+    this.inner.removeRecursive(filePath);
+  };
 }
