@@ -31,6 +31,13 @@ export interface PartitionLogOptions {
   fsyncPolicy: FsyncPolicy;
   segmentBytesMax: number;
   indexIntervalBytes?: number;
+  /**
+   * The data dir held the clean-shutdown marker (src/storage/clean-shutdown-marker.ts):
+   * every log was closed and fdatasync'ed, so a damaged last frame is
+   * corruption and the log is refused rather than cut. Opening only; a
+   * reopen after a failed write or fsync allows a torn tail again.
+   */
+  afterCleanShutdown?: boolean;
   /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
   leaderEpoch?: () => number;
   /**
@@ -135,22 +142,28 @@ export class PartitionLog implements PartitionLogApi {
   private reopenTimer: ReturnType<typeof setTimeout> | undefined;
   /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
   private cutOnReopen: { logPath: string; position: number } | undefined;
+  /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
+  private afterCleanShutdown: boolean;
 
   private constructor(private readonly options: PartitionLogOptions) {
     this.fs = options.fs;
     this.logger = options.logger;
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.reader = new SegmentReader(options.fs, -1, 0, READ_CHUNK_BYTES);
+    this.afterCleanShutdown = options.afterCleanShutdown ?? false;
   }
 
   /**
-   * Opens the log and recovers it from the files: a torn tail of the active
-   * segment is cut off (and logged with the bytes dropped); damage followed by
-   * valid frames throws GafkaError `log_corrupt` naming the file and position.
+   * Opens the log and recovers it from the files (src/storage/segment-loader.ts):
+   * a torn tail of the active segment is cut off (and logged with the bytes
+   * dropped), unless the last stop was clean; damage followed by valid frames,
+   * damage in a sealed segment or a gap between segments throws GafkaError
+   * `log_corrupt` naming the file, position and offsets.
    */
   static open(options: PartitionLogOptions): PartitionLog {
     const log = new PartitionLog(options);
     log.load();
+    log.afterCleanShutdown = false;
     if (options.fsyncPolicy.kind === "interval") {
       log.intervalTimer = setInterval(() => log.syncDirty(), options.fsyncPolicy.intervalMs);
     }
@@ -815,6 +828,9 @@ export class PartitionLog implements PartitionLogApi {
       try {
         await this.fs.fdatasync(this.active.fd);
       } catch (error) {
+        // Not closed cleanly: the broker must not write its clean-shutdown marker.
+        this.status = "offline";
+        this.statusMessage = `final fsync failed: ${describe(error)}`;
         this.logger.error(`partition ${this.options.name}: final fsync failed: ${describe(error)}`);
       }
     }
@@ -884,7 +900,14 @@ export class PartitionLog implements PartitionLogApi {
 
   /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
   private get files(): SegmentFiles {
-    return { fs: this.fs, logger: this.logger, dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes };
+    return {
+      fs: this.fs,
+      logger: this.logger,
+      dir: this.options.dir,
+      name: this.options.name,
+      indexIntervalBytes: this.indexIntervalBytes,
+      afterCleanShutdown: this.afterCleanShutdown,
+    };
   }
 }
 
