@@ -16,9 +16,10 @@ import type { RecordInput, StoredRecord } from "./record.ts";
 import { type Segment, segmentBaseOffsets } from "./segment.ts";
 import { type ReadWaiter, ReadWaiters } from "./read-waiters.ts";
 import { SegmentReader } from "./segment-reader.ts";
-import { createSegment, loadSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
+import { createSegment, loadSegment, rebuildIndex, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
-import { joinRuns, readSegmentBatches } from "./batch-read.ts";
+import { joinRuns, readSegmentBatches, type SegmentBatches } from "./batch-read.ts";
+import { checkedIndexStart, type FrameStart } from "./index-lookup.ts";
 
 export interface PartitionLogOptions {
   /** The partition's directory; created when missing. */
@@ -624,13 +625,20 @@ export class PartitionLog implements PartitionLogApi {
     while (segmentIndex < this.segments.length && nextOffset - offset < maxRecords && bytesRead < maxBytes) {
       const segment = this.segments[segmentIndex]!;
       if (segment.baseOffset >= highWatermark) break;
-      this.reader.reset(segment.fd, this.writtenEnd(segment));
-      const run = readSegmentBatches(this.reader, segment, this.options.name, {
-        offset: nextOffset,
-        highWatermark,
-        maxRecords: maxRecords - (nextOffset - offset),
-        maxBytes: maxBytes - bytesRead,
-      });
+      let run: SegmentBatches;
+      try {
+        run = readSegmentBatches(this.reader, segment, this.options.name, {
+          offset: nextOffset,
+          highWatermark,
+          maxRecords: maxRecords - (nextOffset - offset),
+          maxBytes: maxBytes - bytesRead,
+          start: this.readStart(segment, nextOffset),
+        });
+      } catch (error) {
+        // Damage at the start of this segment: deliver what earlier segments gave; the next read is refused.
+        if (runs.length > 0 && error instanceof GafkaError && error.code === "log_corrupt") break;
+        throw error;
+      }
       if (run.batches.length > 0) runs.push(run.batches);
       bytesRead += run.batches.length;
       nextOffset = run.nextOffset;
@@ -662,8 +670,30 @@ export class PartitionLog implements PartitionLogApi {
     maxBytes: number,
     records: StoredRecord[],
   ): number {
-    this.reader.reset(segment.fd, this.writtenEnd(segment));
-    return readSegmentRecords(this.reader, segment, this.options.name, { offset, highWatermark, maxRecords, maxBytes }, records);
+    const start = this.readStart(segment, Math.max(offset, segment.baseOffset));
+    return readSegmentRecords(this.reader, segment, this.options.name, { offset, highWatermark, maxRecords, maxBytes, start }, records);
+  }
+
+  /**
+   * Where a read of `offset` in `segment` starts, with the reader pointed at
+   * the segment's written bytes: the index's entry once the log agrees with it
+   * (src/storage/index-lookup.ts). An index found out of step with the log is
+   * rebuilt from a scan, and that is logged: the log is the truth. When the
+   * log itself is damaged the read starts at the segment's first frame and
+   * finds the damage there.
+   */
+  private readStart(segment: Segment, offset: number): FrameStart {
+    const writtenEnd = this.writtenEnd(segment);
+    this.reader.reset(segment.fd, writtenEnd);
+    const start = checkedIndexStart(this.reader, segment, offset);
+    if (start !== undefined) return start;
+    const rebuilt = rebuildIndex(this.files, segment, writtenEnd, segment !== this.active);
+    this.logger.warn(
+      `partition ${this.options.name}: the offset index of ${segment.logPath} disagrees with the log at offset ${offset}; ` +
+        (rebuilt ? "rebuilt it from a scan" : "the log itself is damaged there, reading from the segment's first frame"),
+    );
+    this.reader.reset(segment.fd, writtenEnd);
+    return (rebuilt ? checkedIndexStart(this.reader, segment, offset) : undefined) ?? { position: 0, baseOffset: segment.baseOffset };
   }
 
 
@@ -767,7 +797,8 @@ export class PartitionLog implements PartitionLogApi {
     const durableEnd = this.durableOffset;
     if (offset >= durableEnd) return { frames: new Uint8Array(0), nextOffset: offset, startsSegment: false };
     const segment = this.segments[this.segmentFor(offset)]!;
-    return readFrameRun(this.fs, this.reader, segment, offset, durableEnd, maxBytes, this.options.name);
+    const start = this.readStart(segment, offset);
+    return readFrameRun(this.fs, this.reader, segment, offset, start, durableEnd, maxBytes, this.options.name);
   }
 
   /** The base offset of the batch that holds `offset` (a batch boundary at or before it); logEndOffset beyond the end. */
@@ -777,7 +808,7 @@ export class PartitionLog implements PartitionLogApi {
     if (this.unwritten.length > 0) this.writeUnwrittenNow();
     if (offset >= this.logEndOffset) return this.logEndOffset;
     const segment = this.segments[this.segmentFor(offset)]!;
-    return locateBatch(this.reader, segment, offset).baseOffset;
+    return locateBatch(this.reader, segment, offset, this.readStart(segment, offset), this.options.name).baseOffset;
   }
 
   /**
@@ -801,7 +832,9 @@ export class PartitionLog implements PartitionLogApi {
       this.fs.removeRecursive(segment.indexPath);
     }
     const segment = this.active;
-    const position = offset === segment.nextOffset ? segment.sizeBytes : batchStartPosition(this.reader, segment, offset, this.options.name);
+    const position = offset === segment.nextOffset
+      ? segment.sizeBytes
+      : batchStartPosition(this.reader, segment, offset, this.readStart(segment, offset), this.options.name);
     this.fs.truncate(segment.fd, position);
     this.fs.fdatasyncSync(segment.fd);
     this.fs.syncDirectorySync(this.options.dir);
