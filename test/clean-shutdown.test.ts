@@ -1,6 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { runBroker } from "../src/broker/run-broker.ts";
+import { testRunConfig } from "./helpers/broker-config.ts";
+import { FaultyFileSystem } from "./helpers/faulty-fs.ts";
 import { cleanupAll, makeTempDir, runCli, startBrokerProcess, type BrokerProcess } from "./helpers/broker-process.ts";
 import { getJson, postJson, readPartition } from "./helpers/http.ts";
 
@@ -82,4 +85,31 @@ test("admin verify on a missing data dir says so in one line", async () => {
   const verify = await runCli(["admin", "verify", "--data-dir", missing]);
   expect(verify.exitCode).toBe(1);
   expect(verify.stderr.trim().split("\n")).toEqual([`error: data directory ${missing} does not exist`]);
+});
+
+test("no clean-shutdown marker when a log did not close cleanly: its final fsync failed, or it was offline at the stop", async () => {
+  for (const failure of ["final fsync", "offline"] as const) {
+    const dataDir = await makeTempDir();
+    const fs = new FaultyFileSystem();
+    const running = await runBroker(testRunConfig(dataDir, { fs, fsyncPolicy: { kind: "never" } }));
+    try {
+      expect((await postJson(`${running.url}/api/v1/topics`, { name: "t", partitions: 2 })).status).toBe(201);
+      expect((await postJson(`${running.url}/api/v1/produce`, { topic: "t", partition: 0, value: "v" })).status).toBe(200);
+      if (failure === "final fsync") {
+        fs.failSyncs = 1;
+      } else {
+        fs.diskFailing = true;
+        expect((await postJson(`${running.url}/api/v1/produce`, { topic: "t", partition: 0, value: "w" })).status).toBe(503);
+        fs.diskFailing = false;
+        expect((await getJson(`${running.url}/api/v1/topics/t`)).body.partitions[0].status).toBe("offline");
+      }
+    } finally {
+      await running.stop();
+    }
+    expect(existsSync(path.join(dataDir, "clean-shutdown"))).toBe(false);
+    // A clean stop of the same data dir writes it.
+    const again = await runBroker(testRunConfig(dataDir));
+    await again.stop();
+    expect(existsSync(path.join(dataDir, "clean-shutdown"))).toBe(true);
+  }
 });
