@@ -13,10 +13,10 @@ import type { FsyncPolicy } from "./fsync-policy.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
-import { type Segment, segmentBaseOffsets } from "./segment.ts";
+import type { Segment } from "./segment.ts";
 import { type ReadWaiter, ReadWaiters } from "./read-waiters.ts";
 import { SegmentReader } from "./segment-reader.ts";
-import { createSegment, loadSegment, rebuildIndex, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
+import { createSegment, loadSegments, rebuildIndex, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
 import { joinRuns, readSegmentBatches, type SegmentBatches } from "./batch-read.ts";
 import { checkedIndexStart, type FrameStart } from "./index-lookup.ts";
@@ -897,19 +897,7 @@ export class PartitionLog implements PartitionLogApi {
   /** Reads the segment files and rebuilds the log's state: the recovery path. */
   private load(): void {
     const { dir, name } = this.options;
-    this.fs.mkdirp(dir);
-    const baseOffsets = segmentBaseOffsets(this.fs.readdir(dir));
-    const segments: Segment[] = [];
-    try {
-      if (baseOffsets.length === 0) segments.push(createSegment(this.files, 0));
-      for (let i = 0; i < baseOffsets.length; i++) {
-        const nextBase = i + 1 < baseOffsets.length ? baseOffsets[i + 1]! : undefined;
-        segments.push(loadSegment(this.files, baseOffsets[i]!, nextBase));
-      }
-    } catch (error) {
-      for (const segment of segments) this.fs.close(segment.fd);
-      throw error;
-    }
+    const segments = loadSegments(this.files);
     try {
       this.epochs = LeaderEpochCache.load(dir, this.fs);
       this.epochs.clampTo(segments[segments.length - 1]!.nextOffset);

@@ -2,7 +2,7 @@ import { GafkaError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { OffsetIndex } from "./offset-index.ts";
-import { Segment, segmentPaths } from "./segment.ts";
+import { Segment, segmentBaseOffsets, segmentPaths } from "./segment.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { checkFrame, scanSegment } from "./segment-scanner.ts";
@@ -25,6 +25,25 @@ export interface SegmentFiles {
    * whole frame and damage there is corruption, not a torn write.
    */
   afterCleanShutdown: boolean;
+}
+
+/**
+ * Opens (recovering) every segment in the partition's directory, oldest
+ * first, creating the first when there is none (loadSegment says what is
+ * checked). On a failure closes what it opened and throws.
+ */
+export function loadSegments(files: SegmentFiles): Segment[] {
+  files.fs.mkdirp(files.dir);
+  const baseOffsets = segmentBaseOffsets(files.fs.readdir(files.dir));
+  const segments: Segment[] = [];
+  try {
+    if (baseOffsets.length === 0) segments.push(createSegment(files, 0));
+    for (let i = 0; i < baseOffsets.length; i++) segments.push(loadSegment(files, baseOffsets[i]!, baseOffsets[i + 1]));
+  } catch (error) {
+    for (const segment of segments) files.fs.close(segment.fd);
+    throw error;
+  }
+  return segments;
 }
 
 /**
