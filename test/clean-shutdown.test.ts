@@ -61,7 +61,7 @@ test("after a clean stop (SIGTERM) a damaged last frame is corruption: the parti
   expect((await getJson(`${broker.url}/api/v1/topics/tail`)).body.partitions[0].status).toBe("corrupt");
   expect(readFileSync(segment).length).toBe(fileBytes);
   await broker.cleanup();
-});
+}, 60_000);
 
 test("after a crash (kill -9) the same damage is a torn tail: cut and logged with the bytes dropped; verify reports it and fails", async () => {
   const broker = await startBrokerProcess();
@@ -78,14 +78,14 @@ test("after a crash (kill -9) the same damage is a torn tail: cut and logged wit
   expect((await readPartition(broker.url, "tail", 0)).map((r) => r.value)).toEqual(["single-0", "single-1", "single-2"]);
   expect(broker.stderr()).toMatch(/cut a torn tail of \d+ bytes/);
   await broker.cleanup();
-});
+}, 60_000);
 
 test("admin verify on a missing data dir says so in one line", async () => {
   const missing = path.join(await makeTempDir(), "no-such-dir");
   const verify = await runCli(["admin", "verify", "--data-dir", missing]);
   expect(verify.exitCode).toBe(1);
   expect(verify.stderr.trim().split("\n")).toEqual([`error: data directory ${missing} does not exist`]);
-});
+}, 60_000);
 
 test("no clean-shutdown marker when a log did not close cleanly: its final fsync failed, or it was offline at the stop", async () => {
   for (const failure of ["final fsync", "offline"] as const) {
@@ -112,4 +112,4 @@ test("no clean-shutdown marker when a log did not close cleanly: its final fsync
     await again.stop();
     expect(existsSync(path.join(dataDir, "clean-shutdown"))).toBe(true);
   }
-});
+}, 60_000);

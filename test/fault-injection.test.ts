@@ -10,6 +10,7 @@ const temp = makeTempDir();
 const fs = new FaultyFileSystem();
 let running: RunningBroker | undefined;
 
+process.on("exit", (code) => console.error("EXIT", code, new Error().stack));
 afterAll(async () => {
   await running?.stop();
   temp.remove();
@@ -94,6 +95,7 @@ test("a binary produce (record batches) hit by ENOSPC or a failed fsync is 503 a
 });
 
 test("a reopen that fails while the disk is still bad is retried every second, and the partition comes back once the disk heals", async () => {
+  console.error("TEST3 START");
   const retryTemp = makeTempDir();
   const retryFs = new FaultyFileSystem();
   const errors: string[] = [];
@@ -129,4 +131,4 @@ test("a reopen that fails while the disk is still bad is retried every second, a
     await broker.stop();
     retryTemp.remove();
   }
-});
+}, 60_000);

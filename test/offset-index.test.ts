@@ -115,4 +115,4 @@ test("a wrong offset index (shifted, a byte off, copied from another segment, a 
   expect(logs).toMatch(/indexed-4: the offset index of \S+ disagrees with the log at offset \d+; rebuilt it from a scan/);
   expect(logs).not.toContain("log_corrupt");
   await broker.cleanup();
-});
+}, 60_000);

@@ -63,7 +63,7 @@ test("a sealed segment cut at a frame boundary, cut inside a frame, or deleted i
   const whole = await getJson(`${broker.url}/api/v1/consume?topic=sealed&partition=3&offset=0&count=10000&timeout=0`);
   expect(whole.body.records.map((r: { value: string }) => r.value)).toEqual(Array.from({ length: 30 }, (_, i) => value(3, i)));
   await broker.cleanup();
-});
+}, 60_000);
 
 test("a read that reaches a corrupt frame returns the records before it; the next read, at the frame, is refused naming it", async () => {
   const broker = await startBrokerProcess();
@@ -95,4 +95,4 @@ test("a read that reaches a corrupt frame returns the records before it; the nex
   const headerBytes = new DataView(answer.buffer).getUint32(0);
   expect(JSON.parse(new TextDecoder().decode(answer.subarray(4, 4 + headerBytes))).next_offset).toBe(6);
   await broker.cleanup();
-});
+}, 60_000);
