@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { runBroker, type RunningBroker } from "../src/broker/run-broker.ts";
+import { silentLogger } from "../src/core/logger.ts";
 import { testRunConfig } from "./helpers/broker-config.ts";
 import { FaultyFileSystem } from "./helpers/faulty-fs.ts";
 import { getJson, postJson, readPartition, waitFor } from "./helpers/http.ts";
@@ -9,13 +10,14 @@ const temp = makeTempDir();
 const fs = new FaultyFileSystem();
 let running: RunningBroker | undefined;
 
+process.on("exit", (code) => console.error("EXIT", code, new Error().stack));
 afterAll(async () => {
   await running?.stop();
   temp.remove();
 });
 
-async function partitionStatus(url: string, partition: number): Promise<string> {
-  const { body } = await getJson(`${url}/api/v1/topics/faults`);
+async function partitionStatus(url: string, partition: number, topic = "faults"): Promise<string> {
+  const { body } = await getJson(`${url}/api/v1/topics/${topic}`);
   return body.partitions[partition].status;
 }
 
@@ -91,3 +93,42 @@ test("a binary produce (record batches) hit by ENOSPC or a failed fsync is 503 a
     binaryTemp.remove();
   }
 });
+
+test("a reopen that fails while the disk is still bad is retried every second, and the partition comes back once the disk heals", async () => {
+  console.error("TEST3 START");
+  const retryTemp = makeTempDir();
+  const retryFs = new FaultyFileSystem();
+  const errors: string[] = [];
+  const logger = { ...silentLogger, error: (message: unknown) => void errors.push(String(message)) };
+  const broker = await runBroker(testRunConfig(retryTemp.dir, { fs: retryFs, logger }));
+  try {
+    const url = broker.url;
+    const produce = (value: string) => postJson(`${url}/api/v1/produce`, { topic: "retry", partition: 0, value });
+    expect((await postJson(`${url}/api/v1/topics`, { name: "retry", partitions: 1 })).status).toBe(201);
+    expect((await produce("a")).status).toBe(200);
+    expect((await produce("b")).status).toBe(200);
+
+    // The disk goes bad: the write fails, the partition goes offline, and its reopen fails too, twice.
+    retryFs.diskFailing = true;
+    const failed = await produce("lost");
+    expect(failed.status).toBe(503);
+    expect(failed.body.error.code).toMatch(/storage_failed|partition_offline/);
+    const reopenFailures = () => errors.filter((line) => line.includes("could not be reopened")).length;
+    await waitFor(() => reopenFailures() >= 2, "two failed reopens (the first and one retry)");
+    expect(await partitionStatus(url, 0, "retry")).toBe("offline");
+    const whileBad = await produce("refused");
+    expect([whileBad.status, whileBad.body.error.code]).toEqual([503, "partition_offline"]);
+
+    // The disk heals: the next retry brings the partition back with what was acknowledged.
+    retryFs.diskFailing = false;
+    await waitFor(async () => (await partitionStatus(url, 0, "retry")) === "online", "partition back online after the disk healed");
+    expect(errors.some((line) => line.includes("undefined"))).toBe(false);
+    const after = await produce("c");
+    expect([after.status, after.body.offset]).toEqual([200, 2]);
+    expect((await readPartition(url, "retry", 0)).map((r) => r.value)).toEqual(["a", "b", "c"]);
+  } finally {
+    retryFs.diskFailing = false;
+    await broker.stop();
+    retryTemp.remove();
+  }
+}, 60_000);

@@ -5,6 +5,7 @@ import type { AppendResult, PartitionLogApi } from "../storage/log-types.ts";
 import type { ReadWaiter } from "../storage/read-waiters.ts";
 import { type CheckedClientBatch, checkClientBatches } from "../storage/batch-check.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
+import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
 import type { RecordHeader, RecordInput, StoredRecord } from "../storage/record.ts";
 import type { BrokerConfig } from "./config.ts";
 import { partitionForKey } from "./partitioner.ts";
@@ -202,6 +203,10 @@ export class Broker {
   private appendsInFlight = 0;
   private onAppendsDrained: (() => void) | undefined;
   private readonly produceFailures: ProduceFailureLog;
+  /** While open() opens the logs: the last stop was clean (src/storage/clean-shutdown-marker.ts). */
+  private afterCleanShutdown = false;
+  /** open() opened every log: only then may close() mark the stop clean. */
+  private openedEveryLog = false;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -224,9 +229,13 @@ export class Broker {
     const registry = TopicRegistry.load(config.dataDir, config.fs);
     const broker = new Broker(config, registry, options.openLog ?? openPartitionLog, options);
     try {
+      // Taken (durably) before any log is opened: from here on a crash must not pass for a clean stop.
+      broker.afterCleanShutdown = takeCleanShutdownMarker(config.fs, config.dataDir);
       for (const metadata of registry.list()) {
         broker.topics.set(metadata.name, new TopicState(metadata, await broker.openPartitions(metadata.name, metadata.partitionCount)));
       }
+      broker.afterCleanShutdown = false;
+      broker.openedEveryLog = true;
     } catch (error) {
       await broker.close().catch(ignore);
       throw error;
@@ -698,6 +707,12 @@ export class Broker {
     }
     const slots = [...this.topics.values()].flatMap((topic) => topic.partitions);
     await closePartitions(slots, this.config.logger);
+    // Every log closed and fdatasync'ed (a partition refused at open was never written): the next start may trust the tails.
+    if (this.openedEveryLog && slots.every((slot) => slot.log === undefined || slot.log.status === "online")) {
+      await writeCleanShutdownMarker(this.config.fs, this.config.dataDir).catch((error: unknown) => {
+        this.config.logger.warn(`broker ${this.config.brokerId}: could not write the clean-shutdown marker (the next start recovers as after a crash): ${error}`);
+      });
+    }
     this.config.logger.info(`broker ${this.config.brokerId}: closed`);
   }
 
@@ -755,6 +770,7 @@ export class Broker {
         segmentBytesMax,
         leaderEpoch: this.leaderEpoch,
         onFsync,
+        afterCleanShutdown: this.afterCleanShutdown,
       });
       return { index, log, refusal: undefined };
     } catch (error) {

@@ -70,7 +70,8 @@ const verify = defineCommand({
     }
     const damaged = report.partitions.filter((partition) => partition.problems.length > 0).length;
     console.log(`checked ${plural(report.partitions.length, "partition")}: ${damaged === 0 ? "all ok" : `${damaged} with problems`}`);
-    if (!report.ok) throw new Error(`${args["data-dir"]} has corrupt data (see above)`);
+    // Any problem fails the run, a torn tail too (the broker would cut it on start): scripts see it.
+    if (!report.ok) throw new Error(`${args["data-dir"]} has damaged data (see above)`);
   },
 });
 

@@ -165,7 +165,7 @@ test("nothing at or past the high watermark is delivered", async () => {
   expect(log.readBatches(7, 100, 1 << 20).nextOffset).toBe(7);
 });
 
-test("a batch whose bytes no longer match its frame CRC32 is log_corrupt, naming file and position", async () => {
+test("a read reaching a batch whose bytes no longer match its frame CRC32 stops before it; a read starting there is log_corrupt, naming file and position", async () => {
   const { log, dir } = freshLog();
   const frameStarts: number[] = [];
   for (let b = 0; b < 4; b++) {
@@ -177,9 +177,10 @@ test("a batch whose bytes no longer match its frame CRC32 is log_corrupt, naming
   bytes[frameStarts[2]! + FRAME_HEADER_BYTES + 70] ^= 0x01; // inside a record of the batch at offset 6
   writeFileSync(file, bytes);
   expect(delivered(log, 0, 6, 1 << 20).nextOffset).toBe(6); // the batches before it still read
+  expect(log.readBatches(4, 100, 1 << 20).nextOffset).toBe(6); // reaching it: the records before it
   let error: unknown;
   try {
-    log.readBatches(4, 100, 1 << 20);
+    log.readBatches(6, 100, 1 << 20);
   } catch (e) {
     error = e;
   }

@@ -2,7 +2,7 @@ import { joinBytes } from "../core/bytes.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";
-import { corruptFrame, frameHeadAt, type SegmentReadRequest } from "./segment-read.ts";
+import { corruptFrame, frameStepAt, type SegmentReadRequest } from "./segment-read.ts";
 
 /**
  * Reading stored batches out of one segment file undecoded, for the binary
@@ -37,13 +37,15 @@ interface ChosenBatch {
 const NO_BATCHES = new Uint8Array(0);
 
 /**
- * The batches holding the records at or after `request.offset`, from the
- * sparse index's position for it. Two passes over the (buffered) reader: the
+ * The batches holding the records at or after `request.offset`, walking the
+ * frames from `request.start`. Two passes over the (buffered) reader: the
  * first reads frame and batch headers only, to choose the batches and size
  * the answer; the second copies each chosen batch once into one buffer of
  * exactly that size. Each batch's frame CRC32 is checked on the copied bytes
- * (the pair of the check made as it was written); a mismatch is `log_corrupt`
- * naming the file and position, as readSegmentRecords reports it.
+ * (the pair of the check made as it was written). Damage ends the run where
+ * it is, as readSegmentRecords does: the batches before it are delivered, and
+ * a run that would deliver none throws `log_corrupt` naming the file and
+ * position (the caller, holding earlier segments' runs, delivers those).
  */
 export function readSegmentBatches(
   reader: SegmentReader,
@@ -52,43 +54,55 @@ export function readSegmentBatches(
   request: SegmentReadRequest,
 ): SegmentBatches {
   const { offset, highWatermark, maxRecords, maxBytes } = request;
-  const corrupt = (position: number, baseOffset: number) => corruptFrame(partitionName, segment, position, baseOffset);
-  const endPosition = reader.endPosition;
   const chosen: ChosenBatch[] = [];
-  let position = segment.index.lookup(Math.max(0, offset - segment.baseOffset));
+  let position = request.start.position;
+  let expectedOffset = request.start.baseOffset;
   let totalBytes = 0;
   let nextOffset = offset;
+  let damage: { position: number; offset: number; reason: string } | undefined;
   const lastOffsetAllowed = Math.min(highWatermark, offset + maxRecords);
-  while (position < endPosition && nextOffset < lastOffsetAllowed) {
-    const head = frameHeadAt(reader, position, true);
-    if (!head) break;
-    const { batchBytes, checksum, header } = head;
-    if (header.baseOffset >= highWatermark) break;
+  while (expectedOffset < highWatermark && nextOffset < lastOffsetAllowed) {
+    const step = frameStepAt(reader, position, expectedOffset, true);
+    if (step.kind === "end") {
+      if (expectedOffset < segment.nextOffset) damage = { position, offset: expectedOffset, reason: `the segment ends before offset ${expectedOffset}` };
+      break;
+    }
+    if (step.kind === "damaged") {
+      damage = { position, offset: expectedOffset, reason: step.reason };
+      break;
+    }
+    const { batchBytes, checksum, header } = step;
     const frameBytes = FRAME_HEADER_BYTES + batchBytes;
     const batchNextOffset = header.baseOffset + header.lastOffsetDelta + 1;
-    if (batchNextOffset <= offset) {
-      position += frameBytes;
-      continue;
-    }
+    position += frameBytes;
+    expectedOffset = batchNextOffset;
+    if (batchNextOffset <= offset) continue;
     if (totalBytes > 0 && totalBytes + batchBytes > maxBytes) break;
-    // A damaged length must not size the answer: the frame has to lie within what is written.
-    if (position + frameBytes > endPosition) throw corrupt(position, header.baseOffset);
-    chosen.push({ position, batchBytes, checksum, baseOffset: header.baseOffset });
+    chosen.push({ position: position - frameBytes, batchBytes, checksum, baseOffset: header.baseOffset });
     totalBytes += batchBytes;
     nextOffset = Math.min(batchNextOffset, lastOffsetAllowed);
-    position += frameBytes;
   }
-  if (chosen.length === 0) return { batches: NO_BATCHES, nextOffset: offset };
 
   const batches = new Uint8Array(totalBytes);
   let at = 0;
-  for (const batch of chosen) {
+  for (let index = 0; index < chosen.length; index++) {
+    const batch = chosen[index]!;
     // Straight from the file into the answer (or from the buffer, for small frames already in it).
-    if (!reader.readInto(batch.position + FRAME_HEADER_BYTES, batch.batchBytes, batches, at)) throw corrupt(batch.position, batch.baseOffset);
-    if (frameChecksum(batches.subarray(at, at + batch.batchBytes)) !== batch.checksum) throw corrupt(batch.position, batch.baseOffset);
+    const read = reader.readInto(batch.position + FRAME_HEADER_BYTES, batch.batchBytes, batches, at);
+    if (!read || frameChecksum(batches.subarray(at, at + batch.batchBytes)) !== batch.checksum) {
+      damage = { position: batch.position, offset: batch.baseOffset, reason: read ? "checksum mismatch" : "frame cut short" };
+      // Deliver the batches before it; the next read starts at the damaged one.
+      chosen.length = index;
+      nextOffset = batch.baseOffset;
+      break;
+    }
     at += batch.batchBytes;
   }
-  return { batches, nextOffset };
+  if (chosen.length === 0) {
+    if (damage !== undefined) throw corruptFrame(partitionName, segment, damage.position, damage.offset, damage.reason);
+    return { batches: NO_BATCHES, nextOffset: offset };
+  }
+  return { batches: at === batches.length ? batches : batches.subarray(0, at), nextOffset };
 }
 
 /** The runs of several segments as one buffer (a read that crossed into the next segment); the run itself when only one. */

@@ -32,6 +32,11 @@ export class OffsetIndex {
     return this.entryCount === 0 ? -1 : this.positions[this.entryCount - 1]!;
   }
 
+  /** Offset (relative to the segment's base) of the last entry; -1 when empty. */
+  get lastRelativeOffset(): number {
+    return this.entryCount === 0 ? -1 : this.relativeOffsets[this.entryCount - 1]!;
+  }
+
   /** Adds an entry; both fields must grow (the log only appends). */
   append(relativeOffset: number, position: number): void {
     const last = this.entryCount - 1;
@@ -46,6 +51,11 @@ export class OffsetIndex {
 
   /** Position of the last indexed frame whose offset is <= relativeOffset, or 0. */
   lookup(relativeOffset: number): number {
+    return this.entryAtOrBefore(relativeOffset)?.position ?? 0;
+  }
+
+  /** The last entry whose offset is <= relativeOffset; undefined when there is none. */
+  entryAtOrBefore(relativeOffset: number): { relativeOffset: number; position: number } | undefined {
     let low = 0;
     let high = this.entryCount - 1;
     let found = -1;
@@ -58,7 +68,7 @@ export class OffsetIndex {
         high = middle - 1;
       }
     }
-    return found < 0 ? 0 : this.positions[found]!;
+    return found < 0 ? undefined : { relativeOffset: this.relativeOffsets[found]!, position: this.positions[found]! };
   }
 
   /** Drops entries at or past a byte position (after a truncation). */

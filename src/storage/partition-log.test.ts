@@ -419,7 +419,7 @@ describe("recovery", () => {
     expect(report.partitions[0]!.records).toBe(8);
   });
 
-  test("verify reports every damaged place and a torn tail without failing on it", async () => {
+  test("verify reports every damaged place, and a torn tail as torn (still a problem: ok is false)", async () => {
     const { dir, file, frameStarts } = await buildLog();
     const bytes = readFileSync(file);
     bytes[frameStarts[1]! + 30] ^= 0x01;
@@ -431,7 +431,7 @@ describe("recovery", () => {
     const tornOnly = await buildLog();
     truncateSync(tornOnly.file, tornOnly.frameStarts[5]! - 3);
     const tornReport = verifyDataDir(path.dirname(tornOnly.dir), nodeFileSystem);
-    expect(tornReport.ok).toBe(true);
+    expect(tornReport.ok).toBe(false);
     expect(tornReport.partitions[0]!.problems[0]!.kind).toBe("torn");
   });
 

@@ -13,12 +13,13 @@ import type { FsyncPolicy } from "./fsync-policy.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import type { RecordInput, StoredRecord } from "./record.ts";
-import { type Segment, segmentBaseOffsets } from "./segment.ts";
+import type { Segment } from "./segment.ts";
 import { type ReadWaiter, ReadWaiters } from "./read-waiters.ts";
 import { SegmentReader } from "./segment-reader.ts";
-import { createSegment, loadSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
+import { createSegment, loadSegments, rebuildIndex, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
-import { joinRuns, readSegmentBatches } from "./batch-read.ts";
+import { joinRuns, readSegmentBatches, type SegmentBatches } from "./batch-read.ts";
+import { checkedIndexStart, type FrameStart } from "./index-lookup.ts";
 
 export interface PartitionLogOptions {
   /** The partition's directory; created when missing. */
@@ -31,6 +32,13 @@ export interface PartitionLogOptions {
   fsyncPolicy: FsyncPolicy;
   segmentBytesMax: number;
   indexIntervalBytes?: number;
+  /**
+   * The data dir held the clean-shutdown marker (src/storage/clean-shutdown-marker.ts):
+   * every log was closed and fdatasync'ed, so a damaged last frame is
+   * corruption and the log is refused rather than cut. Opening only; a
+   * reopen after a failed write or fsync allows a torn tail again.
+   */
+  afterCleanShutdown?: boolean;
   /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
   leaderEpoch?: () => number;
   /**
@@ -63,6 +71,8 @@ const READ_CHUNK_BYTES = 256 * 1024;
  * overlaps the running fdatasync rather than delaying the next.
  */
 const HELD_WHILE_SYNCING_BYTES_MAX = 64 * 1024;
+/** How long an offline partition waits before trying its reopen again (docs/operations.md). */
+const REOPEN_RETRY_MS = 1000;
 
 /**
  * A partition's log: segments of framed Kafka record batches on disk, read
@@ -129,22 +139,32 @@ export class PartitionLog implements PartitionLogApi {
   private readonly waiters = new ReadWaiters();
   private closed = false;
   private readonly reader: SegmentReader;
+  /** The next reopen attempt, while the partition is offline. */
+  private reopenTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
+  private cutOnReopen: { logPath: string; position: number } | undefined;
+  /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
+  private afterCleanShutdown: boolean;
 
   private constructor(private readonly options: PartitionLogOptions) {
     this.fs = options.fs;
     this.logger = options.logger;
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.reader = new SegmentReader(options.fs, -1, 0, READ_CHUNK_BYTES);
+    this.afterCleanShutdown = options.afterCleanShutdown ?? false;
   }
 
   /**
-   * Opens the log and recovers it from the files: a torn tail of the active
-   * segment is cut off (and logged with the bytes dropped); damage followed by
-   * valid frames throws GafkaError `log_corrupt` naming the file and position.
+   * Opens the log and recovers it from the files (src/storage/segment-loader.ts):
+   * a torn tail of the active segment is cut off (and logged with the bytes
+   * dropped), unless the last stop was clean; damage followed by valid frames,
+   * damage in a sealed segment or a gap between segments throws GafkaError
+   * `log_corrupt` naming the file, position and offsets.
    */
   static open(options: PartitionLogOptions): PartitionLog {
     const log = new PartitionLog(options);
     log.load();
+    log.afterCleanShutdown = false;
     if (options.fsyncPolicy.kind === "interval") {
       log.intervalTimer = setInterval(() => log.syncDirty(), options.fsyncPolicy.intervalMs);
     }
@@ -528,30 +548,41 @@ export class PartitionLog implements PartitionLogApi {
     this.statusMessage = reason;
     this.logger.error(`partition ${this.options.name} offline: ${reason}; reopening through recovery`);
     this.rejectPending();
-    setTimeout(() => void this.reopen(), 0);
+    this.reopenTimer = setTimeout(() => void this.reopen(), 0);
   }
 
+  /**
+   * Reopens the log from its files after a failure (fail()): cuts what was
+   * written past the last good fdatasync, then loads as at start. While the
+   * disk is still bad this fails; it is then tried again every
+   * REOPEN_RETRY_MS until it succeeds, the log proves corrupt, or it closes.
+   */
   private async reopen(): Promise<void> {
+    this.reopenTimer = undefined;
     while (this.syncInFlight) await this.syncInFlight;
     if (this.closed) return;
-    const segment = this.active;
-    if (this.options.fsyncPolicy.kind === "always" && segment.sizeBytes > this.durablePosition) {
-      // Bytes past the last good fsync were never acknowledged; they must not reappear.
-      try {
-        this.fs.truncate(segment.fd, this.durablePosition);
-      } catch (error) {
-        this.logger.warn(`partition ${this.options.name}: could not cut back to ${this.durablePosition}: ${describe(error)}`);
+    if (this.segments.length > 0) {
+      // First attempt: the files are still open. Later attempts find them closed and the cut remembered.
+      const segment = this.active;
+      if (this.options.fsyncPolicy.kind === "always" && segment.sizeBytes > this.durablePosition) {
+        this.cutOnReopen = { logPath: segment.logPath, position: this.durablePosition };
       }
+      this.closeFiles();
     }
-    this.closeFiles();
     try {
+      // Bytes past the last good fsync were never acknowledged; they must not reappear.
+      if (this.cutOnReopen !== undefined) {
+        cutFile(this.fs, this.cutOnReopen.logPath, this.cutOnReopen.position);
+        this.cutOnReopen = undefined;
+      }
       this.load();
       this.logger.info(`partition ${this.options.name} recovered and back online`);
     } catch (error) {
       this.status = error instanceof GafkaError && error.code === "log_corrupt" ? "corrupt" : "offline";
       this.statusMessage = describe(error);
-      this.logger.error(`partition ${this.options.name} could not be reopened: ${this.statusMessage}`);
-      if (this.status === "offline") setTimeout(() => void this.reopen(), 1000);
+      const retry = this.status === "offline" ? `; trying again in ${REOPEN_RETRY_MS} ms` : "";
+      this.logger.error(`partition ${this.options.name} could not be reopened: ${this.statusMessage}${retry}`);
+      if (this.status === "offline") this.reopenTimer = setTimeout(() => void this.reopen(), REOPEN_RETRY_MS);
     }
   }
 
@@ -594,13 +625,20 @@ export class PartitionLog implements PartitionLogApi {
     while (segmentIndex < this.segments.length && nextOffset - offset < maxRecords && bytesRead < maxBytes) {
       const segment = this.segments[segmentIndex]!;
       if (segment.baseOffset >= highWatermark) break;
-      this.reader.reset(segment.fd, this.writtenEnd(segment));
-      const run = readSegmentBatches(this.reader, segment, this.options.name, {
-        offset: nextOffset,
-        highWatermark,
-        maxRecords: maxRecords - (nextOffset - offset),
-        maxBytes: maxBytes - bytesRead,
-      });
+      let run: SegmentBatches;
+      try {
+        run = readSegmentBatches(this.reader, segment, this.options.name, {
+          offset: nextOffset,
+          highWatermark,
+          maxRecords: maxRecords - (nextOffset - offset),
+          maxBytes: maxBytes - bytesRead,
+          start: this.readStart(segment, nextOffset),
+        });
+      } catch (error) {
+        // Damage at the start of this segment: deliver what earlier segments gave; the next read is refused.
+        if (runs.length > 0 && error instanceof GafkaError && error.code === "log_corrupt") break;
+        throw error;
+      }
       if (run.batches.length > 0) runs.push(run.batches);
       bytesRead += run.batches.length;
       nextOffset = run.nextOffset;
@@ -632,8 +670,30 @@ export class PartitionLog implements PartitionLogApi {
     maxBytes: number,
     records: StoredRecord[],
   ): number {
-    this.reader.reset(segment.fd, this.writtenEnd(segment));
-    return readSegmentRecords(this.reader, segment, this.options.name, { offset, highWatermark, maxRecords, maxBytes }, records);
+    const start = this.readStart(segment, Math.max(offset, segment.baseOffset));
+    return readSegmentRecords(this.reader, segment, this.options.name, { offset, highWatermark, maxRecords, maxBytes, start }, records);
+  }
+
+  /**
+   * Where a read of `offset` in `segment` starts, with the reader pointed at
+   * the segment's written bytes: the index's entry once the log agrees with it
+   * (src/storage/index-lookup.ts). An index found out of step with the log is
+   * rebuilt from a scan, and that is logged: the log is the truth. When the
+   * log itself is damaged the read starts at the segment's first frame and
+   * finds the damage there.
+   */
+  private readStart(segment: Segment, offset: number): FrameStart {
+    const writtenEnd = this.writtenEnd(segment);
+    this.reader.reset(segment.fd, writtenEnd);
+    const start = checkedIndexStart(this.reader, segment, offset);
+    if (start !== undefined) return start;
+    const rebuilt = rebuildIndex(this.files, segment, writtenEnd, segment !== this.active);
+    this.logger.warn(
+      `partition ${this.options.name}: the offset index of ${segment.logPath} disagrees with the log at offset ${offset}; ` +
+        (rebuilt ? "rebuilt it from a scan" : "the log itself is damaged there, reading from the segment's first frame"),
+    );
+    this.reader.reset(segment.fd, writtenEnd);
+    return (rebuilt ? checkedIndexStart(this.reader, segment, offset) : undefined) ?? { position: 0, baseOffset: segment.baseOffset };
   }
 
 
@@ -737,7 +797,8 @@ export class PartitionLog implements PartitionLogApi {
     const durableEnd = this.durableOffset;
     if (offset >= durableEnd) return { frames: new Uint8Array(0), nextOffset: offset, startsSegment: false };
     const segment = this.segments[this.segmentFor(offset)]!;
-    return readFrameRun(this.fs, this.reader, segment, offset, durableEnd, maxBytes, this.options.name);
+    const start = this.readStart(segment, offset);
+    return readFrameRun(this.fs, this.reader, segment, offset, start, durableEnd, maxBytes, this.options.name);
   }
 
   /** The base offset of the batch that holds `offset` (a batch boundary at or before it); logEndOffset beyond the end. */
@@ -747,7 +808,7 @@ export class PartitionLog implements PartitionLogApi {
     if (this.unwritten.length > 0) this.writeUnwrittenNow();
     if (offset >= this.logEndOffset) return this.logEndOffset;
     const segment = this.segments[this.segmentFor(offset)]!;
-    return locateBatch(this.reader, segment, offset).baseOffset;
+    return locateBatch(this.reader, segment, offset, this.readStart(segment, offset), this.options.name).baseOffset;
   }
 
   /**
@@ -771,7 +832,9 @@ export class PartitionLog implements PartitionLogApi {
       this.fs.removeRecursive(segment.indexPath);
     }
     const segment = this.active;
-    const position = offset === segment.nextOffset ? segment.sizeBytes : batchStartPosition(this.reader, segment, offset, this.options.name);
+    const position = offset === segment.nextOffset
+      ? segment.sizeBytes
+      : batchStartPosition(this.reader, segment, offset, this.readStart(segment, offset), this.options.name);
     this.fs.truncate(segment.fd, position);
     this.fs.fdatasyncSync(segment.fd);
     this.fs.syncDirectorySync(this.options.dir);
@@ -792,11 +855,15 @@ export class PartitionLog implements PartitionLogApi {
     this.closed = true;
     this.durableListeners = [];
     if (this.intervalTimer) clearInterval(this.intervalTimer);
+    if (this.reopenTimer) clearTimeout(this.reopenTimer);
     await this.settleWrites();
     if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes !== this.durablePosition) {
       try {
         await this.fs.fdatasync(this.active.fd);
       } catch (error) {
+        // Not closed cleanly: the broker must not write its clean-shutdown marker.
+        this.status = "offline";
+        this.statusMessage = `final fsync failed: ${describe(error)}`;
         this.logger.error(`partition ${this.options.name}: final fsync failed: ${describe(error)}`);
       }
     }
@@ -830,19 +897,7 @@ export class PartitionLog implements PartitionLogApi {
   /** Reads the segment files and rebuilds the log's state: the recovery path. */
   private load(): void {
     const { dir, name } = this.options;
-    this.fs.mkdirp(dir);
-    const baseOffsets = segmentBaseOffsets(this.fs.readdir(dir));
-    const segments: Segment[] = [];
-    try {
-      if (baseOffsets.length === 0) segments.push(createSegment(this.files, 0));
-      for (let i = 0; i < baseOffsets.length; i++) {
-        const nextBase = i + 1 < baseOffsets.length ? baseOffsets[i + 1]! : undefined;
-        segments.push(loadSegment(this.files, baseOffsets[i]!, nextBase));
-      }
-    } catch (error) {
-      for (const segment of segments) this.fs.close(segment.fd);
-      throw error;
-    }
+    const segments = loadSegments(this.files);
     try {
       this.epochs = LeaderEpochCache.load(dir, this.fs);
       this.epochs.clampTo(segments[segments.length - 1]!.nextOffset);
@@ -866,7 +921,25 @@ export class PartitionLog implements PartitionLogApi {
 
   /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
   private get files(): SegmentFiles {
-    return { fs: this.fs, logger: this.logger, dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes };
+    return {
+      fs: this.fs,
+      logger: this.logger,
+      dir: this.options.dir,
+      name: this.options.name,
+      indexIntervalBytes: this.indexIntervalBytes,
+      afterCleanShutdown: this.afterCleanShutdown,
+    };
+  }
+}
+
+/** Cuts the file at `logPath` to `position` and makes the cut durable. */
+function cutFile(fs: FileSystem, logPath: string, position: number): void {
+  const fd = fs.openReadWrite(logPath);
+  try {
+    fs.truncate(fd, position);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.close(fd);
   }
 }
 

@@ -2,8 +2,10 @@ import { GafkaError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { OffsetIndex } from "./offset-index.ts";
-import { Segment, segmentPaths } from "./segment.ts";
-import { scanSegment } from "./segment-scanner.ts";
+import { Segment, segmentBaseOffsets, segmentPaths } from "./segment.ts";
+import { FRAME_HEADER_BYTES } from "./frame.ts";
+import { SegmentReader } from "./segment-reader.ts";
+import { checkFrame, scanSegment } from "./segment-scanner.ts";
 
 /**
  * Opening, creating and indexing one partition's segment files: the start-up
@@ -17,14 +19,44 @@ export interface SegmentFiles {
   /** For messages, e.g. "orders-3". */
   name: string;
   indexIntervalBytes: number;
+  /**
+   * The broker stopped cleanly last time (src/storage/clean-shutdown-marker.ts):
+   * every log was closed and fdatasync'ed, so the active segment ends on a
+   * whole frame and damage there is corruption, not a torn write.
+   */
+  afterCleanShutdown: boolean;
 }
 
 /**
- * A sealed segment (nextBase defined) is trusted up to its size and its index
- * file is used when it makes sense, so start-up reads only what it must; the
- * active segment is scanned in full and a torn tail is cut off (and logged with
- * the bytes dropped). Damage followed by valid frames, or in a sealed segment,
- * throws GafkaError `log_corrupt` naming file, position and offset.
+ * Opens (recovering) every segment in the partition's directory, oldest
+ * first, creating the first when there is none (loadSegment says what is
+ * checked). On a failure closes what it opened and throws.
+ */
+export function loadSegments(files: SegmentFiles): Segment[] {
+  files.fs.mkdirp(files.dir);
+  const baseOffsets = segmentBaseOffsets(files.fs.readdir(files.dir));
+  const segments: Segment[] = [];
+  try {
+    if (baseOffsets.length === 0) segments.push(createSegment(files, 0));
+    for (let i = 0; i < baseOffsets.length; i++) segments.push(loadSegment(files, baseOffsets[i]!, baseOffsets[i + 1]));
+  } catch (error) {
+    for (const segment of segments) files.fs.close(segment.fd);
+    throw error;
+  }
+  return segments;
+}
+
+/**
+ * A sealed segment (nextBase defined) is checked cheaply when its index file
+ * makes sense: from the index's last entry its frames must follow one another
+ * to exactly the end of the file, the first beginning at the entry's offset
+ * and the last ending just before nextBase (sealedTailFits). Otherwise it is
+ * scanned in full; a scan that finds the log whole means the index was wrong,
+ * and it is rebuilt (and logged). The active segment is scanned in full and a
+ * torn tail is cut off (and logged with the bytes dropped) — unless the broker
+ * stopped cleanly, when a bad tail is corruption. Damage followed by valid
+ * frames, damage in a sealed segment, or a gap between segments throws
+ * GafkaError `log_corrupt` naming file, position and offsets.
  */
 export function loadSegment(files: SegmentFiles, baseOffset: number, nextBase: number | undefined): Segment {
   const { fs, logger, name, indexIntervalBytes } = files;
@@ -33,17 +65,22 @@ export function loadSegment(files: SegmentFiles, baseOffset: number, nextBase: n
   try {
     if (nextBase !== undefined) {
       const sizeBytes = fs.sizeOf(fd);
-      const index = fs.exists(indexPath) ? OffsetIndex.parse(fs.readFile(indexPath), sizeBytes) : undefined;
-      if (index && (sizeBytes === 0 || index.length > 0)) {
+      const index = readIndexFile(files, indexPath, sizeBytes);
+      if (index && sealedTailFits(fs, fd, sizeBytes, baseOffset, nextBase, index, indexIntervalBytes)) {
         return new Segment(baseOffset, logPath, indexPath, fd, sizeBytes, nextBase, index, indexIntervalBytes);
       }
     }
-    const scan = scanSegment(fs, logPath, fd, baseOffset, { isActive: nextBase === undefined, indexIntervalBytes });
+    const tailMayBeTorn = nextBase === undefined && !files.afterCleanShutdown;
+    const scan = scanSegment(fs, logPath, fd, baseOffset, { isActive: tailMayBeTorn, indexIntervalBytes });
     const problem = scan.problems[0];
     if (problem?.kind === "corrupt" || (nextBase !== undefined && scan.nextOffset !== nextBase)) {
-      const message = problem
+      let message = problem
         ? problem.message
-        : `segment ends at offset ${scan.nextOffset} but the next segment starts at ${nextBase}`;
+        : `segment ends at offset ${scan.nextOffset} but the next segment starts at ${nextBase}: ` +
+          `offsets [${scan.nextOffset}, ${nextBase}) are missing (a segment file cut short or deleted)`;
+      if (nextBase === undefined && files.afterCleanShutdown) {
+        message += "; the broker stopped cleanly last time (clean-shutdown marker), so a damaged last frame is corruption, not a torn write";
+      }
       const position = problem ? problem.position : scan.validBytes;
       const offset = problem ? problem.offset : scan.nextOffset;
       throw new GafkaError(
@@ -62,12 +99,83 @@ export function loadSegment(files: SegmentFiles, baseOffset: number, nextBase: n
       );
     }
     const segment = new Segment(baseOffset, logPath, indexPath, fd, scan.validBytes, scan.nextOffset, scan.index, indexIntervalBytes);
-    if (nextBase !== undefined) writeIndexFile(files, segment);
+    if (nextBase !== undefined) {
+      if (fs.exists(indexPath)) logger.warn(`partition ${name}: the offset index ${indexPath} did not match ${logPath}; rebuilt it from a scan`);
+      writeIndexFile(files, segment);
+    }
     return segment;
   } catch (error) {
     fs.close(fd);
     throw error;
   }
+}
+
+/** The index file parsed, or undefined when it is missing, unreadable (logged) or makes no sense for the segment. */
+function readIndexFile(files: SegmentFiles, indexPath: string, segmentBytes: number): OffsetIndex | undefined {
+  if (!files.fs.exists(indexPath)) return undefined;
+  try {
+    return OffsetIndex.parse(files.fs.readFile(indexPath), segmentBytes);
+  } catch (error) {
+    // Derived data: an index that cannot be read (a directory in its place, say) is rebuilt, never fatal.
+    files.logger.warn(`partition ${files.name}: cannot read ${indexPath} (${describe(error)}); scanning the segment instead`);
+    return undefined;
+  }
+}
+
+/**
+ * The cheap check of a sealed segment at start: walks (and checks) the frames
+ * from the index's last entry to the end of the file, about one index
+ * interval. True when the first begins at the entry's offset, each follows
+ * on from the one before, and the last ends exactly at the end of the file,
+ * just before `nextBase`. This finds a segment cut short (at a frame boundary
+ * or inside a frame), a deleted segment (a gap before the next one) and an
+ * index out of step with the log. Entries for frames past the index's last
+ * one (an index file cut short) are added as it goes.
+ */
+function sealedTailFits(
+  fs: FileSystem,
+  fd: number,
+  sizeBytes: number,
+  baseOffset: number,
+  nextBase: number,
+  index: OffsetIndex,
+  indexIntervalBytes: number,
+): boolean {
+  const reader = new SegmentReader(fs, fd, sizeBytes);
+  let position = index.length === 0 ? 0 : index.lastPosition;
+  let expectedOffset = baseOffset + (index.length === 0 ? 0 : index.lastRelativeOffset);
+  let bytesSinceIndexEntry = index.length === 0 ? indexIntervalBytes : 0;
+  while (position < sizeBytes) {
+    const frame = checkFrame(reader, position);
+    if (!frame.ok || frame.baseOffset !== expectedOffset) return false;
+    if (bytesSinceIndexEntry >= indexIntervalBytes) {
+      index.append(frame.baseOffset - baseOffset, position);
+      bytesSinceIndexEntry = 0;
+    }
+    const frameBytes = FRAME_HEADER_BYTES + frame.batchBytes;
+    position += frameBytes;
+    bytesSinceIndexEntry += frameBytes;
+    expectedOffset = frame.baseOffset + frame.lastOffsetDelta + 1;
+  }
+  return position === sizeBytes && expectedOffset === nextBase;
+}
+
+/**
+ * Scans `segment`'s file (its `fileBytes` written so far) and, when every
+ * frame checks out and follows on, replaces its index with the one the scan
+ * built and writes it (sealed segments). False, and nothing changed, when the
+ * log itself is damaged: a read then finds and reports the damage.
+ */
+export function rebuildIndex(files: SegmentFiles, segment: Segment, fileBytes: number, sealed: boolean): boolean {
+  const scan = scanSegment(files.fs, segment.logPath, segment.fd, segment.baseOffset, {
+    isActive: false,
+    indexIntervalBytes: files.indexIntervalBytes,
+    endPosition: fileBytes,
+  });
+  if (scan.problems.length > 0 || scan.validBytes !== fileBytes) return false;
+  segment.replaceIndex(scan.index, files.indexIntervalBytes);
+  if (sealed) writeIndexFile(files, segment);
+  return true;
 }
 
 /** A new, empty segment whose directory entry is durable before anything in it is acknowledged. */
@@ -91,6 +199,10 @@ export function writeIndexFile(files: SegmentFiles, segment: Segment): void {
       files.fs.close(fd);
     }
   } catch (error) {
-    files.logger.warn(`could not write ${segment.indexPath} (it will be rebuilt): ${error instanceof Error ? error.message : String(error)}`);
+    files.logger.warn(`could not write ${segment.indexPath} (it will be rebuilt): ${describe(error)}`);
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -2,6 +2,7 @@ import { GafkaError } from "../core/errors.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import type { StoredRecord } from "./record.ts";
 import { BATCH_HEADER_BYTES, type BatchHeader, decodeRecordBatch, readBatchHeader } from "./record-batch.ts";
+import type { FrameStart } from "./index-lookup.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";
 
@@ -9,7 +10,8 @@ import type { SegmentReader } from "./segment-reader.ts";
  * Reading records out of one segment file, for the partition log
  * (src/storage/partition-log.ts). The reader must already point at the
  * segment's file and end at what has been written of it; nothing at or past
- * the high watermark is returned.
+ * the high watermark is returned. Frames are walked from a checked index
+ * entry and must follow one another without a gap to the segment's end.
  */
 export interface SegmentReadRequest {
   offset: number;
@@ -17,13 +19,47 @@ export interface SegmentReadRequest {
   maxRecords: number;
   /** Batch bytes to read at most (at least one batch is read when any is there). */
   maxBytes: number;
+  /** Where to begin: a checked index entry at or before `offset` (src/storage/index-lookup.ts). */
+  start: FrameStart;
+}
+
+/** A frame of the walk, the end of what is written, or damage (why). */
+export type FrameStep =
+  | { kind: "frame"; batchBytes: number; checksum: number; header: BatchHeader }
+  | { kind: "end" }
+  | { kind: "damaged"; reason: string };
+
+/**
+ * The frame at `position` in a walk where the batch there must begin at
+ * `expectedOffset` (frames follow one another without a gap) and lie whole
+ * within what is written. Past that, `end`; anything else (a header or frame
+ * cut short, an implausible length, a batch that does not follow on) is
+ * `damaged`. The batch's checksum is not checked here: only for the batches
+ * a read returns.
+ */
+export function frameStepAt(reader: SegmentReader, position: number, expectedOffset: number, peek = false): FrameStep {
+  if (position >= reader.endPosition) return { kind: "end" };
+  const head = frameHeadAt(reader, position, peek);
+  if (head === undefined) return { kind: "damaged", reason: "frame header cut short" };
+  const { batchBytes, header } = head;
+  if (batchBytes < BATCH_HEADER_BYTES || position + FRAME_HEADER_BYTES + batchBytes > reader.endPosition) {
+    return { kind: "damaged", reason: `frame of ${batchBytes} bytes does not fit in the file` };
+  }
+  if (header.magic !== 2 || header.baseOffset !== expectedOffset || header.lastOffsetDelta < 0) {
+    return { kind: "damaged", reason: `batch starts at offset ${header.baseOffset}, expected ${expectedOffset}` };
+  }
+  return { kind: "frame", ...head };
 }
 
 /**
- * Appends to `records` the records at or after `offset`, starting from the
- * sparse index's position for it; returns the batch bytes read. Each batch's
- * frame CRC32 is checked as it is read (the pair of the check made as it was
- * written); a mismatch is `log_corrupt` naming the file and position.
+ * Appends to `records` the records at or after `offset`, walking the frames
+ * from `request.start`; returns the batch bytes read. Each batch's frame
+ * CRC32 is checked as it is read (the pair of the check made as it was
+ * written). Damage — a bad checksum, frames that do not follow on, a segment
+ * that ends before the offsets it holds — ends the read there: the records
+ * before it (in `records`, from this segment or earlier ones) are returned,
+ * and a read that would return none throws `log_corrupt` naming the file,
+ * position and offset, so the next read, at the damage, is refused.
  */
 export function readSegmentRecords(
   reader: SegmentReader,
@@ -33,29 +69,39 @@ export function readSegmentRecords(
   records: StoredRecord[],
 ): number {
   const { offset, highWatermark, maxRecords, maxBytes } = request;
-  const endPosition = reader.endPosition;
-  let position = segment.index.lookup(Math.max(0, offset - segment.baseOffset));
+  let position = request.start.position;
+  let expectedOffset = request.start.baseOffset;
   let bytesRead = 0;
-  while (position < endPosition && records.length < maxRecords) {
-    const head = frameHeadAt(reader, position);
-    if (!head) break;
-    const { batchBytes, checksum, header } = head;
-    if (header.baseOffset >= highWatermark) break;
+  const damaged = (reason: string): number => {
+    if (records.length > 0) return bytesRead;
+    throw corruptFrame(partitionName, segment, position, expectedOffset, reason);
+  };
+  while (expectedOffset < highWatermark && records.length < maxRecords) {
+    const step = frameStepAt(reader, position, expectedOffset);
+    if (step.kind === "end") {
+      if (expectedOffset < segment.nextOffset) return damaged(`the segment ends before offset ${expectedOffset}`);
+      break;
+    }
+    if (step.kind === "damaged") return damaged(step.reason);
+    const { batchBytes, checksum, header } = step;
     const frameBytes = FRAME_HEADER_BYTES + batchBytes;
-    if (header.baseOffset + header.lastOffsetDelta < offset) {
+    const batchNextOffset = header.baseOffset + header.lastOffsetDelta + 1;
+    if (batchNextOffset <= offset) {
       position += frameBytes;
+      expectedOffset = batchNextOffset;
       continue;
     }
     if (bytesRead > 0 && bytesRead + batchBytes > maxBytes) break;
     const inFile = reader.bytes(position + FRAME_HEADER_BYTES, batchBytes);
     // Copy: the reader's buffer is reused; decoded records point into this copy.
     const batch = inFile ? inFile.slice() : undefined;
-    if (!batch || frameChecksum(batch) !== checksum) throw corruptFrame(partitionName, segment, position, header.baseOffset);
+    if (!batch || frameChecksum(batch) !== checksum) return damaged("checksum mismatch");
     for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
       if (record.offset >= offset && record.offset < highWatermark && records.length < maxRecords) records.push(record);
     }
     bytesRead += batchBytes;
     position += frameBytes;
+    expectedOffset = batchNextOffset;
   }
   return bytesRead;
 }
@@ -78,11 +124,12 @@ export function frameHeadAt(
   return { batchBytes: view.getUint32(0), checksum: view.getUint32(4), header: readBatchHeader(head, FRAME_HEADER_BYTES) };
 }
 
-/** A frame whose CRC32 (or length) does not check out, naming the file, position and offset. */
-export function corruptFrame(partitionName: string, segment: Segment, position: number, baseOffset: number): GafkaError {
+/** A frame that does not check out (why: `reason`), naming the file, position and offset. */
+export function corruptFrame(partitionName: string, segment: Segment, position: number, baseOffset: number, reason?: string): GafkaError {
   return new GafkaError(
     "log_corrupt",
-    `partition ${partitionName}: corrupt frame at position ${position} of ${segment.logPath} (offset ${baseOffset})`,
+    `partition ${partitionName}: corrupt frame at position ${position} of ${segment.logPath} (offset ${baseOffset})` +
+      (reason === undefined ? "" : `: ${reason}`),
     { details: { file: segment.logPath, position, offset: baseOffset } },
   );
 }

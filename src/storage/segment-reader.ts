@@ -31,7 +31,7 @@ export class SegmentReader {
     this.bufferEnd = 0;
   }
 
-  /** `length` bytes at `position`, or undefined when they run past endPosition. */
+  /** `length` bytes at `position`, or undefined when they run past endPosition or the end of the file. */
   bytes(position: number, length: number): Uint8Array | undefined {
     return this.view(position, length, this.buffer.length);
   }
@@ -70,7 +70,11 @@ export class SegmentReader {
 
   private view(position: number, length: number, fillBytes: number): Uint8Array | undefined {
     if (position < 0 || position + length > this.endPosition) return undefined;
-    if (position < this.bufferStart || position + length > this.bufferEnd) this.fill(position, length, fillBytes);
+    if (position < this.bufferStart || position + length > this.bufferEnd) {
+      this.fill(position, length, fillBytes);
+      // The file ended early (cut short under us): what is not there is not returned.
+      if (position + length > this.bufferEnd) return undefined;
+    }
     const start = position - this.bufferStart;
     return this.buffer.subarray(start, start + length);
   }

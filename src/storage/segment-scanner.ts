@@ -46,9 +46,11 @@ export interface ScanOptions {
   indexIntervalBytes: number;
   /** verify: report every damaged place instead of stopping at the first. */
   continueAfterProblems?: boolean;
+  /** Scan only this many bytes from the start (the written part of an active segment); the whole file by default. */
+  endPosition?: number;
 }
 
-interface FrameCheck {
+export interface FrameCheck {
   ok: boolean;
   reason: string;
   batchBytes: number;
@@ -58,7 +60,7 @@ interface FrameCheck {
 }
 
 /** Checks the frame at `position` on its own (not its place in the offset sequence). */
-function checkFrame(reader: SegmentReader, position: number): FrameCheck {
+export function checkFrame(reader: SegmentReader, position: number): FrameCheck {
   const failed = (reason: string, batchBytes = 0): FrameCheck => ({
     ok: false,
     reason,
@@ -116,7 +118,7 @@ export function scanSegment(
   baseOffset: number,
   options: ScanOptions,
 ): SegmentScan {
-  const fileBytes = fs.sizeOf(fd);
+  const fileBytes = options.endPosition ?? fs.sizeOf(fd);
   const reader = new SegmentReader(fs, fd, fileBytes);
   const index = new OffsetIndex();
   const problems: ScanProblem[] = [];

@@ -20,7 +20,8 @@ export class Segment {
     public sizeBytes: number,
     /** One past the last offset held. */
     public nextOffset: number,
-    readonly index: OffsetIndex,
+    /** Derived from the file; replaced when found out of step with it (replaceIndex). */
+    public index: OffsetIndex,
     indexIntervalBytes: number,
   ) {
     const last = index.lastPosition;
@@ -36,6 +37,13 @@ export class Segment {
     this.sizeBytes += frameBytes;
     this.bytesSinceIndexEntry += frameBytes;
     this.nextOffset = nextOffset;
+  }
+
+  /** Takes `index`, rebuilt from a scan of the file, in place of the one found wrong. */
+  replaceIndex(index: OffsetIndex, indexIntervalBytes: number): void {
+    this.index = index;
+    const last = index.lastPosition;
+    this.bytesSinceIndexEntry = last < 0 ? indexIntervalBytes : this.sizeBytes - last;
   }
 
   /** Records that the file was cut at `position`, which now ends at offset `nextOffset`. */

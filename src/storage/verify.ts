@@ -1,13 +1,18 @@
 import * as path from "node:path";
 import type { FileSystem } from "./file-system.ts";
 import { limits } from "../core/limits.ts";
+import { GafkaError, systemErrorCode } from "../core/errors.ts";
+import { hasCleanShutdownMarker } from "./clean-shutdown-marker.ts";
 import { segmentBaseOffsets, segmentPaths } from "./segment.ts";
 import { scanSegment, type ScanProblem } from "./segment-scanner.ts";
 
 /**
  * `gafka admin verify`: reads every segment of every partition under a data
  * directory, checking every frame, and reports every damaged place — not only
- * the first, as recovery does. Read-only: it never repairs anything.
+ * the first, as recovery does. Read-only: it never repairs anything. When the
+ * data dir holds the clean-shutdown marker, a bad last frame is reported as
+ * corruption, as recovery will treat it; otherwise as a torn tail (which
+ * recovery cuts off).
  */
 export interface VerifyProblem {
   kind: "torn" | "corrupt";
@@ -27,11 +32,12 @@ export interface PartitionReport {
 
 export interface VerifyReport {
   partitions: PartitionReport[];
-  /** False when any partition has corruption (a torn tail alone is repaired on start). */
+  /** True only when nothing at all was found (a torn tail, which recovery would cut, is a problem too). */
   ok: boolean;
 }
 
-export function verifyPartitionDir(fs: FileSystem, dir: string): PartitionReport {
+/** `afterCleanShutdown`: the data dir holds the clean-shutdown marker, so no tail may be torn. */
+export function verifyPartitionDir(fs: FileSystem, dir: string, afterCleanShutdown = false): PartitionReport {
   const baseOffsets = segmentBaseOffsets(fs.readdir(dir));
   const report: PartitionReport = { dir, segments: baseOffsets.length, batches: 0, records: 0, problems: [] };
   for (let i = 0; i < baseOffsets.length; i++) {
@@ -41,7 +47,7 @@ export function verifyPartitionDir(fs: FileSystem, dir: string): PartitionReport
     const fd = fs.openReadOnly(logPath);
     try {
       const scan = scanSegment(fs, logPath, fd, baseOffset, {
-        isActive: nextBase === undefined,
+        isActive: nextBase === undefined && !afterCleanShutdown,
         indexIntervalBytes: limits.indexIntervalBytes,
         continueAfterProblems: true,
       });
@@ -54,7 +60,8 @@ export function verifyPartitionDir(fs: FileSystem, dir: string): PartitionReport
           file: logPath,
           position: scan.validBytes,
           offset: scan.nextOffset,
-          message: `segment ends at offset ${scan.nextOffset} but the next segment starts at ${nextBase}`,
+          message: `segment ends at offset ${scan.nextOffset} but the next segment starts at ${nextBase}: ` +
+            `offsets [${scan.nextOffset}, ${nextBase}) are missing (a segment file cut short or deleted)`,
         });
       }
     } finally {
@@ -68,10 +75,15 @@ function toVerifyProblem(problem: ScanProblem): VerifyProblem {
   return { kind: problem.kind, file: problem.file, position: problem.position, offset: problem.offset, message: problem.message };
 }
 
-/** Verifies every partition directory (one holding segment files) under dataDir. */
+/**
+ * Verifies every partition directory (one holding segment files) under
+ * dataDir; a data dir that is missing or not a directory is `invalid_request`
+ * saying so in one line.
+ */
 export function verifyDataDir(dataDir: string, fs: FileSystem): VerifyReport {
   const partitions: PartitionReport[] = [];
-  for (const entry of fs.readdir(dataDir).sort()) {
+  const afterCleanShutdown = hasCleanShutdownMarker(fs, dataDir);
+  for (const entry of readDataDir(fs, dataDir).sort()) {
     const dir = path.join(dataDir, entry);
     let names: string[];
     try {
@@ -79,7 +91,17 @@ export function verifyDataDir(dataDir: string, fs: FileSystem): VerifyReport {
     } catch {
       continue; // a file, not a partition directory
     }
-    if (segmentBaseOffsets(names).length > 0) partitions.push(verifyPartitionDir(fs, dir));
+    if (segmentBaseOffsets(names).length > 0) partitions.push(verifyPartitionDir(fs, dir, afterCleanShutdown));
   }
-  return { partitions, ok: partitions.every((p) => p.problems.every((problem) => problem.kind !== "corrupt")) };
+  return { partitions, ok: partitions.every((partition) => partition.problems.length === 0) };
+}
+
+function readDataDir(fs: FileSystem, dataDir: string): string[] {
+  try {
+    return fs.readdir(dataDir);
+  } catch (error) {
+    const code = systemErrorCode(error);
+    const why = code === "ENOENT" ? "does not exist" : code === "ENOTDIR" ? "is not a directory" : `cannot be read (${code ?? String(error)})`;
+    throw new GafkaError("invalid_request", `data directory ${dataDir} ${why}`, { cause: error });
+  }
 }

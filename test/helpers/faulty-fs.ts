@@ -5,13 +5,17 @@ import { nodeFileSystem } from "../../src/storage/file-system.ts";
  * The real file system behind the FileSystem seam, with faults armed on
  * purpose: the next N writes (write or writeChunks; `writes` counts both) fail with ENOSPC (after writing part of their
  * bytes, as a full disk does), or the next N fdatasyncs fail with EIO, or
- * any call on a path that `pathFault` picks fails with the code it names.
+ * any call on a path that `pathFault` picks fails with the code it names. While
+ * `diskFailing` is set, every call that touches the disk (open, read, write,
+ * truncate, sync, readdir, ...) fails with EIO, as a disk gone bad does; close
+ * and exists still work.
  */
 export class FaultyFileSystem implements FileSystem {
   failWrites = 0;
   failSyncs = 0;
   /** Bytes a failing write still puts down before it fails. */
   partialWriteBytes = 5;
+  diskFailing = false;
   writes = 0;
   syncs = 0;
   /**
@@ -41,11 +45,20 @@ export class FaultyFileSystem implements FileSystem {
     if (code !== undefined) throw Object.assign(this.systemError(code, operation), { path: filePath });
   }
 
+  /** Throws EIO while the disk is failing. */
+  private checkDisk(syscall: string): void {
+    if (this.diskFailing) throw this.systemError("EIO", syscall);
+  }
+
   openReadWrite = (filePath: string) => {
+    this.checkDisk("open");
     this.checkPath("openReadWrite", filePath);
     return this.inner.openReadWrite(filePath);
   };
-  openReadOnly = (filePath: string) => this.inner.openReadOnly(filePath);
+  openReadOnly = (filePath: string) => {
+    this.checkDisk("open");
+    return this.inner.openReadOnly(filePath);
+  };
   close = (fd: number) => this.inner.close(fd);
   /** Takes `bytes` from spaceLeftBytes; when they do not fit, writes what does and throws ENOSPC. */
   private useSpace(fd: number, chunks: Uint8Array[], position: number, syscall: string): void {
@@ -69,6 +82,7 @@ export class FaultyFileSystem implements FileSystem {
 
   write = (fd: number, data: Uint8Array, position: number): number => {
     this.writes++;
+    this.checkDisk("write");
     this.useSpace(fd, [data], position, "write");
     if (this.failWrites > 0) {
       this.failWrites--;
@@ -79,6 +93,7 @@ export class FaultyFileSystem implements FileSystem {
   };
   writeChunks = (fd: number, chunks: Uint8Array[], position: number): number => {
     this.writes++;
+    this.checkDisk("pwritev");
     this.useSpace(fd, chunks, position, "pwritev");
     if (this.failWrites > 0) {
       this.failWrites--;
@@ -88,11 +103,17 @@ export class FaultyFileSystem implements FileSystem {
     }
     return this.inner.writeChunks(fd, chunks, position);
   };
-  read = (fd: number, buffer: Uint8Array, bufferOffset: number, length: number, position: number) =>
-    this.inner.read(fd, buffer, bufferOffset, length, position);
-  truncate = (fd: number, length: number) => this.inner.truncate(fd, length);
+  read = (fd: number, buffer: Uint8Array, bufferOffset: number, length: number, position: number) => {
+    this.checkDisk("read");
+    return this.inner.read(fd, buffer, bufferOffset, length, position);
+  };
+  truncate = (fd: number, length: number) => {
+    this.checkDisk("ftruncate");
+    this.inner.truncate(fd, length);
+  };
   fdatasync = async (fd: number): Promise<void> => {
     this.syncs++;
+    this.checkDisk("fdatasync");
     if (this.failSyncs > 0) {
       this.failSyncs--;
       throw this.systemError("EIO", "fdatasync");
@@ -101,39 +122,55 @@ export class FaultyFileSystem implements FileSystem {
   };
   fdatasyncSync = (fd: number): void => {
     this.syncs++;
+    this.checkDisk("fdatasync");
     if (this.failSyncs > 0) {
       this.failSyncs--;
       throw this.systemError("EIO", "fdatasync");
     }
     this.inner.fdatasyncSync(fd);
   };
-  syncDirectory = (dirPath: string) => {
+  syncDirectory = async (dirPath: string) => {
+    this.checkDisk("fsync");
     this.checkPath("syncDirectory", dirPath);
     return this.inner.syncDirectory(dirPath);
   };
   syncDirectorySync = (dirPath: string) => {
+    this.checkDisk("fsync");
     this.checkPath("syncDirectorySync", dirPath);
-    return this.inner.syncDirectorySync(dirPath);
+    this.inner.syncDirectorySync(dirPath);
   };
-  sizeOf = (fd: number) => this.inner.sizeOf(fd);
+  sizeOf = (fd: number) => {
+    this.checkDisk("fstat");
+    return this.inner.sizeOf(fd);
+  };
   exists = (filePath: string) => this.inner.exists(filePath);
   mkdirp = (dirPath: string) => {
+    this.checkDisk("mkdir");
     this.checkPath("mkdirp", dirPath);
-    return this.inner.mkdirp(dirPath);
+    this.inner.mkdirp(dirPath);
   };
-  readdir = (dirPath: string) => this.inner.readdir(dirPath);
-  readFile = (filePath: string) => this.inner.readFile(filePath);
+  readdir = (dirPath: string) => {
+    this.checkDisk("scandir");
+    return this.inner.readdir(dirPath);
+  };
+  readFile = (filePath: string) => {
+    this.checkDisk("read");
+    return this.inner.readFile(filePath);
+  };
   writeFileAtomic = async (filePath: string, data: Uint8Array) => {
+    this.checkDisk("write");
     this.checkPath("writeFileAtomic", filePath);
     return this.inner.writeFileAtomic(filePath, data);
   };
   rename = (from: string, to: string) => {
+    this.checkDisk("rename");
     this.checkPath("rename", to);
-    return this.inner.rename(from, to);
+    this.inner.rename(from, to);
   };
   removeRecursive = (filePath: string) => {
+    this.checkDisk("unlink");
     this.checkPath("removeRecursive", filePath);
-    return this.inner.removeRecursive(filePath);
+    this.inner.removeRecursive(filePath);
   };
 }
 
