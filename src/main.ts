@@ -5,6 +5,8 @@
  */
 import { defineCommand, renderUsage, runCommand, type CommandDef, type Resolvable, type SubCommandsDef } from "citty";
 import packageJson from "../package.json" with { type: "json" };
+import { forStream, stripAnsiStyle } from "./core/color.ts";
+import { Interrupted } from "./cli/interrupted.ts";
 import { unknownFlags } from "./cli/unknown-flags.ts";
 
 export const main = defineCommand({
@@ -21,7 +23,9 @@ export const main = defineCommand({
 /**
  * Runs the command line and returns the exit code. `--help` and `--version`
  * work on every subcommand; any failure prints `error: <message>` on stderr
- * and gives 1 (with the usage, when the arguments were the problem).
+ * and gives 1 (with the usage, when the arguments were the problem). The
+ * usage is coloured only where core/color.ts says so (a terminal, or
+ * FORCE_COLOR); a command stopped by Ctrl-C gives 130 (cli/interrupted.ts).
  */
 export async function runGafka(rawArgs: string[]): Promise<number> {
   const flags = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
@@ -30,7 +34,7 @@ export async function runGafka(rawArgs: string[]): Promise<number> {
     return 0;
   }
   if (flags.includes("--help") || flags.includes("-h")) {
-    console.log(await usageOf(rawArgs));
+    console.log(forStream(await usageOf(rawArgs), process.stdout, process.env));
     return 0;
   }
   try {
@@ -38,7 +42,7 @@ export async function runGafka(rawArgs: string[]): Promise<number> {
     if (named.command.subCommands === undefined) {
       const unknown = unknownFlags(await resolve(named.command.args ?? {}), rawArgs);
       if (unknown.length > 0) {
-        console.error(`${await usageOfCommand(named)}\n`);
+        console.error(`${forStream(await usageOfCommand(named), process.stderr, process.env)}\n`);
         console.error(`error: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
         return 1;
       }
@@ -46,8 +50,9 @@ export async function runGafka(rawArgs: string[]): Promise<number> {
     await runCommand(main, { rawArgs });
     return 0;
   } catch (error) {
+    if (error instanceof Interrupted) return error.exitCode;
     // citty's own argument errors (unknown command, missing --topic) come with the usage.
-    if (error instanceof Error && error.name === "CLIError") console.error(`${await usageOf(rawArgs)}\n`);
+    if (error instanceof Error && error.name === "CLIError") console.error(`${forStream(await usageOf(rawArgs), process.stderr, process.env)}\n`);
     console.error(`error: ${messageOf(error)}`);
     return 1;
   }
@@ -95,8 +100,7 @@ function resolve<T>(value: Resolvable<T>): Promise<T> {
 }
 
 function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\u001B\[[0-9;]*m/g, "");
+  return stripAnsiStyle(error instanceof Error ? error.message : String(error));
 }
 
 if (import.meta.main) {

@@ -76,7 +76,20 @@ test("produce, then consume the same messages through a new group", async () => 
   expectSaneRates(consumed.json, 200);
   expectSaneLatency(consumed.json.latency_ms, consumed.json.latency_ms.count);
   expect(consumed.json.latency_ms.count).toBeGreaterThanOrEqual(Math.ceil(3000 / 400));
+  // The run's own group is gone once it is done.
+  expect(consumed.json.settings.group).toStartWith("gafka-bench-");
+  expect(await groupIds()).not.toContain(consumed.json.settings.group);
+
+  // A group named with --group is the user's: it stays.
+  const named = await bench(["consume", "--topic", "bench-a", "--count", "3000", "--group", "bench-kept"]);
+  expect(named.exitCode).toBe(0);
+  expect(await groupIds()).toContain("bench-kept");
 });
+
+async function groupIds(): Promise<string[]> {
+  const answer = (await (await fetch(`${broker.url}/api/v1/consumer-groups`)).json()) as { groups: { group_id: string }[] };
+  return answer.groups.map((group) => group.group_id);
+}
 
 test("e2e at a fixed rate receives every message it sent, with send-to-receipt latencies", async () => {
   const run = await bench(["e2e", "--topic", "bench-e2e", "--count", "400", "--rate", "1000", "--size", "100", "--consumers", "2", "--acks", "all"]);
@@ -86,6 +99,8 @@ test("e2e at a fixed rate receives every message it sent, with send-to-receipt l
   expectSaneRates(run.json, 100);
   expectSaneLatency(run.json.latency_ms, 400);
   expectSaneLatency(run.json.produce_latency_ms, 400);
+  expect(run.json.sent_per_second).toBeGreaterThan(0);
+  expect(await groupIds()).not.toContain(run.json.settings.group);
 
   // A second run on the same topic counts only its own messages; its members commit in the background.
   // The whole run is inside its warm-up: every message counts, no latency is recorded.
@@ -96,6 +111,16 @@ test("e2e at a fixed rate receives every message it sent, with send-to-receipt l
   expect(again.json.settings).toMatchObject({ commit_interval_ms: 50, warm_up_ms: 3_600_000 });
   expect(again.json.latency_ms.count).toBe(0);
   expect(again.json.produce_latency_ms.count).toBe(0);
+});
+
+test("e2e says when the messages went out slower than --rate", async () => {
+  // One message in flight at a time cannot go out at a hundred million a second.
+  const run = await bench(["e2e", "--topic", "bench-slow", "--count", "200", "--rate", "100000000", "--max-pending", "1", "--size", "100"]);
+  expect(run.exitCode).toBe(0);
+  expect(run.json.messages).toBe(200);
+  expect(run.json.sent_per_second).toBeLessThan(100_000_000 * 0.9);
+  expect(run.stderr).toMatch(/^warning: sent [\d,]+ msg\/s, short of --rate 100,000,000 msg\/s \(\d+%\): the producers could not keep up/m);
+  expect(await groupIds()).not.toContain(run.json.settings.group);
 });
 
 test("--duration bounds a run without a count", async () => {

@@ -196,7 +196,7 @@ describe("a broker killed and started again", () => {
     async () => {
       const result = await runCli(["consume", "--topic=t", "--retry-timeout=5000", "--broker=127.0.0.1:1"]);
       expect(result.exitCode).toBe(1);
-      expect(result.stderr).toContain("error: --retry-timeout must be a duration with a unit such as 30s or 2m, not '5000'");
+      expect(result.stderr).toContain("error: --retry-timeout needs a unit: a duration such as 5000s or 5000ms (units ms, s, m, h), not '5000'");
     },
     TEST_TIMEOUT_MS,
   );

@@ -270,12 +270,18 @@ describe("gafka admin groups", () => {
     live.process.kill("SIGINT");
     expectSuccess(await live.result);
 
-    const json = JSON.parse((await cli("describe", "--group=adm-group", "--json")).stdout) as GroupDescription;
-    expect(json).toMatchObject({ groupId: "adm-group", state: "empty", assignor: "round-robin", members: [] });
-    expect(json.partitions.map((partition) => [partition.partition, partition.committedOffset, partition.lag])).toEqual([
-      [0, 5, 0],
-      [1, 3, 0],
+    // --json speaks the HTTP API's names, field for field.
+    const json = JSON.parse((await cli("describe", "--group=adm-group", "--json")).stdout);
+    const overHttp = await (await fetch(`${broker.url}/api/v1/consumer-groups/adm-group/status`)).json();
+    expect(json).toEqual(overHttp);
+    expect(json).toMatchObject({ group_id: "adm-group", state: "empty", assignor: "round-robin", members: [] });
+    expect(json.partitions).toEqual([
+      { topic: "adm", partition: 0, committed_offset: 5, log_end_offset: 5, lag: 0, owner: null },
+      { topic: "adm", partition: 1, committed_offset: 3, log_end_offset: 3, lag: 0, owner: null },
     ]);
+    const listedJson = JSON.parse((await cli("list", "--json")).stdout);
+    expect(listedJson).toEqual(((await (await fetch(`${broker.url}/api/v1/consumer-groups`)).json()) as { groups: unknown[] }).groups);
+    expect(listedJson).toContainEqual({ group_id: "adm-group", state: "empty", generation: expect.any(Number), members: 0 });
 
     const earliest = await cli("reset-offsets", "--group=adm-group", "--topic=adm", "--to-earliest");
     expectSuccess(earliest);
@@ -284,6 +290,24 @@ describe("gafka admin groups", () => {
     );
     const one = await cli("reset-offsets", "--group=adm-group", "--topic=adm", "--partitions=1", "--to-offset=2", "--json");
     expect(JSON.parse(one.stdout)).toEqual([{ topic: "adm", partition: 1, offset: 2 }]);
+    // Past the log end, as kafka-consumer-groups does: set to the log end, and say so.
+    const beyond = await cli("reset-offsets", "--group=adm-group", "--topic=adm", "--to-offset=100");
+    expectSuccess(beyond);
+    expect(beyond.stdout).toBe(
+      ["GROUP      TOPIC  PARTITION  NEW-OFFSET", "adm-group  adm    0          5", "adm-group  adm    1          3", ""].join("\n"),
+    );
+    expect(beyond.stderr).toBe(
+      [
+        "warning: offset 100 is past the log end of adm-0; set to the log end, 5",
+        "warning: offset 100 is past the log end of adm-1; set to the log end, 3",
+        "",
+      ].join("\n"),
+    );
+    const beyondOne = await cli("reset-offsets", "--group=adm-group", "--topic=adm", "--partitions=1", "--to-offset=4", "--json");
+    expect(JSON.parse(beyondOne.stdout)).toEqual([{ topic: "adm", partition: 1, offset: 3 }]);
+    expect(beyondOne.stderr).toBe("warning: offset 4 is past the log end of adm-1; set to the log end, 3\n");
+    const within = await cli("reset-offsets", "--group=adm-group", "--topic=adm", "--partitions=1", "--to-offset=3");
+    expect(within.stderr).toBe("");
     const latest = await cli("reset-offsets", "--group=adm-group", "--topic=adm", "--to-latest", "--json");
     expect(JSON.parse(latest.stdout)).toEqual([
       { topic: "adm", partition: 0, offset: 5 },
@@ -303,7 +327,7 @@ describe("gafka admin groups", () => {
     expectSuccess(deleted);
     expect(deleted.stdout).toBe("deleted group adm-group\n");
     const after = await cli("list", "--json");
-    expect(JSON.parse(after.stdout).map((group: { groupId: string }) => group.groupId)).not.toContain("adm-group");
+    expect(JSON.parse(after.stdout).map((group: { group_id: string }) => group.group_id)).not.toContain("adm-group");
     const unknown = await cli("describe", "--group=adm-group");
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toBe("error: group 'adm-group' does not exist\n");

@@ -143,7 +143,7 @@ describe("the seed's commands", () => {
   test("gafka consume follows new records with long polls", async () => {
     const described = await runCli(["admin", "describe-topic", "--name=test-topic", "--json", `--broker=${seedBroker}`]);
     expectSuccess(described);
-    const end = JSON.parse(described.stdout).partitions[1].nextOffset as number;
+    const end = JSON.parse(described.stdout).partitions[1].next_offset as number;
     const follower = spawnCli(["consume", "--topic=test-topic", "--partition=1", `--offset=${end}`, "--count=2", `--broker=${seedBroker}`]);
     expectSuccess(await runCli(["produce", "--topic=test-topic", "--partition=1", "--message=live one", `--broker=${seedBroker}`]));
     // The consumer has printed the first record and is still running: the second reaches it by following.
@@ -226,6 +226,18 @@ describe("admin", () => {
     expect(described.stdout).toMatch(/^PARTITION\s+EARLIEST\s+NEXT\s+BYTES\s+STATUS$/m);
     expect(described.stdout).toMatch(/^0\s+0\s+\d+\s+\d+\s+online$/m);
     expect(described.stdout).toMatch(/^1\s+0\s+\d+\s+\d+\s+online$/m);
+
+    // --json speaks the HTTP API's names, field for field.
+    const describedJson = await runCli(["admin", "describe-topic", "--name=test-topic", "--json", `--broker=${seedBroker}`]);
+    expectSuccess(describedJson);
+    const overHttp = await (await fetch(`${broker.url}/api/v1/topics/test-topic`)).json();
+    expect(JSON.parse(describedJson.stdout)).toEqual(overHttp);
+    expect(Object.keys(JSON.parse(describedJson.stdout).partitions[0]).sort()).toEqual(["earliest_offset", "next_offset", "partition", "size_bytes", "status"]);
+    const cluster = await runCli(["admin", "cluster", "--json", `--broker=${seedBroker}`]);
+    expectSuccess(cluster);
+    // One object per broker and line: the leader first (the follower of the test above may still be listed).
+    expect(JSON.parse(lines(cluster.stdout)[0]!)).toEqual({ broker_id: 1, address: broker.hostPort, role: "leader", leader_epoch: 0, state: "leading", lag: null });
+    for (const line of lines(cluster.stdout)) expect(Object.keys(JSON.parse(line)).sort()).toEqual(["address", "broker_id", "lag", "leader_epoch", "role", "state"]);
 
     const deleted = await runCli(["admin", "delete-topic", "--name=scratch", `--broker=${seedBroker}`]);
     expectSuccess(deleted);

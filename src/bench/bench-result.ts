@@ -14,6 +14,8 @@ export interface BenchResult {
   messages: number;
   /** Messages sent (produce, e2e). */
   sent?: number;
+  /** The rate they went out at (SendStats.sendRatePerSecond), to hold against `settings.rate`. */
+  sendRatePerSecond?: number;
   /** Messages received again (redelivered after a rebalance), not counted in `messages`. */
   duplicates?: number;
   bytes: number;
@@ -38,6 +40,7 @@ export function benchResultJson(result: BenchResult): Record<string, unknown> {
     settings: result.settings,
     messages: result.messages,
     ...(result.sent === undefined ? {} : { sent: result.sent }),
+    ...(result.sendRatePerSecond === undefined ? {} : { sent_per_second: round(result.sendRatePerSecond) }),
     ...(result.duplicates === undefined ? {} : { duplicates: result.duplicates }),
     bytes: result.bytes,
     errors: result.errors,
@@ -67,6 +70,24 @@ export function formatBenchResult(result: BenchResult): string {
   if (result.produceLatency !== undefined) lines.push(`  produce    ${latencyText(result.produceLatency)} (send to acknowledgement)`);
   lines.push(`  errors     ${integer(result.errors)}${result.firstError === undefined ? "" : ` (first: ${result.firstError})`}`);
   return lines.join("\n");
+}
+
+/** Below this share of `--rate`, a run did not offer the load it was asked for. */
+const RATE_REACHED_SHARE = 0.9;
+
+/**
+ * A warning line when the messages went out clearly slower than `--rate`
+ * (the producers could not keep up: too few of them, too small a window, a
+ * slow broker), so the figures are those of a lower load than asked.
+ */
+export function rateShortfallWarning(result: BenchResult): string | undefined {
+  const rate = result.settings.rate;
+  const reached = result.sendRatePerSecond;
+  if (typeof rate !== "number" || reached === undefined || reached >= rate * RATE_REACHED_SHARE) return undefined;
+  return (
+    `warning: sent ${integer(Math.round(reached))} msg/s, short of --rate ${integer(rate)} msg/s (${Math.floor((reached / rate) * 100)}%): ` +
+    "the producers could not keep up, so this run measured a lower load than asked (try more --producers or --max-pending)"
+  );
 }
 
 const LATENCY_NAMES: Record<BenchResult["latencyKind"], string> = {

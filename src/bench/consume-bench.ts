@@ -1,15 +1,16 @@
 import { Admin, type RecordFormat } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { topicPartitions } from "./bench-topic.ts";
-import { type BenchResult, errorText } from "./bench-result.ts";
+import { BenchGroup } from "./bench-group.ts";
 import { newRunId } from "./payload.ts";
+import { type BenchResult, errorText } from "./bench-result.ts";
 import { type ProgressListener, reportProgress } from "./progress.ts";
 import { benchGroupMembers, ReceiveStats, receiveLoop } from "./receive-loop.ts";
 
 export interface ConsumeBenchOptions {
   broker: string;
   topic: string;
-  /** The consumer group; a new one (reading from the earliest offset) when undefined. */
+  /** The consumer group; when undefined, a new one (reading from the earliest offset), deleted at the end. */
   group: string | undefined;
   /** Group members reading side by side. */
   consumers: number;
@@ -39,8 +40,10 @@ const WATCH_INTERVAL_MS = 100;
  * consume call's round trip. The clock starts once every member has joined.
  */
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<BenchResult> {
-  const partitions = await topicPartitions(new Admin({ broker: options.broker }), options.topic);
-  const groupId = options.group ?? `gafka-bench-${newRunId()}`;
+  const admin = new Admin({ broker: options.broker });
+  const partitions = await topicPartitions(admin, options.topic);
+  const group = new BenchGroup(options.group, `gafka-bench-${newRunId()}`);
+  const groupId = group.groupId;
   const consumers = benchGroupMembers(options, groupId);
   const stats = new ReceiveStats();
   try {
@@ -99,5 +102,6 @@ export async function runConsumeBench(options: ConsumeBenchOptions): Promise<Ben
     };
   } finally {
     await Promise.all(consumers.map((consumer) => consumer.close({ commit: true })));
+    await group.deleteIfCreated(admin);
   }
 }

@@ -1,6 +1,7 @@
 import { Admin, type GroupConsumer, isGafkaClientError } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { ensureTopic } from "./bench-topic.ts";
+import { BenchGroup } from "./bench-group.ts";
 import { type BenchResult, errorText } from "./bench-result.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
 import { epochNowMs, newRunId, StampedValues } from "./payload.ts";
@@ -10,7 +11,7 @@ import { benchGroupMembers, POLL_WAIT_MS, ReceiveStats, receiveLoop } from "./re
 import { SendStats } from "./send-loop.ts";
 
 export interface EndToEndBenchOptions extends ProducingOptions {
-  /** The consumer group; a new one when undefined. */
+  /** The consumer group; when undefined, a new one, deleted at the end. */
   group: string | undefined;
   /** Group members receiving side by side. */
   consumers: number;
@@ -36,7 +37,8 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
   const admin = new Admin({ broker: options.broker });
   const { partitions } = await ensureTopic(admin, options.topic, options.partitions);
   const runId = newRunId();
-  const groupId = options.group ?? `gafka-bench-e2e-${runId}`;
+  const group = new BenchGroup(options.group, `gafka-bench-e2e-${runId}`);
+  const groupId = group.groupId;
   await startAtLogEnd(admin, groupId, options.topic);
   const consumers = benchGroupMembers(options, groupId);
   try {
@@ -99,6 +101,7 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
       },
       messages: receiveStats.received,
       sent: sendStats.sent,
+      sendRatePerSecond: sendStats.sendRatePerSecond(startedMs),
       duplicates: receiveStats.duplicates,
       bytes: receiveStats.bytes,
       errors,
@@ -110,6 +113,7 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
     };
   } finally {
     await Promise.all(consumers.map((consumer) => consumer.close({ commit: true })));
+    await group.deleteIfCreated(admin);
   }
 }
 

@@ -70,6 +70,7 @@ export async function runProduceBench(options: ProducingOptions): Promise<BenchR
     settings: producingSettings(options),
     messages: stats.acknowledged,
     sent: stats.sent,
+    sendRatePerSecond: stats.sendRatePerSecond(startedMs),
     bytes: stats.bytes,
     errors: stats.errors,
     ...(stats.errors > 0 ? { firstError: errorText(stats.firstError) } : {}),

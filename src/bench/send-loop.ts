@@ -14,6 +14,18 @@ export class SendStats {
   readonly latency = new LatencyRecorder();
   /** performance.now() of the last acknowledgement. */
   lastAcknowledgedMs = 0;
+  /** performance.now() of the last send. */
+  lastSentMs = 0;
+
+  /**
+   * The rate the messages went out at: sends over the time from the start
+   * to the last send (undefined for fewer than two). A run at `--rate` that
+   * kept up comes out at about that rate (the pacer catches up in bursts).
+   */
+  sendRatePerSecond(startedMs: number): number | undefined {
+    const spanMs = this.lastSentMs - startedMs;
+    return this.sent < 2 || spanMs <= 0 ? undefined : (this.sent * 1000) / spanMs;
+  }
 }
 
 export interface SendLoopOptions {
@@ -68,6 +80,7 @@ export async function sendLoop(options: SendLoopOptions): Promise<void> {
     const sentAtMs = performance.now();
     pending++;
     stats.sent++;
+    stats.lastSentMs = sentAtMs;
     producer.send({ topic, value }).then(
       () => {
         const nowMs = performance.now();

@@ -22,7 +22,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const rows = await clusterRows(args.broker);
-    if (args.json) return console.log(rows.map((row) => JSON.stringify(row)).join("\n"));
+    if (args.json) return console.log(rows.map((row) => JSON.stringify(rowJson(row))).join("\n"));
     const table = [["BROKER", "ADDRESS", "ROLE", "EPOCH", "STATE", "LAG"]];
     for (const row of rows) {
       table.push([String(row.brokerId ?? "?"), row.address, row.role, String(row.leaderEpoch ?? "?"), row.state, row.lag === null ? "-" : String(row.lag)]);
@@ -31,6 +31,11 @@ export default defineCommand({
     console.log(table.map((r) => r.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n"));
   },
 });
+
+/** A row under the HTTP API's names (`GET /api/v1/replication/status`: broker_id, leader_epoch). */
+function rowJson(row: Row) {
+  return { broker_id: row.brokerId, address: row.address, role: row.role, leader_epoch: row.leaderEpoch, state: row.state, lag: row.lag };
+}
 
 /** Asks the named broker (the first of a list that answers), then its leader, then each follower the leader knows. */
 async function clusterRows(broker: string): Promise<Row[]> {

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
-import { Admin, type GroupDescription, type ResetTarget } from "../client/index.ts";
+import { Admin, type GroupDescription, type ResetTarget, type TopicPartitionOffset } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
+import { groupDescriptionJson, groupSummaryJson } from "./api-json.ts";
 import { brokerArgs, integerArg, logLevelArgs, oneShotClientOptions, UsageError } from "./shared-args.ts";
 import { cell, table } from "./table.ts";
 
@@ -21,7 +22,7 @@ const list = defineCommand({
   args: { ...jsonArgs, ...clientArgs },
   async run({ args }) {
     const groups = await new Admin(oneShotClientOptions(args.broker)).listGroups();
-    if (args.json) return console.log(JSON.stringify(groups));
+    if (args.json) return console.log(JSON.stringify(groups.map(groupSummaryJson)));
     if (groups.length === 0) return console.log("no groups");
     const rows = groups.map((group) => [group.groupId, group.state, String(group.generation), String(group.members)]);
     console.log(table([["GROUP", "STATE", "GENERATION", "MEMBERS"], ...rows]));
@@ -38,7 +39,7 @@ const describe = defineCommand({
   },
   async run({ args }) {
     const group = await new Admin(oneShotClientOptions(args.broker)).describeGroup(args.group);
-    if (args.json) return console.log(JSON.stringify(group));
+    if (args.json) return console.log(JSON.stringify(groupDescriptionJson(group)));
     console.log(`${describeHeader(group)}\n\n${args.members ? membersTable(group) : partitionsTable(group)}`);
   },
 });
@@ -51,7 +52,7 @@ const resetOffsets = defineCommand({
     partitions: { type: "string", description: "Only these partitions (default all)", valueHint: "0,1" },
     "to-earliest": { type: "boolean", description: "To the first offset still in the log", default: false },
     "to-latest": { type: "boolean", description: "To the log end: skip everything not yet consumed", default: false },
-    "to-offset": { type: "string", description: "To this offset (kept inside the log's bounds)" },
+    "to-offset": { type: "string", description: "To this offset, kept inside the log: past its end is the log end, before its start the earliest (a warning says so)" },
     "to-datetime": {
       type: "string",
       description: "To the first record at or after this time",
@@ -64,6 +65,7 @@ const resetOffsets = defineCommand({
     const partitions = args.partitions === undefined ? undefined : partitionsArg(args.partitions);
     const request = { topic: args.topic, partitions, ...resetTarget(args) };
     const offsets = await new Admin(oneShotClientOptions(args.broker)).resetOffsets(args.group, request);
+    if (request.to === "offset") for (const line of clampWarnings(request.offset, offsets)) console.error(line);
     if (args.json) return console.log(JSON.stringify(offsets));
     const rows = offsets.map((offset) => [args.group, offset.topic, String(offset.partition), String(offset.offset)]);
     console.log(table([["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"], ...rows]));
@@ -118,6 +120,23 @@ function membersTable(group: GroupDescription): string {
     ]);
   }
   return table(rows);
+}
+
+/**
+ * The broker keeps a reset inside each partition's log, as Kafka does: an
+ * offset past the log end becomes the log end, one before the earliest
+ * offset becomes the earliest. Like kafka-consumer-groups, say so for each
+ * partition where the offset set is not the one asked for.
+ */
+function clampWarnings(asked: number, offsets: TopicPartitionOffset[]): string[] {
+  return offsets
+    .filter((offset) => offset.offset !== asked)
+    .map((offset) => {
+      const where = `${offset.topic}-${offset.partition}`;
+      return asked > offset.offset
+        ? `warning: offset ${asked} is past the log end of ${where}; set to the log end, ${offset.offset}`
+        : `warning: offset ${asked} is before the earliest offset of ${where}; set to the earliest, ${offset.offset}`;
+    });
 }
 
 function partitionsArg(text: string): number[] {

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { Admin, type TopicDescription } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
+import { topicDescriptionJson } from "./api-json.ts";
 import { brokerArgs, integerArg, logLevelArgs, oneShotClientOptions } from "./shared-args.ts";
 
 const nameArgs = { name: { type: "string", description: "Topic name", required: true } } as const;
@@ -38,7 +39,7 @@ const describeTopic = defineCommand({
   args: { ...nameArgs, ...jsonArgs, ...clientArgs },
   async run({ args }) {
     const topic = await new Admin(oneShotClientOptions(args.broker)).describeTopic(args.name);
-    console.log(args.json ? JSON.stringify(topic) : describeText(topic));
+    console.log(args.json ? JSON.stringify(topicDescriptionJson(topic)) : describeText(topic));
   },
 });
 

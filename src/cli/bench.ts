@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
-import { benchResultJson, type BenchResult, formatBenchResult } from "../bench/bench-result.ts";
+import { benchResultJson, type BenchResult, formatBenchResult, rateShortfallWarning } from "../bench/bench-result.ts";
 import type { BenchProgress } from "../bench/progress.ts";
+import { durationArg } from "./duration-arg.ts";
 import { acksArg, brokerArgs, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** Arguments every bench mode takes. */
@@ -118,6 +118,8 @@ async function runMode(
     process.off("SIGTERM", onSignal);
   }
   console.log(args.json ? JSON.stringify(benchResultJson(result)) : formatBenchResult(result));
+  const shortfall = rateShortfallWarning(result);
+  if (shortfall !== undefined) console.error(shortfall);
   if (result.errors > 0) throw new Error(`${result.errors} error${result.errors === 1 ? "" : "s"} during the run (first: ${result.firstError})`);
 }
 
@@ -133,7 +135,7 @@ function progressLine(progress: BenchProgress): string {
 
 /** `--count` and `--duration`: with a duration alone the count is unbounded. */
 function extent(args: CommonArgs, countDefault: number): { count: number; durationMs: number } {
-  const durationMs = args.duration === undefined ? Number.POSITIVE_INFINITY : durationArg("duration", args.duration);
+  const durationMs = args.duration === undefined ? Number.POSITIVE_INFINITY : durationArg("duration", args.duration, 1);
   const count =
     args.count !== undefined ? integerArg("count", args.count, 1) : args.duration !== undefined ? Number.POSITIVE_INFINITY : countDefault;
   return { count, durationMs };
@@ -153,7 +155,7 @@ function producingOptions(common: CommonArgs, args: ProducingArgs, countDefault:
     acks: args.acks === undefined ? undefined : acksArg(args.acks),
     format: formatArg(common.format!),
     ...(args["max-pending"] === undefined ? {} : { pendingMax: integerArg("max-pending", args["max-pending"], 1) }),
-    warmUpMs: args["warm-up"] === "0" ? 0 : durationArg("warm-up", args["warm-up"]!),
+    warmUpMs: durationArg("warm-up", args["warm-up"]!),
   };
 }
 
@@ -162,15 +164,9 @@ function groupOptions(args: GroupArgs) {
     group: args.group,
     consumers: integerArg("consumers", args.consumers!, 1, limits.groupMembersMax),
     maxPollRecords: integerArg("max-poll-records", args["max-poll-records"]!, 1, limits.consumeCountMax),
-    idleTimeoutMs: durationArg("idle-timeout", args["idle-timeout"]!),
-    autoCommitIntervalMs: args["commit-interval"] === undefined ? undefined : durationArg("commit-interval", args["commit-interval"]),
+    idleTimeoutMs: durationArg("idle-timeout", args["idle-timeout"]!, 1),
+    autoCommitIntervalMs: args["commit-interval"] === undefined ? undefined : durationArg("commit-interval", args["commit-interval"], 1),
   };
-}
-
-function durationArg(name: string, text: string): number {
-  const ms = parseDurationMs(text);
-  if (ms === undefined || ms <= 0) throw new UsageError(`--${name} must be a duration such as 500ms, 10s or 2m, not '${text}'`);
-  return ms;
 }
 
 function positiveNumberArg(name: string, text: string): number {

@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import * as path from "node:path";
 import { systemClock } from "../core/clock.ts";
-import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
+import { durationArg } from "./duration-arg.ts";
 import { byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 export default defineCommand({
@@ -57,10 +57,7 @@ export default defineCommand({
     if (args.role === "follower" && args.leader === undefined && !nodeFileSystem.exists(path.join(args["data-dir"], "replication.json"))) {
       throw new UsageError("--role=follower needs --leader=host:port, the leader to follow");
     }
-    const replicaLagMaxMs = parseDurationMs(args["replica-lag-max"]);
-    if (replicaLagMaxMs === undefined || replicaLagMaxMs < 1) {
-      throw new UsageError(`--replica-lag-max must be a duration such as 500ms or 10s, not '${args["replica-lag-max"]}'`);
-    }
+    const replicaLagMaxMs = durationArg("replica-lag-max", args["replica-lag-max"], 1);
     const fsyncPolicy = parseFsyncPolicy(args.fsync);
     if (!fsyncPolicy) throw new UsageError(`--fsync must be always, interval:<ms> or never, not '${args.fsync}'`);
     const logger = createLogger(args["log-level"], "broker");

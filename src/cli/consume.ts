@@ -1,14 +1,15 @@
 import { defineCommand } from "citty";
 import { Consumer, GroupConsumer, type ConsumerRecord, type OffsetSpec, type PollOptions } from "../client/index.ts";
-import { parseDurationMs } from "../core/duration.ts";
 import { limits } from "../core/limits.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
+import { AllPartitionsSource } from "./all-partitions-source.ts";
+import { durationArg } from "./duration-arg.ts";
 import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, retryArgs, retryingClientOptions, UsageError } from "./shared-args.ts";
 
 /** Records asked for per poll when no --count bounds it. */
 const RECORDS_PER_POLL = 1000;
 
-/** What the print loop reads from: one partition, or a group member's partitions. */
+/** What the print loop reads from: one partition, every partition, or a group member's partitions. */
 interface RecordSource {
   readonly closed: boolean;
   poll(options: PollOptions): Promise<ConsumerRecord[]>;
@@ -20,12 +21,12 @@ export default defineCommand({
   meta: {
     name: "consume",
     alias: "consumer",
-    description: "Print a partition's records from an offset, or a group member's, and follow new ones with long polls",
+    description: "Print a topic's records (every partition, or one from an offset), or a group member's, and follow new ones with long polls",
   },
   args: {
     topic: { type: "string", description: "Topic to read (with --group: a,b for several)", required: true },
-    partition: { type: "string", description: "Partition to read (default 0; not with --group)" },
-    offset: { type: "string", description: "First offset: a number, earliest or latest (default earliest; not with --group)" },
+    partition: { type: "string", description: "Only this partition (default: every partition, in order within each; not with --group)" },
+    offset: { type: "string", description: "First offset: earliest, latest, or a number with --partition (default earliest; not with --group)" },
     group: { type: "string", description: "Consume as a member of this group: the broker assigns partitions and keeps offsets" },
     "consumer-id": { type: "string", description: "This member's id (with --group; default <hostname>-<pid>-<random>)" },
     "session-timeout": {
@@ -93,11 +94,16 @@ function partitionSource(args: ConsumeArgs, logger: Logger): RecordSource {
   for (const name of ["consumer-id", "session-timeout", "assignor"] as const) {
     if (args[name] !== undefined) throw new UsageError(`--${name} needs --group`);
   }
+  const offset = offsetArg(args.offset ?? "earliest");
+  if (args.partition === undefined) {
+    if (typeof offset === "number") throw new UsageError("--offset N needs --partition: an offset belongs to one partition (earliest and latest apply to all)");
+    return new AllPartitionsSource({ client: retryingClientOptions(args.broker, args["retry-timeout"], logger), topic: args.topic, offset, format: formatArg(args.format) });
+  }
   return new Consumer({
     ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
     topic: args.topic,
-    partition: integerArg("partition", args.partition ?? "0", 0, limits.partitionsPerTopicMax - 1),
-    offset: offsetArg(args.offset ?? "earliest"),
+    partition: integerArg("partition", args.partition, 0, limits.partitionsPerTopicMax - 1),
+    offset,
     format: formatArg(args.format),
   });
 }
@@ -112,7 +118,7 @@ function groupSource(args: ConsumeArgs, groupId: string, logger: Logger): Record
     groupId,
     consumerId: args["consumer-id"],
     topics: args.topic,
-    sessionTimeoutMs: args["session-timeout"] === undefined ? undefined : durationArg("session-timeout", args["session-timeout"]),
+    sessionTimeoutMs: args["session-timeout"] === undefined ? undefined : durationArg("session-timeout", args["session-timeout"], limits.sessionTimeoutMsMin, limits.sessionTimeoutMsMax),
     assignor: args.assignor as "round-robin" | "sticky" | undefined,
     format: formatArg(args.format),
   });
@@ -139,12 +145,6 @@ function groupSource(args: ConsumeArgs, groupId: string, logger: Logger): Record
 function offsetArg(text: string): OffsetSpec {
   if (text === "earliest" || text === "latest") return text;
   return integerArg("offset", text, 0);
-}
-
-function durationArg(name: string, text: string): number {
-  const ms = parseDurationMs(text);
-  if (ms === undefined) throw new UsageError(`--${name} must be a duration such as 500ms, 30s or 2m, not '${text}'`);
-  return ms;
 }
 
 /** `partition=0 offset=41 key=user123 value=Hello World`, headers before the value when there are any. */

@@ -1,7 +1,7 @@
 import type { ArgsDef } from "citty";
 import { type ClientOptions, DEFAULT_BROKER, type ProducerAcks, type RecordFormat, splitBrokers } from "../client/index.ts";
-import { parseDurationMs } from "../core/duration.ts";
 import type { Logger, LogLevelName } from "../core/logger.ts";
+import { durationArg } from "./duration-arg.ts";
 
 /** Arguments every subcommand shares (nuxt/cli's `commands/_shared.ts` habit). */
 
@@ -13,8 +13,6 @@ export const brokerArgs = {
     default: DEFAULT_BROKER,
   },
 } as const satisfies ArgsDef;
-
-const DURATION_WITH_UNIT = /^\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h)\s*$/;
 
 /** How long produce and consume keep retrying a broker that is down or failing over (src/client/retry.ts). */
 export const retryArgs = {
@@ -30,11 +28,7 @@ export const retryArgs = {
  * the --retry-timeout deadline, each one logged (at warn) as it happens.
  */
 export function retryingClientOptions(broker: string, retryTimeout: string, logger: Logger): ClientOptions {
-  // A unit is required: a bare number would be read as milliseconds, which nobody means here.
-  const retryDeadlineMs = DURATION_WITH_UNIT.test(retryTimeout) ? parseDurationMs(retryTimeout) : undefined;
-  if (retryDeadlineMs === undefined) {
-    throw new UsageError(`--retry-timeout must be a duration with a unit such as 30s or 2m, not '${retryTimeout}'`);
-  }
+  const retryDeadlineMs = durationArg("retry-timeout", retryTimeout);
   return {
     brokers: brokerList(broker),
     retryDeadlineMs,

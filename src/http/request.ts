@@ -127,7 +127,7 @@ export function parseIntegerInRange(
 export function parseDurationParameter(query: URLSearchParams, name: string, maxMs: number, fallback: number): number {
   const text = query.get(name);
   if (text === null) return fallback;
-  const value = parseDurationMs(text);
+  const value = parseDurationMs(text, { bareNumberUnit: "ms" });
   if (value === undefined) {
     throw invalidRequest(`query parameter '${name}' must be a duration such as 500ms, 30s or 2m, not '${text}'`, {
       parameter: name,

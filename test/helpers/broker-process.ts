@@ -223,6 +223,10 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
 
 export interface SpawnedCli {
   process: Subprocess;
+  /** Writes to its stdin (spawned with `stdin: "pipe"`). */
+  writeStdin(text: string): void;
+  /** Closes its stdin (end of input). */
+  endStdin(): void;
   /** Stdout so far. */
   stdout(): string;
   /** Resolves once stdout matches `pattern`; rejects after `waitMs` (default 20 s) or when the process ends first. */
@@ -231,11 +235,16 @@ export interface SpawnedCli {
   result: Promise<CliResult>;
 }
 
-/** Starts `gafka <args>` without waiting, for commands that follow (consume). */
-export function spawnCli(args: string[], options: Omit<RunCliOptions, "stdin"> = {}): SpawnedCli {
+export interface SpawnCliOptions extends Omit<RunCliOptions, "stdin"> {
+  /** "pipe" to write its input bit by bit (writeStdin, endStdin); default "ignore". */
+  stdin?: "pipe" | "ignore";
+}
+
+/** Starts `gafka <args>` without waiting, for commands that follow (consume) or read stdin as it comes (produce). */
+export function spawnCli(args: string[], options: SpawnCliOptions = {}): SpawnedCli {
   const child = Bun.spawn(gafkaCommand(args), {
     cwd: repoRoot,
-    stdin: "ignore",
+    stdin: options.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, NO_COLOR: "1", ...options.env },
@@ -248,6 +257,14 @@ export function spawnCli(args: string[], options: Omit<RunCliOptions, "stdin"> =
   const result = collect(child, options.timeoutMs ?? CLI_TIMEOUT_MS_DEFAULT, stdoutDone.then(() => stdout));
   return {
     process: child,
+    writeStdin(text) {
+      if (typeof child.stdin !== "object" || child.stdin === null) throw new Error("spawnCli: stdin is not a pipe (pass stdin: \"pipe\")");
+      child.stdin.write(text);
+      child.stdin.flush();
+    },
+    endStdin() {
+      if (typeof child.stdin === "object" && child.stdin !== null) child.stdin.end();
+    },
     stdout: () => stdout,
     async waitForStdout(pattern, waitMs = LISTENING_WAIT_MS) {
       const deadline = performance.now() + waitMs;
