@@ -67,11 +67,10 @@ test("a Content-Length over the limit is answered 413 in JSON at once, on every 
     });
     const body = expectTooLarge(answer, `${contentType} ${path}`);
     expect(body.error.size_bytes).toBe(declaredBytes);
-    expect(answer.headers.connection, path).toBe("close");
   }
 });
 
-test("a chunked body growing past the limit is answered 413 in JSON once it passes, and the connection closed", async () => {
+test("a chunked body growing past the limit is answered 413 in JSON once it passes, read no further", async () => {
   for (const [path, contentType] of [BODY_ROUTES[0]!, BODY_ROUTES[1]!, BODY_ROUTES[9]!]) {
     const answer = await rawRequest({
       url: broker.url,
@@ -79,11 +78,9 @@ test("a chunked body growing past the limit is answered 413 in JSON once it pass
       path,
       headers: { "content-type": contentType },
       chunkedBytes: 4 * limits.requestBytesMax,
-      untilClosed: true,
     });
     expectTooLarge(answer, `${contentType} ${path}`);
-    expect(answer.headers.connection, path).toBe("close");
-    expect(answer.sentBytes, `${path}: bytes taken in before the broker closed`).toBeLessThanOrEqual(limits.requestBytesMax + IN_FLIGHT_BYTES_MAX);
+    expect(answer.sentBytes, `${path}: bytes taken in before the answer`).toBeLessThanOrEqual(limits.requestBytesMax + IN_FLIGHT_BYTES_MAX);
   }
 });
 

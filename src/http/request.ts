@@ -49,10 +49,7 @@ export async function readBinaryBody(request: Request, requestBytesMax: number):
   const declaredLength = request.headers.get("content-length");
   if (declaredLength !== null) {
     const declaredBytes = Number(declaredLength);
-    if (declaredBytes > requestBytesMax) {
-      bodiesLeftUnread.add(request);
-      throw bodyTooLarge(requestBytesMax, declaredBytes);
-    }
+    if (declaredBytes > requestBytesMax) throw bodyTooLarge(requestBytesMax, declaredBytes);
     // Bun frames the body by Content-Length: exactly declaredBytes arrive.
     return new Uint8Array(await request.arrayBuffer());
   }
@@ -66,22 +63,10 @@ export async function readBinaryBody(request: Request, requestBytesMax: number):
     receivedBytes += value.length;
     if (receivedBytes > requestBytesMax) {
       void reader.cancel().catch(() => {});
-      bodiesLeftUnread.add(request);
       throw bodyTooLarge(requestBytesMax);
     }
     chunks.push(value);
   }
-}
-
-/**
- * Requests whose body was refused before it had all arrived. Bun would read
- * the rest to its end (dropping it) to keep the connection: the answer closes
- * it instead (src/http/server.ts), so a client streaming gigabytes stops.
- */
-const bodiesLeftUnread = new WeakSet<Request>();
-
-export function bodyLeftUnread(request: Request): boolean {
-  return bodiesLeftUnread.has(request);
 }
 
 /** 413 for a body over the limit; its size is known when it was declared, else only that it passed the limit. */

@@ -7,7 +7,7 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
-import { bodyLeftUnread, queryOf } from "./request.ts";
+import { queryOf } from "./request.ts";
 import type { HttpMethod, Route, RouteContext } from "./route.ts";
 import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
@@ -93,7 +93,6 @@ export function startServer(options: ServerOptions): RunningServer {
       } catch (error) {
         response = errorResponse(error, logger);
       }
-      if (bodyLeftUnread(request)) response.headers.set("connection", "close");
       instrument.answered(response.status, startedMs);
       return response;
     };

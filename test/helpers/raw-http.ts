@@ -12,7 +12,7 @@ export interface RawAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
-  /** Body bytes written when the whole answer had arrived, or with `untilClosed`, when the server closed. */
+  /** Body bytes written when the whole answer had arrived (or the server closed). */
   sentBytes: number;
 }
 
@@ -25,8 +25,6 @@ export interface RawRequest {
   body?: Uint8Array;
   /** Sends a chunked body of up to this many bytes, stopping as soon as the answer is in. */
   chunkedBytes?: number;
-  /** Keeps sending the chunked body after the answer, until the server closes the connection. */
-  untilClosed?: boolean;
   /** Default 30 s. */
   timeoutMs?: number;
 }
@@ -72,16 +70,12 @@ export function rawRequest(request: RawRequest): Promise<RawAnswer> {
       return { status, headers, body: received.subarray(headEnd + 4, headEnd + 4 + bodyBytes).toString("utf8"), sentBytes };
     };
 
-    let closed = false;
     socket.on("data", (data: Buffer) => {
       received = Buffer.concat([received, data]);
       const answer = parsed();
-      if (answer !== undefined && !request.untilClosed) finish(answer);
+      if (answer !== undefined) finish(answer);
     });
-    socket.on("close", () => {
-      closed = true;
-      finish(parsed() ?? new Error(`the server closed the connection after ${sentBytes} body bytes without a whole answer; got ${JSON.stringify(received.toString().slice(0, 300))}`));
-    });
+    socket.on("close", () => finish(parsed() ?? new Error(`the server closed the connection after ${sentBytes} body bytes without a whole answer; got ${JSON.stringify(received.toString().slice(0, 300))}`)));
     socket.on("error", () => {}); // a reset after the answer is expected; "close" follows and decides
 
     socket.write(head);
@@ -93,7 +87,7 @@ export function rawRequest(request: RawRequest): Promise<RawAnswer> {
     if (totalBytes === undefined) return;
     const chunkHead = Buffer.from(`${CHUNK.length.toString(16)}\r\n`);
     const pump = () => {
-      while (!settled && !closed && sentBytes < totalBytes) {
+      while (!settled && sentBytes < totalBytes) {
         socket.write(chunkHead);
         socket.write(CHUNK);
         sentBytes += CHUNK.length;
@@ -102,9 +96,7 @@ export function rawRequest(request: RawRequest): Promise<RawAnswer> {
           return;
         }
       }
-      if (settled || closed) return;
-      socket.write("0\r\n\r\n");
-      if (request.untilClosed) finish(new Error(`the server kept the connection open through all ${sentBytes} body bytes`));
+      if (!settled) socket.write("0\r\n\r\n");
     };
     pump();
   });
