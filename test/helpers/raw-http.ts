@@ -4,16 +4,13 @@ import * as net from "node:net";
  * One HTTP/1.1 request written byte by byte on a plain TCP socket, for bodies
  * fetch will not send: a Content-Length far larger than what follows, or a
  * chunked body that keeps coming until the server answers. Writes wait for
- * the socket to drain, so `sentBytes` is close to what the server has taken
- * in (off by what the kernel's socket buffers hold).
+ * the socket to drain.
  */
 
 export interface RawAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
-  /** Body bytes written when the whole answer had arrived (or the server closed). */
-  sentBytes: number;
 }
 
 export interface RawRequest {
@@ -67,7 +64,7 @@ export function rawRequest(request: RawRequest): Promise<RawAnswer> {
       }
       const bodyBytes = Number(headers["content-length"] ?? 0);
       if (received.length < headEnd + 4 + bodyBytes) return undefined;
-      return { status, headers, body: received.subarray(headEnd + 4, headEnd + 4 + bodyBytes).toString("utf8"), sentBytes };
+      return { status, headers, body: received.subarray(headEnd + 4, headEnd + 4 + bodyBytes).toString("utf8") };
     };
 
     socket.on("data", (data: Buffer) => {
