@@ -40,10 +40,12 @@ const utf8 = new TextDecoder();
  * The request body's bytes, refused with 413 message_too_large beyond
  * requestBytesMax, and never more than that in memory: a Content-Length over
  * the limit is refused before a byte is read, and a body without one
- * (chunked) is read as it arrives and refused, the rest unread, as soon as it
- * passes the limit. This is the only body limit that fires: Bun's own answers
- * with an empty 413 and buffers up to it, so src/http/server.ts sets it out
- * of reach. Every route reads its body through here.
+ * (chunked) is read as it arrives and refused as soon as it passes the limit.
+ * Bun then drops the rest as it arrives and keeps the connection (closing it
+ * early could reset it before the client has read the 413). This is the only
+ * body limit that fires: Bun's own answers with an empty 413 and buffers up to
+ * it, so src/http/server.ts sets it out of reach. Every route reads its body
+ * through here.
  */
 export async function readBinaryBody(request: Request, requestBytesMax: number): Promise<Uint8Array> {
   const declaredLength = request.headers.get("content-length");
