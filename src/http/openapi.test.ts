@@ -1,3 +1,4 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { expect, test } from "bun:test";
 import * as path from "node:path";
 import { routeTable } from "./server.ts";
@@ -22,6 +23,16 @@ function specOperations(spec: OpenApiDocument): string[] {
   }
   return operations.sort();
 }
+
+test("docs/openapi.yaml is a valid OpenAPI document", async () => {
+  // An independent parser and the OpenAPI schema: a YAML slip (say, an unquoted
+  // comma in a flow mapping) can still parse, into a document no tool accepts.
+  const problems = await SwaggerParser.validate(SPEC_PATH).then(
+    () => "",
+    (error: unknown) => (error instanceof Error ? error.message : String(error)),
+  );
+  expect(problems).toBe("");
+});
 
 test("docs/openapi.yaml names exactly the routes the server answers", async () => {
   const spec = await loadSpec();

@@ -1,4 +1,5 @@
 import { GafkaError, invalidRequest } from "../core/errors.ts";
+import { joinBytes } from "../core/bytes.ts";
 import { parseDurationMs } from "../core/duration.ts";
 
 /**
@@ -9,19 +10,13 @@ import { parseDurationMs } from "../core/duration.ts";
 
 /**
  * The request's JSON body, which must be an object. Checks the content type
- * (415) and the size (413: by Content-Length before reading, by the bytes
- * read when the body is chunked).
+ * (415) and the size (413, readBinaryBody).
  */
 export async function readJsonObject(request: Request, requestBytesMax: number): Promise<Record<string, unknown>> {
   if (!isJsonContentType(request.headers.get("content-type"))) {
     throw new GafkaError("unsupported_media_type", "the request body must be JSON (Content-Type: application/json)");
   }
-  const declaredLength = request.headers.get("content-length");
-  if (declaredLength !== null && Number(declaredLength) > requestBytesMax) throw bodyTooLarge(Number(declaredLength), requestBytesMax);
-  const text = await request.text();
-  if (declaredLength === null && text.length > 0 && Buffer.byteLength(text, "utf8") > requestBytesMax) {
-    throw bodyTooLarge(Buffer.byteLength(text, "utf8"), requestBytesMax);
-  }
+  const text = await readBodyText(request, requestBytesMax);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -34,12 +29,54 @@ export async function readJsonObject(request: Request, requestBytesMax: number):
   return body as Record<string, unknown>;
 }
 
-function bodyTooLarge(sizeBytes: number, requestBytesMax: number): GafkaError {
-  return new GafkaError(
-    "message_too_large",
-    `the request body is ${sizeBytes} bytes; the most a request may carry is ${requestBytesMax}`,
-    { details: { size_bytes: sizeBytes, max_bytes: requestBytesMax } },
-  );
+/** The request body as UTF-8 text, refused with 413 beyond requestBytesMax (readBinaryBody). */
+export async function readBodyText(request: Request, requestBytesMax: number): Promise<string> {
+  return utf8.decode(await readBinaryBody(request, requestBytesMax));
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * The request body's bytes, refused with 413 message_too_large beyond
+ * requestBytesMax, and never more than that in memory: a Content-Length over
+ * the limit is refused before a byte is read, and a body without one
+ * (chunked) is read as it arrives and refused as soon as it passes the limit.
+ * Bun then drops the rest as it arrives and keeps the connection (closing it
+ * early could reset it before the client has read the 413). This is the only
+ * body limit that fires: Bun's own answers with an empty 413 and buffers up to
+ * it, so src/http/server.ts sets it out of reach. Every route reads its body
+ * through here.
+ */
+export async function readBinaryBody(request: Request, requestBytesMax: number): Promise<Uint8Array> {
+  const declaredLength = request.headers.get("content-length");
+  if (declaredLength !== null) {
+    const declaredBytes = Number(declaredLength);
+    if (declaredBytes > requestBytesMax) throw bodyTooLarge(requestBytesMax, declaredBytes);
+    // Bun frames the body by Content-Length: exactly declaredBytes arrive.
+    return new Uint8Array(await request.arrayBuffer());
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let receivedBytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return joinBytes(chunks, receivedBytes);
+    receivedBytes += value.length;
+    if (receivedBytes > requestBytesMax) {
+      void reader.cancel().catch(() => {});
+      throw bodyTooLarge(requestBytesMax);
+    }
+    chunks.push(value);
+  }
+}
+
+/** 413 for a body over the limit; its size is known when it was declared, else only that it passed the limit. */
+function bodyTooLarge(requestBytesMax: number, declaredBytes?: number): GafkaError {
+  const size = declaredBytes === undefined ? `more than ${requestBytesMax} bytes` : `${declaredBytes} bytes`;
+  return new GafkaError("message_too_large", `the request body is ${size}; the most a request may carry is ${requestBytesMax}`, {
+    details: declaredBytes === undefined ? { max_bytes: requestBytesMax } : { size_bytes: declaredBytes, max_bytes: requestBytesMax },
+  });
 }
 
 /** Kafka's RecordBatch v2 bytes, the binary produce and consume form (docs/api.md "Record batches"). */
@@ -60,15 +97,6 @@ function isMediaType(value: string | null, mediaType: string): boolean {
   if (value === mediaType) return true;
   const semicolon = value.indexOf(";");
   return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase() === mediaType;
-}
-
-/** The request body as bytes, refused with 413 beyond requestBytesMax (by Content-Length first, then by what arrived). */
-export async function readBinaryBody(request: Request, requestBytesMax: number): Promise<Uint8Array> {
-  const declaredLength = request.headers.get("content-length");
-  if (declaredLength !== null && Number(declaredLength) > requestBytesMax) throw bodyTooLarge(Number(declaredLength), requestBytesMax);
-  const body = new Uint8Array(await request.arrayBuffer());
-  if (body.length > requestBytesMax) throw bodyTooLarge(body.length, requestBytesMax);
-  return body;
 }
 
 /** Each request's query, parsed once however many layers ask (the replication guard, then the route). */

@@ -2,7 +2,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import { guardRequest } from "../replication/request-guard.ts";
-import { GafkaError } from "../core/errors.ts";
+import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
@@ -97,13 +97,21 @@ export function startServer(options: ServerOptions): RunningServer {
       return response;
     };
   }
-  const server = Bun.serve({
+  const server = listenOrExplain(options.host, options.port, () => Bun.serve({
     hostname: options.host,
     port: options.port,
     development: false,
+    // Bun turns SO_REUSEPORT on when development is false: a second broker on
+    // this port would then share it (answers alternating between the two)
+    // instead of failing with EADDRINUSE.
+    reusePort: false,
     idleTimeout: IDLE_TIMEOUT_SECONDS,
-    // Our own check answers 413 in JSON up to twice the limit; beyond that Bun refuses the body itself.
-    maxRequestBodySize: requestBytesMax * 2,
+    // Out of reach on purpose: Bun refuses a body over this limit with an
+    // empty 413 (a Content-Length over it before any handler runs) and
+    // buffers a chunked body up to it. Routes read bodies through
+    // src/http/request.ts readBinaryBody, which answers 413 in JSON at
+    // requestBytesMax and never holds more than that.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     routes: bunRoutes,
     fetch: (request) => {
       const startedMs = performance.now();
@@ -112,7 +120,7 @@ export function startServer(options: ServerOptions): RunningServer {
       return response;
     },
     error: (error) => errorResponse(error, logger),
-  });
+  }));
   const port = server.port;
   if (port === undefined) throw new Error("Bun.serve did not report a port");
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -122,6 +130,29 @@ export function startServer(options: ServerOptions): RunningServer {
     stop: () => server.stop(),
   };
 }
+
+/**
+ * Runs `listen`, turning a failure into one line naming the address and the
+ * reason ("cannot listen on 127.0.0.1:9001: address in use"): Bun's own
+ * message for a taken port names neither the host nor the cause plainly.
+ */
+function listenOrExplain<T>(host: string, port: number, listen: () => T): T {
+  try {
+    return listen();
+  } catch (error) {
+    const code = systemErrorCode(error);
+    const reason = code === undefined ? undefined : LISTEN_FAILURES[code];
+    if (reason === undefined) throw error;
+    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new Error(`cannot listen on ${address}: ${reason}`, { cause: error });
+  }
+}
+
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: "address in use (is another broker running on this port?)",
+  EADDRNOTAVAIL: "address not available (no interface of this machine has it)",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+};
 
 /** A request no route took: 405 with Allow when the path is known, else 404. */
 function unrouted(request: Request): Response {

@@ -2,6 +2,7 @@ import type { Subprocess } from "bun";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { reserveTestPort } from "./test-ports.ts";
 
 /**
  * Real broker processes and CLI runs for end-to-end suites. By default they
@@ -56,18 +57,18 @@ export interface BrokerProcess {
 export interface StartBrokerOptions {
   /** Reuse a data dir (e.g. after a crash); a new temporary one otherwise. */
   dataDir?: string;
-  /** Default 0: a free port. */
+  /** Default: a port reserved for this broker for the whole run (test-ports.ts), which restarts keep. */
   port?: number;
   /** Extra arguments for `gafka broker`, e.g. ["--fsync", "never"]. */
   args?: string[];
 }
 
-/** Starts `gafka broker --host 127.0.0.1 --port 0 --data-dir <tmp>` and waits for its `listening on` line. */
+/** Starts `gafka broker --host 127.0.0.1 --port <reserved> --data-dir <tmp>` and waits for its `listening on` line. */
 export async function startBrokerProcess(options: StartBrokerOptions = {}): Promise<BrokerProcess> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await makeTempDir("gafka-broker-"));
   const extraArgs = options.args ?? [];
-  let current = await spawnBroker(dataDir, options.port ?? 0, extraArgs);
+  let current = options.port === undefined ? await spawnOnReservedPort(dataDir, extraArgs) : await spawnBroker(dataDir, options.port, extraArgs);
 
   const handle: BrokerProcess = {
     get url() {
@@ -105,6 +106,19 @@ export async function startBrokerProcess(options: StartBrokerOptions = {}): Prom
     },
   };
   return handle;
+}
+
+/** Bounds the retries when a process outside the tests takes a reserved port before the broker binds it. */
+const PORT_ATTEMPTS = 3;
+
+async function spawnOnReservedPort(dataDir: string, extraArgs: string[]): Promise<Spawned> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnBroker(dataDir, await reserveTestPort(), extraArgs);
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !(error instanceof Error) || !error.message.includes("address in use")) throw error;
+    }
+  }
 }
 
 interface Spawned {

@@ -4,7 +4,7 @@ import type { StreamRequest } from "../../replication/leader-replicator.ts";
 import type { ReplicaManager } from "../../replication/replica-manager.ts";
 import { LEADER_EPOCH_HEADER } from "../../replication/request-guard.ts";
 import { GafkaError } from "../../core/errors.ts";
-import { readJsonObject } from "../request.ts";
+import { readBodyText, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 
 /**
@@ -70,7 +70,7 @@ async function leader(request: Request, context: RouteContext): Promise<Response
  * it lacks committed records.
  */
 async function promote(request: Request, context: RouteContext): Promise<Response> {
-  const text = await request.text();
+  const text = await readBodyText(request, context.requestBytesMax);
   let force = false;
   if (text.trim() !== "") {
     let body: unknown;
