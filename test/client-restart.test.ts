@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { GroupConsumer, Producer, type ConsumerRecord, type RecordMetadata } from "../src/client/index.ts";
-import { cleanupAll, runCli, spawnCli, startBrokerProcess, type SpawnedCli } from "./helpers/broker-process.ts";
+import { cleanupAll, printedRecords, runCli, spawnCli, startBrokerProcess, type SpawnedCli } from "./helpers/broker-process.ts";
 import { createTopic, startFollower, startLeader, waitCaughtUp } from "./helpers/cluster.ts";
 import { postJson, readPartition, waitFor } from "./helpers/http.ts";
 
@@ -25,21 +25,6 @@ const DOWNTIME_MS = 1_500;
 const GROUP_CONSUMER_DOWNTIME_MS = 4_000;
 const TEST_TIMEOUT_MS = 90_000;
 
-interface Printed {
-  partition: number;
-  offset: number;
-  value: string;
-}
-
-/** The records a `gafka consume --json` printed so far. */
-function printed(cli: SpawnedCli): Printed[] {
-  return cli
-    .stdout()
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as Printed);
-}
-
 async function produceValues(url: string, topic: string, partition: number, values: string[]): Promise<void> {
   const { status, body } = await postJson(`${url}/api/v1/produce`, { topic, records: values.map((value) => ({ partition, value })) });
   if (status !== 200) throw new Error(`produce answered ${status}: ${JSON.stringify(body)}`);
@@ -63,7 +48,7 @@ describe("a broker killed and started again", () => {
       await produceValues(broker.url, "follow", 0, range("before", 0, 50));
       const partitionMode = spawnCli(["consume", "--topic=follow", "--partition=0", "--json", `--broker=${broker.hostPort}`], { timeoutMs: 80_000 });
       const groupMode = spawnCli(["consume", "--topic=follow", "--group=followers", "--json", `--broker=${broker.hostPort}`], { timeoutMs: 80_000 });
-      await waitFor(() => printed(partitionMode).length === 50 && printed(groupMode).length === 50, "both consumers to print the first 50", 30_000);
+      await waitFor(() => printedRecords(partitionMode).length === 50 && printedRecords(groupMode).length === 50, "both consumers to print the first 50", 30_000);
 
       await broker.kill();
       await Bun.sleep(DOWNTIME_MS);
@@ -72,19 +57,19 @@ describe("a broker killed and started again", () => {
 
       const expected = [...range("before", 0, 50), ...range("after", 0, 50)];
       await waitFor(
-        () => new Set(printed(partitionMode).map((r) => r.value)).size === 100 && new Set(printed(groupMode).map((r) => r.value)).size === 100,
+        () => new Set(printedRecords(partitionMode).map((r) => r.value)).size === 100 && new Set(printedRecords(groupMode).map((r) => r.value)).size === 100,
         "both consumers to print all 100 records",
         40_000,
       );
 
       // Partition mode resumes at its next offset: each record once, in order.
-      expect(printed(partitionMode).map((r) => r.value)).toEqual(expected);
-      expect(printed(partitionMode).map((r) => r.offset)).toEqual(expected.map((_, offset) => offset));
+      expect(printedRecords(partitionMode).map((r) => r.value)).toEqual(expected);
+      expect(printedRecords(partitionMode).map((r) => r.offset)).toEqual(expected.map((_, offset) => offset));
       // Group mode resumes from the committed offset: the batch in hand at the kill may come again, nothing else.
-      const groupValues = printed(groupMode).map((r) => r.value);
+      const groupValues = printedRecords(groupMode).map((r) => r.value);
       const firstSeen = groupValues.filter((value, index) => groupValues.indexOf(value) === index);
       expect(firstSeen).toEqual(expected);
-      expectRewindsOnlyToCommitted(printed(groupMode).map((r) => r.offset), 1, 50);
+      expectRewindsOnlyToCommitted(printedRecords(groupMode).map((r) => r.offset), 1, 50);
 
       for (const cli of [partitionMode, groupMode]) {
         const { exitCode, stderr } = await interrupt(cli);

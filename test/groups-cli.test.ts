@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Admin, GafkaClientError, GroupConsumer, type ConsumerRecord, type FetchFunction, type GroupDescription } from "../src/client/index.ts";
-import { cleanupAll, runCli, spawnCli, startBrokerProcess, type BrokerProcess, type CliResult, type SpawnedCli } from "./helpers/broker-process.ts";
+import { cleanupAll, printedRecords, runCli, spawnCli, startBrokerProcess, type BrokerProcess, type CliResult } from "./helpers/broker-process.ts";
 import { postJson, waitFor } from "./helpers/http.ts";
 
 /**
@@ -18,22 +18,6 @@ beforeAll(async () => {
 });
 
 afterAll(cleanupAll);
-
-interface Printed {
-  topic: string;
-  partition: number;
-  offset: number;
-  value: string;
-}
-
-/** The records a `gafka consume --json` printed so far. */
-function printed(cli: SpawnedCli): Printed[] {
-  return cli
-    .stdout()
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as Printed);
-}
 
 /** Appends `values` to one partition in a single batch. */
 async function produce(topic: string, partition: number, values: string[]): Promise<void> {
@@ -82,12 +66,12 @@ describe("gafka consume --group", () => {
 
     await produce("split", 0, range("p0", 20));
     await produce("split", 1, range("p1", 20));
-    await waitFor(() => printed(a).length + printed(b).length >= 40, "the 40 records to be printed", 20_000);
-    const both = [...printed(a), ...printed(b)];
+    await waitFor(() => printedRecords(a).length + printedRecords(b).length >= 40, "the 40 records to be printed", 20_000);
+    const both = [...printedRecords(a), ...printedRecords(b)];
     expect(both).toHaveLength(40); // each record printed by exactly one of them
     expect(new Set(both.map((record) => record.value)).size).toBe(40);
-    expect([...new Set(printed(a).map((record) => `split-${record.partition}`))]).toEqual(split.a!);
-    expect([...new Set(printed(b).map((record) => `split-${record.partition}`))]).toEqual(split.b!);
+    expect([...new Set(printedRecords(a).map((record) => `split-${record.partition}`))]).toEqual(split.a!);
+    expect([...new Set(printedRecords(b).map((record) => `split-${record.partition}`))]).toEqual(split.b!);
 
     a.process.kill("SIGINT");
     expectSuccess(await a.result);
@@ -96,11 +80,11 @@ describe("gafka consume --group", () => {
 
     await produce("split", 0, range("after-p0", 10));
     await produce("split", 1, range("after-p1", 10));
-    await waitFor(() => printed(b).filter((record) => record.value.startsWith("after-")).length >= 20, "b to print the 20 later records", 20_000);
-    const all = [...printed(a), ...printed(b)];
+    await waitFor(() => printedRecords(b).filter((record) => record.value.startsWith("after-")).length >= 20, "b to print the 20 later records", 20_000);
+    const all = [...printedRecords(a), ...printedRecords(b)];
     expect(all).toHaveLength(60); // a committed what it printed: b repeats none of it
     for (const partition of [0, 1]) {
-      expect(printed(b).filter((record) => record.partition === partition && record.value.startsWith("after-")).map((record) => record.offset)).toEqual(
+      expect(printedRecords(b).filter((record) => record.partition === partition && record.value.startsWith("after-")).map((record) => record.offset)).toEqual(
         range("", 10).map((_, index) => 20 + index),
       );
     }

@@ -235,6 +235,23 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
   return collect(child, options.timeoutMs ?? CLI_TIMEOUT_MS_DEFAULT);
 }
 
+/** A record as `gafka consume --json` prints it, one object a line. */
+export interface PrintedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  value: string;
+}
+
+/** The records a `gafka consume --json` has printed so far. */
+export function printedRecords(cli: SpawnedCli): PrintedRecord[] {
+  return cli
+    .stdout()
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as PrintedRecord);
+}
+
 export interface SpawnedCli {
   process: Subprocess;
   /** Writes to its stdin (spawned with `stdin: "pipe"`). */
