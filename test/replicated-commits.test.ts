@@ -89,6 +89,9 @@ test("min.insync.replicas=2: a commit is acknowledged only once the follower hol
 test("min.insync.replicas=2: a commit the follower cannot confirm answers 503 not_enough_replicas_after_append and is never reported as committed, not even after a failover", async () => {
   const { leader, follower } = await pair("1s");
   expect((await commit(leader, 3)).status).toBe(200);
+  // A member of another group is handed records; its next consume call would commit them.
+  const groupConsume = () => getJson(`${leader.url}/api/v1/consume?topic=t&group_id=h&consumer_id=m1&count=5`);
+  expect((await groupConsume()).body.records).toHaveLength(5);
 
   pause(follower);
   const refused = await commit(leader, 6);
@@ -99,9 +102,15 @@ test("min.insync.replicas=2: a commit the follower cannot confirm answers 503 no
   const refusedAtOnce = await commit(leader, 7);
   expect(refusedAtOnce.status).toBe(503);
   expect(await committedOffset(leader)).toBe(3);
+  // The group consume's implicit commit follows the same rule: no records, an error, nothing committed.
+  const poll = await groupConsume();
+  expect(poll.status).toBe(503);
+  expect(poll.body.error.code).toMatch(/^not_enough_replicas/);
+  const other = await getJson(`${leader.url}/api/v1/consumer-groups/h/status`);
+  expect(other.body.partitions.map((p: any) => p.committed_offset)).toEqual([null]);
 
-  // The leader dies; the follower, killed before it could read anything more, comes back and is promoted.
-  await leader.kill();
+  // The leader hangs; the follower, killed before it could read anything more, comes back and is promoted.
+  pause(leader);
   await follower.kill();
   stopped.delete(follower);
   expect(offsetOnDisk(follower, "g")).toBe(3);
@@ -109,5 +118,13 @@ test("min.insync.replicas=2: a commit the follower cannot confirm answers 503 no
   const promoted = await postJson(`${follower.url}/api/v1/replication/promote`, {});
   expect(promoted.status).toBe(200);
   await waitFor(async () => (await getJson(`${follower.url}/api/v1/consumer-groups/g/status`)).status === 200, "the promoted follower to serve groups");
+  expect(await committedOffset(follower)).toBe(3);
+
+  // The old leader wakes up, hears it was deposed, and takes the new leader's offsets: its refused commit is gone.
+  resume(leader);
+  await waitFor(async () => {
+    const view = await getJson(`${leader.url}/api/v1/replication/status`).catch(() => undefined);
+    return view?.body.role === "follower" && offsetOnDisk(leader, "g") === 3;
+  }, "the deposed leader to follow and hold the new leader's committed offset");
   expect(await committedOffset(follower)).toBe(3);
 });
