@@ -132,15 +132,7 @@ export class LeaderReplicator implements SessionSource {
     const now = options.clock.monotonicMs();
     for (const known of options.knownFollowers) {
       // Not heard from yet: in sync only where the checkpoint says so.
-      this.followers.set(known.id, {
-        id: known.id,
-        address: known.address,
-        lastContactMs: 0,
-        session: undefined,
-        lastSessionId: 0,
-        partitions: new Map(),
-        offsetsSnapshotSequence: 0,
-      });
+      this.followers.set(known.id, { id: known.id, address: known.address, lastContactMs: 0, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 });
     }
     this.refreshPartitions();
     // Followers in sync at the last checkpoint stay so, at its high watermark, until they catch up or time out.
@@ -216,15 +208,7 @@ export class LeaderReplicator implements SessionSource {
     }
     const now = this.options.clock.monotonicMs();
     if (follower === undefined) {
-      follower = {
-        id: request.followerId,
-        address: request.address,
-        lastContactMs: now,
-        session: undefined,
-        lastSessionId: 0,
-        partitions: new Map(),
-        offsetsSnapshotSequence: 0,
-      };
+      follower = { id: request.followerId, address: request.address, lastContactMs: now, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 };
       this.followers.set(follower.id, follower);
       for (const key of this.partitions.keys()) follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: 0, inSync: false, sent: [] });
       this.options.onFollowerSeen({ id: follower.id, address: follower.address });
