@@ -106,6 +106,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       state: replicationState,
       offsets: offsetsReplica(groups.offsets),
     });
+    groups.setCommitGuard(replication);
     server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger, metrics });
   } catch (error) {
     await groups.close();

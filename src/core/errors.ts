@@ -28,6 +28,7 @@ export type ErrorCode =
   | "partition_offline"
   | "log_corrupt"
   | "not_enough_replicas"
+  | "not_enough_replicas_after_append"
   | "broker_unavailable"
   | "shutting_down";
 

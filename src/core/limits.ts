@@ -52,6 +52,12 @@ export const limits = {
   replicationChunkBytes: 1024 * 1024,
   /** Largest replication stream message a follower accepts: one frame and its envelope. */
   replicationMessageBytesMax: 256 * 1024 * 1024 + 64 * 1024,
+  /**
+   * Offset-store writes kept awaiting their replication acknowledgement
+   * (min.insync.replicas >= 2); past it a commit is refused (503
+   * not_enough_replicas) until the followers catch up.
+   */
+  offsetWritesUnacknowledgedMax: 10_000,
   /** Followers one leader streams to at once. */
   followersMax: 16,
 } as const;

@@ -376,3 +376,74 @@ test("records made durable while a consume's implicit commit syncs go out with i
   expect(valuesOf(await groups.consume("g", "m", { topics: ["t"], maxRecords: 10, waitMs: 0 }))).toEqual(["d"]);
   expect(groups.status("g").partitions.map((p) => p.committedOffset)).toEqual([3]);
 });
+
+describe("commits acknowledged by a commit guard (replication)", () => {
+  /** A guard whose acknowledgements the test gives or refuses by hand. */
+  function handGuard() {
+    const settling: { sequence: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+    return {
+      settling,
+      refuseAdmission: false,
+      admitCommit() {
+        if (this.refuseAdmission) throw new GafkaError("not_enough_replicas", "too few replicas", { retriable: true });
+        return 1;
+      },
+      settleCommit(_term: number, sequence: number) {
+        return new Promise<void>((resolve, reject) => settling.push({ sequence, resolve, reject }));
+      },
+    };
+  }
+
+  const committedOf = (f: Fixture) => f.groups.status("g").partitions.map((p) => p.committedOffset);
+
+  test("an explicit commit answers only once acknowledged; a refused one is never reported as committed", async () => {
+    const f = await fixture();
+    await f.broker.createTopic("t", 1);
+    await produce(f.broker, "t", 0, ["a", "b", "c", "d"]);
+    const guard = handGuard();
+    f.groups.setCommitGuard(guard);
+    let answered = false;
+    const first = f.groups.commit("g", undefined, undefined, [{ topic: "t", partition: 0, offset: 2 }]).then(() => (answered = true));
+    await waitFor(() => guard.settling.length === 1, "the commit to wait for its acknowledgement");
+    expect(answered).toBe(false);
+    expect(committedOf(f)).toEqual([]);
+    guard.settling.shift()!.resolve();
+    await first;
+    expect(committedOf(f)).toEqual([2]);
+
+    const refused = f.groups.commit("g", undefined, undefined, [{ topic: "t", partition: 0, offset: 4 }]);
+    await waitFor(() => guard.settling.length === 1, "the second commit to wait");
+    guard.settling.shift()!.reject(new GafkaError("not_enough_replicas_after_append", "no copies", { retriable: true }));
+    await expectGafkaError(refused, "not_enough_replicas_after_append");
+    expect(committedOf(f)).toEqual([2]);
+  });
+
+  test("a group consume's implicit commit holds the answer until acknowledged; refused up front, the next poll commits again", async () => {
+    const f = await fixture();
+    await f.broker.createTopic("t", 1);
+    await produce(f.broker, "t", 0, ["a", "b", "c"]);
+    const guard = handGuard();
+    f.groups.setCommitGuard(guard);
+    expect(valuesOf(await poll(f, "m", { maxRecords: 2 }))).toEqual(["a", "b"]);
+    let answered = false;
+    const second = poll(f, "m", { maxRecords: 2 }).then((result) => {
+      answered = true;
+      return result;
+    });
+    await waitFor(() => guard.settling.length === 1, "the implicit commit to wait for its acknowledgement");
+    await Bun.sleep(20);
+    expect(answered).toBe(false);
+    guard.settling.shift()!.resolve();
+    expect(valuesOf(await second)).toEqual(["c"]);
+    expect(committedOf(f)).toEqual([2]);
+
+    guard.refuseAdmission = true;
+    await expectGafkaError(poll(f, "m"), "not_enough_replicas");
+    guard.refuseAdmission = false;
+    const third = poll(f, "m");
+    await waitFor(() => guard.settling.length === 1, "the retried commit");
+    guard.settling.shift()!.resolve();
+    expect(valuesOf(await third)).toEqual([]);
+    expect(committedOf(f)).toEqual([3]);
+  });
+});

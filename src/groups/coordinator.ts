@@ -12,6 +12,7 @@ import {
   partitionKey,
   type TopicPartition,
 } from "./assignor.ts";
+import type { CommitGuard } from "./commit-guard.ts";
 import { Group, Member } from "./group.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 import { type CommittedOffset, OffsetStore } from "./offset-store.ts";
@@ -145,6 +146,7 @@ export class GroupCoordinator {
   readonly offsets: OffsetStore;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private commitGuard: CommitGuard | undefined;
 
   constructor(options: CoordinatorOptions) {
     this.broker = options.broker;
@@ -158,6 +160,11 @@ export class GroupCoordinator {
   static open(options: Omit<CoordinatorOptions, "offsets"> & { dataDir: string; fs: FileSystem }): GroupCoordinator {
     const offsets = OffsetStore.open({ dataDir: options.dataDir, fs: options.fs, logger: options.logger });
     return new GroupCoordinator({ ...options, offsets });
+  }
+
+  /** Lets replication decide who may commit and when a commit is acknowledged (see CommitGuard). */
+  setCommitGuard(guard: CommitGuard): void {
+    this.commitGuard = guard;
   }
 
   /** Ends every member's long poll, then closes the offset store (after its last fsync). */
@@ -254,8 +261,8 @@ export class GroupCoordinator {
     }
     member.pollsInFlight++;
     try {
-      // The implicit commit's fsync overlaps the read and the long poll; the
-      // answer waits for it, so nothing is answered before the commit is durable.
+      // The implicit commit's fsync (and its copies on the followers) overlaps the read and the
+      // long poll; the answer waits for it, so nothing is answered before the commit is acknowledged.
       member.commitsOnConsume = request.commit !== "none";
       const committing = member.commitsOnConsume ? this.commitDelivered(group, member) : Promise.resolve();
       let commitSettled = !member.commitsOnConsume;
@@ -295,10 +302,13 @@ export class GroupCoordinator {
   /**
    * Commits what the member was handed and has now acknowledged by calling
    * again. The store takes the entries synchronously (so positions read right
-   * after see them); the promise resolves once they are fdatasync'ed.
+   * after see them); the promise resolves once they are acknowledged
+   * (writeCommit). Refused before anything is written, the member keeps its
+   * positions and its next call commits them.
    */
   private async commitDelivered(group: Group, member: Member): Promise<void> {
     if (member.delivered.size === 0) return;
+    const term = this.commitGuard?.admitCommit() ?? 0;
     const nowMs = this.clock.nowMs();
     const entries: CommittedOffset[] = [];
     for (const tp of member.assignment) {
@@ -306,7 +316,24 @@ export class GroupCoordinator {
       if (offset !== undefined) entries.push({ group: group.groupId, topic: tp.topic, partition: tp.partition, offset, committedAtMs: nowMs });
     }
     member.delivered.clear();
-    await this.offsets.commit(entries);
+    await this.settle(term, this.offsets.commit(entries));
+  }
+
+  /**
+   * Writes commit entries: admitted by the guard, durable in the store, then
+   * acknowledged once enough replicas hold them (the store's acknowledged
+   * view, what the group's status reports, takes them only then).
+   */
+  private writeCommit(entries: CommittedOffset[]): Promise<void> {
+    const term = this.commitGuard?.admitCommit() ?? 0;
+    return this.settle(term, this.offsets.commit(entries));
+  }
+
+  private async settle(term: number, written: Promise<number>): Promise<void> {
+    const sequence = await written;
+    if (sequence === 0) return;
+    await this.commitGuard?.settleCommit(term, sequence);
+    this.offsets.acknowledge(sequence);
   }
 
   /** Where a partition's owner starts: the committed offset, kept inside the log's bounds. */
@@ -402,7 +429,7 @@ export class GroupCoordinator {
       }
     }
     const nowMs = this.clock.nowMs();
-    await this.offsets.commit(commits.map((c) => ({ group: groupId, topic: c.topic, partition: c.partition, offset: c.offset, committedAtMs: nowMs })));
+    await this.writeCommit(commits.map((c) => ({ group: groupId, topic: c.topic, partition: c.partition, offset: c.offset, committedAtMs: nowMs })));
   }
 
   /** Moves a stopped group's committed offsets (409 while it has members). */
@@ -421,14 +448,15 @@ export class GroupCoordinator {
       else offset = Math.min(Math.max(target.offset, earliest), highWatermark);
       return { group: groupId, topic, partition, offset, committedAtMs: nowMs };
     });
-    await this.offsets.commit(entries);
+    await this.writeCommit(entries);
     return entries;
   }
 
   async deleteGroup(groupId: string): Promise<void> {
     this.checkKnownGroup(groupId);
     this.checkNoMembers(groupId, "delete it");
-    await this.offsets.deleteGroup(groupId, this.clock.nowMs());
+    const term = this.commitGuard?.admitCommit() ?? 0;
+    await this.settle(term, this.offsets.deleteGroup(groupId, this.clock.nowMs()));
     this.groups.delete(groupId);
   }
 
@@ -447,7 +475,8 @@ export class GroupCoordinator {
     const group = this.groups.get(groupId);
     const members = group ? [...group.members.values()] : [];
     const partitions = new Map<string, TopicPartition>();
-    for (const committed of this.offsets.offsetsOf(groupId)) partitions.set(partitionKey(committed), committed);
+    // Committed means acknowledged: a commit that enough replicas do not hold yet is not reported.
+    for (const committed of this.offsets.acknowledgedOf(groupId)) partitions.set(partitionKey(committed), committed);
     for (const member of members) for (const tp of member.assignment) partitions.set(partitionKey(tp), tp);
     return {
       groupId,
@@ -468,7 +497,7 @@ export class GroupCoordinator {
   }
 
   private partitionStatus(groupId: string, group: Group | undefined, tp: TopicPartition): PartitionStatus {
-    const committedOffset = this.offsets.get(groupId, tp.topic, tp.partition)?.offset ?? null;
+    const committedOffset = this.offsets.acknowledged(groupId, tp.topic, tp.partition)?.offset ?? null;
     let logEndOffset: number | null = null;
     try {
       logEndOffset = this.broker.partitionBounds(tp.topic, tp.partition).highWatermark;

@@ -2,6 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { GafkaError } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
 import { silentLogger, type Logger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
@@ -142,4 +143,47 @@ test("a compaction whose fsync fails is skipped and the old file goes on", async
   expect(warnings.join("\n")).toContain("compaction skipped");
   await store.close();
   expect(open(dataDir).get("g", "t", 0)?.offset).toBe(200);
+});
+
+test("the acknowledged view takes a write only once it is acknowledged, in sequence order", async () => {
+  const dataDir = dir();
+  const store = open(dataDir);
+  const shipped: number[] = [];
+  store.onCommit((_entries, sequence) => shipped.push(sequence));
+  const first = await store.commit([entry("g", 0, 5)]);
+  const [second, third] = await Promise.all([store.commit([entry("g", 0, 9), entry("g", 1, 2)]), store.commit([entry("g", 0, 12)])]);
+  expect([first, second, third]).toEqual([1, 2, 3]);
+  expect(shipped).toEqual([1, 2, 3]);
+  expect(await store.commit([])).toBe(0);
+  // Written (where members read on from, what replication ships) at once; acknowledged: nothing yet.
+  expect(store.get("g", "t", 0)?.offset).toBe(12);
+  expect(store.acknowledged("g", "t", 0)).toBeUndefined();
+  store.acknowledge(2);
+  expect(store.acknowledgedOf("g").map((c) => [c.partition, c.offset])).toEqual([
+    [0, 9],
+    [1, 2],
+  ]);
+  store.acknowledge(1); // never backwards
+  expect(store.acknowledged("g", "t", 0)?.offset).toBe(9);
+  await store.deleteGroup("g", 2);
+  expect(store.acknowledged("g", "t", 1)?.offset).toBe(2);
+  store.acknowledge(store.lastSequence);
+  expect(store.acknowledgedOf("g")).toEqual([]);
+  // What the file holds was durable: after a restart it is acknowledged.
+  await store.commit([entry("h", 0, 1)]);
+  await store.close();
+  expect(open(dataDir).acknowledged("h", "t", 0)?.offset).toBe(1);
+});
+
+test("too many writes awaiting acknowledgement refuse further commits (503 not_enough_replicas)", async () => {
+  const store = open(dir());
+  const writes: Promise<number>[] = [];
+  for (let i = 0; i < limits.offsetWritesUnacknowledgedMax; i++) writes.push(store.commit([entry("g", 0, i)]));
+  await Promise.all(writes);
+  const refused = await store.commit([entry("g", 0, 5)]).catch((error: unknown) => error);
+  expect(refused).toBeInstanceOf(GafkaError);
+  expect((refused as GafkaError).code).toBe("not_enough_replicas");
+  expect((refused as GafkaError).retriable).toBe(true);
+  store.acknowledge(store.lastSequence);
+  expect(await store.commit([entry("g", 0, 1)])).toBe(limits.offsetWritesUnacknowledgedMax + 1);
 });

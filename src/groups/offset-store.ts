@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { GafkaError } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "../storage/frame.ts";
@@ -18,6 +19,17 @@ import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from 
  *
  * Recovery: a torn last frame is cut off (it was never acknowledged); a bad
  * frame followed by more data is corruption and refuses to open.
+ *
+ * Two views. Every write gets a sequence number (in memory, counting from 1
+ * each time the store opens; replication names its position in the offsets
+ * stream by it). The *written* view (get, offsetsOf) holds every write at
+ * once, durable or not: where a member reads on from, and what replication
+ * ships. The *acknowledged* view (acknowledged, acknowledgedOf) holds the
+ * writes through the sequence the store's user has acknowledged
+ * (acknowledge): with min.insync.replicas >= 2, only what enough replicas
+ * hold; it is what the group's status reports as committed, so a commit that
+ * was refused for want of copies is never shown as committed. What the file
+ * holds when the store opens is acknowledged: it was durable.
  */
 export interface CommittedOffset {
   group: string;
@@ -46,7 +58,8 @@ interface Entry {
   ts: number;
 }
 
-type CommitListener = (entries: readonly CommittedOffset[]) => void;
+/** `sequence`: the write's number, for replication's offsets stream. */
+type CommitListener = (entries: readonly CommittedOffset[], sequence: number) => void;
 
 function keyOf(group: string, topic: string, partition: number): string {
   return `${group}\u0000${topic}\u0000${partition}`;
@@ -54,6 +67,12 @@ function keyOf(group: string, topic: string, partition: number): string {
 
 export class OffsetStore {
   private readonly offsets = new Map<string, CommittedOffset>();
+  /** The acknowledged view: `offsets` as of acknowledgedSequence. */
+  private readonly acknowledgedOffsets = new Map<string, CommittedOffset>();
+  /** Writes past acknowledgedSequence, oldest first (at most limits.offsetWritesUnacknowledgedMax). */
+  private unacknowledged: { sequence: number; entries: Entry[] }[] = [];
+  private writtenSequence = 0;
+  private acknowledgedSequence = 0;
   private fd = -1;
   private sizeBytes = 0;
   private entries = 0;
@@ -89,34 +108,84 @@ export class OffsetStore {
   }
 
   offsetsOf(group: string): CommittedOffset[] {
-    return [...this.offsets.values()]
-      .filter((committed) => committed.group === group)
-      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    return sortedOf(this.offsets, group);
   }
 
-  /** Called with every durable change (replication ships them to followers). */
+  /** The group's offset for the partition as last acknowledged (see the class comment). */
+  acknowledged(group: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.acknowledgedOffsets.get(keyOf(group, topic, partition));
+  }
+
+  acknowledgedOf(group: string): CommittedOffset[] {
+    return sortedOf(this.acknowledgedOffsets, group);
+  }
+
+  /** The sequence of the last write (0 before any since the store opened). */
+  get lastSequence(): number {
+    return this.writtenSequence;
+  }
+
+  /**
+   * Called with every durable change and its sequence, in sequence order
+   * (replication ships them to followers), before commit() resolves.
+   */
   onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
   }
 
-  /** Resolves once every entry is fdatasync'ed; then it survives a crash. */
-  commit(entries: readonly CommittedOffset[]): Promise<void> {
-    if (entries.length === 0) return Promise.resolve();
+  /**
+   * Writes the entries (the written view has them at once) and resolves
+   * with the write's sequence once every entry is fdatasync'ed; then it
+   * survives a crash. The acknowledged view has them only after
+   * acknowledge(sequence). Resolves with 0 when there is nothing to write.
+   * Refused (503 not_enough_replicas) while limits.offsetWritesUnacknowledgedMax
+   * writes await their acknowledgement.
+   */
+  commit(entries: readonly CommittedOffset[]): Promise<number> {
+    if (entries.length === 0) return Promise.resolve(0);
     if (this.failed) return Promise.reject(this.storageError(this.failed));
+    if (this.unacknowledged.length >= limits.offsetWritesUnacknowledgedMax) {
+      return Promise.reject(
+        new GafkaError(
+          "not_enough_replicas",
+          `${this.unacknowledged.length} offset commits await their copies on the followers; commits are refused until the followers catch up`,
+          { retriable: true },
+        ),
+      );
+    }
+    let sequence: number;
     try {
-      this.writeEntries(entries);
+      sequence = this.writeEntries(entries);
     } catch (error) {
       return Promise.reject(this.storageError(error));
     }
     const done = new Promise<void>((resolve, reject) => this.pending.push({ resolve, reject }));
     this.syncing ??= this.groupCommit();
     return done.then(() => {
-      for (const listener of this.listeners) listener(entries);
+      for (const listener of this.listeners) listener(entries, sequence);
+      return sequence;
     });
   }
 
-  /** Removes every committed offset of the group, durably. */
-  deleteGroup(group: string, nowMs: number): Promise<void> {
+  /**
+   * Every write through `sequence` is acknowledged (enough replicas hold it):
+   * the acknowledged view takes it. Acknowledging covers every earlier write
+   * too, as replication's positions do.
+   */
+  acknowledge(sequence: number): void {
+    if (sequence <= this.acknowledgedSequence) return;
+    this.acknowledgedSequence = Math.min(sequence, this.writtenSequence);
+    let taken = 0;
+    for (const write of this.unacknowledged) {
+      if (write.sequence > this.acknowledgedSequence) break;
+      for (const entry of write.entries) applyEntry(this.acknowledgedOffsets, entry);
+      taken++;
+    }
+    this.unacknowledged = this.unacknowledged.slice(taken);
+  }
+
+  /** Removes every committed offset of the group, durably; resolves with the write's sequence (0 if there was none). */
+  deleteGroup(group: string, nowMs: number): Promise<number> {
     const tombstones = this.offsetsOf(group).map((committed) => ({ ...committed, offset: TOMBSTONE, committedAtMs: nowMs }));
     return this.commit(tombstones);
   }
@@ -132,8 +201,8 @@ export class OffsetStore {
     return new GafkaError("storage_failed", `committing offsets failed: ${message}`, { retriable: true, cause: error });
   }
 
-  /** The entries' frames in one write at the end of the file; none of them is applied unless it succeeds. */
-  private writeEntries(committed: readonly CommittedOffset[]): void {
+  /** The entries' frames in one write at the end of the file; none of them is applied unless it succeeds. Returns the write's sequence. */
+  private writeEntries(committed: readonly CommittedOffset[]): number {
     const frames = committed.map(encodeEntry);
     const position = this.sizeBytes;
     let bytes = 0;
@@ -147,16 +216,14 @@ export class OffsetStore {
     }
     this.sizeBytes += bytes;
     this.sinceSnapshot?.push(...frames);
-    for (const each of committed) {
+    const written = committed.map(entryOf);
+    for (const entry of written) {
       this.entries++;
-      this.apply(entryOf(each));
+      applyEntry(this.offsets, entry);
     }
-  }
-
-  private apply(entry: Entry): void {
-    const key = keyOf(entry.g, entry.t, entry.p);
-    if (entry.o === TOMBSTONE) this.offsets.delete(key);
-    else this.offsets.set(key, { group: entry.g, topic: entry.t, partition: entry.p, offset: entry.o, committedAtMs: entry.ts });
+    this.writtenSequence++;
+    this.unacknowledged.push({ sequence: this.writtenSequence, entries: written });
+    return this.writtenSequence;
   }
 
   private async groupCommit(): Promise<void> {
@@ -239,7 +306,9 @@ export class OffsetStore {
       if (problem === undefined) {
         const { batchBytes } = readFrameHeader(bytes, position);
         const payload = bytes.subarray(position + FRAME_HEADER_BYTES, position + FRAME_HEADER_BYTES + batchBytes);
-        this.apply(JSON.parse(new TextDecoder().decode(payload)) as Entry);
+        const entry = JSON.parse(new TextDecoder().decode(payload)) as Entry;
+        applyEntry(this.offsets, entry);
+        applyEntry(this.acknowledgedOffsets, entry);
         this.entries++;
         position += FRAME_HEADER_BYTES + batchBytes;
         continue;
@@ -275,6 +344,18 @@ export class OffsetStore {
     }
     return false;
   }
+}
+
+function applyEntry(offsets: Map<string, CommittedOffset>, entry: Entry): void {
+  const key = keyOf(entry.g, entry.t, entry.p);
+  if (entry.o === TOMBSTONE) offsets.delete(key);
+  else offsets.set(key, { group: entry.g, topic: entry.t, partition: entry.p, offset: entry.o, committedAtMs: entry.ts });
+}
+
+function sortedOf(offsets: Map<string, CommittedOffset>, group: string): CommittedOffset[] {
+  return [...offsets.values()]
+    .filter((committed) => committed.group === group)
+    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
 }
 
 function entryOf(committed: CommittedOffset): Entry {

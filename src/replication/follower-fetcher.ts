@@ -50,7 +50,8 @@ export interface FetcherStatus {
  * (PartitionLog.appendFrames checks both checksums and that offsets run on),
  * takes the leader's high watermark as its readers' bound, mirrors topic
  * creation/deletion and committed group offsets, and reports each
- * partition's durable position back with a small POST (one in flight,
+ * partition's durable position, and the offsets stream's position once its
+ * commits are durable here, back with a small POST (one in flight,
  * coalesced). On any failure it reconnects with backoff and resumes from its
  * own log end.
  */
@@ -63,6 +64,8 @@ export class FollowerFetcher {
   private sessionId = 0;
   private readonly logs = new Map<string, { topic: string; partition: number; log: PartitionLogApi }>();
   private readonly unacked = new Map<string, { topic: string; partition: number; offset: number }>();
+  /** The offsets stream's position this follower holds durably and has not reported yet. */
+  private unackedOffsetsSequence: number | undefined;
   private ackInFlight: Promise<void> | undefined;
   private connected = false;
   private lastMessageMs = 0;
@@ -219,7 +222,10 @@ export class FollowerFetcher {
           throw new Error(`${this.options.leaderAddress} leads under epoch ${message.leaderEpoch}, older than ${this.options.leaderEpoch()}: it was deposed`);
         }
         await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers);
-        if (message.session !== this.sessionId) this.unacked.clear();
+        if (message.session !== this.sessionId) {
+          this.unacked.clear();
+          this.unackedOffsetsSequence = undefined;
+        }
         this.sessionId = message.session;
         await this.reconcileTopics(message.topics);
         return;
@@ -256,7 +262,11 @@ export class FollowerFetcher {
         for (const entry of message.entries) this.findLog(entry.topic, entry.partition)?.setHighWatermarkLimit(entry.highWatermark);
         return;
       case "offsets":
-        await this.options.offsets?.apply(message.snapshot, message.entries);
+        if (this.options.offsets === undefined) return;
+        // Awaited: durable here before the next message, and before the leader hears it is held.
+        await this.options.offsets.apply(message.snapshot, message.entries);
+        this.unackedOffsetsSequence = message.sequence;
+        this.ackInFlight ??= this.sendAcks();
         return;
       case "heartbeat":
         return;
@@ -303,14 +313,16 @@ export class FollowerFetcher {
   }
 
   private async sendAcks(): Promise<void> {
-    while (this.unacked.size > 0 && !this.stopped) {
+    while ((this.unacked.size > 0 || this.unackedOffsetsSequence !== undefined) && !this.stopped) {
       const positions = [...this.unacked.values()];
+      const offsetsSequence = this.unackedOffsetsSequence;
       this.unacked.clear();
+      this.unackedOffsetsSequence = undefined;
       try {
         const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/ack`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions }),
+          body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions, offsets_sequence: offsetsSequence }),
           signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
         });
         await response.arrayBuffer();

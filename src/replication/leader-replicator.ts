@@ -6,6 +6,7 @@ import type { Logger } from "../core/logger.ts";
 import type { EpochEntry } from "../storage/leader-epoch-cache.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
+import { OffsetsQuorum } from "./offsets-quorum.ts";
 import type { KnownBroker } from "./replication-state.ts";
 import type { ReplicatedOffset, TopicInfo } from "./stream-codec.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
@@ -30,6 +31,8 @@ interface FollowerReplica {
   /** The id of the latest session, which a leaving follower names after its stream ended. */
   lastSessionId: number;
   partitions: Map<string, ReplicaPartition>;
+  /** The offset-store write its session's offsets snapshot covers: later writes go out one by one. */
+  offsetsSnapshotSequence: number;
 }
 
 interface AckWaiter {
@@ -89,8 +92,8 @@ export interface LeaderReplicatorOptions {
   /** Who was in sync as of the last checkpoint (a restart keeps them in sync until they catch up or time out). */
   checkpoint: Map<string, PartitionCheckpoint>;
   knownFollowers: readonly KnownBroker[];
-  /** Committed group offsets, for the snapshot a new stream starts with. */
-  offsetsSnapshot: () => ReplicatedOffset[];
+  /** Committed group offsets, for the snapshot a new stream starts with, and the offset-store write it covers. */
+  offsetsSnapshot: () => { sequence: number; entries: ReplicatedOffset[] };
   /** A follower appeared or changed its address: remember it (replication.json). */
   onFollowerSeen: (follower: KnownBroker) => void;
 }
@@ -117,16 +120,19 @@ export class LeaderReplicator implements SessionSource {
   private readonly byLog = new Map<PartitionLogApi, LeaderPartition>();
   private readonly followers = new Map<number, FollowerReplica>();
   private sessionCount = 0;
+  /** Copies of the committed group offsets, for commits under min.insync.replicas. */
+  private readonly offsetsQuorum: OffsetsQuorum;
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
   constructor(private readonly options: LeaderReplicatorOptions) {
     this.leaderEpoch = options.leaderEpoch;
     this.logger = options.logger;
+    this.offsetsQuorum = new OffsetsQuorum({ minInsyncReplicas: options.minInsyncReplicas, replicaLagMaxMs: options.replicaLagMaxMs });
     const now = options.clock.monotonicMs();
     for (const known of options.knownFollowers) {
       // Not heard from yet: in sync only where the checkpoint says so.
-      this.followers.set(known.id, { id: known.id, address: known.address, lastContactMs: 0, session: undefined, lastSessionId: 0, partitions: new Map() });
+      this.followers.set(known.id, { id: known.id, address: known.address, lastContactMs: 0, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 });
     }
     this.refreshPartitions();
     // Followers in sync at the last checkpoint stay so, at its high watermark, until they catch up or time out.
@@ -202,7 +208,7 @@ export class LeaderReplicator implements SessionSource {
     }
     const now = this.options.clock.monotonicMs();
     if (follower === undefined) {
-      follower = { id: request.followerId, address: request.address, lastContactMs: now, session: undefined, lastSessionId: 0, partitions: new Map() };
+      follower = { id: request.followerId, address: request.address, lastContactMs: now, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 };
       this.followers.set(follower.id, follower);
       for (const key of this.partitions.keys()) follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: 0, inSync: false, sent: [] });
       this.options.onFollowerSeen({ id: follower.id, address: follower.address });
@@ -219,7 +225,10 @@ export class LeaderReplicator implements SessionSource {
     session.send({ type: "metadata", session: session.id, leaderId: this.options.leaderId, leaderEpoch: this.leaderEpoch, topics: metadata(), followers: this.followerList() });
     // The others learn of a new fellow follower: whichever of them is promoted tells it.
     if (isNew) for (const other of this.followers.values()) if (other !== follower) this.sendMetadata(other, metadata());
-    session.send({ type: "offsets", snapshot: true, entries: this.options.offsetsSnapshot() });
+    const offsets = this.options.offsetsSnapshot();
+    follower.offsetsSnapshotSequence = offsets.sequence;
+    session.send({ type: "offsets", snapshot: true, sequence: offsets.sequence, entries: offsets.entries });
+    this.offsetsQuorum.streamStarted(follower.id, offsets.sequence, now);
     const reported = new Map(request.partitions.map((p) => [checkpointKey(p.topic, p.partition), p]));
     let postponed = 0;
     for (const [key, leaderPartition] of this.partitions) {
@@ -258,6 +267,7 @@ export class LeaderReplicator implements SessionSource {
     if (follower?.session !== session) return;
     follower.session = undefined;
     follower.lastContactMs = this.options.clock.monotonicMs();
+    this.offsetsQuorum.streamEnded(follower.id, follower.lastContactMs);
     this.logger.info(`follower ${follower.id} (${follower.address}) disconnected`);
   }
 
@@ -272,9 +282,16 @@ export class LeaderReplicator implements SessionSource {
   /**
    * A follower's durable positions (POST /api/v1/replication/ack); false when
    * its session is not the current one. `leaving`: it is shutting down
-   * cleanly, so it leaves every in-sync set now.
+   * cleanly, so it leaves every in-sync set now. `offsetsSequence`: the
+   * offsets stream's position it holds durably (OffsetsQuorum), when it reports one.
    */
-  acknowledge(followerId: number, sessionId: number, positions: { topic: string; partition: number; offset: number }[], leaving = false): boolean {
+  acknowledge(
+    followerId: number,
+    sessionId: number,
+    positions: { topic: string; partition: number; offset: number }[],
+    leaving = false,
+    offsetsSequence?: number,
+  ): boolean {
     const follower = this.followers.get(followerId);
     if (leaving && follower !== undefined && follower.lastSessionId === sessionId) {
       this.leave(follower);
@@ -283,6 +300,7 @@ export class LeaderReplicator implements SessionSource {
     if (follower === undefined || follower.session?.id !== sessionId) return false;
     const now = this.options.clock.monotonicMs();
     follower.lastContactMs = now;
+    if (offsetsSequence !== undefined) this.offsetsQuorum.reported(followerId, offsetsSequence);
     for (const position of positions) {
       const key = checkpointKey(position.topic, position.partition);
       const replica = follower.partitions.get(key);
@@ -300,6 +318,7 @@ export class LeaderReplicator implements SessionSource {
 
   private leave(follower: FollowerReplica): void {
     follower.session?.close();
+    this.offsetsQuorum.left(follower.id, this.options.clock.monotonicMs());
     for (const replica of follower.partitions.values()) {
       replica.inSync = false;
       replica.lastCaughtUpMs = 0;
@@ -311,8 +330,9 @@ export class LeaderReplicator implements SessionSource {
   // ---------------------------------------------------------------- in-sync set and high watermark
 
   private tick(): void {
-    if (this.followers.size === 0) return;
     const now = this.options.clock.monotonicMs();
+    this.offsetsQuorum.tick(now);
+    if (this.followers.size === 0) return;
     for (const follower of this.followers.values()) {
       if (follower.session === undefined) continue;
       follower.lastContactMs = now;
@@ -429,8 +449,43 @@ export class LeaderReplicator implements SessionSource {
     return [...this.followers.values()].map((follower) => ({ id: follower.id, address: follower.address }));
   }
 
-  broadcastOffsets(entries: ReplicatedOffset[]): void {
-    for (const follower of this.followers.values()) follower.session?.send({ type: "offsets", snapshot: false, entries });
+  /**
+   * A durable offset-store write (`sequence`): the leader holds it; it goes to
+   * every stream whose snapshot does not already cover it.
+   */
+  broadcastOffsets(entries: ReplicatedOffset[], sequence: number): void {
+    this.offsetsQuorum.leaderHolds(sequence);
+    const now = this.options.clock.monotonicMs();
+    for (const follower of this.followers.values()) {
+      const session = follower.session;
+      if (session === undefined || session.isClosed || sequence <= follower.offsetsSnapshotSequence) continue;
+      session.send({ type: "offsets", snapshot: false, sequence, entries });
+      this.offsetsQuorum.sent(follower.id, sequence, now);
+    }
+  }
+
+  /**
+   * Throws not_enough_replicas (503, nothing written) when fewer than
+   * minInsyncReplicas replicas could hold a group commit now.
+   */
+  admitOffsets(): void {
+    const now = this.options.clock.monotonicMs();
+    if (this.offsetsQuorum.canMeet(now)) return;
+    const inSync = this.offsetsQuorum.replicasInSync(now);
+    throw new GafkaError(
+      "not_enough_replicas",
+      `only ${inSync} replica(s) could hold the commit, fewer than --min-insync-replicas ${this.options.minInsyncReplicas}; nothing was committed`,
+      { retriable: true, details: { in_sync_replicas: inSync, min_insync_replicas: this.options.minInsyncReplicas } },
+    );
+  }
+
+  /**
+   * A group commit: resolves once minInsyncReplicas replicas (the leader
+   * included) hold the offset-store writes through `sequence` durably;
+   * fails with not_enough_replicas_after_append when they cannot (see OffsetsQuorum).
+   */
+  waitForOffsets(sequence: number): Promise<void> {
+    return this.offsetsQuorum.waitFor(sequence, this.options.clock.monotonicMs());
   }
 
   status(): FollowerStatus[] {
@@ -477,5 +532,6 @@ export class LeaderReplicator implements SessionSource {
     for (const leaderPartition of this.partitions.values()) {
       for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(reason);
     }
+    this.offsetsQuorum.stop(reason);
   }
 }

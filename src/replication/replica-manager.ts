@@ -1,6 +1,7 @@
 import type { Acks, Broker, WriteGuard } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import { GafkaError } from "../core/errors.ts";
+import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { FollowerFetcher } from "./follower-fetcher.ts";
 import { checkpointKey, readCheckpoint, writeCheckpoint, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
@@ -21,7 +22,10 @@ export interface ReplicationConfig {
   advertisedAddress: string | undefined;
   /** --replica-lag-max: how long a follower may go without catching up before it leaves the in-sync set. */
   replicaLagMaxMs: number;
-  /** --min-insync-replicas: acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader included. */
+  /**
+   * --min-insync-replicas: acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader
+   * included; a group commit is acknowledged only once this many replicas hold it.
+   */
   minInsyncReplicas: number;
 }
 
@@ -67,8 +71,12 @@ const CHECKPOINT_INTERVAL_MS = 1000;
  * A former leader that cannot be told is told again every second until it
  * hears. A leader that learns of a newer epoch any other way (a follower or
  * a client carrying it) fences itself: it refuses writes until told whom to follow.
+ *
+ * It is the coordinator's CommitGuard too: a group commit is taken only by a
+ * leader and acknowledged, like an acks=all write, once min.insync.replicas
+ * replicas hold it (LeaderReplicator.waitForOffsets).
  */
-export class ReplicaManager implements WriteGuard {
+export class ReplicaManager implements WriteGuard, CommitGuard {
   private role: ReplicaRole;
   private fenced = false;
   /** Bumped on every change of role: writes taken under an older term are not acknowledged. */
@@ -109,7 +117,7 @@ export class ReplicaManager implements WriteGuard {
     const { broker, offsets, config } = this.options;
     this.address = this.options.replication.advertisedAddress ?? advertisedAddress;
     broker.onTopicChange(() => this.topicChanged());
-    offsets?.onCommit((entries) => this.leader?.broadcastOffsets(entries));
+    offsets?.onCommit((entries, sequence) => this.leader?.broadcastOffsets(entries, sequence));
     for (const entry of broker.partitionEntries()) if (entry.log !== undefined) this.watch(entry.log);
     this.takeUpRole(readCheckpoint(config.dataDir, config.fs));
     this.checkpointTimer = setInterval(() => void this.saveCheckpoint(), CHECKPOINT_INTERVAL_MS);
@@ -200,7 +208,7 @@ export class ReplicaManager implements WriteGuard {
       minInsyncReplicas: replication.minInsyncReplicas,
       checkpoint,
       knownFollowers: this.state.followers,
-      offsetsSnapshot: () => offsets?.snapshot() ?? [],
+      offsetsSnapshot: () => offsets?.snapshot() ?? { sequence: 0, entries: [] },
       onFollowerSeen: (follower) => void this.rememberFollower(follower),
     });
   }
@@ -250,6 +258,21 @@ export class ReplicaManager implements WriteGuard {
     if (term !== this.term || this.fenced) throw this.notLeader();
   }
 
+  // ---------------------------------------------------------------- group commits (CommitGuard)
+
+  admitCommit(): number {
+    if (this.role !== "leader" || this.fenced || this.stopped || this.leader === undefined) throw this.notLeader();
+    if (this.options.replication.minInsyncReplicas > 1) this.leader.admitOffsets();
+    return this.term;
+  }
+
+  async settleCommit(term: number, sequence: number): Promise<void> {
+    if (term !== this.term || this.fenced) throw this.notLeader();
+    // With one replica required, the leader's fsync (done) is the acknowledgement, as before.
+    if (this.options.replication.minInsyncReplicas > 1) await this.leader!.waitForOffsets(sequence);
+    if (term !== this.term || this.fenced) throw this.notLeader();
+  }
+
   /** 421 not_leader, naming the leader when known (clients retry there once). */
   notLeader(): GafkaError {
     const switching = this.switchingTo;
@@ -292,9 +315,15 @@ export class ReplicaManager implements WriteGuard {
     return this.leader.openSession(request, () => this.topicInfos());
   }
 
-  acknowledge(followerId: number, session: number, positions: { topic: string; partition: number; offset: number }[], leaving: boolean): boolean {
+  acknowledge(
+    followerId: number,
+    session: number,
+    positions: { topic: string; partition: number; offset: number }[],
+    leaving: boolean,
+    offsetsSequence?: number,
+  ): boolean {
     if (this.role !== "leader" || this.leader === undefined) throw this.notLeader();
-    return this.leader.acknowledge(followerId, session, positions, leaving);
+    return this.leader.acknowledge(followerId, session, positions, leaving, offsetsSequence);
   }
 
   private topicInfos(): TopicInfo[] {

@@ -7,7 +7,8 @@ const messages: StreamMessage[] = [
   { type: "start", topic: "orders", partition: 1, offset: 120 },
   { type: "batches", topic: "orders", partition: 1, highWatermark: 2 ** 40 + 5, startsSegment: true, frames: Uint8Array.from({ length: 3000 }, (_, i) => i % 251) },
   { type: "high_watermarks", entries: [{ topic: "orders", partition: 0, highWatermark: 99 }] },
-  { type: "offsets", snapshot: true, entries: [{ group: "g", topic: "orders", partition: 0, offset: -1, committedAtMs: 5 }] },
+  { type: "offsets", snapshot: true, sequence: 17, entries: [{ group: "g", topic: "orders", partition: 0, offset: -1, committedAtMs: 5 }] },
+  { type: "offsets", snapshot: false, sequence: 2 ** 40, entries: [{ group: "g", topic: "orders", partition: 1, offset: 12, committedAtMs: 6 }] },
   { type: "heartbeat", leaderEpoch: 3 },
   { type: "batches", topic: "ünïcode-topic", partition: 0, highWatermark: 0, startsSegment: false, frames: new Uint8Array([1, 2, 3]) },
 ];

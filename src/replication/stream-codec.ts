@@ -19,7 +19,7 @@ import { limits } from "../core/limits.ts";
  * | 2    | start           | JSON {"topic", "partition", "offset"} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there |
  * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
  * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark"}] |
- * | 5    | offsets         | JSON {"snapshot": bool, "entries": [{"group", "topic", "partition", "offset", "committed_at"}]} — committed group offsets; a snapshot replaces every offset the follower holds; offset -1 deletes |
+ * | 5    | offsets         | JSON {"snapshot": bool, "sequence", "entries": [{"group", "topic", "partition", "offset", "committed_at"}]} — committed group offsets; a snapshot replaces every offset the follower holds; offset -1 deletes. `sequence`: the leader's offset-store write these entries end at (a snapshot: the last write it includes); the follower reports it back (ack's `offsets_sequence`) once it holds them durably |
  * | 6    | heartbeat       | JSON {"leader_epoch"} — at least once a second, so a dead stream is noticed |
  *
  * batches payload:
@@ -39,7 +39,7 @@ export type StreamMessage =
   | { type: "start"; topic: string; partition: number; offset: number }
   | { type: "batches"; topic: string; partition: number; highWatermark: number; startsSegment: boolean; frames: Uint8Array }
   | { type: "high_watermarks"; entries: { topic: string; partition: number; highWatermark: number }[] }
-  | { type: "offsets"; snapshot: boolean; entries: ReplicatedOffset[] }
+  | { type: "offsets"; snapshot: boolean; sequence: number; entries: ReplicatedOffset[] }
   | { type: "heartbeat"; leaderEpoch: number };
 
 export interface TopicInfo {
@@ -89,6 +89,7 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
     case "offsets":
       return {
         snapshot: message.snapshot,
+        sequence: message.sequence,
         entries: message.entries.map((e) => ({ group: e.group, topic: e.topic, partition: e.partition, offset: e.offset, committed_at: e.committedAtMs })),
       };
     case "heartbeat":
@@ -194,6 +195,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
       return {
         type: "offsets",
         snapshot: json.snapshot === true,
+        sequence: Number.isSafeInteger(json.sequence) ? json.sequence : 0,
         entries: (json.entries as any[]).map((e) => ({
           group: e.group,
           topic: e.topic,

@@ -36,7 +36,10 @@ async function stream(request: Request, context: RouteContext): Promise<Response
   });
 }
 
-/** POST /api/v1/replication/ack — a follower's durable positions; `leaving: true` when it shuts down cleanly. */
+/**
+ * POST /api/v1/replication/ack — a follower's durable positions; `offsets_sequence`: the offsets
+ * stream's position it holds durably; `leaving: true` when it shuts down cleanly.
+ */
 async function ack(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
@@ -48,7 +51,8 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
     if (typeof topic !== "string") throw invalidRequest(`positions[${index}].topic must be a string`, { field: "positions" });
     return { topic, partition: integer(partition, `positions[${index}].partition`), offset: integer(offset, `positions[${index}].offset`) };
   });
-  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, body.leaving === true) });
+  const offsetsSequence = body.offsets_sequence === undefined ? undefined : integer(body.offsets_sequence, "offsets_sequence");
+  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, body.leaving === true, offsetsSequence) });
 }
 
 /** POST /api/v1/replication/leader — "I lead under this epoch": a newer epoch makes this broker follow the sender. */
