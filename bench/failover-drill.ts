@@ -74,7 +74,8 @@ async function readAll(url: string, partition: number): Promise<{ offset: number
 }
 
 async function drill(options: Options) {
-  const leader = await startBrokerProcess({ args: ["--id=1", "--role=leader"] });
+  // Two copies of every acknowledged record: the promoted follower provably holds them all (a clean promotion).
+  const leader = await startBrokerProcess({ args: ["--id=1", "--role=leader", "--min-insync-replicas=2"] });
   const follower = await startBrokerProcess({ args: ["--id=2", "--role=follower", `--leader=${leader.hostPort}`] });
   const created = await post(`${leader.url}/api/v1/topics`, { name: TOPIC, partitions: PARTITIONS });
   if (created.status !== 201) throw new Error(`create-topic answered ${created.status}`);
@@ -116,7 +117,8 @@ async function drill(options: Options) {
   await leader.kill();
   killedAt = performance.now();
   await until(() => noticedAt > 0, "the producers to notice");
-  const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`]);
+  // The drill killed it, as an operator would know: no lease to wait out.
+  const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`, "--leader-dead"]);
   if (promote.exitCode !== 0) throw new Error(`promote failed: ${promote.stderr}`);
   promotedAt = performance.now();
   target = follower.url;

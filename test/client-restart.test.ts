@@ -191,7 +191,8 @@ describe("a list of brokers", () => {
   test(
     "--broker follower,leader finds the leader, and a producer given both follows a promotion after the leader is killed",
     async () => {
-      const leader = await startLeader();
+      // The leader keeps two copies of what it acknowledges: the follower, promoted, provably holds them all.
+      const leader = await startLeader(["--min-insync-replicas=2"]);
       const follower = await startFollower(leader, 2);
       await createTopic(leader, "listed", 1);
       await waitCaughtUp(leader, [follower]);
@@ -221,7 +222,7 @@ describe("a list of brokers", () => {
       })();
       await waitFor(() => acknowledged.length >= 100 || failures.length > 0, "100 records acknowledged by the leader", 30_000);
       await leader.kill();
-      const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`]);
+      const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`, "--leader-dead"]);
       expect(promote.stdout).toContain("is the leader under leader epoch 1");
       const sentAtPromotion = sent;
       await waitFor(() => acknowledged.length >= sentAtPromotion + 100 || failures.length > 0, "100 more acknowledged by the new leader", 40_000);

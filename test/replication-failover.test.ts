@@ -15,7 +15,8 @@ interface Ack {
 }
 
 test("kill -9 the leader under acks=all load, promote the follower, keep producing: every acknowledged record is there exactly once, in order, and groups resume", async () => {
-  const leader = await startLeader();
+  // Two copies of every acknowledged record (the promoted follower runs alone, with the default 1).
+  const leader = await startLeader(["--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
   await createTopic(leader, "orders", PARTITIONS);
 
@@ -60,9 +61,11 @@ test("kill -9 the leader under acks=all load, promote the follower, keep produci
   const clients = Array.from({ length: CLIENTS }, (_, id) => client(id));
   await waitFor(() => acked.size >= 2000, "2000 acknowledged records");
   await leader.kill();
-  const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`]);
+  // The operator killed it: no lease to wait out. Clean by construction (N=2, two replicas).
+  const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`, "--leader-dead"]);
   expect(promote.exitCode).toBe(0);
   expect(promote.stdout).toContain("is the leader under leader epoch 1");
+  expect(promote.stdout).not.toContain("UNCLEAN");
   target = follower.url;
   promoted = true;
   await waitFor(() => ackedAfterPromotion.count >= 1000, "1000 more acknowledged by the new leader");
@@ -101,7 +104,7 @@ test("kill -9 the leader under acks=all load, promote the follower, keep produci
 });
 
 test("the old leader, restarted, becomes a follower, drops its acks=1 tail (never visible) and ends identical", async () => {
-  const leader = await startLeader(["--replica-lag-max=60s", "--segment-bytes=4KiB"]);
+  const leader = await startLeader(["--replica-lag-max=60s", "--segment-bytes=4KiB", "--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
   await createTopic(leader, "t", 2);
   const both = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `both-${i}` }));
@@ -121,9 +124,11 @@ test("the old leader, restarted, becomes a follower, drops its acks=1 tail (neve
   }
   await leader.kill();
 
-  await follower.restart(); // a follower of a dead leader
-  const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`]);
+  // A follower of a dead leader, restarted: what it last heard of the leader (N=2, two replicas) was persisted.
+  await follower.restart();
+  const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`, "--leader-dead"]);
   expect(promote.exitCode).toBe(0);
+  expect(promote.stdout).not.toContain("UNCLEAN");
   expect(promote.stdout).toContain("could not be reached");
   const after = Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: `after-${i}` }));
   expect((await produce(follower, "t", after)).status).toBe(200);
@@ -175,7 +180,10 @@ test("a deposed leader that missed the promotion is fenced by a client carrying 
 
   leader.process.kill("SIGSTOP"); // unreachable while the follower is promoted
   try {
-    const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`]);
+    // min.insync.replicas=1: it cannot know what the leader acknowledged alone since. Forced, it says so.
+    const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`, "--force"]);
+    expect(promote.exitCode).toBe(0);
+    expect(promote.stdout).toContain("UNCLEAN election");
     expect(promote.stdout).toContain("could not be reached");
   } finally {
     leader.process.kill("SIGCONT");
@@ -197,7 +205,8 @@ test("a deposed leader that missed the promotion is fenced by a client carrying 
 });
 
 test("with two followers, the promoted one tells the other, which follows it and ends identical", async () => {
-  const leader = await startLeader();
+  // Every acknowledged record on all three: either follower holds them all.
+  const leader = await startLeader(["--min-insync-replicas=3"]);
   const second = await startFollower(leader, 2);
   const third = await startFollower(leader, 3);
   await createTopic(leader, "t", 2);
@@ -206,7 +215,8 @@ test("with two followers, the promoted one tells the other, which follows it and
   await waitCaughtUp(leader, [second, third]);
   await leader.kill();
 
-  const promote = await runCli(["admin", "promote", `--broker=${second.hostPort}`]);
+  const promote = await runCli(["admin", "promote", `--broker=${second.hostPort}`, "--leader-dead"]);
+  expect(promote.stdout).not.toContain("UNCLEAN");
   expect(promote.stdout).toContain(`follower ${third.hostPort} follows the new leader`);
   expect((await status(third)).leader).toBe(second.hostPort);
   expect((await produce(second, "t", [{ value: "after" }], "all")).status).toBe(200);

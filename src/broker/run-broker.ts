@@ -93,7 +93,14 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
   try {
-    groups = GroupCoordinator.open({ broker, dataDir: config.dataDir, fs: config.fs, clock: config.clock, logger: config.logger });
+    groups = GroupCoordinator.open({
+      broker,
+      dataDir: config.dataDir,
+      fs: config.fs,
+      clock: config.clock,
+      logger: config.logger,
+      leaderEpoch: () => replicationState.state.leaderEpoch,
+    });
   } catch (error) {
     await broker.close();
     throw error;

@@ -123,7 +123,7 @@ describe("GroupConsumer", () => {
       session_timeout_ms: "3000",
       assignor: "sticky",
     });
-    expect(consumer.membership()).toEqual({ groupId: "g", consumerId: "c1", generation: 1, assignment: [{ topic: "t", partition: 0 }], sessionTimeoutMs: 10_000 });
+    expect(consumer.membership()).toEqual({ groupId: "g", consumerId: "c1", generation: 1, assignment: [{ topic: "t", partition: 0 }], sessionTimeoutMs: 10_000, leaderEpoch: 0 });
     // Asking again is the acknowledgement: no explicit commit goes out.
     expect(await consumer.poll()).toEqual([]);
     expect(broker.kinds()).toEqual(["join", "consume", "consume"]);
@@ -500,4 +500,63 @@ describe("GroupConsumer", () => {
     expect(broker.kinds()).toEqual(["join", "consume", "leave", "join", "consume"]);
     await consumer.close();
   });
+
+  test("an answer under a lower leader epoch than one seen is dropped: no records handed out, the member owns nothing and joins again", async () => {
+    // Epoch 2 (the new leader's coordinator) first; then a deposed coordinator under epoch 1 answers
+    // with both partitions and records; then the new one again.
+    const answers = [
+      { ...membership(1, [["t", 0]]), leader_epoch: 2 },
+      { ...membership(3, [["t", 0], ["t", 1]]), leader_epoch: 1, records: [record("t", 1, 7)] },
+    ];
+    let consumes = 0;
+    let joins = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json(joins++ === 0 ? answers[0] : { ...membership(2, [["t", 0]]), leader_epoch: 2 }),
+      consume: () => {
+        consumes++;
+        if (consumes === 1) return Response.json({ ...answers[0], records: [record("t", 0, 0)] });
+        if (consumes === 2) return Response.json(answers[1]);
+        return Response.json({ ...membership(2, [["t", 0]]), leader_epoch: 2, records: [record("t", 0, 1)] });
+      },
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer({ format: "json" });
+    expect((await consumer.poll()).map((each) => each.value)).toEqual(["t-0-0"]);
+    expect(consumer.membership()).toMatchObject({ generation: 1, leaderEpoch: 2 });
+    // The epoch-1 answer's records (t-1-7) are never handed out, nor is its assignment taken.
+    const next = await consumer.poll();
+    expect(next.map((each) => each.value)).toEqual(["t-0-1"]);
+    expect(consumer.membership()).toMatchObject({ generation: 2, leaderEpoch: 2, assignment: [{ topic: "t", partition: 0 }] });
+    expect(broker.kinds()).toEqual(["join", "consume", "consume", "join", "consume"]);
+    await consumer.close();
+  });
+
+  test("a heartbeat answered under a lower leader epoch drops the assignment; a newer epoch's generation 1 replaces generation 3", async () => {
+    let heartbeats = 0;
+    const broker = scriptedBroker({
+      join: () => Response.json({ ...membership(3, [["t", 0], ["t", 1]]), leader_epoch: 4 }),
+      heartbeat: () => {
+        heartbeats++;
+        if (heartbeats === 1) return Response.json({ ...membership(1, [["t", 1]]), leader_epoch: 5 });
+        return Response.json({ ...membership(4, [["t", 0], ["t", 1]]), leader_epoch: 4 });
+      },
+      leave: () => Response.json({ left: true }),
+    });
+    const consumer = broker.consumer({ heartbeatIntervalMs: 5 });
+    await consumer.join();
+    await waitUntil(() => heartbeats >= 1 && consumer.membership()?.leaderEpoch === 5);
+    // The new leader's coordinator counts generations afresh: its generation 1 is taken over generation 3.
+    expect(consumer.membership()).toMatchObject({ generation: 1, leaderEpoch: 5, assignment: [{ topic: "t", partition: 1 }] });
+    // The deposed one (epoch 4) answers next: its assignment is dropped, the member owns nothing.
+    await waitUntil(() => heartbeats >= 2 && consumer.membership() === undefined);
+    await consumer.close();
+  });
 });
+
+async function waitUntil(condition: () => boolean, boundMs = 10_000): Promise<void> {
+  const deadline = performance.now() + boundMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(2);
+  }
+}

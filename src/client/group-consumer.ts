@@ -53,6 +53,8 @@ export interface Membership {
   /** The partitions this member owns in `generation`, sorted. */
   assignment: TopicPartition[];
   sessionTimeoutMs: number;
+  /** The leader epoch of the coordinator that answered (0 from a broker without replication). */
+  leaderEpoch: number;
 }
 
 export interface GroupCloseOptions {
@@ -97,6 +99,12 @@ const REBALANCE_RETRIES_MAX = 10;
  * committed offsets, so the batch it was handed last and had not
  * acknowledged comes again (at-least-once).
  *
+ * Leader epochs: every membership answer says under which leader epoch its
+ * coordinator led. The consumer keeps the highest it has seen and drops an
+ * answer with a lower one — a deposed leader's coordinator may still be
+ * answering — as if it owned nothing: no records of it are handed out, and
+ * it joins again (under the retry policy) until a current coordinator answers.
+ *
  * Leaving the `for await` loop (break, return, an error) leaves the group as
  * `close()` does, without committing the batch in hand.
  *
@@ -122,6 +130,8 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
   private readonly closing = new AbortController();
   private closingDone: Promise<void> | undefined;
   private current: Membership | undefined;
+  /** The highest leader epoch any membership answer carried; answers under a lower one are a deposed coordinator's. */
+  private leaderEpochSeen = -1;
   /** A join or consume call was sent since the last leave: the broker may know this member. */
   private mayBeMember = false;
   /** The broker may hold deliveries that never reached us: leave before joining again. */
@@ -445,8 +455,11 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
         idempotent: true,
         signal: this.closing.signal,
       });
-      // An answer that raced a newer one (from a poll) must not roll the generation back.
-      if (this.current !== undefined && answer.generation >= this.current.generation) this.adopt(answer);
+      // An answer that raced a newer one (from a poll) must not roll the generation back; a
+      // coordinator under a newer leader epoch counts its generations afresh.
+      const epoch = typeof answer.leader_epoch === "number" ? answer.leader_epoch : 0;
+      const current = this.current;
+      if (current !== undefined && (epoch > current.leaderEpoch || epoch < this.leaderEpochSeen || answer.generation >= current.generation)) this.adopt(answer);
     } catch (error) {
       // The session ran out: the next poll joins again. Anything else is tried on the next tick.
       if (error instanceof GafkaClientError && isMembershipLost(error) && !this.closed) this.forgetMembership(false);
@@ -455,24 +468,48 @@ export class GroupConsumer<E extends ValueEncoding = "utf8"> implements AsyncIte
     }
   }
 
+  /**
+   * Takes a membership answer as the truth, unless it comes under an older
+   * leader epoch than one seen: then the membership is forgotten (this member
+   * owns nothing) and `stale_leader_epoch` is thrown, which the callers treat
+   * as retriable — the next attempt joins again.
+   */
   private adopt(answer: WireMembership): void {
+    const leaderEpoch = typeof answer.leader_epoch === "number" ? answer.leader_epoch : 0;
+    this.checkLeaderEpoch(leaderEpoch);
     this.current = {
       groupId: answer.group_id,
       consumerId: answer.consumer_id,
       generation: answer.generation,
       assignment: answer.assignment.map(({ topic, partition }) => ({ topic, partition })),
       sessionTimeoutMs: answer.session_timeout_ms,
+      leaderEpoch,
     };
+  }
+
+  private checkLeaderEpoch(leaderEpoch: number): void {
+    if (leaderEpoch >= this.leaderEpochSeen) {
+      this.leaderEpochSeen = leaderEpoch;
+      return;
+    }
+    this.forgetMembership(false);
+    throw new GafkaClientError(
+      "stale_leader_epoch",
+      `a coordinator answered under leader epoch ${leaderEpoch}, older than ${this.leaderEpochSeen}: its assignment is dropped and the member joins again`,
+      { retriable: true, details: { leader_epoch: leaderEpoch, leader_epoch_seen: this.leaderEpochSeen } },
+    );
   }
 
   /** A 409 carries the current generation and assignment; a 404 means join again. */
   private adoptConflict(error: GafkaClientError): void {
-    const { generation, assignment } = error.details as { generation?: unknown; assignment?: unknown };
-    if (isMembershipLost(error) || this.current === undefined || typeof generation !== "number" || !Array.isArray(assignment)) {
+    const { generation, assignment, leader_epoch } = error.details as { generation?: unknown; assignment?: unknown; leader_epoch?: unknown };
+    const stale = typeof leader_epoch === "number" && leader_epoch < this.leaderEpochSeen;
+    if (stale || isMembershipLost(error) || this.current === undefined || typeof generation !== "number" || !Array.isArray(assignment)) {
       this.forgetMembership(false);
       return;
     }
-    this.current = { ...this.current, generation, assignment: assignment as TopicPartition[] };
+    if (typeof leader_epoch === "number") this.leaderEpochSeen = leader_epoch;
+    this.current = { ...this.current, generation, assignment: assignment as TopicPartition[], ...(typeof leader_epoch === "number" ? { leaderEpoch: leader_epoch } : {}) };
   }
 
   /** The broker no longer counts this member (or must forget it first); the next call joins again. */

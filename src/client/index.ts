@@ -27,7 +27,7 @@ export type {
 } from "./admin.ts";
 export { GafkaClientError, isGafkaClientError } from "./client-error.ts";
 export { ClusterAdmin } from "./cluster.ts";
-export type { PromoteResult, ReplicationStatus } from "./cluster.ts";
+export type { PromotedPartition, PromoteOptions, PromoteResult, ReplicationStatus } from "./cluster.ts";
 export type { ClientErrorCode } from "./client-error.ts";
 export { Consumer } from "./consumer.ts";
 export type { ConsumerOptions, ConsumerRecord, OffsetSpec, PollOptions, ValueEncoding } from "./consumer.ts";

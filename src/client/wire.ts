@@ -134,6 +134,8 @@ export interface WireMembership {
   generation: number;
   assignment: WireTopicPartition[];
   session_timeout_ms: number;
+  /** The leader epoch the answering coordinator led under (absent from older brokers). */
+  leader_epoch?: number;
 }
 
 /** Answer to a group-mode `GET /api/v1/consume`: the membership and records of any owned partition. */

@@ -129,6 +129,8 @@ export interface CoordinatorOptions {
   logger: Logger;
   /** How often expired sessions are looked for. */
   sweepIntervalMs?: number;
+  /** The leader epoch this broker coordinates under, stated in 409 answers as in membership answers (0 without replication). */
+  leaderEpoch?: () => number;
 }
 
 /**
@@ -147,8 +149,10 @@ export class GroupCoordinator {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private commitGuard: CommitGuard | undefined;
+  private readonly leaderEpoch: () => number;
 
   constructor(options: CoordinatorOptions) {
+    this.leaderEpoch = options.leaderEpoch ?? (() => 0);
     this.broker = options.broker;
     this.offsets = options.offsets;
     this.clock = options.clock;
@@ -569,7 +573,7 @@ export class GroupCoordinator {
 
   private conflict(code: "stale_generation" | "partition_not_owned", message: string, group: Group, member: Member): GafkaError {
     return new GafkaError(code, message, {
-      details: { generation: group.generation, member_id: member.memberId, assignment: member.assignment },
+      details: { generation: group.generation, member_id: member.memberId, assignment: member.assignment, leader_epoch: this.leaderEpoch() },
     });
   }
 

@@ -6,6 +6,7 @@ import { checkpointKey } from "./high-watermark-checkpoint.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
 import { peerUrl, type PeerFetch } from "./peer-client.ts";
 import type { StreamRequest } from "./leader-replicator.ts";
+import type { LeaderFacts } from "./replication-state.ts";
 import { StreamDecoder, type StreamMessage, type TopicInfo } from "./stream-codec.ts";
 
 /** No message (a heartbeat comes every second) for this long: the stream is dead, reconnect. */
@@ -27,8 +28,8 @@ export interface FollowerFetcherOptions {
   leaderAddress: string;
   /** The newest leader epoch this broker knows. */
   leaderEpoch: () => number;
-  /** The leader's epoch, id and other followers as its stream states them (persisted when they are news). */
-  onLeader: (epoch: number, leaderId: number, followers: { id: number; address: string }[]) => Promise<void>;
+  /** The leader's epoch, id, followers and settings as its stream states them (persisted when they are news). */
+  onLeader: (epoch: number, leaderId: number, followers: { id: number; address: string }[], facts: LeaderFacts | null) => Promise<void>;
   /** The leader answered 421: it follows someone else now, at `address`. */
   onRedirect: (address: string) => Promise<void>;
   offsets: OffsetsReplica | undefined;
@@ -38,7 +39,11 @@ export interface FollowerFetcherOptions {
 export interface FetcherStatus {
   leader: string;
   connected: boolean;
-  /** Monotonic ms of the last message from the leader; 0 before any. */
+  /**
+   * Monotonic ms (the injected clock) of the last message from the leader —
+   * each part of the stream as it arrives, and the stream's opening answer;
+   * 0 before any. A promotion waits out the leader's lease from here.
+   */
   lastMessageMs: number;
   lastError: string | undefined;
 }
@@ -67,6 +72,8 @@ export class FollowerFetcher {
   /** The offsets stream's position this follower holds durably and has not reported yet. */
   private unackedOffsetsSequence: number | undefined;
   private ackInFlight: Promise<void> | undefined;
+  /** Ends a position report in flight when the fetcher stops: a stop never waits on an unreachable leader. */
+  private readonly acksAbort = new AbortController();
   private connected = false;
   private lastMessageMs = 0;
   private lastError: string | undefined;
@@ -92,6 +99,7 @@ export class FollowerFetcher {
     this.stopped = true;
     this.current?.abort();
     this.endBackoff?.();
+    this.acksAbort.abort();
     await this.loop;
     await Promise.allSettled([...this.appending]);
     await this.ackInFlight;
@@ -221,7 +229,11 @@ export class FollowerFetcher {
         if (message.leaderEpoch < this.options.leaderEpoch()) {
           throw new Error(`${this.options.leaderAddress} leads under epoch ${message.leaderEpoch}, older than ${this.options.leaderEpoch()}: it was deposed`);
         }
-        await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers);
+        const facts =
+          message.minInsyncReplicas === undefined || message.replicaLagMaxMs === undefined
+            ? null
+            : { minInsyncReplicas: message.minInsyncReplicas, replicas: 1 + message.followers.length, replicaLagMaxMs: message.replicaLagMaxMs };
+        await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers, facts);
         if (message.session !== this.sessionId) {
           this.unacked.clear();
           this.unackedOffsetsSequence = undefined;
@@ -323,7 +335,7 @@ export class FollowerFetcher {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions, offsets_sequence: offsetsSequence }),
-          signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
+          signal: AbortSignal.any([AbortSignal.timeout(ACK_TIMEOUT_MS), this.acksAbort.signal]),
         });
         await response.arrayBuffer();
       } catch (error) {

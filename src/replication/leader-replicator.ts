@@ -8,7 +8,7 @@ import type { PartitionLogApi } from "../storage/log-types.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
 import type { KnownBroker } from "./replication-state.ts";
-import type { ReplicatedOffset, TopicInfo } from "./stream-codec.ts";
+import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
 import { divergenceOffset } from "./truncation.ts";
 
@@ -222,7 +222,7 @@ export class LeaderReplicator implements SessionSource {
     const session = new StreamSession(++this.sessionCount, follower.id, this);
     follower.session = session;
     follower.lastSessionId = session.id;
-    session.send({ type: "metadata", session: session.id, leaderId: this.options.leaderId, leaderEpoch: this.leaderEpoch, topics: metadata(), followers: this.followerList() });
+    session.send(this.metadataMessage(session, metadata()));
     // The others learn of a new fellow follower: whichever of them is promoted tells it.
     if (isNew) for (const other of this.followers.values()) if (other !== follower) this.sendMetadata(other, metadata());
     const offsets = this.options.offsetsSnapshot();
@@ -442,7 +442,21 @@ export class LeaderReplicator implements SessionSource {
 
   private sendMetadata(follower: FollowerReplica, topics: TopicInfo[]): void {
     const session = follower.session;
-    session?.send({ type: "metadata", session: session.id, leaderId: this.options.leaderId, leaderEpoch: this.leaderEpoch, topics, followers: this.followerList() });
+    if (session !== undefined) session.send(this.metadataMessage(session, topics));
+  }
+
+  /** What a follower needs to know of this leader, its promotion's safety check included (N, R, the lease period). */
+  private metadataMessage(session: StreamSession, topics: TopicInfo[]): StreamMessage {
+    return {
+      type: "metadata",
+      session: session.id,
+      leaderId: this.options.leaderId,
+      leaderEpoch: this.leaderEpoch,
+      topics,
+      followers: this.followerList(),
+      minInsyncReplicas: this.options.minInsyncReplicas,
+      replicaLagMaxMs: this.options.replicaLagMaxMs,
+    };
   }
 
   private followerList(): { id: number; address: string }[] {

@@ -73,3 +73,27 @@ export async function announceLeader(
     return undefined;
   }
 }
+
+/**
+ * The high watermark and log end of each partition of a broker that leads
+ * under `leaderEpoch` (GET /api/v1/replication/status); undefined when it
+ * does not answer within `timeoutMs`, or answers as anything but that leader.
+ */
+export async function leaderPositions(
+  fetchPeer: PeerFetch,
+  address: string,
+  leaderEpoch: number,
+  timeoutMs: number,
+): Promise<{ topic: string; partition: number; highWatermark: number; logEndOffset: number }[] | undefined> {
+  try {
+    const response = await fetchPeer(`${peerUrl(address)}/api/v1/replication/status`, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as Record<string, any>;
+    if (body.role !== "leader" || body.leader_epoch !== leaderEpoch || !Array.isArray(body.partitions)) return undefined;
+    return (body.partitions as any[])
+      .filter((p) => typeof p.high_watermark === "number" && typeof p.log_end_offset === "number")
+      .map((p) => ({ topic: String(p.topic), partition: Number(p.partition), highWatermark: p.high_watermark, logEndOffset: p.log_end_offset }));
+  } catch {
+    return undefined;
+  }
+}

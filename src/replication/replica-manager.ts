@@ -7,7 +7,9 @@ import { FollowerFetcher } from "./follower-fetcher.ts";
 import { checkpointKey, readCheckpoint, writeCheckpoint, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
 import { type FollowerStatus, LeaderReplicator, type StreamRequest } from "./leader-replicator.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
-import { announceLeader, defaultPeerFetch, peerStatus, type PeerFetch } from "./peer-client.ts";
+import { leaseExpiresAtMs } from "./lease-expiry.ts";
+import { announceLeader, defaultPeerFetch, leaderPositions, peerStatus, type PeerFetch } from "./peer-client.ts";
+import { judgePromotion, type LeaderPosition, type PartitionShortfall, type PromotionVerdict } from "./promotion-safety.ts";
 import type { KnownBroker, ReplicaRole, ReplicationState, ReplicationStateStore } from "./replication-state.ts";
 import type { TopicInfo } from "./stream-codec.ts";
 import type { StreamSession } from "./stream-session.ts";
@@ -36,7 +38,29 @@ export interface ReplicaManagerOptions {
   state: ReplicationStateStore;
   offsets: OffsetsReplica | undefined;
   fetch?: PeerFetch;
+  /** Waits (the lease wait, catching up before a promotion); tests pass one that moves a fake clock. Default: real time. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+export interface PromoteOptions {
+  /** Promote even when the follower cannot be shown to hold everything its leader made visible (an unclean election). */
+  force?: boolean;
+  /** The operator says the old leader is dead: do not wait out its lease. */
+  leaderDead?: boolean;
+}
+
+/** How a promotion ended the old leader's term before this broker began to act. */
+export type LeaseEnd =
+  /** The old leader was told of the new epoch and answered: it stopped leading at once. */
+  | "leader_stepped_down"
+  /** --leader-dead: the operator says so. */
+  | "leader_dead"
+  /** Nothing came from the old leader for its lease period and a margin: it no longer acts. */
+  | "lease_expired"
+  /** The old leader had min.insync.replicas=1: its lease never lapses, so waiting proves nothing (it stops when told). */
+  | "no_lease"
+  /** This broker led already (a fenced leader promoted again): no other leader to wait for. */
+  | "was_leader";
 
 export interface PromoteResult {
   changed: boolean;
@@ -44,9 +68,21 @@ export interface PromoteResult {
   formerLeader: { address: string; informed: boolean } | null;
   /** The former leader's other followers, told to follow this broker now. */
   otherFollowers: { address: string; informed: boolean }[];
+  /** Whether the follower held everything its leader could have made visible or acknowledged. */
+  clean: boolean;
+  /** Why it was clean, or why not (then `force` promoted it anyway). */
+  why: string;
+  /** Per partition: the follower's log end against the leader's high watermark (and log end, when it answered). */
+  partitions: PartitionShortfall[];
+  lease: { end: LeaseEnd; waitedMs: number };
 }
 
 const PEER_TIMEOUT_MS = 1500;
+/** Longest a promotion asks the old leader for its positions: it never waits on an unreachable leader. */
+const LEADER_QUERY_TIMEOUT_MS = 1000;
+/** Longest a follower behind its reachable leader's high watermark catches up before a promotion gives up. */
+const CATCH_UP_WAIT_MS = 5000;
+const CATCH_UP_POLL_MS = 20;
 const ANNOUNCE_RETRY_MS = 1000;
 const CHECKPOINT_INTERVAL_MS = 1000;
 
@@ -93,10 +129,17 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   private address = "";
   /** The leader being switched to, before replication.json says so (for the 421s of that moment). */
   private switchingTo: { address: string; epoch: number; leaderId: number | null } | undefined;
+  /** Monotonic ms this manager started: nothing this broker echoed to a leader since can hold that leader's lease. */
+  private readonly startedMs: number;
+  /** The last message from the leader, kept across fetchers (one is replaced when it stops). */
+  private leaderHeardMs = 0;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   private constructor(private readonly options: ReplicaManagerOptions) {
     this.role = options.state.state.role;
     this.fetchPeer = options.fetch ?? defaultPeerFetch;
+    this.startedMs = options.config.clock.monotonicMs();
+    this.sleep = options.sleep ?? ((ms) => Bun.sleep(ms));
   }
 
   /**
@@ -223,12 +266,13 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
       advertisedAddress: this.address,
       leaderAddress,
       leaderEpoch: () => this.state.leaderEpoch,
-      onLeader: async (epoch, leaderId, followers) => {
+      onLeader: async (epoch, leaderId, followers, facts) => {
         // A follower keeps its fellow followers: if it is promoted, it tells them to follow it.
         const peers = followers.filter((follower) => follower.id !== config.brokerId);
         const state = this.state;
         const known = state.role === "follower" && state.leader === leaderAddress && state.leaderEpoch === epoch && state.leaderId === leaderId;
-        if (known && JSON.stringify(peers) === JSON.stringify(state.followers)) return;
+        const sameFacts = JSON.stringify(facts) === JSON.stringify(state.leaderFacts ?? null);
+        if (known && sameFacts && JSON.stringify(peers) === JSON.stringify(state.followers)) return;
         await this.options.state.update((current) => ({
           ...current,
           role: "follower",
@@ -237,6 +281,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
           leaderId,
           toInform: [],
           followers: peers,
+          leaderFacts: facts,
         }));
       },
       onRedirect: async (address) => void this.enqueue(() => this.becomeFollower(address, this.state.leaderEpoch, null)),
@@ -356,71 +401,192 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   // ---------------------------------------------------------------- changes of role
 
   /**
-   * Makes this follower the leader under a new epoch (POST /api/v1/replication/promote).
-   * Refused with replica_not_in_sync (409) when this follower lacks records
-   * its leader had already committed (its log ends below the high watermark
-   * the leader sent): promoting it would lose them. `force` promotes anyway
-   * (Kafka's unclean leader election).
+   * Makes this follower the leader under a new epoch (POST /api/v1/replication/promote),
+   * by the rules of docs/operations.md "Promotion":
+   *
+   * 1. Clean by default. It must hold everything its leader could have made
+   *    visible or acknowledged (promotion-safety.ts): a reachable leader is
+   *    asked for its high watermark (short timeout) and the follower catches
+   *    up to it first; an unreachable one is judged by construction (N >= 2
+   *    and R <= N), never by the last high watermark it sent. Otherwise
+   *    replica_not_in_sync (409) says how much may be missing, unless
+   *    `force` (an unclean election; the answer says what it may lose).
+   * 2. One leader at a time. The new epoch is persisted, the old leader told
+   *    (it steps down at once when it hears); one that does not answer is
+   *    waited out — its lease lapses lease period + margin after the last
+   *    message this follower received from it (lease-expiry.ts) — unless
+   *    `leaderDead`. Only then does this broker act as leader.
+   *
+   * Never waits on an unreachable leader: every call to it is bounded.
    */
-  promote(options: { force?: boolean } = {}): Promise<PromoteResult> {
+  promote(options: PromoteOptions = {}): Promise<PromoteResult> {
     return this.enqueue(async () => {
       if (this.role === "leader" && !this.fenced) {
-        return { changed: false, leaderEpoch: this.state.leaderEpoch, formerLeader: null, otherFollowers: [] };
+        const why = "this broker leads already";
+        return { changed: false, leaderEpoch: this.state.leaderEpoch, formerLeader: null, otherFollowers: [], clean: true, why, partitions: [], lease: { end: "was_leader", waitedMs: 0 } };
       }
-      if (this.role === "follower" && options.force !== true) this.checkHoldsCommitted();
-      await this.fetcher?.stop({ leaving: false }); // the old leader keeps waiting for it: no acks=all write is acknowledged without it
-      this.fetcher = undefined;
+      const wasFollower = this.role === "follower";
+      const verdict: PromotionVerdict = wasFollower
+        ? await this.judgeOwnPromotion(options.force === true)
+        : { clean: true, basis: "caught_up_to_leader", shortfall: [] };
+      if (!verdict.clean) this.logger.warn(`unclean promotion (forced): ${verdict.reason}`);
+      const facts = this.state.leaderFacts ?? null;
       const epoch = this.state.leaderEpoch + 1;
-      const formerLeader = this.role === "follower" ? this.state.leader : null;
+      const formerLeader = wasFollower ? this.state.leader : null;
       // Its fellow followers (from the leader's metadata) and its former leader now follow it.
       const followers = [...this.state.followers];
       if (formerLeader !== null && this.state.leaderId !== null && !followers.some((f) => f.id === this.state.leaderId)) {
         followers.push({ id: this.state.leaderId, address: formerLeader });
       }
-      const others = this.role === "follower" ? this.state.followers.map((f) => f.address).filter((a) => a !== this.address && a !== formerLeader) : [];
+      const others = wasFollower ? this.state.followers.map((f) => f.address).filter((a) => a !== this.address && a !== formerLeader) : [];
       const toInform = [...new Set([...(formerLeader === null ? [] : [formerLeader]), ...others])];
       // The new epoch's start is durable in every partition before the first write under it.
       for (const log of this.logs()) log.leaderEpochs.assign(epoch, log.logEndOffset);
       await this.options.state.update(() => ({ role: "leader", leaderEpoch: epoch, leader: null, leaderId: null, toInform, followers }));
+      // Persisted, not yet acting (this.role is still follower: writes and group calls are refused).
+      // The former leader first: one that hears stops leading at once, and nothing is waited for.
+      const formerInformed = formerLeader === null ? false : await this.announceOnce(formerLeader);
+      // Then the other followers: once one follows this broker it echoes nothing more to the old
+      // leader, whose lease on its account runs out a lease period later.
+      const informed = await Promise.all(others.map((address) => this.announceOnce(address)));
+      const othersLeftMs = informed.some(Boolean) ? this.options.config.clock.monotonicMs() : 0;
+      let end: LeaseEnd;
+      let waitedMs = 0;
+      if (!wasFollower) end = "was_leader";
+      else if (formerInformed) end = "leader_stepped_down";
+      else if (options.leaderDead === true) end = "leader_dead";
+      else if (facts !== null && facts.minInsyncReplicas < 2) end = "no_lease";
+      else {
+        end = "lease_expired";
+        waitedMs = await this.waitOutLease(facts, othersLeftMs);
+      }
       this.role = "leader";
       this.fenced = false;
       this.takeUpRole(new Map());
-      this.logger.warn(`promoted to leader under epoch ${epoch}` + (toInform.length > 0 ? `; telling ${toInform.join(", ")}` : ""));
-      const informed = await Promise.all(toInform.map((address) => this.announceOnce(address)));
-      const heard = new Map(toInform.map((address, i) => [address, informed[i]!]));
+      this.logger.warn(
+        `promoted to leader under epoch ${epoch} (${verdict.clean ? "clean" : "unclean, forced"}; old leader: ${end}` +
+          (waitedMs > 0 ? ` after ${waitedMs} ms` : "") +
+          ")" +
+          (toInform.length > 0 ? `; telling ${toInform.join(", ")}` : ""),
+      );
       return {
         changed: true,
         leaderEpoch: epoch,
-        formerLeader: formerLeader === null ? null : { address: formerLeader, informed: heard.get(formerLeader)! },
-        otherFollowers: others.map((address) => ({ address, informed: heard.get(address)! })),
+        formerLeader: formerLeader === null ? null : { address: formerLeader, informed: formerInformed || !this.state.toInform.includes(formerLeader) },
+        otherFollowers: others.map((address, i) => ({ address, informed: informed[i]! || !this.state.toInform.includes(address) })),
+        clean: verdict.clean,
+        why: verdict.clean ? cleanWhy(verdict.basis) : verdict.reason,
+        partitions: verdict.shortfall,
+        lease: { end, waitedMs },
       };
     });
   }
 
-  private checkHoldsCommitted(): void {
-    if (this.state.leaderId === null) {
-      throw new GafkaError(
-        "replica_not_in_sync",
-        `broker ${this.options.config.brokerId} has never replicated from its leader ${this.state.leader}; promoting it would lose everything the leader held. Promote with force to do it anyway`,
-      );
-    }
-    const behind: { topic: string; partition: number; log_end_offset: number; high_watermark: number }[] = [];
-    for (const entry of this.options.broker.partitionEntries()) {
-      const log = entry.log;
-      const bound = log?.status === "online" ? log.highWatermarkBound : undefined;
-      if (log !== undefined && bound !== undefined && log.logEndOffset < bound) {
-        behind.push({ topic: entry.topic, partition: entry.partition, log_end_offset: log.logEndOffset, high_watermark: bound });
-      }
-    }
-    if (behind.length === 0) return;
-    const first = behind[0]!;
+  /**
+   * Rule 1 of promote(): asks the leader (bounded), catches up to its high
+   * watermark, stops fetching, and judges. Refuses (restarting the fetcher)
+   * unless clean or `force`.
+   */
+  private async judgeOwnPromotion(force: boolean): Promise<PromotionVerdict> {
+    const leaderAddress = this.state.leader!;
+    const epoch = this.state.leaderEpoch;
+    let leaderNow = await leaderPositions(this.fetchPeer, leaderAddress, epoch, LEADER_QUERY_TIMEOUT_MS);
+    if (leaderNow !== undefined && !force) await this.catchUpTo(leaderNow);
+    // The old leader keeps waiting for this follower: no acks=all write is acknowledged without it.
+    await this.stopFetcher({ leaving: false });
+    // What the leader holds now that this follower stopped (a follower out of sync may have been passed meanwhile).
+    if (leaderNow !== undefined) leaderNow = (await leaderPositions(this.fetchPeer, leaderAddress, epoch, LEADER_QUERY_TIMEOUT_MS)) ?? leaderNow;
+    const verdict = judgePromotion({
+      replicated: this.state.leaderId !== null,
+      partitions: this.followerPartitions(),
+      leader: this.state.leaderFacts ?? null,
+      leaderNow,
+    });
+    if (verdict.clean || force) return verdict;
+    this.fetcher = this.newFetcher(leaderAddress);
+    this.fetcher.start();
     throw new GafkaError(
       "replica_not_in_sync",
-      `broker ${this.options.config.brokerId} lacks records its leader had committed (${behind.length} partition(s), e.g. ` +
-        `${first.topic}-${first.partition} ends at ${first.log_end_offset}, below the high watermark ${first.high_watermark}); ` +
-        "promoting it would lose them. Bring the leader back, or promote with force to accept the loss",
-      { details: { partitions: behind } },
+      `broker ${this.options.config.brokerId} was not promoted: ${verdict.reason}. ` +
+        (verdict.knownMissing || leaderNow !== undefined
+          ? "Let it catch up (bring the leader back), or promote with force to accept the loss"
+          : "Bring the leader back, or promote with force (an unclean election) to accept losing what only the leader held"),
+      {
+        details: {
+          leader: leaderAddress,
+          leader_reachable: leaderNow !== undefined,
+          leader_last_heard_ms_ago: this.leaderLastHeardAgoMs(),
+          min_insync_replicas: this.state.leaderFacts?.minInsyncReplicas ?? null,
+          replicas: this.state.leaderFacts?.replicas ?? null,
+          partitions: verdict.shortfall,
+        },
+      },
     );
+  }
+
+  /** Waits (bounded) until this follower holds the leader's high watermark in every partition. */
+  private async catchUpTo(leaderNow: LeaderPosition[]): Promise<void> {
+    const clock = this.options.config.clock;
+    const deadline = clock.monotonicMs() + CATCH_UP_WAIT_MS;
+    const wanted = new Map(leaderNow.map((p) => [`${p.topic}-${p.partition}`, p.highWatermark]));
+    const caughtUp = () =>
+      this.followerPartitions().every((p) => p.logEndOffset >= (wanted.get(`${p.topic}-${p.partition}`) ?? 0));
+    while (!caughtUp() && clock.monotonicMs() < deadline && !this.stopped) await this.sleep(CATCH_UP_POLL_MS);
+  }
+
+  /** Rule 2 of promote(): waits until the old leader's lease has surely lapsed; returns how long it waited. */
+  private async waitOutLease(facts: { replicaLagMaxMs: number } | null, othersLeftMs: number): Promise<number> {
+    const clock = this.options.config.clock;
+    const begin = clock.monotonicMs();
+    const deadline = this.leaseExpiresAtMs(facts, othersLeftMs);
+    if (deadline > begin) this.logger.warn(`waiting ${Math.ceil(deadline - begin)} ms for the old leader's lease to lapse (it was not reached)`);
+    for (let now = begin; now < deadline && !this.stopped; now = clock.monotonicMs()) await this.sleep(Math.min(deadline - now, 250));
+    return Math.max(0, Math.round(clock.monotonicMs() - begin));
+  }
+
+  /** `othersLeftMs`: when fellow followers (which may have kept the old leader's lease) were told to follow this broker. */
+  private leaseExpiresAtMs(facts: { replicaLagMaxMs: number } | null, othersLeftMs = 0): number {
+    // The leader's own lease period when it said; never less than this broker's flag.
+    const leasePeriodMs = Math.max(this.options.replication.replicaLagMaxMs, facts?.replicaLagMaxMs ?? 0);
+    const lastLeaderMessageMs = Math.max(this.leaderLastHeardMs(), othersLeftMs);
+    return leaseExpiresAtMs({ lastLeaderMessageMs, startedMs: this.startedMs, leasePeriodMs });
+  }
+
+  /** How long a promotion started now would wait for the old leader's lease if it cannot tell that leader (0 for a leader). */
+  promotionLeaseWaitMs(): number {
+    if (this.role !== "follower") return 0;
+    const facts = this.state.leaderFacts ?? null;
+    if (facts !== null && facts.minInsyncReplicas < 2) return 0;
+    return Math.max(0, Math.ceil(this.leaseExpiresAtMs(facts) - this.options.config.clock.monotonicMs()));
+  }
+
+  private leaderLastHeardMs(): number {
+    return Math.max(this.leaderHeardMs, this.fetcher?.status().lastMessageMs ?? 0);
+  }
+
+  private leaderLastHeardAgoMs(): number | null {
+    const heard = this.leaderLastHeardMs();
+    return heard === 0 ? null : Math.round(this.options.config.clock.monotonicMs() - heard);
+  }
+
+  private async stopFetcher(options: { leaving: boolean }): Promise<void> {
+    const fetcher = this.fetcher;
+    if (fetcher === undefined) return;
+    this.fetcher = undefined;
+    await fetcher.stop(options);
+    this.leaderHeardMs = Math.max(this.leaderHeardMs, fetcher.status().lastMessageMs);
+  }
+
+  private followerPartitions() {
+    return this.options.broker
+      .partitionEntries()
+      .filter((entry) => entry.log?.status === "online")
+      .map((entry) => ({
+        topic: entry.topic,
+        partition: entry.partition,
+        logEndOffset: entry.log!.logEndOffset,
+        lastHighWatermark: entry.log!.highWatermarkBound,
+      }));
   }
 
   /**
@@ -455,8 +621,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     this.term++;
     this.leader?.stop(this.notLeader());
     this.leader = undefined;
-    await this.fetcher?.stop({ leaving: true });
-    this.fetcher = undefined;
+    await this.stopFetcher({ leaving: true });
     try {
       await this.options.state.update((current) => ({
         ...current,
@@ -465,6 +630,8 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
         leader: address,
         leaderId,
         toInform: [],
+        // What the former leader said of itself says nothing of this one.
+        leaderFacts: current.leader === address ? current.leaderFacts : null,
       }));
       this.switchingTo = undefined;
     } catch (error) {
@@ -538,7 +705,12 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
       fetcher:
         fetcher === undefined
           ? null
-          : { connected: fetcher.connected, lastMessageMsAgo: fetcher.lastMessageMs === 0 ? null : Math.round(now - fetcher.lastMessageMs), error: fetcher.lastError ?? null },
+          : {
+              connected: fetcher.connected,
+              lastMessageMsAgo: fetcher.lastMessageMs === 0 ? null : Math.round(now - fetcher.lastMessageMs),
+              error: fetcher.lastError ?? null,
+              promotionLeaseWaitMs: this.promotionLeaseWaitMs(),
+            },
       partitions: this.options.broker.partitionEntries().map((entry) => ({
         topic: entry.topic,
         partition: entry.partition,
@@ -555,7 +727,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     clearInterval(this.checkpointTimer);
     this.term++;
     this.leader?.stop(new GafkaError("shutting_down", "the broker is shutting down", { retriable: true }));
-    await this.fetcher?.stop({ leaving: true });
+    await this.stopFetcher({ leaving: true });
     await this.saveCheckpoint(true);
   }
 
@@ -588,4 +760,10 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
       .map((entry) => entry.log)
       .filter((log): log is PartitionLogApi => log !== undefined && log.status === "online");
   }
+}
+
+function cleanWhy(basis: "caught_up_to_leader" | "needed_for_every_commit"): string {
+  return basis === "caught_up_to_leader"
+    ? "it holds the leader's high watermark, asked for just now, in every partition"
+    : "the leader needs min.insync.replicas copies and has no more replicas than that: every record it made visible or acknowledged needed this follower's durable copy";
 }

@@ -41,3 +41,17 @@ test("the leader epoch never goes back, and a damaged file refuses to load", asy
   writeFileSync(path.join(dir, "replication.json"), '{"version": 1, "role": "king"}');
   expect(() => ReplicationStateStore.load(dir, nodeFileSystem, initial)).toThrow(/damaged/);
 });
+
+test("a follower's leader facts (N, R, lease period) survive a restart", async () => {
+  const { dir, remove } = makeTempDir("gafka-state-");
+  try {
+    const initial = { role: "follower" as const, leaderEpoch: 2, leader: "localhost:9001", leaderId: 1, toInform: [], followers: [] };
+    const store = ReplicationStateStore.load(dir, nodeFileSystem, initial);
+    await store.save({ ...initial, leaderFacts: { minInsyncReplicas: 2, replicas: 2, replicaLagMaxMs: 3000 } });
+    expect(ReplicationStateStore.load(dir, nodeFileSystem, initial).state.leaderFacts).toEqual({ minInsyncReplicas: 2, replicas: 2, replicaLagMaxMs: 3000 });
+    await store.update((current) => ({ ...current, leaderFacts: null }));
+    expect(ReplicationStateStore.load(dir, nodeFileSystem, initial).state.leaderFacts ?? null).toBeNull();
+  } finally {
+    remove();
+  }
+});

@@ -11,6 +11,19 @@ export interface KnownBroker {
 }
 
 /**
+ * What a follower last heard of its leader's settings, from the stream's
+ * metadata: what its promotion's safety check and lease wait rest on.
+ */
+export interface LeaderFacts {
+  /** The leader's --min-insync-replicas (N). */
+  minInsyncReplicas: number;
+  /** Leader + the followers it knows (R). */
+  replicas: number;
+  /** The leader's --replica-lag-max: its lease period. */
+  replicaLagMaxMs: number;
+}
+
+/**
  * This broker's place in the cluster, persisted in `<dataDir>/replication.json`
  * (source of truth, rewritten whole through FileSystem.writeFileAtomic: temp
  * file, fsync, rename, directory fsync — durable when save() resolves):
@@ -19,7 +32,8 @@ export interface KnownBroker {
  * {"version": 1, "role": "follower", "leader_epoch": 3,
  *  "leader": "localhost:9001", "leader_id": 1,
  *  "to_inform": [],
- *  "followers": [{"id": 3, "address": "localhost:9003"}]}
+ *  "followers": [{"id": 3, "address": "localhost:9003"}],
+ *  "leader_facts": {"min_insync_replicas": 2, "replicas": 3, "replica_lag_max_ms": 10000}}
  * ```
  *
  * - `leader_epoch`: the newest leader epoch this broker knows; it leads under
@@ -30,6 +44,9 @@ export interface KnownBroker {
  * - `followers`: for a leader, brokers that have followed it, asked on start
  *   whether one of them leads at a newer epoch (a deposed leader's way back);
  *   for a follower, its leader's other followers, told when it is promoted.
+ * - `leader_facts` (a follower's, optional): its leader's N, R and lease
+ *   period as last stated, so a follower restarted while its leader is away
+ *   can still judge whether its promotion would be clean.
  */
 export interface ReplicationState {
   role: ReplicaRole;
@@ -38,6 +55,7 @@ export interface ReplicationState {
   leaderId: number | null;
   toInform: string[];
   followers: KnownBroker[];
+  leaderFacts?: LeaderFacts | null;
 }
 
 export const REPLICATION_FILE_NAME = "replication.json";
@@ -89,6 +107,15 @@ export class ReplicationStateStore {
       leader_id: next.leaderId,
       to_inform: next.toInform,
       followers: next.followers.map((follower) => ({ id: follower.id, address: follower.address })),
+      ...(next.leaderFacts == null
+        ? {}
+        : {
+            leader_facts: {
+              min_insync_replicas: next.leaderFacts.minInsyncReplicas,
+              replicas: next.leaderFacts.replicas,
+              replica_lag_max_ms: next.leaderFacts.replicaLagMaxMs,
+            },
+          }),
     };
     try {
       await this.fs.writeFileAtomic(this.filePath, new TextEncoder().encode(`${JSON.stringify(file, null, 2)}\n`));
@@ -112,7 +139,7 @@ function parse(filePath: string, bytes: Uint8Array): ReplicationState {
     throw damaged(error instanceof Error ? error.message : String(error));
   }
   if (typeof file !== "object" || file === null || file.version !== FILE_VERSION) throw damaged("unknown version");
-  const { role, leader_epoch, leader, leader_id, to_inform, followers } = file;
+  const { role, leader_epoch, leader, leader_id, to_inform, followers, leader_facts } = file;
   if (role !== "leader" && role !== "follower") throw damaged(`bad role ${JSON.stringify(role)}`);
   if (typeof leader_epoch !== "number" || !Number.isSafeInteger(leader_epoch) || leader_epoch < 0) throw damaged("bad leader_epoch");
   if (leader !== null && typeof leader !== "string") throw damaged("bad leader");
@@ -130,5 +157,14 @@ function parse(filePath: string, bytes: Uint8Array): ReplicationState {
       if (typeof id !== "number" || typeof address !== "string") throw damaged(`bad followers[${index}]`);
       return { id, address };
     }),
+    ...(leader_facts === undefined ? {} : { leaderFacts: parseLeaderFacts(leader_facts) }),
   };
+}
+
+/** Facts written by this version; anything else (absent, or from elsewhere) counts as not known. */
+function parseLeaderFacts(value: unknown): LeaderFacts | null {
+  const { min_insync_replicas, replicas, replica_lag_max_ms } = (value ?? {}) as Record<string, unknown>;
+  const positive = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0;
+  if (!positive(min_insync_replicas) || !positive(replicas) || !positive(replica_lag_max_ms)) return null;
+  return { minInsyncReplicas: min_insync_replicas, replicas, replicaLagMaxMs: replica_lag_max_ms };
 }

@@ -15,7 +15,7 @@ import { limits } from "../core/limits.ts";
  *
  * | type | name            | payload |
  * |------|-----------------|---------|
- * | 1    | metadata        | JSON {"session", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}]} — the leader's whole topic list and its followers; first on every stream and again after each change |
+ * | 1    | metadata        | JSON {"session", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "min_insync_replicas", "replica_lag_max_ms"} — the leader's whole topic list and its followers (with the leader: its replica count R), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion; first on every stream and again after each change |
  * | 2    | start           | JSON {"topic", "partition", "offset"} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there |
  * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
  * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark"}] |
@@ -35,7 +35,18 @@ import { limits } from "../core/limits.ts";
  * ```
  */
 export type StreamMessage =
-  | { type: "metadata"; session: number; leaderId: number; leaderEpoch: number; topics: TopicInfo[]; followers: { id: number; address: string }[] }
+  | {
+      type: "metadata";
+      session: number;
+      leaderId: number;
+      leaderEpoch: number;
+      topics: TopicInfo[];
+      followers: { id: number; address: string }[];
+      /** The leader's --min-insync-replicas; absent from an older leader. */
+      minInsyncReplicas?: number;
+      /** The leader's --replica-lag-max, its lease period; absent from an older leader. */
+      replicaLagMaxMs?: number;
+    }
   | { type: "start"; topic: string; partition: number; offset: number }
   | { type: "batches"; topic: string; partition: number; highWatermark: number; startsSegment: boolean; frames: Uint8Array }
   | { type: "high_watermarks"; entries: { topic: string; partition: number; highWatermark: number }[] }
@@ -81,6 +92,8 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
         leader_epoch: message.leaderEpoch,
         topics: message.topics.map((t) => ({ name: t.name, partitions: t.partitions, created_at: t.createdAtMs })),
         followers: message.followers.map((f) => ({ id: f.id, address: f.address })),
+        min_insync_replicas: message.minInsyncReplicas,
+        replica_lag_max_ms: message.replicaLagMaxMs,
       };
     case "start":
       return { topic: message.topic, partition: message.partition, offset: message.offset };
@@ -183,6 +196,8 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         leaderEpoch: json.leader_epoch,
         topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at })),
         followers: ((json.followers ?? []) as any[]).map((f) => ({ id: f.id, address: f.address })),
+        minInsyncReplicas: positiveInteger(json.min_insync_replicas),
+        replicaLagMaxMs: positiveInteger(json.replica_lag_max_ms),
       };
     case TYPE_CODES.start:
       return { type: "start", topic: json.topic, partition: json.partition, offset: json.offset };
@@ -222,6 +237,10 @@ function decodeBatches(payload: Uint8Array): StreamMessage {
   at += 13;
   // A copy: the decoder's buffer is reused for the next chunk.
   return { type: "batches", topic, partition, highWatermark, startsSegment, frames: payload.slice(at) };
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 function broken(what: string): GafkaError {

@@ -13,7 +13,7 @@ import {
 } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 import type { AssignorName } from "../../groups/assignor.ts";
-import { membershipJson, topicList } from "./groups.ts";
+import { coordinatorEpoch, membershipJson, topicList } from "./groups.ts";
 
 /**
  * GET /api/v1/consume?topic&partition&offset&count&timeout&value_encoding —
@@ -73,6 +73,7 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
     throw invalidRequest(`'commit' must be "previous" or "none", not ${JSON.stringify(commit)}`, { parameter: "commit" });
   }
   const binary = acceptsRecordBatches(request);
+  const epoch = coordinatorEpoch(context);
   const result = await context.groups.consume(groupId, memberId, {
     commit,
     format: binary ? "batches" : "records",
@@ -87,10 +88,10 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
   });
   if (binary) {
     for (const chunk of result.chunks) countBatches(context, chunk.topic, chunk);
-    return groupBatchesResponse(membershipJson(result), result.chunks);
+    return groupBatchesResponse(membershipJson(result, epoch), result.chunks);
   }
   context.metrics.consumed.countEach(result.records);
-  return groupConsumeResponse(membershipJson(result), result.records, encoding);
+  return groupConsumeResponse(membershipJson(result, epoch), result.records, encoding);
 }
 
 /**

@@ -14,14 +14,30 @@ function params(request: Bun.BunRequest): Record<string, string> {
   return request.params as Record<string, string>;
 }
 
-export function membershipJson(view: MembershipView) {
+/**
+ * A membership answer. `leader_epoch` is the leader epoch this broker led
+ * under when the call began (0 without replication): a member that has seen
+ * a newer one drops this answer's assignment, which may come from a deposed
+ * coordinator (docs/api.md "Consumer groups").
+ */
+export function membershipJson(view: MembershipView, leaderEpoch: number) {
   return {
     group_id: view.groupId,
     consumer_id: view.memberId,
     generation: view.generation,
     assignment: view.assignment,
     session_timeout_ms: view.sessionTimeoutMs,
+    leader_epoch: leaderEpoch,
   };
+}
+
+/**
+ * The epoch a membership answer carries, read before the coordinator acts:
+ * a broker deposed during a long poll must not stamp its answer with the
+ * newer epoch it learned meanwhile.
+ */
+export function coordinatorEpoch(context: RouteContext): number {
+  return context.replication?.leaderEpoch ?? 0;
 }
 
 function statusJson(status: GroupStatus) {
@@ -84,18 +100,20 @@ function groupStatus(request: Bun.BunRequest, context: RouteContext): Response {
 async function join(request: Bun.BunRequest, context: RouteContext): Promise<Response> {
   const body = await readJsonObject(request, context.requestBytesMax);
   const { group = "", member = "" } = params(request);
+  const epoch = coordinatorEpoch(context);
   const view = context.groups.join(group, member, {
     topics: topicList(body.topics ?? body.topic, "topics"),
     sessionTimeoutMs: optionalInteger(body, "session_timeout_ms"),
     assignor: optionalString(body, "assignor") as AssignorName | undefined,
   });
-  return Response.json(membershipJson(view));
+  return Response.json(membershipJson(view, epoch));
 }
 
 /** POST /api/v1/consumer-groups/{group}/members/{member}/heartbeat (no body needed) */
 function heartbeat(request: Bun.BunRequest, context: RouteContext): Response {
   const { group = "", member = "" } = params(request);
-  return Response.json(membershipJson(context.groups.heartbeat(group, member)));
+  const epoch = coordinatorEpoch(context);
+  return Response.json(membershipJson(context.groups.heartbeat(group, member), epoch));
 }
 
 /** DELETE /api/v1/consumer-groups/{group}/members/{member} */

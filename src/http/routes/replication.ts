@@ -69,31 +69,47 @@ async function leader(request: Request, context: RouteContext): Promise<Response
 }
 
 /**
- * POST /api/v1/replication/promote {"force"?} — makes this follower the leader under a new epoch
- * and tells the former leader and the other followers; 409 replica_not_in_sync unless forced when
- * it lacks committed records.
+ * POST /api/v1/replication/promote {"force"?, "leader_dead"?} — makes this follower the leader
+ * under a new epoch (docs/operations.md "Promotion"): clean unless forced (409
+ * replica_not_in_sync says what may be missing), and only once the old leader stepped down when
+ * told, or its lease lapsed, or `leader_dead`. The answer says which, and what a forced promotion
+ * may have lost.
  */
 async function promote(request: Request, context: RouteContext): Promise<Response> {
   const text = await readBodyText(request, context.requestBytesMax);
-  let force = false;
+  let body: Record<string, unknown> = {};
   if (text.trim() !== "") {
-    let body: unknown;
+    let parsed: unknown;
     try {
-      body = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       throw invalidRequest("the request body is not valid JSON");
     }
-    force = (body as { force?: unknown } | null)?.force === true;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw invalidRequest("the request body must be a JSON object");
+    body = parsed as Record<string, unknown>;
   }
-  const result = await replicationOf(context).promote({ force });
+  const force = optionalBoolean(body, "force");
+  const leaderDead = optionalBoolean(body, "leader_dead");
+  const result = await replicationOf(context).promote({ force, leaderDead });
   return Response.json({
     broker_id: context.broker.config.brokerId,
     role: "leader",
     changed: result.changed,
     leader_epoch: result.leaderEpoch,
+    clean: result.clean,
+    why: result.why,
+    partitions: result.partitions,
+    lease: { end: result.lease.end, waited_ms: result.lease.waitedMs },
     former_leader: result.formerLeader === null ? null : { address: result.formerLeader.address, informed: result.formerLeader.informed },
     other_followers: result.otherFollowers.map((other) => ({ address: other.address, informed: other.informed })),
   });
+}
+
+function optionalBoolean(body: Record<string, unknown>, field: string): boolean {
+  const value = body[field];
+  if (value === undefined || value === null) return false;
+  if (typeof value !== "boolean") throw invalidRequest(`field '${field}' must be true or false`, { field });
+  return value;
 }
 
 /** GET /api/v1/replication/status — role, epoch, leader; a leader adds each follower's lag and in-sync partitions. */
@@ -111,7 +127,15 @@ function status(_request: Request, context: RouteContext): Response {
       to_inform: view.toInform,
       replica_lag_max_ms: view.replicaLagMaxMs,
       min_insync_replicas: view.minInsyncReplicas,
-      replication: view.fetcher === null ? null : { connected: view.fetcher.connected, last_message_ms_ago: view.fetcher.lastMessageMsAgo, error: view.fetcher.error },
+      replication:
+        view.fetcher === null
+          ? null
+          : {
+              connected: view.fetcher.connected,
+              last_message_ms_ago: view.fetcher.lastMessageMsAgo,
+              error: view.fetcher.error,
+              promotion_lease_wait_ms: view.fetcher.promotionLeaseWaitMs,
+            },
       followers: view.followers.map((follower) => ({
         id: follower.id,
         address: follower.address,
