@@ -1,13 +1,13 @@
 /**
- * Checksums and the partitioner hash: our CRC-32C (src/storage/crc32c.ts)
+ * Checksums and the partitioner hash: our CRC-32C (src/protocol/crc32c.ts)
  * against Bun's native CRC-32 (a different polynomial, so a speed reference
- * only) on 1 KiB and 1 MiB, and Kafka's murmur2 (src/broker/partitioner.ts)
+ * only) on 1 KiB and 1 MiB, and Kafka's murmur2 (src/protocol/partitioner.ts)
  * on a 10-byte key.
  * Run alone with `bun bench/hash.bench.ts`, or through bench/run.ts.
  */
 import { bench, do_not_optimize, group, run, summary } from "mitata";
-import { murmur2, partitionForKey } from "../src/broker/partitioner.ts";
-import { crc32c } from "../src/storage/crc32c.ts";
+import { murmur2, partitionForKey } from "../src/protocol/partitioner.ts";
+import { crc32c } from "../src/protocol/crc32c.ts";
 
 function filled(length: number): Uint8Array {
   const bytes = new Uint8Array(length);

@@ -21,7 +21,7 @@ import { silentLogger } from "../src/core/logger.ts";
 import { nodeFileSystem } from "../src/storage/file-system.ts";
 import type { FsyncPolicy } from "../src/storage/fsync-policy.ts";
 import { PartitionLog } from "../src/storage/partition-log.ts";
-import type { RecordInput } from "../src/storage/record.ts";
+import type { RecordInput } from "../src/protocol/record.ts";
 
 const VALUE_BYTES = 1024;
 const LOG_BYTES_BEFORE_SWAP = 64 * 1024 * 1024;

@@ -1,5 +1,5 @@
 /**
- * RecordBatch v2 encode and decode (src/storage/record-batch.ts): a full
+ * RecordBatch v2 encode and decode (src/protocol/record-batch.ts): a full
  * produce-sized batch of 100 records with 1 KB values, and a lone 1 KB record,
  * where the fixed per-batch cost dominates. And the producer's case: 1,000
  * string values of 1 KB, written into the batch as UTF-8 directly
@@ -7,8 +7,8 @@
  * Run alone with `bun bench/record-batch.bench.ts`, or through bench/run.ts.
  */
 import { bench, do_not_optimize, group, run } from "mitata";
-import { decodeRecordBatch, encodeRecordBatch } from "../src/storage/record-batch.ts";
-import type { RecordInput } from "../src/storage/record.ts";
+import { decodeRecordBatch, encodeRecordBatch } from "../src/protocol/record-batch.ts";
+import type { RecordInput } from "../src/protocol/record.ts";
 
 const VALUE_BYTES = 1024;
 const TIMESTAMP_MS = 1_700_000_000_000;

@@ -10,7 +10,7 @@
 import { bench, do_not_optimize, group, run } from "mitata";
 import { partitionConsumeResponse } from "../src/http/consume-json.ts";
 import { decodeProduceRequest, encodeStoredRecord, type RecordJson } from "../src/http/record-json.ts";
-import type { StoredRecord } from "../src/storage/record.ts";
+import type { StoredRecord } from "../src/protocol/record.ts";
 
 const VALUE = "a".repeat(1024);
 const TIMESTAMP_MS = 1_700_000_000_000;

@@ -62,7 +62,7 @@ test("ENOSPC and a failed fsync are answered 503, never acknowledged, and acknow
 });
 
 test("a binary produce (record batches) hit by ENOSPC or a failed fsync is 503 and never acknowledged either", async () => {
-  const { encodeRecordBatch } = await import("../src/storage/record-batch.ts");
+  const { encodeRecordBatch } = await import("../src/protocol/record-batch.ts");
   const binaryTemp = makeTempDir();
   const binaryFs = new FaultyFileSystem();
   const broker = await runBroker(testRunConfig(binaryTemp.dir, { fs: binaryFs }));

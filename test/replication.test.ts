@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { Producer } from "../src/client/index.ts";
-import { encodeRecordBatch } from "../src/storage/record-batch.ts";
+import { encodeRecordBatch } from "../src/protocol/record-batch.ts";
 import { cleanupAll, runCli } from "./helpers/broker-process.ts";
 import { createTopic, partitionFiles, produce, startFollower, startLeader, status, waitCaughtUp } from "./helpers/cluster.ts";
 import { getJson, postJson, readPartition, waitFor } from "./helpers/http.ts";

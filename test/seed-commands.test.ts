@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { partitionForKey } from "../src/broker/partitioner.ts";
+import { partitionForKey } from "../src/protocol/partitioner.ts";
 import packageJson from "../package.json" with { type: "json" };
 import { cleanupAll, runCli, spawnCli, startBrokerProcess, type BrokerProcess, type CliResult } from "./helpers/broker-process.ts";
 

@@ -9,7 +9,7 @@ import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { Broker, type BrokerOptions, type ProduceRecord } from "./broker.ts";
 import type { BrokerConfig } from "./config.ts";
-import { partitionForKey } from "./partitioner.ts";
+import { partitionForKey } from "../protocol/partitioner.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 
 const encoder = new TextEncoder();

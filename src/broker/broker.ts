@@ -6,9 +6,9 @@ import type { ReadWaiter } from "../storage/read-waiters.ts";
 import { type CheckedClientBatch, checkClientBatches } from "../storage/batch-check.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
-import type { RecordHeader, RecordInput, StoredRecord } from "../storage/record.ts";
+import type { RecordHeader, RecordInput, StoredRecord } from "../protocol/record.ts";
 import type { BrokerConfig } from "./config.ts";
-import { partitionForKey } from "./partitioner.ts";
+import { partitionForKey } from "../protocol/partitioner.ts";
 import { ProduceFailureLog } from "./produce-failure-log.ts";
 import {
   checkPartitionCount,

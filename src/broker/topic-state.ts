@@ -6,7 +6,7 @@
 import type { GafkaError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PartitionLogApi, PartitionStatus } from "../storage/log-types.ts";
-import { RoundRobin } from "./partitioner.ts";
+import { RoundRobin } from "../protocol/partitioner.ts";
 import type { TopicMetadata } from "./topic-registry.ts";
 
 export interface PartitionDescription {

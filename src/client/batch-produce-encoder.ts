@@ -1,6 +1,6 @@
 import { limits } from "../core/limits.ts";
-import { type EncodableRecord, encodeRecordBatch } from "../storage/record-batch.ts";
-import type { RecordHeader } from "../storage/record.ts";
+import { type EncodableRecord, encodeRecordBatch } from "../protocol/record-batch.ts";
+import type { RecordHeader } from "../protocol/record.ts";
 import { GafkaClientError } from "./client-error.ts";
 import type { HttpClient } from "./http-client.ts";
 import type { ProduceEncoder, ProduceTarget } from "./produce-encoder.ts";

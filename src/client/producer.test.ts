@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { partitionForKey } from "../broker/partitioner.ts";
-import { decodeRecordBatch, readBatchHeader } from "../storage/record-batch.ts";
+import { partitionForKey } from "../protocol/partitioner.ts";
+import { decodeRecordBatch, readBatchHeader } from "../protocol/record-batch.ts";
 import { GafkaClientError } from "./client-error.ts";
 import type { FetchFunction } from "./http-client.ts";
 import { Producer, type ProducerOptions } from "./producer.ts";

@@ -1,4 +1,4 @@
-import { partitionForKey, RoundRobin } from "../broker/partitioner.ts";
+import { partitionForKey, RoundRobin } from "../protocol/partitioner.ts";
 import { Admin } from "./admin.ts";
 import { batchProduceEncoder } from "./batch-produce-encoder.ts";
 import { GafkaClientError } from "./client-error.ts";

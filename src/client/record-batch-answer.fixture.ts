@@ -3,8 +3,8 @@
  * lays them out, and the JSON answer a broker gives for the same records, so
  * that a test can hand a consumer either and compare what comes out.
  */
-import { encodeRecordBatch } from "../storage/record-batch.ts";
-import type { RecordInput, StoredRecord } from "../storage/record.ts";
+import { encodeRecordBatch } from "../protocol/record-batch.ts";
+import type { RecordInput, StoredRecord } from "../protocol/record.ts";
 import { RECORD_BATCH_MEDIA_TYPE, type WireChunk, type WireConsumedRecord, type WireHeaders } from "./wire.ts";
 import { concatBytes } from "../../test/helpers/bytes.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { RecordInput } from "../storage/record.ts";
+import type { RecordInput } from "../protocol/record.ts";
 import { GafkaClientError } from "./client-error.ts";
 import { decodeBatchAnswer } from "./record-batch-answer.ts";
 import { batchAnswerBytes, storedBatch, utf8 } from "./record-batch-answer.fixture.ts";

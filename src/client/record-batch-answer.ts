@@ -1,12 +1,12 @@
-import { BATCH_OVERHEAD_BYTES, decodeRecordBatch } from "../storage/record-batch.ts";
-import type { RecordHeader, StoredRecord } from "../storage/record.ts";
+import { BATCH_OVERHEAD_BYTES, decodeRecordBatch } from "../protocol/record-batch.ts";
+import type { RecordHeader, StoredRecord } from "../protocol/record.ts";
 import { GafkaClientError } from "./client-error.ts";
 import type { ConsumerRecord, Decoded, ValueEncoding } from "./consumer.ts";
 import type { WireBatchHeader, WireChunk } from "./wire.ts";
 
 /** The big-endian uint32 in front of the JSON header. */
 const HEADER_LENGTH_BYTES = 4;
-/** Where a RecordBatch v2 keeps its batchLength (src/storage/record-batch.ts). */
+/** Where a RecordBatch v2 keeps its batchLength (src/protocol/record-batch.ts). */
 const BATCH_LENGTH_POSITION = 8;
 
 const utf8Decoder = new TextDecoder();

@@ -3,7 +3,7 @@ import type { Clock } from "../core/clock.ts";
 import { GafkaError, invalidRequest, isGafkaError } from "../core/errors.ts";
 import { idProblem, limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
-import type { StoredRecord } from "../storage/record.ts";
+import type { StoredRecord } from "../protocol/record.ts";
 import {
   ASSIGNOR_NAMES,
   type Assignor,

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import type { StoredRecord } from "../storage/record.ts";
+import type { StoredRecord } from "../protocol/record.ts";
 import { groupConsumeResponse, partitionConsumeResponse } from "./consume-json.ts";
 import { encodeStoredRecord, type Encoding } from "./record-json.ts";
 

@@ -1,4 +1,4 @@
-import type { RecordHeader, StoredRecord } from "../storage/record.ts";
+import type { RecordHeader, StoredRecord } from "../protocol/record.ts";
 import { JsonBytesWriter } from "./json-bytes.ts";
 import { encodeHeaders, encodeStoredRecord, type Encoding } from "./record-json.ts";
 

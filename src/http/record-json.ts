@@ -1,7 +1,7 @@
 import type { ProduceRecord } from "../broker/broker.ts";
 import { invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
-import type { RecordHeader, StoredRecord } from "../storage/record.ts";
+import type { RecordHeader, StoredRecord } from "../protocol/record.ts";
 
 /**
  * Records between their JSON wire form (docs/api.md) and the broker's bytes.

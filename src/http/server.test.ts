@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { Broker, type BrokerOptions } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
-import { partitionForKey } from "../broker/partitioner.ts";
+import { partitionForKey } from "../protocol/partitioner.ts";
 import { runBroker } from "../broker/run-broker.ts";
 import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";

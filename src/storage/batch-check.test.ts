@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { GafkaError } from "../core/errors.ts";
 import { checkClientBatches } from "./batch-check.ts";
-import { crc32c } from "./crc32c.ts";
-import type { RecordInput } from "./record.ts";
-import { encodeRecordBatch } from "./record-batch.ts";
+import { crc32c } from "../protocol/crc32c.ts";
+import type { RecordInput } from "../protocol/record.ts";
+import { encodeRecordBatch } from "../protocol/record-batch.ts";
 import { concatBytes as concat } from "../../test/helpers/bytes.ts";
 
 // kafkajs's record batch encoder: an independent implementation of Kafka's format.

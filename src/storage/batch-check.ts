@@ -10,9 +10,9 @@
  */
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
-import { crc32c } from "./crc32c.ts";
-import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES } from "./record-batch.ts";
-import { type Cursor, readVarint, readVarlong } from "./varint.ts";
+import { crc32c } from "../protocol/crc32c.ts";
+import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES } from "../protocol/record-batch.ts";
+import { type Cursor, readVarint, readVarlong } from "../protocol/varint.ts";
 
 /** One checked batch: a view of the body, and what the log needs to know of it. */
 export interface CheckedClientBatch {
@@ -152,7 +152,7 @@ function checkRecords(
   } catch (error) {
     if (error instanceof RecordFault) throw fault(`record ${error.record} ${error.message}`);
     if (error instanceof GafkaError) throw error;
-    // A varint running past the end or too long (src/storage/varint.ts).
+    // A varint running past the end or too long (src/protocol/varint.ts).
     throw fault(`has malformed records: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (cursor.position !== bytes.length) throw fault(`has ${bytes.length - cursor.position} bytes after its last record`);

@@ -8,8 +8,8 @@ import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { type FileSystem, nodeFileSystem } from "./file-system.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
 import { PartitionLog } from "./partition-log.ts";
-import type { RecordInput, StoredRecord } from "./record.ts";
-import { decodeRecordBatch } from "./record-batch.ts";
+import type { RecordInput, StoredRecord } from "../protocol/record.ts";
+import { decodeRecordBatch } from "../protocol/record-batch.ts";
 
 const encoder = new TextEncoder();
 const cleanups: (() => void | Promise<void>)[] = [];

@@ -1,7 +1,7 @@
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import { FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "./frame.ts";
-import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, batchCrcMatches, readBatchHeader } from "./record-batch.ts";
+import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, batchCrcMatches, readBatchHeader } from "../protocol/record-batch.ts";
 
 /**
  * A run of whole frames as they lie in a segment file (src/storage/frame.ts):

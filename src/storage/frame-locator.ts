@@ -2,7 +2,7 @@ import { GafkaError } from "../core/errors.ts";
 import type { FileSystem } from "./file-system.ts";
 import { checkFrames } from "./frame-chunk.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
-import { BATCH_HEADER_BYTES, readBatchHeader } from "./record-batch.ts";
+import { BATCH_HEADER_BYTES, readBatchHeader } from "../protocol/record-batch.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";
 import type { FrameStart } from "./index-lookup.ts";

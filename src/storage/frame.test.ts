@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { encodeBatchFrame, encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "./frame.ts";
-import { decodeRecordBatch, encodeRecordBatch, setBaseOffset } from "./record-batch.ts";
+import { decodeRecordBatch, encodeRecordBatch, setBaseOffset } from "../protocol/record-batch.ts";
 
 const encoder = new TextEncoder();
 

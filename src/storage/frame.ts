@@ -4,7 +4,7 @@
  *   offset  size  field
  *   0       4     batchBytes  uint32 BE — length of the batch that follows
  *   4       4     checksum    uint32 BE — CRC32 (Bun.hash.crc32, IEEE) of the batch bytes
- *   8       n     batch       a Kafka RecordBatch v2, unchanged (src/storage/record-batch.ts)
+ *   8       n     batch       a Kafka RecordBatch v2, unchanged (src/protocol/record-batch.ts)
  *
  * The frame checksum covers the whole batch, including baseOffset and
  * partitionLeaderEpoch, which Kafka's own CRC-32C leaves out: a batch copied to
@@ -12,7 +12,7 @@
  * batch bytes are Kafka's, a follower or a Kafka-protocol listener can ship
  * them without re-encoding.
  */
-import { type EncodeBatchOptions, encodeRecordBatch } from "./record-batch.ts";
+import { type EncodeBatchOptions, encodeRecordBatch } from "../protocol/record-batch.ts";
 
 export const FRAME_HEADER_BYTES = 8;
 

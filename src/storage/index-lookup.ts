@@ -1,5 +1,5 @@
 import { FRAME_HEADER_BYTES } from "./frame.ts";
-import { BATCH_HEADER_BYTES } from "./record-batch.ts";
+import { BATCH_HEADER_BYTES } from "../protocol/record-batch.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";
 import { frameHeadAt } from "./segment-read.ts";

@@ -1,7 +1,7 @@
 import type { CheckedClientBatch } from "./batch-check.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
-import type { RecordInput, StoredRecord } from "./record.ts";
+import type { RecordInput, StoredRecord } from "../protocol/record.ts";
 
 /**
  * The contract between a partition's log (src/storage/partition-log.ts) and

@@ -8,8 +8,8 @@ import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import { PartitionLog } from "./partition-log.ts";
-import type { RecordInput } from "./record.ts";
-import { readBatchHeader } from "./record-batch.ts";
+import type { RecordInput } from "../protocol/record.ts";
+import { readBatchHeader } from "../protocol/record-batch.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
 
 const encoder = new TextEncoder();

@@ -10,7 +10,7 @@ import type { FileSystem } from "./file-system.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
 import { PartitionLog, type PartitionLogOptions } from "./partition-log.ts";
-import type { RecordInput } from "./record.ts";
+import type { RecordInput } from "../protocol/record.ts";
 import { verifyDataDir } from "./verify.ts";
 
 const encoder = new TextEncoder();

@@ -1,7 +1,7 @@
 import { GafkaError } from "../core/errors.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
-import type { StoredRecord } from "./record.ts";
-import { BATCH_HEADER_BYTES, type BatchHeader, decodeRecordBatch, readBatchHeader } from "./record-batch.ts";
+import type { StoredRecord } from "../protocol/record.ts";
+import { BATCH_HEADER_BYTES, type BatchHeader, decodeRecordBatch, readBatchHeader } from "../protocol/record-batch.ts";
 import type { FrameStart } from "./index-lookup.ts";
 import type { Segment } from "./segment.ts";
 import type { SegmentReader } from "./segment-reader.ts";

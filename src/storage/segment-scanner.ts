@@ -2,7 +2,7 @@ import { limits } from "../core/limits.ts";
 import type { FileSystem } from "./file-system.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import { OffsetIndex } from "./offset-index.ts";
-import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, readBatchHeader } from "./record-batch.ts";
+import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, readBatchHeader } from "../protocol/record-batch.ts";
 import { SegmentReader } from "./segment-reader.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { runBroker, type RunningBroker } from "../../broker/run-broker.ts";
-import { decodeRecordBatch } from "../../storage/record-batch.ts";
-import type { StoredRecord } from "../../storage/record.ts";
+import { decodeRecordBatch } from "../../protocol/record-batch.ts";
+import type { StoredRecord } from "../../protocol/record.ts";
 import { testRunConfig } from "../../../test/helpers/broker-config.ts";
 import { parseSamples } from "../../../test/helpers/metrics.ts";
 import { makeTempDir } from "../../../test/helpers/temp-dir.ts";

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { type RunningBroker, runBroker } from "../../broker/run-broker.ts";
-import { encodeRecordBatch, readBatchHeader } from "../../storage/record-batch.ts";
-import type { RecordInput } from "../../storage/record.ts";
+import { encodeRecordBatch, readBatchHeader } from "../../protocol/record-batch.ts";
+import type { RecordInput } from "../../protocol/record.ts";
 import { FRAME_HEADER_BYTES } from "../../storage/frame.ts";
 import { testRunConfig } from "../../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../../test/helpers/temp-dir.ts";

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { partitionForKey } from "../broker/partitioner.ts";
-import { runBroker } from "../broker/run-broker.ts";
-import { limits } from "../core/limits.ts";
-import { Admin, Consumer, GafkaClientError, GroupConsumer, Producer, type ConsumerRecord, type FetchFunction } from "./index.ts";
-import { RECORD_BATCH_MEDIA_TYPE } from "./wire.ts";
-import { testRunConfig } from "../../test/helpers/broker-config.ts";
+import { partitionForKey } from "../src/protocol/partitioner.ts";
+import { runBroker } from "../src/broker/run-broker.ts";
+import { limits } from "../src/core/limits.ts";
+import { Admin, Consumer, GafkaClientError, GroupConsumer, Producer, type ConsumerRecord, type FetchFunction } from "../src/client/index.ts";
+import { RECORD_BATCH_MEDIA_TYPE } from "../src/client/wire.ts";
+import { testRunConfig } from "./helpers/broker-config.ts";
 
 /** The SDK against a real broker, in this process, on a free port and a temporary data dir. */
 let dataDir: string;

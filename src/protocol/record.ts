@@ -1,6 +1,7 @@
 /**
- * Records as the storage layer sees them. Keys, values and header values are
- * bytes; the HTTP layer decides how they travel (UTF-8 string or base64).
+ * Records as the log stores them and the client sends and reads them. Keys,
+ * values and header values are bytes; the HTTP layer decides how they travel
+ * (UTF-8 string or base64).
  */
 export interface RecordHeader {
   key: string;

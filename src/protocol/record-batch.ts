@@ -98,7 +98,7 @@ export interface BatchHeader {
 
 /**
  * Encodes records as one RecordBatch v2. Integers are big-endian; "varint"
- * and "varlong" are zigzag varints (src/storage/varint.ts).
+ * and "varlong" are zigzag varints (src/protocol/varint.ts).
  *
  * ```
  * position  bytes  field
