@@ -23,8 +23,9 @@ describe.skipIf(!support.ok)("a namespace pair", () => {
   test("each side reaches the other over the link until it is cut; the root reaches both throughout; cleanup removes it all", async () => {
     pair = createNetnsPair();
     const serve = `Bun.serve({ hostname: "0.0.0.0", port: 8080, fetch: () => new Response("ok") }); console.log("up")`;
-    server = Bun.spawn(pair.command(pair.a, [process.execPath, "-e", serve]), { stdout: "pipe", stderr: "inherit" });
-    const reader = server.stdout.getReader();
+    const child = Bun.spawn(pair.command(pair.a, [process.execPath, "-e", serve]), { stdout: "pipe", stderr: "inherit" });
+    server = child;
+    const reader = child.stdout.getReader();
     await reader.read(); // "up"
     const fromB = `http://${pair.a.linkAddress}:8080/`;
     const fromRoot = `http://${pair.a.rootAddress}:8080/`;
