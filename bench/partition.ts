@@ -86,6 +86,9 @@ function line(result: ScenarioResult, run: number): string {
   return parts.join("\n    ");
 }
 
+// Ctrl-C: exit through process.exit, so that the exit hooks kill the brokers and delete the namespaces.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
 const options = parseOptions(process.argv.slice(2));
 const results: ScenarioResult[] = [];
 let failed = false;

@@ -180,8 +180,21 @@ interface SpawnedNode {
   stderr(): string;
 }
 
+/** Brokers still running, killed by an exit hook should the process end before a cluster's cleanup. */
+const running = new Set<Subprocess>();
+let exitHookInstalled = false;
+
 async function spawnNode(command: string[]): Promise<SpawnedNode> {
   const child = Bun.spawn(command, { cwd: repoRoot, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  running.add(child);
+  void child.exited.then(() => running.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // A namespace deleted while a broker still runs in it lives on (with its veths) until the broker dies.
+    process.on("exit", () => {
+      for (const broker of running) broker.kill("SIGKILL");
+    });
+  }
   let stderr = "";
   void (async () => {
     const decoder = new TextDecoder();

@@ -29,6 +29,11 @@ export interface ScenarioSpec {
   group: boolean;
   /** Promote while the link is cut, right away (F) or after the follower fell out of sync (the rest); none for G. */
   promote: "after-lag" | "right-away" | "none";
+  /**
+   * E: the members leave as the link heals, so that the committed offsets read
+   * afterwards are what the cluster kept, not what members committed since.
+   */
+  membersLeaveAtHeal?: boolean;
   /** Records per produce request (default 5). */
   recordsPerRequest?: number;
   /** G: delay each way on the link, no cut. */
@@ -40,7 +45,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
   B: { name: "B", title: "acks=1, min.insync 2, readers on both sides: dirty reads", acks: "1", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 4, b: 2 }, readers: ["a", "b"], group: false, promote: "after-lag" },
   C: { name: "C", title: "acks=all, min.insync 1: both sides acknowledge", acks: "all", minInsyncReplicas: 1, replicaLagMaxMs: 2000, writers: { a: 4, b: 4 }, readers: [], group: false, promote: "after-lag" },
   D: { name: "D", title: "a consumer group, members on both sides: owners", acks: "1", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 1, b: 1 }, readers: [], group: true, promote: "after-lag" },
-  E: { name: "E", title: "group commits during the cut: committed offsets after the heal", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 2, b: 2 }, readers: [], group: true, promote: "after-lag" },
+  E: { name: "E", title: "group commits during the cut: committed offsets after the heal", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 2, b: 2 }, readers: [], group: true, promote: "after-lag", membersLeaveAtHeal: true },
   F: { name: "F", title: "promote right after the cut: never waits on the unreachable leader", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 4, b: 2 }, readers: ["a"], group: false, promote: "right-away" },
   G: { name: "G", title: "200 ms each way, replica lag max 1 s: in-sync set under a slow link", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 1000, writers: { a: 32, b: 0 }, recordsPerRequest: 50, readers: [], group: false, promote: "none", slowLinkDelayMs: 200 },
 };
@@ -150,6 +155,7 @@ export async function runScenario(name: ScenarioName, options: RunOptions): Prom
         promote = await promoteFollower(cluster, () => healedAtMs);
         log(`${spec.name}: promote ${promote.outcome} in ${Math.round(promote.tookMs)} ms`);
         await Bun.sleep(short ? 1500 : 2500); // both sides take clients' calls, if both think they lead
+        if (spec.membersLeaveAtHeal) await workload.stopMembers();
         cluster.heal();
         healedAtMs = performance.now();
         log(`${spec.name}: healed`);

@@ -84,6 +84,8 @@ function namedLeader(cluster: PartitionCluster, answer: Answer): PartitionNode |
 
 export interface Workload {
   stop(): Promise<void>;
+  /** Stops the group members only (they leave); writers and readers go on. */
+  stopMembers(): Promise<void>;
   produceOutcomes: Outcomes;
   commitOutcomes: Outcomes;
 }
@@ -106,6 +108,8 @@ export interface WorkloadOptions {
 
 export function startWorkload(options: WorkloadOptions): Workload {
   let stopped = false;
+  let membersStopped = false;
+  const memberLoops: Promise<void>[] = [];
   const produceOutcomes: Outcomes = {};
   const commitOutcomes: Outcomes = {};
   const loops: Promise<void>[] = [];
@@ -159,7 +163,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
       for (const claim of open.values()) history.ownership.push({ ...claim, toMs: atMs });
       open.clear();
     };
-    while (!stopped) {
+    while (!stopped && !membersStopped) {
       const answer = await client.call(
         target,
         "GET",
@@ -214,14 +218,18 @@ export function startWorkload(options: WorkloadOptions): Workload {
   for (let i = 0; i < options.writers.a; i++) loops.push(writer("a", i));
   for (let i = 0; i < options.writers.b; i++) loops.push(writer("b", i));
   for (const side of options.readers) for (let p = 0; p < options.partitions; p++) loops.push(reader(side, p));
-  if (options.group !== undefined) for (const side of options.group.members) loops.push(member(side, options.group));
+  if (options.group !== undefined) for (const side of options.group.members) memberLoops.push(member(side, options.group));
 
   return {
     produceOutcomes,
     commitOutcomes,
     async stop() {
       stopped = true;
-      await Promise.all(loops);
+      await Promise.all([...loops, ...memberLoops]);
+    },
+    async stopMembers() {
+      membersStopped = true;
+      await Promise.all(memberLoops);
     },
   };
 }
