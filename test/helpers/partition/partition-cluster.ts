@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -78,9 +79,14 @@ export async function startPartitionCluster(options: PartitionClusterOptions): P
     for (const proxy of proxies) proxy.close();
     pair?.cleanup();
     await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    for (const dir of dataDirs) liveDataDirs.delete(dir);
   };
   try {
-    for (let i = 0; i < 2; i++) dataDirs.push(await mkdtemp(path.join(tmpdir(), "gafka-partition-")));
+    for (let i = 0; i < 2; i++) {
+      const dir = await mkdtemp(path.join(tmpdir(), "gafka-partition-"));
+      dataDirs.push(dir);
+      liveDataDirs.add(dir);
+    }
     let a: PartitionNode;
     let b: PartitionNode;
     if (options.kind === "netns") {
@@ -182,6 +188,7 @@ interface SpawnedNode {
 
 /** Brokers still running, killed by an exit hook should the process end before a cluster's cleanup. */
 const running = new Set<Subprocess>();
+const liveDataDirs = new Set<string>();
 let exitHookInstalled = false;
 
 async function spawnNode(command: string[]): Promise<SpawnedNode> {
@@ -193,6 +200,7 @@ async function spawnNode(command: string[]): Promise<SpawnedNode> {
     // A namespace deleted while a broker still runs in it lives on (with its veths) until the broker dies.
     process.on("exit", () => {
       for (const broker of running) broker.kill("SIGKILL");
+      for (const dir of liveDataDirs) rmSync(dir, { recursive: true, force: true });
     });
   }
   let stderr = "";
