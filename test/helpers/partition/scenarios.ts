@@ -45,7 +45,7 @@ export const SCENARIOS: Record<ScenarioName, ScenarioSpec> = {
   B: { name: "B", title: "acks=1, min.insync 2, readers on both sides: dirty reads", acks: "1", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 4, b: 2 }, readers: ["a", "b"], group: false, promote: "after-lag" },
   C: { name: "C", title: "acks=all, min.insync 1: both sides acknowledge", acks: "all", minInsyncReplicas: 1, replicaLagMaxMs: 2000, writers: { a: 4, b: 4 }, readers: [], group: false, promote: "after-lag" },
   D: { name: "D", title: "a consumer group, members on both sides: owners", acks: "1", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 1, b: 1 }, readers: [], group: true, promote: "after-lag" },
-  E: { name: "E", title: "group commits during the cut: committed offsets after the heal", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 2, b: 2 }, readers: [], group: true, promote: "after-lag", membersLeaveAtHeal: true },
+  E: { name: "E", title: "group commits during the cut: committed offsets after the heal", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 2, b: 0 }, readers: [], group: true, promote: "after-lag", membersLeaveAtHeal: true },
   F: { name: "F", title: "promote right after the cut: never waits on the unreachable leader", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 2000, writers: { a: 4, b: 2 }, readers: ["a"], group: false, promote: "right-away" },
   G: { name: "G", title: "200 ms each way, replica lag max 1 s: in-sync set under a slow link", acks: "all", minInsyncReplicas: 2, replicaLagMaxMs: 1000, writers: { a: 32, b: 0 }, recordsPerRequest: 50, readers: [], group: false, promote: "none", slowLinkDelayMs: 200 },
 };
