@@ -93,7 +93,15 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
   try {
-    groups = GroupCoordinator.open({ broker, dataDir: config.dataDir, fs: config.fs, clock: config.clock, logger: config.logger });
+    groups = GroupCoordinator.open({
+      broker,
+      dataDir: config.dataDir,
+      fs: config.fs,
+      clock: config.clock,
+      logger: config.logger,
+      // Replication is set up next; no group call is served before it is.
+      mayCoordinate: () => replication.checkLease(),
+    });
   } catch (error) {
     await broker.close();
     throw error;

@@ -28,6 +28,8 @@ export type ErrorCode =
   | "partition_offline"
   | "log_corrupt"
   | "not_enough_replicas"
+  | "not_enough_replicas_after_append"
+  | "not_leader_lease"
   | "broker_unavailable"
   | "shutting_down";
 

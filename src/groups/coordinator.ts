@@ -128,6 +128,12 @@ export interface CoordinatorOptions {
   logger: Logger;
   /** How often expired sessions are looked for. */
   sweepIntervalMs?: number;
+  /**
+   * Throws a typed, retriable error when this broker may not act as
+   * coordinator now: a leader without its lease (src/replication/leader-lease.ts),
+   * so two coordinators never answer at once. Absent: it always may.
+   */
+  mayCoordinate?: () => void;
 }
 
 /**
@@ -145,12 +151,14 @@ export class GroupCoordinator {
   readonly offsets: OffsetStore;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly mayCoordinate: () => void;
 
   constructor(options: CoordinatorOptions) {
     this.broker = options.broker;
     this.offsets = options.offsets;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.mayCoordinate = options.mayCoordinate ?? (() => {});
     this.sweepTimer = setInterval(() => this.expireSessions(), options.sweepIntervalMs ?? 100);
   }
 
@@ -171,6 +179,7 @@ export class GroupCoordinator {
 
   /** Joins (or re-joins with new topics); a change of membership or subscription rebalances. */
   join(groupId: string, memberId: string, options: JoinOptions): MembershipView {
+    this.mayCoordinate();
     checkIds(groupId, memberId);
     const topics = this.checkTopics(options.topics);
     const sessionTimeoutMs = checkSessionTimeout(options.sessionTimeoutMs);
@@ -212,12 +221,14 @@ export class GroupCoordinator {
 
   /** The seed's heartbeat: keeps the member alive and tells it the current generation and assignment. */
   heartbeat(groupId: string, memberId: string): MembershipView {
+    this.mayCoordinate();
     const { group, member } = this.memberOrThrow(groupId, memberId);
     this.touch(member);
     return this.view(group, member);
   }
 
   leave(groupId: string, memberId: string): void {
+    this.mayCoordinate();
     const { group, member } = this.memberOrThrow(groupId, memberId);
     this.removeMember(group, member, "left");
   }
@@ -284,6 +295,7 @@ export class GroupCoordinator {
         delivery = await this.readOwned(group, member, owned, request.maxRecords, format);
       }
       // In either format: one past the last record handed out, for the next call to commit.
+      this.mayCoordinate(); // the lease may have ended during the long poll
       for (const end of delivery.ends) member.delivered.set(partitionKey(end), end.nextOffset);
       return { ...this.view(group, member), records: delivery.records, chunks: delivery.chunks };
     } finally {
@@ -371,6 +383,7 @@ export class GroupCoordinator {
    * (an operator or a standalone consumer storing its position).
    */
   async commit(groupId: string, memberId: string | undefined, generation: number | undefined, commits: OffsetCommit[]): Promise<void> {
+    this.mayCoordinate();
     const groupProblem = idProblem("group_id", groupId);
     if (groupProblem) throw invalidRequest(groupProblem, { field: "group_id" });
     const group = this.groups.get(groupId);
@@ -407,6 +420,7 @@ export class GroupCoordinator {
 
   /** Moves a stopped group's committed offsets (409 while it has members). */
   async resetOffsets(groupId: string, topic: string, partitions: number[] | undefined, target: ResetTarget): Promise<CommittedOffset[]> {
+    this.mayCoordinate();
     this.checkKnownGroup(groupId);
     this.checkNoMembers(groupId, "reset its offsets");
     const description = this.broker.describeTopic(topic);
@@ -426,6 +440,7 @@ export class GroupCoordinator {
   }
 
   async deleteGroup(groupId: string): Promise<void> {
+    this.mayCoordinate();
     this.checkKnownGroup(groupId);
     this.checkNoMembers(groupId, "delete it");
     await this.offsets.deleteGroup(groupId, this.clock.nowMs());

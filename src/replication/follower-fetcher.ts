@@ -8,7 +8,7 @@ import { peerUrl, type PeerFetch } from "./peer-client.ts";
 import type { StreamRequest } from "./leader-replicator.ts";
 import { StreamDecoder, type StreamMessage, type TopicInfo } from "./stream-codec.ts";
 
-/** No message (a heartbeat comes every second) for this long: the stream is dead, reconnect. */
+/** No message (a heartbeat comes at least every second) for this long: the stream is dead, reconnect. */
 const STREAM_SILENCE_MS_MAX = 5000;
 const RECONNECT_BACKOFF_MS_MIN = 100;
 const RECONNECT_BACKOFF_MS_MAX = 1000;
@@ -38,8 +38,10 @@ export interface FollowerFetcherOptions {
 export interface FetcherStatus {
   leader: string;
   connected: boolean;
-  /** Monotonic ms of the last message from the leader; 0 before any. */
+  /** This broker's monotonic ms when the last message from the leader arrived; 0 before any (see lastLeaderMessageMs). */
   lastMessageMs: number;
+  /** The leader's `sent_at` stamp (the leader's clock) of the newest message received on the current stream; null before any. */
+  leaderSentAtMs: number | null;
   lastError: string | undefined;
 }
 
@@ -66,6 +68,10 @@ export class FollowerFetcher {
   private ackInFlight: Promise<void> | undefined;
   private connected = false;
   private lastMessageMs = 0;
+  /** The newest `sent_at` the current stream carried (the leader's clock), echoed in every ack; undefined before one. */
+  private leaderSentAtMs: number | undefined;
+  /** A heartbeat asked for an ack: one goes out even with no new durable position. */
+  private echoDue = false;
   private lastError: string | undefined;
   /** The last error was this broker failing to append (disk full...): it stays reported until an append succeeds. */
   private lastErrorLocal = false;
@@ -107,7 +113,24 @@ export class FollowerFetcher {
   }
 
   status(): FetcherStatus {
-    return { leader: this.options.leaderAddress, connected: this.connected, lastMessageMs: this.lastMessageMs, lastError: this.lastError };
+    return {
+      leader: this.options.leaderAddress,
+      connected: this.connected,
+      lastMessageMs: this.lastMessageMs,
+      leaderSentAtMs: this.leaderSentAtMs ?? null,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * This broker's monotonic ms when the last message from the leader
+   * arrived (0 before any). The leader's lease runs from the send time of a
+   * message this follower echoed, which is no later than this: once the
+   * lease period (plus a margin) has passed since it, the leader no longer
+   * acts as leader on this follower's account.
+   */
+  get lastLeaderMessageMs(): number {
+    return this.lastMessageMs;
   }
 
   private async run(): Promise<void> {
@@ -168,6 +191,7 @@ export class FollowerFetcher {
       this.lastError = undefined;
     }
     this.lastMessageMs = this.options.clock.monotonicMs();
+    this.leaderSentAtMs = undefined; // a stamp is an echo for this stream only
     const watchdog = setInterval(() => {
       if (this.options.clock.monotonicMs() - this.lastMessageMs > STREAM_SILENCE_MS_MAX) abort.abort(new Error("the leader went silent"));
     }, 1000);
@@ -222,6 +246,9 @@ export class FollowerFetcher {
         if (message.session !== this.sessionId) this.unacked.clear();
         this.sessionId = message.session;
         await this.reconcileTopics(message.topics);
+        // Heard at once, not a heartbeat later: a new stream renews the leader's lease straight away.
+        this.echoDue = true;
+        this.ackInFlight ??= this.sendAcks();
         return;
       }
       case "start": {
@@ -258,7 +285,13 @@ export class FollowerFetcher {
       case "offsets":
         await this.options.offsets?.apply(message.snapshot, message.entries);
         return;
+      case "sent_at":
+        this.leaderSentAtMs = message.sentAtMs;
+        return;
       case "heartbeat":
+        // Answered with an ack even when idle: the echo keeps the leader's lease and this follower's in-sync state.
+        this.echoDue = true;
+        this.ackInFlight ??= this.sendAcks();
         return;
     }
   }
@@ -303,14 +336,15 @@ export class FollowerFetcher {
   }
 
   private async sendAcks(): Promise<void> {
-    while (this.unacked.size > 0 && !this.stopped) {
+    while ((this.unacked.size > 0 || this.echoDue) && !this.stopped) {
       const positions = [...this.unacked.values()];
       this.unacked.clear();
+      this.echoDue = false;
       try {
         const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/ack`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions }),
+          body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions, sent_at: this.leaderSentAtMs }),
           signal: AbortSignal.timeout(ACK_TIMEOUT_MS),
         });
         await response.arrayBuffer();

@@ -9,6 +9,7 @@ const messages: StreamMessage[] = [
   { type: "high_watermarks", entries: [{ topic: "orders", partition: 0, highWatermark: 99 }] },
   { type: "offsets", snapshot: true, entries: [{ group: "g", topic: "orders", partition: 0, offset: -1, committedAtMs: 5 }] },
   { type: "heartbeat", leaderEpoch: 3 },
+  { type: "sent_at", sentAtMs: 123_456.789 },
   { type: "batches", topic: "ünïcode-topic", partition: 0, highWatermark: 0, startsSegment: false, frames: new Uint8Array([1, 2, 3]) },
 ];
 

@@ -36,7 +36,10 @@ async function stream(request: Request, context: RouteContext): Promise<Response
   });
 }
 
-/** POST /api/v1/replication/ack — a follower's durable positions; `leaving: true` when it shuts down cleanly. */
+/**
+ * POST /api/v1/replication/ack — a follower's durable positions; `sent_at`: the newest stream stamp
+ * it received (its echo, which renews the leader's lease); `leaving: true` when it shuts down cleanly.
+ */
 async function ack(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
@@ -48,7 +51,11 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
     if (typeof topic !== "string") throw invalidRequest(`positions[${index}].topic must be a string`, { field: "positions" });
     return { topic, partition: integer(partition, `positions[${index}].partition`), offset: integer(offset, `positions[${index}].offset`) };
   });
-  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, body.leaving === true) });
+  const sentAtMs = body.sent_at === undefined || body.sent_at === null ? undefined : body.sent_at;
+  if (sentAtMs !== undefined && (typeof sentAtMs !== "number" || !Number.isFinite(sentAtMs))) {
+    throw invalidRequest("field 'sent_at' must be a number (a stamp the leader's stream carried)", { field: "sent_at" });
+  }
+  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, body.leaving === true, sentAtMs) });
 }
 
 /** POST /api/v1/replication/leader — "I lead under this epoch": a newer epoch makes this broker follow the sender. */
@@ -108,10 +115,21 @@ function status(_request: Request, context: RouteContext): Response {
       replica_lag_max_ms: view.replicaLagMaxMs,
       min_insync_replicas: view.minInsyncReplicas,
       replication: view.fetcher === null ? null : { connected: view.fetcher.connected, last_message_ms_ago: view.fetcher.lastMessageMsAgo, error: view.fetcher.error },
+      lease:
+        view.lease === null
+          ? null
+          : {
+              held: view.lease.held,
+              period_ms: view.lease.periodMs,
+              followers_heard: view.lease.followersHeard,
+              followers_needed: view.lease.followersNeeded,
+              remaining_ms: view.lease.remainingMs,
+            },
       followers: view.followers.map((follower) => ({
         id: follower.id,
         address: follower.address,
         connected: follower.connected,
+        lease_renewed_ms_ago: follower.leaseRenewedMsAgo,
         lag: follower.partitions.reduce((sum, p) => sum + p.lag, 0),
         in_sync_partitions: follower.partitions.filter((p) => p.inSync).length,
         partitions: follower.partitions.map((p) => ({ topic: p.topic, partition: p.partition, acked_offset: p.ackedOffset, lag: p.lag, in_sync: p.inSync })),
