@@ -15,12 +15,12 @@ test("held while N - 1 followers echoed a send within the period; each counts fr
   lease.renew(2, 50, 1200); // an older stamp renews nothing
   expect(lease.renewedAt(2)).toBe(100);
   lease.renew(2, 1150, 1200);
-  expect(lease.held(1200)).toBe(false); // follower 3's echo is stale now
-  lease.renew(4, 1190, 1200);
-  expect(lease.currentFollowers(1200)).toBe(2);
-  expect(lease.held(1200)).toBe(true);
+  expect(lease.held(1500)).toBe(false); // follower 3's echo (sent at 400) is stale by now
+  lease.renew(4, 1490, 1500);
+  expect(lease.currentFollowers(1500)).toBe(2);
+  expect(lease.held(1500)).toBe(true);
   lease.forget(4);
-  expect(lease.held(1200)).toBe(false);
+  expect(lease.held(1500)).toBe(false);
 });
 
 test("an echo from the future counts from now; with N = 1 the lease is always held", () => {
