@@ -64,9 +64,9 @@ async function leaderWith(minInsyncReplicas: number) {
 /** Follower 2's side of one stream: reads what the leader sends and acknowledges what the test says. */
 class TestFollower {
   readonly session: StreamSession;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> };
   private readonly decoder = new StreamDecoder();
-  private pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  private pending: Promise<{ done: boolean; value?: Uint8Array }> | undefined;
   /** The newest `sent_at` stamp received. */
   sentAtMs: number | undefined;
 
@@ -96,7 +96,7 @@ class TestFollower {
       const result = await Promise.race([this.pending, Bun.sleep(30).then(() => undefined)]);
       if (result === undefined) return;
       this.pending = undefined;
-      if (result.done) return;
+      if (result.done || result.value === undefined) return;
       for (const message of this.decoder.push(result.value)) if (message.type === "sent_at") this.sentAtMs = message.sentAtMs;
     }
   }
