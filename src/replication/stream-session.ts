@@ -6,6 +6,8 @@ import { encodeMessage, type StreamMessage } from "./stream-codec.ts";
 
 /** Bytes of messages one pull of the stream may put out. */
 const PULL_BYTES_MAX = 4 * limits.replicationChunkBytes;
+/** Messages below this size are joined into one chunk per write. */
+const COALESCE_BYTES_MAX = 16 * 1024;
 
 /** What a session needs from the leader it streams for. */
 export interface SessionSource {
@@ -112,8 +114,7 @@ export class StreamSession {
       const sentAtMs = this.source.sendTimeMs();
       const chunks = this.collect(sentAtMs);
       if (chunks.length > 0) {
-        controller.enqueue(encodeMessage({ type: "sent_at", sentAtMs }));
-        for (const chunk of chunks) controller.enqueue(chunk);
+        for (const chunk of coalesced([encodeMessage({ type: "sent_at", sentAtMs }), ...chunks])) controller.enqueue(chunk);
         return;
       }
       await this.idle(sentAtMs);
@@ -195,6 +196,22 @@ export class StreamSession {
       return undefined;
     }
   }
+}
+
+/** Small messages in one chunk (one write to the socket, not one each); a large one is passed on as it is, uncopied. */
+function coalesced(chunks: Uint8Array[]): Uint8Array[] {
+  let small = 0;
+  while (small < chunks.length && chunks[small]!.length < COALESCE_BYTES_MAX) small++;
+  if (small < 2) return chunks;
+  let bytes = 0;
+  for (let i = 0; i < small; i++) bytes += chunks[i]!.length;
+  const joined = new Uint8Array(bytes);
+  let at = 0;
+  for (let i = 0; i < small; i++) {
+    joined.set(chunks[i]!, at);
+    at += chunks[i]!.length;
+  }
+  return [joined, ...chunks.slice(small)];
 }
 
 function closeQuietly(controller: ReadableStreamDefaultController<Uint8Array> | undefined): void {
