@@ -41,6 +41,7 @@ test("a follower that stops answering: the acks=all write waiting for it fails, 
   const leader = await startLeader(["--min-insync-replicas=2", LAG_MAX]);
   const follower = await startFollower(leader, 2);
   await createTopic(leader, "t", 1);
+  await waitCaughtUp(leader, [follower]);
   expect((await produce(leader, "t", [{ value: "a" }], "all")).status).toBe(200);
   await waitCaughtUp(leader, [follower]);
   expect((await join(leader, "m1")).status).toBe(200);
