@@ -18,13 +18,6 @@ import { runScenario, type ScenarioName, type ScenarioResult } from "./helpers/p
 const support = netnsSupport();
 if (!support.ok) console.warn(`test/partition.test.ts: partition scenarios SKIPPED: ${support.reason}`);
 
-/**
- * The properties issue 13 requires and the broker of this branch does not
- * yet provide (they are the bugs the issue reports, reproduced). The fixes
- * are merged separately; once they are in, make these `test` again.
- */
-const untilIssue13IsFixed = test.failing;
-
 describe.skipIf(!support.ok)("network partitions (min.insync.replicas = 2)", () => {
   const results = new Map<ScenarioName, ScenarioResult>();
   const result = (name: ScenarioName): ScenarioResult => {
@@ -56,15 +49,15 @@ describe.skipIf(!support.ok)("network partitions (min.insync.replicas = 2)", () 
     expect(result("D").commitOutcomes.ok ?? 0).toBeGreaterThan(0);
   });
 
-  untilIssue13IsFixed("A: no acknowledged acks=all record is lost", () => {
+  test("A: no acknowledged acks=all record is lost", () => {
     expect(result("A").report.lostAll).toEqual([]);
   });
 
-  untilIssue13IsFixed("B: no reader is shown a record that the heal takes away", () => {
+  test("B: no reader is shown a record that the heal takes away", () => {
     expect(result("B").report.dirtyReads).toEqual([]);
   });
 
-  untilIssue13IsFixed("D: a partition has one owner at a time", () => {
+  test("D: a partition has one owner at a time", () => {
     expect(result("D").report.twoOwners).toEqual([]);
   });
 

@@ -160,7 +160,7 @@ test("acks 0/1/all; a follower refuses writes with 421 naming the leader, and th
   expect(cluster.stdout).toMatch(new RegExp(`^2\\s+${follower.hostPort}\\s+follower\\s+0\\s+in sync\\s+\\d+$`, "m"));
 });
 
-test("with --min-insync-replicas=2, acks=all is refused once the follower drops out; acks=1 goes on", async () => {
+test("with --min-insync-replicas=2, acks=all is refused once the follower drops out; acks=1 goes on, visible only once 2 replicas hold it", async () => {
   const leader = await startLeader(["--replica-lag-max=300ms", "--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
   await createTopic(leader, "t", 1);
@@ -173,9 +173,14 @@ test("with --min-insync-replicas=2, acks=all is refused once the follower drops 
   expect(refused.status).toBe(503);
   expect(refused.body.error).toMatchObject({ code: "not_enough_replicas", retriable: true, in_sync_replicas: 1 });
   expect((await produce(leader, "t", [{ value: "c" }])).status).toBe(200);
-  // Alone in the in-sync set, the leader's high watermark is its own durable end again.
+  // Alone in the in-sync set, the leader holds the only copy: nothing past "a" becomes visible (issue 13, rule 1).
   const read = await getJson(`${leader.url}/api/v1/consume?topic=t&partition=0&offset=0&count=100`);
-  expect(read.body.records.map((r: any) => r.value)).toEqual(["a", "pending", "b", "c"]);
+  expect(read.body.records.map((r: any) => r.value)).toEqual(["a"]);
+  expect(read.body.high_watermark).toBe(1);
+  await follower.restart();
+  await waitCaughtUp(leader, [follower]);
+  const after = await getJson(`${leader.url}/api/v1/consume?topic=t&partition=0&offset=0&count=100`);
+  expect(after.body.records.map((r: any) => r.value)).toEqual(["a", "pending", "b", "c"]);
 });
 
 test("a leader stopped cleanly with a follower connected exits at once; restarted, it holds the high watermark until the follower is back", async () => {

@@ -100,6 +100,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       clock: config.clock,
       logger: config.logger,
       leaderEpoch: () => replicationState.state.leaderEpoch,
+      // Replication is set up next; no group call is served before it is.
+      mayCoordinate: () => replication.checkLease(),
     });
   } catch (error) {
     await broker.close();

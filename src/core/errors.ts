@@ -29,6 +29,7 @@ export type ErrorCode =
   | "log_corrupt"
   | "not_enough_replicas"
   | "not_enough_replicas_after_append"
+  | "not_leader_lease"
   | "broker_unavailable"
   | "shutting_down";
 

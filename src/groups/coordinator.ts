@@ -131,6 +131,12 @@ export interface CoordinatorOptions {
   sweepIntervalMs?: number;
   /** The leader epoch this broker coordinates under, stated in 409 answers as in membership answers (0 without replication). */
   leaderEpoch?: () => number;
+  /**
+   * Throws a typed, retriable error when this broker may not act as
+   * coordinator now: a leader without its lease (src/replication/leader-lease.ts),
+   * so two coordinators never answer at once. Absent: it always may.
+   */
+  mayCoordinate?: () => void;
 }
 
 /**
@@ -150,6 +156,7 @@ export class GroupCoordinator {
   private readonly logger: Logger;
   private commitGuard: CommitGuard | undefined;
   private readonly leaderEpoch: () => number;
+  private readonly mayCoordinate: () => void;
 
   constructor(options: CoordinatorOptions) {
     this.leaderEpoch = options.leaderEpoch ?? (() => 0);
@@ -157,6 +164,7 @@ export class GroupCoordinator {
     this.offsets = options.offsets;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.mayCoordinate = options.mayCoordinate ?? (() => {});
     this.sweepTimer = setInterval(() => this.expireSessions(), options.sweepIntervalMs ?? 100);
   }
 
@@ -182,6 +190,7 @@ export class GroupCoordinator {
 
   /** Joins (or re-joins with new topics); a change of membership or subscription rebalances. */
   join(groupId: string, memberId: string, options: JoinOptions): MembershipView {
+    this.mayCoordinate();
     checkIds(groupId, memberId);
     const topics = this.checkTopics(options.topics);
     const sessionTimeoutMs = checkSessionTimeout(options.sessionTimeoutMs);
@@ -223,12 +232,14 @@ export class GroupCoordinator {
 
   /** The seed's heartbeat: keeps the member alive and tells it the current generation and assignment. */
   heartbeat(groupId: string, memberId: string): MembershipView {
+    this.mayCoordinate();
     const { group, member } = this.memberOrThrow(groupId, memberId);
     this.touch(member);
     return this.view(group, member);
   }
 
   leave(groupId: string, memberId: string): void {
+    this.mayCoordinate();
     const { group, member } = this.memberOrThrow(groupId, memberId);
     this.removeMember(group, member, "left");
   }
@@ -295,6 +306,7 @@ export class GroupCoordinator {
         delivery = await this.readOwned(group, member, owned, request.maxRecords, format);
       }
       // In either format: one past the last record handed out, for the next call to commit.
+      this.mayCoordinate(); // the lease may have ended during the long poll
       for (const end of delivery.ends) member.delivered.set(partitionKey(end), end.nextOffset);
       return { ...this.view(group, member), records: delivery.records, chunks: delivery.chunks };
     } finally {
@@ -402,6 +414,7 @@ export class GroupCoordinator {
    * (an operator or a standalone consumer storing its position).
    */
   async commit(groupId: string, memberId: string | undefined, generation: number | undefined, commits: OffsetCommit[]): Promise<void> {
+    this.mayCoordinate();
     const groupProblem = idProblem("group_id", groupId);
     if (groupProblem) throw invalidRequest(groupProblem, { field: "group_id" });
     const group = this.groups.get(groupId);
@@ -438,6 +451,7 @@ export class GroupCoordinator {
 
   /** Moves a stopped group's committed offsets (409 while it has members). */
   async resetOffsets(groupId: string, topic: string, partitions: number[] | undefined, target: ResetTarget): Promise<CommittedOffset[]> {
+    this.mayCoordinate();
     this.checkKnownGroup(groupId);
     this.checkNoMembers(groupId, "reset its offsets");
     const description = this.broker.describeTopic(topic);
@@ -457,6 +471,7 @@ export class GroupCoordinator {
   }
 
   async deleteGroup(groupId: string): Promise<void> {
+    this.mayCoordinate();
     this.checkKnownGroup(groupId);
     this.checkNoMembers(groupId, "delete it");
     const term = this.commitGuard?.admitCommit() ?? 0;

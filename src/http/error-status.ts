@@ -31,6 +31,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   log_corrupt: 503,
   not_enough_replicas: 503,
   not_enough_replicas_after_append: 503,
+  not_leader_lease: 503,
   broker_unavailable: 503,
   shutting_down: 503,
 };

@@ -14,6 +14,8 @@ export interface ReplicationStatusSource {
       partitions: readonly { topic: string; partition: number; lag: number; lagMs: number | null; inSync: boolean }[];
     }[];
     partitions: readonly { topic: string; partition: number; highWatermark: number | null }[];
+    /** The leader's lease; null on a follower. */
+    lease?: { held: boolean } | null;
   };
 }
 
@@ -55,10 +57,15 @@ export function watchReplication(registry: MetricsRegistry, replication: Replica
     name: "gafka_replication_leader_epoch",
     help: "The leader epoch this broker leads or follows under.",
   });
+  const leaseHeld = registry.gauge({
+    name: "gafka_replication_leader_lease_held",
+    help: "On a leader: 1 while it holds its lease (heard from enough followers for --min-insync-replicas within --replica-lag-max), else 0. Absent on a follower.",
+  });
   registry.onCollect(() => {
-    for (const gauge of [lagRecords, lagSeconds, inSync, connected, highWatermark]) gauge.reset();
+    for (const gauge of [lagRecords, lagSeconds, inSync, connected, highWatermark, leaseHeld]) gauge.reset();
     const status = replication.status();
     leaderEpoch.set(status.leaderEpoch);
+    if (status.lease !== undefined && status.lease !== null) leaseHeld.set(status.lease.held ? 1 : 0);
     for (const follower of status.followers) {
       const id = String(follower.id);
       connected.labels(id).set(follower.connected ? 1 : 0);

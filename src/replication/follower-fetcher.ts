@@ -9,7 +9,7 @@ import type { StreamRequest } from "./leader-replicator.ts";
 import type { LeaderFacts } from "./replication-state.ts";
 import { StreamDecoder, type StreamMessage, type TopicInfo } from "./stream-codec.ts";
 
-/** No message (a heartbeat comes every second) for this long: the stream is dead, reconnect. */
+/** No message (a heartbeat comes at least every second) for this long: the stream is dead, reconnect. */
 const STREAM_SILENCE_MS_MAX = 5000;
 const RECONNECT_BACKOFF_MS_MIN = 100;
 const RECONNECT_BACKOFF_MS_MAX = 1000;
@@ -45,6 +45,8 @@ export interface FetcherStatus {
    * 0 before any. A promotion waits out the leader's lease from here.
    */
   lastMessageMs: number;
+  /** The leader's `sent_at` stamp (the leader's clock) of the newest message received on the current stream; null before any. */
+  leaderSentAtMs: number | null;
   lastError: string | undefined;
 }
 
@@ -76,6 +78,10 @@ export class FollowerFetcher {
   private readonly acksAbort = new AbortController();
   private connected = false;
   private lastMessageMs = 0;
+  /** The newest `sent_at` the current stream carried (the leader's clock), echoed in every ack; undefined before one. */
+  private leaderSentAtMs: number | undefined;
+  /** A heartbeat asked for an ack: one goes out even with no new durable position. */
+  private echoDue = false;
   private lastError: string | undefined;
   /** The last error was this broker failing to append (disk full...): it stays reported until an append succeeds. */
   private lastErrorLocal = false;
@@ -118,7 +124,24 @@ export class FollowerFetcher {
   }
 
   status(): FetcherStatus {
-    return { leader: this.options.leaderAddress, connected: this.connected, lastMessageMs: this.lastMessageMs, lastError: this.lastError };
+    return {
+      leader: this.options.leaderAddress,
+      connected: this.connected,
+      lastMessageMs: this.lastMessageMs,
+      leaderSentAtMs: this.leaderSentAtMs ?? null,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * This broker's monotonic ms when the last message from the leader
+   * arrived (0 before any). The leader's lease runs from the send time of a
+   * message this follower echoed, which is no later than this: once the
+   * lease period (plus a margin) has passed since it, the leader no longer
+   * acts as leader on this follower's account.
+   */
+  get lastLeaderMessageMs(): number {
+    return this.lastMessageMs;
   }
 
   private async run(): Promise<void> {
@@ -179,6 +202,7 @@ export class FollowerFetcher {
       this.lastError = undefined;
     }
     this.lastMessageMs = this.options.clock.monotonicMs();
+    this.leaderSentAtMs = undefined; // a stamp is an echo for this stream only
     const watchdog = setInterval(() => {
       if (this.options.clock.monotonicMs() - this.lastMessageMs > STREAM_SILENCE_MS_MAX) abort.abort(new Error("the leader went silent"));
     }, 1000);
@@ -240,6 +264,9 @@ export class FollowerFetcher {
         }
         this.sessionId = message.session;
         await this.reconcileTopics(message.topics);
+        // Heard at once, not a heartbeat later: a new stream renews the leader's lease straight away.
+        this.echoDue = true;
+        this.ackInFlight ??= this.sendAcks();
         return;
       }
       case "start": {
@@ -280,7 +307,13 @@ export class FollowerFetcher {
         this.unackedOffsetsSequence = message.sequence;
         this.ackInFlight ??= this.sendAcks();
         return;
+      case "sent_at":
+        this.leaderSentAtMs = message.sentAtMs;
+        return;
       case "heartbeat":
+        // Answered with an ack even when idle: the echo keeps the leader's lease and this follower's in-sync state.
+        this.echoDue = true;
+        this.ackInFlight ??= this.sendAcks();
         return;
     }
   }
@@ -325,16 +358,17 @@ export class FollowerFetcher {
   }
 
   private async sendAcks(): Promise<void> {
-    while ((this.unacked.size > 0 || this.unackedOffsetsSequence !== undefined) && !this.stopped) {
+    while ((this.unacked.size > 0 || this.unackedOffsetsSequence !== undefined || this.echoDue) && !this.stopped) {
       const positions = [...this.unacked.values()];
       const offsetsSequence = this.unackedOffsetsSequence;
       this.unacked.clear();
       this.unackedOffsetsSequence = undefined;
+      this.echoDue = false;
       try {
         const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/ack`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions, offsets_sequence: offsetsSequence }),
+          body: JSON.stringify({ follower_id: this.options.followerId, session: this.sessionId, positions, offsets_sequence: offsetsSequence, sent_at: this.leaderSentAtMs }),
           signal: AbortSignal.any([AbortSignal.timeout(ACK_TIMEOUT_MS), this.acksAbort.signal]),
         });
         await response.arrayBuffer();

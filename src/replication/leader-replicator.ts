@@ -7,19 +7,38 @@ import type { EpochEntry } from "../storage/leader-epoch-cache.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
+import { LeaderLease } from "./leader-lease.ts";
 import type { KnownBroker } from "./replication-state.ts";
 import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
 import { divergenceOffset } from "./truncation.ts";
 
+/** What a follower's ack says besides its positions (POST /api/v1/replication/ack). */
+export interface AckReport {
+  /** It is shutting down cleanly. */
+  leaving?: boolean;
+  /** The offsets stream's position it holds durably. */
+  offsetsSequence?: number;
+  /** The newest stream stamp it received (its echo). */
+  sentAtMs?: number;
+}
+
 /** A follower's partition as the leader tracks it. */
 interface ReplicaPartition {
   /** One past the last offset the follower has said it holds durably. */
   ackedOffset: number;
-  /** Last time the follower was known to hold everything the leader held durably (Kafka's lastCaughtUpTime). */
+  /**
+   * The latest leader SEND time as of which the follower is known to have
+   * held everything the leader held durably (Kafka's lastCaughtUpTime): the
+   * stamp of a send that reached the leader's durable end and that the
+   * follower has since acknowledged, or an echoed stamp while it holds the
+   * leader's durable end. A send time, never the time an ack arrived: it
+   * proves the follower heard the leader then. NEVER (-Infinity) before it
+   * ever caught up: the monotonic clock starts near 0 with the process.
+   */
   lastCaughtUpMs: number;
   inSync: boolean;
-  /** Sends that reached the leader's durable end, oldest first: acking one means caught up as of its time. */
+  /** Sends that reached the leader's durable end, oldest first: acking one means caught up as of its send time. */
   sent: { endOffset: number; atMs: number }[];
 }
 
@@ -70,6 +89,8 @@ export interface FollowerStatus {
   address: string;
   connected: boolean;
   lastContactMs: number;
+  /** How long ago (ms, leader's clock) the newest send this follower echoed went out; null if none since it last left. */
+  leaseRenewedMsAgo: number | null;
   partitions: {
     topic: string;
     partition: number;
@@ -79,6 +100,18 @@ export interface FollowerStatus {
     lagMs: number | null;
     inSync: boolean;
   }[];
+}
+
+/** The leader's lease as GET /api/v1/replication/status reports it. */
+export interface LeaseStatus {
+  held: boolean;
+  periodMs: number;
+  /** Followers whose last echo is within the lease period. */
+  followersHeard: number;
+  /** Followers needed: min.insync.replicas - 1. */
+  followersNeeded: number;
+  /** Until the lease ends unless someone is heard again; null with N = 1 (always held), 0 once ended. */
+  remainingMs: number | null;
 }
 
 export interface LeaderReplicatorOptions {
@@ -99,19 +132,34 @@ export interface LeaderReplicatorOptions {
 }
 
 const SENT_KEPT_MAX = 1024;
+/** A time that is never recent, whatever the monotonic clock reads. */
+const NEVER = -Infinity;
 /** A stream that had to leave out an unreadable partition ends after this long, so the follower starts over with it. */
 const POSTPONED_RETRY_MS = 2000;
 
 /**
  * The leader's side of replication: the followers' streams, their durable
- * positions, the in-sync set and the high watermark of every partition.
+ * positions, the in-sync set, the lease and the high watermark of every
+ * partition.
  *
- * A follower is in sync for a partition while it has held everything the
- * leader held durably within the last replicaLagMaxMs (Kafka's
- * replica.lag.time.max.ms); it joins once it holds the high watermark and
- * has caught up. The high watermark is the least durable position among the
- * leader and its in-sync followers, and never goes back; readers and
- * acks=all produces wait on it.
+ * In sync (Kafka's rule, replica.lag.time.max.ms = replicaLagMaxMs): a
+ * follower is caught up as of a time T when it has acknowledged an offset at
+ * or past the leader's durable end as of T, T being the send time of
+ * something it has since acknowledged or echoed (lastCaughtUpMs). It is
+ * in sync while T is within replicaLagMaxMs; it joins once T is recent and
+ * it holds the high watermark. The high watermark waits for a follower that
+ * caught up recently but has not joined yet (as Kafka's does), so a follower
+ * close behind rejoins instead of chasing a high watermark that runs on.
+ *
+ * Commit rule (issue 13, rule 1): with N = minInsyncReplicas, the high
+ * watermark — what readers see, what acks=all acknowledges — is the least
+ * durable position among the leader and its in-sync followers, and it moves
+ * only while at least N replicas (the leader included) are in sync and the
+ * lease (leader-lease.ts) is held. The in-sync set may shrink below N, so
+ * acks=1 goes on, but then nothing more becomes visible: the high watermark
+ * never passes what N replicas hold durably. It never goes back. An acks=all
+ * write waiting when the in-sync set drops below N fails with
+ * not_enough_replicas_after_append: stored on the leader, not acknowledged.
  */
 export class LeaderReplicator implements SessionSource {
   readonly leaderEpoch: number;
@@ -124,21 +172,33 @@ export class LeaderReplicator implements SessionSource {
   private readonly offsetsQuorum: OffsetsQuorum;
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  readonly heartbeatIntervalMs: number;
+  private readonly lease: LeaderLease;
+  /** The lease as last evaluated: a change is logged, and regaining it lets high watermarks move again. */
+  private leaseWasHeld: boolean;
 
   constructor(private readonly options: LeaderReplicatorOptions) {
     this.leaderEpoch = options.leaderEpoch;
     this.logger = options.logger;
     this.offsetsQuorum = new OffsetsQuorum({ minInsyncReplicas: options.minInsyncReplicas, replicaLagMaxMs: options.replicaLagMaxMs });
+    // Several heartbeats per lease period, so an idle follower renews the lease well before it ends.
+    this.heartbeatIntervalMs = Math.max(10, Math.min(1000, Math.floor(options.replicaLagMaxMs / 4)));
+    this.lease = new LeaderLease(options.replicaLagMaxMs, options.minInsyncReplicas);
+    this.leaseWasHeld = this.lease.held(options.clock.monotonicMs());
     const now = options.clock.monotonicMs();
     for (const known of options.knownFollowers) {
       // Not heard from yet: in sync only where the checkpoint says so.
       this.followers.set(known.id, { id: known.id, address: known.address, lastContactMs: 0, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 });
     }
     this.refreshPartitions();
-    // Followers in sync at the last checkpoint stay so, at its high watermark, until they catch up or time out.
     for (const [key, saved] of options.checkpoint) {
       const leaderPartition = this.partitions.get(key);
       if (leaderPartition === undefined) continue;
+      // Restarted with N >= 2: what was visible is what N replicas held at the checkpoint, not this log's end.
+      if (options.minInsyncReplicas >= 2) {
+        leaderPartition.log.resetHighWatermarkLimit(Math.min(saved.highWatermark, leaderPartition.log.durableEndOffset));
+      }
+      // Followers in sync at the last checkpoint stay so, at its high watermark, until they catch up or time out.
       for (const id of saved.inSync) {
         const replica = this.followers.get(id)?.partitions.get(key);
         if (replica === undefined) continue;
@@ -167,7 +227,8 @@ export class LeaderReplicator implements SessionSource {
       this.partitions.set(key, leaderPartition);
       this.byLog.set(entry.log, leaderPartition);
       for (const follower of this.followers.values()) {
-        follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: follower.session ? now : follower.lastContactMs, inSync: false, sent: [] });
+        // A new partition is empty: a follower held all of it as of the last send it echoed.
+        follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: this.lease.renewedAt(follower.id) ?? NEVER, inSync: false, sent: [] });
         follower.session?.startPartition(key, entry.topic, entry.partition, 0);
       }
       this.evaluate(leaderPartition, now);
@@ -190,6 +251,10 @@ export class LeaderReplicator implements SessionSource {
     return this.partitions.get(key)?.log;
   }
 
+  sendTimeMs(): number {
+    return this.options.clock.monotonicMs();
+  }
+
   /** A log became durable further: streams have more to send, and with no follower in sync the high watermark moved. */
   durableAdvanced(log: PartitionLogApi): void {
     for (const follower of this.followers.values()) follower.session?.wake();
@@ -210,7 +275,7 @@ export class LeaderReplicator implements SessionSource {
     if (follower === undefined) {
       follower = { id: request.followerId, address: request.address, lastContactMs: now, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 };
       this.followers.set(follower.id, follower);
-      for (const key of this.partitions.keys()) follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: 0, inSync: false, sent: [] });
+      for (const key of this.partitions.keys()) follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: NEVER, inSync: false, sent: [] });
       this.options.onFollowerSeen({ id: follower.id, address: follower.address });
     } else if (follower.address !== request.address) {
       follower.address = request.address;
@@ -271,27 +336,30 @@ export class LeaderReplicator implements SessionSource {
     this.logger.info(`follower ${follower.id} (${follower.address}) disconnected`);
   }
 
-  noteSent(followerId: number, key: string, endOffset: number, reachedEnd: boolean): void {
+  noteSent(followerId: number, key: string, endOffset: number, reachedEnd: boolean, sentAtMs: number): void {
     if (!reachedEnd) return;
     const replica = this.followers.get(followerId)?.partitions.get(key);
     if (replica === undefined) return;
-    replica.sent.push({ endOffset, atMs: this.options.clock.monotonicMs() });
+    replica.sent.push({ endOffset, atMs: sentAtMs });
     if (replica.sent.length > SENT_KEPT_MAX) replica.sent.shift();
   }
 
   /**
    * A follower's durable positions (POST /api/v1/replication/ack); false when
    * its session is not the current one. `leaving`: it is shutting down
-   * cleanly, so it leaves every in-sync set now. `offsetsSequence`: the
-   * offsets stream's position it holds durably (OffsetsQuorum), when it reports one.
+   * cleanly, so it leaves every in-sync set (and stops counting for the
+   * lease) now. `offsetsSequence`: the offsets stream's position it holds
+   * durably (OffsetsQuorum), when it reports one. `sentAtMs`: the newest
+   * stream stamp it received (its echo), which renews the lease and, where it
+   * holds the leader's durable end, dates its catching up.
    */
   acknowledge(
     followerId: number,
     sessionId: number,
     positions: { topic: string; partition: number; offset: number }[],
-    leaving = false,
-    offsetsSequence?: number,
+    report: AckReport = {},
   ): boolean {
+    const { leaving = false, offsetsSequence, sentAtMs } = report;
     const follower = this.followers.get(followerId);
     if (leaving && follower !== undefined && follower.lastSessionId === sessionId) {
       this.leave(follower);
@@ -301,27 +369,75 @@ export class LeaderReplicator implements SessionSource {
     const now = this.options.clock.monotonicMs();
     follower.lastContactMs = now;
     if (offsetsSequence !== undefined) this.offsetsQuorum.reported(followerId, offsetsSequence);
+    if (sentAtMs !== undefined) this.lease.renew(follower.id, sentAtMs, now);
+    const echoedMs = sentAtMs === undefined ? undefined : Math.min(sentAtMs, now);
+    const changed = new Set<string>();
     for (const position of positions) {
       const key = checkpointKey(position.topic, position.partition);
       const replica = follower.partitions.get(key);
-      const leaderPartition = this.partitions.get(key);
-      if (replica === undefined || leaderPartition === undefined) continue;
+      if (replica === undefined || !this.partitions.has(key)) continue;
       replica.ackedOffset = Math.max(replica.ackedOffset, position.offset);
       while (replica.sent.length > 0 && replica.sent[0]!.endOffset <= replica.ackedOffset) {
         replica.lastCaughtUpMs = Math.max(replica.lastCaughtUpMs, replica.sent.shift()!.atMs);
       }
-      if (replica.ackedOffset >= leaderPartition.log.durableEndOffset) replica.lastCaughtUpMs = now;
-      this.evaluate(leaderPartition, now);
+      changed.add(key);
+    }
+    if (echoedMs !== undefined) {
+      // Holding all the leader holds now, it held all it held when the echoed stamp went out.
+      for (const [key, replica] of follower.partitions) {
+        const log = this.partitions.get(key)?.log;
+        if (log === undefined || replica.ackedOffset < log.durableEndOffset || replica.lastCaughtUpMs >= echoedMs) continue;
+        replica.lastCaughtUpMs = echoedMs;
+        changed.add(key);
+      }
+    }
+    if (this.leaseChanged(now)) {
+      for (const leaderPartition of this.partitions.values()) this.evaluate(leaderPartition, now);
+    } else {
+      for (const key of changed) this.evaluate(this.partitions.get(key)!, now);
     }
     return true;
   }
 
+  /** Whether the lease was gained or lost since last asked (logged). */
+  private leaseChanged(now: number): boolean {
+    const held = this.lease.held(now);
+    if (held === this.leaseWasHeld) return false;
+    this.leaseWasHeld = held;
+    if (held) this.logger.info(`leader lease held again: heard from ${this.lease.currentFollowers(now)} follower(s) within ${this.lease.periodMs} ms`);
+    else {
+      this.logger.warn(
+        `leader lease lost: heard from ${this.lease.currentFollowers(now)} of the ${this.options.minInsyncReplicas - 1} follower(s) --min-insync-replicas needs ` +
+          `within ${this.lease.periodMs} ms; high watermarks, acks=all and group coordination wait until they are heard`,
+      );
+    }
+    return true;
+  }
+
+  /** Whether this leader holds its lease now (leader-lease.ts): it acts as leader only while it does. */
+  leaseHeld(): boolean {
+    return !this.stopped && this.lease.held(this.options.clock.monotonicMs());
+  }
+
+  leaseStatus(): LeaseStatus {
+    const now = this.options.clock.monotonicMs();
+    const expiresAtMs = this.lease.expiresAtMs();
+    return {
+      held: this.lease.held(now),
+      periodMs: this.lease.periodMs,
+      followersHeard: this.lease.currentFollowers(now),
+      followersNeeded: Math.max(0, this.options.minInsyncReplicas - 1),
+      remainingMs: expiresAtMs === Infinity ? null : Math.max(0, Math.round(expiresAtMs - now)),
+    };
+  }
+
   private leave(follower: FollowerReplica): void {
+    this.lease.forget(follower.id);
     follower.session?.close();
     this.offsetsQuorum.left(follower.id, this.options.clock.monotonicMs());
     for (const replica of follower.partitions.values()) {
       replica.inSync = false;
-      replica.lastCaughtUpMs = 0;
+      replica.lastCaughtUpMs = NEVER;
     }
     this.logger.info(`follower ${follower.id} (${follower.address}) left: out of every in-sync set`);
     for (const leaderPartition of this.partitions.values()) this.recompute(leaderPartition, false);
@@ -329,18 +445,12 @@ export class LeaderReplicator implements SessionSource {
 
   // ---------------------------------------------------------------- in-sync set and high watermark
 
+  /** Times followers out of in-sync sets and notices the lease ending (acks do the rest). */
   private tick(): void {
     const now = this.options.clock.monotonicMs();
     this.offsetsQuorum.tick(now);
+    this.leaseChanged(now);
     if (this.followers.size === 0) return;
-    for (const follower of this.followers.values()) {
-      if (follower.session === undefined) continue;
-      follower.lastContactMs = now;
-      for (const [key, replica] of follower.partitions) {
-        const log = this.partitions.get(key)?.log;
-        if (log !== undefined && replica.ackedOffset >= log.durableEndOffset) replica.lastCaughtUpMs = now;
-      }
-    }
     for (const leaderPartition of this.partitions.values()) this.evaluate(leaderPartition, now);
   }
 
@@ -362,27 +472,54 @@ export class LeaderReplicator implements SessionSource {
         this.logger.info(`follower ${follower.id} is in sync for ${key}`);
       }
     }
-    this.recompute(leaderPartition, changed);
+    this.recompute(leaderPartition, false, now);
   }
 
-  private recompute(leaderPartition: LeaderPartition, reset: boolean): void {
+  /**
+   * Sets the partition's high watermark under the commit rule (see the class
+   * comment), then settles acks=all waits: those it reached succeed; with
+   * fewer than N replicas in sync the rest fail, as their copies may never come.
+   */
+  private recompute(leaderPartition: LeaderPartition, reset: boolean, now = this.options.clock.monotonicMs()): void {
     const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
+    const log = leaderPartition.log;
     let limit: number | undefined;
+    let inSyncReplicas = 1;
     for (const follower of this.followers.values()) {
       const replica = follower.partitions.get(key);
-      if (replica?.inSync) limit = limit === undefined ? replica.ackedOffset : Math.min(limit, replica.ackedOffset);
+      if (replica === undefined) continue;
+      if (replica.inSync) inSyncReplicas++;
+      // A follower that caught up recently but has not joined yet holds the high watermark back until it does.
+      const counted = replica.inSync || now - replica.lastCaughtUpMs <= this.options.replicaLagMaxMs;
+      if (counted) limit = limit === undefined ? replica.ackedOffset : Math.min(limit, replica.ackedOffset);
     }
-    const before = leaderPartition.log.highWatermark;
+    const mayAdvance = inSyncReplicas >= this.options.minInsyncReplicas && this.lease.held(now);
+    // Held where it is (never past what N replicas hold): only a start-up from a checkpoint may lower it.
+    if (!mayAdvance) limit = Math.min(limit ?? Infinity, log.highWatermark);
+    const before = log.highWatermark;
     if (reset && limit !== undefined && limit < before) {
       // Only at start-up from a checkpoint: hold the high watermark where the in-sync set was known to be.
-      leaderPartition.log.resetHighWatermarkLimit(limit);
+      log.resetHighWatermarkLimit(limit);
     } else {
-      leaderPartition.log.setHighWatermarkLimit(limit);
+      log.setHighWatermarkLimit(limit);
     }
-    if (leaderPartition.log.highWatermark !== before) {
+    if (log.highWatermark !== before) {
       this.resolveWaiters(leaderPartition);
       for (const follower of this.followers.values()) follower.session?.wake();
     }
+    if (inSyncReplicas < this.options.minInsyncReplicas) this.failWaiters(leaderPartition, inSyncReplicas);
+  }
+
+  /** acks=all waits that can no longer be met: the records stay stored on the leader, unacknowledged. */
+  private failWaiters(leaderPartition: LeaderPartition, inSyncReplicas: number): void {
+    if (leaderPartition.waiters.length === 0) return;
+    const error = new GafkaError(
+      "not_enough_replicas_after_append",
+      `the in-sync set shrank to ${inSyncReplicas} replica(s), fewer than --min-insync-replicas ${this.options.minInsyncReplicas}, ` +
+        "while the write waited: it is stored on the leader but not replicated, and not acknowledged (a retry may store it twice)",
+      { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: this.options.minInsyncReplicas } },
+    );
+    for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(error);
   }
 
   private resolveWaiters(leaderPartition: LeaderPartition): void {
@@ -408,9 +545,11 @@ export class LeaderReplicator implements SessionSource {
 
   /**
    * acks=all: resolves once every in-sync replica holds the offsets below
-   * `endOffset` durably (the high watermark reached it). Fails at once with
-   * not_enough_replicas when fewer than minInsyncReplicas (leader included)
-   * are in sync; the records stay in the log, unacknowledged.
+   * `endOffset` durably (the high watermark reached it, under the lease).
+   * Fails at once with not_enough_replicas when fewer than minInsyncReplicas
+   * (leader included) are in sync, and with not_enough_replicas_after_append
+   * when the in-sync set drops below it while waiting; either way the records
+   * stay in the log, unacknowledged.
    */
   waitForInSync(log: PartitionLogApi, endOffset: number): Promise<void> {
     const leaderPartition = this.partitionOf(log);
@@ -511,17 +650,18 @@ export class LeaderReplicator implements SessionSource {
         address: follower.address,
         connected: follower.session !== undefined,
         lastContactMs: follower.lastContactMs,
+        leaseRenewedMsAgo: renewedMsAgo(this.lease.renewedAt(follower.id), now),
         partitions: [...this.partitions.entries()].map(([key, leaderPartition]) => {
           const replica = follower.partitions.get(key);
           const ackedOffset = replica?.ackedOffset ?? 0;
           const lag = Math.max(0, leaderPartition.log.logEndOffset - ackedOffset);
-          const lastCaughtUpMs = replica?.lastCaughtUpMs ?? 0;
+          const lastCaughtUpMs = replica?.lastCaughtUpMs ?? NEVER;
           return {
             topic: leaderPartition.topic,
             partition: leaderPartition.partition,
             ackedOffset,
             lag,
-            lagMs: lag === 0 ? 0 : lastCaughtUpMs === 0 ? null : Math.max(0, Math.round(now - lastCaughtUpMs)),
+            lagMs: lag === 0 ? 0 : lastCaughtUpMs === NEVER ? null : Math.max(0, Math.round(now - lastCaughtUpMs)),
             inSync: replica?.inSync ?? false,
           };
         }),
@@ -548,4 +688,8 @@ export class LeaderReplicator implements SessionSource {
     }
     this.offsetsQuorum.stop(reason);
   }
+}
+
+function renewedMsAgo(renewedAtMs: number | undefined, now: number): number | null {
+  return renewedAtMs === undefined ? null : Math.max(0, Math.round(now - renewedAtMs));
 }

@@ -5,7 +5,7 @@ import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { FollowerFetcher } from "./follower-fetcher.ts";
 import { checkpointKey, readCheckpoint, writeCheckpoint, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
-import { type FollowerStatus, LeaderReplicator, type StreamRequest } from "./leader-replicator.ts";
+import { type AckReport, type FollowerStatus, LeaderReplicator, type LeaseStatus, type StreamRequest } from "./leader-replicator.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
 import { leaseExpiresAtMs } from "./lease-expiry.ts";
 import { announceLeader, defaultPeerFetch, leaderPositions, peerStatus, type PeerFetch } from "./peer-client.ts";
@@ -25,8 +25,9 @@ export interface ReplicationConfig {
   /** --replica-lag-max: how long a follower may go without catching up before it leaves the in-sync set. */
   replicaLagMaxMs: number;
   /**
-   * --min-insync-replicas: acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader
-   * included; a group commit is acknowledged only once this many replicas hold it.
+   * --min-insync-replicas (N): acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader
+   * included; the high watermark never passes what N replicas hold; the leader's lease needs N - 1 followers;
+   * a group commit is acknowledged only once N replicas hold it.
    */
   minInsyncReplicas: number;
 }
@@ -339,6 +340,41 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     if (this.role !== "leader" || this.fenced) throw this.notLeader();
   }
 
+  /**
+   * Whether this leader holds its lease (src/replication/leader-lease.ts):
+   * heard, within --replica-lag-max, from enough followers to meet
+   * --min-insync-replicas. Always true with N = 1. False when not leading.
+   */
+  leaseHeld(): boolean {
+    return this.role === "leader" && !this.fenced && this.leader !== undefined && this.leader.leaseHeld();
+  }
+
+  /**
+   * Throws unless this broker may act as coordinator now (group calls):
+   * not_leader when it does not lead, not_leader_lease (503, retriable) when
+   * it leads without its lease — a follower may have been promoted meanwhile,
+   * and two coordinators must never answer at once.
+   */
+  checkLease(): void {
+    this.checkLeader();
+    if (this.leaseHeld()) return;
+    const lease = this.leader?.leaseStatus();
+    throw new GafkaError(
+      "not_leader_lease",
+      `broker ${this.options.config.brokerId} leads but has not heard from ${lease?.followersNeeded ?? "enough"} follower(s) within ` +
+        `--replica-lag-max ${this.options.replication.replicaLagMaxMs} ms (--min-insync-replicas ${this.options.replication.minInsyncReplicas}): ` +
+        "it does not act as leader until it hears from them",
+      {
+        retriable: true,
+        details: {
+          leader_epoch: this.state.leaderEpoch,
+          followers_heard: lease?.followersHeard ?? 0,
+          followers_needed: lease?.followersNeeded ?? this.options.replication.minInsyncReplicas - 1,
+        },
+      },
+    );
+  }
+
   /** A client or follower carries a leader epoch: a newer one than this leader's fences it. */
   observeEpoch(epoch: number): void {
     if (this.role !== "leader" || this.fenced || !(epoch > this.state.leaderEpoch)) return;
@@ -364,11 +400,10 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     followerId: number,
     session: number,
     positions: { topic: string; partition: number; offset: number }[],
-    leaving: boolean,
-    offsetsSequence?: number,
+    report: AckReport,
   ): boolean {
     if (this.role !== "leader" || this.leader === undefined) throw this.notLeader();
-    return this.leader.acknowledge(followerId, session, positions, leaving, offsetsSequence);
+    return this.leader.acknowledge(followerId, session, positions, report);
   }
 
   private topicInfos(): TopicInfo[] {
@@ -702,6 +737,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
       replicaLagMaxMs: this.options.replication.replicaLagMaxMs,
       minInsyncReplicas: this.options.replication.minInsyncReplicas,
       followers: this.leader?.status() ?? ([] as FollowerStatus[]),
+      lease: this.leader?.leaseStatus() ?? (null as LeaseStatus | null),
       fetcher:
         fetcher === undefined
           ? null
@@ -736,7 +772,8 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     if (this.stopped && !final) return;
     let entries: PartitionCheckpoint[];
     if (this.leader !== undefined) {
-      if (this.state.followers.length === 0) return;
+      // With N >= 2 the checkpoint is also what a restart may show (never more than N replicas held).
+      if (this.state.followers.length === 0 && this.options.replication.minInsyncReplicas <= 1) return;
       entries = this.leader.checkpoint();
     } else {
       entries = this.options.broker

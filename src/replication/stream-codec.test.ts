@@ -10,6 +10,7 @@ const messages: StreamMessage[] = [
   { type: "offsets", snapshot: true, sequence: 17, entries: [{ group: "g", topic: "orders", partition: 0, offset: -1, committedAtMs: 5 }] },
   { type: "offsets", snapshot: false, sequence: 2 ** 40, entries: [{ group: "g", topic: "orders", partition: 1, offset: 12, committedAtMs: 6 }] },
   { type: "heartbeat", leaderEpoch: 3 },
+  { type: "sent_at", sentAtMs: 123_456.789 },
   { type: "batches", topic: "ünïcode-topic", partition: 0, highWatermark: 0, startsSegment: false, frames: new Uint8Array([1, 2, 3]) },
 ];
 

@@ -20,7 +20,8 @@ import { limits } from "../core/limits.ts";
  * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
  * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark"}] |
  * | 5    | offsets         | JSON {"snapshot": bool, "sequence", "entries": [{"group", "topic", "partition", "offset", "committed_at"}]} — committed group offsets; a snapshot replaces every offset the follower holds; offset -1 deletes. `sequence`: the leader's offset-store write these entries end at (a snapshot: the last write it includes); the follower reports it back (ack's `offsets_sequence`) once it holds them durably |
- * | 6    | heartbeat       | JSON {"leader_epoch"} — at least once a second, so a dead stream is noticed |
+ * | 6    | heartbeat       | JSON {"leader_epoch"} — at least every heartbeat interval (a quarter of the leader's --replica-lag-max, at most a second), even while other messages flow: a dead stream is noticed, and the follower answers each with an ack that echoes the latest `sent_at` |
+ * | 7    | sent_at         | JSON {"sent_at"} — the leader's monotonic clock (ms) when it put out the messages that follow, up to the next `sent_at`; first in every write to the stream. The follower echoes the latest it received in its acks: an echo proves the follower heard the leader as of that time, which is what the leader's lease (leader-lease.ts) runs from |
  *
  * batches payload:
  *
@@ -51,7 +52,8 @@ export type StreamMessage =
   | { type: "batches"; topic: string; partition: number; highWatermark: number; startsSegment: boolean; frames: Uint8Array }
   | { type: "high_watermarks"; entries: { topic: string; partition: number; highWatermark: number }[] }
   | { type: "offsets"; snapshot: boolean; sequence: number; entries: ReplicatedOffset[] }
-  | { type: "heartbeat"; leaderEpoch: number };
+  | { type: "heartbeat"; leaderEpoch: number }
+  | { type: "sent_at"; sentAtMs: number };
 
 export interface TopicInfo {
   name: string;
@@ -68,7 +70,7 @@ export interface ReplicatedOffset {
   committedAtMs: number;
 }
 
-const TYPE_CODES = { metadata: 1, start: 2, batches: 3, high_watermarks: 4, offsets: 5, heartbeat: 6 } as const;
+const TYPE_CODES = { metadata: 1, start: 2, batches: 3, high_watermarks: 4, offsets: 5, heartbeat: 6, sent_at: 7 } as const;
 const HEADER_BYTES = 5;
 const TWO_POW_32 = 2 ** 32;
 const utf8Encoder = new TextEncoder();
@@ -107,6 +109,8 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
       };
     case "heartbeat":
       return { leader_epoch: message.leaderEpoch };
+    case "sent_at":
+      return { sent_at: message.sentAtMs };
   }
 }
 
@@ -221,6 +225,9 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
       };
     case TYPE_CODES.heartbeat:
       return { type: "heartbeat", leaderEpoch: json.leader_epoch };
+    case TYPE_CODES.sent_at:
+      if (typeof json?.sent_at !== "number" || !Number.isFinite(json.sent_at)) throw broken("a sent_at message without a time");
+      return { type: "sent_at", sentAtMs: json.sent_at };
     default:
       throw broken(`a message of unknown type ${type}`);
   }

@@ -4,19 +4,23 @@ import type { Logger } from "../core/logger.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { encodeMessage, type StreamMessage } from "./stream-codec.ts";
 
-/** Longest the stream stays silent: a heartbeat goes out when nothing else has for this long. */
-export const HEARTBEAT_INTERVAL_MS = 1000;
 /** Bytes of messages one pull of the stream may put out. */
 const PULL_BYTES_MAX = 4 * limits.replicationChunkBytes;
+/** Messages below this size are joined into one chunk per write. */
+const COALESCE_BYTES_MAX = 16 * 1024;
 
 /** What a session needs from the leader it streams for. */
 export interface SessionSource {
   readonly leaderEpoch: number;
   readonly logger: Logger;
+  /** A heartbeat goes out at least this often, even while other messages flow (each one draws an ack from the follower). */
+  readonly heartbeatIntervalMs: number;
+  /** The leader's monotonic clock (ms): the `sent_at` stamped on each write to the stream. */
+  sendTimeMs(): number;
   /** The partition's log, or undefined when the topic is gone. */
   logOf(key: string): PartitionLogApi | undefined;
-  /** Frames up to `endOffset` went out; `reachedEnd` when that was all the leader held durably. */
-  noteSent(followerId: number, key: string, endOffset: number, reachedEnd: boolean): void;
+  /** Frames up to `endOffset` went out, stamped `sentAtMs`; `reachedEnd` when that was all the leader held durably. */
+  noteSent(followerId: number, key: string, endOffset: number, reachedEnd: boolean, sentAtMs: number): void;
   /** The follower's stream ended (it went away, or the session was replaced or closed). */
   sessionEnded(session: StreamSession): void;
 }
@@ -33,8 +37,10 @@ interface Position {
  * pull-driven ReadableStream, so it goes only as fast as the follower reads.
  * Each pull sends pending control messages (metadata, start, offsets), then
  * stored frames of every partition that has durable data past what was sent
- * (round robin, about PULL_BYTES_MAX in all), then high watermarks that moved;
- * with nothing to send it waits for wake() or a heartbeat's due time.
+ * (round robin, about PULL_BYTES_MAX in all), then high watermarks that moved,
+ * then a heartbeat when one is due; with nothing to send it waits for wake()
+ * or the heartbeat's due time. Every write starts with a `sent_at` stamp, the
+ * time the follower echoes back (the leader's lease runs from it).
  */
 export class StreamSession {
   readonly stream: ReadableStream<Uint8Array>;
@@ -44,12 +50,14 @@ export class StreamSession {
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private closed = false;
   private rotation = 0;
+  private lastHeartbeatMs: number;
 
   constructor(
     readonly id: number,
     readonly followerId: number,
     private readonly source: SessionSource,
   ) {
+    this.lastHeartbeatMs = source.sendTimeMs();
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -103,34 +111,33 @@ export class StreamSession {
 
   private async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     while (!this.closed) {
-      const chunks = this.collect();
+      const sentAtMs = this.source.sendTimeMs();
+      const chunks = this.collect(sentAtMs);
       if (chunks.length > 0) {
-        for (const chunk of chunks) controller.enqueue(chunk);
+        for (const chunk of coalesced([encodeMessage({ type: "sent_at", sentAtMs }), ...chunks])) controller.enqueue(chunk);
         return;
       }
-      if (await this.idle()) {
-        if (!this.closed) controller.enqueue(encodeMessage({ type: "heartbeat", leaderEpoch: this.source.leaderEpoch }));
-        return;
-      }
+      await this.idle(sentAtMs);
     }
     closeQuietly(controller);
   }
 
-  /** Resolves true when a heartbeat is due, false when woken. */
-  private idle(): Promise<boolean> {
+  /** Resolves when woken or when the next heartbeat is due. */
+  private idle(nowMs: number): Promise<void> {
+    const dueInMs = Math.max(0, this.lastHeartbeatMs + this.source.heartbeatIntervalMs - nowMs);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = undefined;
-        resolve(true);
-      }, HEARTBEAT_INTERVAL_MS);
+        resolve();
+      }, dueInMs);
       this.wakeUp = () => {
         clearTimeout(timer);
-        resolve(false);
+        resolve();
       };
     });
   }
 
-  private collect(): Uint8Array[] {
+  private collect(sentAtMs: number): Uint8Array[] {
     const out = this.control.splice(0);
     let budget = PULL_BYTES_MAX;
     const moved: { topic: string; partition: number; highWatermark: number }[] = [];
@@ -141,7 +148,7 @@ export class StreamSession {
       const log = this.source.logOf(key);
       if (log === undefined || log.status !== "online") continue;
       if (budget > 0 && position.nextOffset < log.durableEndOffset) {
-        const sent = this.sendFrames(key, position, log, budget);
+        const sent = this.sendFrames(key, position, log, budget, sentAtMs);
         if (sent !== undefined) {
           out.push(sent);
           budget -= sent.length;
@@ -156,10 +163,15 @@ export class StreamSession {
     }
     this.rotation++;
     if (moved.length > 0) out.push(encodeMessage({ type: "high_watermarks", entries: moved }));
+    // Due even while data flows: the follower's ack to it renews the leader's lease when nothing else would.
+    if (sentAtMs - this.lastHeartbeatMs >= this.source.heartbeatIntervalMs) {
+      this.lastHeartbeatMs = sentAtMs;
+      out.push(encodeMessage({ type: "heartbeat", leaderEpoch: this.source.leaderEpoch }));
+    }
     return out;
   }
 
-  private sendFrames(key: string, position: Position, log: PartitionLogApi, budget: number): Uint8Array | undefined {
+  private sendFrames(key: string, position: Position, log: PartitionLogApi, budget: number, sentAtMs: number): Uint8Array | undefined {
     try {
       const read = log.readFrames(position.nextOffset, Math.min(limits.replicationChunkBytes, budget));
       if (read.frames.length === 0) return undefined;
@@ -174,7 +186,7 @@ export class StreamSession {
       });
       position.nextOffset = read.nextOffset;
       position.sentHighWatermark = highWatermark;
-      this.source.noteSent(this.followerId, key, read.nextOffset, read.nextOffset >= log.durableEndOffset);
+      this.source.noteSent(this.followerId, key, read.nextOffset, read.nextOffset >= log.durableEndOffset, sentAtMs);
       return message;
     } catch (error) {
       // A partition that cannot be read (deleted meanwhile, offline, corrupt) is left out of this session.
@@ -184,6 +196,22 @@ export class StreamSession {
       return undefined;
     }
   }
+}
+
+/** Small messages in one chunk (one write to the socket, not one each); a large one is passed on as it is, uncopied. */
+function coalesced(chunks: Uint8Array[]): Uint8Array[] {
+  let small = 0;
+  while (small < chunks.length && chunks[small]!.length < COALESCE_BYTES_MAX) small++;
+  if (small < 2) return chunks;
+  let bytes = 0;
+  for (let i = 0; i < small; i++) bytes += chunks[i]!.length;
+  const joined = new Uint8Array(bytes);
+  let at = 0;
+  for (let i = 0; i < small; i++) {
+    joined.set(chunks[i]!, at);
+    at += chunks[i]!.length;
+  }
+  return [joined, ...chunks.slice(small)];
 }
 
 function closeQuietly(controller: ReadableStreamDefaultController<Uint8Array> | undefined): void {

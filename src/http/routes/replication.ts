@@ -38,7 +38,8 @@ async function stream(request: Request, context: RouteContext): Promise<Response
 
 /**
  * POST /api/v1/replication/ack — a follower's durable positions; `offsets_sequence`: the offsets
- * stream's position it holds durably; `leaving: true` when it shuts down cleanly.
+ * stream's position it holds durably; `sent_at`: the newest stream stamp it received (its echo, which
+ * renews the leader's lease); `leaving: true` when it shuts down cleanly.
  */
 async function ack(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
@@ -52,7 +53,11 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
     return { topic, partition: integer(partition, `positions[${index}].partition`), offset: integer(offset, `positions[${index}].offset`) };
   });
   const offsetsSequence = body.offsets_sequence === undefined ? undefined : integer(body.offsets_sequence, "offsets_sequence");
-  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, body.leaving === true, offsetsSequence) });
+  const sentAtMs = body.sent_at === undefined || body.sent_at === null ? undefined : body.sent_at;
+  if (sentAtMs !== undefined && (typeof sentAtMs !== "number" || !Number.isFinite(sentAtMs))) {
+    throw invalidRequest("field 'sent_at' must be a number (a stamp the leader's stream carried)", { field: "sent_at" });
+  }
+  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, { leaving: body.leaving === true, offsetsSequence, sentAtMs }) });
 }
 
 /** POST /api/v1/replication/leader — "I lead under this epoch": a newer epoch makes this broker follow the sender. */
@@ -136,10 +141,21 @@ function status(_request: Request, context: RouteContext): Response {
               error: view.fetcher.error,
               promotion_lease_wait_ms: view.fetcher.promotionLeaseWaitMs,
             },
+      lease:
+        view.lease === null
+          ? null
+          : {
+              held: view.lease.held,
+              period_ms: view.lease.periodMs,
+              followers_heard: view.lease.followersHeard,
+              followers_needed: view.lease.followersNeeded,
+              remaining_ms: view.lease.remainingMs,
+            },
       followers: view.followers.map((follower) => ({
         id: follower.id,
         address: follower.address,
         connected: follower.connected,
+        lease_renewed_ms_ago: follower.leaseRenewedMsAgo,
         lag: follower.partitions.reduce((sum, p) => sum + p.lag, 0),
         in_sync_partitions: follower.partitions.filter((p) => p.inSync).length,
         partitions: follower.partitions.map((p) => ({ topic: p.topic, partition: p.partition, acked_offset: p.ackedOffset, lag: p.lag, in_sync: p.inSync })),
