@@ -1,13 +1,13 @@
 import { hostname } from "node:os";
-import { GroupCoordinator } from "../groups/coordinator.ts";
-import { startServer } from "../http/server.ts";
-import { BrokerMetrics } from "../metrics/broker-metrics.ts";
-import { offsetsReplica } from "../replication/offsets-replica.ts";
-import { ReplicaManager, type ReplicationConfig } from "../replication/replica-manager.ts";
-import { ReplicationStateStore } from "../replication/replication-state.ts";
-import { Broker } from "./broker.ts";
-import type { BrokerConfig } from "./config.ts";
-import { type DataDirLock, type DataDirLocker, lockDataDir } from "./data-dir-lock.ts";
+import { GroupCoordinator } from "./groups/coordinator.ts";
+import { startServer } from "./http/server.ts";
+import { BrokerMetrics } from "./metrics/broker-metrics.ts";
+import { offsetsReplica } from "./replication/offsets-replica.ts";
+import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
+import { ReplicationStateStore } from "./replication/replication-state.ts";
+import { Broker } from "./broker/broker.ts";
+import type { BrokerConfig } from "./broker/config.ts";
+import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
 
 export interface RunBrokerConfig extends BrokerConfig {
   /** Interface the HTTP API listens on. */
