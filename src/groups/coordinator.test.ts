@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Broker } from "../broker/broker.ts";
-import type { Clock } from "../core/clock.ts";
+import { ManualClock } from "../core/manual-clock.ts";
 import { type ErrorCode, GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
@@ -9,16 +9,6 @@ import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import type { TopicPartition } from "./assignor.ts";
 import { type GroupConsumeResult, GroupCoordinator } from "./coordinator.ts";
-
-/** A clock the test moves by hand, so session expiry needs no real waiting. */
-class ManualClock implements Clock {
-  private ms = 1_000_000;
-  nowMs = () => 1_764_000_000_000 + this.ms;
-  monotonicMs = () => this.ms;
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
 
 interface Fixture {
   broker: Broker;
