@@ -437,3 +437,18 @@ describe("commits acknowledged by a commit guard (replication)", () => {
     expect(committedOf(f)).toEqual([3]);
   });
 });
+
+test("the session sweep runs on the clock: a member expires at the first sweep past its session timeout, with no real wait", async () => {
+  const f = await fixture(); // sweeps every 5 ms of clock time
+  await f.broker.createTopic("t", 2);
+  f.groups.join("g", "a", { topics: ["t"], sessionTimeoutMs: 1000 });
+  f.groups.join("g", "b", { topics: ["t"], sessionTimeoutMs: 1000 });
+  f.clock.advance(600);
+  f.groups.heartbeat("g", "a");
+  f.clock.advance(400); // b was last seen exactly 1000 ms ago: not past its timeout yet
+  expect(f.groups.status("g").members.map((m) => m.memberId)).toEqual(["a", "b"]);
+  f.clock.advance(5); // the next sweep finds b past it
+  expect(f.groups.status("g").members.map((m) => m.memberId)).toEqual(["a"]);
+  expect(f.groups.heartbeat("g", "a").assignment).toHaveLength(2);
+  await expectGafkaError(() => f.groups.heartbeat("g", "b"), "unknown_member");
+});
