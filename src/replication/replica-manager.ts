@@ -40,7 +40,7 @@ export interface ReplicaManagerOptions {
   state: ReplicationStateStore;
   offsets: OffsetsReplica | undefined;
   fetch?: PeerFetch;
-  /** Waits (the lease wait, catching up before a promotion); tests pass one that moves a fake clock. Default: real time. */
+  /** Waits (the lease wait, catching up before a promotion); tests pass one that moves a fake clock. Default: a timeout on config.clock. */
   sleep?: (ms: number) => Promise<void>;
 }
 
