@@ -84,7 +84,7 @@ export function startServer(options: ServerOptions): RunningServer {
     const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");
     const instrument = metrics.route(route.method, route.path);
     (bunRoutes[bunPath] ??= {})[route.method] = async (request, server) => {
-      const startedMs = performance.now();
+      const startedMs = metrics.clock.monotonicMs();
       let response: Response;
       try {
         if (route.longLived) server.timeout(request, 0);
@@ -114,7 +114,7 @@ export function startServer(options: ServerOptions): RunningServer {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     routes: bunRoutes,
     fetch: (request) => {
-      const startedMs = performance.now();
+      const startedMs = metrics.clock.monotonicMs();
       const response = unrouted(request);
       metrics.unmatched(request.method).answered(response.status, startedMs);
       return response;
