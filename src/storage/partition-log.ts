@@ -1,15 +1,12 @@
-import type { Clock } from "../core/clock.ts";
 import { assert } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RecordInput } from "../protocol/record.ts";
-import { setBaseOffset, setPartitionLeaderEpoch } from "../protocol/record-batch.ts";
-import type { CheckedClientBatch } from "./batch-check.ts";
+import { type CheckedClientBatch, frameClientBatches } from "./batch-check.ts";
 import type { FileSystem } from "./file-system.ts";
 import { checkFrames } from "./frame-chunk.ts";
-import { encodeBatchFrame, FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
-import type { FsyncPolicy } from "./fsync-policy.ts";
+import { encodeBatchFrame, FRAME_HEADER_BYTES } from "./frame.ts";
 import { HighWatermark } from "./high-watermark.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import { cutFile, loadLog } from "./log-loader.ts";
@@ -17,37 +14,12 @@ import { LogReads } from "./log-reads.ts";
 import { LogSegments } from "./log-segments.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import { describe, LogWriter, type WriterFile } from "./log-writer.ts";
+import type { PartitionLogOptions } from "./partition-log-options.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
 import type { Segment } from "./segment.ts";
 import { createSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 
-export interface PartitionLogOptions {
-  /** The partition's directory; created when missing. */
-  dir: string;
-  /** For messages, e.g. "orders-3". */
-  name: string;
-  fs: FileSystem;
-  clock: Clock;
-  logger: Logger;
-  fsyncPolicy: FsyncPolicy;
-  segmentBytesMax: number;
-  indexIntervalBytes?: number;
-  /**
-   * The data dir held the clean-shutdown marker (src/storage/clean-shutdown-marker.ts):
-   * every log was closed and fdatasync'ed, so a damaged last frame is
-   * corruption and the log is refused rather than cut. Opening only; a
-   * reopen after a failed write or fsync allows a torn tail again.
-   */
-  afterCleanShutdown?: boolean;
-  /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
-  leaderEpoch?: () => number;
-  /**
-   * Called after every successful fdatasync of appended records (group commit
-   * and the interval sync): how long it took, and how many records and bytes
-   * it made durable. For metrics; must not throw.
-   */
-  onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
-}
+export type { PartitionLogOptions } from "./partition-log-options.ts";
 
 /**
  * A partition's log: segments of framed Kafka record batches on disk, read
@@ -211,9 +183,7 @@ export class PartitionLog implements PartitionLogApi {
       const baseOffset = this.active.nextOffset;
       const partitionLeaderEpoch = this.options.leaderEpoch?.() ?? -1;
       const frame = encodeBatchFrame({ baseOffset, records, partitionLeaderEpoch });
-      const target = this.active.sizeBytes > 0 && this.active.sizeBytes + frame.length > this.options.segmentBytesMax
-        ? this.roll()
-        : this.active;
+      const target = this.targetFor(frame.length);
       assert(target.nextOffset === baseOffset, "offsets move only forward between encoding and appending a batch");
       // The epoch's start is on disk before any record of it is acknowledged.
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
@@ -243,27 +213,13 @@ export class PartitionLog implements PartitionLogApi {
       const partitionLeaderEpoch = this.options.leaderEpoch?.() ?? -1;
       let frameBytes = 0;
       for (const batch of batches) frameBytes += FRAME_HEADER_BYTES + batch.bytes.length;
-      const target = this.active.sizeBytes > 0 && this.active.sizeBytes + frameBytes > this.options.segmentBytesMax
-        ? this.roll()
-        : this.active;
+      const target = this.targetFor(frameBytes);
       assert(target.nextOffset === baseOffset, "offsets move only forward between checking batches and appending them");
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
-      const headers = new Uint8Array(FRAME_HEADER_BYTES * batches.length);
-      const view = new DataView(headers.buffer);
-      const chunks: Uint8Array[] = [];
-      let nextOffset = baseOffset;
-      for (let index = 0; index < batches.length; index++) {
-        const batch = batches[index]!;
-        const stored = batch.bytes;
-        setBaseOffset(stored, nextOffset);
-        setPartitionLeaderEpoch(stored, partitionLeaderEpoch);
-        const at = index * FRAME_HEADER_BYTES;
-        view.setUint32(at, stored.length);
-        view.setUint32(at + 4, frameChecksum(stored));
-        chunks.push(headers.subarray(at, at + FRAME_HEADER_BYTES), stored);
-        target.appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length, this.indexIntervalBytes);
-        nextOffset += batch.recordCount;
-      }
+      const chunks = frameClientBatches(batches, baseOffset, partitionLeaderEpoch, (first, next, bytes) =>
+        target.appended(first, next, bytes, this.indexIntervalBytes),
+      );
+      const nextOffset = target.nextOffset;
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: batches[0]!.baseTimestampMs };
       return this.enqueueWrite(chunks, frameBytes, result, nextOffset);
     } catch (error) {
@@ -321,6 +277,11 @@ export class PartitionLog implements PartitionLogApi {
       throw new GafkaError("log_corrupt", this.statusMessage ?? `partition ${this.options.name} is corrupt`);
     }
     if (this.status === "offline") throw this.writer.offlineError();
+  }
+
+  /** The segment a frame run of `bytes` goes to: the active one, or a new one when it would grow past segmentBytesMax. */
+  private targetFor(bytes: number): Segment {
+    return this.active.sizeBytes > 0 && this.active.sizeBytes + bytes > this.options.segmentBytesMax ? this.roll() : this.active;
   }
 
   /**
