@@ -170,7 +170,7 @@ export class GroupCoordinator {
 
   /** Opens the committed-offset store in dataDir and a coordinator over it. */
   static open(options: Omit<CoordinatorOptions, "offsets"> & { dataDir: string; fs: FileSystem }): GroupCoordinator {
-    const offsets = OffsetStore.open({ dataDir: options.dataDir, fs: options.fs, logger: options.logger });
+    const offsets = OffsetStore.open({ dataDir: options.dataDir, fs: options.fs, logger: options.logger, clock: options.clock });
     return new GroupCoordinator({ ...options, offsets });
   }
 

@@ -187,3 +187,25 @@ test("too many writes awaiting acknowledgement refuse further commits (503 not_e
   store.acknowledge(store.lastSequence);
   expect(await store.commit([entry("g", 0, 1)])).toBe(limits.offsetWritesUnacknowledgedMax + 1);
 });
+
+test("after a failed fsync the store drops what it had not acknowledged, reopens through recovery and takes commits again", async () => {
+  const fs = new FaultyFileSystem();
+  const dataDir = dir();
+  const store = open(dataDir, { fs });
+  const first = await store.commit([entry("g", 0, 1)]);
+  fs.failSyncs = 1;
+  await expect(store.commit([entry("g", 0, 2)])).rejects.toThrow(/fsync|EIO/);
+  // The reopen runs on the writer's timer: commit until it takes one, with a generous bound.
+  let sequence = 0;
+  for (let attempt = 0; attempt < 1000 && sequence === 0; attempt++) {
+    sequence = await store.commit([entry("g", 1, 5)]).catch(() => 0);
+    if (sequence === 0) await Bun.sleep(10);
+  }
+  expect(sequence).toBeGreaterThan(first + 1);
+  expect(store.get("g", "t", 0)?.offset).toBe(1);
+  expect(store.get("g", "t", 1)?.offset).toBe(5);
+  await store.close();
+  const reopened = open(dataDir);
+  expect(reopened.get("g", "t", 0)?.offset).toBe(1);
+  expect(reopened.get("g", "t", 1)?.offset).toBe(5);
+});

@@ -1,9 +1,13 @@
+import { type Clock, systemClock } from "../core/clock.ts";
 import * as path from "node:path";
+import { assert } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "../storage/frame.ts";
+import { cutFile } from "../storage/log-loader.ts";
+import { describe, LogWriter } from "../storage/log-writer.ts";
 
 /**
  * Committed consumer-group offsets, durable: a commit resolves only after it
@@ -19,6 +23,16 @@ import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from 
  *
  * Recovery: a torn last frame is cut off (it was never acknowledged); a bad
  * frame followed by more data is corruption and refuses to open.
+ *
+ * Writes go through the log writer the partitions use
+ * (src/storage/log-writer.ts), with its fsync-failure policy: a failed
+ * fdatasync is never retried-and-continued. The commits it covered, and
+ * every commit written after them, are rejected and dropped (the file is
+ * cut back to the last good fdatasync and the written view is replayed from
+ * it); meanwhile the store is offline and refuses commits (503
+ * storage_failed, retriable); it reopens through recovery at once and then
+ * every second until the disk answers. Sequences are never reused: those of
+ * dropped writes are skipped.
  *
  * Two views. Every write gets a sequence number (in memory, counting from 1
  * each time the store opens; replication names its position in the offsets
@@ -43,6 +57,8 @@ export interface OffsetStoreOptions {
   dataDir: string;
   fs: FileSystem;
   logger: Logger;
+  /** Drives the reopen retry after a failed fsync; the system clock when absent. */
+  clock?: Clock;
   /** Compact when entries exceed this many and four times the live offsets. */
   compactAfterEntries?: number;
 }
@@ -73,12 +89,13 @@ export class OffsetStore {
   private unacknowledged: { sequence: number; entries: Entry[] }[] = [];
   private writtenSequence = 0;
   private acknowledgedSequence = 0;
+  /** The last write covered by a good fdatasync (what a recovery keeps). */
+  private durableSequence = 0;
   private fd = -1;
+  /** Bytes of the file, counting a write being made. */
   private sizeBytes = 0;
   private entries = 0;
-  private pending: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  private syncing: Promise<void> | undefined;
-  private failed: Error | undefined;
+  private readonly writer: LogWriter<number>;
   private readonly listeners: CommitListener[] = [];
   private readonly filePath: string;
   private readonly compactAfterEntries: number;
@@ -88,11 +105,31 @@ export class OffsetStore {
   private constructor(private readonly options: OffsetStoreOptions) {
     this.filePath = path.join(options.dataDir, FILE_NAME);
     this.compactAfterEntries = options.compactAfterEntries ?? 10_000;
+    this.writer = new LogWriter<number>({
+      subject: "offset store",
+      fs: options.fs,
+      logger: options.logger,
+      clock: options.clock ?? systemClock,
+      fsyncPolicy: { kind: "always" },
+      offlineCode: "storage_failed",
+      host: {
+        file: () => ({ fd: this.fd, endPosition: this.sizeBytes, nextOffset: this.writtenSequence + 1 }),
+        writeCutOff: (position) => {
+          this.sizeBytes = position;
+        },
+        durable: (nextSequence) => {
+          this.durableSequence = Math.max(this.durableSequence, nextSequence - 1);
+        },
+        afterCommit: () => (this.entries > this.compactAfterEntries && this.entries > 4 * this.offsets.size ? this.compact() : undefined),
+        recover: () => this.recover(),
+      },
+    });
   }
 
   static open(options: OffsetStoreOptions): OffsetStore {
     const store = new OffsetStore(options);
     store.load();
+    store.writer.loaded(store.sizeBytes, 1);
     return store;
   }
 
@@ -139,11 +176,12 @@ export class OffsetStore {
    * survives a crash. The acknowledged view has them only after
    * acknowledge(sequence). Resolves with 0 when there is nothing to write.
    * Refused (503 not_enough_replicas) while limits.offsetWritesUnacknowledgedMax
-   * writes await their acknowledgement.
+   * writes await their acknowledgement, and (503 storage_failed) while the
+   * store is offline after a failed fsync (see the class comment).
    */
   commit(entries: readonly CommittedOffset[]): Promise<number> {
     if (entries.length === 0) return Promise.resolve(0);
-    if (this.failed) return Promise.reject(this.storageError(this.failed));
+    if (this.writer.status !== "online") return Promise.reject(this.writer.offlineError());
     if (this.unacknowledged.length >= limits.offsetWritesUnacknowledgedMax) {
       return Promise.reject(
         new GafkaError(
@@ -153,15 +191,20 @@ export class OffsetStore {
         ),
       );
     }
-    let sequence: number;
-    try {
-      sequence = this.writeEntries(entries);
-    } catch (error) {
-      return Promise.reject(this.storageError(error));
+    const frames = entries.map(encodeEntry);
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length;
+    const sequence = this.writtenSequence + 1;
+    this.sizeBytes += bytes;
+    // Written at once, in one gathered write; acknowledged by the writer's group commit.
+    const durable = this.writer.append(frames, bytes, sequence, sequence, sequence + 1);
+    const failure = this.writer.writeNow();
+    if (failure !== undefined) {
+      durable.catch(() => {});
+      return Promise.reject(this.storageError(failure.cause));
     }
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ resolve, reject }));
-    this.syncing ??= this.groupCommit();
-    return done.then(() => {
+    this.written(sequence, entries, frames);
+    return durable.then(() => {
       for (const listener of this.listeners) listener(entries, sequence);
       return sequence;
     });
@@ -191,7 +234,7 @@ export class OffsetStore {
   }
 
   async close(): Promise<void> {
-    while (this.syncing) await this.syncing;
+    await this.writer.close();
     if (this.fd >= 0) this.options.fs.close(this.fd);
     this.fd = -1;
   }
@@ -201,53 +244,17 @@ export class OffsetStore {
     return new GafkaError("storage_failed", `committing offsets failed: ${message}`, { retriable: true, cause: error });
   }
 
-  /** The entries' frames in one write at the end of the file; none of them is applied unless it succeeds. Returns the write's sequence. */
-  private writeEntries(committed: readonly CommittedOffset[]): number {
-    const frames = committed.map(encodeEntry);
-    const position = this.sizeBytes;
-    let bytes = 0;
-    for (const frame of frames) bytes += frame.length;
-    try {
-      if (frames.length === 1) this.options.fs.write(this.fd, frames[0]!, position);
-      else this.options.fs.writeChunks(this.fd, frames, position);
-    } catch (error) {
-      this.options.fs.truncate(this.fd, position);
-      throw error;
-    }
-    this.sizeBytes += bytes;
+  /** The write `sequence` of `committed` (as `frames`) is in the file: the written view takes it. */
+  private written(sequence: number, committed: readonly CommittedOffset[], frames: Uint8Array[]): void {
+    assert(sequence === this.writtenSequence + 1, "write sequences grow by one");
     this.sinceSnapshot?.push(...frames);
     const written = committed.map(entryOf);
     for (const entry of written) {
       this.entries++;
       applyEntry(this.offsets, entry);
     }
-    this.writtenSequence++;
-    this.unacknowledged.push({ sequence: this.writtenSequence, entries: written });
-    return this.writtenSequence;
-  }
-
-  private async groupCommit(): Promise<void> {
-    while (this.pending.length > 0) {
-      const waiting = this.pending;
-      this.pending = [];
-      try {
-        await this.options.fs.fdatasync(this.fd);
-      } catch (error) {
-        // Never retried: the in-memory view may now be ahead of the disk, so refuse further commits.
-        this.failed = error instanceof Error ? error : new Error(String(error));
-        this.options.logger.error(`offset store: fsync failed, commits refused until restart: ${this.failed.message}`);
-        for (const waiter of [...waiting, ...this.pending]) waiter.reject(this.storageError(error));
-        this.pending = [];
-        break;
-      }
-      for (const waiter of waiting) waiter.resolve();
-      if (this.entries > this.compactAfterEntries && this.entries > 4 * this.offsets.size) await this.compact();
-      if (this.failed) {
-        for (const waiter of this.pending) waiter.reject(this.storageError(this.failed));
-        this.pending = [];
-      }
-    }
-    this.syncing = undefined;
+    this.writtenSequence = sequence;
+    this.unacknowledged.push({ sequence, entries: written });
   }
 
   /**
@@ -267,11 +274,13 @@ export class OffsetStore {
     this.sinceSnapshot = sinceSnapshot;
     let fd = -1;
     let position = 0;
+    let snapshotBytes = 0;
     try {
       fd = fs.openReadWrite(temporaryPath);
       fs.truncate(fd, 0);
       if (snapshot.length > 0) position = fs.writeChunks(fd, snapshot, 0);
       await fs.fdatasync(fd);
+      snapshotBytes = position;
       // No await from here to the swap: nothing can be committed in between.
       if (sinceSnapshot.length > 0) position += fs.writeChunks(fd, sinceSnapshot, position);
       fs.rename(temporaryPath, this.filePath);
@@ -284,20 +293,54 @@ export class OffsetStore {
     this.sinceSnapshot = undefined;
     fs.close(this.fd);
     this.fd = fd;
+    // Only the snapshot was fdatasync'ed; what was committed meanwhile waits for the next round.
+    this.writer.durablePosition = snapshotBytes;
     this.sizeBytes = position;
     this.entries = snapshot.length + sinceSnapshot.length;
     try {
       await fs.syncDirectory(this.options.dataDir);
     } catch (error) {
-      // The rename may not be durable, so neither are commits that are only in the new file.
-      this.failed = error instanceof Error ? error : new Error(String(error));
-      this.options.logger.error(`offset store: directory fsync after compaction failed, commits refused until restart: ${this.failed.message}`);
+      // The rename may not be durable, so neither are commits that are only in the new file: the fsync-failure policy.
+      this.writer.fail(`directory fsync after compaction failed: ${describe(error)}`);
     }
   }
 
+  /** Opens the file and replays it into both views: what it holds was durable, so it is acknowledged. */
   private load(): void {
+    this.options.fs.mkdirp(this.options.dataDir);
+    this.replay((entry) => {
+      applyEntry(this.offsets, entry);
+      applyEntry(this.acknowledgedOffsets, entry);
+    });
+  }
+
+  /**
+   * The writer's reopen after a failed fsync: cuts the file back to the last
+   * good fdatasync and replays the written view from it. The acknowledged
+   * view stays as it was (all of it is durable), and writes dropped by the
+   * cut no longer await acknowledgement.
+   */
+  private recover(): void {
     const fs = this.options.fs;
-    fs.mkdirp(this.options.dataDir);
+    if (this.fd >= 0) {
+      try {
+        fs.close(this.fd);
+      } catch {
+        // Best effort; the file is opened again below.
+      }
+      this.fd = -1;
+    }
+    cutFile(fs, this.filePath, this.writer.durablePosition);
+    this.offsets.clear();
+    this.entries = 0;
+    this.replay((entry) => applyEntry(this.offsets, entry));
+    this.unacknowledged = this.unacknowledged.filter((write) => write.sequence <= this.durableSequence);
+    this.writer.loaded(this.sizeBytes, this.writtenSequence + 1);
+  }
+
+  /** Opens the file and hands each whole entry to `apply`, cutting a torn tail; sets fd, sizeBytes, entries. */
+  private replay(apply: (entry: Entry) => void): void {
+    const fs = this.options.fs;
     this.fd = fs.openReadWrite(this.filePath);
     const bytes = fs.readFile(this.filePath);
     let position = 0;
@@ -306,15 +349,14 @@ export class OffsetStore {
       if (problem === undefined) {
         const { batchBytes } = readFrameHeader(bytes, position);
         const payload = bytes.subarray(position + FRAME_HEADER_BYTES, position + FRAME_HEADER_BYTES + batchBytes);
-        const entry = JSON.parse(new TextDecoder().decode(payload)) as Entry;
-        applyEntry(this.offsets, entry);
-        applyEntry(this.acknowledgedOffsets, entry);
+        apply(JSON.parse(new TextDecoder().decode(payload)) as Entry);
         this.entries++;
         position += FRAME_HEADER_BYTES + batchBytes;
         continue;
       }
       if (this.validFrameAfter(bytes, position)) {
         fs.close(this.fd);
+        this.fd = -1;
         throw new GafkaError(
           "log_corrupt",
           `${this.filePath} is corrupt at position ${position} (${problem}) and valid entries follow; refusing to guess committed offsets`,

@@ -11,7 +11,8 @@
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import { crc32c } from "../protocol/crc32c.ts";
-import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES } from "../protocol/record-batch.ts";
+import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, setBaseOffset, setPartitionLeaderEpoch } from "../protocol/record-batch.ts";
+import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import { type Cursor, readVarint, readVarlong } from "../protocol/varint.ts";
 
 /** One checked batch: a view of the body, and what the log needs to know of it. */
@@ -198,4 +199,37 @@ function readTimestamp(view: DataView, position: number): number | undefined {
 
 function hex(value: number): string {
   return `0x${value.toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * Frames a client's checked batches for the log in place: each batch is
+ * given its offsets from `baseOffset` on and the leader epoch (both outside
+ * the CRC-32C, which stays valid), and a frame header of its own (length,
+ * CRC32 of the stamped batch). Returns the chunks to write, header then
+ * batch for each, without copying a batch; `appended` is called with each
+ * frame's offsets and bytes, in order.
+ */
+export function frameClientBatches(
+  batches: readonly CheckedClientBatch[],
+  baseOffset: number,
+  partitionLeaderEpoch: number,
+  appended: (baseOffset: number, nextOffset: number, frameBytes: number) => void,
+): Uint8Array[] {
+  const headers = new Uint8Array(FRAME_HEADER_BYTES * batches.length);
+  const view = new DataView(headers.buffer);
+  const chunks: Uint8Array[] = [];
+  let nextOffset = baseOffset;
+  for (let index = 0; index < batches.length; index++) {
+    const batch = batches[index]!;
+    const stored = batch.bytes;
+    setBaseOffset(stored, nextOffset);
+    setPartitionLeaderEpoch(stored, partitionLeaderEpoch);
+    const at = index * FRAME_HEADER_BYTES;
+    view.setUint32(at, stored.length);
+    view.setUint32(at + 4, frameChecksum(stored));
+    chunks.push(headers.subarray(at, at + FRAME_HEADER_BYTES), stored);
+    appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length);
+    nextOffset += batch.recordCount;
+  }
+  return chunks;
 }

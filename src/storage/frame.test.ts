@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { encodeBatchFrame, encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "./frame.ts";
+import { AssertionError } from "../core/assert.ts";
+import { assertFramesWhole, encodeBatchFrame, encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "./frame.ts";
 import { decodeRecordBatch, encodeRecordBatch, setBaseOffset } from "../protocol/record-batch.ts";
 
 const encoder = new TextEncoder();
@@ -34,4 +35,20 @@ test("prefixBytes leaves free room before the batch and the batch's CRC-32C stil
   const batch = withRoom.subarray(13).slice();
   setBaseOffset(batch, 77);
   expect(decodeRecordBatch(batch).records[0]!.offset).toBe(77);
+});
+
+test("frames are checked just before they are written: a batch changed after framing is an AssertionError", () => {
+  const frame = encodeBatchFrame({ baseOffset: 0, partitionLeaderEpoch: 0, records });
+  const other = encodeFrame(encodeRecordBatch({ baseOffset: 5, partitionLeaderEpoch: 0, records }));
+  const header = frame.slice(0, FRAME_HEADER_BYTES);
+  const batch = frame.slice(FRAME_HEADER_BYTES);
+  // Whole frames in one chunk, several frames in one chunk, and a header chunk followed by its batch all pass.
+  assertFramesWhole([frame], frame.length);
+  assertFramesWhole([Buffer.concat([frame, other])], frame.length + other.length);
+  assertFramesWhole([header, batch, other], frame.length + other.length);
+  expect(() => assertFramesWhole([frame], frame.length + 1)).toThrow(AssertionError);
+  const changed = batch.slice();
+  changed[changed.length - 1]! ^= 0xff;
+  expect(() => assertFramesWhole([header, changed], frame.length)).toThrow(AssertionError);
+  expect(() => assertFramesWhole([frame.subarray(0, frame.length - 1)], frame.length - 1)).toThrow(AssertionError);
 });

@@ -12,6 +12,7 @@
  * batch bytes are Kafka's, a follower or a Kafka-protocol listener can ship
  * them without re-encoding.
  */
+import { assert } from "../core/assert.ts";
 import { type EncodeBatchOptions, encodeRecordBatch } from "../protocol/record-batch.ts";
 
 export const FRAME_HEADER_BYTES = 8;
@@ -65,4 +66,45 @@ function writeUint32(bytes: Uint8Array, position: number, value: number): void {
   bytes[position + 1] = value >>> 16;
   bytes[position + 2] = value >>> 8;
   bytes[position + 3] = value;
+}
+
+/**
+ * Asserts that `chunks` (`bytes` in all) are whole frames whose checksums
+ * match their batches: a frame may sit in one chunk with others, or its
+ * header may be a chunk of its own followed by its batch as the next chunk
+ * (a client's batch written in place). Called just before a write, as the
+ * pair of the check made just after every read; a mismatch is a bug (the
+ * bytes changed between encoding and writing), never bad input.
+ */
+export function assertFramesWhole(chunks: readonly Uint8Array[], bytes: number): void {
+  let total = 0;
+  for (let index = 0; index < chunks.length; index++) {
+    const chunk = chunks[index]!;
+    total += chunk.length;
+    if (chunk.length === FRAME_HEADER_BYTES && index + 1 < chunks.length) {
+      const batch = chunks[++index]!;
+      total += batch.length;
+      assertFrame(chunk, 0, batch);
+      continue;
+    }
+    let position = 0;
+    while (position < chunk.length) {
+      assert(position + FRAME_HEADER_BYTES <= chunk.length, "a frame header is never split across chunks");
+      const batchBytes = readUint32(chunk, position);
+      const batch = chunk.subarray(position + FRAME_HEADER_BYTES, position + FRAME_HEADER_BYTES + batchBytes);
+      assertFrame(chunk, position, batch);
+      position += FRAME_HEADER_BYTES + batchBytes;
+    }
+  }
+  assert(total === bytes, `the chunks hold ${total} bytes, counted as ${bytes}`);
+}
+
+function assertFrame(header: Uint8Array, position: number, batch: Uint8Array): void {
+  const batchBytes = readUint32(header, position);
+  assert(batchBytes > 0 && batch.length === batchBytes, `a frame says ${batchBytes} batch bytes and holds ${batch.length}`);
+  assert(frameChecksum(batch) === readUint32(header, position + 4), "a frame's CRC32 matches its batch just before it is written");
+}
+
+function readUint32(bytes: Uint8Array, position: number): number {
+  return ((bytes[position]! << 24) | (bytes[position + 1]! << 16) | (bytes[position + 2]! << 8) | bytes[position + 3]!) >>> 0;
 }

@@ -1,3 +1,5 @@
+import { assert } from "../core/assert.ts";
+
 /**
  * A segment's sparse offset index: one entry per `indexIntervalBytes` of log,
  * mapping a record batch's offset (relative to the segment's base offset) to
@@ -40,9 +42,11 @@ export class OffsetIndex {
   /** Adds an entry; both fields must grow (the log only appends). */
   append(relativeOffset: number, position: number): void {
     const last = this.entryCount - 1;
-    if (last >= 0 && (relativeOffset <= this.relativeOffsets[last]! || position <= this.positions[last]!)) {
-      throw new Error(`index entries must grow: (${relativeOffset}, ${position}) after entry ${last}`);
-    }
+    assert(
+      last < 0 || (relativeOffset > this.relativeOffsets[last]! && position > this.positions[last]!),
+      `index entries must grow: (${relativeOffset}, ${position}) after entry ${last}`,
+    );
+    assert(relativeOffset >= 0 && position >= 0, `index entries are not negative: (${relativeOffset}, ${position})`);
     if (this.entryCount === this.relativeOffsets.length) this.grow();
     this.relativeOffsets[this.entryCount] = relativeOffset;
     this.positions[this.entryCount] = position;

@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { assert } from "../core/assert.ts";
 import { OffsetIndex } from "./offset-index.ts";
 
 /**
@@ -30,6 +31,8 @@ export class Segment {
 
   /** Records that the frame of `frameBytes` at the end of the file holds [baseOffset, nextOffset). */
   appended(baseOffset: number, nextOffset: number, frameBytes: number, indexIntervalBytes: number): void {
+    assert(baseOffset >= this.nextOffset && nextOffset > baseOffset, `offsets grow on append: [${baseOffset}, ${nextOffset}) after ${this.nextOffset}`);
+    assert(frameBytes > 0, "a frame has bytes");
     if (this.bytesSinceIndexEntry >= indexIntervalBytes) {
       this.index.append(baseOffset - this.baseOffset, this.sizeBytes);
       this.bytesSinceIndexEntry = 0;

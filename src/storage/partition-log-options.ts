@@ -1,0 +1,33 @@
+import type { Clock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import type { FileSystem } from "./file-system.ts";
+import type { FsyncPolicy } from "./fsync-policy.ts";
+
+/** How a PartitionLog (src/storage/partition-log.ts) is opened: its directory, its seams and its policies. */
+export interface PartitionLogOptions {
+  /** The partition's directory; created when missing. */
+  dir: string;
+  /** For messages, e.g. "orders-3". */
+  name: string;
+  fs: FileSystem;
+  clock: Clock;
+  logger: Logger;
+  fsyncPolicy: FsyncPolicy;
+  segmentBytesMax: number;
+  indexIntervalBytes?: number;
+  /**
+   * The data dir held the clean-shutdown marker (src/storage/clean-shutdown-marker.ts):
+   * every log was closed and fdatasync'ed, so a damaged last frame is
+   * corruption and the log is refused rather than cut. Opening only; a
+   * reopen after a failed write or fsync allows a torn tail again.
+   */
+  afterCleanShutdown?: boolean;
+  /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
+  leaderEpoch?: () => number;
+  /**
+   * Called after every successful fdatasync of appended records (group commit
+   * and the interval sync): how long it took, and how many records and bytes
+   * it made durable. For metrics; must not throw.
+   */
+  onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
+}
