@@ -152,7 +152,7 @@ class AnswerParser {
     const contentLength = this.headers.get("content-length");
     if (this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200)) {
       this.framing = "none";
-    } else if (transferEncoding !== undefined && transferEncoding.endsWith("chunked")) {
+    } else if (transferEncoding?.endsWith("chunked")) {
       this.framing = "chunked";
     } else if (contentLength !== undefined) {
       const length = Number(contentLength);

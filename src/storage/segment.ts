@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { OffsetIndex } from "./offset-index.ts";
+import type { OffsetIndex } from "./offset-index.ts";
 
 /**
  * One file of a partition's log: `<baseOffset, 20 digits>.log`, a sequence of
