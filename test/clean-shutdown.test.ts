@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { runBroker } from "../src/broker/run-broker.ts";
+import { runBroker } from "../src/run-broker.ts";
 import { testRunConfig } from "./helpers/broker-config.ts";
 import { FaultyFileSystem } from "./helpers/faulty-fs.ts";
 import { cleanupAll, makeTempDir, runCli, startBrokerProcess, type BrokerProcess } from "./helpers/broker-process.ts";

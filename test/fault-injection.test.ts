@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { runBroker, type RunningBroker } from "../src/broker/run-broker.ts";
+import { runBroker, type RunningBroker } from "../src/run-broker.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { testRunConfig } from "./helpers/broker-config.ts";
 import { FaultyFileSystem } from "./helpers/faulty-fs.ts";

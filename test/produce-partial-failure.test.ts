@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import * as nodeFs from "node:fs";
 import * as path from "node:path";
-import { runBroker, type RunningBroker } from "../src/broker/run-broker.ts";
+import { runBroker, type RunningBroker } from "../src/run-broker.ts";
 import type { Logger } from "../src/core/logger.ts";
 import { testRunConfig } from "./helpers/broker-config.ts";
 import { FaultyFileSystem } from "./helpers/faulty-fs.ts";

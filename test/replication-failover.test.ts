@@ -19,6 +19,8 @@ test("kill -9 the leader under acks=all load, promote the follower, keep produci
   const leader = await startLeader(["--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
   await createTopic(leader, "orders", PARTITIONS);
+  // Under min.insync.replicas 2 an acks=all write needs the follower in sync for the new topic's partitions first.
+  await waitCaughtUp(leader, [follower]);
 
   // A consumer group commits offsets on the leader: two group consumes (the second commits the first's records).
   const seed = Array.from({ length: 40 }, (_, i) => ({ key: `seed${i}`, value: `seed-${i}` }));
@@ -107,6 +109,7 @@ test("the old leader, restarted, becomes a follower, drops its acks=1 tail (neve
   const leader = await startLeader(["--replica-lag-max=60s", "--segment-bytes=4KiB", "--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
   await createTopic(leader, "t", 2);
+  await waitCaughtUp(leader, [follower]);
   const both = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `both-${i}` }));
   expect((await produce(leader, "t", both, "all")).status).toBe(200);
   await waitCaughtUp(leader, [follower]);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { partitionForKey } from "../src/protocol/partitioner.ts";
-import { runBroker } from "../src/broker/run-broker.ts";
+import { runBroker } from "../src/run-broker.ts";
 import { limits } from "../src/core/limits.ts";
 import { Admin, Consumer, GafkaClientError, GroupConsumer, Producer, type ConsumerRecord, type FetchFunction } from "../src/client/index.ts";
 import { RECORD_BATCH_MEDIA_TYPE } from "../src/client/wire.ts";

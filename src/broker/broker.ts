@@ -1,4 +1,5 @@
 import { AssertionError, assert } from "../core/assert.ts";
+import type { Timer } from "../core/clock.ts";
 import { GafkaError, type GafkaErrorOptions, invalidRequest, isGafkaError, partitionNotFound, storageError, systemErrorCode, topicNotFound } from "../core/errors.ts";
 import { limits, topicNameProblem } from "../core/limits.ts";
 import type { AppendResult, PartitionLogApi } from "../storage/log-types.ts";
@@ -561,18 +562,18 @@ export class Broker {
       await new Promise<void>((resolve) => {
         const closing = [...new Set(targets.map((target) => target.topic.closing.signal))];
         const registered: { log: PartitionLogApi; waiter: ReadWaiter }[] = [];
-        let timer: ReturnType<typeof setTimeout> | undefined;
+        let timer: Timer | undefined;
         let ended = false;
         const end = () => {
           if (ended) return;
           ended = true;
-          clearTimeout(timer);
+          timer?.cancel();
           for (const signal of signals) signal?.removeEventListener("abort", end);
           for (const signal of closing) signal.removeEventListener("abort", end);
           for (const { log, waiter } of registered) log.removeReadWaiter(waiter);
           resolve();
         };
-        timer = setTimeout(end, waitMs);
+        timer = this.config.clock.setTimeout(end, waitMs);
         for (const signal of [...signals, ...closing]) {
           if (signal?.aborted) return end();
           signal?.addEventListener("abort", end, { once: true });

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { testRunConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { DataDirLockedError, lockDataDir } from "./data-dir-lock.ts";
-import { runBroker } from "./run-broker.ts";
+import { runBroker } from "../run-broker.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 

@@ -50,8 +50,14 @@ const LOCK_UN = 8;
 /** EWOULDBLOCK: 11 on Linux, 35 on macOS and the BSDs. */
 const EWOULDBLOCK = new Set(process.platform === "linux" ? [11] : [35]);
 const EINTR = 4;
-/** How long a second broker waits for a holder that has just taken the lock to write its pid. */
-const HOLDER_PID_WAIT_MS = 200;
+/**
+ * A second broker reads the lock file this many times, this far apart (about
+ * 200 ms in all), for a holder that has just taken the lock to write its pid.
+ * Counted, not timed: the wait blocks the thread, so no clock, real or a
+ * test's, could move during it.
+ */
+const HOLDER_PID_READS_MAX = 20;
+const HOLDER_PID_READ_GAP_MS = 10;
 
 /**
  * Takes `<dataDir>/.lock` (creating the file; the directory must exist) and
@@ -89,14 +95,13 @@ export function lockDataDir(dataDir: string): DataDirLock {
 
 /** The pid the holder wrote, waiting briefly for one that has only just taken the lock. */
 function holderPid(fd: number): number | undefined {
-  const deadline = Date.now() + HOLDER_PID_WAIT_MS;
-  for (;;) {
+  for (let reads = 1; ; reads++) {
     const buffer = Buffer.alloc(32);
     const length = nodeFs.readSync(fd, buffer, 0, buffer.length, 0);
     const text = buffer.subarray(0, length).toString("utf8");
     if (/^\d+\n$/.test(text)) return Number(text.trim());
-    if (Date.now() >= deadline) return undefined;
-    Bun.sleepSync(10);
+    if (reads >= HOLDER_PID_READS_MAX) return undefined;
+    Bun.sleepSync(HOLDER_PID_READ_GAP_MS);
   }
 }
 

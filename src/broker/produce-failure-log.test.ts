@@ -1,12 +1,12 @@
 import { expect, test } from "bun:test";
-import type { Clock } from "../core/clock.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { ProduceFailureLog } from "./produce-failure-log.ts";
 
 test("a failed produce is logged naming its partition: the first at once, then once a second per partition with a count", () => {
   let nowMs = 1_000;
-  const clock: Clock = { nowMs: () => nowMs, monotonicMs: () => nowMs };
+  const clock: Clock = { ...systemClock, nowMs: () => nowMs, monotonicMs: () => nowMs };
   const lines: string[] = [];
   const logger: Logger = { error: () => {}, warn: (message) => lines.push(String(message)), info: () => {}, debug: () => {} };
   const log = new ProduceFailureLog(logger, clock);

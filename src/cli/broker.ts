@@ -81,7 +81,7 @@ export default defineCommand({
       },
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
-    const { runBroker } = await import("../broker/run-broker.ts");
+    const { runBroker } = await import("../run-broker.ts");
     const broker = await runBroker(config);
     const signal = await stopRequested;
     logger.info(`${signal}: stopping (finishing in-flight writes, fsync, closing files)`);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Broker } from "../broker/broker.ts";
-import type { Clock } from "../core/clock.ts";
+import { ManualClock } from "../core/manual-clock.ts";
 import { type ErrorCode, GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
@@ -9,16 +9,6 @@ import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import type { TopicPartition } from "./assignor.ts";
 import { type GroupConsumeResult, GroupCoordinator } from "./coordinator.ts";
-
-/** A clock the test moves by hand, so session expiry needs no real waiting. */
-class ManualClock implements Clock {
-  private ms = 1_000_000;
-  nowMs = () => 1_764_000_000_000 + this.ms;
-  monotonicMs = () => this.ms;
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
 
 interface Fixture {
   broker: Broker;
@@ -446,4 +436,19 @@ describe("commits acknowledged by a commit guard (replication)", () => {
     expect(valuesOf(await third)).toEqual([]);
     expect(committedOf(f)).toEqual([3]);
   });
+});
+
+test("the session sweep runs on the clock: a member expires at the first sweep past its session timeout, with no real wait", async () => {
+  const f = await fixture(); // sweeps every 5 ms of clock time
+  await f.broker.createTopic("t", 2);
+  f.groups.join("g", "a", { topics: ["t"], sessionTimeoutMs: 1000 });
+  f.groups.join("g", "b", { topics: ["t"], sessionTimeoutMs: 1000 });
+  f.clock.advance(600);
+  f.groups.heartbeat("g", "a");
+  f.clock.advance(400); // b was last seen exactly 1000 ms ago: not past its timeout yet
+  expect(f.groups.status("g").members.map((m) => m.memberId)).toEqual(["a", "b"]);
+  f.clock.advance(5); // the next sweep finds b past it
+  expect(f.groups.status("g").members.map((m) => m.memberId)).toEqual(["a"]);
+  expect(f.groups.heartbeat("g", "a").assignment).toHaveLength(2);
+  await expectGafkaError(() => f.groups.heartbeat("g", "b"), "unknown_member");
 });

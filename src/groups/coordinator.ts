@@ -1,5 +1,5 @@
 import type { Broker, FetchFormat } from "../broker/broker.ts";
-import type { Clock } from "../core/clock.ts";
+import type { Clock, Timer } from "../core/clock.ts";
 import { GafkaError, invalidRequest, isGafkaError } from "../core/errors.ts";
 import { idProblem, limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
@@ -148,7 +148,7 @@ export interface CoordinatorOptions {
  */
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
-  private readonly sweepTimer: ReturnType<typeof setInterval>;
+  private readonly sweepTimer: Timer;
   private readonly broker: Broker;
   /** Committed offsets; replication ships their changes (OffsetStore.onCommit). */
   readonly offsets: OffsetStore;
@@ -165,7 +165,7 @@ export class GroupCoordinator {
     this.clock = options.clock;
     this.logger = options.logger;
     this.mayCoordinate = options.mayCoordinate ?? (() => {});
-    this.sweepTimer = setInterval(() => this.expireSessions(), options.sweepIntervalMs ?? 100);
+    this.sweepTimer = options.clock.setInterval(() => this.expireSessions(), options.sweepIntervalMs ?? 100);
   }
 
   /** Opens the committed-offset store in dataDir and a coordinator over it. */
@@ -181,7 +181,7 @@ export class GroupCoordinator {
 
   /** Ends every member's long poll, then closes the offset store (after its last fsync). */
   async close(): Promise<void> {
-    clearInterval(this.sweepTimer);
+    this.sweepTimer.cancel();
     for (const group of this.groups.values()) for (const member of group.members.values()) member.wake.abort();
     await this.offsets.close();
   }

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, spyOn, test } from "b
 import { Broker, type BrokerOptions } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import { partitionForKey } from "../protocol/partitioner.ts";
-import { runBroker } from "../broker/run-broker.ts";
+import { runBroker } from "../run-broker.ts";
 import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";

@@ -85,7 +85,7 @@ export function startServer(options: ServerOptions): RunningServer {
     const instrument = metrics.route(route.method, route.path);
     bunRoutes[bunPath] ??= {};
     bunRoutes[bunPath][route.method] = async (request, server) => {
-      const startedMs = performance.now();
+      const startedMs = metrics.clock.monotonicMs();
       let response: Response;
       try {
         if (route.longLived) server.timeout(request, 0);
@@ -115,7 +115,7 @@ export function startServer(options: ServerOptions): RunningServer {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     routes: bunRoutes,
     fetch: (request) => {
-      const startedMs = performance.now();
+      const startedMs = metrics.clock.monotonicMs();
       const response = unrouted(request);
       metrics.unmatched(request.method).answered(response.status, startedMs);
       return response;

@@ -1,5 +1,6 @@
 import type { Broker } from "../broker/broker.ts";
 import { assert } from "../core/assert.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { Counter } from "./counter.ts";
 import { FsyncMetrics } from "./fsync-metrics.ts";
@@ -40,7 +41,11 @@ export class BrokerMetrics {
   private readonly unmatchedByMethod = new Map<string, RouteInstrument>();
   private watching = false;
 
-  constructor(registry = new MetricsRegistry()) {
+  /** `clock` times the HTTP requests (src/http/server.ts reads it when a request arrives). */
+  constructor(
+    registry = new MetricsRegistry(),
+    readonly clock: Clock = systemClock,
+  ) {
     this.registry = registry;
     this.httpRequests = registry.counter({
       name: "gafka_http_requests_total",
@@ -76,7 +81,7 @@ export class BrokerMetrics {
 
   /** The instrument of one route (`path` as the route table writes it); call once per route, at start. */
   route(method: string, path: string): RouteInstrument {
-    return new RouteInstrument(this.httpRequests, this.httpDuration.labels(path, method), path, method);
+    return new RouteInstrument(this.httpRequests, this.httpDuration.labels(path, method), path, method, this.clock);
   }
 
   /**

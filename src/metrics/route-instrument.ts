@@ -1,3 +1,4 @@
+import type { Clock } from "../core/clock.ts";
 import type { Counter, CounterChild } from "./counter.ts";
 import type { HistogramChild } from "./histogram.ts";
 
@@ -14,9 +15,10 @@ export class RouteInstrument {
     private readonly duration: HistogramChild,
     private readonly route: string,
     private readonly method: string,
+    private readonly clock: Clock,
   ) {}
 
-  /** Counts one answer with `status`, begun at `startedMs` (performance.now()). */
+  /** Counts one answer with `status`, begun at `startedMs` (the clock's monotonicMs()). */
   answered(status: number, startedMs: number): void {
     let counter = this.counterByStatus.get(status);
     if (counter === undefined) {
@@ -24,6 +26,6 @@ export class RouteInstrument {
       this.counterByStatus.set(status, counter);
     }
     counter.inc();
-    this.duration.observe((performance.now() - startedMs) / 1000);
+    this.duration.observe((this.clock.monotonicMs() - startedMs) / 1000);
   }
 }

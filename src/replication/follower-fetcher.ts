@@ -162,9 +162,9 @@ export class FollowerFetcher {
       }
       if (this.stopped) break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, backoffMs);
+        const timer = this.options.clock.setTimeout(resolve, backoffMs);
         this.endBackoff = () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         };
       });
@@ -203,7 +203,7 @@ export class FollowerFetcher {
     }
     this.lastMessageMs = this.options.clock.monotonicMs();
     this.leaderSentAtMs = undefined; // a stamp is an echo for this stream only
-    const watchdog = setInterval(() => {
+    const watchdog = this.options.clock.setInterval(() => {
       if (this.options.clock.monotonicMs() - this.lastMessageMs > STREAM_SILENCE_MS_MAX) abort.abort(new Error("the leader went silent"));
     }, 1000);
     try {
@@ -219,7 +219,7 @@ export class FollowerFetcher {
         }
       }
     } finally {
-      clearInterval(watchdog);
+      watchdog.cancel();
       abort.abort();
     }
   }

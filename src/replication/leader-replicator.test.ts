@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { Broker } from "../broker/broker.ts";
-import type { Clock } from "../core/clock.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
@@ -26,6 +26,8 @@ class FakeClock implements Clock {
   monotonicMs(): number {
     return this.ms;
   }
+  setTimeout = systemClock.setTimeout;
+  setInterval = systemClock.setInterval;
 }
 
 /** A leader over a real broker (one partition) and the replicator under test, driven by a fake clock. */

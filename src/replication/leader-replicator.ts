@@ -1,5 +1,5 @@
 import type { Broker } from "../broker/broker.ts";
-import type { Clock } from "../core/clock.ts";
+import type { Clock, Timer } from "../core/clock.ts";
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
@@ -170,9 +170,10 @@ export class LeaderReplicator implements SessionSource {
   private sessionCount = 0;
   /** Copies of the committed group offsets, for commits under min.insync.replicas. */
   private readonly offsetsQuorum: OffsetsQuorum;
-  private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private tickTimer: Timer | undefined;
   private stopped = false;
   readonly heartbeatIntervalMs: number;
+  readonly clock: Clock;
   private readonly lease: LeaderLease;
   /** The lease as last evaluated: a change is logged, and regaining it lets high watermarks move again. */
   private leaseWasHeld: boolean;
@@ -180,6 +181,7 @@ export class LeaderReplicator implements SessionSource {
   constructor(private readonly options: LeaderReplicatorOptions) {
     this.leaderEpoch = options.leaderEpoch;
     this.logger = options.logger;
+    this.clock = options.clock;
     this.offsetsQuorum = new OffsetsQuorum({ minInsyncReplicas: options.minInsyncReplicas, replicaLagMaxMs: options.replicaLagMaxMs });
     // Several heartbeats per lease period, so an idle follower renews the lease well before it ends.
     this.heartbeatIntervalMs = Math.max(10, Math.min(1000, Math.floor(options.replicaLagMaxMs / 4)));
@@ -207,7 +209,7 @@ export class LeaderReplicator implements SessionSource {
       this.recompute(leaderPartition, true);
     }
     const tickMs = Math.max(20, Math.min(250, Math.floor(options.replicaLagMaxMs / 4)));
-    this.tickTimer = setInterval(() => this.tick(), tickMs);
+    this.tickTimer = options.clock.setInterval(() => this.tick(), tickMs);
   }
 
   // ---------------------------------------------------------------- partitions
@@ -314,7 +316,7 @@ export class LeaderReplicator implements SessionSource {
       replica.sent = [];
       session.startPartition(key, leaderPartition.topic, leaderPartition.partition, start);
     }
-    if (postponed > 0) setTimeout(() => session.close(), POSTPONED_RETRY_MS);
+    if (postponed > 0) this.options.clock.setTimeout(() => session.close(), POSTPONED_RETRY_MS);
     return session;
   }
 
@@ -678,7 +680,7 @@ export class LeaderReplicator implements SessionSource {
   stop(reason: GafkaError): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.tickTimer);
+    this.tickTimer?.cancel();
     for (const follower of this.followers.values()) follower.session?.close();
     for (const leaderPartition of this.partitions.values()) {
       for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(reason);

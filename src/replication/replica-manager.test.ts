@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { Broker } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
+import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
@@ -18,7 +19,7 @@ function fakeClock(startMs = 50_000) {
   let nowMs = startMs;
   const sleeps: number[] = [];
   return {
-    clock: { nowMs: () => 1_700_000_000_000 + nowMs, monotonicMs: () => nowMs },
+    clock: { ...systemClock, nowMs: () => 1_700_000_000_000 + nowMs, monotonicMs: () => nowMs },
     sleeps,
     /** Also what the manager's `sleep` does: time passes at once. */
     sleep: async (ms: number, during?: () => void) => {

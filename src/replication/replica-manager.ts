@@ -1,5 +1,6 @@
 import type { Acks, Broker, WriteGuard } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
+import { sleep, type Timer } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
@@ -39,7 +40,7 @@ export interface ReplicaManagerOptions {
   state: ReplicationStateStore;
   offsets: OffsetsReplica | undefined;
   fetch?: PeerFetch;
-  /** Waits (the lease wait, catching up before a promotion); tests pass one that moves a fake clock. Default: real time. */
+  /** Waits (the lease wait, catching up before a promotion); tests pass one that moves a fake clock. Default: a timeout on config.clock. */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -123,7 +124,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   private transitions: Promise<unknown> = Promise.resolve();
   private readonly watched = new WeakSet<PartitionLogApi>();
   private readonly fetchPeer: PeerFetch;
-  private checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  private checkpointTimer: Timer | undefined;
   private lastCheckpoint = "";
   private announcing: Promise<void> | undefined;
   private stopped = false;
@@ -140,7 +141,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     this.role = options.state.state.role;
     this.fetchPeer = options.fetch ?? defaultPeerFetch;
     this.startedMs = options.config.clock.monotonicMs();
-    this.sleep = options.sleep ?? ((ms) => Bun.sleep(ms));
+    this.sleep = options.sleep ?? ((ms) => sleep(options.config.clock, ms));
   }
 
   /**
@@ -164,7 +165,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     offsets?.onCommit((entries, sequence) => this.leader?.broadcastOffsets(entries, sequence));
     for (const entry of broker.partitionEntries()) if (entry.log !== undefined) this.watch(entry.log);
     this.takeUpRole(readCheckpoint(config.dataDir, config.fs));
-    this.checkpointTimer = setInterval(() => void this.saveCheckpoint(), CHECKPOINT_INTERVAL_MS);
+    this.checkpointTimer = config.clock.setInterval(() => void this.saveCheckpoint(), CHECKPOINT_INTERVAL_MS);
   }
 
   private get state(): Readonly<ReplicationState> {
@@ -707,7 +708,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
         await this.enqueue(async () => {
           if (this.role === "leader") await Promise.all(this.state.toInform.map((address) => this.announceOnce(address)));
         });
-        await Bun.sleep(ANNOUNCE_RETRY_MS);
+        await sleep(this.options.config.clock, ANNOUNCE_RETRY_MS);
       }
     } finally {
       this.announcing = undefined;
@@ -760,7 +761,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.checkpointTimer);
+    this.checkpointTimer?.cancel();
     this.term++;
     this.leader?.stop(new GafkaError("shutting_down", "the broker is shutting down", { retriable: true }));
     await this.stopFetcher({ leaving: true });

@@ -1,3 +1,4 @@
+import type { Clock } from "../core/clock.ts";
 import { isGafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
@@ -15,6 +16,8 @@ export interface SessionSource {
   readonly logger: Logger;
   /** A heartbeat goes out at least this often, even while other messages flow (each one draws an ack from the follower). */
   readonly heartbeatIntervalMs: number;
+  /** Times the wait for the next heartbeat. */
+  readonly clock: Clock;
   /** The leader's monotonic clock (ms): the `sent_at` stamped on each write to the stream. */
   sendTimeMs(): number;
   /** The partition's log, or undefined when the topic is gone. */
@@ -126,12 +129,12 @@ export class StreamSession {
   private idle(nowMs: number): Promise<void> {
     const dueInMs = Math.max(0, this.lastHeartbeatMs + this.source.heartbeatIntervalMs - nowMs);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.source.clock.setTimeout(() => {
         this.wakeUp = undefined;
         resolve();
       }, dueInMs);
       this.wakeUp = () => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve();
       };
     });

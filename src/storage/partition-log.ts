@@ -1,4 +1,4 @@
-import type { Clock } from "../core/clock.ts";
+import type { Clock, Timer } from "../core/clock.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
@@ -135,12 +135,12 @@ export class PartitionLog implements PartitionLogApi {
   private durablePosition = 0;
   /** One past the last offset the interval sync covered (what its next fsync reports as records). */
   private intervalSyncedOffset = 0;
-  private intervalTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly waiters = new ReadWaiters();
+  private intervalTimer: Timer | undefined;
+  private readonly waiters: ReadWaiters;
   private closed = false;
   private readonly reader: SegmentReader;
   /** The next reopen attempt, while the partition is offline. */
-  private reopenTimer: ReturnType<typeof setTimeout> | undefined;
+  private reopenTimer: Timer | undefined;
   /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
   private cutOnReopen: { logPath: string; position: number } | undefined;
   /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
@@ -152,6 +152,7 @@ export class PartitionLog implements PartitionLogApi {
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.reader = new SegmentReader(options.fs, -1, 0, READ_CHUNK_BYTES);
     this.afterCleanShutdown = options.afterCleanShutdown ?? false;
+    this.waiters = new ReadWaiters(options.clock);
   }
 
   /**
@@ -166,7 +167,7 @@ export class PartitionLog implements PartitionLogApi {
     log.load();
     log.afterCleanShutdown = false;
     if (options.fsyncPolicy.kind === "interval") {
-      log.intervalTimer = setInterval(() => log.syncDirty(), options.fsyncPolicy.intervalMs);
+      log.intervalTimer = options.clock.setInterval(() => log.syncDirty(), options.fsyncPolicy.intervalMs);
     }
     return log;
   }
@@ -455,7 +456,7 @@ export class PartitionLog implements PartitionLogApi {
       const segment = this.active;
       const position = segment.sizeBytes;
       const nextOffset = segment.nextOffset;
-      const startedMs = performance.now();
+      const startedMs = this.options.clock.monotonicMs();
       try {
         await this.fs.fdatasync(segment.fd);
       } catch (error) {
@@ -498,7 +499,7 @@ export class PartitionLog implements PartitionLogApi {
       records += ack.nextOffset - ack.result.baseOffset;
       bytes += ack.bytes;
     }
-    onFsync((performance.now() - startedMs) / 1000, records, bytes);
+    onFsync((this.options.clock.monotonicMs() - startedMs) / 1000, records, bytes);
   }
 
   /** Policy interval: fsync what was written since the last tick. */
@@ -511,13 +512,13 @@ export class PartitionLog implements PartitionLogApi {
     const nextOffset = segment.nextOffset;
     const records = nextOffset - this.intervalSyncedOffset;
     const bytes = position - this.durablePosition;
-    const startedMs = performance.now();
+    const startedMs = this.options.clock.monotonicMs();
     this.syncInFlight = this.fs.fdatasync(segment.fd).then(
       () => {
         if (segment === this.active) this.durablePosition = Math.max(this.durablePosition, position);
         this.intervalSyncedOffset = Math.max(this.intervalSyncedOffset, nextOffset);
         this.syncInFlight = undefined;
-        this.options.onFsync?.((performance.now() - startedMs) / 1000, records, bytes);
+        this.options.onFsync?.((this.options.clock.monotonicMs() - startedMs) / 1000, records, bytes);
       },
       (error) => {
         this.syncInFlight = undefined;
@@ -548,7 +549,7 @@ export class PartitionLog implements PartitionLogApi {
     this.statusMessage = reason;
     this.logger.error(`partition ${this.options.name} offline: ${reason}; reopening through recovery`);
     this.rejectPending();
-    this.reopenTimer = setTimeout(() => void this.reopen(), 0);
+    this.reopenTimer = this.options.clock.setTimeout(() => void this.reopen(), 0);
   }
 
   /**
@@ -582,7 +583,7 @@ export class PartitionLog implements PartitionLogApi {
       this.statusMessage = describe(error);
       const retry = this.status === "offline" ? `; trying again in ${REOPEN_RETRY_MS} ms` : "";
       this.logger.error(`partition ${this.options.name} could not be reopened: ${this.statusMessage}${retry}`);
-      if (this.status === "offline") this.reopenTimer = setTimeout(() => void this.reopen(), REOPEN_RETRY_MS);
+      if (this.status === "offline") this.reopenTimer = this.options.clock.setTimeout(() => void this.reopen(), REOPEN_RETRY_MS);
     }
   }
 
@@ -854,8 +855,8 @@ export class PartitionLog implements PartitionLogApi {
     if (this.closed) return;
     this.closed = true;
     this.durableListeners = [];
-    if (this.intervalTimer) clearInterval(this.intervalTimer);
-    if (this.reopenTimer) clearTimeout(this.reopenTimer);
+    this.intervalTimer?.cancel();
+    this.reopenTimer?.cancel();
     await this.settleWrites();
     if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes !== this.durablePosition) {
       try {

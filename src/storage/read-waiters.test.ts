@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { ManualClock } from "../core/manual-clock.ts";
 import { ReadWaiters } from "./read-waiters.ts";
 
 test("a wait ends when a record at its offset is visible, at its timeout, when any signal aborts, or at close", async () => {
@@ -50,4 +51,23 @@ test("a waiter added by hand is woken once when its offset is visible, and not a
   waiters.wakeAll();
   expect(woken).toEqual(["kept", "later"]);
   expect(waiters.size).toBe(0);
+});
+
+test("a wait's timeout runs on the injected clock", async () => {
+  const clock = new ManualClock();
+  const waiters = new ReadWaiters(clock);
+  let ended = false;
+  const waiting = waiters.wait(3, 250, []).then(() => (ended = true));
+  clock.advance(249);
+  await Bun.sleep(0);
+  expect(ended).toBe(false);
+  expect(waiters.size).toBe(1);
+  clock.advance(1);
+  await waiting;
+  expect(waiters.size).toBe(0);
+  expect(clock.pendingTimers).toBe(0);
+  const woken = waiters.wait(3, 250, []);
+  waiters.wake(4);
+  await woken;
+  expect(clock.pendingTimers).toBe(0); // the wake cancelled the timeout
 });

@@ -1,3 +1,5 @@
+import { type Clock, systemClock, type Timer } from "../core/clock.ts";
+
 /**
  * The long polls waiting on one partition: each for a record at its offset,
  * woken by the append that makes one visible (never by polling), or at its
@@ -14,6 +16,9 @@ export interface ReadWaiter {
 
 export class ReadWaiters {
   private waiters: ReadWaiter[] = [];
+
+  /** `clock` times the waits out. */
+  constructor(private readonly clock: Clock = systemClock) {}
 
   get size(): number {
     return this.waiters.length;
@@ -33,15 +38,15 @@ export class ReadWaiters {
   /** Resolves once wake() is called with a high watermark past `offset`, after `waitMs`, or when a signal aborts. */
   wait(offset: number, waitMs: number, signals: readonly (AbortSignal | undefined)[]): Promise<void> {
     return new Promise<void>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: Timer | undefined;
       const finish = () => {
-        clearTimeout(timer);
+        timer?.cancel();
         for (const signal of signals) signal?.removeEventListener("abort", finish);
         this.remove(waiter);
         resolve();
       };
       const waiter: ReadWaiter = { offset, wake: finish };
-      timer = setTimeout(finish, waitMs);
+      timer = this.clock.setTimeout(finish, waitMs);
       for (const signal of signals) signal?.addEventListener("abort", finish, { once: true });
       this.add(waiter);
     });

@@ -1,5 +1,5 @@
 import type { BrokerConfig } from "../../src/broker/config.ts";
-import type { RunBrokerConfig } from "../../src/broker/run-broker.ts";
+import type { RunBrokerConfig } from "../../src/run-broker.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { nodeFileSystem } from "../../src/storage/file-system.ts";

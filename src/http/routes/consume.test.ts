@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { runBroker, type RunningBroker } from "../../broker/run-broker.ts";
+import { runBroker, type RunningBroker } from "../../run-broker.ts";
 import { decodeRecordBatch } from "../../protocol/record-batch.ts";
 import type { StoredRecord } from "../../protocol/record.ts";
 import { testRunConfig } from "../../../test/helpers/broker-config.ts";

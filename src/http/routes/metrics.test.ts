@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { runBroker, type RunningBroker } from "../../broker/run-broker.ts";
+import { runBroker, type RunningBroker } from "../../run-broker.ts";
 import { testRunConfig } from "../../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../../test/helpers/temp-dir.ts";
 import { parseSamples } from "../../../test/helpers/metrics.ts";

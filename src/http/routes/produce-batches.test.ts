@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { type RunningBroker, runBroker } from "../../broker/run-broker.ts";
+import { type RunningBroker, runBroker } from "../../run-broker.ts";
 import { encodeRecordBatch, readBatchHeader } from "../../protocol/record-batch.ts";
 import type { RecordInput } from "../../protocol/record.ts";
 import { FRAME_HEADER_BYTES } from "../../storage/frame.ts";

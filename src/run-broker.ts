@@ -1,13 +1,14 @@
 import { hostname } from "node:os";
-import { GroupCoordinator } from "../groups/coordinator.ts";
-import { startServer } from "../http/server.ts";
-import { BrokerMetrics } from "../metrics/broker-metrics.ts";
-import { offsetsReplica } from "../replication/offsets-replica.ts";
-import { ReplicaManager, type ReplicationConfig } from "../replication/replica-manager.ts";
-import { ReplicationStateStore } from "../replication/replication-state.ts";
-import { Broker } from "./broker.ts";
-import type { BrokerConfig } from "./config.ts";
-import { type DataDirLock, type DataDirLocker, lockDataDir } from "./data-dir-lock.ts";
+import { GroupCoordinator } from "./groups/coordinator.ts";
+import { startServer } from "./http/server.ts";
+import { BrokerMetrics } from "./metrics/broker-metrics.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
+import { offsetsReplica } from "./replication/offsets-replica.ts";
+import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
+import { ReplicationStateStore } from "./replication/replication-state.ts";
+import { Broker } from "./broker/broker.ts";
+import type { BrokerConfig } from "./broker/config.ts";
+import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
 
 export interface RunBrokerConfig extends BrokerConfig {
   /** Interface the HTTP API listens on. */
@@ -81,7 +82,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     followers: [],
   });
   // Made before the broker, whose logs report every fsync of appended records to it.
-  const metrics = new BrokerMetrics();
+  const metrics = new BrokerMetrics(new MetricsRegistry(), config.clock);
   const onFsync = config.onFsync === undefined
     ? metrics.fsyncs.observe
     : (durationSeconds: number, records: number, bytes: number) => {

@@ -1,8 +1,8 @@
 import { afterEach, expect, test } from "bun:test";
-import { testRunConfig } from "../../test/helpers/broker-config.ts";
-import { makeTempDir } from "../../test/helpers/temp-dir.ts";
+import { testRunConfig } from "../test/helpers/broker-config.ts";
+import { makeTempDir } from "../test/helpers/temp-dir.ts";
 import { runBroker, type RunningBroker } from "./run-broker.ts";
-import { parseSamples } from "../../test/helpers/metrics.ts";
+import { parseSamples } from "../test/helpers/metrics.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 
