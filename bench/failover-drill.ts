@@ -169,7 +169,7 @@ async function timeUntil(start: number, condition: () => Promise<boolean>): Prom
 async function caughtUp(leader: BrokerProcess, follower: BrokerProcess): Promise<boolean> {
   const view = await get(`${leader.url}/api/v1/replication/status`);
   const seen = view.followers.find((f: any) => f.address === follower.hostPort);
-  return seen !== undefined && seen.connected && seen.lag === 0 && seen.in_sync_partitions === view.partitions.length;
+  return seen?.connected && seen.lag === 0 && seen.in_sync_partitions === view.partitions.length;
 }
 
 const options = parseOptions(process.argv.slice(2));

@@ -83,7 +83,7 @@ for (const [label, policy] of POLICIES) {
       bench(`append ${count} x ${VALUE_BYTES} B`, async function* () {
         const logs = new SwappedLog(policy);
         yield {
-          [0]: () => logs.current(),
+          0: () => logs.current(),
           bench: (log: PartitionLog) => log.append(batch),
         };
         await logs.close();
@@ -93,7 +93,7 @@ for (const [label, policy] of POLICIES) {
     bench(`append 64 concurrent x 1 x ${VALUE_BYTES} B`, async function* () {
       const logs = new SwappedLog(policy);
       yield {
-        [0]: () => logs.current(),
+        0: () => logs.current(),
         bench: (log: PartitionLog) => Promise.all(Array.from({ length: CONCURRENT_APPENDS }, () => log.append(single))),
       };
       await logs.close();

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const brokerArgs = ["--fsync", options.fsync, "--log-level", "warn"];
   const leader = await startBrokerProcess({ args: ["--id=1", "--role=leader", ...brokerArgs] });
-  const follower = await startBrokerProcess({ args: ["--id=2", "--role=follower", `--leader=${leader.hostPort}`, ...brokerArgs] });
+  await startBrokerProcess({ args: ["--id=2", "--role=follower", `--leader=${leader.hostPort}`, ...brokerArgs] });
   const created = await runCli(["admin", "create-topic", "--name", TOPIC, "--partitions", String(PARTITIONS), "--broker", leader.hostPort]);
   if (created.exitCode !== 0) throw new Error(`create-topic failed: ${created.stderr}`);
   // The follower has joined once the leader reports it (in sync, with nothing to lag behind).

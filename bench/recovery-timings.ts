@@ -41,7 +41,7 @@ async function until(condition: () => Promise<boolean>, boundMs = 300_000): Prom
 async function caughtUp(leader: BrokerProcess, follower: BrokerProcess): Promise<boolean> {
   const view = await status(leader);
   const seen = view.followers.find((f: any) => f.address === follower.hostPort);
-  return seen !== undefined && seen.connected && seen.lag === 0 && seen.in_sync_partitions === view.partitions.length;
+  return seen?.connected && seen.lag === 0 && seen.in_sync_partitions === view.partitions.length;
 }
 
 async function produceBacklog(leader: BrokerProcess, count: number): Promise<number> {

@@ -48,7 +48,10 @@ async function waitForOwners(groupId: string, expected: (owned: Record<string, s
       throw error;
     }
   };
-  await waitFor(async () => expected((last = await current())), `${what}`, 20_000).catch((error: Error) => {
+  await waitFor(async () => {
+    last = await current();
+    return expected(last);
+  }, `${what}`, 20_000).catch((error: Error) => {
     throw new Error(`${error.message} (last seen ${JSON.stringify(last)})`);
   });
   return last;

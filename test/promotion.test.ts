@@ -59,7 +59,7 @@ test("min.insync.replicas=2, in-sync follower, leader unreachable: promoted clea
   try {
     const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`]);
     expect(promote.exitCode).toBe(0);
-    expect(promote.stdout).toMatch(new RegExp(`waiting up to \\d+\\.\\d s for its lease to lapse`));
+    expect(promote.stdout).toMatch(/waiting up to \d+\.\d s for its lease to lapse/);
     expect(promote.stdout).toContain("is the leader under leader epoch 1");
     expect(promote.stdout).not.toContain("UNCLEAN");
     expect(promote.stdout).toMatch(/waited \d+\.\d s for the old leader's lease to lapse/);

@@ -25,7 +25,7 @@ export class StampedValues {
 
   constructor(
     readonly runId: string,
-    private readonly messageBytes: number,
+    messageBytes: number,
   ) {
     this.prefix = runId + SEPARATOR;
     this.filler = fillerValue(messageBytes);

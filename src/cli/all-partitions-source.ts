@@ -1,4 +1,4 @@
-import { Admin, type ClientOptions, Consumer, type ConsumerRecord, type OffsetSpec, type PollOptions, type RecordFormat } from "../client/index.ts";
+import { Admin, type ClientOptions, Consumer, type ConsumerRecord, type PollOptions, type RecordFormat } from "../client/index.ts";
 
 export interface AllPartitionsOptions {
   /** The brokers and retry policy every partition's consumer (and the topic look-up) uses. */

@@ -205,7 +205,7 @@ describe("GroupConsumer", () => {
     };
     const broker = scriptedBroker({
       join: () => (down ? refuse() : Response.json(membership(restarted ? 1 : 4, [["t", 0]]))),
-      consume: (request) => {
+      consume: () => {
         if (down) return refuse();
         if (!restarted) {
           down = true; // killed mid long poll: the answer is lost
@@ -225,7 +225,10 @@ describe("GroupConsumer", () => {
       // Comes back after eight failed attempts, far more than a fixed count of retries would ride out.
       onRetry: ({ failures }) => {
         retries.push(failures);
-        if (retries.length === 8) (down = false), (restarted = true);
+        if (retries.length === 8) {
+          down = false;
+          restarted = true;
+        }
       },
     });
     expect((await consumer.poll()).map((each) => each.offset)).toEqual([7]);

@@ -195,7 +195,13 @@ describe("HttpClient", () => {
 
   test("gives up at the deadline with a clear error", async () => {
     let nowMs = 0;
-    const retryClock = { monotonicMs: () => nowMs, random: () => 0.999, sleep: async (ms: number) => void (nowMs += ms) };
+    const retryClock = {
+      monotonicMs: () => nowMs,
+      random: () => 0.999,
+      sleep: async (ms: number) => {
+        nowMs += ms;
+      },
+    };
     const { calls, fetchFunction } = scriptedFetch(() => {
       throw systemError("ECONNREFUSED");
     });

@@ -384,7 +384,7 @@ describe("Producer.flush", () => {
     // A broker that answers each produce only when told to.
     const held: (() => void)[] = [];
     let nextOffset = 0;
-    const fetchFunction: FetchFunction = async (url, init) => {
+    const fetchFunction: FetchFunction = async (_url, init) => {
       if (init.method === "GET") {
         return Response.json({ name: "t", created_at: 0, partitions: [{ partition: 0, earliest_offset: 0, next_offset: 0, size_bytes: 0, status: "online" }] });
       }

@@ -130,8 +130,14 @@ export class Producer {
     const promise = new Promise<RecordMetadata>((resolve, reject) => {
       this.admission.push({
         record,
-        resolve: (metadata) => (resolve(metadata), this.settled(sequence)),
-        reject: (error) => (reject(error), this.settled(sequence)),
+        resolve: (metadata) => {
+          resolve(metadata);
+          this.settled(sequence);
+        },
+        reject: (error) => {
+          reject(error);
+          this.settled(sequence);
+        },
       });
     });
     this.admit();
@@ -199,7 +205,10 @@ export class Producer {
     if (count === undefined) return undefined;
     if (record.key !== undefined && record.key !== null) return partitionForKey(asBytes(record.key), count);
     let roundRobin = this.roundRobins.get(record.topic);
-    if (!roundRobin) this.roundRobins.set(record.topic, (roundRobin = new RoundRobin()));
+    if (!roundRobin) {
+      roundRobin = new RoundRobin();
+      this.roundRobins.set(record.topic, roundRobin);
+    }
     return roundRobin.next(count);
   }
 

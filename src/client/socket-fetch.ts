@@ -4,9 +4,8 @@
  *
  * Why not the global fetch: Bun's fetch runs every request on its HTTP
  * thread, so each one crosses threads twice before the caller sees the
- * answer. On loopback that hand-off is a large part of a round trip (P3 in
- * bench/RESULTS.md: p50 0.29 ms with fetch against 0.19 ms over a socket of
- * our own, to the same bare Bun.serve). The broker's answers are simple:
+ * answer. On loopback that hand-off is a large part of a round trip
+ * (bench/RESULTS.md has the figures). The broker's answers are simple:
  * a status, a few headers and a body framed by Content-Length (chunked and
  * read-until-close framing are handled too), so a small client suffices.
  *
@@ -152,15 +151,15 @@ class AnswerParser {
     const contentLength = this.headers.get("content-length");
     if (this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200)) {
       this.framing = "none";
-    } else if (transferEncoding !== undefined && transferEncoding.endsWith("chunked")) {
+    } else if (transferEncoding?.endsWith("chunked")) {
       this.framing = "chunked";
     } else if (contentLength !== undefined) {
       const length = Number(contentLength);
       if (!Number.isSafeInteger(length) || length < 0) throw connectionError("EPROTO", `bad Content-Length ${JSON.stringify(contentLength)}`);
       this.framing = "length";
       this.bodyLength = length;
-      // Every byte is received before anyone sees it, so it need not be zeroed (src/core/bytes.ts:
-      // zeroing P4's 10 MB answers was half the consumer's profile).
+      // Every byte is received before anyone sees it, so it need not be zeroed; zeroing a large
+      // answer faults in every page of it first (src/core/bytes.ts).
       this.body = length === 0 ? EMPTY : unzeroedBytes(length);
     } else {
       this.framing = "close";
@@ -403,8 +402,8 @@ export class SocketFetch {
    * Small string and byte bodies go over our sockets. A large one goes to
    * fetch: copying it into the socket and the kernel's work for it (on
    * loopback the sender's write also runs the receiver's TCP) then happen on
-   * fetch's thread, not on the event loop. P2's 1 MB produces were 15–25%
-   * slower over our sockets.
+   * fetch's thread, not on the event loop, where it would hold up every
+   * other request.
    */
   private takesBody(body: unknown): body is string | Uint8Array {
     if (typeof body === "string") return body.length < LARGE_BODY_BYTES; // characters: near enough for the choice

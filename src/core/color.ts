@@ -14,6 +14,7 @@ export function colorWanted(stream: { isTTY?: boolean }, env: Readonly<Record<st
 }
 
 /** SGR sequences (colour, bold, underline): what the libraries we print through add. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC (0x1B) opens every SGR sequence; matching it is the point.
 const ANSI_STYLE = /\u001B\[[0-9;]*m/g;
 
 export function stripAnsiStyle(text: string): string {

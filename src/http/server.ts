@@ -83,7 +83,8 @@ export function startServer(options: ServerOptions): RunningServer {
   for (const route of routes) {
     const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");
     const instrument = metrics.route(route.method, route.path);
-    (bunRoutes[bunPath] ??= {})[route.method] = async (request, server) => {
+    bunRoutes[bunPath] ??= {};
+    bunRoutes[bunPath][route.method] = async (request, server) => {
       const startedMs = metrics.clock.monotonicMs();
       let response: Response;
       try {

@@ -1,4 +1,4 @@
-import type { GroupCoordinator } from "../groups/coordinator.ts";
+import type { GroupCoordinator, GroupStatus } from "../groups/coordinator.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
 /**
@@ -28,7 +28,7 @@ export function watchGroups(registry: MetricsRegistry, groups: GroupCoordinator)
     lag.reset();
     members.reset();
     for (const summary of groups.list()) {
-      let status;
+      let status: GroupStatus;
       try {
         status = groups.status(summary.groupId);
       } catch {

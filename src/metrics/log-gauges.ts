@@ -1,4 +1,4 @@
-import type { Broker } from "../broker/broker.ts";
+import type { Broker, TopicDescription } from "../broker/broker.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
 /**
@@ -35,7 +35,7 @@ export function watchLogs(registry: MetricsRegistry, broker: Broker): void {
     endOffset.reset();
     size.reset();
     for (const topic of broker.listTopics()) {
-      let description;
+      let description: TopicDescription;
       try {
         description = broker.describeTopic(topic.name);
       } catch {

@@ -5,8 +5,8 @@
  *
  * Slicing-by-16: sixteen 256-entry tables (16 KiB, fits in L1) let the loop
  * fold sixteen input bytes per step instead of one. It runs on every batch
- * appended and every batch read back, so it is on the hot path; on Bun 1.4 it
- * measured about 1.2x slicing-by-8 and 4x kafkajs's byte-at-a-time loop.
+ * appended and every batch read back, so it is on the hot path, where it beat
+ * slicing-by-8 and a byte-at-a-time loop (bench/RESULTS.md, micro benchmarks).
  */
 
 const POLYNOMIAL_REFLECTED = 0x82f63b78;

@@ -7,7 +7,7 @@
 import { AssertionError } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
 import { crc32c } from "./crc32c.ts";
-import type { RecordHeader, RecordInput, StoredRecord } from "./record.ts";
+import type { RecordHeader, StoredRecord } from "./record.ts";
 import {
   type Cursor,
   readVarint,

@@ -459,18 +459,15 @@ export class LeaderReplicator implements SessionSource {
   /** Moves followers in and out of the partition's in-sync set, then recomputes its high watermark. */
   private evaluate(leaderPartition: LeaderPartition, now: number): void {
     const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
-    let changed = false;
     for (const follower of this.followers.values()) {
       const replica = follower.partitions.get(key);
       if (replica === undefined) continue;
       const recent = now - replica.lastCaughtUpMs <= this.options.replicaLagMaxMs;
       if (replica.inSync && !recent) {
         replica.inSync = false;
-        changed = true;
         this.logger.warn(`follower ${follower.id} fell out of sync for ${key} (no catch-up for ${this.options.replicaLagMaxMs} ms)`);
       } else if (!replica.inSync && recent && replica.ackedOffset >= leaderPartition.log.highWatermark) {
         replica.inSync = true;
-        changed = true;
         this.logger.info(`follower ${follower.id} is in sync for ${key}`);
       }
     }

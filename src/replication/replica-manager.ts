@@ -347,7 +347,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
    * --min-insync-replicas. Always true with N = 1. False when not leading.
    */
   leaseHeld(): boolean {
-    return this.role === "leader" && !this.fenced && this.leader !== undefined && this.leader.leaseHeld();
+    return this.role === "leader" && !this.fenced && this.leader?.leaseHeld() === true;
   }
 
   /**

@@ -188,7 +188,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
   let json: any;
   try {
     json = JSON.parse(utf8Decoder.decode(payload));
-  } catch (error) {
+  } catch {
     throw broken(`a message of type ${type} that is not JSON`);
   }
   switch (type) {

@@ -105,7 +105,7 @@ function findNextValidFrame(reader: SegmentReader, position: number): number {
   const magicAt = FRAME_HEADER_BYTES + 16;
   for (let candidate = position + 1; candidate + FRAME_HEADER_BYTES + BATCH_HEADER_BYTES <= reader.endPosition; candidate++) {
     const magic = reader.bytes(candidate + magicAt, 1);
-    if (!magic || magic[0] !== 2) continue;
+    if (magic?.[0] !== 2) continue;
     if (checkFrame(reader, candidate).ok) return candidate;
   }
   return -1;

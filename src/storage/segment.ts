@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { assert } from "../core/assert.ts";
-import { OffsetIndex } from "./offset-index.ts";
+import type { OffsetIndex } from "./offset-index.ts";
 
 /**
  * One file of a partition's log: `<baseOffset, 20 digits>.log`, a sequence of

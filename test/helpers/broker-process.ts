@@ -165,14 +165,15 @@ function findLine(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<
       for await (const chunk of stream) {
         if (found) continue;
         pending += decoder.decode(chunk, { stream: true });
-        let newline: number;
-        while (!found && (newline = pending.indexOf("\n")) >= 0) {
+        let newline = pending.indexOf("\n");
+        while (!found && newline >= 0) {
           const match = pattern.exec(pending.slice(0, newline));
           pending = pending.slice(newline + 1);
           if (match) {
             found = true;
             resolve(match);
           }
+          newline = pending.indexOf("\n");
         }
       }
       if (!found) resolve(undefined);

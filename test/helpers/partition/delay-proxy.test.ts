@@ -19,7 +19,11 @@ async function echoThroughProxy(delayMs: number) {
   const client = await Bun.connect({
     hostname: "127.0.0.1",
     port: proxy.port,
-    socket: { data: (_socket, bytes) => void (received += new TextDecoder().decode(bytes)) },
+    socket: {
+      data: (_socket, bytes) => {
+        received += new TextDecoder().decode(bytes);
+      },
+    },
   });
   return { client, received: () => received };
 }
@@ -54,7 +58,15 @@ test("a connection opened during a cut gets through once it heals", async () => 
   proxy = await startDelayProxy({ targetHost: "127.0.0.1", targetPort: echo.port });
   proxy.cut();
   let received = "";
-  const client = await Bun.connect({ hostname: "127.0.0.1", port: proxy.port, socket: { data: (_s, b) => void (received += new TextDecoder().decode(b)) } });
+  const client = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: proxy.port,
+    socket: {
+      data: (_s, b) => {
+        received += new TextDecoder().decode(b);
+      },
+    },
+  });
   client.write("hello");
   await Bun.sleep(200);
   expect(received).toBe("");

@@ -242,7 +242,7 @@ async function followerInSync(leader: PartitionNode): Promise<boolean> {
   const view = await status(leader);
   if (view === undefined) return false;
   const follower = view.followers?.[0];
-  return follower !== undefined && follower.connected && follower.in_sync_partitions === view.partitions.length;
+  return follower?.connected && follower.in_sync_partitions === view.partitions.length;
 }
 
 async function fetchJson(node: PartitionNode, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
