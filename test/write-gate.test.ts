@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { Broker } from "../src/broker/broker.ts";
-import type { WriteOperation } from "../src/broker/write-gate.ts";
+import type { Operation } from "../src/broker/write-gate.ts";
 import { GafkaError } from "../src/core/errors.ts";
 import { GroupCoordinator } from "../src/groups/coordinator.ts";
 import { ReplicaManager, type ReplicationConfig } from "../src/replication/replica-manager.ts";
@@ -11,9 +11,10 @@ import { makeTempDir } from "./helpers/temp-dir.ts";
 
 /**
  * The one write gate lives in the domain (Broker.admit, called by Broker and
- * GroupCoordinator): every kind of client write is refused on a follower
- * when called directly, with no HTTP server in the way, while replication's
- * follower entry points still apply the leader's changes.
+ * GroupCoordinator): every kind of client write (and the group reads only
+ * the leader answers) is refused on a follower when called directly, with
+ * no HTTP server in the way, while replication's follower entry points
+ * still apply the leader's changes.
  */
 
 const cleanups: (() => unknown)[] = [];
@@ -57,7 +58,7 @@ async function brokerAs(state: Partial<ReplicationState>, replication: Partial<R
 type Fixture = Awaited<ReturnType<typeof brokerAs>>;
 
 /** One direct domain call per kind of client write (binary produce is a produce too). */
-const WRITES: { name: string; operation: WriteOperation; call: (f: Fixture) => unknown }[] = [
+const WRITES: { name: string; operation: Operation; call: (f: Fixture) => unknown }[] = [
   { name: "produce", operation: "produce", call: (f) => f.broker.produce("t", [{ key: null, value: new Uint8Array([1]), headers: [] }]) },
   { name: "produce (record batches)", operation: "produce", call: (f) => f.broker.produceBatches("t", 0, new Uint8Array(0)) },
   { name: "create a topic", operation: "create_topic", call: (f) => f.broker.createTopic("u", 1) },
@@ -73,6 +74,9 @@ const WRITES: { name: string; operation: WriteOperation; call: (f: Fixture) => u
   { name: "commit offsets", operation: "group_commit", call: (f) => f.groups.commit("g", undefined, undefined, [{ topic: "t", partition: 0, offset: 0 }]) },
   { name: "reset offsets", operation: "group_reset_offsets", call: (f) => f.groups.resetOffsets("g", "t", undefined, { to: "earliest" }) },
   { name: "delete a group", operation: "group_delete", call: (f) => f.groups.deleteGroup("g") },
+  // Not writes, but only the coordinator (the leader) answers them.
+  { name: "describe a group", operation: "group_describe", call: (f) => f.groups.describeGroup("g") },
+  { name: "list the groups", operation: "group_list", call: (f) => f.groups.listGroups() },
 ];
 
 /** The call's failure, whether it throws at once or rejects. */
@@ -88,7 +92,7 @@ async function refusal(call: () => unknown): Promise<GafkaError> {
 }
 
 for (const write of WRITES) {
-  test(`a follower refuses a client write in the domain: ${write.name} (${write.operation})`, async () => {
+  test(`a follower refuses a client call at the domain gate: ${write.name} (${write.operation})`, async () => {
     const f = await brokerAs({});
     const refused = await refusal(() => write.call(f));
     expect(refused.code).toBe("not_leader");
@@ -105,7 +109,12 @@ for (const write of WRITES) {
 test("the gate admits nothing for any principal on a follower, and replication's follower entry points pass no gate", async () => {
   const f = await brokerAs({});
   for (const operation of new Set(WRITES.map((write) => write.operation))) {
-    const resource = operation.startsWith("group_") ? ({ kind: "group", id: "g" } as const) : ({ kind: "topic", name: "t" } as const);
+    const resource =
+      operation === "group_list"
+        ? ({ kind: "cluster" } as const)
+        : operation.startsWith("group_")
+          ? ({ kind: "group", id: "g" } as const)
+          : ({ kind: "topic", name: "t" } as const);
     expect((await refusal(() => f.broker.admit({ kind: "anonymous" }, operation, resource))).code).toBe("not_leader");
   }
   // What the leader's stream applies (src/replication/follower-fetcher.ts) is not a client write.
@@ -119,10 +128,12 @@ test("a leader without its lease takes produce and topic changes, but refuses ev
   const f = await brokerAs({ role: "leader", leader: null, leaderId: null }, { role: "leader", minInsyncReplicas: 2 });
   expect(f.manager.leaseHeld()).toBe(false);
   for (const write of WRITES.filter((each) => each.operation.startsWith("group_"))) {
+    if (write.operation === "group_describe" || write.operation === "group_list") continue;
     const refused = await refusal(() => write.call(f));
     expect(refused.code).toBe("not_leader_lease");
   }
-  expect(f.groups.list()).toEqual([]);
+  // Group reads need leadership only, as before the gate moved.
+  expect(f.groups.listGroups()).toEqual([]);
   const created = await f.broker.createTopic("u", 1);
   expect(created.name).toBe("u");
 });

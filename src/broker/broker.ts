@@ -9,7 +9,7 @@ import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/cl
 import type { RecordHeader, RecordInput, StoredRecord } from "../protocol/record.ts";
 import type { Acks } from "./acks.ts";
 import type { BrokerConfig } from "./config.ts";
-import { ANONYMOUS, type AppendOrigin, type Principal, type Resource, WriteGate, type WriteGuard, type WriteOperation } from "./write-gate.ts";
+import { ANONYMOUS, type AppendOrigin, type Principal, type Resource, WriteGate, type WriteGuard, type Operation } from "./write-gate.ts";
 import { partitionForKey } from "../protocol/partitioner.ts";
 import { ProduceFailureLog } from "./produce-failure-log.ts";
 import {
@@ -33,7 +33,7 @@ import {
 
 export type { PartitionDescription, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
 export type { Acks } from "./acks.ts";
-export type { AppendOrigin, Principal, Resource, WriteGuard, WriteOperation } from "./write-gate.ts";
+export type { AppendOrigin, Principal, Resource, WriteGuard, Operation } from "./write-gate.ts";
 
 /** Opens (and recovers) one partition's log; throws GafkaError log_corrupt when it is damaged in the middle. */
 export type LogFactory = (options: PartitionLogOptions) => PartitionLogApi;
@@ -699,7 +699,7 @@ export class Broker {
    * under. Broker's writes call it themselves; the GroupCoordinator calls it
    * for every group call.
    */
-  admit(principal: Principal, operation: WriteOperation, resource: Resource): number {
+  admit(principal: Principal, operation: Operation, resource: Resource): number {
     return this.gate.admit(principal, operation, resource);
   }
 

@@ -10,8 +10,11 @@ export type Principal = { kind: "anonymous" };
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous" });
 
-/** Every kind of client write: what the gate admits or refuses. */
-export type WriteOperation =
+/**
+ * What the gate admits or refuses: every kind of client write, and the group
+ * reads that only the coordinator (the leader) answers.
+ */
+export type Operation =
   | "produce"
   | "create_topic"
   | "delete_topic"
@@ -22,7 +25,10 @@ export type WriteOperation =
   | "group_consume"
   | "group_commit"
   | "group_reset_offsets"
-  | "group_delete";
+  | "group_delete"
+  /** A group's status (members, committed offsets, lag). */
+  | "group_describe"
+  | "group_list";
 
 /** What a write acts on. */
 export type Resource = { kind: "topic"; name: string } | { kind: "group"; id: string } | { kind: "cluster" };
@@ -87,17 +93,21 @@ export class WriteGate {
    * not do `operation` on `resource` here and now; returns the leadership
    * term the write is taken under (0 without replication).
    */
-  admit(_principal: Principal, operation: WriteOperation, _resource: Resource): number {
+  admit(_principal: Principal, operation: Operation, _resource: Resource): number {
     const guard = this.guard;
     if (guard === undefined) return 0;
     const term = guard.admitWrite();
-    if (COORDINATED[operation]) guard.checkLease();
+    if (NEEDS_LEASE[operation]) guard.checkLease();
     return term;
   }
 }
 
-/** Which operations are the coordinator's, and so need the leader's lease as well as its leadership. */
-const COORDINATED: Record<WriteOperation, boolean> = {
+/**
+ * Which operations need the leader's lease as well as its leadership: the
+ * coordinator's group calls that change or hand out state. Group reads need
+ * leadership only.
+ */
+const NEEDS_LEASE: Record<Operation, boolean> = {
   produce: false,
   create_topic: false,
   delete_topic: false,
@@ -108,4 +118,6 @@ const COORDINATED: Record<WriteOperation, boolean> = {
   group_commit: true,
   group_reset_offsets: true,
   group_delete: true,
+  group_describe: false,
+  group_list: false,
 };

@@ -1,4 +1,4 @@
-import type { Broker, FetchFormat, Principal, WriteOperation } from "../broker/broker.ts";
+import type { Broker, FetchFormat, Principal, Operation } from "../broker/broker.ts";
 import { ANONYMOUS } from "../broker/write-gate.ts";
 import type { Clock } from "../core/clock.ts";
 import { GafkaError, invalidRequest, isGafkaError } from "../core/errors.ts";
@@ -510,6 +510,19 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- status
 
+  /** A client's list of the groups: list(), once the gate admits it (only the leader answers group calls). */
+  listGroups(principal: Principal = ANONYMOUS): ReturnType<GroupCoordinator["list"]> {
+    this.broker.admit(principal, "group_list", { kind: "cluster" });
+    return this.list();
+  }
+
+  /** A client's view of one group: status(), once the gate admits it (only the leader answers group calls). */
+  describeGroup(groupId: string, principal: Principal = ANONYMOUS): GroupStatus {
+    this.admit(principal, "group_describe", groupId);
+    return this.status(groupId);
+  }
+
+  /** Every group, live or with committed offsets: the broker's own view (metrics), passing no gate. */
   list(): { groupId: string; state: "empty" | "stable"; generation: number; members: number }[] {
     const ids = new Set([...this.groups.keys(), ...this.offsets.groups()]);
     return [...ids].sort().map((groupId) => {
@@ -518,6 +531,7 @@ export class GroupCoordinator {
     });
   }
 
+  /** One group's members, committed offsets and lag: the broker's own view (metrics), passing no gate. */
   status(groupId: string): GroupStatus {
     this.checkKnownGroup(groupId);
     const group = this.groups.get(groupId);
@@ -567,7 +581,7 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- internals
 
   /** The broker's one write gate, for a call on group `groupId`. */
-  private admit(principal: Principal, operation: WriteOperation, groupId: string): void {
+  private admit(principal: Principal, operation: Operation, groupId: string): void {
     this.broker.admit(principal, operation, { kind: "group", id: groupId });
   }
 

@@ -86,14 +86,14 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 }
 
 /** GET /api/v1/consumer-groups */
-function listGroups(_request: Request, context: RouteContext): Response {
-  const groups = context.groups.list().map((g) => ({ group_id: g.groupId, state: g.state, generation: g.generation, members: g.members }));
+function listGroups(request: Request, context: RouteContext): Response {
+  const groups = context.groups.listGroups(principalOf(request)).map((g) => ({ group_id: g.groupId, state: g.state, generation: g.generation, members: g.members }));
   return Response.json({ groups });
 }
 
 /** GET /api/v1/consumer-groups/{group}/status */
 function groupStatus(request: Bun.BunRequest, context: RouteContext): Response {
-  return Response.json(statusJson(context.groups.status(params(request).group ?? "")));
+  return Response.json(statusJson(context.groups.describeGroup(params(request).group ?? "", principalOf(request))));
 }
 
 /** POST /api/v1/consumer-groups/{group}/members/{member} {"topics", "session_timeout_ms"?, "assignor"?} */
