@@ -1,4 +1,4 @@
-import type { Broker, FetchFormat, Principal, Operation } from "../broker/broker.ts";
+import type { Broker, FetchFormat, Operation, Principal } from "../broker/broker.ts";
 import { ANONYMOUS } from "../broker/write-gate.ts";
 import type { Clock } from "../core/clock.ts";
 import { GafkaError, invalidRequest, isGafkaError } from "../core/errors.ts";
