@@ -89,7 +89,15 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
         metrics.fsyncs.observe(durationSeconds, records, bytes);
         config.onFsync?.(durationSeconds, records, bytes);
       };
-  const broker = await Broker.open({ ...config, onFsync }, { leaderEpoch: () => replicationState.state.leaderEpoch });
+  const broker = await Broker.open(
+    {
+      ...config,
+      onFsync,
+      onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
+      onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),
+    },
+    { leaderEpoch: () => replicationState.state.leaderEpoch },
+  );
   let groups: GroupCoordinator;
   let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
@@ -101,8 +109,6 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       clock: config.clock,
       logger: config.logger,
       leaderEpoch: () => replicationState.state.leaderEpoch,
-      // Replication is set up next; no group call is served before it is.
-      mayCoordinate: () => replication.checkLease(),
     });
   } catch (error) {
     await broker.close();

@@ -213,6 +213,7 @@ test("with two followers, the promoted one tells the other, which follows it and
   const second = await startFollower(leader, 2);
   const third = await startFollower(leader, 3);
   await createTopic(leader, "t", 2);
+  await waitCaughtUp(leader, [second, third]);
   const records = Array.from({ length: 500 }, (_, i) => ({ key: `k${i}`, value: `r${i}` }));
   expect((await produce(leader, "t", records, "all")).status).toBe(200);
   await waitCaughtUp(leader, [second, third]);

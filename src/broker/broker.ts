@@ -8,7 +8,9 @@ import { type CheckedClientBatch, checkClientBatches } from "../storage/batch-ch
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
 import type { RecordHeader, RecordInput, StoredRecord } from "../protocol/record.ts";
+import type { Acks } from "./acks.ts";
 import type { BrokerConfig } from "./config.ts";
+import { ANONYMOUS, type AppendOrigin, type Principal, type Resource, WriteGate, type WriteGuard, type Operation } from "./write-gate.ts";
 import { partitionForKey } from "../protocol/partitioner.ts";
 import { ProduceFailureLog } from "./produce-failure-log.ts";
 import {
@@ -31,6 +33,8 @@ import {
 } from "./topic-state.ts";
 
 export type { PartitionDescription, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
+export type { Acks } from "./acks.ts";
+export type { AppendOrigin, Principal, Resource, WriteGuard, Operation } from "./write-gate.ts";
 
 /** Opens (and recovers) one partition's log; throws GafkaError log_corrupt when it is damaged in the middle. */
 export type LogFactory = (options: PartitionLogOptions) => PartitionLogApi;
@@ -44,35 +48,9 @@ export interface BrokerOptions {
   leaderEpoch?: () => number;
 }
 
-/**
- * How many replicas must hold a produce before it is answered (Kafka's acks):
- * 0 answers at once (fire and forget), 1 once this broker holds it durably,
- * "all" once every in-sync replica does.
- */
-export type Acks = 0 | 1 | "all";
-
 export interface ProduceOptions {
   /** Default 1. */
   acks?: Acks;
-}
-
-/**
- * Replication's say over writes (src/replication). Without one, a broker
- * alone takes every write and acks=all means acks=1.
- */
-export interface WriteGuard {
-  /**
-   * Throws not_leader when this broker may not take writes (a follower, or a
-   * fenced leader); returns the leadership term the write is taken under.
-   */
-  admit(acks: Acks): number;
-  /**
-   * After the local append of offsets below `endOffset`: resolves when `acks`
-   * is satisfied; throws not_leader when the term ended first (a deposed
-   * leader never acknowledges a write), not_enough_replicas when acks=all
-   * cannot be met.
-   */
-  settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void>;
 }
 
 /** A topic created or deleted (replication ships these to followers). */
@@ -183,12 +161,18 @@ interface PartitionGroup {
   readonly records: RecordInput[];
   /** Positions of `records` in the produce request. */
   readonly requestIndexes: number[];
+  /** Key + value bytes of `records` (what onProduced counts). */
+  payloadBytes: number;
 }
 
 /**
  * What one broker owns: its topics and their partitions' logs. The HTTP layer
  * (and later the Kafka listener) call these methods; they throw GafkaErrors
- * for expected failures and never touch HTTP.
+ * for expected failures and never touch HTTP. Every client write passes the
+ * one WriteGate (admit()) here or in the GroupCoordinator; replication
+ * applies the leader's writes through the follower entry points
+ * (createTopicAsFollower, deleteTopicAsFollower, appendAsFollower), which
+ * pass no gate.
  */
 export class Broker {
   private readonly topics = new Map<string, TopicState>();
@@ -199,7 +183,7 @@ export class Broker {
   /** Topic creates and deletes run one at a time, in call order. */
   private adminQueue: Promise<void> = Promise.resolve();
   private waitingPolls = 0;
-  private writeGuard: WriteGuard | undefined;
+  private readonly gate = new WriteGate();
   private readonly topicListeners: TopicChangeListener[] = [];
   private appendsInFlight = 0;
   private onAppendsDrained: (() => void) | undefined;
@@ -257,10 +241,24 @@ export class Broker {
    * all or nothing: when it throws, the topic does not exist, topics.json is
    * as it was, and the directories it made are removed again (the removal
    * fsynced); a failing disk is storage_full or storage_failed (503).
-   * `createdAtMs` (default now) lets a follower give its copy the leader's
-   * creation time, which tells apart two topics of one name.
+   * Refused (not_leader) unless the gate admits it.
    */
-  async createTopic(name: string, partitionCount: number, createdAtMs?: number): Promise<TopicDescription> {
+  async createTopic(name: string, partitionCount: number, principal: Principal = ANONYMOUS): Promise<TopicDescription> {
+    this.gate.admit(principal, "create_topic", { kind: "topic", name });
+    return this.createTopicFrom("client", name, partitionCount, undefined);
+  }
+
+  /**
+   * Replication's entry point on a follower: creates the leader's topic as
+   * createTopic() does, with the leader's creation time (which tells apart
+   * two topics of one name). Passes no gate: the leader admitted it.
+   */
+  createTopicAsFollower(name: string, partitionCount: number, createdAtMs: number): Promise<TopicDescription> {
+    return this.createTopicFrom("replication", name, partitionCount, createdAtMs);
+  }
+
+  private async createTopicFrom(origin: AppendOrigin, name: string, partitionCount: number, createdAtMs: number | undefined): Promise<TopicDescription> {
+    assert(origin !== "coordinator", "the coordinator creates no topics");
     this.checkAccepting();
     checkTopicName(name);
     checkPartitionCount(partitionCount);
@@ -305,8 +303,19 @@ export class Broker {
    * Removes the topic from topics.json durably, then closes its logs (waking
    * its long polls) and removes its directories. Once the metadata is written
    * the topic is gone even if the process dies before the directories are.
+   * Refused (not_leader) unless the gate admits it.
    */
-  async deleteTopic(name: string): Promise<void> {
+  async deleteTopic(name: string, principal: Principal = ANONYMOUS): Promise<void> {
+    this.gate.admit(principal, "delete_topic", { kind: "topic", name });
+    return this.deleteTopicFrom(name);
+  }
+
+  /** Replication's entry point on a follower: deletes a topic its leader no longer has. Passes no gate. */
+  deleteTopicAsFollower(name: string): Promise<void> {
+    return this.deleteTopicFrom(name);
+  }
+
+  private async deleteTopicFrom(name: string): Promise<void> {
     this.checkAccepting();
     return this.runAdmin(async () => {
       this.checkAccepting();
@@ -337,12 +346,14 @@ export class Broker {
    * retriable}}` for one that was not (see outcomesError()).
    * With acks=all it resolves once every in-sync replica holds the records
    * durably; with acks=0 it resolves as soon as the request is checked and the
-   * appends are under way, every offset -1 (Kafka's "unknown").
+   * appends are under way, every offset -1 (Kafka's "unknown"). Refused
+   * (not_leader) unless the gate admits it; the records acknowledged (all of
+   * them under acks=0) are reported to onProduced.
    */
-  async produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResult[]> {
+  async produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}, principal: Principal = ANONYMOUS): Promise<ProduceResult[]> {
     const acks = options.acks ?? 1;
     this.checkAccepting();
-    const term = this.writeGuard?.admit(acks) ?? 0;
+    const term = this.gate.admit(principal, "produce", { kind: "topic", name: topicName });
     const topic = this.topicOrThrow(topicName);
     if (records.length === 0) throw invalidRequest("a produce request needs at least one record");
     if (records.length > limits.recordsPerRequestMax) {
@@ -354,11 +365,14 @@ export class Broker {
       const slot = this.partitionFor(topic, records[0]!, 0);
       const input = this.toRecordInput(records[0]!, 0, nowMs);
       const appending = this.appendAndSettle(topic, slot, [input], term, acks);
+      const bytes = payloadBytesOf(input);
       if (acks === 0) {
         appending.catch((error: unknown) => this.config.logger.debug("an acks=0 produce failed", error));
+        this.config.onProduced?.(topicName, slot.index, 1, bytes);
         return [{ partition: slot.index, offset: -1, timestampMs: input.timestampMs }];
       }
       const appended = await appending;
+      this.config.onProduced?.(topicName, slot.index, 1, bytes);
       return [{ partition: slot.index, offset: appended.baseOffset, timestampMs: input.timestampMs }];
     }
     const groups = new Map<number, PartitionGroup>();
@@ -366,11 +380,13 @@ export class Broker {
       const slot = this.partitionFor(topic, records[i]!, i);
       let group = groups.get(slot.index);
       if (group === undefined) {
-        group = { partition: slot.index, records: [], requestIndexes: [] };
+        group = { partition: slot.index, records: [], requestIndexes: [], payloadBytes: 0 };
         groups.set(slot.index, group);
       }
-      group.records.push(this.toRecordInput(records[i]!, i, nowMs));
+      const input = this.toRecordInput(records[i]!, i, nowMs);
+      group.records.push(input);
       group.requestIndexes.push(i);
+      group.payloadBytes += payloadBytesOf(input);
     }
     const results = new Array<ProduceResult>(records.length);
     const groupList = [...groups.values()];
@@ -390,9 +406,12 @@ export class Broker {
       void settling.then((outcomes) => {
         for (const outcome of outcomes) if (outcome.status === "rejected") this.config.logger.debug("an acks=0 produce failed", outcome.reason);
       });
+      for (const group of groupList) this.producedGroup(topicName, group);
       return unacknowledged(groups, records.length);
     }
     const outcomes = await settling;
+    // Partitions that took their records acknowledge them, whatever the others did.
+    for (let g = 0; g < groupList.length; g++) if (outcomes[g]!.status === "fulfilled") this.producedGroup(topicName, groupList[g]!);
     if (outcomes.every((outcome) => outcome.status === "fulfilled")) return results;
     for (const outcome of outcomes) {
       if (outcome.status === "rejected" && !isGafkaError(outcome.reason)) throw outcome.reason; // a bug
@@ -401,17 +420,27 @@ export class Broker {
     throw outcomesError(topic.metadata.name, groupList, outcomes, results);
   }
 
+  private producedGroup(topic: string, group: PartitionGroup): void {
+    this.config.onProduced?.(topic, group.partition, group.records.length, group.payloadBytes);
+  }
+
   /**
    * Binary produce: a client's RecordBatch v2 bytes for one partition
    * (docs/api.md "Record batches"). Every batch is checked before anything is
    * written (src/storage/batch-check.ts); the records get consecutive offsets
-   * and are acknowledged as produce() acknowledges (acks, fsync policy). With
-   * acks=0 the offsets are -1.
+   * and are acknowledged as produce() acknowledges (acks, fsync policy, the
+   * gate, onProduced). With acks=0 the offsets are -1.
    */
-  async produceBatches(topicName: string, partition: number, body: Uint8Array, options: ProduceOptions = {}): Promise<BatchProduceResult> {
+  async produceBatches(
+    topicName: string,
+    partition: number,
+    body: Uint8Array,
+    options: ProduceOptions = {},
+    principal: Principal = ANONYMOUS,
+  ): Promise<BatchProduceResult> {
     const acks = options.acks ?? 1;
     this.checkAccepting();
-    const term = this.writeGuard?.admit(acks) ?? 0;
+    const term = this.gate.admit(principal, "produce", { kind: "topic", name: topicName });
     const topic = this.topicOrThrow(topicName);
     const slot = this.partitionFor(topic, { partition, key: null, value: null, headers: [] }, 0);
     const batches = checkClientBatches(body, { messageBytesMax: this.config.messageBytesMax, recordsMax: limits.recordsPerRequestMax });
@@ -421,9 +450,11 @@ export class Broker {
     const appending = this.appendAndSettle(topic, slot, batches, term, acks);
     if (acks === 0) {
       appending.catch((error: unknown) => this.config.logger.debug("an acks=0 produce failed", error));
+      this.config.onProduced?.(topicName, slot.index, recordCount, payloadBytes);
       return { partition: slot.index, baseOffset: -1, lastOffset: -1, recordCount, payloadBytes };
     }
     const appended = await appending;
+    this.config.onProduced?.(topicName, slot.index, recordCount, payloadBytes);
     return { partition: slot.index, baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, recordCount, payloadBytes };
   }
 
@@ -436,9 +467,10 @@ export class Broker {
     acks: Acks,
   ): Promise<AppendResult> {
     const appended = await this.appendTracked(topic, slot, records);
-    if (this.writeGuard === undefined) return appended;
+    const guard = this.gate.writeGuard;
+    if (guard === undefined) return appended;
     try {
-      await this.writeGuard.settle(term, acks, slot.log!, appended.lastOffset + 1);
+      await guard.settle(term, acks, slot.log!, appended.lastOffset + 1);
     } catch (error) {
       throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;
     }
@@ -476,7 +508,11 @@ export class Broker {
     return { key: record.key, value: record.value, headers: record.headers, timestampMs: record.timestampMs ?? nowMs };
   }
 
-  /** One append, counted so that close() can wait for it; a failure is re-thrown naming the partition. */
+  /**
+   * One append of a client's records (origin "client": admitted by the gate,
+   * offsets assigned here), counted so that close() can wait for it; a
+   * failure is re-thrown naming the partition.
+   */
   private async appendTracked(
     topic: TopicState,
     slot: PartitionSlot,
@@ -512,6 +548,30 @@ export class Broker {
   }
 
   // ---------------------------------------------------------------- fetch
+
+  /**
+   * A client's consume of one partition: fetch(), with what it delivers
+   * reported to onConsumed (records, and key + value bytes, or the batches'
+   * bytes for format "batches"). Every door's consume comes this way; the
+   * group coordinator reports its members' deliveries through countConsumed().
+   */
+  async consume(request: FetchRequest): Promise<FetchResult> {
+    const result = await this.fetch(request);
+    const onConsumed = this.config.onConsumed;
+    if (onConsumed !== undefined) {
+      if (request.format === "batches") {
+        if (result.nextOffset > result.offset) onConsumed(request.topic, request.partition, result.nextOffset - result.offset, result.batches.length);
+      } else {
+        onConsumed(request.topic, request.partition, result.records.length, recordsPayloadBytes(result.records));
+      }
+    }
+    return result;
+  }
+
+  /** Reports records handed to a consumer by the group coordinator (the onConsumed hook). */
+  countConsumed(topic: string, partition: number, records: number, bytes: number): void {
+    this.config.onConsumed?.(topic, partition, records, bytes);
+  }
 
   /**
    * Reads records at or after the offset, decoded or as the stored batches
@@ -631,11 +691,32 @@ export class Broker {
     return this.logOrThrow(this.topicOrThrow(topicName), partition).offsetForTimestamp(timestampMs);
   }
 
-  // ---------------------------------------------------------------- replication
+  // ---------------------------------------------------------------- the gate and replication
+
+  /**
+   * The one gate of every client write (src/broker/write-gate.ts): throws
+   * not_leader or not_leader_lease when `principal` may not do `operation`
+   * on `resource` here now; returns the leadership term the write is taken
+   * under. Broker's writes call it themselves; the GroupCoordinator calls it
+   * for every group call.
+   */
+  admit(principal: Principal, operation: Operation, resource: Resource): number {
+    return this.gate.admit(principal, operation, resource);
+  }
 
   /** Lets replication decide who may write and when a write is acknowledged (see WriteGuard). */
   setWriteGuard(guard: WriteGuard): void {
-    this.writeGuard = guard;
+    this.gate.setGuard(guard);
+  }
+
+  /**
+   * Replication's entry point on a follower: appends frames its leader sent
+   * (origin "replication"), stored as they were, offsets and checksums kept
+   * (PartitionLogApi.appendFrames checks both). Passes no gate.
+   */
+  async appendAsFollower(topicName: string, partition: number, frames: Uint8Array, startsSegment: boolean): Promise<AppendResult> {
+    const log = this.logOrThrow(this.topicOrThrow(topicName), partition);
+    return log.appendFrames(frames, startsSegment);
   }
 
   /** Calls `listener` after each topic creation or deletion is durable. */
@@ -823,6 +904,17 @@ function readAt(log: PartitionLogApi, offset: number, request: FetchRequest): Fe
 
 function openPartitionLog(options: PartitionLogOptions): PartitionLogApi {
   return PartitionLog.open(options);
+}
+
+/** Key + value bytes of a record: what the traffic hooks count (headers and framing not). */
+function payloadBytesOf(record: { key: Uint8Array | null; value: Uint8Array | null }): number {
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0);
+}
+
+function recordsPayloadBytes(records: readonly StoredRecord[]): number {
+  let bytes = 0;
+  for (let index = 0; index < records.length; index++) bytes += payloadBytesOf(records[index]!);
+  return bytes;
 }
 
 /** Key + value + header keys (UTF-8) and values: what --max-message-bytes limits. */

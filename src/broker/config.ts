@@ -23,4 +23,19 @@ export interface BrokerConfig {
   messageBytesMax: number;
   /** Called after each fdatasync of appended records (PartitionLogOptions.onFsync): metrics. */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
+  /**
+   * Called once a client's records are acknowledged (under acks=0, once they
+   * are handed to the log), per partition: `bytes` are the records' key and
+   * value bytes. Every door's produce is counted here alike: metrics.
+   */
+  onProduced?: (topic: string, partition: number, records: number, bytes: number) => void;
+  /**
+   * Called once records are handed to a consumer (a partition consume or a
+   * group consume), per partition: `bytes` are key + value bytes for decoded
+   * records, the stored batches' bytes when the consumer takes batches (the
+   * key + value bytes are not known without decoding every record, which the
+   * binary form exists to avoid; so they include record framing and headers,
+   * and records outside the delivered range in the end batches): metrics.
+   */
+  onConsumed?: (topic: string, partition: number, records: number, bytes: number) => void;
 }

@@ -1,4 +1,5 @@
-import type { Broker, FetchFormat } from "../broker/broker.ts";
+import type { Broker, FetchFormat, Operation, Principal } from "../broker/broker.ts";
+import { ANONYMOUS } from "../broker/write-gate.ts";
 import type { Clock, Timer } from "../core/clock.ts";
 import { GafkaError, invalidRequest, isGafkaError } from "../core/errors.ts";
 import { idProblem, limits } from "../core/limits.ts";
@@ -86,8 +87,8 @@ interface Delivery {
   chunks: GroupChunk[];
   /** Records delivered: the sum of nextOffset - offset over `ends`. */
   count: number;
-  /** Each partition that delivered records, and one past the last of them. */
-  ends: (TopicPartition & { nextOffset: number })[];
+  /** Each partition that delivered records, one past the last of them, and what was delivered (for onConsumed). */
+  ends: (TopicPartition & { nextOffset: number; records: number; bytes: number })[];
 }
 
 export interface OffsetCommit extends TopicPartition {
@@ -131,12 +132,6 @@ export interface CoordinatorOptions {
   sweepIntervalMs?: number;
   /** The leader epoch this broker coordinates under, stated in 409 answers as in membership answers (0 without replication). */
   leaderEpoch?: () => number;
-  /**
-   * Throws a typed, retriable error when this broker may not act as
-   * coordinator now: a leader without its lease (src/replication/leader-lease.ts),
-   * so two coordinators never answer at once. Absent: it always may.
-   */
-  mayCoordinate?: () => void;
 }
 
 /**
@@ -145,6 +140,13 @@ export interface CoordinatorOptions {
  * exclusive ownership of partitions, and at-least-once delivery — records
  * handed to a member are committed by its next consume call or an explicit
  * commit; a member that dies leaves its uncommitted records to the next owner.
+ *
+ * Every group call passes the broker's one write gate first (Broker.admit:
+ * leadership, fencing and the leader's lease today, so that two coordinators
+ * never answer at once; ACLs next). Its writes to the offset store are the
+ * coordinator's own (append origin "coordinator"), taken under the call's
+ * admission and the CommitGuard; a follower's store takes its leader's
+ * commits through replication (src/replication/offsets-replica.ts) instead.
  */
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
@@ -156,7 +158,6 @@ export class GroupCoordinator {
   private readonly logger: Logger;
   private commitGuard: CommitGuard | undefined;
   private readonly leaderEpoch: () => number;
-  private readonly mayCoordinate: () => void;
 
   constructor(options: CoordinatorOptions) {
     this.leaderEpoch = options.leaderEpoch ?? (() => 0);
@@ -164,7 +165,6 @@ export class GroupCoordinator {
     this.offsets = options.offsets;
     this.clock = options.clock;
     this.logger = options.logger;
-    this.mayCoordinate = options.mayCoordinate ?? (() => {});
     this.sweepTimer = options.clock.setInterval(() => this.expireSessions(), options.sweepIntervalMs ?? 100);
   }
 
@@ -189,8 +189,12 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- membership
 
   /** Joins (or re-joins with new topics); a change of membership or subscription rebalances. */
-  join(groupId: string, memberId: string, options: JoinOptions): MembershipView {
-    this.mayCoordinate();
+  join(groupId: string, memberId: string, options: JoinOptions, principal: Principal = ANONYMOUS): MembershipView {
+    this.admit(principal, "group_join", groupId);
+    return this.joinAdmitted(groupId, memberId, options);
+  }
+
+  private joinAdmitted(groupId: string, memberId: string, options: JoinOptions): MembershipView {
     checkIds(groupId, memberId);
     const topics = this.checkTopics(options.topics);
     const sessionTimeoutMs = checkSessionTimeout(options.sessionTimeoutMs);
@@ -231,15 +235,19 @@ export class GroupCoordinator {
   }
 
   /** The seed's heartbeat: keeps the member alive and tells it the current generation and assignment. */
-  heartbeat(groupId: string, memberId: string): MembershipView {
-    this.mayCoordinate();
+  heartbeat(groupId: string, memberId: string, principal: Principal = ANONYMOUS): MembershipView {
+    this.admit(principal, "group_heartbeat", groupId);
+    return this.heartbeatAdmitted(groupId, memberId);
+  }
+
+  private heartbeatAdmitted(groupId: string, memberId: string): MembershipView {
     const { group, member } = this.memberOrThrow(groupId, memberId);
     this.touch(member);
     return this.view(group, member);
   }
 
-  leave(groupId: string, memberId: string): void {
-    this.mayCoordinate();
+  leave(groupId: string, memberId: string, principal: Principal = ANONYMOUS): void {
+    this.admit(principal, "group_leave", groupId);
     const { group, member } = this.memberOrThrow(groupId, memberId);
     this.removeMember(group, member, "left");
   }
@@ -252,15 +260,16 @@ export class GroupCoordinator {
    * reads from its partitions where its last call ended (at first, their
    * committed offsets), long-polling across all of them.
    */
-  async consume(groupId: string, memberId: string, request: GroupConsumeRequest): Promise<GroupConsumeResult> {
+  async consume(groupId: string, memberId: string, request: GroupConsumeRequest, principal: Principal = ANONYMOUS): Promise<GroupConsumeResult> {
+    this.admit(principal, "group_consume", groupId);
     // A poll the client already gave up on must not re-join a member that has
     // since left (its DELETE may overtake this request).
     if (request.signal?.aborted) throw new GafkaError("unknown_member", `the consume call of ${memberId} was abandoned`);
     // Asking for one partition of a topic the member already subscribes to is a
     // filter, not a new subscription: it must not rebalance the group.
     const existing = this.groups.get(groupId)?.members.get(memberId);
-    if (request.only !== undefined && existing?.topics.includes(request.only.topic)) this.heartbeat(groupId, memberId);
-    else this.join(groupId, memberId, request);
+    if (request.only !== undefined && existing?.topics.includes(request.only.topic)) this.heartbeatAdmitted(groupId, memberId);
+    else this.joinAdmitted(groupId, memberId, request);
     const group = this.groups.get(groupId)!;
     const member = group.members.get(memberId)!;
     if (request.generation !== undefined && request.generation !== group.generation) {
@@ -306,8 +315,11 @@ export class GroupCoordinator {
         delivery = await this.readOwned(group, member, owned, request.maxRecords, format);
       }
       // In either format: one past the last record handed out, for the next call to commit.
-      this.mayCoordinate(); // the lease may have ended during the long poll
-      for (const end of delivery.ends) member.delivered.set(partitionKey(end), end.nextOffset);
+      this.admit(principal, "group_consume", groupId); // the lease may have ended during the long poll
+      for (const end of delivery.ends) {
+        member.delivered.set(partitionKey(end), end.nextOffset);
+        this.broker.countConsumed(end.topic, end.partition, end.records, end.bytes);
+      }
       return { ...this.view(group, member), records: delivery.records, chunks: delivery.chunks };
     } finally {
       member.pollsInFlight--;
@@ -369,9 +381,14 @@ export class GroupCoordinator {
         const start = member.delivered.get(partitionKey(tp)) ?? this.position(group.groupId, tp);
         const result = await this.broker.fetch({ topic: tp.topic, partition: tp.partition, offset: start, maxRecords: share, waitMs: 0, format });
         if (result.nextOffset === result.offset) continue;
-        delivery.count += result.nextOffset - result.offset;
-        delivery.ends.push({ topic: tp.topic, partition: tp.partition, nextOffset: result.nextOffset });
-        for (const record of result.records) delivery.records.push({ ...record, topic: tp.topic, partition: tp.partition });
+        const count = result.nextOffset - result.offset;
+        delivery.count += count;
+        let bytes = format === "batches" ? result.batches.length : 0;
+        for (const record of result.records) {
+          delivery.records.push({ ...record, topic: tp.topic, partition: tp.partition });
+          bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+        }
+        delivery.ends.push({ topic: tp.topic, partition: tp.partition, nextOffset: result.nextOffset, records: count, bytes });
         if (format === "batches") {
           delivery.chunks.push({ topic: tp.topic, partition: tp.partition, offset: result.offset, nextOffset: result.nextOffset, batches: result.batches });
         }
@@ -413,8 +430,14 @@ export class GroupCoordinator {
    * current generation. Without a member: only while the group has none
    * (an operator or a standalone consumer storing its position).
    */
-  async commit(groupId: string, memberId: string | undefined, generation: number | undefined, commits: OffsetCommit[]): Promise<void> {
-    this.mayCoordinate();
+  async commit(
+    groupId: string,
+    memberId: string | undefined,
+    generation: number | undefined,
+    commits: OffsetCommit[],
+    principal: Principal = ANONYMOUS,
+  ): Promise<void> {
+    this.admit(principal, "group_commit", groupId);
     const groupProblem = idProblem("group_id", groupId);
     if (groupProblem) throw invalidRequest(groupProblem, { field: "group_id" });
     const group = this.groups.get(groupId);
@@ -450,8 +473,14 @@ export class GroupCoordinator {
   }
 
   /** Moves a stopped group's committed offsets (409 while it has members). */
-  async resetOffsets(groupId: string, topic: string, partitions: number[] | undefined, target: ResetTarget): Promise<CommittedOffset[]> {
-    this.mayCoordinate();
+  async resetOffsets(
+    groupId: string,
+    topic: string,
+    partitions: number[] | undefined,
+    target: ResetTarget,
+    principal: Principal = ANONYMOUS,
+  ): Promise<CommittedOffset[]> {
+    this.admit(principal, "group_reset_offsets", groupId);
     this.checkKnownGroup(groupId);
     this.checkNoMembers(groupId, "reset its offsets");
     const description = this.broker.describeTopic(topic);
@@ -470,8 +499,8 @@ export class GroupCoordinator {
     return entries;
   }
 
-  async deleteGroup(groupId: string): Promise<void> {
-    this.mayCoordinate();
+  async deleteGroup(groupId: string, principal: Principal = ANONYMOUS): Promise<void> {
+    this.admit(principal, "group_delete", groupId);
     this.checkKnownGroup(groupId);
     this.checkNoMembers(groupId, "delete it");
     const term = this.commitGuard?.admitCommit() ?? 0;
@@ -481,6 +510,19 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- status
 
+  /** A client's list of the groups: list(), once the gate admits it (only the leader answers group calls). */
+  listGroups(principal: Principal = ANONYMOUS): ReturnType<GroupCoordinator["list"]> {
+    this.broker.admit(principal, "group_list", { kind: "cluster" });
+    return this.list();
+  }
+
+  /** A client's view of one group: status(), once the gate admits it (only the leader answers group calls). */
+  describeGroup(groupId: string, principal: Principal = ANONYMOUS): GroupStatus {
+    this.admit(principal, "group_describe", groupId);
+    return this.status(groupId);
+  }
+
+  /** Every group, live or with committed offsets: the broker's own view (metrics), passing no gate. */
   list(): { groupId: string; state: "empty" | "stable"; generation: number; members: number }[] {
     const ids = new Set([...this.groups.keys(), ...this.offsets.groups()]);
     return [...ids].sort().map((groupId) => {
@@ -489,6 +531,7 @@ export class GroupCoordinator {
     });
   }
 
+  /** One group's members, committed offsets and lag: the broker's own view (metrics), passing no gate. */
   status(groupId: string): GroupStatus {
     this.checkKnownGroup(groupId);
     const group = this.groups.get(groupId);
@@ -536,6 +579,11 @@ export class GroupCoordinator {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The broker's one write gate, for a call on group `groupId`. */
+  private admit(principal: Principal, operation: Operation, groupId: string): void {
+    this.broker.admit(principal, operation, { kind: "group", id: groupId });
+  }
 
   /** Every membership change: a new generation and a fresh assignment. */
   private rebalance(group: Group): void {

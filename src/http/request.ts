@@ -1,12 +1,22 @@
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { joinBytes } from "../core/bytes.ts";
 import { parseDurationMs } from "../core/duration.ts";
+import { ANONYMOUS, type Principal } from "../broker/write-gate.ts";
 
 /**
  * Request parsing shared by the routes. Every failure is a GafkaError
  * (400 invalid_request, 413 message_too_large, 415 unsupported_media_type),
  * thrown before anything reaches the broker.
  */
+
+/**
+ * Who sends the request: the principal every domain call is made for.
+ * Anonymous until the HTTP door authenticates; ACLs then decide in the
+ * domain's gate (Broker.admit).
+ */
+export function principalOf(_request: Request): Principal {
+  return ANONYMOUS;
+}
 
 /**
  * The request's JSON body, which must be an object. Checks the content type

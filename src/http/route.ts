@@ -15,7 +15,7 @@ export interface RouteContext {
   readonly requestBytesMax: number;
   /** Leader/follower role and replication; absent on a server started without it (tests). */
   readonly replication?: ReplicaManager;
-  /** The series GET /metrics exposes; handlers count the records they hand out. */
+  /** The series GET /metrics exposes (traffic is counted by the broker's hooks, not by handlers). */
   readonly metrics: BrokerMetrics;
 }
 

@@ -1,13 +1,12 @@
 import type { Broker } from "../broker/broker.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
-import { guardRequest } from "../replication/request-guard.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
-import { queryOf } from "./request.ts";
+import { observeCarriedEpoch } from "./leader-epoch-header.ts";
 import type { HttpMethod, Route, RouteContext } from "./route.ts";
 import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
@@ -36,7 +35,7 @@ export const routeTable: readonly { method: HttpMethod; path: string }[] = route
 export interface ServerOptions {
   broker: Broker;
   groups: GroupCoordinator;
-  /** Leader/follower role: refuses leader-only requests on a follower (421). */
+  /** Leader/follower role: the routes' answers carry its leader epoch, and a request's carried epoch may fence it. */
   replication?: ReplicaManager;
   /** Interface to listen on, e.g. "127.0.0.1". */
   host: string;
@@ -70,7 +69,10 @@ type BunHandler = (request: Bun.BunRequest, server: Bun.Server<undefined>) => Re
  * known path with another method and 404 otherwise. Every thrown error goes
  * through the one error→status map; the server never crashes on a request.
  * Every answer is counted and timed per route (src/metrics), with
- * instruments resolved here, once.
+ * instruments resolved here, once. Whether a write may be taken
+ * (leadership, fencing) is the domain's call (Broker.admit), not the
+ * server's: a follower's 421 is the domain's not_leader, mapped like any
+ * other error.
  */
 export function startServer(options: ServerOptions): RunningServer {
   const requestBytesMax = options.requestBytesMax ?? limits.requestBytesMax;
@@ -89,7 +91,7 @@ export function startServer(options: ServerOptions): RunningServer {
       let response: Response;
       try {
         if (route.longLived) server.timeout(request, 0);
-        if (replication !== undefined) guardRequest(replication, route.method, route.path, request, () => queryOf(request));
+        if (replication !== undefined) observeCarriedEpoch(replication, request);
         response = await route.handle(request, context);
       } catch (error) {
         response = errorResponse(error, logger);

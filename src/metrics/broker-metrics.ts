@@ -24,7 +24,8 @@ const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", 
 
 /**
  * Every series one broker exposes on GET /metrics (docs/api.md "Metrics").
- * Counters on the request path are bumped by the HTTP layer; everything the
+ * Request counters are bumped by the HTTP layer, traffic counters by the
+ * broker's hooks (wired where the process is put together); everything the
  * broker already knows (offsets, sizes, group lag, memory) is read when a
  * scrape asks. One BrokerMetrics serves one broker.
  */

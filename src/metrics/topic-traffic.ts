@@ -1,26 +1,16 @@
 import type { Counter, CounterChild } from "./counter.ts";
 
-/** What a produced or consumed record is measured by: the bytes of its key and value. */
-export interface PayloadRecord {
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
-}
-
-/** A record read through a consumer group, which may span topics. */
-export interface TopicPayloadRecord extends PayloadRecord {
-  readonly topic: string;
-}
-
 interface TopicCounters {
   records: CounterChild;
   bytes: CounterChild;
 }
 
 /**
- * Records and payload bytes (key + value; headers and framing not counted)
- * per topic, in one direction (produced or consumed). A topic's series are
- * made on its first record; only topics that exist get that far, so the
- * label set stays bounded by the topics the broker has had.
+ * Records and bytes per topic, in one direction (produced or consumed),
+ * counted from the broker's traffic hooks (BrokerConfig.onProduced and
+ * onConsumed), so every door counts alike. A topic's series are made on its
+ * first count; only topics that exist get that far, so the label set stays
+ * bounded by the topics the broker has had.
  */
 export class TopicTraffic {
   private readonly byTopic = new Map<string, TopicCounters>();
@@ -32,33 +22,11 @@ export class TopicTraffic {
     private readonly bytes: Counter,
   ) {}
 
-  /** Counts records of one topic. */
-  count(topic: string, records: readonly PayloadRecord[]): void {
-    const counters = this.countersOf(topic);
-    counters.records.inc(records.length);
-    counters.bytes.inc(payloadBytes(records));
-  }
-
-  /** Counts records of one topic given as totals (record batches, whose records are never decoded into objects). */
-  countTotals(topic: string, records: number, payloadBytes: number): void {
+  /** Counts records of one topic, given as totals. */
+  countTotals(topic: string, records: number, bytes: number): void {
     const counters = this.countersOf(topic);
     counters.records.inc(records);
-    counters.bytes.inc(payloadBytes);
-  }
-
-  /** Counts records that each name their topic (a group consume). */
-  countEach(records: readonly TopicPayloadRecord[]): void {
-    let topic: string | undefined;
-    let counters: TopicCounters | undefined;
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index]!;
-      if (record.topic !== topic) {
-        topic = record.topic;
-        counters = this.countersOf(topic);
-      }
-      counters!.records.inc();
-      counters!.bytes.inc((record.key?.length ?? 0) + (record.value?.length ?? 0));
-    }
+    counters.bytes.inc(bytes);
   }
 
   private countersOf(topic: string): TopicCounters {
@@ -73,13 +41,4 @@ export class TopicTraffic {
     this.lastCounters = counters;
     return counters;
   }
-}
-
-function payloadBytes(records: readonly PayloadRecord[]): number {
-  let bytes = 0;
-  for (let index = 0; index < records.length; index++) {
-    const record = records[index]!;
-    bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  }
-  return bytes;
 }

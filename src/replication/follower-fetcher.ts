@@ -284,7 +284,7 @@ export class FollowerFetcher {
       case "batches": {
         const log = this.logOf(message.topic, message.partition);
         const key = checkpointKey(message.topic, message.partition);
-        const appended = log.appendFrames(message.frames, message.startsSegment).then(
+        const appended = this.options.broker.appendAsFollower(message.topic, message.partition, message.frames, message.startsSegment).then(
           () => this.durable(key, message.topic, message.partition, log.durableEndOffset),
           (error: unknown) => {
             this.failure ??= error;
@@ -326,10 +326,10 @@ export class FollowerFetcher {
       const mine = local.get(topic.name);
       local.delete(topic.name);
       if (mine !== undefined && mine.createdAtMs === topic.createdAtMs && mine.partitionCount === topic.partitions) continue;
-      if (mine !== undefined) await broker.deleteTopic(topic.name);
-      await broker.createTopic(topic.name, topic.partitions, topic.createdAtMs);
+      if (mine !== undefined) await broker.deleteTopicAsFollower(topic.name);
+      await broker.createTopicAsFollower(topic.name, topic.partitions, topic.createdAtMs);
     }
-    for (const name of local.keys()) await broker.deleteTopic(name);
+    for (const name of local.keys()) await broker.deleteTopicAsFollower(name);
     this.logs.clear();
     for (const entry of broker.partitionEntries()) {
       if (entry.log !== undefined) this.logs.set(checkpointKey(entry.topic, entry.partition), { topic: entry.topic, partition: entry.partition, log: entry.log });

@@ -294,9 +294,14 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
 
   // ---------------------------------------------------------------- writes (WriteGuard)
 
-  admit(_acks: Acks): number {
+  admitWrite(): number {
     if (this.role !== "leader" || this.fenced || this.stopped || this.leader === undefined) throw this.notLeader();
     return this.term;
+  }
+
+  /** admitWrite() for a produce of any `acks` (the term does not depend on it). */
+  admit(_acks: Acks): number {
+    return this.admitWrite();
   }
 
   async settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void> {
@@ -336,7 +341,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     });
   }
 
-  /** Throws not_leader unless this broker takes writes now (produce, topic changes, group calls). */
+  /** Throws not_leader unless this broker leads and is not fenced. */
   checkLeader(): void {
     if (this.role !== "leader" || this.fenced) throw this.notLeader();
   }

@@ -8,6 +8,7 @@ import {
   parseDurationParameter,
   parseIntegerInRange,
   parseNonNegativeInteger,
+  principalOf,
   queryOf,
   requiredParameter,
 } from "../request.ts";
@@ -32,7 +33,7 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
   const waitMs = parseDurationParameter(query, "timeout", limits.fetchWaitMsMax, 0);
   const encoding = parseEncoding(query.get("value_encoding"), "value_encoding", "utf8");
   const binary = acceptsRecordBatches(request);
-  const result = await context.broker.fetch({
+  const result = await context.broker.consume({
     topic,
     partition,
     offset,
@@ -41,11 +42,7 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
     signal: waitMs > 0 ? request.signal : undefined,
     format: binary ? "batches" : "records",
   });
-  if (binary) {
-    countBatches(context, topic, result);
-    return partitionBatchesResponse(topic, partition, result);
-  }
-  context.metrics.consumed.count(topic, result.records);
+  if (binary) return partitionBatchesResponse(topic, partition, result);
   return partitionConsumeResponse(topic, partition, result.records, encoding, result.nextOffset, result.highWatermark);
 }
 
@@ -85,24 +82,9 @@ async function consumeAsGroupMember(request: Request, query: URLSearchParams, co
     sessionTimeoutMs: sessionTimeout === null ? undefined : parseNonNegativeInteger(sessionTimeout, "session_timeout_ms"),
     assignor: (query.get("assignor") ?? undefined) as AssignorName | undefined,
     signal: request.signal,
-  });
-  if (binary) {
-    for (const chunk of result.chunks) countBatches(context, chunk.topic, chunk);
-    return groupBatchesResponse(membershipJson(result, epoch), result.chunks);
-  }
-  context.metrics.consumed.countEach(result.records);
+  }, principalOf(request));
+  if (binary) return groupBatchesResponse(membershipJson(result, epoch), result.chunks);
   return groupConsumeResponse(membershipJson(result, epoch), result.records, encoding);
-}
-
-/**
- * Counts a binary answer's records, nextOffset - offset, and as bytes the
- * batches' bytes: the key + value bytes the JSON form counts are not known
- * without decoding every record, which the binary form exists to avoid. So
- * gafka_bytes_consumed_total counts batch bytes (record framing and headers,
- * and records outside [offset, nextOffset) in the end batches) for it.
- */
-function countBatches(context: RouteContext, topic: string, read: { offset: number; nextOffset: number; batches: Uint8Array }): void {
-  if (read.nextOffset > read.offset) context.metrics.consumed.countTotals(topic, read.nextOffset - read.offset, read.batches.length);
 }
 
 function parseOffset(text: string | null): FetchOffset {

@@ -1,7 +1,7 @@
 import type { AssignorName, TopicPartition } from "../../groups/assignor.ts";
 import type { GroupStatus, MembershipView, OffsetCommit, ResetTarget } from "../../groups/coordinator.ts";
 import { invalidRequest } from "../../core/errors.ts";
-import { readJsonObject } from "../request.ts";
+import { principalOf, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 
 /**
@@ -86,14 +86,14 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 }
 
 /** GET /api/v1/consumer-groups */
-function listGroups(_request: Request, context: RouteContext): Response {
-  const groups = context.groups.list().map((g) => ({ group_id: g.groupId, state: g.state, generation: g.generation, members: g.members }));
+function listGroups(request: Request, context: RouteContext): Response {
+  const groups = context.groups.listGroups(principalOf(request)).map((g) => ({ group_id: g.groupId, state: g.state, generation: g.generation, members: g.members }));
   return Response.json({ groups });
 }
 
 /** GET /api/v1/consumer-groups/{group}/status */
 function groupStatus(request: Bun.BunRequest, context: RouteContext): Response {
-  return Response.json(statusJson(context.groups.status(params(request).group ?? "")));
+  return Response.json(statusJson(context.groups.describeGroup(params(request).group ?? "", principalOf(request))));
 }
 
 /** POST /api/v1/consumer-groups/{group}/members/{member} {"topics", "session_timeout_ms"?, "assignor"?} */
@@ -105,7 +105,7 @@ async function join(request: Bun.BunRequest, context: RouteContext): Promise<Res
     topics: topicList(body.topics ?? body.topic, "topics"),
     sessionTimeoutMs: optionalInteger(body, "session_timeout_ms"),
     assignor: optionalString(body, "assignor") as AssignorName | undefined,
-  });
+  }, principalOf(request));
   return Response.json(membershipJson(view, epoch));
 }
 
@@ -113,13 +113,13 @@ async function join(request: Bun.BunRequest, context: RouteContext): Promise<Res
 function heartbeat(request: Bun.BunRequest, context: RouteContext): Response {
   const { group = "", member = "" } = params(request);
   const epoch = coordinatorEpoch(context);
-  return Response.json(membershipJson(context.groups.heartbeat(group, member), epoch));
+  return Response.json(membershipJson(context.groups.heartbeat(group, member, principalOf(request)), epoch));
 }
 
 /** DELETE /api/v1/consumer-groups/{group}/members/{member} */
 function leave(request: Bun.BunRequest, context: RouteContext): Response {
   const { group = "", member = "" } = params(request);
-  context.groups.leave(group, member);
+  context.groups.leave(group, member, principalOf(request));
   return Response.json({ group_id: group, consumer_id: member, left: true });
 }
 
@@ -141,7 +141,7 @@ async function commitOffsets(request: Bun.BunRequest, context: RouteContext): Pr
   const body = await readJsonObject(request, context.requestBytesMax);
   const group = params(request).group ?? "";
   const commits = parseCommits(body.offsets);
-  await context.groups.commit(group, optionalString(body, "consumer_id"), optionalInteger(body, "generation"), commits);
+  await context.groups.commit(group, optionalString(body, "consumer_id"), optionalInteger(body, "generation"), commits, principalOf(request));
   return Response.json({ group_id: group, committed: commits });
 }
 
@@ -178,7 +178,7 @@ async function resetOffsets(request: Bun.BunRequest, context: RouteContext): Pro
     partitions = body.partitions as number[];
   }
   const target = parseResetTarget(body);
-  const entries = await context.groups.resetOffsets(group, body.topic, partitions, target);
+  const entries = await context.groups.resetOffsets(group, body.topic, partitions, target, principalOf(request));
   return Response.json({
     group_id: group,
     offsets: entries.map((e) => ({ topic: e.topic, partition: e.partition, offset: e.offset } satisfies TopicPartition & { offset: number })),
@@ -188,7 +188,7 @@ async function resetOffsets(request: Bun.BunRequest, context: RouteContext): Pro
 /** DELETE /api/v1/consumer-groups/{group} */
 async function deleteGroup(request: Bun.BunRequest, context: RouteContext): Promise<Response> {
   const group = params(request).group ?? "";
-  await context.groups.deleteGroup(group);
+  await context.groups.deleteGroup(group, principalOf(request));
   return Response.json({ deleted: group });
 }
 

@@ -1,12 +1,13 @@
-import { type Acks, ProduceOutcomesError, type ProduceResult } from "../../broker/broker.ts";
-import { GafkaError, invalidRequest } from "../../core/errors.ts";
-import { LEADER_EPOCH_HEADER } from "../../replication/request-guard.ts";
+import { type Acks, parseAcks } from "../../broker/acks.ts";
+import { GafkaError } from "../../core/errors.ts";
+import { LEADER_EPOCH_HEADER } from "../leader-epoch-header.ts";
 import { decodeProduceRequest } from "../record-json.ts";
 import {
   isJsonContentType,
   isRecordBatchContentType,
   RECORD_BATCH_MEDIA_TYPE,
   parseNonNegativeInteger,
+  principalOf,
   queryOf,
   readBinaryBody,
   readJsonObject,
@@ -21,7 +22,8 @@ import type { Route, RouteContext } from "../route.ts";
  * the fsync policy, "all" (or -1) once every in-sync replica holds them, 0 at
  * once with 202 and offsets -1. A batch spanning partitions that fails in
  * some answers the first failure's error with every record's outcome in
- * `error.results` (Broker.produce).
+ * `error.results` (Broker.produce, which also decides whether this broker
+ * may take the write and counts what was produced).
  */
 async function produce(request: Request, context: RouteContext): Promise<Response> {
   const contentType = request.headers.get("content-type");
@@ -35,15 +37,7 @@ async function produce(request: Request, context: RouteContext): Promise<Respons
   const body = await readJsonObject(request, context.requestBytesMax);
   const acks = parseAcks(body.acks ?? queryOf(request).get("acks") ?? undefined);
   const { topic, records, batch } = decodeProduceRequest(body);
-  let results: ProduceResult[];
-  try {
-    results = await context.broker.produce(topic, records, { acks });
-  } catch (error) {
-    // Some partitions took their records: those were acknowledged (in error.results) and count as produced.
-    if (error instanceof ProduceOutcomesError) context.metrics.produced.count(topic, error.storedIndexes.map((index) => records[index]!));
-    throw error;
-  }
-  context.metrics.produced.count(topic, records);
+  const results = await context.broker.produce(topic, records, { acks }, principalOf(request));
   const init = answerInit(acks, context);
   if (!batch) {
     const result = results[0]!;
@@ -68,8 +62,7 @@ async function produceBatches(request: Request, context: RouteContext): Promise<
   const partition = parseNonNegativeInteger(requiredParameter(query, "partition"), "partition");
   const acks = parseAcks(query.get("acks") ?? undefined);
   const body = await readBinaryBody(request, context.requestBytesMax);
-  const result = await context.broker.produceBatches(topic, partition, body, { acks });
-  context.metrics.produced.countTotals(topic, result.recordCount, result.payloadBytes);
+  const result = await context.broker.produceBatches(topic, partition, body, { acks }, principalOf(request));
   return Response.json(
     { topic, partition: result.partition, base_offset: result.baseOffset, last_offset: result.lastOffset },
     answerInit(acks, context),
@@ -81,16 +74,6 @@ function answerInit(acks: Acks, context: RouteContext): ResponseInit {
     status: acks === 0 ? 202 : 200,
     headers: context.replication === undefined ? {} : { [LEADER_EPOCH_HEADER]: String(context.replication.leaderEpoch) },
   };
-}
-
-/** 0, 1, "all" or -1 (Kafka's spelling of all), as a number or a string; 1 when absent. */
-function parseAcks(value: unknown): Acks {
-  if (value === undefined || value === null) return 1;
-  const text = String(value);
-  if (text === "1") return 1;
-  if (text === "0") return 0;
-  if (text === "all" || text === "-1") return "all";
-  throw invalidRequest(`'acks' must be 0, 1 or "all" (or -1), not ${JSON.stringify(value)}`, { field: "acks" });
 }
 
 export const produceRoutes: Route[] = [{ method: "POST", path: "/api/v1/produce", handle: produce }];

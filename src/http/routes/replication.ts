@@ -2,7 +2,7 @@ import { invalidRequest } from "../../core/errors.ts";
 import type { EpochEntry } from "../../storage/leader-epoch-cache.ts";
 import type { StreamRequest } from "../../replication/leader-replicator.ts";
 import type { ReplicaManager } from "../../replication/replica-manager.ts";
-import { LEADER_EPOCH_HEADER } from "../../replication/request-guard.ts";
+import { LEADER_EPOCH_HEADER } from "../leader-epoch-header.ts";
 import { GafkaError } from "../../core/errors.ts";
 import { readBodyText, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";

@@ -1,6 +1,6 @@
 import type { TopicDescription } from "../../broker/broker.ts";
 import { invalidRequest } from "../../core/errors.ts";
-import { readJsonObject } from "../request.ts";
+import { principalOf, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 
 /** POST /api/v1/topics {"name", "partitions"?} → 201 with the topic's description. */
@@ -9,7 +9,7 @@ async function createTopic(request: Request, context: RouteContext): Promise<Res
   if (typeof body.name !== "string") throw invalidRequest("field 'name' is required and must be a string", { field: "name" });
   const partitions = body.partitions ?? 1;
   if (typeof partitions !== "number") throw invalidRequest("field 'partitions' must be a number", { field: "partitions" });
-  const description = await context.broker.createTopic(body.name, partitions);
+  const description = await context.broker.createTopic(body.name, partitions, principalOf(request));
   return Response.json(topicDescriptionJson(description), { status: 201 });
 }
 
@@ -27,7 +27,7 @@ function describeTopic(request: Bun.BunRequest, context: RouteContext): Response
 /** DELETE /api/v1/topics/{name} → {"deleted": name} once the deletion is durable. */
 async function deleteTopic(request: Bun.BunRequest, context: RouteContext): Promise<Response> {
   const name = topicParameter(request);
-  await context.broker.deleteTopic(name);
+  await context.broker.deleteTopic(name, principalOf(request));
   return Response.json({ deleted: name });
 }
 

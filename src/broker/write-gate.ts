@@ -1,0 +1,123 @@
+import type { PartitionLogApi } from "../storage/log-types.ts";
+import type { Acks } from "./acks.ts";
+
+/**
+ * Who asks. Every door (HTTP today, the Kafka listener later) names the
+ * principal of each call; until authentication exists every caller is
+ * anonymous.
+ */
+export type Principal = { kind: "anonymous" };
+
+export const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous" });
+
+/**
+ * What the gate admits or refuses: every kind of client write, and the group
+ * reads that only the coordinator (the leader) answers.
+ */
+export type Operation =
+  | "produce"
+  | "create_topic"
+  | "delete_topic"
+  | "group_join"
+  | "group_heartbeat"
+  | "group_leave"
+  /** A group member's consume call: it may join, and it commits what the previous call delivered. */
+  | "group_consume"
+  | "group_commit"
+  | "group_reset_offsets"
+  | "group_delete"
+  /** A group's status (members, committed offsets, lag). */
+  | "group_describe"
+  | "group_list";
+
+/** What a write acts on. */
+export type Resource = { kind: "topic"; name: string } | { kind: "group"; id: string } | { kind: "cluster" };
+
+/**
+ * Where an append comes from (Kafka's AppendOrigin): a client's records,
+ * which pass the gate and get their offsets here; the leader's stored
+ * frames replicated to a follower, which keep their offsets and pass no
+ * gate (the leader admitted them); or the group coordinator's own writes
+ * (committed offsets), admitted as the group call that caused them.
+ */
+export type AppendOrigin = "client" | "replication" | "coordinator";
+
+/**
+ * Replication's say over writes (src/replication/replica-manager.ts).
+ * Without one, a broker alone takes every write and acks=all means acks=1.
+ */
+export interface WriteGuard {
+  /**
+   * Throws not_leader when this broker may not take writes (a follower, a
+   * fenced leader, or one stopping); returns the leadership term the write
+   * is taken under.
+   */
+  admitWrite(): number;
+  /**
+   * Throws unless this broker may act as group coordinator now: not_leader
+   * as admitWrite, not_leader_lease (503, retriable) when it leads without
+   * its lease, so that two coordinators never answer at once.
+   */
+  checkLease(): void;
+  /**
+   * After the local append of offsets below `endOffset`: resolves when `acks`
+   * is satisfied; throws not_leader when the term ended first (a deposed
+   * leader never acknowledges a write), not_enough_replicas when acks=all
+   * cannot be met.
+   */
+  settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void>;
+}
+
+/**
+ * The one gate every client write passes, whichever door it came in by:
+ * Broker (produce, topic create and delete) and GroupCoordinator (every group
+ * call) call admit() before they act. Today it decides whether this broker
+ * may take the write (leadership, fencing, the coordinator's lease); whether
+ * the principal may (authentication, ACLs) plugs in here next.
+ */
+export class WriteGate {
+  private guard: WriteGuard | undefined;
+
+  /** Lets replication decide who may write (see WriteGuard). */
+  setGuard(guard: WriteGuard): void {
+    this.guard = guard;
+  }
+
+  /** Replication's guard, for settling an admitted write (absent without replication). */
+  get writeGuard(): WriteGuard | undefined {
+    return this.guard;
+  }
+
+  /**
+   * Throws a typed error (not_leader, not_leader_lease) when `principal` may
+   * not do `operation` on `resource` here and now; returns the leadership
+   * term the write is taken under (0 without replication).
+   */
+  admit(_principal: Principal, operation: Operation, _resource: Resource): number {
+    const guard = this.guard;
+    if (guard === undefined) return 0;
+    const term = guard.admitWrite();
+    if (NEEDS_LEASE[operation]) guard.checkLease();
+    return term;
+  }
+}
+
+/**
+ * Which operations need the leader's lease as well as its leadership: the
+ * coordinator's group calls that change or hand out state. Group reads need
+ * leadership only.
+ */
+const NEEDS_LEASE: Record<Operation, boolean> = {
+  produce: false,
+  create_topic: false,
+  delete_topic: false,
+  group_join: true,
+  group_heartbeat: true,
+  group_leave: true,
+  group_consume: true,
+  group_commit: true,
+  group_reset_offsets: true,
+  group_delete: true,
+  group_describe: false,
+  group_list: false,
+};

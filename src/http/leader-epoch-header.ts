@@ -1,0 +1,17 @@
+import type { ReplicaManager } from "../replication/replica-manager.ts";
+
+/** Request header carrying the newest leader epoch a client has seen; answers carry it too. */
+export const LEADER_EPOCH_HEADER = "gafka-leader-epoch";
+
+/**
+ * Hands replication the leader epoch a request carries, before any route
+ * runs: a newer one than this leader's fences it (ReplicaManager.observeEpoch),
+ * and the domain's gate then refuses its writes. The door only reads the
+ * header; whether a write may be taken is decided in the domain.
+ */
+export function observeCarriedEpoch(replication: ReplicaManager, request: Request): void {
+  const carried = request.headers.get(LEADER_EPOCH_HEADER);
+  if (carried === null) return;
+  const epoch = Number(carried);
+  if (Number.isSafeInteger(epoch)) replication.observeEpoch(epoch);
+}
