@@ -1,0 +1,101 @@
+/**
+ * Opening partition logs, and the clean-shutdown marker that tells them
+ * whether to trust their tails (src/storage/clean-shutdown-marker.ts): at
+ * start the marker is taken before any log opens, and at close it is written
+ * again only when every log opened at start and closed online.
+ */
+
+import { isGafkaError } from "../core/errors.ts";
+import type { PartitionLogApi } from "../storage/log-types.ts";
+import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
+import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
+import type { BrokerConfig } from "./config.ts";
+import { partitionDirectory, type TopicMetadata } from "./topic-registry.ts";
+import { closePartitions, type PartitionSlot, TopicState } from "./topic-state.ts";
+
+/** Opens (and recovers) one partition's log; throws GafkaError log_corrupt when it is damaged in the middle. */
+export type LogFactory = (options: PartitionLogOptions) => PartitionLogApi;
+
+export function openPartitionLog(options: PartitionLogOptions): PartitionLogApi {
+  return PartitionLog.open(options);
+}
+
+export class PartitionOpener {
+  /** While openTopics() opens the logs: the last stop was clean. */
+  private afterCleanShutdown = false;
+  /** openTopics() opened every log: only then may markCleanStop() mark the stop clean. */
+  private openedEveryLog = false;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly openLog: LogFactory,
+    private readonly leaderEpoch: (() => number) | undefined,
+  ) {}
+
+  /**
+   * At start: takes the clean-shutdown marker, then opens (recovering) every
+   * topic's partitions into `topics`, in the registry's order. A failure other
+   * than a partition's corruption throws, leaving in `topics` those opened.
+   */
+  async openTopics(metadataList: readonly TopicMetadata[], topics: Map<string, TopicState>): Promise<void> {
+    const { fs, dataDir } = this.config;
+    // Taken (durably) before any log is opened: from here on a crash must not pass for a clean stop.
+    this.afterCleanShutdown = takeCleanShutdownMarker(fs, dataDir);
+    for (const metadata of metadataList) {
+      topics.set(metadata.name, new TopicState(metadata, await this.openPartitions(metadata.name, metadata.partitionCount)));
+    }
+    this.afterCleanShutdown = false;
+    this.openedEveryLog = true;
+  }
+
+  /**
+   * At close, after `slots` were closed: writes the clean-shutdown marker
+   * when every log was closed and fdatasync'ed (a partition refused at open
+   * was never written), so that the next start may trust the tails. A failure
+   * to write it is logged: the next start recovers as after a crash.
+   */
+  async markCleanStop(slots: readonly PartitionSlot[]): Promise<void> {
+    if (!this.openedEveryLog || !slots.every((slot) => slot.log === undefined || slot.log.status === "online")) return;
+    await writeCleanShutdownMarker(this.config.fs, this.config.dataDir).catch((error: unknown) => {
+      this.config.logger.warn(`broker ${this.config.brokerId}: could not write the clean-shutdown marker (the next start recovers as after a crash): ${error}`);
+    });
+  }
+
+  /** Opens partitions 0..count-1; on a failure other than corruption closes those opened and throws. */
+  async openPartitions(topic: string, count: number): Promise<PartitionSlot[]> {
+    const slots: PartitionSlot[] = [];
+    try {
+      for (let index = 0; index < count; index++) slots.push(this.openPartition(topic, index));
+    } catch (error) {
+      await closePartitions(slots, this.config.logger);
+      throw error;
+    }
+    return slots;
+  }
+
+  /** One partition's log, or its refusal when recovery finds it corrupt (the topic's other partitions serve). */
+  private openPartition(topic: string, index: number): PartitionSlot {
+    const { dataDir, fs, clock, logger, fsyncPolicy, segmentBytesMax, onFsync } = this.config;
+    const dir = partitionDirectory(dataDir, topic, index);
+    fs.mkdirp(dir);
+    try {
+      const log = this.openLog({
+        dir,
+        name: `${topic}-${index}`,
+        fs,
+        clock,
+        logger,
+        fsyncPolicy,
+        segmentBytesMax,
+        leaderEpoch: this.leaderEpoch,
+        onFsync,
+        afterCleanShutdown: this.afterCleanShutdown,
+      });
+      return { index, log, refusal: undefined };
+    } catch (error) {
+      if (!isGafkaError(error) || error.code !== "log_corrupt") throw error;
+      logger.error(`partition ${topic}-${index} refused: ${error.message}`);
+      return { index, log: undefined, refusal: error };
+    }
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Topic creation and deletion: one at a time, in call order, each durable
+ * when it resolves. A create is all or nothing (its directories are removed
+ * again when it fails); a delete is done once topics.json no longer names
+ * the topic.
+ */
+
+import { assert } from "../core/assert.ts";
+import { isGafkaError, storageError, systemErrorCode } from "../core/errors.ts";
+import type { BrokerState } from "./broker-state.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { PartitionOpener } from "./partition-opener.ts";
+import { checkPartitionCount, checkTopicName, partitionDirectory, topicExists, type TopicMetadata, type TopicRegistry } from "./topic-registry.ts";
+import { closePartitions, describeTopicState, type PartitionSlot, type TopicDescription, TopicState } from "./topic-state.ts";
+import type { AppendOrigin } from "./write-gate.ts";
+
+/** A topic created or deleted (replication ships these to followers). */
+export type TopicChangeListener = (change: { kind: "created" | "deleted"; topic: string }) => void;
+
+export class TopicAdmin {
+  /** Topic creates and deletes run one at a time, in call order. */
+  private adminQueue: Promise<void> = Promise.resolve();
+  private readonly listeners: TopicChangeListener[] = [];
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly state: BrokerState,
+    private readonly registry: TopicRegistry,
+    private readonly opener: PartitionOpener,
+  ) {}
+
+  /** Calls `listener` after each topic creation or deletion is durable. */
+  onChange(listener: TopicChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves once the creates and deletes queued so far have ended. */
+  settled(): Promise<void> {
+    return this.adminQueue;
+  }
+
+  /**
+   * Creates the topic's partition directories and logs, then records the topic
+   * durably in topics.json (see Broker.createTopic). `createdAtMs` is the
+   * leader's for a follower's create, absent for a client's (now).
+   */
+  async create(origin: AppendOrigin, name: string, partitionCount: number, createdAtMs: number | undefined): Promise<TopicDescription> {
+    assert(origin !== "coordinator", "the coordinator creates no topics");
+    this.state.checkAccepting();
+    checkTopicName(name);
+    checkPartitionCount(partitionCount);
+    return this.runAdmin(async () => {
+      this.state.checkAccepting();
+      if (this.state.topics.has(name)) throw topicExists(name);
+      let partitions: PartitionSlot[] | undefined;
+      let metadata: TopicMetadata;
+      try {
+        // Directories of an earlier topic of this name whose create or delete was interrupted.
+        this.removePartitionDirectories(name);
+        partitions = await this.opener.openPartitions(name, partitionCount);
+        await this.config.fs.syncDirectory(this.config.dataDir);
+        metadata = await this.registry.create(name, partitionCount, createdAtMs ?? this.config.clock.nowMs());
+      } catch (error) {
+        await this.undoCreate(name, partitions);
+        // A failing disk (ENOSPC, EIO, ENAMETOOLONG...) is the client's 503; anything else is a bug.
+        if (isGafkaError(error) || systemErrorCode(error) === undefined) throw error;
+        throw storageError(`could not create topic '${name}'`, error);
+      }
+      const topic = new TopicState(metadata, partitions);
+      this.state.topics.set(name, topic);
+      this.config.logger.info(`created topic '${name}' with ${partitionCount} partition(s)`);
+      for (const listener of this.listeners) listener({ kind: "created", topic: name });
+      return describeTopicState(topic);
+    });
+  }
+
+  /** Removes the topic from topics.json durably, then closes its logs and removes its directories (see Broker.deleteTopic). */
+  async delete(name: string): Promise<void> {
+    this.state.checkAccepting();
+    return this.runAdmin(async () => {
+      this.state.checkAccepting();
+      const topic = this.state.topicOrThrow(name);
+      await this.registry.delete(name);
+      this.state.topics.delete(name);
+      topic.closing.abort();
+      await closePartitions(topic.partitions, this.config.logger);
+      this.removePartitionDirectories(name);
+      this.config.logger.info(`deleted topic '${name}'`);
+      for (const listener of this.listeners) listener({ kind: "deleted", topic: name });
+    });
+  }
+
+  private runAdmin<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.adminQueue.then(change);
+    this.adminQueue = result.then(ignore, ignore);
+    return result;
+  }
+
+  /**
+   * After a failed create: closes the logs it opened, removes every directory
+   * of the name and fsyncs the data dir, so that no partition directory of a
+   * topic that does not exist survives a crash. A failure here is logged; the
+   * caller reports the create's own failure, and a later create of the name
+   * removes what is left.
+   */
+  private async undoCreate(topic: string, partitions: PartitionSlot[] | undefined): Promise<void> {
+    const { dataDir, fs, logger } = this.config;
+    if (partitions !== undefined) await closePartitions(partitions, logger).catch(ignore); // closePartitions logs
+    try {
+      this.removePartitionDirectories(topic);
+      await fs.syncDirectory(dataDir);
+    } catch (error) {
+      logger.error(`topic '${topic}' was not created, and removing its partition directories failed`, error);
+    }
+  }
+
+  /** Removes `<dataDir>/<topic>-<n>` for every n; other topics' directories never match. */
+  private removePartitionDirectories(topic: string): void {
+    const { dataDir, fs } = this.config;
+    const prefix = `${topic}-`;
+    for (const entry of fs.readdir(dataDir)) {
+      if (entry.startsWith(prefix) && isDigits(entry, prefix.length)) {
+        fs.removeRecursive(partitionDirectory(dataDir, topic, Number(entry.slice(prefix.length))));
+      }
+    }
+  }
+}
+
+function isDigits(text: string, from: number): boolean {
+  if (from >= text.length) return false;
+  for (let i = from; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
+function ignore(): void {}
