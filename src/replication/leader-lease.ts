@@ -1,3 +1,15 @@
+/** The leader's lease as GET /api/v1/replication/status reports it. */
+export interface LeaseStatus {
+  held: boolean;
+  periodMs: number;
+  /** Followers whose last echo is within the lease period. */
+  followersHeard: number;
+  /** Followers needed: min.insync.replicas - 1. */
+  followersNeeded: number;
+  /** Until the lease ends unless someone is heard again; null with N = 1 (always held), 0 once ended. */
+  remainingMs: number | null;
+}
+
 /**
  * The leader's lease (issue 13, rule 4): the leader acts as leader — advances
  * high watermarks, acknowledges acks=all writes, answers group coordination —
@@ -69,5 +81,16 @@ export class LeaderLease {
     if (needed <= 0) return Infinity;
     const newestFirst = [...this.renewedAtMs.values()].sort((a, b) => b - a);
     return newestFirst.length < needed ? -Infinity : newestFirst[needed - 1]! + this.periodMs;
+  }
+
+  status(nowMs: number): LeaseStatus {
+    const expiresAtMs = this.expiresAtMs();
+    return {
+      held: this.held(nowMs),
+      periodMs: this.periodMs,
+      followersHeard: this.currentFollowers(nowMs),
+      followersNeeded: Math.max(0, this.minInsyncReplicas - 1),
+      remainingMs: expiresAtMs === Infinity ? null : Math.max(0, Math.round(expiresAtMs - nowMs)),
+    };
   }
 }

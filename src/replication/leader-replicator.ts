@@ -5,13 +5,16 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EpochEntry } from "../storage/leader-epoch-cache.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
+import { type FollowerReplica, type FollowerStatus, followerStatus, NEVER, newFollowerReplica } from "./follower-replica.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
+import { InSyncSet } from "./in-sync-set.ts";
+import { type LeaderPartition, rejectWaiters, resolveWaiters, waitForHighWatermark } from "./leader-partition.ts";
+import { LeaderLease, type LeaseStatus } from "./leader-lease.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
-import { LeaderLease } from "./leader-lease.ts";
 import type { KnownBroker } from "./replication-state.ts";
 import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
-import { divergenceOffset } from "./truncation.ts";
+import { streamStartOffset } from "./truncation.ts";
 
 /** What a follower's ack says besides its positions (POST /api/v1/replication/ack). */
 export interface AckReport {
@@ -23,50 +26,7 @@ export interface AckReport {
   sentAtMs?: number;
 }
 
-/** A follower's partition as the leader tracks it. */
-interface ReplicaPartition {
-  /** One past the last offset the follower has said it holds durably. */
-  ackedOffset: number;
-  /**
-   * The latest leader SEND time as of which the follower is known to have
-   * held everything the leader held durably (Kafka's lastCaughtUpTime): the
-   * stamp of a send that reached the leader's durable end and that the
-   * follower has since acknowledged, or an echoed stamp while it holds the
-   * leader's durable end. A send time, never the time an ack arrived: it
-   * proves the follower heard the leader then. NEVER (-Infinity) before it
-   * ever caught up: the monotonic clock starts near 0 with the process.
-   */
-  lastCaughtUpMs: number;
-  inSync: boolean;
-  /** Sends that reached the leader's durable end, oldest first: acking one means caught up as of its send time. */
-  sent: { endOffset: number; atMs: number }[];
-}
-
-interface FollowerReplica {
-  id: number;
-  address: string;
-  lastContactMs: number;
-  session: StreamSession | undefined;
-  /** The id of the latest session, which a leaving follower names after its stream ended. */
-  lastSessionId: number;
-  partitions: Map<string, ReplicaPartition>;
-  /** The offset-store write its session's offsets snapshot covers: later writes go out one by one. */
-  offsetsSnapshotSequence: number;
-}
-
-interface AckWaiter {
-  endOffset: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-interface LeaderPartition {
-  topic: string;
-  partition: number;
-  topicCreatedAtMs: number;
-  log: PartitionLogApi;
-  waiters: AckWaiter[];
-}
+export type { FollowerStatus } from "./follower-replica.ts";
 
 /** What a follower sends when it opens its stream (POST /api/v1/replication/stream). */
 export interface StreamRequest {
@@ -84,35 +44,7 @@ export interface StreamRequest {
   }[];
 }
 
-export interface FollowerStatus {
-  id: number;
-  address: string;
-  connected: boolean;
-  lastContactMs: number;
-  /** How long ago (ms, leader's clock) the newest send this follower echoed went out; null if none since it last left. */
-  leaseRenewedMsAgo: number | null;
-  partitions: {
-    topic: string;
-    partition: number;
-    ackedOffset: number;
-    lag: number;
-    /** How long the follower has been behind: 0 while it holds the leader's log end, null if it never caught up. */
-    lagMs: number | null;
-    inSync: boolean;
-  }[];
-}
-
-/** The leader's lease as GET /api/v1/replication/status reports it. */
-export interface LeaseStatus {
-  held: boolean;
-  periodMs: number;
-  /** Followers whose last echo is within the lease period. */
-  followersHeard: number;
-  /** Followers needed: min.insync.replicas - 1. */
-  followersNeeded: number;
-  /** Until the lease ends unless someone is heard again; null with N = 1 (always held), 0 once ended. */
-  remainingMs: number | null;
-}
+export type { LeaseStatus } from "./leader-lease.ts";
 
 export interface LeaderReplicatorOptions {
   broker: Broker;
@@ -132,8 +64,6 @@ export interface LeaderReplicatorOptions {
 }
 
 const SENT_KEPT_MAX = 1024;
-/** A time that is never recent, whatever the monotonic clock reads. */
-const NEVER = -Infinity;
 /** A stream that had to leave out an unreadable partition ends after this long, so the follower starts over with it. */
 const POSTPONED_RETRY_MS = 2000;
 
@@ -177,6 +107,7 @@ export class LeaderReplicator implements SessionSource {
   private readonly lease: LeaderLease;
   /** The lease as last evaluated: a change is logged, and regaining it lets high watermarks move again. */
   private leaseWasHeld: boolean;
+  private readonly inSync: InSyncSet;
 
   constructor(private readonly options: LeaderReplicatorOptions) {
     this.leaderEpoch = options.leaderEpoch;
@@ -187,27 +118,22 @@ export class LeaderReplicator implements SessionSource {
     this.heartbeatIntervalMs = Math.max(10, Math.min(1000, Math.floor(options.replicaLagMaxMs / 4)));
     this.lease = new LeaderLease(options.replicaLagMaxMs, options.minInsyncReplicas);
     this.leaseWasHeld = this.lease.held(options.clock.monotonicMs());
+    this.inSync = new InSyncSet({
+      partitions: this.partitions,
+      followers: this.followers,
+      lease: this.lease,
+      clock: options.clock,
+      logger: options.logger,
+      replicaLagMaxMs: options.replicaLagMaxMs,
+      minInsyncReplicas: options.minInsyncReplicas,
+    });
     const now = options.clock.monotonicMs();
     for (const known of options.knownFollowers) {
       // Not heard from yet: in sync only where the checkpoint says so.
-      this.followers.set(known.id, { id: known.id, address: known.address, lastContactMs: 0, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 });
+      this.followers.set(known.id, newFollowerReplica(known.id, known.address, 0));
     }
     this.refreshPartitions();
-    for (const [key, saved] of options.checkpoint) {
-      const leaderPartition = this.partitions.get(key);
-      if (leaderPartition === undefined) continue;
-      // Restarted with N >= 2: what was visible is what N replicas held at the checkpoint, not this log's end.
-      if (options.minInsyncReplicas >= 2) {
-        leaderPartition.log.resetHighWatermarkLimit(Math.min(saved.highWatermark, leaderPartition.log.durableEndOffset));
-      }
-      // Followers in sync at the last checkpoint stay so, at its high watermark, until they catch up or time out.
-      for (const id of saved.inSync) {
-        const replica = this.followers.get(id)?.partitions.get(key);
-        if (replica === undefined) continue;
-        Object.assign(replica, { ackedOffset: saved.highWatermark, lastCaughtUpMs: now, inSync: true });
-      }
-      this.recompute(leaderPartition, true);
-    }
+    this.inSync.restore(options.checkpoint, now);
     const tickMs = Math.max(20, Math.min(250, Math.floor(options.replicaLagMaxMs / 4)));
     this.tickTimer = options.clock.setInterval(() => this.tick(), tickMs);
   }
@@ -233,7 +159,7 @@ export class LeaderReplicator implements SessionSource {
         follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: this.lease.renewedAt(follower.id) ?? NEVER, inSync: false, sent: [] });
         follower.session?.startPartition(key, entry.topic, entry.partition, 0);
       }
-      this.evaluate(leaderPartition, now);
+      this.inSync.evaluate(leaderPartition, now);
     }
     for (const [key, leaderPartition] of this.partitions) if (!seen.has(key)) this.dropPartition(key, leaderPartition);
   }
@@ -242,7 +168,7 @@ export class LeaderReplicator implements SessionSource {
     this.partitions.delete(key);
     this.byLog.delete(leaderPartition.log);
     const gone = new GafkaError("topic_not_found", `topic '${leaderPartition.topic}' was deleted before the write was replicated`);
-    for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(gone);
+    rejectWaiters(leaderPartition, gone);
     for (const follower of this.followers.values()) {
       follower.partitions.delete(key);
       follower.session?.stopPartition(key);
@@ -261,7 +187,7 @@ export class LeaderReplicator implements SessionSource {
   durableAdvanced(log: PartitionLogApi): void {
     for (const follower of this.followers.values()) follower.session?.wake();
     const leaderPartition = this.byLog.get(log);
-    if (leaderPartition !== undefined) this.resolveWaiters(leaderPartition);
+    if (leaderPartition !== undefined) resolveWaiters(leaderPartition);
   }
 
   // ---------------------------------------------------------------- streams
@@ -275,7 +201,7 @@ export class LeaderReplicator implements SessionSource {
     }
     const now = this.options.clock.monotonicMs();
     if (follower === undefined) {
-      follower = { id: request.followerId, address: request.address, lastContactMs: now, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 };
+      follower = newFollowerReplica(request.followerId, request.address, now);
       this.followers.set(follower.id, follower);
       for (const key of this.partitions.keys()) follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: NEVER, inSync: false, sent: [] });
       this.options.onFollowerSeen({ id: follower.id, address: follower.address });
@@ -305,7 +231,7 @@ export class LeaderReplicator implements SessionSource {
       const sameTopic = mine !== undefined && mine.topicCreatedAtMs === leaderPartition.topicCreatedAtMs;
       let start: number;
       try {
-        start = sameTopic ? this.startOffset(leaderPartition.log, mine.epochs, mine.logEndOffset!) : 0;
+        start = sameTopic ? streamStartOffset(leaderPartition.log, mine.epochs, mine.logEndOffset!) : 0;
       } catch (error) {
         // This partition is offline here (being recovered): stream the others, and start over soon.
         this.logger.warn(`replication to follower ${follower.id}: ${key} is not readable now: ${error instanceof Error ? error.message : error}`);
@@ -318,15 +244,6 @@ export class LeaderReplicator implements SessionSource {
     }
     if (postponed > 0) this.options.clock.setTimeout(() => session.close(), POSTPONED_RETRY_MS);
     return session;
-  }
-
-  /** Where the follower's copy stops agreeing with this log, at a batch boundary of this log. */
-  private startOffset(log: PartitionLogApi, epochs: EpochEntry[], followerLogEnd: number): number {
-    const offset = divergenceOffset(
-      { logEndOffset: log.logEndOffset, endOf: (epoch, end) => log.leaderEpochs.endOf(epoch, end) },
-      { epochs, logEndOffset: followerLogEnd },
-    );
-    return offset < log.logEndOffset ? log.batchBaseOffsetOf(offset) : offset;
   }
 
   sessionEnded(session: StreamSession): void {
@@ -394,9 +311,9 @@ export class LeaderReplicator implements SessionSource {
       }
     }
     if (this.leaseChanged(now)) {
-      for (const leaderPartition of this.partitions.values()) this.evaluate(leaderPartition, now);
+      for (const leaderPartition of this.partitions.values()) this.inSync.evaluate(leaderPartition, now);
     } else {
-      for (const key of changed) this.evaluate(this.partitions.get(key)!, now);
+      for (const key of changed) this.inSync.evaluate(this.partitions.get(key)!, now);
     }
     return true;
   }
@@ -422,15 +339,7 @@ export class LeaderReplicator implements SessionSource {
   }
 
   leaseStatus(): LeaseStatus {
-    const now = this.options.clock.monotonicMs();
-    const expiresAtMs = this.lease.expiresAtMs();
-    return {
-      held: this.lease.held(now),
-      periodMs: this.lease.periodMs,
-      followersHeard: this.lease.currentFollowers(now),
-      followersNeeded: Math.max(0, this.options.minInsyncReplicas - 1),
-      remainingMs: expiresAtMs === Infinity ? null : Math.max(0, Math.round(expiresAtMs - now)),
-    };
+    return this.lease.status(this.options.clock.monotonicMs());
   }
 
   private leave(follower: FollowerReplica): void {
@@ -442,10 +351,10 @@ export class LeaderReplicator implements SessionSource {
       replica.lastCaughtUpMs = NEVER;
     }
     this.logger.info(`follower ${follower.id} (${follower.address}) left: out of every in-sync set`);
-    for (const leaderPartition of this.partitions.values()) this.recompute(leaderPartition, false);
+    for (const leaderPartition of this.partitions.values()) this.inSync.recompute(leaderPartition, false);
   }
 
-  // ---------------------------------------------------------------- in-sync set and high watermark
+  // ---------------------------------------------------------------- in-sync set and high watermark (in-sync-set.ts)
 
   /** Times followers out of in-sync sets and notices the lease ending (acks do the rest). */
   private tick(): void {
@@ -453,93 +362,13 @@ export class LeaderReplicator implements SessionSource {
     this.offsetsQuorum.tick(now);
     this.leaseChanged(now);
     if (this.followers.size === 0) return;
-    for (const leaderPartition of this.partitions.values()) this.evaluate(leaderPartition, now);
-  }
-
-  /** Moves followers in and out of the partition's in-sync set, then recomputes its high watermark. */
-  private evaluate(leaderPartition: LeaderPartition, now: number): void {
-    const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
-    for (const follower of this.followers.values()) {
-      const replica = follower.partitions.get(key);
-      if (replica === undefined) continue;
-      const recent = now - replica.lastCaughtUpMs <= this.options.replicaLagMaxMs;
-      if (replica.inSync && !recent) {
-        replica.inSync = false;
-        this.logger.warn(`follower ${follower.id} fell out of sync for ${key} (no catch-up for ${this.options.replicaLagMaxMs} ms)`);
-      } else if (!replica.inSync && recent && replica.ackedOffset >= leaderPartition.log.highWatermark) {
-        replica.inSync = true;
-        this.logger.info(`follower ${follower.id} is in sync for ${key}`);
-      }
-    }
-    this.recompute(leaderPartition, false, now);
-  }
-
-  /**
-   * Sets the partition's high watermark under the commit rule (see the class
-   * comment), then settles acks=all waits: those it reached succeed; with
-   * fewer than N replicas in sync the rest fail, as their copies may never come.
-   */
-  private recompute(leaderPartition: LeaderPartition, reset: boolean, now = this.options.clock.monotonicMs()): void {
-    const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
-    const log = leaderPartition.log;
-    let limit: number | undefined;
-    let inSyncReplicas = 1;
-    for (const follower of this.followers.values()) {
-      const replica = follower.partitions.get(key);
-      if (replica === undefined) continue;
-      if (replica.inSync) inSyncReplicas++;
-      // A follower that caught up recently but has not joined yet holds the high watermark back until it does.
-      const counted = replica.inSync || now - replica.lastCaughtUpMs <= this.options.replicaLagMaxMs;
-      if (counted) limit = limit === undefined ? replica.ackedOffset : Math.min(limit, replica.ackedOffset);
-    }
-    const mayAdvance = inSyncReplicas >= this.options.minInsyncReplicas && this.lease.held(now);
-    // Held where it is (never past what N replicas hold): only a start-up from a checkpoint may lower it.
-    if (!mayAdvance) limit = Math.min(limit ?? Infinity, log.highWatermark);
-    const before = log.highWatermark;
-    if (reset && limit !== undefined && limit < before) {
-      // Only at start-up from a checkpoint: hold the high watermark where the in-sync set was known to be.
-      log.resetHighWatermarkLimit(limit);
-    } else {
-      log.setHighWatermarkLimit(limit);
-    }
-    if (log.highWatermark !== before) {
-      this.resolveWaiters(leaderPartition);
-      for (const follower of this.followers.values()) follower.session?.wake();
-    }
-    if (inSyncReplicas < this.options.minInsyncReplicas) this.failWaiters(leaderPartition, inSyncReplicas);
-  }
-
-  /** acks=all waits that can no longer be met: the records stay stored on the leader, unacknowledged. */
-  private failWaiters(leaderPartition: LeaderPartition, inSyncReplicas: number): void {
-    if (leaderPartition.waiters.length === 0) return;
-    const error = new GafkaError(
-      "not_enough_replicas_after_append",
-      `the in-sync set shrank to ${inSyncReplicas} replica(s), fewer than --min-insync-replicas ${this.options.minInsyncReplicas}, ` +
-        "while the write waited: it is stored on the leader but not replicated, and not acknowledged (a retry may store it twice)",
-      { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: this.options.minInsyncReplicas } },
-    );
-    for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(error);
-  }
-
-  private resolveWaiters(leaderPartition: LeaderPartition): void {
-    if (leaderPartition.waiters.length === 0) return;
-    const highWatermark = leaderPartition.log.highWatermark;
-    const waiting: AckWaiter[] = [];
-    for (const waiter of leaderPartition.waiters) {
-      if (waiter.endOffset <= highWatermark) waiter.resolve();
-      else waiting.push(waiter);
-    }
-    leaderPartition.waiters = waiting;
+    for (const leaderPartition of this.partitions.values()) this.inSync.evaluate(leaderPartition, now);
   }
 
   /** In-sync followers of the partition (the leader itself not counted). */
   inSyncFollowers(log: PartitionLogApi): number {
     const leaderPartition = this.partitionOf(log);
-    if (leaderPartition === undefined) return 0;
-    const key = checkpointKey(leaderPartition.topic, leaderPartition.partition);
-    let count = 0;
-    for (const follower of this.followers.values()) if (follower.partitions.get(key)?.inSync) count++;
-    return count;
+    return leaderPartition === undefined ? 0 : this.inSync.followersInSync(leaderPartition);
   }
 
   /**
@@ -563,8 +392,7 @@ export class LeaderReplicator implements SessionSource {
         ),
       );
     }
-    if (log.highWatermark >= endOffset) return Promise.resolve();
-    return new Promise((resolve, reject) => leaderPartition.waiters.push({ endOffset, resolve, reject }));
+    return waitForHighWatermark(leaderPartition, endOffset);
   }
 
   private partitionOf(log: PartitionLogApi): LeaderPartition | undefined {
@@ -644,36 +472,11 @@ export class LeaderReplicator implements SessionSource {
     const now = this.options.clock.monotonicMs();
     return [...this.followers.values()]
       .sort((a, b) => a.id - b.id)
-      .map((follower) => ({
-        id: follower.id,
-        address: follower.address,
-        connected: follower.session !== undefined,
-        lastContactMs: follower.lastContactMs,
-        leaseRenewedMsAgo: renewedMsAgo(this.lease.renewedAt(follower.id), now),
-        partitions: [...this.partitions.entries()].map(([key, leaderPartition]) => {
-          const replica = follower.partitions.get(key);
-          const ackedOffset = replica?.ackedOffset ?? 0;
-          const lag = Math.max(0, leaderPartition.log.logEndOffset - ackedOffset);
-          const lastCaughtUpMs = replica?.lastCaughtUpMs ?? NEVER;
-          return {
-            topic: leaderPartition.topic,
-            partition: leaderPartition.partition,
-            ackedOffset,
-            lag,
-            lagMs: lag === 0 ? 0 : lastCaughtUpMs === NEVER ? null : Math.max(0, Math.round(now - lastCaughtUpMs)),
-            inSync: replica?.inSync ?? false,
-          };
-        }),
-      }));
+      .map((follower) => followerStatus(follower, this.partitions, this.lease.renewedAt(follower.id), now));
   }
 
   checkpoint(): PartitionCheckpoint[] {
-    return [...this.partitions.entries()].map(([key, leaderPartition]) => ({
-      topic: leaderPartition.topic,
-      partition: leaderPartition.partition,
-      highWatermark: leaderPartition.log.highWatermark,
-      inSync: [...this.followers.values()].filter((follower) => follower.partitions.get(key)?.inSync).map((follower) => follower.id),
-    }));
+    return this.inSync.checkpoint();
   }
 
   /** Ends every stream and fails every acks=all wait with `reason` (leadership lost, or shutting down). */
@@ -682,13 +485,8 @@ export class LeaderReplicator implements SessionSource {
     this.stopped = true;
     this.tickTimer?.cancel();
     for (const follower of this.followers.values()) follower.session?.close();
-    for (const leaderPartition of this.partitions.values()) {
-      for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(reason);
-    }
+    for (const leaderPartition of this.partitions.values()) rejectWaiters(leaderPartition, reason);
     this.offsetsQuorum.stop(reason);
   }
 }
 
-function renewedMsAgo(renewedAtMs: number | undefined, now: number): number | null {
-  return renewedAtMs === undefined ? null : Math.max(0, Math.round(now - renewedAtMs));
-}

@@ -1,4 +1,5 @@
 import type { EpochEnd, EpochEntry } from "../storage/leader-epoch-cache.ts";
+import type { PartitionLogApi } from "../storage/log-types.ts";
 
 /**
  * Where a follower's log stops agreeing with its leader's: the offset it
@@ -35,4 +36,13 @@ export function divergenceOffset(leader: LeaderView, follower: FollowerView): nu
 function endOfEpoch(epochs: readonly EpochEntry[], epoch: number, logEndOffset: number): number {
   for (const entry of epochs) if (entry.epoch > epoch) return entry.startOffset;
   return logEndOffset;
+}
+
+/** Where a follower's stream starts: where its copy stops agreeing with the leader's `log`, at a batch boundary of that log. */
+export function streamStartOffset(log: PartitionLogApi, epochs: EpochEntry[], followerLogEnd: number): number {
+  const offset = divergenceOffset(
+    { logEndOffset: log.logEndOffset, endOf: (epoch, end) => log.leaderEpochs.endOf(epoch, end) },
+    { epochs, logEndOffset: followerLogEnd },
+  );
+  return offset < log.logEndOffset ? log.batchBaseOffsetOf(offset) : offset;
 }

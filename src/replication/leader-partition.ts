@@ -1,0 +1,53 @@
+import { GafkaError } from "../core/errors.ts";
+import type { PartitionLogApi } from "../storage/log-types.ts";
+
+/** An acks=all write waiting for the high watermark to reach its end. */
+interface AckWaiter {
+  endOffset: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** A partition as its leader replicates it: its log and the acks=all writes waiting on it. */
+export interface LeaderPartition {
+  topic: string;
+  partition: number;
+  topicCreatedAtMs: number;
+  log: PartitionLogApi;
+  waiters: AckWaiter[];
+}
+
+/** Resolves once the partition's high watermark reaches `endOffset` (at once when it has). */
+export function waitForHighWatermark(leaderPartition: LeaderPartition, endOffset: number): Promise<void> {
+  if (leaderPartition.log.highWatermark >= endOffset) return Promise.resolve();
+  return new Promise((resolve, reject) => leaderPartition.waiters.push({ endOffset, resolve, reject }));
+}
+
+/** Settles the waits the high watermark has reached. */
+export function resolveWaiters(leaderPartition: LeaderPartition): void {
+  if (leaderPartition.waiters.length === 0) return;
+  const highWatermark = leaderPartition.log.highWatermark;
+  const waiting: AckWaiter[] = [];
+  for (const waiter of leaderPartition.waiters) {
+    if (waiter.endOffset <= highWatermark) waiter.resolve();
+    else waiting.push(waiter);
+  }
+  leaderPartition.waiters = waiting;
+}
+
+/** Fails every wait with `reason`. */
+export function rejectWaiters(leaderPartition: LeaderPartition, reason: unknown): void {
+  for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(reason);
+}
+
+/** acks=all waits that can no longer be met: the records stay stored on the leader, unacknowledged. */
+export function failWaiters(leaderPartition: LeaderPartition, inSyncReplicas: number, minInsyncReplicas: number): void {
+  if (leaderPartition.waiters.length === 0) return;
+  const error = new GafkaError(
+    "not_enough_replicas_after_append",
+    `the in-sync set shrank to ${inSyncReplicas} replica(s), fewer than --min-insync-replicas ${minInsyncReplicas}, ` +
+      "while the write waited: it is stored on the leader but not replicated, and not acknowledged (a retry may store it twice)",
+    { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: minInsyncReplicas } },
+  );
+  rejectWaiters(leaderPartition, error);
+}
