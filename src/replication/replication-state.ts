@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { assert } from "../core/assert.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 
@@ -96,9 +97,8 @@ export class ReplicationStateStore {
   }
 
   private async write(next: ReplicationState): Promise<void> {
-    if (next.leaderEpoch < this.current.leaderEpoch) {
-      throw new Error(`leader epoch may not go back from ${this.current.leaderEpoch} to ${next.leaderEpoch}`);
-    }
+    // Callers refuse an older epoch (409 stale_leader_epoch) before saving: reaching here with one is a bug.
+    assert(next.leaderEpoch >= this.current.leaderEpoch, `leader epoch may not go back from ${this.current.leaderEpoch} to ${next.leaderEpoch}`);
     const file = {
       version: FILE_VERSION,
       role: next.role,
