@@ -1,10 +1,11 @@
 import { type ErrorCode, type GafkaError, isGafkaError } from "../core/errors.ts";
+import type { DataDirText } from "../core/data-dir-text.ts";
 import type { Logger } from "../core/logger.ts";
 
 /**
  * The one map from a GafkaError code to an HTTP status (docs/api.md's table).
- * Anything that is not a GafkaError is a bug: 500 `internal_error`, logged
- * loudly with its stack.
+ * Anything that is not a GafkaError is a bug: 500 `internal_error` with an
+ * incident id, logged loudly with its stack under the same id.
  */
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -40,24 +41,40 @@ export function statusForCode(code: ErrorCode): number {
   return STATUS_BY_CODE[code];
 }
 
+/** What turning an error into an answer needs: where bugs are logged, and the data dir answers name files relative to. */
+export interface ErrorAnswering {
+  readonly logger: Logger;
+  readonly dataDirText: DataDirText;
+}
+
 /**
  * The error body every failure answers with:
- * `{"error": {"code", "message", "retriable", ...details}}`.
+ * `{"error": {"code", "message", "retriable", ...details}}`. Paths under the
+ * data dir in the message and details are made relative to it (the log keeps
+ * them whole).
  */
-export function gafkaErrorResponse(error: GafkaError): Response {
+export function gafkaErrorResponse(error: GafkaError, dataDirText?: DataDirText): Response {
   const status = STATUS_BY_CODE[error.code];
-  const body = { error: { code: error.code, message: error.message, retriable: error.retriable, ...error.details } };
+  const message = dataDirText === undefined ? error.message : dataDirText.relative(error.message);
+  const details = dataDirText === undefined ? error.details : (dataDirText.relativeDeep(error.details) as Record<string, unknown> | undefined);
+  const body = { error: { code: error.code, message, retriable: error.retriable, ...details } };
   if (status === 503 && error.retriable) return Response.json(body, { status, headers: { "retry-after": "1" } });
   return Response.json(body, { status });
 }
 
-/** Any error thrown while handling a request; one that is not a GafkaError is a bug, logged loudly. */
-export function errorResponse(error: unknown, logger: Logger): Response {
-  if (isGafkaError(error)) return gafkaErrorResponse(error);
-  logger.error("internal error while handling a request (a bug in gafka)", error);
-  const message = error instanceof Error ? error.message : String(error);
+/**
+ * Any error thrown while handling a request. One that is not a GafkaError is
+ * a bug: the answer says only "internal error" and an unguessable incident id
+ * (no exception text, which may name paths or internals); the log line carries
+ * the same id with the error's message and stack, so an operator finds one
+ * from the other. `where` (e.g. "GET /api/v1/consume") goes into the log line.
+ */
+export function errorResponse(error: unknown, answering: ErrorAnswering, where?: string): Response {
+  if (isGafkaError(error)) return gafkaErrorResponse(error, answering.dataDirText);
+  const incident = crypto.randomUUID();
+  answering.logger.error(`internal error, incident ${incident}${where === undefined ? "" : `, ${where}`} (a bug in gafka)`, error);
   return Response.json(
-    { error: { code: "internal_error", message: `internal error: ${message}`, retriable: false } },
+    { error: { code: "internal_error", message: `internal error; incident ${incident}`, incident, retriable: false } },
     { status: 500 },
   );
 }

@@ -1,4 +1,5 @@
 import type { Broker } from "../broker/broker.ts";
+import type { DataDirText } from "../core/data-dir-text.ts";
 import type { Logger } from "../core/logger.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { BrokerMetrics } from "../metrics/broker-metrics.ts";
@@ -17,6 +18,8 @@ export interface RouteContext {
   readonly replication?: ReplicaManager;
   /** The series GET /metrics exposes (traffic is counted by the broker's hooks, not by handlers). */
   readonly metrics: BrokerMetrics;
+  /** Makes paths in text for an answer relative to the data dir (a partition's error, say). */
+  readonly dataDirText: DataDirText;
 }
 
 /**

@@ -1,9 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { Broker, type BrokerOptions } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import { partitionForKey } from "../protocol/partitioner.ts";
 import { runBroker } from "../run-broker.ts";
 import { systemClock } from "../core/clock.ts";
+import { AssertionError } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
@@ -409,6 +412,58 @@ test("a corrupt partition answers 503 log_corrupt and health is degraded, while 
   expect(described.body.partitions[1]).toMatchObject({ status: "corrupt", next_offset: null });
 });
 
+test("storage failures' answers name files relative to the data dir, never the data dir's place on the host", async () => {
+  const fs = new FaultyFileSystem();
+  const { call, broker } = await startForTest({ fs });
+  const dataDir = broker.config.dataDir;
+  await call("POST", "/api/v1/topics", { name: "t" });
+  for (let i = 0; i < 10; i++) await call("POST", "/api/v1/produce", { topic: "t", value: `record-${i}` });
+  // The disk damages the seventh of ten equal frames under the running broker.
+  const segment = path.join(dataDir, "t-0", "00000000000000000000.log");
+  const bytes = readFileSync(segment);
+  const seventh = (bytes.length / 10) * 6;
+  bytes[seventh + 60]! ^= 0x20;
+  writeFileSync(segment, bytes);
+  const refused = await call("GET", "/api/v1/consume?topic=t&partition=0&offset=6&timeout=0");
+  expectError(refused, 503, "log_corrupt");
+  expect(refused.body.error.message).toContain(`t-0/00000000000000000000.log`);
+  expect(refused.body.error.file).toBe("t-0/00000000000000000000.log");
+  expect(JSON.stringify(refused.body)).not.toContain(dataDir);
+  // A failed write of the topics file.
+  fs.pathFault = (_operation, filePath) => (filePath.endsWith("topics.json") ? "EIO" : undefined);
+  const failed = await call("POST", "/api/v1/topics", { name: "u" });
+  expectError(failed, 503, "storage_failed");
+  expect(failed.body.error.message).toStartWith("could not write topics.json: ");
+  expect(JSON.stringify(failed.body)).not.toContain(dataDir);
+});
+
+test("a partition refused at open is described, in topics and health, relative to the data dir", async () => {
+  const openLog = (options: PartitionLogOptions): PartitionLogApi => {
+    if (refuse) throw new GafkaError("log_corrupt", `partition t-0 refused: ${options.dir}/00000000000000000000.log is corrupt at position 77`);
+    return PartitionLog.open(options);
+  };
+  let refuse = false;
+  const temp = makeTempDir("gafka-http-");
+  cleanups.push(temp.remove);
+  const first = await Broker.open(brokerConfig(temp.dir, {}), { openLog });
+  await first.createTopic("t", 1);
+  await first.close();
+  refuse = true;
+  const broker = await Broker.open(brokerConfig(temp.dir, {}), { openLog });
+  const groups = openGroups(broker, temp.dir);
+  const server = startServer({ broker, groups, host: "127.0.0.1", port: 0, logger: silentLogger });
+  cleanups.push(async () => {
+    await server.stop();
+    await groups.close();
+    await broker.close();
+  });
+  const call = caller(server.url);
+  const expected = "partition t-0 refused: t-0/00000000000000000000.log is corrupt at position 77";
+  expect((await call("GET", "/api/v1/topics/t")).body.partitions[0].error).toBe(expected);
+  expect((await call("GET", "/healthz")).body.offline_partitions[0].error).toBe(expected);
+  expect((await call("GET", "/api/v1/consume?topic=t&partition=0")).body.error.message).toBe(expected);
+});
+
 test("a full disk answers 503 storage_full, never acknowledges, and earlier records read back unchanged", async () => {
   const fs = new FaultyFileSystem();
   const { call } = await startForTest({ fs });
@@ -445,6 +500,40 @@ test("a bug while handling a request is 500 internal_error, and the server keeps
   expect(answer.status).toBe(500);
   expect(answer.body.error.code).toBe("internal_error");
   expect((await call("GET", "/healthz")).status).toBe(200);
+});
+
+test("a bug's 500 names no path, stack or internal text, only an incident id that the log line carries with the details", async () => {
+  const openLog = (options: PartitionLogOptions): PartitionLogApi => {
+    const log = PartitionLog.open(options);
+    log.read = () => {
+      throw new AssertionError(`${options.dir}/00000000000000000000.index: entry 3 goes back from offset 9 to 4`);
+    };
+    return log;
+  };
+  const logged: unknown[][] = [];
+  const logger = { ...silentLogger, error: (...args: unknown[]) => logged.push(args) };
+  const { call, broker } = await startForTest({}, { openLog }, { logger });
+  const dataDir = broker.config.dataDir;
+  await call("POST", "/api/v1/topics", { name: "t" });
+  const answer = await call("GET", "/api/v1/consume?topic=t&partition=0");
+  expect(answer.status).toBe(500);
+  const { code, message, incident, retriable } = answer.body.error;
+  expect([code, retriable]).toEqual(["internal_error", false]);
+  expect(incident).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  expect(message).toBe(`internal error; incident ${incident}`);
+  const text = JSON.stringify(answer.body);
+  for (const leaked of [dataDir, ".index", "invariant", "offset 9", "AssertionError", "    at "]) expect(text).not.toContain(leaked);
+  // The log line: the same id, where, and the error itself (message and stack) for the operator.
+  expect(logged).toHaveLength(1);
+  const [line, error] = logged[0]!;
+  expect(line).toContain(`incident ${incident}`);
+  expect(line).toContain("GET /api/v1/consume");
+  expect(error).toBeInstanceOf(AssertionError);
+  expect((error as Error).message).toContain(`${dataDir}/t-0/00000000000000000000.index`);
+  expect((error as Error).stack).toContain("at ");
+  // Each incident has its own id.
+  const again = await call("GET", "/api/v1/consume?topic=t&partition=0");
+  expect(again.body.error.incident).not.toBe(incident);
 });
 
 test("runBroker prints one 'listening on' line, serves, and stops idempotently, waking long polls", async () => {

@@ -1,6 +1,7 @@
 import type { Broker } from "../broker/broker.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
+import { DataDirText } from "../core/data-dir-text.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
@@ -67,7 +68,9 @@ type BunHandler = (request: Bun.BunRequest, server: Bun.Server<undefined>) => Re
  * Starts the HTTP API on Bun.serve. Bun routes the known paths natively (one
  * handler per method); anything else reaches `fetch`, which answers 405 for a
  * known path with another method and 404 otherwise. Every thrown error goes
- * through the one error→status map; the server never crashes on a request.
+ * through the one error→status map; the server never crashes on a request,
+ * and no answer names a path outside the data dir (src/core/data-dir-text.ts)
+ * or a bug's text (a 500 carries an incident id; the log has the details).
  * Every answer is counted and timed per route (src/metrics), with
  * instruments resolved here, once. Whether a write may be taken
  * (leadership, fencing) is the domain's call (Broker.admit), not the
@@ -80,7 +83,9 @@ export function startServer(options: ServerOptions): RunningServer {
   const metrics = options.metrics ?? new BrokerMetrics();
   metrics.watch({ broker: options.broker, groups: options.groups, replication: options.replication });
   const logger = options.logger;
-  const context: RouteContext = { broker: options.broker, groups: options.groups, logger, requestBytesMax, replication, metrics };
+  const dataDirText = new DataDirText(options.broker.config.dataDir);
+  const answering = { logger, dataDirText };
+  const context: RouteContext = { broker: options.broker, groups: options.groups, logger, requestBytesMax, replication, metrics, dataDirText };
   const bunRoutes: Record<string, Partial<Record<HttpMethod, BunHandler>>> = {};
   for (const route of routes) {
     const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");
@@ -94,7 +99,7 @@ export function startServer(options: ServerOptions): RunningServer {
         if (replication !== undefined) observeCarriedEpoch(replication, request);
         response = await route.handle(request, context);
       } catch (error) {
-        response = errorResponse(error, logger);
+        response = errorResponse(error, answering, `${route.method} ${route.path}`);
       }
       instrument.answered(response.status, startedMs);
       return response;
@@ -122,7 +127,7 @@ export function startServer(options: ServerOptions): RunningServer {
       metrics.unmatched(request.method).answered(response.status, startedMs);
       return response;
     },
-    error: (error) => errorResponse(error, logger),
+    error: (error) => errorResponse(error, answering),
   }));
   const port = server.port;
   if (port === undefined) throw new Error("Bun.serve did not report a port");

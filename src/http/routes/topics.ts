@@ -10,7 +10,7 @@ async function createTopic(request: Request, context: RouteContext): Promise<Res
   const partitions = body.partitions ?? 1;
   if (typeof partitions !== "number") throw invalidRequest("field 'partitions' must be a number", { field: "partitions" });
   const description = await context.broker.createTopic(body.name, partitions, principalOf(request));
-  return Response.json(topicDescriptionJson(description), { status: 201 });
+  return Response.json(topicDescriptionJson(description, context), { status: 201 });
 }
 
 /** GET /api/v1/topics → {"topics": [{"name", "partitions"}]}, sorted by name. */
@@ -21,7 +21,7 @@ function listTopics(_request: Request, context: RouteContext): Response {
 
 /** GET /api/v1/topics/{name} → offsets, size and status of every partition. */
 function describeTopic(request: Bun.BunRequest, context: RouteContext): Response {
-  return Response.json(topicDescriptionJson(context.broker.describeTopic(topicParameter(request))));
+  return Response.json(topicDescriptionJson(context.broker.describeTopic(topicParameter(request)), context));
 }
 
 /** DELETE /api/v1/topics/{name} → {"deleted": name} once the deletion is durable. */
@@ -35,7 +35,8 @@ function topicParameter(request: Bun.BunRequest): string {
   return (request.params as Record<string, string>).name ?? "";
 }
 
-function topicDescriptionJson(description: TopicDescription) {
+/** A partition's error names files relative to the data dir. */
+function topicDescriptionJson(description: TopicDescription, context: RouteContext) {
   return {
     name: description.name,
     created_at: description.createdAtMs,
@@ -45,7 +46,7 @@ function topicDescriptionJson(description: TopicDescription) {
       next_offset: partition.nextOffset,
       size_bytes: partition.sizeBytes,
       status: partition.status,
-      ...(partition.error === undefined ? {} : { error: partition.error }),
+      ...(partition.error === undefined ? {} : { error: context.dataDirText.relative(partition.error) }),
     })),
   };
 }
