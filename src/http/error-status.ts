@@ -72,7 +72,7 @@ export function gafkaErrorResponse(error: GafkaError, dataDirText?: DataDirText)
 export function errorResponse(error: unknown, answering: ErrorAnswering, where?: string): Response {
   if (isGafkaError(error)) return gafkaErrorResponse(error, answering.dataDirText);
   const incident = crypto.randomUUID();
-  answering.logger.error(`internal error, incident ${incident}${where === undefined ? "" : `, ${where}`} (a bug in gafka)`, error);
+  answering.logger.error(`internal error, incident ${incident}${where === undefined ? "" : `, ${where}`} (a bug in gafka):`, error);
   return Response.json(
     { error: { code: "internal_error", message: `internal error; incident ${incident}`, incident, retriable: false } },
     { status: 500 },
