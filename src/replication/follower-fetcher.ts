@@ -4,6 +4,7 @@ import type { Logger } from "../core/logger.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { checkpointKey } from "./high-watermark-checkpoint.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
+import { isHostPort } from "../core/host-port.ts";
 import { peerUrl, type PeerFetch } from "./peer-client.ts";
 import type { StreamRequest } from "./leader-replicator.ts";
 import type { LeaderFacts } from "./replication-state.ts";
@@ -188,14 +189,18 @@ export class FollowerFetcher {
     });
     if (response.status === 421) {
       const leader = ((await response.json().catch(() => ({}))) as { error?: { leader?: unknown } }).error?.leader;
-      if (typeof leader === "string" && leader !== this.options.leaderAddress) {
+      if (typeof leader === "string" && isHostPort(leader) && leader !== this.options.leaderAddress) {
         this.options.logger.info(`${this.options.leaderAddress} is not the leader; following ${leader}`);
         await this.options.onRedirect(leader);
         return;
       }
       throw new Error(`${this.options.leaderAddress} is not the leader and names no other`);
     }
-    if (!response.ok || response.body === null) throw new Error(`the leader answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    if (!response.ok || response.body === null) {
+      // Only the status: the body is the peer's to choose, and this message is shown at /api/v1/replication/status.
+      await response.body?.cancel().catch(() => undefined);
+      throw new Error(`the leader answered ${response.status}`);
+    }
     this.connected = true;
     if (!this.lastErrorLocal) {
       this.options.logger.info(`replicating from ${this.options.leaderAddress}`);

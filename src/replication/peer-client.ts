@@ -4,13 +4,15 @@
  * a new leader telling its former leader, a restarted leader asking whether
  * someone else leads now.
  */
+import { isHostPort } from "../core/host-port.ts";
+
 export type PeerFetch = (url: string, init: RequestInit) => Promise<Response>;
 
 export const defaultPeerFetch: PeerFetch = (url, init) => fetch(url, init);
 
-/** `host:port` (or a URL) to the base URL of that broker's API. */
+/** `host:port` (src/core/host-port.ts, checked where the address came in) to the base URL of that broker's API. */
 export function peerUrl(address: string): string {
-  return (/^https?:\/\//.test(address) ? address : `http://${address}`).replace(/\/+$/, "");
+  return `http://${address}`;
 }
 
 /** What GET /api/v1/replication/status answers (the fields brokers read from one another). */
@@ -34,8 +36,8 @@ export async function peerStatus(fetchPeer: PeerFetch, address: string, timeoutM
       brokerId: Number(body.broker_id),
       role: body.role,
       leaderEpoch: body.leader_epoch,
-      leader: typeof body.leader === "string" ? body.leader : null,
-      address: typeof body.address === "string" ? body.address : address,
+      leader: typeof body.leader === "string" && isHostPort(body.leader) ? body.leader : null,
+      address: typeof body.address === "string" && isHostPort(body.address) ? body.address : address,
     };
   } catch {
     return undefined;
@@ -68,7 +70,7 @@ export async function announceLeader(
     const body = (await response.json().catch(() => ({}))) as Record<string, any>;
     if (response.ok) return { accepted: true };
     const error = body.error ?? {};
-    return { accepted: false, leaderEpoch: typeof error.leader_epoch === "number" ? error.leader_epoch : undefined, leader: error.leader ?? null };
+    return { accepted: false, leaderEpoch: typeof error.leader_epoch === "number" ? error.leader_epoch : undefined, leader: typeof error.leader === "string" && isHostPort(error.leader) ? error.leader : null };
   } catch {
     return undefined;
   }

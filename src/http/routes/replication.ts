@@ -1,4 +1,5 @@
 import { invalidRequest } from "../../core/errors.ts";
+import { isHostPort } from "../../core/host-port.ts";
 import type { EpochEntry } from "../../storage/leader-epoch-cache.ts";
 import type { StreamRequest } from "../../replication/leader-replicator.ts";
 import type { ReplicaManager } from "../../replication/replica-manager.ts";
@@ -64,11 +65,10 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
 async function leader(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
-  if (typeof body.address !== "string" || body.address === "") throw invalidRequest("field 'address' must be host:port", { field: "address" });
   const answer = await replication.acceptLeader({
     leaderId: integer(body.leader_id, "leader_id"),
     leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
-    address: body.address,
+    address: hostPort(body.address, "address"),
   });
   return Response.json({ broker_id: context.broker.config.brokerId, role: answer.role, leader_epoch: answer.leaderEpoch });
 }
@@ -167,11 +167,11 @@ function status(_request: Request, context: RouteContext): Response {
 }
 
 function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
-  if (typeof body.address !== "string") throw invalidRequest("field 'address' must be host:port", { field: "address" });
+  const address = hostPort(body.address, "address");
   if (!Array.isArray(body.partitions)) throw invalidRequest("field 'partitions' must be an array", { field: "partitions" });
   return {
     followerId: integer(body.follower_id, "follower_id"),
-    address: body.address,
+    address,
     leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
     partitions: body.partitions.map((item: unknown, index: number) => {
       const p = (item ?? {}) as Record<string, unknown>;
@@ -192,6 +192,14 @@ function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
       };
     }),
   };
+}
+
+/** A peer's address, which this broker will call: host:port only (src/core/host-port.ts), never a URL. */
+function hostPort(value: unknown, field: string): string {
+  if (typeof value !== "string" || !isHostPort(value)) {
+    throw invalidRequest(`field '${field}' must be host:port (a name, an IPv4 address or an [IPv6] address, and a port 1-65535)`, { field });
+  }
+  return value;
 }
 
 function integer(value: unknown, field: string): number {
