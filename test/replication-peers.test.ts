@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { cleanupAll, makeTempDir, runCli } from "./helpers/broker-process.ts";
-import { startFollower, startLeader, status } from "./helpers/cluster.ts";
+import { createTopic, produce, startFollower, startLeader, status, waitCaughtUp } from "./helpers/cluster.ts";
 import { postJson, waitFor } from "./helpers/http.ts";
 
 /** Issue 15: what a peer may tell a broker about itself (its address, its session), and what a broker shows of a peer's answers. */
@@ -47,4 +47,24 @@ test("a follower's status shows the status its leader answered with, never the b
   } finally {
     fake.stop(true);
   }
+});
+
+test("a forged ack naming a guessable session (1) with a huge offset is refused and counts for nothing", async () => {
+  const leader = await startLeader(["--min-insync-replicas=2"]);
+  const follower = await startFollower(leader, 2);
+  await createTopic(leader, "t", 1);
+  expect((await produce(leader, "t", [{ value: "a" }], "all")).status).toBe(200);
+  await waitCaughtUp(leader, [follower]);
+
+  for (const session of [1, "1", "00000000000000000000000000000001"]) {
+    const forged = await postJson(`${leader.url}/api/v1/replication/ack`, {
+      follower_id: 2,
+      session,
+      positions: [{ topic: "t", partition: 0, offset: 9_000_000_000 }],
+    });
+    expect({ session, accepted: forged.status === 200 && forged.body.accepted === true }).toEqual({ session, accepted: false });
+  }
+  const view = await status(leader);
+  expect(view.followers[0].partitions[0].acked_offset).toBe(1);
+  expect(view.partitions[0].high_watermark).toBe(1);
 });

@@ -69,7 +69,7 @@ export class FollowerFetcher {
   private loop: Promise<void> | undefined;
   private readonly appending = new Set<Promise<unknown>>();
   private failure: unknown;
-  private sessionId = 0;
+  private sessionId: string | undefined;
   private readonly logs = new Map<string, { topic: string; partition: number; log: PartitionLogApi }>();
   private readonly unacked = new Map<string, { topic: string; partition: number; offset: number }>();
   /** The offsets stream's position this follower holds durably and has not reported yet. */
@@ -110,7 +110,7 @@ export class FollowerFetcher {
     await this.loop;
     await Promise.allSettled([...this.appending]);
     await this.ackInFlight;
-    if (!options.leaving || this.sessionId === 0) return;
+    if (!options.leaving || this.sessionId === undefined) return;
     try {
       const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/ack`, {
         method: "POST",

@@ -198,7 +198,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
 
   acknowledge(
     followerId: number,
-    session: number,
+    session: string,
     positions: { topic: string; partition: number; offset: number }[],
     report: AckReport,
   ): boolean {

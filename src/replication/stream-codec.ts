@@ -1,5 +1,6 @@
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
+import { isSessionId } from "./session-id.ts";
 
 /**
  * The replication stream: the body of the leader's answer to
@@ -38,7 +39,8 @@ import { limits } from "../core/limits.ts";
 export type StreamMessage =
   | {
       type: "metadata";
-      session: number;
+      /** The session id (stream-session.ts newSessionId): the follower's acks name it. */
+      session: string;
       leaderId: number;
       leaderEpoch: number;
       topics: TopicInfo[];
@@ -195,7 +197,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
     case TYPE_CODES.metadata:
       return {
         type: "metadata",
-        session: json.session,
+        session: sessionIdOf(json.session),
         leaderId: json.leader_id,
         leaderEpoch: json.leader_epoch,
         topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at })),
@@ -244,6 +246,11 @@ function decodeBatches(payload: Uint8Array): StreamMessage {
   at += 13;
   // A copy: the decoder's buffer is reused for the next chunk.
   return { type: "batches", topic, partition, highWatermark, startsSegment, frames: payload.slice(at) };
+}
+
+function sessionIdOf(value: unknown): string {
+  if (!isSessionId(value)) throw broken("a metadata message without a session id");
+  return value;
 }
 
 function positiveInteger(value: unknown): number | undefined {

@@ -3,6 +3,7 @@ import { isHostPort } from "../../core/host-port.ts";
 import type { EpochEntry } from "../../storage/leader-epoch-cache.ts";
 import type { StreamRequest } from "../../replication/leader-replicator.ts";
 import type { ReplicaManager } from "../../replication/replica-manager.ts";
+import { isSessionId } from "../../replication/session-id.ts";
 import { LEADER_EPOCH_HEADER } from "../leader-epoch-header.ts";
 import { GafkaError } from "../../core/errors.ts";
 import { readBodyText, readJsonObject } from "../request.ts";
@@ -46,7 +47,8 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
   const followerId = integer(body.follower_id, "follower_id");
-  const session = integer(body.session, "session");
+  if (!isSessionId(body.session)) throw invalidRequest("field 'session' must be the session id the stream's metadata message gave (32 hex digits)", { field: "session" });
+  const session = body.session;
   if (!Array.isArray(body.positions)) throw invalidRequest("field 'positions' must be an array", { field: "positions" });
   const positions = body.positions.map((item: unknown, index: number) => {
     const { topic, partition, offset } = (item ?? {}) as Record<string, unknown>;
