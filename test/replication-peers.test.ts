@@ -1,7 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
-import { cleanupAll, makeTempDir, runCli } from "./helpers/broker-process.ts";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { type BrokerProcess, cleanupAll, makeTempDir, runCli, startBrokerProcess } from "./helpers/broker-process.ts";
 import { createTopic, produce, startFollower, startLeader, status, waitCaughtUp } from "./helpers/cluster.ts";
-import { postJson, waitFor } from "./helpers/http.ts";
+import { getJson, postJson, readPartition, waitFor } from "./helpers/http.ts";
 
 /** Issue 15: what a peer may tell a broker about itself (its address, its session), and what a broker shows of a peer's answers. */
 
@@ -67,4 +69,73 @@ test("a forged ack naming a guessable session (1) with a huge offset is refused 
   const view = await status(leader);
   expect(view.followers[0].partitions[0].acked_offset).toBe(1);
   expect(view.partitions[0].high_watermark).toBe(1);
+});
+
+async function clusterIdOf(broker: BrokerProcess): Promise<string | null> {
+  return (await getJson(`${broker.url}/healthz`)).body.cluster_id;
+}
+
+test("a leader makes its cluster id at first start and keeps it across restarts; a new follower takes its leader's", async () => {
+  const leader = await startLeader();
+  const clusterId = await clusterIdOf(leader);
+  expect(clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  expect(existsSync(path.join(leader.dataDir, "cluster.json"))).toBe(true);
+  await leader.restart();
+  expect(await clusterIdOf(leader)).toBe(clusterId);
+
+  const follower = await startFollower(leader, 2);
+  await waitFor(async () => (await clusterIdOf(follower)) === clusterId, "the follower to take its leader's cluster id");
+  await follower.restart();
+  expect(await clusterIdOf(follower)).toBe(clusterId);
+  expect((await status(follower)).cluster_id).toBe(clusterId);
+
+  const cluster = await runCli(["admin", "cluster", `--broker=${follower.hostPort}`]);
+  expect(cluster.exitCode).toBe(0);
+  expect(cluster.stdout).toStartWith(`CLUSTER ${clusterId}\n`);
+  const json = await runCli(["admin", "cluster", "--json", `--broker=${follower.hostPort}`]);
+  for (const line of json.stdout.trim().split("\n")) expect(JSON.parse(line).cluster_id).toBe(clusterId);
+});
+
+test("brokers of different clusters refuse each other's streams and announcements (409 cluster_id_mismatch); a follower pointed at another cluster keeps its data", async () => {
+  const leader = await startLeader();
+  const other = await startLeader();
+  const otherId = await clusterIdOf(other);
+  expect(otherId).not.toBe(await clusterIdOf(leader));
+  const follower = await startFollower(leader, 2);
+  await createTopic(leader, "t", 1);
+  expect((await produce(leader, "t", [{ value: "kept" }])).status).toBe(200);
+  await waitCaughtUp(leader, [follower]);
+
+  const streamed = await postJson(`${other.url}/api/v1/replication/stream`, {
+    follower_id: 2,
+    address: follower.hostPort,
+    leader_epoch: 0,
+    cluster_id: await clusterIdOf(leader),
+    partitions: [],
+  });
+  expect(streamed.status).toBe(409);
+  expect(streamed.body.error.code).toBe("cluster_id_mismatch");
+  expect((await status(other)).followers).toEqual([]);
+
+  const announced = await postJson(`${follower.url}/api/v1/replication/leader`, { leader_id: 1, leader_epoch: 99, address: other.hostPort, cluster_id: otherId });
+  expect(announced.status).toBe(409);
+  expect(announced.body.error.code).toBe("cluster_id_mismatch");
+  const view = await status(follower);
+  expect(view.leader).toBe(leader.hostPort);
+  expect(view.leader_epoch).toBe(0);
+
+  // Restarted with --leader naming the other cluster's leader: it refuses that stream, and cuts back or deletes nothing.
+  await follower.stop();
+  const misdirected = await startBrokerProcess({ dataDir: follower.dataDir, args: ["--id=2", "--role=follower", `--leader=${other.hostPort}`] });
+  await waitFor(async () => String((await status(misdirected)).replication?.error ?? "").includes("cluster_id_mismatch"), "the follower to refuse the other cluster");
+  expect((await readPartition(misdirected.url, "t", 0)).map((record) => record.value)).toEqual(["kept"]);
+  expect(await clusterIdOf(misdirected)).toBe(await clusterIdOf(leader));
+});
+
+test("the cluster id is required in an announcement", async () => {
+  const leader = await startLeader();
+  const announced = await postJson(`${leader.url}/api/v1/replication/leader`, { leader_id: 9, leader_epoch: 99, address: "127.0.0.1:1" });
+  expect(announced.status).toBe(400);
+  expect(announced.body.error.code).toBe("invalid_request");
+  expect((await status(leader)).role).toBe("leader");
 });

@@ -29,6 +29,10 @@ export interface FollowerFetcherOptions {
   leaderAddress: string;
   /** The newest leader epoch this broker knows. */
   leaderEpoch: () => number;
+  /** This broker's cluster id; null before it first heard from a leader. */
+  clusterId: () => string | null;
+  /** The leader's cluster id, first thing on every stream: rejects when it is another cluster's (then nothing of the stream is applied). */
+  onClusterId: (clusterId: string) => Promise<void>;
   /** The leader's epoch, id, followers and settings as its stream states them (persisted when they are news). */
   onLeader: (epoch: number, leaderId: number, followers: { id: number; address: string }[], facts: LeaderFacts | null) => Promise<void>;
   /** The leader answered 421: it follows someone else now, at `address`. */
@@ -198,8 +202,10 @@ export class FollowerFetcher {
     }
     if (!response.ok || response.body === null) {
       // Only the status: the body is the peer's to choose, and this message is shown at /api/v1/replication/status.
+      const code = response.status === 409 ? ((await response.json().catch(() => ({}))) as { error?: { code?: unknown } }).error?.code : undefined;
       await response.body?.cancel().catch(() => undefined);
-      throw new Error(`the leader answered ${response.status}`);
+      // A reason this broker chooses, for the one refusal an operator must act on.
+      throw new Error(response.status === 409 && code === "cluster_id_mismatch" ? "the leader belongs to another cluster (409 cluster_id_mismatch)" : `the leader answered ${response.status}`);
     }
     this.connected = true;
     if (!this.lastErrorLocal) {
@@ -248,6 +254,7 @@ export class FollowerFetcher {
       followerId: this.options.followerId,
       address: this.options.advertisedAddress,
       leaderEpoch: this.options.leaderEpoch(),
+      clusterId: this.options.clusterId(),
       partitions,
     };
   }
@@ -262,6 +269,7 @@ export class FollowerFetcher {
           message.minInsyncReplicas === undefined || message.replicaLagMaxMs === undefined
             ? null
             : { minInsyncReplicas: message.minInsyncReplicas, replicas: 1 + message.followers.length, replicaLagMaxMs: message.replicaLagMaxMs };
+        await this.options.onClusterId(message.clusterId);
         await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers, facts);
         if (message.session !== this.sessionId) {
           this.unacked.clear();
@@ -392,6 +400,7 @@ export function streamRequestJson(request: StreamRequest) {
     follower_id: request.followerId,
     address: request.address,
     leader_epoch: request.leaderEpoch,
+    cluster_id: request.clusterId,
     partitions: request.partitions.map((p) => ({
       topic: p.topic,
       created_at: p.topicCreatedAtMs,

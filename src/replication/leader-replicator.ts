@@ -34,6 +34,8 @@ export interface StreamRequest {
   followerId: number;
   address: string;
   leaderEpoch: number;
+  /** The follower's cluster id; null when it has none yet (it takes the leader's). */
+  clusterId: string | null;
   partitions: {
     topic: string;
     topicCreatedAtMs: number;
@@ -53,6 +55,8 @@ export interface LeaderReplicatorOptions {
   logger: Logger;
   leaderId: number;
   leaderEpoch: number;
+  /** This cluster's id (cluster-id.ts), stated in every metadata message. */
+  clusterId: string;
   replicaLagMaxMs: number;
   minInsyncReplicas: number;
   /** Who was in sync as of the last checkpoint (a restart keeps them in sync until they catch up or time out). */
@@ -427,6 +431,7 @@ export class LeaderReplicator implements SessionSource {
     return {
       type: "metadata",
       session: session.id,
+      clusterId: this.options.clusterId,
       leaderId: this.options.leaderId,
       leaderEpoch: this.leaderEpoch,
       topics,

@@ -5,6 +5,7 @@
  * someone else leads now.
  */
 import { isHostPort } from "../core/host-port.ts";
+import { isClusterId } from "./cluster-id.ts";
 
 export type PeerFetch = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -23,6 +24,8 @@ export interface PeerStatus {
   /** A follower's leader. */
   leader: string | null;
   address: string;
+  /** Null when it has none yet (or answers without one). */
+  clusterId: string | null;
 }
 
 /** Asks a broker for its role and epoch; undefined when it does not answer in time. */
@@ -38,6 +41,7 @@ export async function peerStatus(fetchPeer: PeerFetch, address: string, timeoutM
       leaderEpoch: body.leader_epoch,
       leader: typeof body.leader === "string" && isHostPort(body.leader) ? body.leader : null,
       address: typeof body.address === "string" && isHostPort(body.address) ? body.address : address,
+      clusterId: isClusterId(body.cluster_id) ? body.cluster_id : null,
     };
   } catch {
     return undefined;
@@ -57,14 +61,19 @@ export interface AnnounceAnswer {
 export async function announceLeader(
   fetchPeer: PeerFetch,
   address: string,
-  announcement: { leaderId: number; leaderEpoch: number; address: string },
+  announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string },
   timeoutMs: number,
 ): Promise<AnnounceAnswer | undefined> {
   try {
     const response = await fetchPeer(`${peerUrl(address)}/api/v1/replication/leader`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ leader_id: announcement.leaderId, leader_epoch: announcement.leaderEpoch, address: announcement.address }),
+      body: JSON.stringify({
+        leader_id: announcement.leaderId,
+        leader_epoch: announcement.leaderEpoch,
+        address: announcement.address,
+        cluster_id: announcement.clusterId,
+      }),
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = (await response.json().catch(() => ({}))) as Record<string, any>;

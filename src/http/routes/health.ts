@@ -1,11 +1,12 @@
 import type { Route, RouteContext } from "../route.ts";
 
-/** GET /healthz — `ok`, or `degraded` listing the partitions that are not serving. */
+/** GET /healthz — `ok`, or `degraded` listing the partitions that are not serving; and the cluster id (null before a follower first heard from its leader). */
 function health(_request: Request, context: RouteContext): Response {
   const unhealthy = context.broker.unhealthyPartitions();
   return Response.json({
     status: unhealthy.length === 0 ? "ok" : "degraded",
     broker_id: context.broker.config.brokerId,
+    cluster_id: context.replication?.clusterId ?? null,
     offline_partitions: unhealthy,
   });
 }

@@ -4,6 +4,7 @@ import type { EpochEntry } from "../../storage/leader-epoch-cache.ts";
 import type { StreamRequest } from "../../replication/leader-replicator.ts";
 import type { ReplicaManager } from "../../replication/replica-manager.ts";
 import { isSessionId } from "../../replication/session-id.ts";
+import { isClusterId } from "../../replication/cluster-id.ts";
 import { LEADER_EPOCH_HEADER } from "../leader-epoch-header.ts";
 import { GafkaError } from "../../core/errors.ts";
 import { readBodyText, readJsonObject } from "../request.ts";
@@ -71,6 +72,7 @@ async function leader(request: Request, context: RouteContext): Promise<Response
     leaderId: integer(body.leader_id, "leader_id"),
     leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
     address: hostPort(body.address, "address"),
+    clusterId: clusterId(body.cluster_id, "cluster_id"),
   });
   return Response.json({ broker_id: context.broker.config.brokerId, role: answer.role, leader_epoch: answer.leaderEpoch });
 }
@@ -126,6 +128,7 @@ function status(_request: Request, context: RouteContext): Response {
     {
       broker_id: view.brokerId,
       address: view.address,
+      cluster_id: view.clusterId,
       role: view.role,
       fenced: view.fenced,
       leader_epoch: view.leaderEpoch,
@@ -175,6 +178,7 @@ function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
     followerId: integer(body.follower_id, "follower_id"),
     address,
     leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
+    clusterId: body.cluster_id === undefined || body.cluster_id === null ? null : clusterId(body.cluster_id, "cluster_id"),
     partitions: body.partitions.map((item: unknown, index: number) => {
       const p = (item ?? {}) as Record<string, unknown>;
       const field = `partitions[${index}]`;
@@ -201,6 +205,11 @@ function hostPort(value: unknown, field: string): string {
   if (typeof value !== "string" || !isHostPort(value)) {
     throw invalidRequest(`field '${field}' must be host:port (a name, an IPv4 address or an [IPv6] address, and a port 1-65535)`, { field });
   }
+  return value;
+}
+
+function clusterId(value: unknown, field: string): string {
+  if (!isClusterId(value)) throw invalidRequest(`field '${field}' must be a cluster id (22 base64url characters)`, { field });
   return value;
 }
 
