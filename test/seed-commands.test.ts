@@ -236,8 +236,9 @@ describe("admin", () => {
     const cluster = await runCli(["admin", "cluster", "--json", `--broker=${seedBroker}`]);
     expectSuccess(cluster);
     // One object per broker and line: the leader first (the follower of the test above may still be listed).
-    expect(JSON.parse(lines(cluster.stdout)[0]!)).toEqual({ broker_id: 1, address: broker.hostPort, role: "leader", leader_epoch: 0, state: "leading", lag: null });
-    for (const line of lines(cluster.stdout)) expect(Object.keys(JSON.parse(line)).sort()).toEqual(["address", "broker_id", "lag", "leader_epoch", "role", "state"]);
+    const clusterId = ((await (await fetch(`${broker.url}/healthz`)).json()) as { cluster_id: string }).cluster_id;
+    expect(JSON.parse(lines(cluster.stdout)[0]!)).toEqual({ broker_id: 1, address: broker.hostPort, cluster_id: clusterId, role: "leader", leader_epoch: 0, state: "leading", lag: null });
+    for (const line of lines(cluster.stdout)) expect(Object.keys(JSON.parse(line)).sort()).toEqual(["address", "broker_id", "cluster_id", "lag", "leader_epoch", "role", "state"]);
 
     const deleted = await runCli(["admin", "delete-topic", "--name=scratch", `--broker=${seedBroker}`]);
     expectSuccess(deleted);

@@ -5,6 +5,8 @@ import { brokerArgs, logLevelArgs, oneShotClientOptions } from "./shared-args.ts
 interface Row {
   brokerId: number | null;
   address: string;
+  /** Its cluster id; null when unknown (unreachable, or a follower that has not heard from its leader). */
+  clusterId: string | null;
   role: string;
   leaderEpoch: number | null;
   state: string;
@@ -12,7 +14,7 @@ interface Row {
   lag: number | null;
 }
 
-/** `gafka admin cluster --broker=host:port`: every broker's role, epoch and lag, found from any one of them. */
+/** `gafka admin cluster --broker=host:port`: the cluster id, and every broker's role, epoch and lag, found from any one of them. */
 export default defineCommand({
   meta: { name: "cluster", description: "Show each broker's role, leader epoch and replication lag" },
   args: {
@@ -23,6 +25,10 @@ export default defineCommand({
   async run({ args }) {
     const rows = await clusterRows(args.broker);
     if (args.json) return console.log(rows.map((row) => JSON.stringify(rowJson(row))).join("\n"));
+    // The leader's cluster (or the first that names one); a broker of another cluster says so in its state.
+    const clusterId = rows.find((row) => row.clusterId !== null)?.clusterId ?? null;
+    console.log(`CLUSTER ${clusterId ?? "?"}`);
+    for (const row of rows) if (row.clusterId !== null && row.clusterId !== clusterId) row.state += ` (other cluster ${row.clusterId})`;
     const table = [["BROKER", "ADDRESS", "ROLE", "EPOCH", "STATE", "LAG"]];
     for (const row of rows) {
       table.push([String(row.brokerId ?? "?"), row.address, row.role, String(row.leaderEpoch ?? "?"), row.state, row.lag === null ? "-" : String(row.lag)]);
@@ -34,7 +40,7 @@ export default defineCommand({
 
 /** A row under the HTTP API's names (`GET /api/v1/replication/status`: broker_id, leader_epoch). */
 function rowJson(row: Row) {
-  return { broker_id: row.brokerId, address: row.address, role: row.role, leader_epoch: row.leaderEpoch, state: row.state, lag: row.lag };
+  return { broker_id: row.brokerId, address: row.address, cluster_id: row.clusterId, role: row.role, leader_epoch: row.leaderEpoch, state: row.state, lag: row.lag };
 }
 
 /** Asks the named broker (the first of a list that answers), then its leader, then each follower the leader knows. */
@@ -45,14 +51,14 @@ async function clusterRows(broker: string): Promise<Row[]> {
   const leader = first.role === "leader" ? first : leaderAddress === null ? undefined : await ask(leaderAddress);
   const rows: Row[] = [];
   if (leader !== undefined) rows.push(statusRow(leader, undefined));
-  else if (leaderAddress !== null) rows.push({ brokerId: null, address: leaderAddress, role: "leader?", leaderEpoch: null, state: "unreachable", lag: null });
+  else if (leaderAddress !== null) rows.push({ brokerId: null, address: leaderAddress, clusterId: null, role: "leader?", leaderEpoch: null, state: "unreachable", lag: null });
   const followers = leader?.followers ?? [];
   const views = await Promise.all(followers.map((follower) => ask(follower.address)));
   followers.forEach((follower, index) => {
     const view = views[index];
     const seen = leader?.followers.find((f) => f.id === follower.id);
     if (view === undefined) {
-      rows.push({ brokerId: follower.id, address: follower.address, role: "?", leaderEpoch: null, state: "unreachable", lag: follower.lag });
+      rows.push({ brokerId: follower.id, address: follower.address, clusterId: null, role: "?", leaderEpoch: null, state: "unreachable", lag: follower.lag });
     } else {
       rows.push(statusRow(view, seen));
     }
@@ -72,5 +78,5 @@ function statusRow(status: ReplicationStatus, seenByLeader: ReplicationStatus["f
   } else {
     state = seenByLeader.inSyncPartitions === seenByLeader.partitions ? "in sync" : `lagging (${seenByLeader.inSyncPartitions}/${seenByLeader.partitions} partitions in sync)`;
   }
-  return { brokerId: status.brokerId, address: status.address, role: status.role, leaderEpoch: status.leaderEpoch, state, lag: seenByLeader?.lag ?? null };
+  return { brokerId: status.brokerId, address: status.address, clusterId: status.clusterId, role: status.role, leaderEpoch: status.leaderEpoch, state, lag: seenByLeader?.lag ?? null };
 }

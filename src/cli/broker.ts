@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import * as path from "node:path";
 import { systemClock } from "../core/clock.ts";
 import { limits } from "../core/limits.ts";
+import { isHostPort } from "../core/host-port.ts";
 import { createLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
@@ -54,6 +55,12 @@ export default defineCommand({
     ...logLevelArgs("info"),
   },
   async run({ args }) {
+    for (const flag of ["leader", "advertised-address"] as const) {
+      const value = args[flag];
+      if (value !== undefined && !isHostPort(value)) {
+        throw new UsageError(`--${flag} must be host:port (a name, an IPv4 address or an [IPv6] address, and a port 1-65535), not '${value}'`);
+      }
+    }
     if (args.role === "follower" && args.leader === undefined && !nodeFileSystem.exists(path.join(args["data-dir"], "replication.json"))) {
       throw new UsageError("--role=follower needs --leader=host:port, the leader to follow");
     }

@@ -5,6 +5,8 @@ export interface ReplicationStatus {
   brokerId: number;
   /** host:port other brokers reach it at. */
   address: string;
+  /** The cluster it belongs to; null for a follower that has not heard from its leader yet. */
+  clusterId: string | null;
   role: "leader" | "follower";
   /** A leader that learned of a newer epoch and refuses writes until told whom to follow. */
   fenced: boolean;
@@ -65,6 +67,7 @@ export interface PromoteOptions {
 interface WireStatus {
   broker_id: number;
   address: string;
+  cluster_id?: string | null;
   role: "leader" | "follower";
   fenced: boolean;
   leader_epoch: number;
@@ -114,6 +117,7 @@ export class ClusterAdmin {
     return {
       brokerId: wire.broker_id,
       address: wire.address,
+      clusterId: wire.cluster_id ?? null,
       role: wire.role,
       fenced: wire.fenced,
       leaderEpoch: wire.leader_epoch,

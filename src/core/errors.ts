@@ -19,6 +19,7 @@ export type ErrorCode =
   | "group_not_empty"
   | "stale_leader_epoch"
   | "replica_not_in_sync"
+  | "cluster_id_mismatch"
   | "message_too_large"
   | "offset_out_of_range"
   | "not_leader"

@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   group_not_empty: 409,
   stale_leader_epoch: 409,
   replica_not_in_sync: 409,
+  cluster_id_mismatch: 409,
   message_too_large: 413,
   unsupported_media_type: 415,
   offset_out_of_range: 416,

@@ -4,6 +4,7 @@ import type { Logger } from "../core/logger.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { checkpointKey } from "./high-watermark-checkpoint.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
+import { isHostPort } from "../core/host-port.ts";
 import { peerUrl, type PeerFetch } from "./peer-client.ts";
 import type { StreamRequest } from "./leader-replicator.ts";
 import type { LeaderFacts } from "./replication-state.ts";
@@ -28,6 +29,10 @@ export interface FollowerFetcherOptions {
   leaderAddress: string;
   /** The newest leader epoch this broker knows. */
   leaderEpoch: () => number;
+  /** This broker's cluster id; null before it first heard from a leader. */
+  clusterId: () => string | null;
+  /** The leader's cluster id, first thing on every stream: rejects when it is another cluster's (then nothing of the stream is applied). */
+  onClusterId: (clusterId: string) => Promise<void>;
   /** The leader's epoch, id, followers and settings as its stream states them (persisted when they are news). */
   onLeader: (epoch: number, leaderId: number, followers: { id: number; address: string }[], facts: LeaderFacts | null) => Promise<void>;
   /** The leader answered 421: it follows someone else now, at `address`. */
@@ -68,7 +73,7 @@ export class FollowerFetcher {
   private loop: Promise<void> | undefined;
   private readonly appending = new Set<Promise<unknown>>();
   private failure: unknown;
-  private sessionId = 0;
+  private sessionId: string | undefined;
   private readonly logs = new Map<string, { topic: string; partition: number; log: PartitionLogApi }>();
   private readonly unacked = new Map<string, { topic: string; partition: number; offset: number }>();
   /** The offsets stream's position this follower holds durably and has not reported yet. */
@@ -109,7 +114,7 @@ export class FollowerFetcher {
     await this.loop;
     await Promise.allSettled([...this.appending]);
     await this.ackInFlight;
-    if (!options.leaving || this.sessionId === 0) return;
+    if (!options.leaving || this.sessionId === undefined) return;
     try {
       const response = await this.options.fetch(`${peerUrl(this.options.leaderAddress)}/api/v1/replication/ack`, {
         method: "POST",
@@ -188,14 +193,20 @@ export class FollowerFetcher {
     });
     if (response.status === 421) {
       const leader = ((await response.json().catch(() => ({}))) as { error?: { leader?: unknown } }).error?.leader;
-      if (typeof leader === "string" && leader !== this.options.leaderAddress) {
+      if (typeof leader === "string" && isHostPort(leader) && leader !== this.options.leaderAddress) {
         this.options.logger.info(`${this.options.leaderAddress} is not the leader; following ${leader}`);
         await this.options.onRedirect(leader);
         return;
       }
       throw new Error(`${this.options.leaderAddress} is not the leader and names no other`);
     }
-    if (!response.ok || response.body === null) throw new Error(`the leader answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    if (!response.ok || response.body === null) {
+      // Only the status: the body is the peer's to choose, and this message is shown at /api/v1/replication/status.
+      const code = response.status === 409 ? ((await response.json().catch(() => ({}))) as { error?: { code?: unknown } }).error?.code : undefined;
+      await response.body?.cancel().catch(() => undefined);
+      // A reason this broker chooses, for the one refusal an operator must act on.
+      throw new Error(response.status === 409 && code === "cluster_id_mismatch" ? "the leader belongs to another cluster (409 cluster_id_mismatch)" : `the leader answered ${response.status}`);
+    }
     this.connected = true;
     if (!this.lastErrorLocal) {
       this.options.logger.info(`replicating from ${this.options.leaderAddress}`);
@@ -243,6 +254,7 @@ export class FollowerFetcher {
       followerId: this.options.followerId,
       address: this.options.advertisedAddress,
       leaderEpoch: this.options.leaderEpoch(),
+      clusterId: this.options.clusterId(),
       partitions,
     };
   }
@@ -257,6 +269,7 @@ export class FollowerFetcher {
           message.minInsyncReplicas === undefined || message.replicaLagMaxMs === undefined
             ? null
             : { minInsyncReplicas: message.minInsyncReplicas, replicas: 1 + message.followers.length, replicaLagMaxMs: message.replicaLagMaxMs };
+        await this.options.onClusterId(message.clusterId);
         await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers, facts);
         if (message.session !== this.sessionId) {
           this.unacked.clear();
@@ -387,6 +400,7 @@ export function streamRequestJson(request: StreamRequest) {
     follower_id: request.followerId,
     address: request.address,
     leader_epoch: request.leaderEpoch,
+    cluster_id: request.clusterId,
     partitions: request.partitions.map((p) => ({
       topic: p.topic,
       created_at: p.topicCreatedAtMs,

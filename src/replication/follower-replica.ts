@@ -29,8 +29,8 @@ export interface FollowerReplica {
   address: string;
   lastContactMs: number;
   session: StreamSession | undefined;
-  /** The id of the latest session, which a leaving follower names after its stream ended. */
-  lastSessionId: number;
+  /** The id of the latest session, which a leaving follower names after its stream ended; undefined before the first. */
+  lastSessionId: string | undefined;
   partitions: Map<string, ReplicaPartition>;
   /** The offset-store write its session's offsets snapshot covers: later writes go out one by one. */
   offsetsSnapshotSequence: number;
@@ -38,7 +38,7 @@ export interface FollowerReplica {
 
 /** A follower not heard from yet, with no partitions and no stream. */
 export function newFollowerReplica(id: number, address: string, lastContactMs: number): FollowerReplica {
-  return { id, address, lastContactMs, session: undefined, lastSessionId: 0, partitions: new Map(), offsetsSnapshotSequence: 0 };
+  return { id, address, lastContactMs, session: undefined, lastSessionId: undefined, partitions: new Map(), offsetsSnapshotSequence: 0 };
 }
 
 /** A follower as GET /api/v1/replication/status reports it. */

@@ -44,6 +44,9 @@ export async function settleInitialRole(context: ReplicaContext): Promise<void> 
   let newest: { epoch: number; leader: string | null } | undefined;
   for (const answer of answers) {
     if (answer === undefined || answer.leaderEpoch <= (newest?.epoch ?? context.state.leaderEpoch)) continue;
+    // A broker of another cluster (a reused address) says nothing of this one's epochs.
+    const mine = context.clusterIds.clusterId;
+    if (mine !== null && answer.clusterId !== null && answer.clusterId !== mine) continue;
     newest = { epoch: answer.leaderEpoch, leader: answer.role === "leader" ? answer.address : answer.leader };
   }
   if (newest === undefined) return;

@@ -26,6 +26,7 @@ test("the leader's tick runs on its clock: a silent follower leaves the in-sync 
     logger: silentLogger,
     leaderId: 1,
     leaderEpoch: 0,
+    clusterId: "AAAAAAAAAAAAAAAAAAAAAA",
     replicaLagMaxMs: LAG_MAX_MS, // ticks every 250 ms, heartbeats every 250 ms
     minInsyncReplicas: 1,
     checkpoint: new Map(),
@@ -39,7 +40,7 @@ test("the leader's tick runs on its clock: a silent follower leaves the in-sync 
   });
   const createdAtMs = broker.topicMetadata()[0]!.createdAtMs;
   const session = replicator.openSession(
-    { followerId: 2, address: "127.0.0.1:2", leaderEpoch: 0, partitions: [{ topic: "t", topicCreatedAtMs: createdAtMs, partition: 0, logEndOffset: 0, durableEndOffset: 0, epochs: [] }] },
+    { followerId: 2, address: "127.0.0.1:2", leaderEpoch: 0, clusterId: null, partitions: [{ topic: "t", topicCreatedAtMs: createdAtMs, partition: 0, logEndOffset: 0, durableEndOffset: 0, epochs: [] }] },
     () => [],
   );
   const { value } = await session.stream.getReader().read();

@@ -44,6 +44,7 @@ async function leaderWith(minInsyncReplicas: number) {
     logger: silentLogger,
     leaderId: 1,
     leaderEpoch: 0,
+    clusterId: "AAAAAAAAAAAAAAAAAAAAAA",
     replicaLagMaxMs: LAG_MAX_MS,
     minInsyncReplicas,
     checkpoint: new Map(),
@@ -83,6 +84,7 @@ class TestFollower {
         followerId: 2,
         address: "127.0.0.1:2",
         leaderEpoch: 0,
+        clusterId: null,
         partitions: [{ topic: "t", topicCreatedAtMs: createdAtMs, partition: 0, logEndOffset: 0, durableEndOffset: 0, epochs: [] }],
       },
       () => [],
@@ -238,4 +240,48 @@ test("with min.insync.replicas 1 the leader alone holds its lease and its high w
   await produce(4);
   expect(log.highWatermark).toBe(4);
   await replicator.waitForInSync(log, 4);
+});
+
+test("an ack counts only under the follower's current session, whose id cannot be guessed; one past the log end is refused and counts for nothing", async () => {
+  const { log, replicator, produce, follower } = await leaderWith(2);
+  const f = follower();
+  expect(f.session.id).toMatch(/^[0-9a-f]{32}$/);
+  await f.receive();
+  f.ack(0);
+  await produce(2);
+  await f.receive();
+  f.ack(1); // the follower holds 1 of the 2 records
+  expect(log.highWatermark).toBe(1);
+  const waiting = replicator.waitForInSync(log, 2);
+  let done = false;
+  void waiting.then(() => (done = true), () => (done = true));
+
+  // A forged ack naming a guessed session (the first, under the old sequential ids) is not counted.
+  expect(replicator.acknowledge(2, "00000000000000000000000000000001", [{ topic: "t", partition: 0, offset: 9_000_000_000 }], { sentAtMs: f.sentAtMs })).toBe(false);
+  // Nor one past what the leader holds, even under the right session: a 400, and nothing of it counts.
+  let refused: unknown;
+  try {
+    replicator.acknowledge(2, f.session.id, [{ topic: "t", partition: 0, offset: 9_000_000_000 }], { sentAtMs: f.sentAtMs });
+  } catch (error) {
+    refused = error;
+  }
+  expect(refused).toBeInstanceOf(GafkaError);
+  expect((refused as GafkaError).code).toBe("invalid_request");
+  await Bun.sleep(20);
+  expect(done).toBe(false);
+  expect(log.highWatermark).toBe(1);
+  expect(replicator.status()[0]!.partitions[0]!.ackedOffset).toBe(1);
+
+  f.ack(2);
+  await waiting;
+  expect(log.highWatermark).toBe(2);
+});
+
+test("every stream session gets a fresh random id, and the previous one stops counting", async () => {
+  const { replicator, follower } = await leaderWith(1);
+  const first = follower();
+  const second = follower();
+  expect(second.session.id).not.toBe(first.session.id);
+  expect(replicator.acknowledge(2, first.session.id, [])).toBe(false);
+  expect(replicator.acknowledge(2, second.session.id, [])).toBe(true);
 });

@@ -13,6 +13,7 @@ import { LeaderLease, type LeaseStatus } from "./leader-lease.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
 import type { KnownBroker } from "./replication-state.ts";
 import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.ts";
+import { newSessionId } from "./session-id.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
 import { streamStartOffset } from "./truncation.ts";
 
@@ -33,6 +34,8 @@ export interface StreamRequest {
   followerId: number;
   address: string;
   leaderEpoch: number;
+  /** The follower's cluster id; null when it has none yet (it takes the leader's). */
+  clusterId: string | null;
   partitions: {
     topic: string;
     topicCreatedAtMs: number;
@@ -52,6 +55,8 @@ export interface LeaderReplicatorOptions {
   logger: Logger;
   leaderId: number;
   leaderEpoch: number;
+  /** This cluster's id (cluster-id.ts), stated in every metadata message. */
+  clusterId: string;
   replicaLagMaxMs: number;
   minInsyncReplicas: number;
   /** Who was in sync as of the last checkpoint (a restart keeps them in sync until they catch up or time out). */
@@ -97,7 +102,6 @@ export class LeaderReplicator implements SessionSource {
   private readonly partitions = new Map<string, LeaderPartition>();
   private readonly byLog = new Map<PartitionLogApi, LeaderPartition>();
   private readonly followers = new Map<number, FollowerReplica>();
-  private sessionCount = 0;
   /** Copies of the committed group offsets, for commits under min.insync.replicas. */
   private readonly offsetsQuorum: OffsetsQuorum;
   private tickTimer: Timer | undefined;
@@ -209,10 +213,10 @@ export class LeaderReplicator implements SessionSource {
       follower.address = request.address;
       this.options.onFollowerSeen({ id: follower.id, address: follower.address });
     }
-    const isNew = follower.session === undefined && follower.lastSessionId === 0;
+    const isNew = follower.session === undefined && follower.lastSessionId === undefined;
     follower.session?.close();
     follower.lastContactMs = now;
-    const session = new StreamSession(++this.sessionCount, follower.id, this);
+    const session = new StreamSession(newSessionId(), follower.id, this);
     follower.session = session;
     follower.lastSessionId = session.id;
     session.send(this.metadataMessage(session, metadata()));
@@ -265,7 +269,9 @@ export class LeaderReplicator implements SessionSource {
 
   /**
    * A follower's durable positions (POST /api/v1/replication/ack); false when
-   * its session is not the current one. `leaving`: it is shutting down
+   * `sessionId` is not the current session of that follower (the one its
+   * stream's metadata message named). A position past the partition's log end
+   * is no copy of anything: invalid_request, and nothing of the ack counts. `leaving`: it is shutting down
    * cleanly, so it leaves every in-sync set (and stops counting for the
    * lease) now. `offsetsSequence`: the offsets stream's position it holds
    * durably (OffsetsQuorum), when it reports one. `sentAtMs`: the newest
@@ -274,7 +280,7 @@ export class LeaderReplicator implements SessionSource {
    */
   acknowledge(
     followerId: number,
-    sessionId: number,
+    sessionId: string,
     positions: { topic: string; partition: number; offset: number }[],
     report: AckReport = {},
   ): boolean {
@@ -285,6 +291,15 @@ export class LeaderReplicator implements SessionSource {
       return true;
     }
     if (follower === undefined || follower.session?.id !== sessionId) return false;
+    for (const position of positions) {
+      const log = this.partitions.get(checkpointKey(position.topic, position.partition))?.log;
+      if (log !== undefined && position.offset > log.logEndOffset) {
+        throw invalidRequest(
+          `follower ${followerId} acknowledged offset ${position.offset} of ${position.topic}-${position.partition}, past the leader's log end ${log.logEndOffset}`,
+          { field: "positions" },
+        );
+      }
+    }
     const now = this.options.clock.monotonicMs();
     follower.lastContactMs = now;
     if (offsetsSequence !== undefined) this.offsetsQuorum.reported(followerId, offsetsSequence);
@@ -416,6 +431,7 @@ export class LeaderReplicator implements SessionSource {
     return {
       type: "metadata",
       session: session.id,
+      clusterId: this.options.clusterId,
       leaderId: this.options.leaderId,
       leaderEpoch: this.leaderEpoch,
       topics,

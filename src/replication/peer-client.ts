@@ -4,13 +4,16 @@
  * a new leader telling its former leader, a restarted leader asking whether
  * someone else leads now.
  */
+import { isHostPort } from "../core/host-port.ts";
+import { isClusterId } from "./cluster-id.ts";
+
 export type PeerFetch = (url: string, init: RequestInit) => Promise<Response>;
 
 export const defaultPeerFetch: PeerFetch = (url, init) => fetch(url, init);
 
-/** `host:port` (or a URL) to the base URL of that broker's API. */
+/** `host:port` (src/core/host-port.ts, checked where the address came in) to the base URL of that broker's API. */
 export function peerUrl(address: string): string {
-  return (/^https?:\/\//.test(address) ? address : `http://${address}`).replace(/\/+$/, "");
+  return `http://${address}`;
 }
 
 /** What GET /api/v1/replication/status answers (the fields brokers read from one another). */
@@ -21,6 +24,8 @@ export interface PeerStatus {
   /** A follower's leader. */
   leader: string | null;
   address: string;
+  /** Null when it has none yet (or answers without one). */
+  clusterId: string | null;
 }
 
 /** Asks a broker for its role and epoch; undefined when it does not answer in time. */
@@ -34,8 +39,9 @@ export async function peerStatus(fetchPeer: PeerFetch, address: string, timeoutM
       brokerId: Number(body.broker_id),
       role: body.role,
       leaderEpoch: body.leader_epoch,
-      leader: typeof body.leader === "string" ? body.leader : null,
-      address: typeof body.address === "string" ? body.address : address,
+      leader: typeof body.leader === "string" && isHostPort(body.leader) ? body.leader : null,
+      address: typeof body.address === "string" && isHostPort(body.address) ? body.address : address,
+      clusterId: isClusterId(body.cluster_id) ? body.cluster_id : null,
     };
   } catch {
     return undefined;
@@ -55,20 +61,25 @@ export interface AnnounceAnswer {
 export async function announceLeader(
   fetchPeer: PeerFetch,
   address: string,
-  announcement: { leaderId: number; leaderEpoch: number; address: string },
+  announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string },
   timeoutMs: number,
 ): Promise<AnnounceAnswer | undefined> {
   try {
     const response = await fetchPeer(`${peerUrl(address)}/api/v1/replication/leader`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ leader_id: announcement.leaderId, leader_epoch: announcement.leaderEpoch, address: announcement.address }),
+      body: JSON.stringify({
+        leader_id: announcement.leaderId,
+        leader_epoch: announcement.leaderEpoch,
+        address: announcement.address,
+        cluster_id: announcement.clusterId,
+      }),
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = (await response.json().catch(() => ({}))) as Record<string, any>;
     if (response.ok) return { accepted: true };
     const error = body.error ?? {};
-    return { accepted: false, leaderEpoch: typeof error.leader_epoch === "number" ? error.leader_epoch : undefined, leader: error.leader ?? null };
+    return { accepted: false, leaderEpoch: typeof error.leader_epoch === "number" ? error.leader_epoch : undefined, leader: typeof error.leader === "string" && isHostPort(error.leader) ? error.leader : null };
   } catch {
     return undefined;
   }

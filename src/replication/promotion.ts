@@ -102,6 +102,7 @@ export class Promotion {
       const toInform = [...new Set([...(formerLeader === null ? [] : [formerLeader]), ...others])];
       // The new epoch's start is durable in every partition before the first write under it.
       for (const log of context.logs()) log.leaderEpochs.assign(epoch, log.logEndOffset);
+      await context.clusterIds.ensure();
       await context.options.state.update(() => ({ role: "leader", leaderEpoch: epoch, leader: null, leaderId: null, toInform, followers }));
       // Persisted, not yet acting (the role in memory is still follower: writes and group calls are refused).
       // The former leader first: one that hears stops leading at once, and nothing is waited for.

@@ -3,6 +3,7 @@ import type { BrokerConfig } from "../broker/config.ts";
 import { sleep } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
+import { ClusterIdStore } from "./cluster-id.ts";
 import type { FollowerFetcher } from "./follower-fetcher.ts";
 import type { LeaderReplicator } from "./leader-replicator.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
@@ -33,6 +34,8 @@ export interface ReplicaManagerOptions {
   replication: ReplicationConfig;
   state: ReplicationStateStore;
   offsets: OffsetsReplica | undefined;
+  /** This broker's cluster id (cluster.json); default: loaded from config.dataDir. */
+  clusterIds?: ClusterIdStore;
   fetch?: PeerFetch;
   /** Waits (the lease wait, catching up before a promotion); tests pass one that moves a fake clock. Default: a timeout on config.clock. */
   sleep?: (ms: number) => Promise<void>;
@@ -66,11 +69,13 @@ export class ReplicaContext {
   leaderHeardMs = 0;
   readonly fetchPeer: PeerFetch;
   readonly sleep: (ms: number) => Promise<void>;
+  readonly clusterIds: ClusterIdStore;
   private transitions: Promise<unknown> = Promise.resolve();
 
   constructor(readonly options: ReplicaManagerOptions) {
     this.role = options.state.state.role;
     this.fetchPeer = options.fetch ?? defaultPeerFetch;
+    this.clusterIds = options.clusterIds ?? ClusterIdStore.load(options.config.dataDir, options.config.fs);
     this.startedMs = options.config.clock.monotonicMs();
     this.sleep = options.sleep ?? ((ms) => sleep(options.config.clock, ms));
   }

@@ -118,12 +118,14 @@ test("a follower refuses writes naming its leader, and a newer announcement make
   })();
   expect(refused?.code).toBe("not_leader");
   expect(refused?.details).toMatchObject({ leader: "127.0.0.1:1", leader_epoch: 3 });
-  expect((await refusal(manager.acceptLeader({ leaderId: 9, leaderEpoch: 2, address: "127.0.0.1:9" }))).code).toBe("stale_leader_epoch");
-  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9" })).toEqual({ role: "follower", leaderEpoch: 5 });
+  expect((await refusal(manager.acceptLeader({ leaderId: 9, leaderEpoch: 2, address: "127.0.0.1:9", clusterId: CLUSTER_ID }))).code).toBe("stale_leader_epoch");
+  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9", clusterId: CLUSTER_ID })).toEqual({ role: "follower", leaderEpoch: 5 });
   expect(store.state).toMatchObject({ role: "follower", leader: "127.0.0.1:9", leaderId: 9, leaderEpoch: 5 });
   // The same announcement again is fine.
-  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9" })).toEqual({ role: "follower", leaderEpoch: 5 });
+  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9", clusterId: CLUSTER_ID })).toEqual({ role: "follower", leaderEpoch: 5 });
 });
+
+const CLUSTER_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 const N2 = { minInsyncReplicas: 2, replicas: 2, replicaLagMaxMs: 3000 };
 
@@ -213,7 +215,7 @@ test("a reachable leader is asked for its high watermark: a follower that holds 
   expect(result.partitions).toEqual([
     { topic: "t", partition: 0, log_end_offset: 0, high_watermark: 0, high_watermark_source: "leader", leader_log_end_offset: 0, missing_at_least: 0 },
   ]);
-  expect(announcements).toEqual([{ leader_id: 2, leader_epoch: 4, address: "127.0.0.1:2" }]);
+  expect(announcements).toEqual([{ leader_id: 2, leader_epoch: 4, address: "127.0.0.1:2", cluster_id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) }]);
   expect(time.sleeps).toEqual([]);
 });
 

@@ -3,6 +3,7 @@ import { GafkaError } from "../core/errors.ts";
 import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { CheckpointSaver } from "./checkpoint-saver.ts";
+import { clusterIdMismatch } from "./cluster-id.ts";
 import { readCheckpoint } from "./high-watermark-checkpoint.ts";
 import { settleInitialRole } from "./initial-role.ts";
 import type { AckReport, StreamRequest } from "./leader-replicator.ts";
@@ -71,6 +72,8 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     const manager = new ReplicaManager(options);
     manager.context.address = options.replication.advertisedAddress ?? "";
     await settleInitialRole(manager.context);
+    // A leader always has a cluster id (a follower takes its leader's).
+    if (manager.context.role === "leader") await manager.context.clusterIds.ensure();
     options.broker.setWriteGuard(manager);
     return manager;
   }
@@ -183,6 +186,11 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     context.leader?.stop(this.notLeader());
   }
 
+  /** This broker's cluster id (cluster.json); null for a follower that has not heard from a leader yet. */
+  get clusterId(): string | null {
+    return this.context.clusterIds.clusterId;
+  }
+
   get leaderEpoch(): number {
     return this.context.state.leaderEpoch;
   }
@@ -193,12 +201,14 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     const { context } = this;
     this.observeEpoch(request.leaderEpoch);
     if (context.role !== "leader" || context.fenced || context.leader === undefined) throw this.notLeader();
+    const mine = context.clusterIds.clusterId!;
+    if (request.clusterId !== null && request.clusterId !== mine) throw clusterIdMismatch(`follower ${request.followerId}`, request.clusterId, mine);
     return context.leader.openSession(request, () => this.topicInfos());
   }
 
   acknowledge(
     followerId: number,
-    session: number,
+    session: string,
     positions: { topic: string; partition: number; offset: number }[],
     report: AckReport,
   ): boolean {
@@ -247,7 +257,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
    * a newer epoch this broker follows it; the same announcement again is
    * fine; anything older is refused with stale_leader_epoch (409).
    */
-  acceptLeader(announcement: { leaderId: number; leaderEpoch: number; address: string }): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
+  acceptLeader(announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string }): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
     return this.transitions.acceptLeader(announcement);
   }
 

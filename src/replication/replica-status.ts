@@ -14,6 +14,7 @@ export function replicaStatus(context: ReplicaContext, promotionLeaseWaitMs: () 
   return {
     brokerId: options.config.brokerId,
     address: context.address,
+    clusterId: context.clusterIds.clusterId,
     role: context.role,
     fenced: context.fenced,
     leaderEpoch: state.leaderEpoch,

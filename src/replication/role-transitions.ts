@@ -53,6 +53,7 @@ export class RoleTransitions {
       logger: config.logger,
       leaderId: config.brokerId,
       leaderEpoch: this.context.state.leaderEpoch,
+      clusterId: this.context.clusterIds.clusterId!,
       replicaLagMaxMs: replication.replicaLagMaxMs,
       minInsyncReplicas: replication.minInsyncReplicas,
       checkpoint,
@@ -74,6 +75,9 @@ export class RoleTransitions {
       advertisedAddress: context.address,
       leaderAddress,
       leaderEpoch: () => context.state.leaderEpoch,
+      clusterId: () => context.clusterIds.clusterId,
+      // Before anything of the stream is applied: a leader of another cluster must not make this broker cut back or delete.
+      onClusterId: (clusterId) => context.clusterIds.join(clusterId, `the leader ${leaderAddress}`),
       onLeader: async (epoch, leaderId, followers, facts) => {
         // A follower keeps its fellow followers: if it is promoted, it tells them to follow it.
         const peers = followers.filter((follower) => follower.id !== config.brokerId);
@@ -108,10 +112,11 @@ export class RoleTransitions {
    * a newer epoch this broker follows it; the same announcement again is
    * fine; anything older is refused with stale_leader_epoch (409).
    */
-  acceptLeader(announcement: { leaderId: number; leaderEpoch: number; address: string }): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
+  acceptLeader(announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string }): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
     const context = this.context;
     return context.enqueue(async () => {
       const { leaderEpoch, address, leaderId } = announcement;
+      await context.clusterIds.join(announcement.clusterId, `the announcing leader ${address}`);
       if (leaderEpoch > context.state.leaderEpoch) {
         await this.becomeFollower(address, leaderEpoch, leaderId);
       } else if (!(leaderEpoch === context.state.leaderEpoch && context.role === "follower" && context.state.leader === address)) {
@@ -168,7 +173,7 @@ export class RoleTransitions {
     const answer = await announceLeader(
       context.fetchPeer,
       address,
-      { leaderId: context.options.config.brokerId, leaderEpoch: context.state.leaderEpoch, address: context.address },
+      { leaderId: context.options.config.brokerId, leaderEpoch: context.state.leaderEpoch, address: context.address, clusterId: context.clusterIds.clusterId! },
       PEER_TIMEOUT_MS,
     );
     if (answer?.accepted) {

@@ -3,7 +3,7 @@ import { limits } from "../core/limits.ts";
 import { encodeMessage, StreamDecoder, type StreamMessage } from "./stream-codec.ts";
 
 const messages: StreamMessage[] = [
-  { type: "metadata", session: 7, leaderId: 1, leaderEpoch: 3, topics: [{ name: "orders", partitions: 2, createdAtMs: 1_764_000_000_000 }], followers: [{ id: 2, address: "localhost:9002" }], minInsyncReplicas: 2, replicaLagMaxMs: 10_000 },
+  { type: "metadata", session: "0123456789abcdef0123456789abcdef", clusterId: "q1Sh-9_ITX2l6MxLvGUkVA", leaderId: 1, leaderEpoch: 3, topics: [{ name: "orders", partitions: 2, createdAtMs: 1_764_000_000_000 }], followers: [{ id: 2, address: "localhost:9002" }], minInsyncReplicas: 2, replicaLagMaxMs: 10_000 },
   { type: "start", topic: "orders", partition: 1, offset: 120 },
   { type: "batches", topic: "orders", partition: 1, highWatermark: 2 ** 40 + 5, startsSegment: true, frames: Uint8Array.from({ length: 3000 }, (_, i) => i % 251) },
   { type: "high_watermarks", entries: [{ topic: "orders", partition: 0, highWatermark: 99 }] },

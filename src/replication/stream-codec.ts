@@ -1,5 +1,7 @@
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
+import { isClusterId } from "./cluster-id.ts";
+import { isSessionId } from "./session-id.ts";
 
 /**
  * The replication stream: the body of the leader's answer to
@@ -15,7 +17,7 @@ import { limits } from "../core/limits.ts";
  *
  * | type | name            | payload |
  * |------|-----------------|---------|
- * | 1    | metadata        | JSON {"session", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "min_insync_replicas", "replica_lag_max_ms"} — the leader's whole topic list and its followers (with the leader: its replica count R), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion; first on every stream and again after each change |
+ * | 1    | metadata        | JSON {"session", "cluster_id", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "min_insync_replicas", "replica_lag_max_ms"} — the leader's whole topic list and its followers (with the leader: its replica count R), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion; first on every stream and again after each change |
  * | 2    | start           | JSON {"topic", "partition", "offset"} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there |
  * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
  * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark"}] |
@@ -38,7 +40,10 @@ import { limits } from "../core/limits.ts";
 export type StreamMessage =
   | {
       type: "metadata";
-      session: number;
+      /** The session id (stream-session.ts newSessionId): the follower's acks name it. */
+      session: string;
+      /** The leader's cluster id (cluster-id.ts): a follower of another cluster refuses the stream, one with none takes it. */
+      clusterId: string;
       leaderId: number;
       leaderEpoch: number;
       topics: TopicInfo[];
@@ -90,6 +95,7 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
     case "metadata":
       return {
         session: message.session,
+        cluster_id: message.clusterId,
         leader_id: message.leaderId,
         leader_epoch: message.leaderEpoch,
         topics: message.topics.map((t) => ({ name: t.name, partitions: t.partitions, created_at: t.createdAtMs })),
@@ -195,7 +201,8 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
     case TYPE_CODES.metadata:
       return {
         type: "metadata",
-        session: json.session,
+        session: sessionIdOf(json.session),
+        clusterId: clusterIdOf(json.cluster_id),
         leaderId: json.leader_id,
         leaderEpoch: json.leader_epoch,
         topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at })),
@@ -244,6 +251,16 @@ function decodeBatches(payload: Uint8Array): StreamMessage {
   at += 13;
   // A copy: the decoder's buffer is reused for the next chunk.
   return { type: "batches", topic, partition, highWatermark, startsSegment, frames: payload.slice(at) };
+}
+
+function clusterIdOf(value: unknown): string {
+  if (!isClusterId(value)) throw broken("a metadata message without a cluster id");
+  return value;
+}
+
+function sessionIdOf(value: unknown): string {
+  if (!isSessionId(value)) throw broken("a metadata message without a session id");
+  return value;
 }
 
 function positiveInteger(value: unknown): number | undefined {

@@ -56,7 +56,7 @@ export class StreamSession {
   private lastHeartbeatMs: number;
 
   constructor(
-    readonly id: number,
+    readonly id: string,
     readonly followerId: number,
     private readonly source: SessionSource,
   ) {

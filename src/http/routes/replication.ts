@@ -1,7 +1,10 @@
 import { invalidRequest } from "../../core/errors.ts";
+import { isHostPort } from "../../core/host-port.ts";
 import type { EpochEntry } from "../../storage/leader-epoch-cache.ts";
 import type { StreamRequest } from "../../replication/leader-replicator.ts";
 import type { ReplicaManager } from "../../replication/replica-manager.ts";
+import { isSessionId } from "../../replication/session-id.ts";
+import { isClusterId } from "../../replication/cluster-id.ts";
 import { LEADER_EPOCH_HEADER } from "../leader-epoch-header.ts";
 import { GafkaError } from "../../core/errors.ts";
 import { readBodyText, readJsonObject } from "../request.ts";
@@ -45,7 +48,8 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
   const followerId = integer(body.follower_id, "follower_id");
-  const session = integer(body.session, "session");
+  if (!isSessionId(body.session)) throw invalidRequest("field 'session' must be the session id the stream's metadata message gave (32 hex digits)", { field: "session" });
+  const session = body.session;
   if (!Array.isArray(body.positions)) throw invalidRequest("field 'positions' must be an array", { field: "positions" });
   const positions = body.positions.map((item: unknown, index: number) => {
     const { topic, partition, offset } = (item ?? {}) as Record<string, unknown>;
@@ -64,11 +68,11 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
 async function leader(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
-  if (typeof body.address !== "string" || body.address === "") throw invalidRequest("field 'address' must be host:port", { field: "address" });
   const answer = await replication.acceptLeader({
     leaderId: integer(body.leader_id, "leader_id"),
     leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
-    address: body.address,
+    address: hostPort(body.address, "address"),
+    clusterId: clusterId(body.cluster_id, "cluster_id"),
   });
   return Response.json({ broker_id: context.broker.config.brokerId, role: answer.role, leader_epoch: answer.leaderEpoch });
 }
@@ -124,6 +128,7 @@ function status(_request: Request, context: RouteContext): Response {
     {
       broker_id: view.brokerId,
       address: view.address,
+      cluster_id: view.clusterId,
       role: view.role,
       fenced: view.fenced,
       leader_epoch: view.leaderEpoch,
@@ -167,12 +172,13 @@ function status(_request: Request, context: RouteContext): Response {
 }
 
 function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
-  if (typeof body.address !== "string") throw invalidRequest("field 'address' must be host:port", { field: "address" });
+  const address = hostPort(body.address, "address");
   if (!Array.isArray(body.partitions)) throw invalidRequest("field 'partitions' must be an array", { field: "partitions" });
   return {
     followerId: integer(body.follower_id, "follower_id"),
-    address: body.address,
+    address,
     leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
+    clusterId: body.cluster_id === undefined || body.cluster_id === null ? null : clusterId(body.cluster_id, "cluster_id"),
     partitions: body.partitions.map((item: unknown, index: number) => {
       const p = (item ?? {}) as Record<string, unknown>;
       const field = `partitions[${index}]`;
@@ -192,6 +198,19 @@ function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
       };
     }),
   };
+}
+
+/** A peer's address, which this broker will call: host:port only (src/core/host-port.ts), never a URL. */
+function hostPort(value: unknown, field: string): string {
+  if (typeof value !== "string" || !isHostPort(value)) {
+    throw invalidRequest(`field '${field}' must be host:port (a name, an IPv4 address or an [IPv6] address, and a port 1-65535)`, { field });
+  }
+  return value;
+}
+
+function clusterId(value: unknown, field: string): string {
+  if (!isClusterId(value)) throw invalidRequest(`field '${field}' must be a cluster id (22 base64url characters)`, { field });
+  return value;
 }
 
 function integer(value: unknown, field: string): number {
