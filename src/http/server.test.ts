@@ -374,10 +374,15 @@ test("long polls beyond the broker's limit are 429 too_many_requests", async () 
   expect((await waiting).body.records).toHaveLength(1);
 });
 
-test("a corrupt partition answers 503 log_corrupt and health is degraded, while the others serve", async () => {
+/**
+ * A server over topic t with `partitions` partitions, reopened so that
+ * partition `refused` is refused at open as corrupt (its message naming the
+ * segment file by its full path, as the storage layer does).
+ */
+async function serverWithRefusedPartition(partitions: number, refused: number) {
   const openLog = (options: PartitionLogOptions): PartitionLogApi => {
-    if (options.name === "t-1" && refuse) {
-      throw new GafkaError("log_corrupt", `partition t-1 refused: ${options.dir}/00000000000000000000.log is corrupt at position 77`);
+    if (options.name === `t-${refused}` && refuse) {
+      throw new GafkaError("log_corrupt", `partition t-${refused} refused: ${options.dir}/00000000000000000000.log is corrupt at position 77`);
     }
     return PartitionLog.open(options);
   };
@@ -385,7 +390,7 @@ test("a corrupt partition answers 503 log_corrupt and health is degraded, while 
   const temp = makeTempDir("gafka-http-");
   cleanups.push(temp.remove);
   const first = await Broker.open(brokerConfig(temp.dir, {}), { openLog });
-  await first.createTopic("t", 2);
+  await first.createTopic("t", partitions);
   await first.close();
   refuse = true;
   const broker = await Broker.open(brokerConfig(temp.dir, {}), { openLog });
@@ -396,7 +401,11 @@ test("a corrupt partition answers 503 log_corrupt and health is degraded, while 
     await groups.close();
     await broker.close();
   });
-  const call = caller(server.url);
+  return caller(server.url);
+}
+
+test("a corrupt partition answers 503 log_corrupt and health is degraded, while the others serve", async () => {
+  const call = await serverWithRefusedPartition(2, 1);
   const refused = await call("GET", "/api/v1/consume?topic=t&partition=1");
   expectError(refused, 503, "log_corrupt");
   expect(refused.body.error.retriable).toBe(false);
@@ -438,26 +447,7 @@ test("storage failures' answers name files relative to the data dir, never the d
 });
 
 test("a partition refused at open is described, in topics and health, relative to the data dir", async () => {
-  const openLog = (options: PartitionLogOptions): PartitionLogApi => {
-    if (refuse) throw new GafkaError("log_corrupt", `partition t-0 refused: ${options.dir}/00000000000000000000.log is corrupt at position 77`);
-    return PartitionLog.open(options);
-  };
-  let refuse = false;
-  const temp = makeTempDir("gafka-http-");
-  cleanups.push(temp.remove);
-  const first = await Broker.open(brokerConfig(temp.dir, {}), { openLog });
-  await first.createTopic("t", 1);
-  await first.close();
-  refuse = true;
-  const broker = await Broker.open(brokerConfig(temp.dir, {}), { openLog });
-  const groups = openGroups(broker, temp.dir);
-  const server = startServer({ broker, groups, host: "127.0.0.1", port: 0, logger: silentLogger });
-  cleanups.push(async () => {
-    await server.stop();
-    await groups.close();
-    await broker.close();
-  });
-  const call = caller(server.url);
+  const call = await serverWithRefusedPartition(1, 0);
   const expected = "partition t-0 refused: t-0/00000000000000000000.log is corrupt at position 77";
   expect((await call("GET", "/api/v1/topics/t")).body.partitions[0].error).toBe(expected);
   expect((await call("GET", "/healthz")).body.offline_partitions[0].error).toBe(expected);
