@@ -3,7 +3,6 @@ import type { Clock, Timer } from "../core/clock.ts";
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
-import type { EpochEntry } from "../storage/leader-epoch-cache.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { type FollowerReplica, type FollowerStatus, followerStatus, NEVER, newFollowerReplica } from "./follower-replica.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
@@ -16,37 +15,10 @@ import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.
 import { newSessionId } from "./session-id.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
 import { streamStartOffset } from "./truncation.ts";
-
-/** What a follower's ack says besides its positions (POST /api/v1/replication/ack). */
-export interface AckReport {
-  /** It is shutting down cleanly. */
-  leaving?: boolean;
-  /** The offsets stream's position it holds durably. */
-  offsetsSequence?: number;
-  /** The newest stream stamp it received (its echo). */
-  sentAtMs?: number;
-}
+import type { AckReport, StreamRequest } from "./follower-requests.ts";
 
 export type { FollowerStatus } from "./follower-replica.ts";
-
-/** What a follower sends when it opens its stream (POST /api/v1/replication/stream). */
-export interface StreamRequest {
-  followerId: number;
-  address: string;
-  leaderEpoch: number;
-  /** The follower's cluster id; null when it has none yet (it takes the leader's). */
-  clusterId: string | null;
-  partitions: {
-    topic: string;
-    topicCreatedAtMs: number;
-    partition: number;
-    /** Null when the follower cannot take writes for it now (offline, corrupt): not streamed this session. */
-    logEndOffset: number | null;
-    durableEndOffset: number;
-    epochs: EpochEntry[];
-  }[];
-}
-
+export type { AckReport, StreamRequest } from "./follower-requests.ts";
 export type { LeaseStatus } from "./leader-lease.ts";
 
 export interface LeaderReplicatorOptions {
