@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { GroupConsumer, Producer, type ConsumerRecord, type RecordMetadata } from "../src/client/index.ts";
 import { cleanupAll, printedRecords, runCli, spawnCli, startBrokerProcess, type SpawnedCli } from "./helpers/broker-process.ts";
-import { createTopic, startFollower, startLeader, waitCaughtUp } from "./helpers/cluster.ts";
+import { createTopic, startFollower, startLeader } from "./helpers/cluster.ts";
 import { postJson, readPartition, waitFor } from "./helpers/http.ts";
 
 /**
@@ -194,8 +194,7 @@ describe("a list of brokers", () => {
       // The leader keeps two copies of what it acknowledges: the follower, promoted, provably holds them all.
       const leader = await startLeader(["--min-insync-replicas=2"]);
       const follower = await startFollower(leader, 2);
-      await createTopic(leader, "listed", 1);
-      await waitCaughtUp(leader, [follower]);
+      await createTopic(leader, "listed", 1, [follower]);
       const brokers = `${follower.hostPort},${leader.hostPort}`;
 
       // The CLI: the follower answers 421 naming the leader, which takes the record.

@@ -46,9 +46,7 @@ test("min.insync.replicas=2, in-sync follower, leader unreachable: promoted clea
   const flags = ["--replica-lag-max=2s"];
   const leader = await startLeader([...flags, "--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2, flags);
-  await createTopic(leader, "t", 2);
-  // Under min.insync.replicas 2 an acks=all write needs the follower in sync for the new topic's partitions first.
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 2, [follower]);
   const acked: string[] = [];
   for (let batch = 0; batch < 20; batch++) {
     const values = Array.from({ length: 10 }, (_, i) => `b${batch}-${i}`);
@@ -80,8 +78,7 @@ test("min.insync.replicas=2, in-sync follower, leader unreachable: promoted clea
 test("a reachable leader is asked, not waited out: the follower catches up to its high watermark and the leader steps down when told", async () => {
   const leader = await startLeader(["--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 1);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 1, [follower]);
   expect((await produce(leader, "t", [{ value: "a" }, { value: "b" }], "all")).status).toBe(200);
   const promote = await runCli(["admin", "promote", `--broker=${follower.hostPort}`]);
   expect(promote.exitCode).toBe(0);

@@ -18,9 +18,7 @@ test("kill -9 the leader under acks=all load, promote the follower, keep produci
   // Two copies of every acknowledged record (the promoted follower runs alone, with the default 1).
   const leader = await startLeader(["--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "orders", PARTITIONS);
-  // Under min.insync.replicas 2 an acks=all write needs the follower in sync for the new topic's partitions first.
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "orders", PARTITIONS, [follower]);
 
   // A consumer group commits offsets on the leader: two group consumes (the second commits the first's records).
   const seed = Array.from({ length: 40 }, (_, i) => ({ key: `seed${i}`, value: `seed-${i}` }));
@@ -108,8 +106,7 @@ test("kill -9 the leader under acks=all load, promote the follower, keep produci
 test("the old leader, restarted, becomes a follower, drops its acks=1 tail (never visible) and ends identical", async () => {
   const leader = await startLeader(["--replica-lag-max=60s", "--segment-bytes=4KiB", "--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 2);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 2, [follower]);
   const both = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `both-${i}` }));
   expect((await produce(leader, "t", both, "all")).status).toBe(200);
   await waitCaughtUp(leader, [follower]);
@@ -178,8 +175,7 @@ test("a deposed leader still running answers every write after the promotion wit
 test("a deposed leader that missed the promotion is fenced by a client carrying the new epoch, then follows", async () => {
   const leader = await startLeader();
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 1);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 1, [follower]);
 
   leader.process.kill("SIGSTOP"); // unreachable while the follower is promoted
   try {
@@ -212,8 +208,7 @@ test("with two followers, the promoted one tells the other, which follows it and
   const leader = await startLeader(["--min-insync-replicas=3"]);
   const second = await startFollower(leader, 2);
   const third = await startFollower(leader, 3);
-  await createTopic(leader, "t", 2);
-  await waitCaughtUp(leader, [second, third]);
+  await createTopic(leader, "t", 2, [second, third]);
   const records = Array.from({ length: 500 }, (_, i) => ({ key: `k${i}`, value: `r${i}` }));
   expect((await produce(leader, "t", records, "all")).status).toBe(200);
   await waitCaughtUp(leader, [second, third]);
@@ -233,8 +228,7 @@ test("with two followers, the promoted one tells the other, which follows it and
 test("a planned switchover under acks=all load loses no acknowledged record; SDK producers follow the 421 to the new leader", async () => {
   const leader = await startLeader(["--replica-lag-max=30s"]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", PARTITIONS);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", PARTITIONS, [follower]);
 
   const acked = new Map<string, Ack>();
   const failed = new Set<string>();

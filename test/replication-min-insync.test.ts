@@ -40,8 +40,7 @@ async function whileStopped<T>(follower: BrokerProcess, body: () => Promise<T>):
 test("a follower that stops answering: the acks=all write waiting for it fails, acks=1 writes stay invisible, groups are refused; all is back once it answers", async () => {
   const leader = await startLeader(["--min-insync-replicas=2", LAG_MAX]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 1);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 1, [follower]);
   expect((await produce(leader, "t", [{ value: "a" }], "all")).status).toBe(200);
   await waitCaughtUp(leader, [follower]);
   expect((await join(leader, "m1")).status).toBe(200);
@@ -83,8 +82,7 @@ test("a follower that stops answering: the acks=all write waiting for it fails, 
 test("an idle cluster keeps its lease: the follower answers the leader's heartbeats", async () => {
   const leader = await startLeader(["--min-insync-replicas=2", "--replica-lag-max=1s"]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 1);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 1, [follower]);
   await waitFor(async () => (await status(leader)).lease.held === true, "the leader to hold its lease");
   // Many lease periods with no data: every look finds the lease held and the follower in sync.
   for (let look = 0; look < 10; look++) {

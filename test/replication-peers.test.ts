@@ -54,9 +54,7 @@ test("a follower's status shows the status its leader answered with, never the b
 test("a forged ack naming a guessable session (1) with a huge offset is refused and counts for nothing", async () => {
   const leader = await startLeader(["--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 1);
-  // Under min.insync.replicas 2 an acks=all write needs the follower in sync for the new topic first.
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 1, [follower]);
   expect((await produce(leader, "t", [{ value: "a" }], "all")).status).toBe(200);
   await waitCaughtUp(leader, [follower]);
 

@@ -39,8 +39,7 @@ test("the seed's follower mirrors topics and 100,000 records byte for byte (clie
     expect(answer.status).toBe(200);
   }
   expect((await fetch(`${leader.url}/api/v1/topics/scratch`, { method: "DELETE" })).status).toBe(200);
-  await createTopic(leader, "later", 3);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "later", 3, [follower]);
 
   const leaderFiles = partitionFiles(leader.dataDir);
   expect([...leaderFiles.keys()].filter((name) => name.startsWith("test-topic-0/") && name.endsWith(".log")).length).toBeGreaterThan(2);
@@ -124,8 +123,7 @@ test("readers of leader and followers see nothing past the high watermark while 
 test("acks 0/1/all; a follower refuses writes with 421 naming the leader, and the SDK and CLI follow it once", async () => {
   const leader = await startLeader();
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 2);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 2, [follower]);
 
   const fireAndForget = await postJson(`${leader.url}/api/v1/produce?acks=0`, { topic: "t", value: "zero", partition: 0 });
   expect(fireAndForget.status).toBe(202);
@@ -163,8 +161,7 @@ test("acks 0/1/all; a follower refuses writes with 421 naming the leader, and th
 test("with --min-insync-replicas=2, acks=all is refused once the follower drops out; acks=1 goes on, visible only once 2 replicas hold it", async () => {
   const leader = await startLeader(["--replica-lag-max=300ms", "--min-insync-replicas=2"]);
   const follower = await startFollower(leader, 2);
-  await createTopic(leader, "t", 1);
-  await waitCaughtUp(leader, [follower]);
+  await createTopic(leader, "t", 1, [follower]);
   expect((await produce(leader, "t", [{ value: "a" }], "all")).status).toBe(200);
   await follower.kill();
   await produce(leader, "t", [{ value: "pending" }]);

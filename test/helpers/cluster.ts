@@ -68,9 +68,15 @@ export function segmentFiles(dataDir: string): Map<string, string> {
   return new Map([...partitionFiles(dataDir)].filter(([name]) => name.endsWith(".log")));
 }
 
-export async function createTopic(broker: BrokerProcess, name: string, partitions: number): Promise<void> {
+/**
+ * Creates a topic on `broker`. With `inSyncOn`, waits until those followers
+ * hold it and are in sync for its partitions: under min.insync.replicas ≥ 2
+ * an acks=all write to a new topic is refused until they are.
+ */
+export async function createTopic(broker: BrokerProcess, name: string, partitions: number, inSyncOn: BrokerProcess[] = []): Promise<void> {
   const answer = await postJson(`${broker.url}/api/v1/topics`, { name, partitions });
   if (answer.status !== 201) throw new Error(`create-topic answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  if (inSyncOn.length > 0) await waitCaughtUp(broker, inSyncOn);
 }
 
 /** Produces `records` in one request; returns the answer. */
