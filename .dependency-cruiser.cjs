@@ -13,6 +13,7 @@
  *   replication/
  *   groups/
  *   broker/
+ *   security/            who calls (principals), their credentials and ACLs
  *   storage/
  *   protocol/
  *   core/
@@ -31,6 +32,7 @@ const PARTS = {
   core: "^src/core/",
   protocol: "^src/protocol/",
   storage: "^src/storage/",
+  security: "^src/security/",
   broker: "^src/broker/",
   groups: "^src/groups/",
   replication: "^src/replication/",
@@ -44,16 +46,17 @@ const PARTS = {
   main: "^src/main\\.",
 };
 
-const DOMAIN = ["core", "protocol", "storage", "broker", "groups", "replication"];
+const DOMAIN = ["core", "protocol", "storage", "security", "broker", "groups", "replication"];
 
 /** What each part may import besides itself. Anything else under src/ is an error. */
 const MAY_IMPORT = {
   core: [],
   protocol: ["core"],
   storage: ["core", "protocol"],
-  broker: ["core", "protocol", "storage"],
-  groups: ["core", "protocol", "storage", "broker"],
-  replication: ["core", "protocol", "storage", "broker", "groups"],
+  security: ["core", "protocol", "storage"],
+  broker: ["core", "protocol", "storage", "security"],
+  groups: ["core", "protocol", "storage", "security", "broker"],
+  replication: ["core", "protocol", "storage", "security", "broker", "groups"],
   metrics: DOMAIN,
   http: [...DOMAIN, "metrics"],
   kafka: [...DOMAIN, "metrics"],

@@ -1,14 +1,8 @@
 import type { PartitionLogApi } from "../storage/log-types.ts";
+import type { Principal } from "../security/principal.ts";
 import type { Acks } from "./acks.ts";
 
-/**
- * Who asks. Every door (HTTP today, the Kafka listener later) names the
- * principal of each call; until authentication exists every caller is
- * anonymous.
- */
-export type Principal = { kind: "anonymous" };
-
-export const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous" });
+export { ANONYMOUS, type Principal } from "../security/principal.ts";
 
 /**
  * What the gate admits or refuses: every kind of client write, and the group
