@@ -9,6 +9,7 @@ import { type BatchProduceResult, ProducePipeline, type ProduceOptions, type Pro
 import { TopicAdmin, type TopicChangeListener } from "./topic-admin.ts";
 import { TopicRegistry, type TopicMetadata } from "./topic-registry.ts";
 import { closePartitions, describePartition, describeTopicState, type TopicDescription, type TopicSummary, type UnhealthyPartition } from "./topic-state.ts";
+import type { AccessPolicy } from "../security/access-policy.ts";
 import { ANONYMOUS, type Operation, type Principal, type Resource, WriteGate, type WriteGuard } from "./write-gate.ts";
 
 export type { PartitionDescription, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
@@ -251,6 +252,25 @@ export class Broker {
    */
   admit(principal: Principal, operation: Operation, resource: Resource): number {
     return this.gate.admit(principal, operation, resource);
+  }
+
+  /**
+   * The gate's "who may" half alone, for reads and cluster calls: throws
+   * unauthenticated (401) or forbidden (403) unless `principal` may do
+   * `operation` on `resource` (src/security/access-policy.ts).
+   */
+  authorize(principal: Principal, operation: Operation, resource: Resource): void {
+    this.gate.authorize(principal, operation, resource);
+  }
+
+  /** authorize() as a boolean, for filtering what a list shows. */
+  allows(principal: Principal, operation: Operation, resource: Resource): boolean {
+    return this.gate.allows(principal, operation, resource);
+  }
+
+  /** Sets who may do what (authentication and ACLs, src/security); everyone may until it is set. */
+  setAccessPolicy(policy: AccessPolicy): void {
+    this.gate.setPolicy(policy);
   }
 
   /** Lets replication decide who may write and when a write is acknowledged (see WriteGuard). */

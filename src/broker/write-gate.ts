@@ -1,31 +1,11 @@
 import type { PartitionLogApi } from "../storage/log-types.ts";
+import { type AccessPolicy, OPEN_POLICY } from "../security/access-policy.ts";
+import type { Operation, Resource } from "../security/operations.ts";
 import type { Principal } from "../security/principal.ts";
 import type { Acks } from "./acks.ts";
 
 export { ANONYMOUS, type Principal } from "../security/principal.ts";
-
-/**
- * What the gate admits or refuses: every kind of client write, and the group
- * reads that only the coordinator (the leader) answers.
- */
-export type Operation =
-  | "produce"
-  | "create_topic"
-  | "delete_topic"
-  | "group_join"
-  | "group_heartbeat"
-  | "group_leave"
-  /** A group member's consume call: it may join, and it commits what the previous call delivered. */
-  | "group_consume"
-  | "group_commit"
-  | "group_reset_offsets"
-  | "group_delete"
-  /** A group's status (members, committed offsets, lag). */
-  | "group_describe"
-  | "group_list";
-
-/** What a write acts on. */
-export type Resource = { kind: "topic"; name: string } | { kind: "group"; id: string } | { kind: "cluster" };
+export type { Operation, Resource } from "../security/operations.ts";
 
 /**
  * Where an append comes from (Kafka's AppendOrigin): a client's records,
@@ -63,14 +43,31 @@ export interface WriteGuard {
 }
 
 /**
- * The one gate every client write passes, whichever door it came in by:
- * Broker (produce, topic create and delete) and GroupCoordinator (every group
- * call) call admit() before they act. Today it decides whether this broker
- * may take the write (leadership, fencing, the coordinator's lease); whether
- * the principal may (authentication, ACLs) plugs in here next.
+ * The one gate every request passes, whichever door it came in by. Writes
+ * (Broker: produce, topic create and delete; GroupCoordinator: every group
+ * call) call admit(): whether the principal may (the AccessPolicy:
+ * authentication, ACLs), then whether this broker may take the write now
+ * (leadership, fencing, the coordinator's lease). Reads and cluster calls
+ * call authorize(): the principal's half alone.
  */
 export class WriteGate {
   private guard: WriteGuard | undefined;
+  private policy: AccessPolicy = OPEN_POLICY;
+
+  /** Decides who may do what (src/security); open to everyone until set. */
+  setPolicy(policy: AccessPolicy): void {
+    this.policy = policy;
+  }
+
+  /** Throws unauthenticated (401) or forbidden (403) unless `principal` may do `operation` on `resource`. */
+  authorize(principal: Principal, operation: Operation, resource: Resource): void {
+    this.policy.check(principal, operation, resource);
+  }
+
+  /** authorize() as a boolean, for filtering what a list shows. */
+  allows(principal: Principal, operation: Operation, resource: Resource): boolean {
+    return this.policy.allows(principal, operation, resource);
+  }
 
   /** Lets replication decide who may write (see WriteGuard). */
   setGuard(guard: WriteGuard): void {
@@ -83,11 +80,13 @@ export class WriteGate {
   }
 
   /**
-   * Throws a typed error (not_leader, not_leader_lease) when `principal` may
-   * not do `operation` on `resource` here and now; returns the leadership
-   * term the write is taken under (0 without replication).
+   * Throws a typed error (unauthenticated, forbidden, not_leader,
+   * not_leader_lease) when `principal` may not do `operation` on `resource`
+   * here and now; returns the leadership term the write is taken under (0
+   * without replication).
    */
-  admit(_principal: Principal, operation: Operation, _resource: Resource): number {
+  admit(principal: Principal, operation: Operation, resource: Resource): number {
+    this.policy.check(principal, operation, resource);
     const guard = this.guard;
     if (guard === undefined) return 0;
     const term = guard.admitWrite();
@@ -101,7 +100,7 @@ export class WriteGate {
  * coordinator's group calls that change or hand out state. Group reads need
  * leadership only.
  */
-const NEEDS_LEASE: Record<Operation, boolean> = {
+const NEEDS_LEASE: Partial<Record<Operation, boolean>> = {
   produce: false,
   create_topic: false,
   delete_topic: false,

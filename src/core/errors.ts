@@ -6,6 +6,8 @@
  */
 export type ErrorCode =
   | "invalid_request"
+  | "unauthenticated"
+  | "forbidden"
   | "unsupported_media_type"
   | "not_found"
   | "method_not_allowed"

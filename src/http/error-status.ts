@@ -9,6 +9,8 @@ import type { Logger } from "../core/logger.ts";
  */
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   topic_not_found: 404,
   partition_not_found: 404,
@@ -60,6 +62,8 @@ export function gafkaErrorResponse(error: GafkaError, dataDirText?: DataDirText)
   const details = dataDirText === undefined ? error.details : (dataDirText.relativeDeep(error.details) as Record<string, unknown> | undefined);
   const body = { error: { code: error.code, message, retriable: error.retriable, ...details } };
   if (status === 503 && error.retriable) return Response.json(body, { status, headers: { "retry-after": "1" } });
+  // RFC 9110 §11.6.1: a 401 names the schemes that would be accepted.
+  if (status === 401) return Response.json(body, { status, headers: { "www-authenticate": 'Basic realm="gafka", Bearer realm="gafka"' } });
   return Response.json(body, { status });
 }
 

@@ -9,13 +9,21 @@ import { ANONYMOUS, type Principal } from "../broker/write-gate.ts";
  * thrown before anything reaches the broker.
  */
 
+const principals = new WeakMap<Request, Principal>();
+
 /**
- * Who sends the request: the principal every domain call is made for.
- * Anonymous until the HTTP door authenticates; ACLs then decide in the
- * domain's gate (Broker.admit).
+ * Who sends the request: the principal every domain call is made for, as the
+ * server authenticated it before the route ran (anonymous when it carried no
+ * credentials); the domain's gate decides what it may do (Broker.admit,
+ * Broker.authorize).
  */
-export function principalOf(_request: Request): Principal {
-  return ANONYMOUS;
+export function principalOf(request: Request): Principal {
+  return principals.get(request) ?? ANONYMOUS;
+}
+
+/** The server's record of who sent `request` (src/http/server.ts authenticates each one before its route runs). */
+export function setPrincipal(request: Request, principal: Principal): void {
+  principals.set(request, principal);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Broker } from "../broker/broker.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
+import { type Authenticator, NO_CREDENTIALS } from "../security/authenticator.ts";
 import { DataDirText } from "../core/data-dir-text.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
@@ -8,6 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
 import { observeCarriedEpoch } from "./leader-epoch-header.ts";
+import { setPrincipal } from "./request.ts";
 import type { HttpMethod, Route, RouteContext } from "./route.ts";
 import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
@@ -47,6 +49,8 @@ export interface ServerOptions {
   requestBytesMax?: number;
   /** What the server counts and GET /metrics exposes; a fresh BrokerMetrics when absent. */
   metrics?: BrokerMetrics;
+  /** Turns each request's Authorization header into its principal; without one, every request is anonymous and a header is refused (401). */
+  authenticator?: Authenticator;
 }
 
 export interface RunningServer {
@@ -83,6 +87,7 @@ export function startServer(options: ServerOptions): RunningServer {
   const metrics = options.metrics ?? new BrokerMetrics();
   metrics.watch({ broker: options.broker, groups: options.groups, replication: options.replication });
   const logger = options.logger;
+  const authenticator = options.authenticator ?? NO_CREDENTIALS;
   const dataDirText = new DataDirText(options.broker.config.dataDir);
   const answering = { logger, dataDirText };
   const context: RouteContext = { broker: options.broker, groups: options.groups, logger, requestBytesMax, replication, metrics, dataDirText };
@@ -96,6 +101,11 @@ export function startServer(options: ServerOptions): RunningServer {
       let response: Response;
       try {
         if (route.longLived) server.timeout(request, 0);
+        const authorization = request.headers.get("authorization");
+        if (authorization !== null) {
+          const principal = authenticator.authenticate(authorization, { method: route.method, path: new URL(request.url).pathname });
+          setPrincipal(request, principal instanceof Promise ? await principal : principal);
+        }
         if (replication !== undefined) observeCarriedEpoch(replication, request);
         response = await route.handle(request, context);
       } catch (error) {
