@@ -60,6 +60,37 @@ export const limits = {
   offsetWritesUnacknowledgedMax: 10_000,
   /** Followers one leader streams to at once. */
   followersMax: 16,
+  /** User names: 1..128 characters of [A-Za-z0-9._@-] (userNameProblem). */
+  userNameLengthMax: 128,
+  /**
+   * Password length in UTF-8 bytes. The floor refuses trivial passwords; the
+   * ceiling bounds what one PBKDF2 run hashes and what a Basic header carries.
+   */
+  passwordBytesMin: 8,
+  passwordBytesMax: 1024,
+  /**
+   * PBKDF2 iterations of a SCRAM credential: Kafka's bounds for
+   * alter-user-scram-credentials (4096 is RFC 7677's minimum and the
+   * default); the ceiling bounds what one login can cost the broker.
+   */
+  scramIterationsMin: 4096,
+  scramIterationsMax: 16_384,
+  scramIterationsDefault: 4096,
+  /** Users, bearer tokens and ACL bindings one cluster's credential store holds (security.json stays a few MiB). */
+  usersMax: 10_000,
+  tokensMax: 10_000,
+  aclsMax: 10_000,
+  /** A token's description, in characters. */
+  tokenDescriptionLengthMax: 256,
+  /** Longest lifetime a token may be given (ten years). */
+  tokenLifetimeMsMax: 10 * 365 * 24 * 3600 * 1000,
+  /** An ACL's resource name (a topic or group name, or a prefix of one). */
+  aclResourceNameLengthMax: 255,
+  /** Characters after `Basic ` a request may send: base64 of the longest user name, a colon and the longest password. */
+  basicCredentialsLengthMax: 4 * Math.ceil((128 + 1 + 1024) / 3),
+  /** Verified Basic credentials kept so a password is not re-derived (PBKDF2) on every request, and for how long. */
+  basicCacheEntriesMax: 1024,
+  basicCacheTtlMs: 60_000,
 } as const;
 
 export type Limits = typeof limits;
@@ -75,6 +106,20 @@ export function topicNameProblem(name: unknown, lengthMax: number = limits.topic
   if (name.length > lengthMax) return `topic name is longer than ${lengthMax} characters`;
   if (!NAME_PATTERN.test(name)) return "topic name may contain only A-Z a-z 0-9 . _ -";
   if (name === "." || name === "..") return "topic name may not be '.' or '..'";
+  return undefined;
+}
+
+const USER_NAME_PATTERN = /^[A-Za-z0-9._@-]+$/;
+
+/**
+ * Returns a reason the user name is invalid, or undefined when it is fine.
+ * No `:` (HTTP Basic splits there), no `,` or `=` (SCRAM escapes them), no
+ * `*` (ACLs' wildcard principal), no spaces.
+ */
+export function userNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string" || name.length === 0) return "user name must be a non-empty string";
+  if (name.length > limits.userNameLengthMax) return `user name is longer than ${limits.userNameLengthMax} characters`;
+  if (!USER_NAME_PATTERN.test(name)) return "user name may contain only A-Z a-z 0-9 . _ @ -";
   return undefined;
 }
 
