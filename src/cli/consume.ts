@@ -97,10 +97,10 @@ function partitionSource(args: ConsumeArgs, logger: Logger): RecordSource {
   const offset = offsetArg(args.offset ?? "earliest");
   if (args.partition === undefined) {
     if (typeof offset === "number") throw new UsageError("--offset N needs --partition: an offset belongs to one partition (earliest and latest apply to all)");
-    return new AllPartitionsSource({ client: retryingClientOptions(args.broker, args["retry-timeout"], logger), topic: args.topic, offset, format: formatArg(args.format) });
+    return new AllPartitionsSource({ client: retryingClientOptions(args, args["retry-timeout"], logger), topic: args.topic, offset, format: formatArg(args.format) });
   }
   return new Consumer({
-    ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
+    ...retryingClientOptions(args, args["retry-timeout"], logger),
     topic: args.topic,
     partition: integerArg("partition", args.partition, 0, limits.partitionsPerTopicMax - 1),
     offset,
@@ -114,7 +114,7 @@ function groupSource(args: ConsumeArgs, groupId: string, logger: Logger): Record
     if (args[name] !== undefined) throw new UsageError(`--${name} does not apply with --group: the group assigns partitions and keeps offsets`);
   }
   const consumer = new GroupConsumer({
-    ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
+    ...retryingClientOptions(args, args["retry-timeout"], logger),
     groupId,
     consumerId: args["consumer-id"],
     topics: args.topic,
