@@ -4,7 +4,7 @@ import { limits } from "../core/limits.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { AllPartitionsSource } from "./all-partitions-source.ts";
 import { durationArg } from "./duration-arg.ts";
-import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, retryArgs, retryingClientOptions, UsageError } from "./shared-args.ts";
+import { type BrokerArgValues, brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, retryArgs, retryingClientOptions, UsageError } from "./shared-args.ts";
 
 /** Records asked for per poll when no --count bounds it. */
 const RECORDS_PER_POLL = 1000;
@@ -78,11 +78,10 @@ export default defineCommand({
   },
 });
 
-interface ConsumeArgs {
+interface ConsumeArgs extends BrokerArgValues {
   topic: string;
   partition?: string;
   offset?: string;
-  broker: string;
   "retry-timeout": string;
   format: string;
   "consumer-id"?: string;

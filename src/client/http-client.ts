@@ -308,6 +308,11 @@ function transportError(error: unknown, url: string, timeoutMs: number, callerSi
     return new GafkaClientError("timeout", `no answer from ${url} within ${timeoutMs} ms`, { cause: error });
   }
   const systemCode = (error as { code?: unknown } | null)?.code;
+  const tlsFailure = typeof systemCode === "string" ? tlsFailureText(systemCode) : undefined;
+  if (tlsFailure !== undefined) {
+    // Trying again will not change a certificate: fail at once, saying what to fix.
+    return new GafkaClientError("network_error", `${tlsFailure} at ${new URL(url).origin} (${systemCode})`, { cause: error, retriable: false });
+  }
   // A refused connection never carried the request, so even a produce may be resent.
   const neverSent = systemCode === "ECONNREFUSED" || systemCode === "ConnectionRefused";
   const reason = typeof systemCode === "string" ? systemCode : String((error as Error | null)?.message ?? error);
@@ -316,6 +321,16 @@ function transportError(error: unknown, url: string, timeoutMs: number, callerSi
   });
   if (neverSent) neverSentErrors.add(clientError);
   return clientError;
+}
+
+/** Verification codes (OpenSSL's, and Node's for a name mismatch) that mean the broker's certificate was not accepted. */
+const CERTIFICATE_REFUSED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+
+/** What a TLS failure means to the user of the client; undefined for other failures. */
+function tlsFailureText(code: string): string | undefined {
+  if (CERTIFICATE_REFUSED.test(code)) return "the broker's certificate does not verify (give the CA that signed it: tls.ca, --tls-ca)";
+  if (code === "EPROTO") return "TLS handshake failed (does the broker speak https there, and does it require a client certificate: tls.cert and tls.key, --tls-cert and --tls-key?)";
+  return undefined;
 }
 
 function excerpt(text: string): string {
