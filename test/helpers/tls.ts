@@ -12,9 +12,21 @@ import { makeTempDir } from "./broker-process.ts";
 export interface TestCertificates {
   dir: string;
   /** Paths, for the CLI's and the broker's flags. */
-  paths: { ca: string; otherCa: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string };
+  paths: CertificateFiles;
   /** PEM text, for the SDK's `tls` option. */
-  pem: { ca: string; otherCa: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string };
+  pem: CertificateFiles;
+}
+
+interface CertificateFiles {
+  ca: string;
+  otherCa: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** Signed by the other CA. */
+  otherClientCert: string;
+  otherClientKey: string;
 }
 
 export async function makeTestCertificates(): Promise<TestCertificates> {
@@ -25,12 +37,12 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
     key(`${name}.key`);
     openssl(dir, ["req", "-x509", "-new", "-key", file(`${name}.key`), "-out", file(`${name}.pem`), "-days", "2", "-subj", subject]);
   };
-  const signed = (name: string, subject: string, extensions: string) => {
+  const signed = (name: string, subject: string, extensions: string, ca = "ca") => {
     key(`${name}.key`);
     openssl(dir, ["req", "-new", "-key", file(`${name}.key`), "-out", file(`${name}.csr`), "-subj", subject]);
     writeFileSync(file(`${name}.ext`), extensions);
     openssl(dir, [
-      "x509", "-req", "-in", file(`${name}.csr`), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial",
+      "x509", "-req", "-in", file(`${name}.csr`), "-CA", file(`${ca}.pem`), "-CAkey", file(`${ca}.key`), "-CAcreateserial",
       "-out", file(`${name}.pem`), "-days", "2", "-extfile", file(`${name}.ext`),
     ]);
   };
@@ -38,6 +50,7 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
   selfSignedCa("other-ca", "/CN=unrelated test CA");
   signed("server", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
   signed("client", "/CN=test client", "extendedKeyUsage=clientAuth\n");
+  signed("other-client", "/CN=other test client", "extendedKeyUsage=clientAuth\n", "other-ca");
   const paths = {
     ca: file("ca.pem"),
     otherCa: file("other-ca.pem"),
@@ -45,8 +58,10 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
     serverKey: file("server.key"),
     clientCert: file("client.pem"),
     clientKey: file("client.key"),
+    otherClientCert: file("other-client.pem"),
+    otherClientKey: file("other-client.key"),
   };
-  const pem = Object.fromEntries(Object.entries(paths).map(([name, filePath]) => [name, readFileSync(filePath, "utf8")])) as TestCertificates["pem"];
+  const pem = Object.fromEntries(Object.entries(paths).map(([name, filePath]) => [name, readFileSync(filePath, "utf8")])) as unknown as CertificateFiles;
   return { dir, paths, pem };
 }
 
