@@ -144,9 +144,9 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   replication.begin(advertisedAddress(config.host, server.port));
   process.stdout.write(`listening on ${server.url}\n`);
   // Client authentication and authenticated peers are not there yet: the warning names them as open.
-  for (const line of exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired: false, peersAuthenticated: false })) {
-    config.logger.warn(line);
-  }
+  const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired: false, peersAuthenticated: false });
+  // One entry, so the block stays together in the log.
+  if (exposure.length > 0) config.logger.warn(exposure.join("\n"));
   config.logger.info(`broker ${config.brokerId} serving ${server.url} (data in ${config.dataDir})`);
   let stopping: Promise<void> | undefined;
   const stopOnce = async () => {
