@@ -56,3 +56,18 @@ test("GET /metrics counts the log's fsyncs, their time and the records each made
   expect(after.get('gafka_log_records_per_fsync_bucket{le="1"}')).toBeLessThan(fsyncs);
   expect(hookCalls).toBe(fsyncs);
 });
+
+test("a broker on a non-loopback address without TLS logs the exposure warning at start; on loopback it does not", async () => {
+  const warnings: string[] = [];
+  const logger = { error: () => {}, info: () => {}, debug: () => {}, warn: (message: unknown) => void warnings.push(String(message)) };
+  const temp = makeTempDir("gafka-run-broker-");
+  cleanups.push(temp.remove);
+  const exposed = await runBroker({ ...testRunConfig(temp.dir, { logger }), host: "0.0.0.0" });
+  cleanups.push(() => exposed.stop());
+  const block = warnings.find((warning) => warning.includes("WARNING: listening on 0.0.0.0"));
+  expect(block).toContain("no TLS");
+  await exposed.stop();
+  warnings.length = 0;
+  await started({ logger });
+  expect(warnings.filter((warning) => warning.includes("WARNING"))).toEqual([]);
+});

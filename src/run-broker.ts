@@ -6,6 +6,9 @@ import { MetricsRegistry } from "./metrics/registry.ts";
 import { offsetsReplica } from "./replication/offsets-replica.ts";
 import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
 import { ReplicationStateStore } from "./replication/replication-state.ts";
+import { peerFetch } from "./replication/peer-client.ts";
+import { exposureWarnings } from "./security/exposure.ts";
+import type { BrokerTls } from "./security/tls-files.ts";
 import { Broker } from "./broker/broker.ts";
 import type { BrokerConfig } from "./broker/config.ts";
 import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
@@ -17,6 +20,13 @@ export interface RunBrokerConfig extends BrokerConfig {
   port: number;
   /** Leader/follower flags; a leader with default settings when absent. */
   replication?: Partial<ReplicationConfig>;
+  /**
+   * HTTPS on the listener and to peers (--tls-cert, --tls-key, --tls-ca;
+   * src/security/tls-files.ts checks the files): peers are reached by https
+   * at their `host:port` and verified against `ca` (else the system's CAs).
+   * Plain HTTP both ways when absent.
+   */
+  tls?: BrokerTls;
   /** Takes the data dir's lock (one broker per data dir); defaults to flock on `<dataDir>/.lock`. */
   lockDataDir?: DataDirLocker;
 }
@@ -41,7 +51,7 @@ export interface RunningBroker {
  * Locks the data dir (throwing DataDirLockedError, naming the holder's pid,
  * when another broker has it), opens the broker (loading topics, recovering
  * every log), then serves the HTTP API. Once it is serving, writes exactly
- * one line to stdout, `listening on http://HOST:PORT`, which scripts and test
+ * one line to stdout, `listening on http(s)://HOST:PORT`, which scripts and test
  * helpers wait for. The lock is held until stop() has closed everything.
  */
 export async function runBroker(config: RunBrokerConfig): Promise<RunningBroker> {
@@ -121,9 +131,10 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       replication: replicationConfig,
       state: replicationState,
       offsets: offsetsReplica(groups.offsets),
+      fetch: peerFetch(config.tls),
     });
     groups.setCommitGuard(replication);
-    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger, metrics });
+    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger, metrics, tls: config.tls });
   } catch (error) {
     await groups.close();
     await broker.close();
@@ -132,6 +143,10 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   // In the same tick as the server starts: no request arrives before the role is taken up.
   replication.begin(advertisedAddress(config.host, server.port));
   process.stdout.write(`listening on ${server.url}\n`);
+  // Client authentication and authenticated peers are not there yet: the warning names them as open.
+  const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired: false, peersAuthenticated: false });
+  // One entry, so the block stays together in the log.
+  if (exposure.length > 0) config.logger.warn(exposure.join("\n"));
   config.logger.info(`broker ${config.brokerId} serving ${server.url} (data in ${config.dataDir})`);
   let stopping: Promise<void> | undefined;
   const stopOnce = async () => {

@@ -1,4 +1,4 @@
-import { Admin, type RecordFormat } from "../client/index.ts";
+import { type ClientTls, Admin, type RecordFormat } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { topicPartitions } from "./bench-topic.ts";
 import { BenchGroup } from "./bench-group.ts";
@@ -9,6 +9,8 @@ import { benchGroupMembers, ReceiveStats, receiveLoop } from "./receive-loop.ts"
 
 export interface ConsumeBenchOptions {
   broker: string;
+  /** https to the broker with this CA and client certificate (--tls-ca, --tls-cert, --tls-key). */
+  tls?: ClientTls;
   topic: string;
   /** The consumer group; when undefined, a new one (reading from the earliest offset), deleted at the end. */
   group: string | undefined;
@@ -40,7 +42,7 @@ const WATCH_INTERVAL_MS = 100;
  * consume call's round trip. The clock starts once every member has joined.
  */
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<BenchResult> {
-  const admin = new Admin({ broker: options.broker });
+  const admin = new Admin({ broker: options.broker, tls: options.tls });
   const partitions = await topicPartitions(admin, options.topic);
   const group = new BenchGroup(options.group, `gafka-bench-${newRunId()}`);
   const groupId = group.groupId;

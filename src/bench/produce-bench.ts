@@ -1,4 +1,4 @@
-import { Admin, Producer, type ProducerAcks, type RecordFormat } from "../client/index.ts";
+import { type ClientTls, Admin, Producer, type ProducerAcks, type RecordFormat } from "../client/index.ts";
 import { ensureTopic } from "./bench-topic.ts";
 import { type BenchResult, errorText } from "./bench-result.ts";
 import { Pacer } from "./pacer.ts";
@@ -9,6 +9,8 @@ import { SendStats, sendLoop } from "./send-loop.ts";
 /** Options shared by the modes that produce (produce, e2e). */
 export interface ProducingOptions {
   broker: string;
+  /** https to the broker with this CA and client certificate (--tls-ca, --tls-cert, --tls-key). */
+  tls?: ClientTls;
   topic: string;
   /** Partitions of the topic when the run creates it. */
   partitions: number;
@@ -48,7 +50,7 @@ export interface ProducingOptions {
  * batching (linger) included.
  */
 export async function runProduceBench(options: ProducingOptions): Promise<BenchResult> {
-  const { partitions } = await ensureTopic(new Admin({ broker: options.broker }), options.topic, options.partitions);
+  const { partitions } = await ensureTopic(new Admin({ broker: options.broker, tls: options.tls }), options.topic, options.partitions);
   const stats = new SendStats();
   const value = fillerValue(options.messageBytes);
   const startedMs = performance.now();
@@ -94,6 +96,7 @@ export async function sendFromProducers(
   for (let index = 0; index < options.producers; index++) {
     const producer = new Producer({
       broker: options.broker,
+      tls: options.tls,
       batchSize: options.batchSize,
       lingerMs: options.lingerMs,
       format: options.format,

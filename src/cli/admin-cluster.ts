@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { ClusterAdmin, type ReplicationStatus } from "../client/index.ts";
-import { brokerArgs, logLevelArgs, oneShotClientOptions } from "./shared-args.ts";
+import { type BrokerArgValues, brokerArgs, logLevelArgs, oneShotClientOptions } from "./shared-args.ts";
 
 interface Row {
   brokerId: number | null;
@@ -23,7 +23,7 @@ export default defineCommand({
     ...logLevelArgs("warn"),
   },
   async run({ args }) {
-    const rows = await clusterRows(args.broker);
+    const rows = await clusterRows(args);
     if (args.json) return console.log(rows.map((row) => JSON.stringify(rowJson(row))).join("\n"));
     // The leader's cluster (or the first that names one); a broker of another cluster says so in its state.
     const clusterId = rows.find((row) => row.clusterId !== null)?.clusterId ?? null;
@@ -44,9 +44,13 @@ function rowJson(row: Row) {
 }
 
 /** Asks the named broker (the first of a list that answers), then its leader, then each follower the leader knows. */
-async function clusterRows(broker: string): Promise<Row[]> {
-  const ask = (address: string) => new ClusterAdmin({ broker: address, retries: 0, requestTimeoutMs: 3000 }).status().catch(() => undefined);
-  const first = await new ClusterAdmin(oneShotClientOptions(broker)).status();
+async function clusterRows(args: BrokerArgValues): Promise<Row[]> {
+  const options = oneShotClientOptions(args);
+  // The addresses brokers name are host:port; a cluster runs TLS throughout, so they take the scheme of the one asked first.
+  const https = options.tls !== undefined || options.brokers!.some((broker) => /^https:\/\//i.test(broker));
+  const ask = (address: string) =>
+    new ClusterAdmin({ broker: https ? `https://${address}` : address, tls: options.tls, retries: 0, requestTimeoutMs: 3000 }).status().catch(() => undefined);
+  const first = await new ClusterAdmin(options).status();
   const leaderAddress = first.role === "leader" ? first.address : first.leader;
   const leader = first.role === "leader" ? first : leaderAddress === null ? undefined : await ask(leaderAddress);
   const rows: Row[] = [];

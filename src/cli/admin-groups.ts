@@ -21,7 +21,7 @@ const list = defineCommand({
   meta: { name: "list", description: "List live groups and groups with committed offsets" },
   args: { ...jsonArgs, ...clientArgs },
   async run({ args }) {
-    const groups = await new Admin(oneShotClientOptions(args.broker)).listGroups();
+    const groups = await new Admin(oneShotClientOptions(args)).listGroups();
     if (args.json) return console.log(JSON.stringify(groups.map(groupSummaryJson)));
     if (groups.length === 0) return console.log("no groups");
     const rows = groups.map((group) => [group.groupId, group.state, String(group.generation), String(group.members)]);
@@ -38,7 +38,7 @@ const describe = defineCommand({
     ...clientArgs,
   },
   async run({ args }) {
-    const group = await new Admin(oneShotClientOptions(args.broker)).describeGroup(args.group);
+    const group = await new Admin(oneShotClientOptions(args)).describeGroup(args.group);
     if (args.json) return console.log(JSON.stringify(groupDescriptionJson(group)));
     console.log(`${describeHeader(group)}\n\n${args.members ? membersTable(group) : partitionsTable(group)}`);
   },
@@ -64,7 +64,7 @@ const resetOffsets = defineCommand({
   async run({ args }) {
     const partitions = args.partitions === undefined ? undefined : partitionsArg(args.partitions);
     const request = { topic: args.topic, partitions, ...resetTarget(args) };
-    const offsets = await new Admin(oneShotClientOptions(args.broker)).resetOffsets(args.group, request);
+    const offsets = await new Admin(oneShotClientOptions(args)).resetOffsets(args.group, request);
     if (request.to === "offset") for (const line of clampWarnings(request.offset, offsets)) console.error(line);
     if (args.json) return console.log(JSON.stringify(offsets));
     const rows = offsets.map((offset) => [args.group, offset.topic, String(offset.partition), String(offset.offset)]);
@@ -76,7 +76,7 @@ const deleteGroup = defineCommand({
   meta: { name: "delete", description: "Delete a stopped group and its committed offsets" },
   args: { ...groupArgs, ...clientArgs },
   async run({ args }) {
-    await new Admin(oneShotClientOptions(args.broker)).deleteGroup(args.group);
+    await new Admin(oneShotClientOptions(args)).deleteGroup(args.group);
     console.log(`deleted group ${args.group}`);
   },
 });

@@ -18,7 +18,7 @@ const createTopic = defineCommand({
   },
   async run({ args }) {
     const partitions = integerArg("partitions", args.partitions, 1, limits.partitionsPerTopicMax);
-    const topic = await new Admin(oneShotClientOptions(args.broker)).createTopic({ name: args.name, partitions });
+    const topic = await new Admin(oneShotClientOptions(args)).createTopic({ name: args.name, partitions });
     console.log(`created topic ${topic.name} with ${topic.partitions.length} partition${topic.partitions.length === 1 ? "" : "s"}`);
   },
 });
@@ -27,7 +27,7 @@ const listTopics = defineCommand({
   meta: { name: "list-topics", description: "List topics and their partition counts" },
   args: { ...jsonArgs, ...clientArgs },
   async run({ args }) {
-    const topics = await new Admin(oneShotClientOptions(args.broker)).listTopics();
+    const topics = await new Admin(oneShotClientOptions(args)).listTopics();
     if (args.json) return console.log(JSON.stringify(topics));
     if (topics.length === 0) return console.log("no topics");
     console.log(table([["TOPIC", "PARTITIONS"], ...topics.map((topic) => [topic.name, String(topic.partitions)])]));
@@ -38,7 +38,7 @@ const describeTopic = defineCommand({
   meta: { name: "describe-topic", description: "Show a topic's partitions: offsets, size on disk, status" },
   args: { ...nameArgs, ...jsonArgs, ...clientArgs },
   async run({ args }) {
-    const topic = await new Admin(oneShotClientOptions(args.broker)).describeTopic(args.name);
+    const topic = await new Admin(oneShotClientOptions(args)).describeTopic(args.name);
     console.log(args.json ? JSON.stringify(topicDescriptionJson(topic)) : describeText(topic));
   },
 });
@@ -47,7 +47,7 @@ const deleteTopic = defineCommand({
   meta: { name: "delete-topic", description: "Delete a topic and all its records" },
   args: { ...nameArgs, ...clientArgs },
   async run({ args }) {
-    await new Admin(oneShotClientOptions(args.broker)).deleteTopic(args.name);
+    await new Admin(oneShotClientOptions(args)).deleteTopic(args.name);
     console.log(`deleted topic ${args.name}`);
   },
 });

@@ -3,7 +3,7 @@ import { limits } from "../core/limits.ts";
 import { benchResultJson, type BenchResult, formatBenchResult, rateShortfallWarning } from "../bench/bench-result.ts";
 import type { BenchProgress } from "../bench/progress.ts";
 import { durationArg } from "./duration-arg.ts";
-import { acksArg, brokerArgs, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { acksArg, brokerArgs, clientTlsArg, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** Arguments every bench mode takes. */
 const commonArgs = {
@@ -63,6 +63,7 @@ const consume = defineCommand({
     await runMode(args, (signal, onProgress) =>
       runConsumeBench({
         broker: args.broker,
+        tls: clientTlsArg(args),
         topic: args.topic,
         ...extent(args, 100_000),
         ...groupOptions(args),
@@ -144,6 +145,7 @@ function extent(args: CommonArgs, countDefault: number): { count: number; durati
 function producingOptions(common: CommonArgs, args: ProducingArgs, countDefault: number, lingerMsDefault: number) {
   return {
     broker: common.broker!,
+    tls: clientTlsArg({ broker: common.broker!, "tls-ca": common["tls-ca"], "tls-cert": common["tls-cert"], "tls-key": common["tls-key"] }),
     topic: common.topic!,
     ...extent(common, countDefault),
     partitions: integerArg("partitions", args.partitions!, 1, limits.partitionsPerTopicMax),

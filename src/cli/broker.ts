@@ -4,6 +4,7 @@ import { systemClock } from "../core/clock.ts";
 import { limits } from "../core/limits.ts";
 import { isHostPort } from "../core/host-port.ts";
 import { createLogger } from "../core/logger.ts";
+import { loadBrokerTls } from "../security/tls-files.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
 import { durationArg } from "./duration-arg.ts";
@@ -52,6 +53,13 @@ export default defineCommand({
       valueHint: "n",
       default: "1",
     },
+    "tls-cert": { type: "string", description: "Serve HTTPS only, with this certificate (PEM; with --tls-key); peers are then called by https too", valueHint: "path" },
+    "tls-key": { type: "string", description: "The private key of --tls-cert (PEM)", valueHint: "path" },
+    "tls-ca": {
+      type: "string",
+      description: "Require client certificates signed by this CA (mutual TLS), and verify peers' certificates against it (default: the system's CAs)",
+      valueHint: "path",
+    },
     ...logLevelArgs("info"),
   },
   async run({ args }) {
@@ -67,6 +75,8 @@ export default defineCommand({
     const replicaLagMaxMs = durationArg("replica-lag-max", args["replica-lag-max"], 1);
     const fsyncPolicy = parseFsyncPolicy(args.fsync);
     if (!fsyncPolicy) throw new UsageError(`--fsync must be always, interval:<ms> or never, not '${args.fsync}'`);
+    // Before the data dir is touched: a wrong file is one line at start, not a failed handshake later.
+    const tls = loadBrokerTls({ certPath: args["tls-cert"], keyPath: args["tls-key"], caPath: args["tls-ca"] }, nodeFileSystem.readFile);
     const logger = createLogger(args["log-level"], "broker");
     const config = {
       brokerId: integerArg("id", args.id, 0, 2 ** 31 - 1),
@@ -79,6 +89,7 @@ export default defineCommand({
       fsyncPolicy,
       segmentBytesMax: byteSizeArg("segment-bytes", args["segment-bytes"], limits.segmentBytesMin),
       messageBytesMax: byteSizeArg("max-message-bytes", args["max-message-bytes"], 1),
+      tls,
       replication: {
         role: args.role as "leader" | "follower",
         leader: args.leader,

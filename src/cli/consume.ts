@@ -4,7 +4,7 @@ import { limits } from "../core/limits.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { AllPartitionsSource } from "./all-partitions-source.ts";
 import { durationArg } from "./duration-arg.ts";
-import { brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, retryArgs, retryingClientOptions, UsageError } from "./shared-args.ts";
+import { type BrokerArgValues, brokerArgs, formatArg, formatArgs, integerArg, logLevelArgs, retryArgs, retryingClientOptions, UsageError } from "./shared-args.ts";
 
 /** Records asked for per poll when no --count bounds it. */
 const RECORDS_PER_POLL = 1000;
@@ -78,11 +78,10 @@ export default defineCommand({
   },
 });
 
-interface ConsumeArgs {
+interface ConsumeArgs extends BrokerArgValues {
   topic: string;
   partition?: string;
   offset?: string;
-  broker: string;
   "retry-timeout": string;
   format: string;
   "consumer-id"?: string;
@@ -97,10 +96,10 @@ function partitionSource(args: ConsumeArgs, logger: Logger): RecordSource {
   const offset = offsetArg(args.offset ?? "earliest");
   if (args.partition === undefined) {
     if (typeof offset === "number") throw new UsageError("--offset N needs --partition: an offset belongs to one partition (earliest and latest apply to all)");
-    return new AllPartitionsSource({ client: retryingClientOptions(args.broker, args["retry-timeout"], logger), topic: args.topic, offset, format: formatArg(args.format) });
+    return new AllPartitionsSource({ client: retryingClientOptions(args, args["retry-timeout"], logger), topic: args.topic, offset, format: formatArg(args.format) });
   }
   return new Consumer({
-    ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
+    ...retryingClientOptions(args, args["retry-timeout"], logger),
     topic: args.topic,
     partition: integerArg("partition", args.partition, 0, limits.partitionsPerTopicMax - 1),
     offset,
@@ -114,7 +113,7 @@ function groupSource(args: ConsumeArgs, groupId: string, logger: Logger): Record
     if (args[name] !== undefined) throw new UsageError(`--${name} does not apply with --group: the group assigns partitions and keeps offsets`);
   }
   const consumer = new GroupConsumer({
-    ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
+    ...retryingClientOptions(args, args["retry-timeout"], logger),
     groupId,
     consumerId: args["consumer-id"],
     topics: args.topic,

@@ -46,7 +46,7 @@ export default defineCommand({
       ...headersArg(repeatedArg(rawArgs, "header")),
     };
     const producer = new Producer({
-      ...retryingClientOptions(args.broker, args["retry-timeout"], logger),
+      ...retryingClientOptions(args, args["retry-timeout"], logger),
       batchSize: integerArg("batch-size", args["batch-size"], 1, limits.recordsPerRequestMax),
       lingerMs: integerArg("linger-ms", args["linger-ms"], 0),
       acks: acksArg(args.acks),

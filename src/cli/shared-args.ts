@@ -1,6 +1,8 @@
 import type { ArgsDef } from "citty";
-import { type ClientOptions, DEFAULT_BROKER, type ProducerAcks, type RecordFormat, splitBrokers } from "../client/index.ts";
+import { type ClientOptions, type ClientTls, DEFAULT_BROKER, type ProducerAcks, type RecordFormat, splitBrokers } from "../client/index.ts";
 import type { Logger, LogLevelName } from "../core/logger.ts";
+import { readPemFile } from "../security/tls-files.ts";
+import { nodeFileSystem } from "../storage/file-system.ts";
 import { durationArg } from "./duration-arg.ts";
 
 /** Arguments every subcommand shares (nuxt/cli's `commands/_shared.ts` habit). */
@@ -9,10 +11,39 @@ export const brokerArgs = {
   broker: {
     type: "string",
     description: "Broker to talk to; several, comma-separated, to find the leader among them and go on when one is down",
-    valueHint: "host:port[,host:port…]",
+    valueHint: "[https://]host:port[,…]",
     default: DEFAULT_BROKER,
   },
+  "tls-ca": { type: "string", description: "Speak https, verifying the broker's certificate against this CA (PEM; default: the system's CAs)", valueHint: "path" },
+  "tls-cert": { type: "string", description: "Speak https, presenting this client certificate (PEM; with --tls-key), for a broker that requires one", valueHint: "path" },
+  "tls-key": { type: "string", description: "The private key of --tls-cert (PEM)", valueHint: "path" },
 } as const satisfies ArgsDef;
+
+/** What brokerArgs parse to. */
+export interface BrokerArgValues {
+  broker: string;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+}
+
+/**
+ * --tls-ca, --tls-cert and --tls-key read into the SDK's `tls` option;
+ * undefined when none is given. With any of them, a bare `host:port` in
+ * --broker is reached by https (as is an `https://` URL without them).
+ */
+export function clientTlsArg(args: BrokerArgValues): ClientTls | undefined {
+  const { "tls-ca": caPath, "tls-cert": certPath, "tls-key": keyPath } = args;
+  if ((certPath === undefined) !== (keyPath === undefined)) throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  if (caPath === undefined && certPath === undefined) return undefined;
+  const tls: ClientTls = {};
+  if (caPath !== undefined) tls.ca = readPemFile("--tls-ca", caPath, nodeFileSystem.readFile);
+  if (certPath !== undefined && keyPath !== undefined) {
+    tls.cert = readPemFile("--tls-cert", certPath, nodeFileSystem.readFile);
+    tls.key = readPemFile("--tls-key", keyPath, nodeFileSystem.readFile);
+  }
+  return tls;
+}
 
 /** How long produce and consume keep retrying a broker that is down or failing over (src/client/retry.ts). */
 export const retryArgs = {
@@ -27,10 +58,11 @@ export const retryArgs = {
  * Client options for produce and consume: the brokers, and retries until
  * the --retry-timeout deadline, each one logged (at warn) as it happens.
  */
-export function retryingClientOptions(broker: string, retryTimeout: string, logger: Logger): ClientOptions {
+export function retryingClientOptions(args: BrokerArgValues, retryTimeout: string, logger: Logger): ClientOptions {
   const retryDeadlineMs = durationArg("retry-timeout", retryTimeout);
   return {
-    brokers: brokerList(broker),
+    brokers: brokerList(args.broker),
+    tls: clientTlsArg(args),
     retryDeadlineMs,
     // The first failure of a request is worth a line; the retries after it only at debug.
     onRetry: ({ error, failures, remainingMs }) => {
@@ -46,15 +78,15 @@ export function retryingClientOptions(broker: string, retryTimeout: string, logg
  * tried once, in turn (and a follower's pointer to the leader followed), so
  * an unreachable cluster is an error at once rather than after a wait.
  */
-export function oneShotClientOptions(broker: string): ClientOptions {
-  const brokers = brokerList(broker);
-  return { brokers, retries: brokers.length - 1 };
+export function oneShotClientOptions(args: BrokerArgValues): ClientOptions {
+  const brokers = brokerList(args.broker);
+  return { brokers, retries: brokers.length - 1, tls: clientTlsArg(args) };
 }
 
 /** --broker as its list of addresses. */
 export function brokerList(text: string): string[] {
   const brokers = splitBrokers(text);
-  if (brokers.length === 0) throw new UsageError(`--broker must name at least one host:port, not '${text}'`);
+  if (brokers.length === 0) throw new UsageError(`--broker must name at least one host:port or https://host:port, not '${text}'`);
   return brokers;
 }
 

@@ -296,6 +296,33 @@ describe("HttpClient", () => {
     expect(http.currentUrl).toBe("http://b:2");
   });
 
+  test("over TLS, bare addresses (given, or named by a 421) are reached by https; http:// stays http", async () => {
+    const { calls, fetchFunction } = scriptedFetch((url) => {
+      if (new URL(url).host === "f:2") return Response.json({ error: { code: "not_leader", message: "a follower", retriable: true, leader: "l:1" } }, { status: 421 });
+      return Response.json({ ok: true });
+    });
+    const withTls = new HttpClient({ brokers: ["f:2"], tls: { ca: "PEM" }, fetch: fetchFunction, retryBackoffMs: 1 });
+    expect(withTls.brokerUrls).toEqual(["https://f:2"]);
+    await withTls.request("GET", "/x");
+    expect(calls.map((call) => new URL(call.url).origin)).toEqual(["https://f:2", "https://l:1"]);
+    expect(new HttpClient({ brokers: ["https://a:1", "b:2"] }).brokerUrls).toEqual(["https://a:1", "https://b:2"]);
+    expect(new HttpClient({ brokers: ["http://a:1"], tls: {} }).brokerUrls).toEqual(["http://a:1"]);
+    expect(new HttpClient({ brokers: ["a:1"] }).brokerUrls).toEqual(["http://a:1"]);
+  });
+
+  test("a certificate that does not verify, or a failed TLS handshake, fails at once (not retriable) and says what to fix", async () => {
+    for (const [code, text] of [["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "certificate does not verify"], ["EPROTO", "TLS handshake failed"]] as const) {
+      const { calls, fetchFunction } = scriptedFetch(() => {
+        throw systemError(code);
+      });
+      const error = await caught(new HttpClient({ brokers: ["https://a:1"], fetch: fetchFunction, retryBackoffMs: 1, retries: 5 }).request("GET", "/x"));
+      expect(error.code).toBe("network_error");
+      expect(error.retriable).toBe(false);
+      expect(error.message).toContain(text);
+      expect(calls.length).toBe(1);
+    }
+  });
+
   test("a 421 that names no leader (a fenced leader) moves on to the next broker", async () => {
     const { calls, fetchFunction } = scriptedFetch((url) => {
       if (new URL(url).host === "a:1") {

@@ -5,9 +5,24 @@ import { SocketFetch, type HttpResponseLike } from "./socket-fetch.ts";
 /** How the SDK sends a request: fetch's shape, answering at least what `HttpResponseLike` names. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<HttpResponseLike>;
 
+/** TLS to the brokers, as PEM text (not paths: the SDK reads no files). */
+export interface ClientTls {
+  /** CA(s) that signed the brokers' certificates; default: the system's CAs. */
+  ca?: string;
+  /** A client certificate, for brokers that require one (--tls-ca on the broker); with `key`. */
+  cert?: string;
+  /** The private key of `cert`. */
+  key?: string;
+}
+
 /** How to reach the brokers, and how long to keep trying; shared by `Admin`, `Producer` and the consumers. */
 export interface ClientOptions extends RetryOptions {
-  /** `host:port` or an `http://` URL; several, comma-separated, as `brokers` does. Default `localhost:9001`. */
+  /**
+   * `host:port`, or an `http://` or `https://` URL; several, comma-separated,
+   * as `brokers` does. A bare `host:port` is reached by https when `tls` is
+   * given or another broker listed is an https URL, by http otherwise.
+   * Default `localhost:9001`.
+   */
   broker?: string;
   /**
    * Several brokers of one cluster (`host:port` or URLs), instead of `broker`:
@@ -23,6 +38,8 @@ export interface ClientOptions extends RetryOptions {
   onRetry?: (event: RetryEvent) => void;
   /** Time and jitter for the retry waits; tests pass a fake one. */
   retryClock?: RetryClock;
+  /** https to the brokers with this CA and client certificate (Bun's fetch `tls` option). */
+  tls?: ClientTls;
   /** A fetch to use instead of the SDK's own keep-alive transport (src/client/socket-fetch.ts); tests, or the global fetch. */
   fetch?: FetchFunction;
   /** An existing transport to share; when given, the options above are ignored. */
@@ -87,6 +104,8 @@ export class HttpClient {
   readonly retryPolicy: RetryPolicy;
   private readonly requestTimeoutMs: number;
   private readonly fetchFunction: FetchFunction;
+  /** The scheme of a bare `host:port`. */
+  private readonly defaultScheme: "http" | "https";
   /** The listed broker requests go to while no leader is known; moves on when it cannot be reached. */
   private brokerIndex = 0;
   /** Where a follower's 421 pointed: later requests go there until it cannot be reached. */
@@ -97,10 +116,12 @@ export class HttpClient {
   constructor(options: ClientOptions = {}) {
     const brokers = options.brokers ?? splitBrokers(options.broker ?? DEFAULT_BROKER);
     if (brokers.length === 0) throw new GafkaClientError("invalid_request", "brokers must name at least one broker");
-    this.brokerUrls = [...new Set(brokers.map(brokerUrl))];
+    // A cluster runs TLS throughout: a bare address (given, or a 421's pointer to the leader) takes the scheme the others have.
+    this.defaultScheme = options.tls !== undefined || brokers.some((broker) => /^https:\/\//i.test(broker)) ? "https" : "http";
+    this.brokerUrls = [...new Set(brokers.map((broker) => brokerUrl(broker, this.defaultScheme)))];
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     this.retryPolicy = new RetryPolicy(options, options.retryClock, options.onRetry);
-    this.fetchFunction = options.fetch ?? new SocketFetch().fetch;
+    this.fetchFunction = options.fetch ?? new SocketFetch({ tls: options.tls }).fetch;
   }
 
   /** The first broker given. */
@@ -150,7 +171,7 @@ export class HttpClient {
         if (!(error instanceof GafkaClientError)) throw error;
         if (error.code === "not_leader") {
           if (typeof error.details.leader_epoch === "number") this.leaderEpoch = Math.max(this.leaderEpoch, error.details.leader_epoch);
-          const leader = namedLeader(error);
+          const leader = namedLeader(error, this.defaultScheme);
           if (leader === undefined || leader === url) {
             this.moveOn(url);
           } else {
@@ -229,9 +250,9 @@ export function splitBrokers(text: string): string[] {
     .filter((broker) => broker !== "");
 }
 
-/** Accepts `host:port` (the CLI's `--broker`) or a full URL. */
-export function brokerUrl(broker: string): string {
-  const withScheme = /^https?:\/\//.test(broker) ? broker : `http://${broker}`;
+/** Accepts `host:port` (the CLI's `--broker`, reached by `scheme`) or a full http or https URL. */
+export function brokerUrl(broker: string, scheme: "http" | "https" = "http"): string {
+  const withScheme = /^https?:\/\//i.test(broker) ? broker : `${scheme}://${broker}`;
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -287,6 +308,11 @@ function transportError(error: unknown, url: string, timeoutMs: number, callerSi
     return new GafkaClientError("timeout", `no answer from ${url} within ${timeoutMs} ms`, { cause: error });
   }
   const systemCode = (error as { code?: unknown } | null)?.code;
+  const tlsFailure = typeof systemCode === "string" ? tlsFailureText(systemCode) : undefined;
+  if (tlsFailure !== undefined) {
+    // Trying again will not change a certificate: fail at once, saying what to fix.
+    return new GafkaClientError("network_error", `${tlsFailure} at ${new URL(url).origin} (${systemCode})`, { cause: error, retriable: false });
+  }
   // A refused connection never carried the request, so even a produce may be resent.
   const neverSent = systemCode === "ECONNREFUSED" || systemCode === "ConnectionRefused";
   const reason = typeof systemCode === "string" ? systemCode : String((error as Error | null)?.message ?? error);
@@ -297,6 +323,16 @@ function transportError(error: unknown, url: string, timeoutMs: number, callerSi
   return clientError;
 }
 
+/** Verification codes (OpenSSL's, and Node's for a name mismatch) that mean the broker's certificate was not accepted. */
+const CERTIFICATE_REFUSED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+
+/** What a TLS failure means to the user of the client; undefined for other failures. */
+function tlsFailureText(code: string): string | undefined {
+  if (CERTIFICATE_REFUSED.test(code)) return "the broker's certificate does not verify (give the CA that signed it: tls.ca, --tls-ca)";
+  if (code === "EPROTO") return "TLS handshake failed (does the broker speak https there, and does it require a client certificate: tls.cert and tls.key, --tls-cert and --tls-key?)";
+  return undefined;
+}
+
 function excerpt(text: string): string {
   const trimmed = text.trim();
   if (trimmed === "") return "(empty)";
@@ -304,11 +340,11 @@ function excerpt(text: string): string {
 }
 
 /** The leader a 421 names, as a URL; undefined when it names none. */
-function namedLeader(error: GafkaClientError): string | undefined {
+function namedLeader(error: GafkaClientError, scheme: "http" | "https"): string | undefined {
   const leader = error.details.leader;
   if (typeof leader !== "string" || leader === "") return undefined;
   try {
-    return brokerUrl(leader);
+    return brokerUrl(leader, scheme);
   } catch {
     return undefined;
   }

@@ -34,7 +34,7 @@ export type { ConsumerOptions, ConsumerRecord, OffsetSpec, PollOptions, ValueEnc
 export { GroupConsumer } from "./group-consumer.ts";
 export type { AssignorName, GroupCloseOptions, GroupConsumerOptions, Membership } from "./group-consumer.ts";
 export { DEFAULT_BROKER, HttpClient, splitBrokers } from "./http-client.ts";
-export type { ClientOptions, FetchFunction } from "./http-client.ts";
+export type { ClientOptions, ClientTls, FetchFunction } from "./http-client.ts";
 export { isRetriable } from "./retry.ts";
 export type { RetryClock, RetryEvent, RetryOptions } from "./retry.ts";
 export { Producer } from "./producer.ts";

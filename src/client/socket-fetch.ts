@@ -14,9 +14,9 @@
  * answer ends rejects with code ECONNRESET, an aborted signal rejects with
  * its reason and closes the connection. Connections idle for `idleMs` are
  * closed, well before a server's idle timeout would close them under a
- * request; idle connections do not keep the process alive. https:// URLs,
- * bodies other than strings and byte arrays, and bodies of 64 KiB or more
- * go to the global fetch.
+ * request; idle connections do not keep the process alive. https:// URLs
+ * (with the `tls` option given), bodies other than strings and byte arrays,
+ * and bodies of 64 KiB or more go to the global fetch.
  */
 
 import { unzeroedBytes } from "../core/bytes.ts";
@@ -30,6 +30,8 @@ export interface SocketFetchOptions {
   idleMs?: number;
   /** Header bytes an answer may have before the connection is given up. Default 64 KiB. */
   headerBytesMax?: number;
+  /** Bun's fetch `tls` option (PEM ca, cert, key) for the requests that go to the global fetch. */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 const IDLE_MS_DEFAULT = 2_000;
@@ -42,18 +44,20 @@ const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
 export class SocketFetch {
   private readonly idleMs: number;
   private readonly headerBytesMax: number;
+  private readonly fetchInit: { tls?: { ca?: string; cert?: string; key?: string } };
   private readonly pools = new Map<string, OriginPool>();
   private sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SocketFetchOptions = {}) {
     this.idleMs = options.idleMs ?? IDLE_MS_DEFAULT;
     this.headerBytesMax = options.headerBytesMax ?? HEADER_BYTES_MAX_DEFAULT;
+    this.fetchInit = options.tls === undefined ? {} : { tls: options.tls };
   }
 
   /** fetch(url, init) for the subset the SDK uses; see the module comment. */
   readonly fetch = (url: string, init: RequestInit = {}): Promise<HttpResponseLike> => {
     const given = init.body ?? undefined;
-    if (!url.startsWith("http://") || (given !== undefined && !this.takesBody(given))) return fetch(url, init);
+    if (!url.startsWith("http://") || (given !== undefined && !this.takesBody(given))) return fetch(url, { ...init, ...this.fetchInit });
     const body = given as string | Uint8Array | undefined;
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(signal.reason);

@@ -2,6 +2,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { ReplicaManager } from "../replication/replica-manager.ts";
 import { type Authenticator, NO_CREDENTIALS } from "../security/authenticator.ts";
+import type { BrokerTls } from "../security/tls-files.ts";
 import { DataDirText } from "../core/data-dir-text.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
@@ -51,6 +52,8 @@ export interface ServerOptions {
   metrics?: BrokerMetrics;
   /** Turns each request's Authorization header into its principal; without one, every request is anonymous and a header is refused (401). */
   authenticator?: Authenticator;
+  /** HTTPS only, with this certificate; with its `ca`, clients must present a certificate that CA signed (mutual TLS). Plain HTTP when absent. */
+  tls?: BrokerTls;
 }
 
 export interface RunningServer {
@@ -130,6 +133,7 @@ export function startServer(options: ServerOptions): RunningServer {
     // src/http/request.ts readBinaryBody, which answers 413 in JSON at
     // requestBytesMax and never holds more than that.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    ...(options.tls === undefined ? {} : { tls: bunTls(options.tls) }),
     routes: bunRoutes,
     fetch: (request) => {
       const startedMs = metrics.clock.monotonicMs();
@@ -143,10 +147,19 @@ export function startServer(options: ServerOptions): RunningServer {
   if (port === undefined) throw new Error("Bun.serve did not report a port");
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `${options.tls === undefined ? "http" : "https"}://${host}:${port}`,
     port,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Bun.serve's TLS options. With a CA, a client without a certificate that CA
+ * signed fails the handshake: no request of it reaches a route.
+ */
+function bunTls(tls: BrokerTls): Bun.TLSOptions {
+  if (tls.ca === undefined) return { cert: tls.cert, key: tls.key };
+  return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true };
 }
 
 /**

@@ -5,13 +5,53 @@
  * someone else leads now.
  */
 import { isHostPort } from "../core/host-port.ts";
+import type { BrokerTls } from "../security/tls-files.ts";
 import { isClusterId } from "./cluster-id.ts";
 
 export type PeerFetch = (url: string, init: RequestInit) => Promise<Response>;
 
 export const defaultPeerFetch: PeerFetch = (url, init) => fetch(url, init);
 
-/** `host:port` (src/core/host-port.ts, checked where the address came in) to the base URL of that broker's API. */
+/**
+ * How this broker calls its peers. Without TLS, plainly. With TLS (a
+ * cluster runs it throughout), https to the same `host:port` that peerUrl
+ * writes as an http URL: the peer's certificate is verified against this
+ * broker's --tls-ca (the system's CAs without one) and must name the host,
+ * and this broker's own certificate goes along as its client certificate.
+ * A certificate that does not verify fails the call with a message saying so.
+ */
+export function peerFetch(tls: BrokerTls | undefined): PeerFetch {
+  if (tls === undefined) return defaultPeerFetch;
+  const options = tls.ca === undefined ? { cert: tls.cert, key: tls.key } : { cert: tls.cert, key: tls.key, ca: tls.ca };
+  const trusted = tls.ca === undefined ? "a CA this system trusts" : "the CA of --tls-ca";
+  return async (url, init) => {
+    const httpsUrl = url.startsWith("http://") ? `https://${url.slice("http://".length)}` : url;
+    try {
+      return await fetch(httpsUrl, { ...init, tls: options });
+    } catch (error) {
+      throw tlsFailure(error, httpsUrl, trusted) ?? error;
+    }
+  };
+}
+
+/** Verification codes (OpenSSL's, and Node's for a name mismatch) that mean the peer's certificate was not accepted. */
+const CERTIFICATE_REFUSED = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+
+/** A failed call as the operator needs to read it (it is shown at /api/v1/replication/status); undefined when it was not about TLS. */
+function tlsFailure(error: unknown, url: string, trusted: string): Error | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  const host = new URL(url).host;
+  const detail = `${code}: ${error instanceof Error ? error.message : String(error)}`;
+  if (CERTIFICATE_REFUSED.test(code)) {
+    return new Error(`the certificate of ${host} does not verify (${detail}); it must be signed by ${trusted} and name ${new URL(url).hostname}`, { cause: error });
+  }
+  // The peer refused this broker's certificate, or does not speak TLS.
+  if (code === "EPROTO") return new Error(`TLS handshake with ${host} failed (${detail}): does it run TLS, and does it trust this broker's certificate?`, { cause: error });
+  return undefined;
+}
+
+/** `host:port` (src/core/host-port.ts, checked where the address came in) to the base URL of that broker's API; peerFetch picks https with TLS. */
 export function peerUrl(address: string): string {
   return `http://${address}`;
 }
