@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { assert } from "../core/assert.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX } from "../core/limits.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 
 export type ReplicaRole = "leader" | "follower";
@@ -99,6 +100,8 @@ export class ReplicationStateStore {
   private async write(next: ReplicationState): Promise<void> {
     // Callers refuse an older epoch (409 stale_leader_epoch) before saving: reaching here with one is a bug.
     assert(next.leaderEpoch >= this.current.leaderEpoch, `leader epoch may not go back from ${this.current.leaderEpoch} to ${next.leaderEpoch}`);
+    // Every epoch is validated where it enters, and a promote stops at the maximum.
+    assert(isLeaderEpoch(next.leaderEpoch), `leader epoch ${next.leaderEpoch} is out of range`);
     const file = {
       version: FILE_VERSION,
       role: next.role,
@@ -141,7 +144,7 @@ function parse(filePath: string, bytes: Uint8Array): ReplicationState {
   if (typeof file !== "object" || file === null || file.version !== FILE_VERSION) throw damaged("unknown version");
   const { role, leader_epoch, leader, leader_id, to_inform, followers, leader_facts } = file;
   if (role !== "leader" && role !== "follower") throw damaged(`bad role ${JSON.stringify(role)}`);
-  if (typeof leader_epoch !== "number" || !Number.isSafeInteger(leader_epoch) || leader_epoch < 0) throw damaged("bad leader_epoch");
+  if (!isLeaderEpoch(leader_epoch)) throw damaged(`bad leader_epoch ${JSON.stringify(leader_epoch)} (a leader epoch is an integer from 0 to ${LEADER_EPOCH_MAX})`);
   if (leader !== null && typeof leader !== "string") throw damaged("bad leader");
   if (leader_id !== null && typeof leader_id !== "number") throw damaged("bad leader_id");
   if (!Array.isArray(to_inform) || !to_inform.every((address) => typeof address === "string")) throw damaged("bad to_inform");

@@ -1,5 +1,6 @@
 import { sleep } from "../core/clock.ts";
-import { GafkaError } from "../core/errors.ts";
+import { GafkaError, invalidRequest } from "../core/errors.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX } from "../core/limits.ts";
 import { FollowerFetcher } from "./follower-fetcher.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
 import { LeaderReplicator } from "./leader-replicator.ts";
@@ -116,6 +117,8 @@ export class RoleTransitions {
     const context = this.context;
     return context.enqueue(async () => {
       const { leaderEpoch, address, leaderId } = announcement;
+      // The route refuses it first (400); an epoch past the maximum must never be persisted.
+      if (!isLeaderEpoch(leaderEpoch)) throw invalidRequest(`leader epoch ${leaderEpoch} is not an integer from 0 to ${LEADER_EPOCH_MAX}`, { field: "leader_epoch" });
       await context.clusterIds.join(announcement.clusterId, `the announcing leader ${address}`);
       if (leaderEpoch > context.state.leaderEpoch) {
         await this.becomeFollower(address, leaderEpoch, leaderId);

@@ -1,5 +1,5 @@
 import { GafkaError } from "../core/errors.ts";
-import { limits } from "../core/limits.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX, limits } from "../core/limits.ts";
 import { isClusterId } from "./cluster-id.ts";
 import { isSessionId } from "./session-id.ts";
 
@@ -204,7 +204,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         session: sessionIdOf(json.session),
         clusterId: clusterIdOf(json.cluster_id),
         leaderId: json.leader_id,
-        leaderEpoch: json.leader_epoch,
+        leaderEpoch: leaderEpochOf(json.leader_epoch),
         topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at })),
         followers: ((json.followers ?? []) as any[]).map((f) => ({ id: f.id, address: f.address })),
         minInsyncReplicas: positiveInteger(json.min_insync_replicas),
@@ -231,7 +231,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         })),
       };
     case TYPE_CODES.heartbeat:
-      return { type: "heartbeat", leaderEpoch: json.leader_epoch };
+      return { type: "heartbeat", leaderEpoch: leaderEpochOf(json?.leader_epoch) };
     case TYPE_CODES.sent_at:
       if (typeof json?.sent_at !== "number" || !Number.isFinite(json.sent_at)) throw broken("a sent_at message without a time");
       return { type: "sent_at", sentAtMs: json.sent_at };
@@ -255,6 +255,11 @@ function decodeBatches(payload: Uint8Array): StreamMessage {
 
 function clusterIdOf(value: unknown): string {
   if (!isClusterId(value)) throw broken("a metadata message without a cluster id");
+  return value;
+}
+
+function leaderEpochOf(value: unknown): number {
+  if (!isLeaderEpoch(value)) throw broken(`a leader epoch that is not an integer from 0 to ${LEADER_EPOCH_MAX}: ${JSON.stringify(value)}`);
   return value;
 }
 
