@@ -26,6 +26,11 @@ export interface ReplicationConfig {
    * a group commit is acknowledged only once N replicas hold it.
    */
   minInsyncReplicas: number;
+  /**
+   * --follower-expiry (default limits.followerExpiryMsDefault): a leader drops a follower it has not heard
+   * from for this long and that counts for nothing (follower-expiry.ts), from memory and replication.json.
+   */
+  followerExpiryMs?: number;
 }
 
 export interface ReplicaManagerOptions {

@@ -61,6 +61,9 @@ export class RoleTransitions {
       knownFollowers: this.context.state.followers,
       offsetsSnapshot: () => offsets?.snapshot() ?? { sequence: 0, entries: [] },
       onFollowerSeen: (follower) => void this.rememberFollower(follower),
+      followerExpiryMs: replication.followerExpiryMs,
+      replicasStated: this.context.state.replicas,
+      onFollowersExpired: (ids) => void this.forgetFollowers(ids),
     });
   }
 
@@ -104,8 +107,19 @@ export class RoleTransitions {
   }
 
   private async rememberFollower(follower: KnownBroker): Promise<void> {
-    const followers = [...this.context.state.followers.filter((known) => known.id !== follower.id), follower].sort((a, b) => a.id - b.id);
-    await this.context.options.state.update((current) => ({ ...current, followers }));
+    await this.context.options.state.update((current) => {
+      const followers = [...current.followers.filter((known) => known.id !== follower.id), follower].sort((a, b) => a.id - b.id);
+      return { ...current, followers, replicas: Math.max(current.replicas ?? 0, 1 + followers.length) };
+    });
+  }
+
+  /** Expired followers (follower-expiry.ts) leave replication.json; the replica count R stated so far stays. */
+  private async forgetFollowers(ids: number[]): Promise<void> {
+    await this.context.options.state.update((current) => ({
+      ...current,
+      followers: current.followers.filter((known) => !ids.includes(known.id)),
+      replicas: Math.max(current.replicas ?? 0, 1 + current.followers.length),
+    }));
   }
 
   /**
