@@ -55,3 +55,13 @@ test("a replication.json holding an epoch past the maximum stops the start, nami
   await Bun.write(file, JSON.stringify({ ...state, leader_epoch: 2 ** 31 }));
   await expect(broker.restart()).rejects.toThrow(/replication\.json is damaged: bad leader_epoch 2147483648/);
 });
+
+test("a leader-epoch-checkpoint holding an epoch past the maximum stops the start, naming the file", async () => {
+  const broker = await startLeader();
+  await createTopic(broker, "t", 1);
+  expect((await produce(broker, "t", [{ value: "v" }])).status).toBe(200);
+  await broker.stop();
+  const file = path.join(broker.dataDir, readdirSync(broker.dataDir).find((name) => name.startsWith("t-"))!, "leader-epoch-checkpoint");
+  await Bun.write(file, `0\n1\n${2 ** 31} 0\n`);
+  await expect(broker.restart()).rejects.toThrow(/leader-epoch-checkpoint holds leader epoch 2147483648, above the highest gafka accepts/);
+});
