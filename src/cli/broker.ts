@@ -47,6 +47,12 @@ export default defineCommand({
       valueHint: "duration",
       default: "10s",
     },
+    "follower-expiry": {
+      type: "string",
+      description: "A leader drops a follower it has not heard from for this long (and that is in no in-sync set), freeing its slot",
+      valueHint: "duration",
+      default: "10m",
+    },
     "min-insync-replicas": {
       type: "string",
       description: "acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader included",
@@ -95,6 +101,7 @@ export default defineCommand({
         leader: args.leader,
         advertisedAddress: args["advertised-address"],
         replicaLagMaxMs,
+        followerExpiryMs: durationArg("follower-expiry", args["follower-expiry"], 1),
         minInsyncReplicas: integerArg("min-insync-replicas", args["min-insync-replicas"], 1, 100),
       },
     };

@@ -23,6 +23,7 @@ export type ErrorCode =
   | "stale_generation"
   | "group_not_empty"
   | "stale_leader_epoch"
+  | "leader_epoch_exhausted"
   | "replica_not_in_sync"
   | "cluster_id_mismatch"
   | "message_too_large"

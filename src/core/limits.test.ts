@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { idProblem, limits, topicNameProblem } from "./limits.ts";
+import { idProblem, isLeaderEpoch, LEADER_EPOCH_MAX, limits, topicNameProblem } from "./limits.ts";
 
 test("topic names follow Kafka's rules", () => {
   expect(topicNameProblem("test-topic")).toBeUndefined();
@@ -17,4 +17,10 @@ test("consumer ids are bounded", () => {
   expect(idProblem("consumer_id", "consumer-1")).toBeUndefined();
   expect(idProblem("consumer_id", "c".repeat(129))).toContain("128");
   expect(idProblem("consumer_id", "a b")).toBeDefined();
+});
+
+test("a leader epoch is an integer from 0 to LEADER_EPOCH_MAX, which leaves one int32 value free", () => {
+  expect(LEADER_EPOCH_MAX).toBe(2 ** 31 - 2);
+  for (const good of [0, 1, LEADER_EPOCH_MAX]) expect(isLeaderEpoch(good)).toBe(true);
+  for (const bad of [-1, LEADER_EPOCH_MAX + 1, 2 ** 31, 2 ** 53, 1.5, Number.NaN, Infinity, "3", null, undefined]) expect(isLeaderEpoch(bad)).toBe(false);
 });

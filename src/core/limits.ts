@@ -91,7 +91,25 @@ export const limits = {
   /** Verified Basic credentials kept so a password is not re-derived (PBKDF2) on every request, and for how long. */
   basicCacheEntriesMax: 1024,
   basicCacheTtlMs: 60_000,
+  /**
+   * How long a leader keeps a follower it has not heard from (no stream, no
+   * ack) and that is in no in-sync set, before it drops it (`--follower-expiry`).
+   */
+  followerExpiryMsDefault: 10 * 60_000,
 } as const;
+
+/**
+ * The highest leader epoch gafka accepts from anywhere (the network, a file).
+ * Kafka's leader epoch is an int32; one value stays free above it so that
+ * nothing accepted can make the next epoch overflow, and a promote that would
+ * pass it is refused instead (409 leader_epoch_exhausted).
+ */
+export const LEADER_EPOCH_MAX = 2 ** 31 - 2;
+
+/** Whether `value` is a leader epoch gafka accepts: a safe integer in [0, LEADER_EPOCH_MAX]. */
+export function isLeaderEpoch(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 && value <= LEADER_EPOCH_MAX;
+}
 
 export type Limits = typeof limits;
 

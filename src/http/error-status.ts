@@ -25,6 +25,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   stale_generation: 409,
   group_not_empty: 409,
   stale_leader_epoch: 409,
+  leader_epoch_exhausted: 409,
   replica_not_in_sync: 409,
   cluster_id_mismatch: 409,
   message_too_large: 413,

@@ -205,7 +205,9 @@ export class FollowerFetcher {
       const code = response.status === 409 ? ((await response.json().catch(() => ({}))) as { error?: { code?: unknown } }).error?.code : undefined;
       await response.body?.cancel().catch(() => undefined);
       // A reason this broker chooses, for the one refusal an operator must act on.
-      throw new Error(response.status === 409 && code === "cluster_id_mismatch" ? "the leader belongs to another cluster (409 cluster_id_mismatch)" : `the leader answered ${response.status}`);
+      if (response.status === 409 && code === "cluster_id_mismatch") throw new Error("the leader belongs to another cluster (409 cluster_id_mismatch)");
+      if (response.status === 429) throw new Error("the leader has no free follower slot (429 too_many_requests); retrying until one expires");
+      throw new Error(`the leader answered ${response.status}`);
     }
     this.connected = true;
     if (!this.lastErrorLocal) {
@@ -268,7 +270,7 @@ export class FollowerFetcher {
         const facts =
           message.minInsyncReplicas === undefined || message.replicaLagMaxMs === undefined
             ? null
-            : { minInsyncReplicas: message.minInsyncReplicas, replicas: 1 + message.followers.length, replicaLagMaxMs: message.replicaLagMaxMs };
+            : { minInsyncReplicas: message.minInsyncReplicas, replicas: Math.max(message.replicas ?? 0, 1 + message.followers.length), replicaLagMaxMs: message.replicaLagMaxMs };
         await this.options.onClusterId(message.clusterId);
         await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers, facts);
         if (message.session !== this.sessionId) {

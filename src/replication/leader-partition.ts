@@ -40,6 +40,15 @@ export function rejectWaiters(leaderPartition: LeaderPartition, reason: unknown)
   for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(reason);
 }
 
+/** An acks=all write finds fewer than N replicas in sync (503, retriable): stored on the leader, not acknowledged. */
+export function notEnoughReplicas(inSyncReplicas: number, minInsyncReplicas: number): GafkaError {
+  return new GafkaError(
+    "not_enough_replicas",
+    `only ${inSyncReplicas} replica(s) are in sync, fewer than --min-insync-replicas ${minInsyncReplicas}; the records are stored on the leader but not acknowledged`,
+    { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: minInsyncReplicas } },
+  );
+}
+
 /** acks=all waits that can no longer be met: the records stay stored on the leader, unacknowledged. */
 export function failWaiters(leaderPartition: LeaderPartition, inSyncReplicas: number, minInsyncReplicas: number): void {
   if (leaderPartition.waiters.length === 0) return;

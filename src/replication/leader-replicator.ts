@@ -6,8 +6,9 @@ import type { Logger } from "../core/logger.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { type FollowerReplica, type FollowerStatus, followerStatus, NEVER, newFollowerReplica } from "./follower-replica.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
+import { followersFull, mayExpire } from "./follower-expiry.ts";
 import { InSyncSet } from "./in-sync-set.ts";
-import { type LeaderPartition, rejectWaiters, resolveWaiters, waitForHighWatermark } from "./leader-partition.ts";
+import { type LeaderPartition, notEnoughReplicas, rejectWaiters, resolveWaiters, waitForHighWatermark } from "./leader-partition.ts";
 import { LeaderLease, type LeaseStatus } from "./leader-lease.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
 import type { KnownBroker } from "./replication-state.ts";
@@ -38,6 +39,12 @@ export interface LeaderReplicatorOptions {
   offsetsSnapshot: () => { sequence: number; entries: ReplicatedOffset[] };
   /** A follower appeared or changed its address: remember it (replication.json). */
   onFollowerSeen: (follower: KnownBroker) => void;
+  /** --follower-expiry (default limits.followerExpiryMsDefault): see follower-expiry.ts. */
+  followerExpiryMs?: number;
+  /** The replica count R stated under this leadership so far (replication.json `replicas`): never lowered. */
+  replicasStated?: number;
+  /** Followers were dropped by follower-expiry.ts: forget them (replication.json). */
+  onFollowersExpired?: (ids: number[]) => void;
 }
 
 const SENT_KEPT_MAX = 1024;
@@ -84,6 +91,11 @@ export class LeaderReplicator implements SessionSource {
   /** The lease as last evaluated: a change is logged, and regaining it lets high watermarks move again. */
   private leaseWasHeld: boolean;
   private readonly inSync: InSyncSet;
+  /**
+   * R, stated to followers in the metadata: the leader plus the most followers it has had at once
+   * under this leadership, expired ones included. Never lowered (follower-expiry.ts says why).
+   */
+  private replicasStated: number;
 
   constructor(private readonly options: LeaderReplicatorOptions) {
     this.leaderEpoch = options.leaderEpoch;
@@ -105,9 +117,10 @@ export class LeaderReplicator implements SessionSource {
     });
     const now = options.clock.monotonicMs();
     for (const known of options.knownFollowers) {
-      // Not heard from yet: in sync only where the checkpoint says so.
-      this.followers.set(known.id, newFollowerReplica(known.id, known.address, 0));
+      // Not heard from yet: in sync only where the checkpoint says so; a whole --follower-expiry to come back.
+      this.followers.set(known.id, newFollowerReplica(known.id, known.address, now));
     }
+    this.replicasStated = Math.max(options.replicasStated ?? 0, 1 + this.followers.size);
     this.refreshPartitions();
     this.inSync.restore(options.checkpoint, now);
     const tickMs = Math.max(20, Math.min(250, Math.floor(options.replicaLagMaxMs / 4)));
@@ -172,13 +185,13 @@ export class LeaderReplicator implements SessionSource {
   openSession(request: StreamRequest, metadata: () => TopicInfo[]): StreamSession {
     if (this.stopped) throw new GafkaError("shutting_down", "this broker no longer leads", { retriable: true });
     let follower = this.followers.get(request.followerId);
-    if (follower === undefined && this.followers.size >= limits.followersMax) {
-      throw invalidRequest(`a leader streams to at most ${limits.followersMax} followers`);
-    }
     const now = this.options.clock.monotonicMs();
+    if (follower === undefined && this.followers.size >= limits.followersMax) this.expireFollowers(now);
+    if (follower === undefined && this.followers.size >= limits.followersMax) throw followersFull(this.followerExpiryMs);
     if (follower === undefined) {
       follower = newFollowerReplica(request.followerId, request.address, now);
       this.followers.set(follower.id, follower);
+      this.replicasStated = Math.max(this.replicasStated, 1 + this.followers.size);
       for (const key of this.partitions.keys()) follower.partitions.set(key, { ackedOffset: 0, lastCaughtUpMs: NEVER, inSync: false, sent: [] });
       this.options.onFollowerSeen({ id: follower.id, address: follower.address });
     } else if (follower.address !== request.address) {
@@ -343,11 +356,29 @@ export class LeaderReplicator implements SessionSource {
 
   // ---------------------------------------------------------------- in-sync set and high watermark (in-sync-set.ts)
 
-  /** Times followers out of in-sync sets and notices the lease ending (acks do the rest). */
+  private get followerExpiryMs(): number {
+    return this.options.followerExpiryMs ?? limits.followerExpiryMsDefault;
+  }
+
+  /** Drops the followers follower-expiry.ts lets go: they count for nothing, and free their slots. */
+  private expireFollowers(now: number): void {
+    const rules = { expiryMs: this.followerExpiryMs, replicaLagMaxMs: this.options.replicaLagMaxMs, lease: this.lease };
+    const expired = [...this.followers.values()].filter((follower) => mayExpire(follower, now, rules));
+    for (const follower of expired) {
+      this.followers.delete(follower.id);
+      this.lease.forget(follower.id);
+      this.offsetsQuorum.left(follower.id, now);
+      this.logger.warn(`follower ${follower.id} (${follower.address}) expired: unheard for ${Math.round(now - follower.lastContactMs)} ms, in no in-sync set`);
+    }
+    if (expired.length > 0) this.options.onFollowersExpired?.(expired.map((follower) => follower.id));
+  }
+
+  /** Times followers out of in-sync sets, expires those long gone, and notices the lease ending (acks do the rest). */
   private tick(): void {
     const now = this.options.clock.monotonicMs();
     this.offsetsQuorum.tick(now);
     this.leaseChanged(now);
+    this.expireFollowers(now);
     if (this.followers.size === 0) return;
     for (const leaderPartition of this.partitions.values()) this.inSync.evaluate(leaderPartition, now);
   }
@@ -370,15 +401,7 @@ export class LeaderReplicator implements SessionSource {
     const leaderPartition = this.partitionOf(log);
     if (leaderPartition === undefined) return Promise.reject(new GafkaError("topic_not_found", "the topic was deleted before the write was replicated"));
     const inSync = 1 + this.inSyncFollowers(log);
-    if (inSync < this.options.minInsyncReplicas) {
-      return Promise.reject(
-        new GafkaError(
-          "not_enough_replicas",
-          `only ${inSync} replica(s) are in sync, fewer than --min-insync-replicas ${this.options.minInsyncReplicas}; the records are stored on the leader but not acknowledged`,
-          { retriable: true, details: { in_sync_replicas: inSync, min_insync_replicas: this.options.minInsyncReplicas } },
-        ),
-      );
-    }
+    if (inSync < this.options.minInsyncReplicas) return Promise.reject(notEnoughReplicas(inSync, this.options.minInsyncReplicas));
     return waitForHighWatermark(leaderPartition, endOffset);
   }
 
@@ -408,6 +431,7 @@ export class LeaderReplicator implements SessionSource {
       leaderEpoch: this.leaderEpoch,
       topics,
       followers: this.followerList(),
+      replicas: this.replicasStated,
       minInsyncReplicas: this.options.minInsyncReplicas,
       replicaLagMaxMs: this.options.replicaLagMaxMs,
     };
@@ -437,14 +461,7 @@ export class LeaderReplicator implements SessionSource {
    * minInsyncReplicas replicas could hold a group commit now.
    */
   admitOffsets(): void {
-    const now = this.options.clock.monotonicMs();
-    if (this.offsetsQuorum.canMeet(now)) return;
-    const inSync = this.offsetsQuorum.replicasInSync(now);
-    throw new GafkaError(
-      "not_enough_replicas",
-      `only ${inSync} replica(s) could hold the commit, fewer than --min-insync-replicas ${this.options.minInsyncReplicas}; nothing was committed`,
-      { retriable: true, details: { in_sync_replicas: inSync, min_insync_replicas: this.options.minInsyncReplicas } },
-    );
+    this.offsetsQuorum.admit(this.options.clock.monotonicMs());
   }
 
   /**

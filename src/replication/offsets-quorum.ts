@@ -102,6 +102,17 @@ export class OffsetsQuorum {
     this.advance();
   }
 
+  /** Throws not_enough_replicas (503, nothing written) when fewer than minInsyncReplicas replicas could hold a commit now. */
+  admit(nowMs: number): void {
+    if (this.canMeet(nowMs)) return;
+    const inSync = this.replicasInSync(nowMs);
+    throw new GafkaError(
+      "not_enough_replicas",
+      `only ${inSync} replica(s) could hold the commit, fewer than --min-insync-replicas ${this.options.minInsyncReplicas}; nothing was committed`,
+      { retriable: true, details: { in_sync_replicas: inSync, min_insync_replicas: this.options.minInsyncReplicas } },
+    );
+  }
+
   /** Whether enough replicas (the leader included) can hold a write now. */
   canMeet(nowMs: number): boolean {
     return this.replicasInSync(nowMs) >= this.options.minInsyncReplicas;

@@ -1,4 +1,5 @@
 import { GafkaError } from "../core/errors.ts";
+import { LEADER_EPOCH_MAX } from "../core/limits.ts";
 import { leaseExpiresAtMs } from "./lease-expiry.ts";
 import { leaderPositions } from "./peer-client.ts";
 import { judgePromotion, type LeaderPosition, type PartitionShortfall, type PromotionVerdict } from "./promotion-safety.ts";
@@ -85,13 +86,13 @@ export class Promotion {
         const why = "this broker leads already";
         return { changed: false, leaderEpoch: context.state.leaderEpoch, formerLeader: null, otherFollowers: [], clean: true, why, partitions: [], lease: { end: "was_leader", waitedMs: 0 } };
       }
+      const epoch = this.nextEpoch();
       const wasFollower = context.role === "follower";
       const verdict: PromotionVerdict = wasFollower
         ? await this.judgeOwnPromotion(options.force === true)
         : { clean: true, basis: "caught_up_to_leader", shortfall: [] };
       if (!verdict.clean) context.logger.warn(`unclean promotion (forced): ${verdict.reason}`);
       const facts = context.state.leaderFacts ?? null;
-      const epoch = context.state.leaderEpoch + 1;
       const formerLeader = wasFollower ? context.state.leader : null;
       // Its fellow followers (from the leader's metadata) and its former leader now follow it.
       const followers = [...context.state.followers];
@@ -183,6 +184,21 @@ export class Promotion {
           partitions: verdict.shortfall,
         },
       },
+    );
+  }
+
+  /**
+   * One past the highest epoch this broker knows (ReplicaContext.highestEpochKnown); refuses with
+   * leader_epoch_exhausted (409) rather than pass LEADER_EPOCH_MAX, before anything is changed.
+   */
+  private nextEpoch(): number {
+    const highest = this.context.highestEpochKnown();
+    if (highest + 1 <= LEADER_EPOCH_MAX) return highest + 1;
+    throw new GafkaError(
+      "leader_epoch_exhausted",
+      `broker ${this.context.options.config.brokerId} was not promoted: the highest leader epoch it knows is ${highest}, ` +
+        `and a promote would pass the maximum ${LEADER_EPOCH_MAX}`,
+      { details: { leader_epoch: this.context.state.leaderEpoch, highest_leader_epoch: highest, leader_epoch_max: LEADER_EPOCH_MAX } },
     );
   }
 

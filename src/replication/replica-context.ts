@@ -26,6 +26,11 @@ export interface ReplicationConfig {
    * a group commit is acknowledged only once N replicas hold it.
    */
   minInsyncReplicas: number;
+  /**
+   * --follower-expiry (default limits.followerExpiryMsDefault): a leader drops a follower it has not heard
+   * from for this long and that counts for nothing (follower-expiry.ts), from memory and replication.json.
+   */
+  followerExpiryMs?: number;
 }
 
 export interface ReplicaManagerOptions {
@@ -65,6 +70,11 @@ export class ReplicaContext {
   switchingTo: { address: string; epoch: number; leaderId: number | null } | undefined;
   /** Monotonic ms this manager started: nothing this broker echoed to a leader since can hold that leader's lease. */
   readonly startedMs: number;
+  /**
+   * The newest leader epoch a request or follower carried (observeEpoch), persisted nowhere: a
+   * promote goes past it too, so a fenced leader promoted again leads under an epoch no one has used.
+   */
+  epochSeen = -1;
   /** The last message from the leader, kept across fetchers (one is replaced when it stops). */
   leaderHeardMs = 0;
   readonly fetchPeer: PeerFetch;
@@ -126,6 +136,16 @@ export class ReplicaContext {
   leaderLastHeardAgoMs(): number | null {
     const heard = this.leaderLastHeardMs();
     return heard === 0 ? null : Math.round(this.options.config.clock.monotonicMs() - heard);
+  }
+
+  /**
+   * The highest leader epoch this broker knows: its own (replication.json), any carried to it, and
+   * every partition's leader-epoch-checkpoint. A promote moves exactly one past it.
+   */
+  highestEpochKnown(): number {
+    let highest = Math.max(this.state.leaderEpoch, this.epochSeen);
+    for (const entry of this.options.broker.partitionEntries()) if (entry.log !== undefined) highest = Math.max(highest, entry.log.leaderEpochs.latestEpoch);
+    return highest;
   }
 
   /** The online partitions' logs. */

@@ -3,6 +3,7 @@ import { Broker } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
+import { LEADER_EPOCH_MAX } from "../core/limits.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
@@ -233,4 +234,23 @@ test("a follower behind its reachable leader's high watermark (and not catching 
   // Forced: the answer says what is lost against the leader's own log end too.
   const forced = await manager.promote({ force: true });
   expect(forced).toMatchObject({ clean: false, partitions: [{ missing_at_least: 12, leader_log_end_offset: 15 }] });
+});
+
+test("a promote moves exactly one past the highest epoch known (its own, carried, checkpointed) and never past the maximum", async () => {
+  const { manager, log, store } = await follower({ leaderId: 1 });
+  log.leaderEpochs.assign(7, 0); // a checkpoint newer than replication.json's epoch 3
+  expect((await manager.promote({ force: true, leaderDead: true })).leaderEpoch).toBe(8);
+  manager.observeEpoch(11); // a newer leader exists somewhere: fenced
+  expect(() => manager.admit(1)).toThrow(/no longer leads/);
+  expect((await manager.promote()).leaderEpoch).toBe(12);
+  expect(store.state.leaderEpoch).toBe(12);
+
+  expect((await refusal(manager.acceptLeader({ leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX + 1, address: "127.0.0.1:9", clusterId: manager.clusterId! }))).code).toBe("invalid_request");
+  expect(store.state).toMatchObject({ role: "leader", leaderEpoch: 12 });
+  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX, address: "127.0.0.1:9", clusterId: manager.clusterId! })).toEqual({ role: "follower", leaderEpoch: LEADER_EPOCH_MAX });
+  const exhausted = await refusal(manager.promote({ force: true, leaderDead: true }));
+  expect(exhausted.code).toBe("leader_epoch_exhausted");
+  expect(exhausted.details).toMatchObject({ highest_leader_epoch: LEADER_EPOCH_MAX, leader_epoch_max: LEADER_EPOCH_MAX });
+  expect(store.state).toMatchObject({ role: "follower", leaderEpoch: LEADER_EPOCH_MAX });
+  expect(log.leaderEpochs.latestEpoch).toBe(12);
 });

@@ -1,5 +1,7 @@
 import type { Acks, WriteGuard } from "../broker/broker.ts";
+import { assert } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
+import { isLeaderEpoch } from "../core/limits.ts";
 import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { CheckpointSaver } from "./checkpoint-saver.ts";
@@ -179,6 +181,9 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   /** A client or follower carries a leader epoch: a newer one than this leader's fences it. */
   observeEpoch(epoch: number): void {
     const { context } = this;
+    // Callers take in only valid epochs (routes, the header, the stream codec): one past the maximum is a bug.
+    assert(isLeaderEpoch(epoch), `leader epoch ${epoch} is out of range`);
+    context.epochSeen = Math.max(context.epochSeen, epoch);
     if (context.role !== "leader" || context.fenced || !(epoch > context.state.leaderEpoch)) return;
     this.logger.warn(`a request carries leader epoch ${epoch}, newer than this broker's ${context.state.leaderEpoch}: fenced, refusing writes`);
     context.fenced = true;

@@ -2,6 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
+import { LEADER_EPOCH_MAX } from "../core/limits.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { type ReplicationState, ReplicationStateStore } from "./replication-state.ts";
 
@@ -54,4 +55,15 @@ test("a follower's leader facts (N, R, lease period) survive a restart", async (
   } finally {
     remove();
   }
+});
+
+test("a leader epoch past the maximum refuses to load (naming the file) and is never written", async () => {
+  const dir = tempDir();
+  const store = ReplicationStateStore.load(dir, nodeFileSystem, initial);
+  await store.save({ ...initial, leaderEpoch: LEADER_EPOCH_MAX });
+  expect(ReplicationStateStore.load(dir, nodeFileSystem, initial).state.leaderEpoch).toBe(LEADER_EPOCH_MAX);
+  await expect(store.save({ ...initial, leaderEpoch: LEADER_EPOCH_MAX + 1 })).rejects.toThrow(/out of range/);
+  const file = path.join(dir, "replication.json");
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), leader_epoch: 2 ** 31 }));
+  expect(() => ReplicationStateStore.load(dir, nodeFileSystem, initial)).toThrow(`${file} is damaged: bad leader_epoch 2147483648`);
 });

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { assert } from "../core/assert.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX } from "../core/limits.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 
 export type ReplicaRole = "leader" | "follower";
@@ -33,7 +34,7 @@ export interface LeaderFacts {
  * {"version": 1, "role": "follower", "leader_epoch": 3,
  *  "leader": "localhost:9001", "leader_id": 1,
  *  "to_inform": [],
- *  "followers": [{"id": 3, "address": "localhost:9003"}],
+ *  "followers": [{"id": 3, "address": "localhost:9003"}], "replicas": 3,
  *  "leader_facts": {"min_insync_replicas": 2, "replicas": 3, "replica_lag_max_ms": 10000}}
  * ```
  *
@@ -45,6 +46,11 @@ export interface LeaderFacts {
  * - `followers`: for a leader, brokers that have followed it, asked on start
  *   whether one of them leads at a newer epoch (a deposed leader's way back);
  *   for a follower, its leader's other followers, told when it is promoted.
+ *   A leader drops a follower that expired (--follower-expiry, follower-expiry.ts).
+ * - `replicas` (a leader's, optional): R, the leader and the most followers it has
+ *   had at once since it began to lead (expired ones included), stated to its
+ *   followers for their promotion check; an expiry never lowers it, a promotion
+ *   starts it again. Absent (older files): 1 + followers.
  * - `leader_facts` (a follower's, optional): its leader's N, R and lease
  *   period as last stated, so a follower restarted while its leader is away
  *   can still judge whether its promotion would be clean.
@@ -56,6 +62,8 @@ export interface ReplicationState {
   leaderId: number | null;
   toInform: string[];
   followers: KnownBroker[];
+  /** A leader's replica count R stated so far under its leadership (see the file comment); absent: 1 + followers. */
+  replicas?: number;
   leaderFacts?: LeaderFacts | null;
 }
 
@@ -99,6 +107,8 @@ export class ReplicationStateStore {
   private async write(next: ReplicationState): Promise<void> {
     // Callers refuse an older epoch (409 stale_leader_epoch) before saving: reaching here with one is a bug.
     assert(next.leaderEpoch >= this.current.leaderEpoch, `leader epoch may not go back from ${this.current.leaderEpoch} to ${next.leaderEpoch}`);
+    // Every epoch is validated where it enters, and a promote stops at the maximum.
+    assert(isLeaderEpoch(next.leaderEpoch), `leader epoch ${next.leaderEpoch} is out of range`);
     const file = {
       version: FILE_VERSION,
       role: next.role,
@@ -107,6 +117,7 @@ export class ReplicationStateStore {
       leader_id: next.leaderId,
       to_inform: next.toInform,
       followers: next.followers.map((follower) => ({ id: follower.id, address: follower.address })),
+      ...(next.replicas === undefined ? {} : { replicas: next.replicas }),
       ...(next.leaderFacts == null
         ? {}
         : {
@@ -139,13 +150,14 @@ function parse(filePath: string, bytes: Uint8Array): ReplicationState {
     throw damaged(error instanceof Error ? error.message : String(error));
   }
   if (typeof file !== "object" || file === null || file.version !== FILE_VERSION) throw damaged("unknown version");
-  const { role, leader_epoch, leader, leader_id, to_inform, followers, leader_facts } = file;
+  const { role, leader_epoch, leader, leader_id, to_inform, followers, replicas, leader_facts } = file;
   if (role !== "leader" && role !== "follower") throw damaged(`bad role ${JSON.stringify(role)}`);
-  if (typeof leader_epoch !== "number" || !Number.isSafeInteger(leader_epoch) || leader_epoch < 0) throw damaged("bad leader_epoch");
+  if (!isLeaderEpoch(leader_epoch)) throw damaged(`bad leader_epoch ${JSON.stringify(leader_epoch)} (a leader epoch is an integer from 0 to ${LEADER_EPOCH_MAX})`);
   if (leader !== null && typeof leader !== "string") throw damaged("bad leader");
   if (leader_id !== null && typeof leader_id !== "number") throw damaged("bad leader_id");
   if (!Array.isArray(to_inform) || !to_inform.every((address) => typeof address === "string")) throw damaged("bad to_inform");
   if (!Array.isArray(followers)) throw damaged("bad followers");
+  if (replicas !== undefined && !(typeof replicas === "number" && Number.isSafeInteger(replicas) && replicas >= 1)) throw damaged("bad replicas");
   return {
     role,
     leaderEpoch: leader_epoch,
@@ -157,6 +169,7 @@ function parse(filePath: string, bytes: Uint8Array): ReplicationState {
       if (typeof id !== "number" || typeof address !== "string") throw damaged(`bad followers[${index}]`);
       return { id, address };
     }),
+    ...(replicas === undefined ? {} : { replicas: replicas as number }),
     ...(leader_facts === undefined ? {} : { leaderFacts: parseLeaderFacts(leader_facts) }),
   };
 }

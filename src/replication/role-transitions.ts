@@ -1,5 +1,6 @@
 import { sleep } from "../core/clock.ts";
-import { GafkaError } from "../core/errors.ts";
+import { GafkaError, invalidRequest } from "../core/errors.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX } from "../core/limits.ts";
 import { FollowerFetcher } from "./follower-fetcher.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
 import { LeaderReplicator } from "./leader-replicator.ts";
@@ -60,6 +61,9 @@ export class RoleTransitions {
       knownFollowers: this.context.state.followers,
       offsetsSnapshot: () => offsets?.snapshot() ?? { sequence: 0, entries: [] },
       onFollowerSeen: (follower) => void this.rememberFollower(follower),
+      followerExpiryMs: replication.followerExpiryMs,
+      replicasStated: this.context.state.replicas,
+      onFollowersExpired: (ids) => void this.forgetFollowers(ids),
     });
   }
 
@@ -103,8 +107,19 @@ export class RoleTransitions {
   }
 
   private async rememberFollower(follower: KnownBroker): Promise<void> {
-    const followers = [...this.context.state.followers.filter((known) => known.id !== follower.id), follower].sort((a, b) => a.id - b.id);
-    await this.context.options.state.update((current) => ({ ...current, followers }));
+    await this.context.options.state.update((current) => {
+      const followers = [...current.followers.filter((known) => known.id !== follower.id), follower].sort((a, b) => a.id - b.id);
+      return { ...current, followers, replicas: Math.max(current.replicas ?? 0, 1 + followers.length) };
+    });
+  }
+
+  /** Expired followers (follower-expiry.ts) leave replication.json; the replica count R stated so far stays. */
+  private async forgetFollowers(ids: number[]): Promise<void> {
+    await this.context.options.state.update((current) => ({
+      ...current,
+      followers: current.followers.filter((known) => !ids.includes(known.id)),
+      replicas: Math.max(current.replicas ?? 0, 1 + current.followers.length),
+    }));
   }
 
   /**
@@ -116,6 +131,8 @@ export class RoleTransitions {
     const context = this.context;
     return context.enqueue(async () => {
       const { leaderEpoch, address, leaderId } = announcement;
+      // The route refuses it first (400); an epoch past the maximum must never be persisted.
+      if (!isLeaderEpoch(leaderEpoch)) throw invalidRequest(`leader epoch ${leaderEpoch} is not an integer from 0 to ${LEADER_EPOCH_MAX}`, { field: "leader_epoch" });
       await context.clusterIds.join(announcement.clusterId, `the announcing leader ${address}`);
       if (leaderEpoch > context.state.leaderEpoch) {
         await this.becomeFollower(address, leaderEpoch, leaderId);

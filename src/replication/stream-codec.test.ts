@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { limits } from "../core/limits.ts";
+import { LEADER_EPOCH_MAX, limits } from "../core/limits.ts";
 import { encodeMessage, StreamDecoder, type StreamMessage } from "./stream-codec.ts";
 
 const messages: StreamMessage[] = [
@@ -44,4 +44,13 @@ test("an oversized or unknown message is a broken stream", () => {
   expect(() => new StreamDecoder().push(huge)).toThrow(/broken/);
   const unknown = new Uint8Array([99, 0, 0, 0, 2, 123, 125]);
   expect(() => new StreamDecoder().push(unknown)).toThrow(/unknown type 99/);
+});
+
+test("a metadata or heartbeat message with a leader epoch out of range is a broken stream", () => {
+  const metadata = messages[0] as Extract<StreamMessage, { type: "metadata" }>;
+  for (const leaderEpoch of [2 ** 31 - 1, 2 ** 31, -1, 1.5]) {
+    expect(() => new StreamDecoder().push(encodeMessage({ ...metadata, leaderEpoch }))).toThrow(/broken: a leader epoch/);
+    expect(() => new StreamDecoder().push(encodeMessage({ type: "heartbeat", leaderEpoch }))).toThrow(/broken: a leader epoch/);
+  }
+  expect(new StreamDecoder().push(encodeMessage({ type: "heartbeat", leaderEpoch: LEADER_EPOCH_MAX }))).toEqual([{ type: "heartbeat", leaderEpoch: LEADER_EPOCH_MAX }]);
 });

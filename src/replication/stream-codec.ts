@@ -1,5 +1,5 @@
 import { GafkaError } from "../core/errors.ts";
-import { limits } from "../core/limits.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX, limits } from "../core/limits.ts";
 import { isClusterId } from "./cluster-id.ts";
 import { isSessionId } from "./session-id.ts";
 
@@ -17,7 +17,7 @@ import { isSessionId } from "./session-id.ts";
  *
  * | type | name            | payload |
  * |------|-----------------|---------|
- * | 1    | metadata        | JSON {"session", "cluster_id", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "min_insync_replicas", "replica_lag_max_ms"} — the leader's whole topic list and its followers (with the leader: its replica count R), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion; first on every stream and again after each change |
+ * | 1    | metadata        | JSON {"session", "cluster_id", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "replicas", "min_insync_replicas", "replica_lag_max_ms"} — the leader's whole topic list, its followers, its replica count R (the leader and the most followers it has had at once under this leadership, expired ones included: never lowered; an older leader leaves it out, then R = 1 + followers), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion; first on every stream and again after each change |
  * | 2    | start           | JSON {"topic", "partition", "offset"} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there |
  * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
  * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark"}] |
@@ -48,6 +48,11 @@ export type StreamMessage =
       leaderEpoch: number;
       topics: TopicInfo[];
       followers: { id: number; address: string }[];
+      /**
+       * R: the leader and the most followers it has had at once under this leadership, expired
+       * ones included (never lowered); absent from an older leader (then 1 + followers).
+       */
+      replicas?: number;
       /** The leader's --min-insync-replicas; absent from an older leader. */
       minInsyncReplicas?: number;
       /** The leader's --replica-lag-max, its lease period; absent from an older leader. */
@@ -100,6 +105,7 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
         leader_epoch: message.leaderEpoch,
         topics: message.topics.map((t) => ({ name: t.name, partitions: t.partitions, created_at: t.createdAtMs })),
         followers: message.followers.map((f) => ({ id: f.id, address: f.address })),
+        replicas: message.replicas,
         min_insync_replicas: message.minInsyncReplicas,
         replica_lag_max_ms: message.replicaLagMaxMs,
       };
@@ -204,9 +210,10 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         session: sessionIdOf(json.session),
         clusterId: clusterIdOf(json.cluster_id),
         leaderId: json.leader_id,
-        leaderEpoch: json.leader_epoch,
+        leaderEpoch: leaderEpochOf(json.leader_epoch),
         topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at })),
         followers: ((json.followers ?? []) as any[]).map((f) => ({ id: f.id, address: f.address })),
+        replicas: positiveInteger(json.replicas),
         minInsyncReplicas: positiveInteger(json.min_insync_replicas),
         replicaLagMaxMs: positiveInteger(json.replica_lag_max_ms),
       };
@@ -231,7 +238,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         })),
       };
     case TYPE_CODES.heartbeat:
-      return { type: "heartbeat", leaderEpoch: json.leader_epoch };
+      return { type: "heartbeat", leaderEpoch: leaderEpochOf(json?.leader_epoch) };
     case TYPE_CODES.sent_at:
       if (typeof json?.sent_at !== "number" || !Number.isFinite(json.sent_at)) throw broken("a sent_at message without a time");
       return { type: "sent_at", sentAtMs: json.sent_at };
@@ -255,6 +262,11 @@ function decodeBatches(payload: Uint8Array): StreamMessage {
 
 function clusterIdOf(value: unknown): string {
   if (!isClusterId(value)) throw broken("a metadata message without a cluster id");
+  return value;
+}
+
+function leaderEpochOf(value: unknown): number {
+  if (!isLeaderEpoch(value)) throw broken(`a leader epoch that is not an integer from 0 to ${LEADER_EPOCH_MAX}: ${JSON.stringify(value)}`);
   return value;
 }
 

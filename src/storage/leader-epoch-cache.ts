@@ -1,5 +1,7 @@
 import * as path from "node:path";
+import { assert } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX } from "../core/limits.ts";
 import type { FileSystem } from "./file-system.ts";
 
 /**
@@ -48,7 +50,10 @@ export class LeaderEpochCache {
     this.list = entries;
   }
 
-  /** Reads `<dir>/leader-epoch-checkpoint` (none yet means no entries); a damaged file throws log_corrupt. */
+  /**
+   * Reads `<dir>/leader-epoch-checkpoint` (none yet means no entries); a damaged file throws log_corrupt;
+   * an epoch above LEADER_EPOCH_MAX throws a plain Error naming the file (the broker does not start).
+   */
   static load(dir: string, fs: FileSystem): LeaderEpochCache {
     const filePath = path.join(dir, LEADER_EPOCH_FILE_NAME);
     if (!fs.exists(filePath)) return new LeaderEpochCache(filePath, fs, []);
@@ -71,6 +76,8 @@ export class LeaderEpochCache {
    */
   assign(epoch: number, startOffset: number): void {
     if (epoch <= this.latestEpoch) return;
+    // Every epoch is validated where it enters (the network, files) and a promote stops at the maximum.
+    assert(epoch <= LEADER_EPOCH_MAX, `leader epoch ${epoch} is above ${LEADER_EPOCH_MAX}`);
     const previous = this.list;
     this.list = [...this.list.filter((entry) => entry.startOffset < startOffset), { epoch, startOffset }];
     try {
@@ -140,6 +147,9 @@ function parse(filePath: string, text: string): EpochEntry[] {
     if (extra !== undefined || !Number.isSafeInteger(epoch) || !Number.isSafeInteger(startOffset) || epoch < 0 || startOffset < 0) {
       throw damaged(`bad entry '${line}'`);
     }
+    // Not damage this partition can be served around: every write would carry an epoch past int32.
+    // The broker refuses to start, naming the file, until an operator repairs it.
+    if (!isLeaderEpoch(epoch)) throw new Error(`${filePath} holds leader epoch ${epoch}, above the highest gafka accepts (${LEADER_EPOCH_MAX})`);
     const last = entries[entries.length - 1];
     if (last !== undefined && (epoch <= last.epoch || startOffset < last.startOffset)) throw damaged(`entries do not increase at '${line}'`);
     entries.push({ epoch, startOffset });

@@ -1,5 +1,6 @@
 import { invalidRequest } from "../../core/errors.ts";
 import { isHostPort } from "../../core/host-port.ts";
+import { isLeaderEpoch, LEADER_EPOCH_MAX } from "../../core/limits.ts";
 import type { EpochEntry } from "../../storage/leader-epoch-cache.ts";
 import type { StreamRequest } from "../../replication/leader-replicator.ts";
 import type { ReplicaManager } from "../../replication/replica-manager.ts";
@@ -70,7 +71,7 @@ async function leader(request: Request, context: RouteContext): Promise<Response
   const body = await readJsonObject(request, context.requestBytesMax);
   const answer = await replication.acceptLeader({
     leaderId: integer(body.leader_id, "leader_id"),
-    leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
+    leaderEpoch: leaderEpoch(body.leader_epoch, "leader_epoch"),
     address: hostPort(body.address, "address"),
     clusterId: clusterId(body.cluster_id, "cluster_id"),
   });
@@ -177,7 +178,7 @@ function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
   return {
     followerId: integer(body.follower_id, "follower_id"),
     address,
-    leaderEpoch: integer(body.leader_epoch, "leader_epoch"),
+    leaderEpoch: leaderEpoch(body.leader_epoch, "leader_epoch"),
     clusterId: body.cluster_id === undefined || body.cluster_id === null ? null : clusterId(body.cluster_id, "cluster_id"),
     partitions: body.partitions.map((item: unknown, index: number) => {
       const p = (item ?? {}) as Record<string, unknown>;
@@ -186,7 +187,7 @@ function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
       if (!Array.isArray(p.epochs)) throw invalidRequest(`${field}.epochs must be an array of [epoch, start_offset]`, { field });
       const epochs: EpochEntry[] = p.epochs.map((pair: unknown) => {
         if (!Array.isArray(pair) || pair.length !== 2) throw invalidRequest(`${field}.epochs must be an array of [epoch, start_offset]`, { field });
-        return { epoch: integer(pair[0], `${field}.epochs`), startOffset: integer(pair[1], `${field}.epochs`) };
+        return { epoch: leaderEpoch(pair[0], `${field}.epochs`), startOffset: integer(pair[1], `${field}.epochs`) };
       });
       return {
         topic: p.topic,
@@ -210,6 +211,12 @@ function hostPort(value: unknown, field: string): string {
 
 function clusterId(value: unknown, field: string): string {
   if (!isClusterId(value)) throw invalidRequest(`field '${field}' must be a cluster id (22 base64url characters)`, { field });
+  return value;
+}
+
+/** A leader epoch from the network: an int32 with one value kept free (LEADER_EPOCH_MAX), never anything that could overflow. */
+function leaderEpoch(value: unknown, field: string): number {
+  if (!isLeaderEpoch(value)) throw invalidRequest(`field '${field}' must be a leader epoch, an integer from 0 to ${LEADER_EPOCH_MAX}`, { field });
   return value;
 }
 
