@@ -84,7 +84,7 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzReport> {
     peersAuthenticated: options.peersAuthenticated === true,
   };
   const generator = new RequestGenerator(options.seed, scope, routeTable);
-  log(`seed ${options.seed}: ${options.requests} requests, ${concurrency} at a time, to ${brokers.map((b) => b.hostPort).join(" and ")}`);
+  log(`seed ${options.seed}: ${options.only === undefined ? `${options.requests} requests` : `request ${options.only} only`}, ${concurrency} at a time, to ${brokers.map((b) => b.hostPort).join(" and ")}`);
 
   const statuses: Record<number, number> = {};
   const reproduce = (index: number) => `seed ${options.seed}, request ${index} (bun bench/fuzz.ts --seed ${options.seed} --only ${index})`;

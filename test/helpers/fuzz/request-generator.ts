@@ -26,6 +26,13 @@ const CONTENT_TYPES = [
   "application/jsonx", ";;;", "*/*",
 ];
 const EPOCH_HEADERS = ["abc", "-1", "1.5", "NaN", "Infinity", "99999999999999999999", "1e400", "-9007199254740993", "", " ", "0", "0x", "2147483648", "1,2"];
+/**
+ * Bun's HTTP parser answers a request head over 16 KiB with a bare 431 (and
+ * an unknown method or a raw space in the target with a bare 400 or 505)
+ * before gafka sees the request; the harness fuzzes gafka, not the parser, so
+ * its heads stay below that and well-formed.
+ */
+const HEAD_BYTES_MAX = 12 * 1024;
 const BATCH_HEADER_BYTES = 61;
 const CRC_POSITION = 17;
 const ATTRIBUTES_POSITION = 21;
@@ -46,7 +53,7 @@ export class RequestGenerator {
     for (let attempt = 0; attempt < 20; attempt++) {
       const rng = new Prng(hash(this.seed, index, attempt));
       const request = this.make(rng);
-      if (refusedToSend(request, this.scope) === undefined) return request;
+      if (headBytes(request) <= HEAD_BYTES_MAX && refusedToSend(request, this.scope) === undefined) return request;
     }
     return { target: "leader", method: "GET", path: "/healthz", headers: [], origin: "fallback" };
   }
@@ -63,6 +70,10 @@ export class RequestGenerator {
     }
     return { target, ...written(shape), origin: `${route}${mutations.length === 0 ? " (valid-shaped)" : `, mutated: ${mutations.join(", ")}`}` };
   }
+}
+
+function headBytes(request: FuzzRequest): number {
+  return Buffer.byteLength(request.path) + request.headers.reduce((sum, [name, value]) => sum + name.length + value.length + 4, 0);
 }
 
 function hash(seed: number, index: number, attempt: number): number {
