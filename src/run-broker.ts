@@ -4,8 +4,13 @@ import { startServer } from "./http/server.ts";
 import { BrokerMetrics } from "./metrics/broker-metrics.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { offsetsReplica } from "./replication/offsets-replica.ts";
+import { ClusterIdStore } from "./replication/cluster-id.ts";
 import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
 import { ReplicationStateStore } from "./replication/replication-state.ts";
+import { Authenticator } from "./security/authenticator.ts";
+import { Authorizer } from "./security/authorizer.ts";
+import type { ClusterSecret } from "./security/cluster-secret.ts";
+import { PeerProofSigner, PeerProofVerifier } from "./security/peer-proof.ts";
 import { Broker } from "./broker/broker.ts";
 import type { BrokerConfig } from "./broker/config.ts";
 import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
@@ -19,6 +24,12 @@ export interface RunBrokerConfig extends BrokerConfig {
   replication?: Partial<ReplicationConfig>;
   /** Takes the data dir's lock (one broker per data dir); defaults to flock on `<dataDir>/.lock`. */
   lockDataDir?: DataDirLocker;
+  /**
+   * `--cluster-secret-file`: brokers prove it to one another on every call
+   * (src/security/peer-proof.ts), and replication's endpoints take nothing
+   * else. Without one, anyone who reaches the port may replicate.
+   */
+  clusterSecret?: ClusterSecret;
 }
 
 export interface RunningBroker {
@@ -101,6 +112,9 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   let groups: GroupCoordinator;
   let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
+  const clusterIds = ClusterIdStore.load(config.dataDir, config.fs);
+  const access = accessControl(config, () => clusterIds.clusterId);
+  if (access.policy !== undefined) broker.setAccessPolicy(access.policy);
   try {
     groups = GroupCoordinator.open({
       broker,
@@ -121,9 +135,20 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       replication: replicationConfig,
       state: replicationState,
       offsets: offsetsReplica(groups.offsets),
+      clusterIds,
+      peerSigner: access.peerSigner,
     });
     groups.setCommitGuard(replication);
-    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger, metrics });
+    server = startServer({
+      broker,
+      groups,
+      replication,
+      host: config.host,
+      port: config.port,
+      logger: config.logger,
+      metrics,
+      authenticator: access.authenticator,
+    });
   } catch (error) {
     await groups.close();
     await broker.close();
@@ -154,6 +179,28 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     groups,
     replication,
     stop: () => (stopping ??= stopOnce()),
+  };
+}
+
+/**
+ * Who may call this broker, and how it proves itself to its peers: the one
+ * place the broker's credentials and policy are put together. Without a
+ * cluster secret, nothing: every request is anonymous and may do anything
+ * (OPEN_POLICY, the loopback default). With one, calls carrying a
+ * Gafka-Peer proof are their broker's, and replication's endpoints take
+ * brokers alone; everything else stays open to anonymous callers.
+ */
+function accessControl(
+  config: RunBrokerConfig,
+  clusterId: () => string | null,
+): { authenticator?: Authenticator; policy?: Authorizer; peerSigner?: PeerProofSigner } {
+  const secret = config.clusterSecret;
+  if (secret === undefined) return {};
+  const { clock, brokerId } = config;
+  return {
+    authenticator: new Authenticator({ "gafka-peer": new PeerProofVerifier({ secret, clusterId, clock }) }),
+    policy: new Authorizer({ authRequired: false, peersAuthenticated: true, superUsers: [], acls: () => [] }),
+    peerSigner: new PeerProofSigner({ secret, brokerId, clusterId, clock }),
   };
 }
 

@@ -6,6 +6,7 @@ import { isHostPort } from "../core/host-port.ts";
 import { createLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
+import { type ClusterSecret, readClusterSecretFile } from "../security/cluster-secret.ts";
 import { durationArg } from "./duration-arg.ts";
 import { byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
@@ -52,6 +53,11 @@ export default defineCommand({
       valueHint: "n",
       default: "1",
     },
+    "cluster-secret-file": {
+      type: "string",
+      description: "A file (mode 600) holding the secret every broker of the cluster shares; brokers then prove it on every replication call",
+      valueHint: "path",
+    },
     ...logLevelArgs("info"),
   },
   async run({ args }) {
@@ -67,6 +73,7 @@ export default defineCommand({
     const replicaLagMaxMs = durationArg("replica-lag-max", args["replica-lag-max"], 1);
     const fsyncPolicy = parseFsyncPolicy(args.fsync);
     if (!fsyncPolicy) throw new UsageError(`--fsync must be always, interval:<ms> or never, not '${args.fsync}'`);
+    const clusterSecret = clusterSecretArg(args["cluster-secret-file"]);
     const logger = createLogger(args["log-level"], "broker");
     const config = {
       brokerId: integerArg("id", args.id, 0, 2 ** 31 - 1),
@@ -86,6 +93,7 @@ export default defineCommand({
         replicaLagMaxMs,
         minInsyncReplicas: integerArg("min-insync-replicas", args["min-insync-replicas"], 1, 100),
       },
+      clusterSecret,
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
     const { runBroker } = await import("../run-broker.ts");
@@ -96,6 +104,16 @@ export default defineCommand({
     logger.info("stopped");
   },
 });
+
+/** The secret of --cluster-secret-file, read once at start; a usage error naming the flag (never the content) when it cannot be used. */
+function clusterSecretArg(filePath: string | undefined): ClusterSecret | undefined {
+  if (filePath === undefined) return undefined;
+  try {
+    return readClusterSecretFile(filePath);
+  } catch (error) {
+    throw new UsageError(`--cluster-secret-file: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 /** Resolves on the first SIGINT/SIGTERM; a second one while stopping exits at once. */
 function shutdownSignal(): Promise<NodeJS.Signals> {

@@ -205,7 +205,7 @@ export class FollowerFetcher {
       const code = response.status === 409 ? ((await response.json().catch(() => ({}))) as { error?: { code?: unknown } }).error?.code : undefined;
       await response.body?.cancel().catch(() => undefined);
       // A reason this broker chooses, for the one refusal an operator must act on.
-      throw new Error(response.status === 409 && code === "cluster_id_mismatch" ? "the leader belongs to another cluster (409 cluster_id_mismatch)" : `the leader answered ${response.status}`);
+      throw new Error(refusalReason(response.status, code));
     }
     this.connected = true;
     if (!this.lastErrorLocal) {
@@ -410,4 +410,12 @@ export function streamRequestJson(request: StreamRequest) {
       epochs: p.epochs.map((entry) => [entry.epoch, entry.startOffset]),
     })),
   };
+}
+
+/** Why the leader refused the stream, in words this broker chooses (the body is the peer's): the refusals an operator must act on are named. */
+function refusalReason(status: number, code: unknown): string {
+  if (status === 409 && code === "cluster_id_mismatch") return "the leader belongs to another cluster (409 cluster_id_mismatch)";
+  if (status === 401) return "the leader refused this broker's credentials (401 unauthenticated): both brokers need the same --cluster-secret-file";
+  if (status === 403) return "the leader refused this broker (403 forbidden)";
+  return `the leader answered ${status}`;
 }

@@ -1,4 +1,5 @@
-import type { Acks, WriteGuard } from "../broker/broker.ts";
+import type { Acks, Principal, WriteGuard } from "../broker/broker.ts";
+import { CLUSTER } from "../security/operations.ts";
 import { GafkaError } from "../core/errors.ts";
 import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
@@ -176,8 +177,18 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     );
   }
 
-  /** A client or follower carries a leader epoch: a newer one than this leader's fences it. */
-  observeEpoch(epoch: number): void {
+  /**
+   * A request carries a leader epoch (the `gafka-leader-epoch` header): it
+   * counts only from a principal the gate lets replicate (an authenticated
+   * broker when peers authenticate; anyone without a cluster secret), else
+   * anyone could fence this leader with one header.
+   */
+  observeCarriedEpoch(principal: Principal, epoch: number): void {
+    if (this.options.broker.allows(principal, "replicate", CLUSTER)) this.observeEpoch(epoch);
+  }
+
+  /** A follower (or a client it let through) carries a leader epoch: a newer one than this leader's fences it. */
+  private observeEpoch(epoch: number): void {
     const { context } = this;
     if (context.role !== "leader" || context.fenced || !(epoch > context.state.leaderEpoch)) return;
     this.logger.warn(`a request carries leader epoch ${epoch}, newer than this broker's ${context.state.leaderEpoch}: fenced, refusing writes`);
@@ -197,7 +208,9 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
 
   // ---------------------------------------------------------------- leader side
 
-  openStream(request: StreamRequest): StreamSession {
+  /** A follower opens its stream (POST /api/v1/replication/stream): only a principal the gate lets replicate; refused, nothing is registered. */
+  openStream(principal: Principal, request: StreamRequest): StreamSession {
+    this.options.broker.authorize(principal, "replicate", CLUSTER);
     const { context } = this;
     this.observeEpoch(request.leaderEpoch);
     if (context.role !== "leader" || context.fenced || context.leader === undefined) throw this.notLeader();
@@ -206,12 +219,15 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     return context.leader.openSession(request, () => this.topicInfos());
   }
 
+  /** A follower's position report (POST /api/v1/replication/ack): only from a principal the gate lets replicate. */
   acknowledge(
+    principal: Principal,
     followerId: number,
     session: string,
     positions: { topic: string; partition: number; offset: number }[],
     report: AckReport,
   ): boolean {
+    this.options.broker.authorize(principal, "replicate", CLUSTER);
     const { context } = this;
     if (context.role !== "leader" || context.leader === undefined) throw this.notLeader();
     return context.leader.acknowledge(followerId, session, positions, report);
@@ -243,7 +259,8 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   // ---------------------------------------------------------------- changes of role
 
   /** Makes this follower the leader under a new epoch (POST /api/v1/replication/promote): see Promotion.promote. */
-  promote(options: PromoteOptions = {}): Promise<PromoteResult> {
+  async promote(principal: Principal, options: PromoteOptions = {}): Promise<PromoteResult> {
+    this.options.broker.authorize(principal, "promote", CLUSTER);
     return this.promotion.promote(options);
   }
 
@@ -255,14 +272,26 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   /**
    * Another broker announces it leads (POST /api/v1/replication/leader): under
    * a newer epoch this broker follows it; the same announcement again is
-   * fine; anything older is refused with stale_leader_epoch (409).
+   * fine; anything older is refused with stale_leader_epoch (409). Only from
+   * a principal the gate lets replicate: refused, nothing changes.
    */
-  acceptLeader(announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string }): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
+  async acceptLeader(
+    principal: Principal,
+    announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string },
+  ): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
+    this.options.broker.authorize(principal, "replicate", CLUSTER);
     return this.transitions.acceptLeader(announcement);
   }
 
   // ---------------------------------------------------------------- status and shutdown
 
+  /** Role, epoch, followers, lag (GET /api/v1/replication/status), for a principal the gate lets describe the cluster. */
+  describe(principal: Principal) {
+    this.options.broker.authorize(principal, "describe_cluster", CLUSTER);
+    return this.status();
+  }
+
+  /** describe() without the gate, for this broker's own use (its metrics). */
   status() {
     return replicaStatus(this.context, () => this.promotionLeaseWaitMs());
   }
