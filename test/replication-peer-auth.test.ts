@@ -77,6 +77,8 @@ test("R3: a stream without a valid proof is 401: nothing streamed, no follower r
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
       body: JSON.stringify({ follower_id: 7, address: "127.0.0.1:1", leader_epoch: 0, partitions: [] }),
+      // A stream that was let in never ends: fail fast instead.
+      signal: AbortSignal.timeout(5000),
     });
     const text = await response.text();
     expect({ headers, status: response.status }).toEqual({ headers, status: 401 });
