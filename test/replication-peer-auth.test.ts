@@ -84,6 +84,9 @@ test("R3: a stream without a valid proof is 401: nothing streamed, no follower r
     expect({ headers, status: response.status }).toEqual({ headers, status: 401 });
     expect(text).not.toContain("secret record");
   }
+  // A broker holding the secret speaks for itself only: broker 9 may not open broker 7's stream.
+  const asAnother = await post(leader, urlPath, { follower_id: 7, address: "127.0.0.1:1", leader_epoch: 0, partitions: [] }, { authorization: proof(SECRET, "POST", urlPath) });
+  expect({ status: asAnother.status, code: asAnother.body?.error?.code }).toEqual({ status: 403, code: "forbidden" });
   expect((await status(leader)).followers).toEqual([]);
   expect(JSON.parse(replicationJson(leader)).followers).toEqual([]);
 });

@@ -1,5 +1,6 @@
 import type { Acks, Principal, WriteGuard } from "../broker/broker.ts";
 import { CLUSTER } from "../security/operations.ts";
+import { principalName } from "../security/principal.ts";
 import { GafkaError } from "../core/errors.ts";
 import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
@@ -210,7 +211,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
 
   /** A follower opens its stream (POST /api/v1/replication/stream): only a principal the gate lets replicate; refused, nothing is registered. */
   openStream(principal: Principal, request: StreamRequest): StreamSession {
-    this.options.broker.authorize(principal, "replicate", CLUSTER);
+    this.authorizeReplication(principal, request.followerId);
     const { context } = this;
     this.observeEpoch(request.leaderEpoch);
     if (context.role !== "leader" || context.fenced || context.leader === undefined) throw this.notLeader();
@@ -227,10 +228,24 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     positions: { topic: string; partition: number; offset: number }[],
     report: AckReport,
   ): boolean {
-    this.options.broker.authorize(principal, "replicate", CLUSTER);
+    this.authorizeReplication(principal, followerId);
     const { context } = this;
     if (context.role !== "leader" || context.leader === undefined) throw this.notLeader();
     return context.leader.acknowledge(followerId, session, positions, report);
+  }
+
+  /**
+   * The gate's say on a replication call, and a proven broker speaks for
+   * itself only: broker 3 may not open broker 2's stream, ack for it or
+   * announce itself as it (403 forbidden).
+   */
+  private authorizeReplication(principal: Principal, claimedBrokerId: number): void {
+    this.options.broker.authorize(principal, "replicate", CLUSTER);
+    if (principal.kind === "broker" && principal.brokerId !== claimedBrokerId) {
+      throw new GafkaError("forbidden", `broker ${principal.brokerId} may not make a replication call as broker ${claimedBrokerId}`, {
+        details: { principal: principalName(principal) },
+      });
+    }
   }
 
   private topicInfos(): TopicInfo[] {
@@ -279,7 +294,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     principal: Principal,
     announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string },
   ): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
-    this.options.broker.authorize(principal, "replicate", CLUSTER);
+    this.authorizeReplication(principal, announcement.leaderId);
     return this.transitions.acceptLeader(announcement);
   }
 
