@@ -4,11 +4,16 @@ import { startServer } from "./http/server.ts";
 import { BrokerMetrics } from "./metrics/broker-metrics.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { offsetsReplica } from "./replication/offsets-replica.ts";
+import { ClusterIdStore } from "./replication/cluster-id.ts";
 import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
 import { ReplicationStateStore } from "./replication/replication-state.ts";
 import { peerFetch } from "./replication/peer-client.ts";
 import { exposureWarnings } from "./security/exposure.ts";
 import type { BrokerTls } from "./security/tls-files.ts";
+import { Authenticator } from "./security/authenticator.ts";
+import { Authorizer } from "./security/authorizer.ts";
+import type { ClusterSecret } from "./security/cluster-secret.ts";
+import { PeerProofSigner, PeerProofVerifier } from "./security/peer-proof.ts";
 import { Broker } from "./broker/broker.ts";
 import type { BrokerConfig } from "./broker/config.ts";
 import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
@@ -29,6 +34,12 @@ export interface RunBrokerConfig extends BrokerConfig {
   tls?: BrokerTls;
   /** Takes the data dir's lock (one broker per data dir); defaults to flock on `<dataDir>/.lock`. */
   lockDataDir?: DataDirLocker;
+  /**
+   * `--cluster-secret-file`: brokers prove it to one another on every call
+   * (src/security/peer-proof.ts), and replication's endpoints take nothing
+   * else. Without one, anyone who reaches the port may replicate.
+   */
+  clusterSecret?: ClusterSecret;
 }
 
 export interface RunningBroker {
@@ -111,6 +122,9 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   let groups: GroupCoordinator;
   let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
+  const clusterIds = ClusterIdStore.load(config.dataDir, config.fs);
+  const access = accessControl(config, () => clusterIds.clusterId);
+  if (access.policy !== undefined) broker.setAccessPolicy(access.policy);
   try {
     groups = GroupCoordinator.open({
       broker,
@@ -132,9 +146,21 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       state: replicationState,
       offsets: offsetsReplica(groups.offsets),
       fetch: peerFetch(config.tls),
+      clusterIds,
+      peerSigner: access.peerSigner,
     });
     groups.setCommitGuard(replication);
-    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger, metrics, tls: config.tls });
+    server = startServer({
+      broker,
+      groups,
+      replication,
+      host: config.host,
+      port: config.port,
+      logger: config.logger,
+      metrics,
+      tls: config.tls,
+      authenticator: access.authenticator,
+    });
   } catch (error) {
     await groups.close();
     await broker.close();
@@ -143,8 +169,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   // In the same tick as the server starts: no request arrives before the role is taken up.
   replication.begin(advertisedAddress(config.host, server.port));
   process.stdout.write(`listening on ${server.url}\n`);
-  // Client authentication and authenticated peers are not there yet: the warning names them as open.
-  const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired: false, peersAuthenticated: false });
+  // Client authentication is not there yet: the warning names it as open.
+  const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired: false, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
   if (exposure.length > 0) config.logger.warn(exposure.join("\n"));
   config.logger.info(`broker ${config.brokerId} serving ${server.url} (data in ${config.dataDir})`);
@@ -169,6 +195,28 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     groups,
     replication,
     stop: () => (stopping ??= stopOnce()),
+  };
+}
+
+/**
+ * Who may call this broker, and how it proves itself to its peers: the one
+ * place the broker's credentials and policy are put together. Without a
+ * cluster secret, nothing: every request is anonymous and may do anything
+ * (OPEN_POLICY, the loopback default). With one, calls carrying a
+ * Gafka-Peer proof are their broker's, and replication's endpoints take
+ * brokers alone; everything else stays open to anonymous callers.
+ */
+function accessControl(
+  config: RunBrokerConfig,
+  clusterId: () => string | null,
+): { authenticator?: Authenticator; policy?: Authorizer; peerSigner?: PeerProofSigner } {
+  const secret = config.clusterSecret;
+  if (secret === undefined) return {};
+  const { clock, brokerId } = config;
+  return {
+    authenticator: new Authenticator({ "gafka-peer": new PeerProofVerifier({ secret, clusterId, clock }) }),
+    policy: new Authorizer({ authRequired: false, peersAuthenticated: true, superUsers: [], acls: () => [] }),
+    peerSigner: new PeerProofSigner({ secret, brokerId, clusterId, clock }),
   };
 }
 

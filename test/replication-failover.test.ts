@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { Producer } from "../src/client/index.ts";
 import { cleanupAll, runCli } from "./helpers/broker-process.ts";
-import { createTopic, partitionFiles, produce, segmentFiles, startFollower, startLeader, status, waitCaughtUp } from "./helpers/cluster.ts";
+import { clusterSecretArgs, createTopic, partitionFiles, produce, segmentFiles, startFollower, startLeader, status, waitCaughtUp } from "./helpers/cluster.ts";
 import { getJson, postJson, readPartition, waitFor, type WireRecord } from "./helpers/http.ts";
 
 afterAll(cleanupAll);
@@ -103,9 +103,11 @@ test("kill -9 the leader under acks=all load, promote the follower, keep produci
   }
 });
 
-test("the old leader, restarted, becomes a follower, drops its acks=1 tail (never visible) and ends identical", async () => {
-  const leader = await startLeader(["--replica-lag-max=60s", "--segment-bytes=4KiB", "--min-insync-replicas=2"]);
-  const follower = await startFollower(leader, 2);
+// Run again with a cluster secret: every call between the brokers (stream, acks, the restarted leader's questions, the announcement) carries a proof.
+for (const secured of [false, true]) test(`the old leader, restarted, becomes a follower, drops its acks=1 tail (never visible) and ends identical${secured ? " (with a cluster secret)" : ""}`, async () => {
+  const secretArgs = secured ? await clusterSecretArgs() : [];
+  const leader = await startLeader(["--replica-lag-max=60s", "--segment-bytes=4KiB", "--min-insync-replicas=2", ...secretArgs]);
+  const follower = await startFollower(leader, 2, secretArgs);
   await createTopic(leader, "t", 2, [follower]);
   const both = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `both-${i}` }));
   expect((await produce(leader, "t", both, "all")).status).toBe(200);

@@ -7,6 +7,7 @@ import { createLogger } from "../core/logger.ts";
 import { loadBrokerTls } from "../security/tls-files.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
+import { type ClusterSecret, readClusterSecretFile } from "../security/cluster-secret.ts";
 import { durationArg } from "./duration-arg.ts";
 import { byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
@@ -66,6 +67,11 @@ export default defineCommand({
       description: "Require client certificates signed by this CA (mutual TLS), and verify peers' certificates against it (default: the system's CAs)",
       valueHint: "path",
     },
+    "cluster-secret-file": {
+      type: "string",
+      description: "A file (mode 600) holding the secret every broker of the cluster shares; brokers then prove it on every replication call",
+      valueHint: "path",
+    },
     ...logLevelArgs("info"),
   },
   async run({ args }) {
@@ -83,6 +89,7 @@ export default defineCommand({
     if (!fsyncPolicy) throw new UsageError(`--fsync must be always, interval:<ms> or never, not '${args.fsync}'`);
     // Before the data dir is touched: a wrong file is one line at start, not a failed handshake later.
     const tls = loadBrokerTls({ certPath: args["tls-cert"], keyPath: args["tls-key"], caPath: args["tls-ca"] }, nodeFileSystem.readFile);
+    const clusterSecret = clusterSecretArg(args["cluster-secret-file"]);
     const logger = createLogger(args["log-level"], "broker");
     const config = {
       brokerId: integerArg("id", args.id, 0, 2 ** 31 - 1),
@@ -104,6 +111,7 @@ export default defineCommand({
         followerExpiryMs: durationArg("follower-expiry", args["follower-expiry"], 1),
         minInsyncReplicas: integerArg("min-insync-replicas", args["min-insync-replicas"], 1, 100),
       },
+      clusterSecret,
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
     const { runBroker } = await import("../run-broker.ts");
@@ -114,6 +122,16 @@ export default defineCommand({
     logger.info("stopped");
   },
 });
+
+/** The secret of --cluster-secret-file, read once at start; a usage error naming the flag (never the content) when it cannot be used. */
+function clusterSecretArg(filePath: string | undefined): ClusterSecret | undefined {
+  if (filePath === undefined) return undefined;
+  try {
+    return readClusterSecretFile(filePath);
+  } catch (error) {
+    throw new UsageError(`--cluster-secret-file: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 /** Resolves on the first SIGINT/SIGTERM; a second one while stopping exits at once. */
 function shutdownSignal(): Promise<NodeJS.Signals> {

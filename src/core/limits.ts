@@ -96,6 +96,16 @@ export const limits = {
    * ack) and that is in no in-sync set, before it drops it (`--follower-expiry`).
    */
   followerExpiryMsDefault: 10 * 60_000,
+  /** Shortest cluster secret (`--cluster-secret-file`, trimmed): 32 characters, what `openssl rand -base64 32` gives is 44. */
+  clusterSecretLengthMin: 32,
+  /** How far a peer proof's timestamp may be from this broker's wall clock, either way (clock skew plus transit). */
+  peerProofWindowMs: 60_000,
+  /**
+   * Peer-proof nonces remembered to refuse a replay within the window. Only
+   * proofs with a valid MAC enter, so only brokers holding the secret fill it;
+   * a follower acking 1,000 times a second for a minute needs 60,000.
+   */
+  peerProofNoncesMax: 200_000,
 } as const;
 
 /**

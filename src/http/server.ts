@@ -109,6 +109,7 @@ export function startServer(options: ServerOptions): RunningServer {
           const principal = authenticator.authenticate(authorization, { method: route.method, path: new URL(request.url).pathname });
           setPrincipal(request, principal instanceof Promise ? await principal : principal);
         }
+        // After authentication: the header counts only from a principal allowed to replicate.
         if (replication !== undefined) observeCarriedEpoch(replication, request);
         response = await route.handle(request, context);
       } catch (error) {

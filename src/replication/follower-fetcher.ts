@@ -205,9 +205,7 @@ export class FollowerFetcher {
       const code = response.status === 409 ? ((await response.json().catch(() => ({}))) as { error?: { code?: unknown } }).error?.code : undefined;
       await response.body?.cancel().catch(() => undefined);
       // A reason this broker chooses, for the one refusal an operator must act on.
-      if (response.status === 409 && code === "cluster_id_mismatch") throw new Error("the leader belongs to another cluster (409 cluster_id_mismatch)");
-      if (response.status === 429) throw new Error("the leader has no free follower slot (429 too_many_requests); retrying until one expires");
-      throw new Error(`the leader answered ${response.status}`);
+      throw new Error(refusalReason(response.status, code));
     }
     this.connected = true;
     if (!this.lastErrorLocal) {
@@ -412,4 +410,13 @@ export function streamRequestJson(request: StreamRequest) {
       epochs: p.epochs.map((entry) => [entry.epoch, entry.startOffset]),
     })),
   };
+}
+
+/** Why the leader refused the stream, in words this broker chooses (the body is the peer's): the refusals an operator must act on are named. */
+function refusalReason(status: number, code: unknown): string {
+  if (status === 409 && code === "cluster_id_mismatch") return "the leader belongs to another cluster (409 cluster_id_mismatch)";
+  if (status === 401) return "the leader refused this broker's credentials (401 unauthenticated): both brokers need the same --cluster-secret-file";
+  if (status === 403) return "the leader refused this broker (403 forbidden)";
+  if (status === 429) return "the leader has no free follower slot (429 too_many_requests); retrying until one expires";
+  return `the leader answered ${status}`;
 }

@@ -51,7 +51,26 @@ function tlsFailure(error: unknown, url: string, trusted: string): Error | undef
   return undefined;
 }
 
-/** `host:port` (src/core/host-port.ts, checked where the address came in) to the base URL of that broker's API; peerFetch picks https with TLS. */
+/** Makes the Authorization header that proves this broker holds the cluster secret (src/security/peer-proof.ts). */
+export interface PeerRequestSigner {
+  authorization(method: string, path: string): string;
+}
+
+/**
+ * `fetchPeer` with a fresh proof on every call, for its method and path: with
+ * a cluster secret every broker-to-broker call goes through here (the
+ * follower's stream and acks, announcements, status questions), so none
+ * leaves unsigned.
+ */
+export function signedPeerFetch(fetchPeer: PeerFetch, signer: PeerRequestSigner): PeerFetch {
+  return (url, init) => {
+    const headers = new Headers(init.headers);
+    headers.set("authorization", signer.authorization(init.method ?? "GET", new URL(url).pathname));
+    return fetchPeer(url, { ...init, headers });
+  };
+}
+
+/** `host:port` (src/core/host-port.ts, checked where the address came in) to the base URL of that broker's API. */
 export function peerUrl(address: string): string {
   return `http://${address}`;
 }

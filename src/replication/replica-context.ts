@@ -7,7 +7,7 @@ import { ClusterIdStore } from "./cluster-id.ts";
 import type { FollowerFetcher } from "./follower-fetcher.ts";
 import type { LeaderReplicator } from "./leader-replicator.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
-import { defaultPeerFetch, type PeerFetch } from "./peer-client.ts";
+import { defaultPeerFetch, type PeerFetch, type PeerRequestSigner, signedPeerFetch } from "./peer-client.ts";
 import type { ReplicaRole, ReplicationState, ReplicationStateStore } from "./replication-state.ts";
 
 /** The replication flags of `gafka broker` (src/cli/broker.ts). */
@@ -42,6 +42,8 @@ export interface ReplicaManagerOptions {
   /** This broker's cluster id (cluster.json); default: loaded from config.dataDir. */
   clusterIds?: ClusterIdStore;
   fetch?: PeerFetch;
+  /** With a cluster secret: signs every call to another broker (src/security/peer-proof.ts). */
+  peerSigner?: PeerRequestSigner;
   /** Waits (the lease wait, catching up before a promotion); tests pass one that moves a fake clock. Default: a timeout on config.clock. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -84,7 +86,8 @@ export class ReplicaContext {
 
   constructor(readonly options: ReplicaManagerOptions) {
     this.role = options.state.state.role;
-    this.fetchPeer = options.fetch ?? defaultPeerFetch;
+    const fetchPeer = options.fetch ?? defaultPeerFetch;
+    this.fetchPeer = options.peerSigner === undefined ? fetchPeer : signedPeerFetch(fetchPeer, options.peerSigner);
     this.clusterIds = options.clusterIds ?? ClusterIdStore.load(options.config.dataDir, options.config.fs);
     this.startedMs = options.config.clock.monotonicMs();
     this.sleep = options.sleep ?? ((ms) => sleep(options.config.clock, ms));

@@ -4,6 +4,7 @@ import type { BrokerConfig } from "../broker/config.ts";
 import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import { LEADER_EPOCH_MAX } from "../core/limits.ts";
+import { ANONYMOUS } from "../security/principal.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
@@ -88,13 +89,13 @@ test("promotion is refused to a follower that lacks records its leader committed
   const { manager, log, store } = await follower({ leaderId: 1, leaderFacts: { minInsyncReplicas: 2, replicas: 2, replicaLagMaxMs: 1000 } });
   // As if the leader's stream had said: high watermark 5, while this follower holds nothing yet.
   log.resetHighWatermarkLimit(5);
-  const refused = await refusal(manager.promote());
+  const refused = await refusal(manager.promote(ANONYMOUS));
   expect(refused.code).toBe("replica_not_in_sync");
   expect(refused.details).toMatchObject({ partitions: [{ topic: "t", partition: 0, log_end_offset: 0, high_watermark: 5 }] });
   expect(store.state.role).toBe("follower");
   expect(() => manager.admit(1)).toThrow(/follower/);
 
-  const forced = await manager.promote({ force: true });
+  const forced = await manager.promote(ANONYMOUS, { force: true });
   expect(forced).toMatchObject({ changed: true, leaderEpoch: 4, formerLeader: { address: "127.0.0.1:1", informed: false } });
   expect(store.state).toMatchObject({ role: "leader", leaderEpoch: 4, toInform: ["127.0.0.1:1"] });
   expect(manager.admit(1)).toBeGreaterThan(0);
@@ -103,9 +104,9 @@ test("promotion is refused to a follower that lacks records its leader committed
 
 test("a follower that never heard from its leader is not promoted without force", async () => {
   const { manager } = await follower({ leaderId: null });
-  expect((await refusal(manager.promote())).message).toContain("never replicated");
-  expect((await manager.promote({ force: true })).changed).toBe(true);
-  expect((await manager.promote()).changed).toBe(false);
+  expect((await refusal(manager.promote(ANONYMOUS))).message).toContain("never replicated");
+  expect((await manager.promote(ANONYMOUS, { force: true })).changed).toBe(true);
+  expect((await manager.promote(ANONYMOUS)).changed).toBe(false);
 });
 
 test("a follower refuses writes naming its leader, and a newer announcement makes it follow another", async () => {
@@ -119,11 +120,11 @@ test("a follower refuses writes naming its leader, and a newer announcement make
   })();
   expect(refused?.code).toBe("not_leader");
   expect(refused?.details).toMatchObject({ leader: "127.0.0.1:1", leader_epoch: 3 });
-  expect((await refusal(manager.acceptLeader({ leaderId: 9, leaderEpoch: 2, address: "127.0.0.1:9", clusterId: CLUSTER_ID }))).code).toBe("stale_leader_epoch");
-  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9", clusterId: CLUSTER_ID })).toEqual({ role: "follower", leaderEpoch: 5 });
+  expect((await refusal(manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: 2, address: "127.0.0.1:9", clusterId: CLUSTER_ID }))).code).toBe("stale_leader_epoch");
+  expect(await manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9", clusterId: CLUSTER_ID })).toEqual({ role: "follower", leaderEpoch: 5 });
   expect(store.state).toMatchObject({ role: "follower", leader: "127.0.0.1:9", leaderId: 9, leaderEpoch: 5 });
   // The same announcement again is fine.
-  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9", clusterId: CLUSTER_ID })).toEqual({ role: "follower", leaderEpoch: 5 });
+  expect(await manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9", clusterId: CLUSTER_ID })).toEqual({ role: "follower", leaderEpoch: 5 });
 });
 
 const CLUSTER_ID = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -148,7 +149,7 @@ test("an in-sync follower of an unreachable N=2 leader is promoted cleanly, acti
   );
   managerRef = manager;
   time.advance(500); // half a second since start, nothing heard from the leader
-  const result = await manager.promote();
+  const result = await manager.promote(ANONYMOUS);
   // The lease period is the leader's 3 s (longer than this broker's own 1 s), plus the 1 s margin,
   // counted from this broker's start: nothing it echoed since can hold the old leader's lease.
   expect(result).toMatchObject({ changed: true, leaderEpoch: 4, clean: true, lease: { end: "lease_expired", waitedMs: 3500 } });
@@ -163,11 +164,11 @@ test("the wait runs from this broker's start when nothing came from the leader s
   const first = await follower({ leaderId: 1, leaderFacts: N2 });
   first.time.advance(10_000);
   // Nothing for 10 s, longer than lease + margin: nothing to wait for.
-  expect((await first.manager.promote()).lease).toEqual({ end: "lease_expired", waitedMs: 0 });
+  expect((await first.manager.promote(ANONYMOUS)).lease).toEqual({ end: "lease_expired", waitedMs: 0 });
 
   const second = await follower({ leaderId: 1, leaderFacts: N2 });
   expect(second.manager.status().fetcher?.promotionLeaseWaitMs).toBe(4000);
-  const result = await second.manager.promote({ leaderDead: true });
+  const result = await second.manager.promote(ANONYMOUS, { leaderDead: true });
   expect(result.lease).toEqual({ end: "leader_dead", waitedMs: 0 });
   expect(second.time.sleeps).toEqual([]);
 });
@@ -175,7 +176,7 @@ test("the wait runs from this broker's start when nothing came from the leader s
 test("an unreachable N=1 leader: refused without force, saying what may be lost; forced, it is an unclean election with no lease to wait for", async () => {
   const { manager, log, store, peerCalls } = await follower({ leaderId: 1, leaderFacts: { minInsyncReplicas: 1, replicas: 2, replicaLagMaxMs: 1000 } });
   log.resetHighWatermarkLimit(0);
-  const refused = await refusal(manager.promote());
+  const refused = await refusal(manager.promote(ANONYMOUS));
   expect(refused.code).toBe("replica_not_in_sync");
   expect(refused.message).toContain("min.insync.replicas=1");
   expect(refused.details).toMatchObject({
@@ -187,7 +188,7 @@ test("an unreachable N=1 leader: refused without force, saying what may be lost;
   expect(peerCalls).toContain("/api/v1/replication/status");
   expect(store.state.role).toBe("follower");
 
-  const forced = await manager.promote({ force: true });
+  const forced = await manager.promote(ANONYMOUS, { force: true });
   expect(forced).toMatchObject({ changed: true, clean: false, lease: { end: "no_lease", waitedMs: 0 } });
   expect(forced.why).toContain("min.insync.replicas=1");
 });
@@ -211,7 +212,7 @@ test("a reachable leader is asked for its high watermark: a follower that holds 
   const announcements: unknown[] = [];
   // N=1: without the leader's answer this follower could not be promoted cleanly.
   const { manager, time } = await follower({ leaderId: 1, leaderFacts: { minInsyncReplicas: 1, replicas: 2, replicaLagMaxMs: 1000 } }, { peer: reachableLeader(0, 0, announcements) });
-  const result = await manager.promote();
+  const result = await manager.promote(ANONYMOUS);
   expect(result).toMatchObject({ clean: true, lease: { end: "leader_stepped_down", waitedMs: 0 }, formerLeader: { address: "127.0.0.1:1", informed: true } });
   expect(result.partitions).toEqual([
     { topic: "t", partition: 0, log_end_offset: 0, high_watermark: 0, high_watermark_source: "leader", leader_log_end_offset: 0, missing_at_least: 0 },
@@ -223,7 +224,7 @@ test("a reachable leader is asked for its high watermark: a follower that holds 
 test("a follower behind its reachable leader's high watermark (and not catching up) is refused with how much it lacks", async () => {
   const announcements: unknown[] = [];
   const { manager, store, time } = await follower({ leaderId: 1, leaderFacts: N2 }, { peer: reachableLeader(12, 15, announcements) });
-  const refused = await refusal(manager.promote());
+  const refused = await refusal(manager.promote(ANONYMOUS));
   expect(refused.code).toBe("replica_not_in_sync");
   expect(refused.message).toContain("12 record(s) at least");
   expect(refused.details).toMatchObject({ leader_reachable: true, partitions: [{ log_end_offset: 0, high_watermark: 12, high_watermark_source: "leader", leader_log_end_offset: 15, missing_at_least: 12 }] });
@@ -232,23 +233,23 @@ test("a follower behind its reachable leader's high watermark (and not catching 
   expect(announcements).toEqual([]);
   expect(store.state.role).toBe("follower");
   // Forced: the answer says what is lost against the leader's own log end too.
-  const forced = await manager.promote({ force: true });
+  const forced = await manager.promote(ANONYMOUS, { force: true });
   expect(forced).toMatchObject({ clean: false, partitions: [{ missing_at_least: 12, leader_log_end_offset: 15 }] });
 });
 
 test("a promote moves exactly one past the highest epoch known (its own, carried, checkpointed) and never past the maximum", async () => {
   const { manager, log, store } = await follower({ leaderId: 1 });
   log.leaderEpochs.assign(7, 0); // a checkpoint newer than replication.json's epoch 3
-  expect((await manager.promote({ force: true, leaderDead: true })).leaderEpoch).toBe(8);
-  manager.observeEpoch(11); // a newer leader exists somewhere: fenced
+  expect((await manager.promote(ANONYMOUS, { force: true, leaderDead: true })).leaderEpoch).toBe(8);
+  manager.observeCarriedEpoch(ANONYMOUS, 11); // a newer leader exists somewhere: fenced
   expect(() => manager.admit(1)).toThrow(/no longer leads/);
-  expect((await manager.promote()).leaderEpoch).toBe(12);
+  expect((await manager.promote(ANONYMOUS)).leaderEpoch).toBe(12);
   expect(store.state.leaderEpoch).toBe(12);
 
-  expect((await refusal(manager.acceptLeader({ leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX + 1, address: "127.0.0.1:9", clusterId: manager.clusterId! }))).code).toBe("invalid_request");
+  expect((await refusal(manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX + 1, address: "127.0.0.1:9", clusterId: manager.clusterId! }))).code).toBe("invalid_request");
   expect(store.state).toMatchObject({ role: "leader", leaderEpoch: 12 });
-  expect(await manager.acceptLeader({ leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX, address: "127.0.0.1:9", clusterId: manager.clusterId! })).toEqual({ role: "follower", leaderEpoch: LEADER_EPOCH_MAX });
-  const exhausted = await refusal(manager.promote({ force: true, leaderDead: true }));
+  expect(await manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX, address: "127.0.0.1:9", clusterId: manager.clusterId! })).toEqual({ role: "follower", leaderEpoch: LEADER_EPOCH_MAX });
+  const exhausted = await refusal(manager.promote(ANONYMOUS, { force: true, leaderDead: true }));
   expect(exhausted.code).toBe("leader_epoch_exhausted");
   expect(exhausted.details).toMatchObject({ highest_leader_epoch: LEADER_EPOCH_MAX, leader_epoch_max: LEADER_EPOCH_MAX });
   expect(store.state).toMatchObject({ role: "follower", leaderEpoch: LEADER_EPOCH_MAX });

@@ -1,4 +1,6 @@
-import type { Acks, WriteGuard } from "../broker/broker.ts";
+import type { Acks, Principal, WriteGuard } from "../broker/broker.ts";
+import { CLUSTER } from "../security/operations.ts";
+import { principalName } from "../security/principal.ts";
 import { assert } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
 import { isLeaderEpoch } from "../core/limits.ts";
@@ -178,8 +180,18 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     );
   }
 
-  /** A client or follower carries a leader epoch: a newer one than this leader's fences it. */
-  observeEpoch(epoch: number): void {
+  /**
+   * A request carries a leader epoch (the `gafka-leader-epoch` header): it
+   * counts only from a principal the gate lets replicate (an authenticated
+   * broker when peers authenticate; anyone without a cluster secret), else
+   * anyone could fence this leader with one header.
+   */
+  observeCarriedEpoch(principal: Principal, epoch: number): void {
+    if (this.options.broker.allows(principal, "replicate", CLUSTER)) this.observeEpoch(epoch);
+  }
+
+  /** A follower (or a client it let through) carries a leader epoch: a newer one than this leader's fences it. */
+  private observeEpoch(epoch: number): void {
     const { context } = this;
     // Callers take in only valid epochs (routes, the header, the stream codec): one past the maximum is a bug.
     assert(isLeaderEpoch(epoch), `leader epoch ${epoch} is out of range`);
@@ -202,7 +214,9 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
 
   // ---------------------------------------------------------------- leader side
 
-  openStream(request: StreamRequest): StreamSession {
+  /** A follower opens its stream (POST /api/v1/replication/stream): only a principal the gate lets replicate; refused, nothing is registered. */
+  openStream(principal: Principal, request: StreamRequest): StreamSession {
+    this.authorizeReplication(principal, request.followerId);
     const { context } = this;
     this.observeEpoch(request.leaderEpoch);
     if (context.role !== "leader" || context.fenced || context.leader === undefined) throw this.notLeader();
@@ -211,15 +225,32 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     return context.leader.openSession(request, () => this.topicInfos());
   }
 
+  /** A follower's position report (POST /api/v1/replication/ack): only from a principal the gate lets replicate. */
   acknowledge(
+    principal: Principal,
     followerId: number,
     session: string,
     positions: { topic: string; partition: number; offset: number }[],
     report: AckReport,
   ): boolean {
+    this.authorizeReplication(principal, followerId);
     const { context } = this;
     if (context.role !== "leader" || context.leader === undefined) throw this.notLeader();
     return context.leader.acknowledge(followerId, session, positions, report);
+  }
+
+  /**
+   * The gate's say on a replication call, and a proven broker speaks for
+   * itself only: broker 3 may not open broker 2's stream, ack for it or
+   * announce itself as it (403 forbidden).
+   */
+  private authorizeReplication(principal: Principal, claimedBrokerId: number): void {
+    this.options.broker.authorize(principal, "replicate", CLUSTER);
+    if (principal.kind === "broker" && principal.brokerId !== claimedBrokerId) {
+      throw new GafkaError("forbidden", `broker ${principal.brokerId} may not make a replication call as broker ${claimedBrokerId}`, {
+        details: { principal: principalName(principal) },
+      });
+    }
   }
 
   private topicInfos(): TopicInfo[] {
@@ -248,7 +279,8 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   // ---------------------------------------------------------------- changes of role
 
   /** Makes this follower the leader under a new epoch (POST /api/v1/replication/promote): see Promotion.promote. */
-  promote(options: PromoteOptions = {}): Promise<PromoteResult> {
+  async promote(principal: Principal, options: PromoteOptions = {}): Promise<PromoteResult> {
+    this.options.broker.authorize(principal, "promote", CLUSTER);
     return this.promotion.promote(options);
   }
 
@@ -260,14 +292,26 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   /**
    * Another broker announces it leads (POST /api/v1/replication/leader): under
    * a newer epoch this broker follows it; the same announcement again is
-   * fine; anything older is refused with stale_leader_epoch (409).
+   * fine; anything older is refused with stale_leader_epoch (409). Only from
+   * a principal the gate lets replicate: refused, nothing changes.
    */
-  acceptLeader(announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string }): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
+  async acceptLeader(
+    principal: Principal,
+    announcement: { leaderId: number; leaderEpoch: number; address: string; clusterId: string },
+  ): Promise<{ role: ReplicaRole; leaderEpoch: number }> {
+    this.authorizeReplication(principal, announcement.leaderId);
     return this.transitions.acceptLeader(announcement);
   }
 
   // ---------------------------------------------------------------- status and shutdown
 
+  /** Role, epoch, followers, lag (GET /api/v1/replication/status), for a principal the gate lets describe the cluster. */
+  describe(principal: Principal) {
+    this.options.broker.authorize(principal, "describe_cluster", CLUSTER);
+    return this.status();
+  }
+
+  /** describe() without the gate, for this broker's own use (its metrics). */
   status() {
     return replicaStatus(this.context, () => this.promotionLeaseWaitMs());
   }

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { type BrokerProcess, startBrokerProcess } from "./broker-process.ts";
+import { type BrokerProcess, makeTempDir, startBrokerProcess } from "./broker-process.ts";
 import { getJson, postJson, waitFor } from "./http.ts";
 
 /**
@@ -14,6 +14,18 @@ export async function startLeader(args: string[] = []): Promise<BrokerProcess> {
 
 export async function startFollower(leader: BrokerProcess, id: number, args: string[] = []): Promise<BrokerProcess> {
   return startBrokerProcess({ args: [`--id=${id}`, "--role=follower", `--leader=${leader.hostPort}`, ...args] });
+}
+
+/**
+ * A cluster secret in a file of its own (mode 0600, in a temporary dir that
+ * cleanupAll() removes) and the flag that gives it to a broker: pass the same
+ * arguments to every broker of a test cluster (startLeader, startFollower).
+ * `secret` defaults to a fresh random one.
+ */
+export async function clusterSecretArgs(secret: string = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")): Promise<string[]> {
+  const file = path.join(await makeTempDir("gafka-secret-"), "cluster-secret");
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return [`--cluster-secret-file=${file}`];
 }
 
 export async function status(broker: BrokerProcess): Promise<any> {

@@ -8,7 +8,7 @@ import { isSessionId } from "../../replication/session-id.ts";
 import { isClusterId } from "../../replication/cluster-id.ts";
 import { LEADER_EPOCH_HEADER } from "../leader-epoch-header.ts";
 import { GafkaError } from "../../core/errors.ts";
-import { readBodyText, readJsonObject } from "../request.ts";
+import { principalOf, readBodyText, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 
 /**
@@ -30,7 +30,7 @@ function replicationOf(context: RouteContext): ReplicaManager {
 async function stream(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
-  const session = replication.openStream(parseStreamRequest(body));
+  const session = replication.openStream(principalOf(request), parseStreamRequest(body));
   return new Response(session.stream, {
     headers: {
       "content-type": "application/vnd.gafka.replication-stream",
@@ -62,14 +62,14 @@ async function ack(request: Request, context: RouteContext): Promise<Response> {
   if (sentAtMs !== undefined && (typeof sentAtMs !== "number" || !Number.isFinite(sentAtMs))) {
     throw invalidRequest("field 'sent_at' must be a number (a stamp the leader's stream carried)", { field: "sent_at" });
   }
-  return Response.json({ accepted: replication.acknowledge(followerId, session, positions, { leaving: body.leaving === true, offsetsSequence, sentAtMs }) });
+  return Response.json({ accepted: replication.acknowledge(principalOf(request), followerId, session, positions, { leaving: body.leaving === true, offsetsSequence, sentAtMs }) });
 }
 
 /** POST /api/v1/replication/leader — "I lead under this epoch": a newer epoch makes this broker follow the sender. */
 async function leader(request: Request, context: RouteContext): Promise<Response> {
   const replication = replicationOf(context);
   const body = await readJsonObject(request, context.requestBytesMax);
-  const answer = await replication.acceptLeader({
+  const answer = await replication.acceptLeader(principalOf(request), {
     leaderId: integer(body.leader_id, "leader_id"),
     leaderEpoch: leaderEpoch(body.leader_epoch, "leader_epoch"),
     address: hostPort(body.address, "address"),
@@ -100,7 +100,7 @@ async function promote(request: Request, context: RouteContext): Promise<Respons
   }
   const force = optionalBoolean(body, "force");
   const leaderDead = optionalBoolean(body, "leader_dead");
-  const result = await replicationOf(context).promote({ force, leaderDead });
+  const result = await replicationOf(context).promote(principalOf(request), { force, leaderDead });
   return Response.json({
     broker_id: context.broker.config.brokerId,
     role: "leader",
@@ -123,8 +123,8 @@ function optionalBoolean(body: Record<string, unknown>, field: string): boolean 
 }
 
 /** GET /api/v1/replication/status — role, epoch, leader; a leader adds each follower's lag and in-sync partitions. */
-function status(_request: Request, context: RouteContext): Response {
-  const view = replicationOf(context).status();
+function status(request: Request, context: RouteContext): Response {
+  const view = replicationOf(context).describe(principalOf(request));
   return Response.json(
     {
       broker_id: view.brokerId,
