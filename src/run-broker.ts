@@ -19,6 +19,12 @@ export interface RunBrokerConfig extends BrokerConfig {
   replication?: Partial<ReplicationConfig>;
   /** Takes the data dir's lock (one broker per data dir); defaults to flock on `<dataDir>/.lock`. */
   lockDataDir?: DataDirLocker;
+  /** Request-body bytes held at once (`--request-bytes-in-flight-max`); limits.requestBytesInFlightMaxDefault when absent. */
+  requestBytesInFlightMax?: number;
+  /** Consumer groups this broker coordinates (`--groups-max`); limits.groupsMaxDefault when absent. */
+  groupsMax?: number;
+  /** Per group-partition series on GET /metrics (`--metrics-group-partitions`); off when absent. */
+  metricsGroupPartitions?: boolean;
 }
 
 export interface RunningBroker {
@@ -82,7 +88,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     followers: [],
   });
   // Made before the broker, whose logs report every fsync of appended records to it.
-  const metrics = new BrokerMetrics(new MetricsRegistry(), config.clock);
+  const metrics = new BrokerMetrics(new MetricsRegistry(), config.clock, { groupPartitionSeries: config.metricsGroupPartitions ?? false });
   const onFsync = config.onFsync === undefined
     ? metrics.fsyncs.observe
     : (durationSeconds: number, records: number, bytes: number) => {
@@ -109,6 +115,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       clock: config.clock,
       logger: config.logger,
       leaderEpoch: () => replicationState.state.leaderEpoch,
+      groupsMax: config.groupsMax,
     });
   } catch (error) {
     await broker.close();
@@ -123,7 +130,16 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       offsets: offsetsReplica(groups.offsets),
     });
     groups.setCommitGuard(replication);
-    server = startServer({ broker, groups, replication, host: config.host, port: config.port, logger: config.logger, metrics });
+    server = startServer({
+      broker,
+      groups,
+      replication,
+      host: config.host,
+      port: config.port,
+      logger: config.logger,
+      metrics,
+      requestBytesInFlightMax: config.requestBytesInFlightMax,
+    });
   } catch (error) {
     await groups.close();
     await broker.close();

@@ -6,6 +6,7 @@ import { isHostPort } from "../core/host-port.ts";
 import { createLogger } from "../core/logger.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
+import { partitionsMax } from "../broker/partitions-max.ts";
 import { durationArg } from "./duration-arg.ts";
 import { byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
@@ -52,6 +53,27 @@ export default defineCommand({
       valueHint: "n",
       default: "1",
     },
+    "request-bytes-in-flight-max": {
+      type: "string",
+      description: "Request-body bytes held at once by all requests; a body that does not fit is refused (503 server_busy, retriable)",
+      default: String(limits.requestBytesInFlightMaxDefault),
+    },
+    "partitions-max": {
+      type: "string",
+      description: "Partitions this broker may hold (409 limit_reached past it); default and most: derived from the open-file limit",
+      valueHint: "n",
+    },
+    "groups-max": {
+      type: "string",
+      description: "Consumer groups this broker coordinates (409 limit_reached for a new one past it)",
+      valueHint: "n",
+      default: String(limits.groupsMaxDefault),
+    },
+    "metrics-group-partitions": {
+      type: "boolean",
+      description: "Add each group's committed offset and lag per partition to /metrics (one series per group and partition)",
+      default: false,
+    },
     ...logLevelArgs("info"),
   },
   async run({ args }) {
@@ -79,6 +101,10 @@ export default defineCommand({
       fsyncPolicy,
       segmentBytesMax: byteSizeArg("segment-bytes", args["segment-bytes"], limits.segmentBytesMin),
       messageBytesMax: byteSizeArg("max-message-bytes", args["max-message-bytes"], 1),
+      requestBytesInFlightMax: byteSizeArg("request-bytes-in-flight-max", args["request-bytes-in-flight-max"], 1024),
+      partitionsMax: partitionsMax(args["partitions-max"] === undefined ? undefined : integerArg("partitions-max", args["partitions-max"], 1, limits.partitionsPerBrokerMax)),
+      groupsMax: integerArg("groups-max", args["groups-max"], 1, 1_000_000),
+      metricsGroupPartitions: args["metrics-group-partitions"],
       replication: {
         role: args.role as "leader" | "follower",
         leader: args.leader,

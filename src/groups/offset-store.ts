@@ -153,6 +153,17 @@ export class OffsetStore {
     return this.acknowledgedOffsets.get(keyOf(group, topic, partition));
   }
 
+  /** Every acknowledged offset by group, in one pass over the store (acknowledgedOf scans it all for one group). */
+  acknowledgedByGroup(): Map<string, CommittedOffset[]> {
+    const byGroup = new Map<string, CommittedOffset[]>();
+    for (const committed of this.acknowledgedOffsets.values()) {
+      const list = byGroup.get(committed.group);
+      if (list === undefined) byGroup.set(committed.group, [committed]);
+      else list.push(committed);
+    }
+    return byGroup;
+  }
+
   acknowledgedOf(group: string): CommittedOffset[] {
     return sortedOf(this.acknowledgedOffsets, group);
   }
