@@ -24,7 +24,7 @@ export class GroupStatusView {
 
   /** Whether the group is live or has committed offsets. */
   isKnown(groupId: string): boolean {
-    return this.membership.groups.has(groupId) || this.offsets.offsetsOf(groupId).length > 0;
+    return this.membership.groups.has(groupId) || this.offsets.hasGroup(groupId);
   }
 
   /** How many groups are live or have committed offsets. */

@@ -144,6 +144,12 @@ export class OffsetStore {
     return [...groups].sort();
   }
 
+  /** Whether the group has a committed offset (stops at the first). */
+  hasGroup(group: string): boolean {
+    for (const committed of this.offsets.values()) if (committed.group === group) return true;
+    return false;
+  }
+
   offsetsOf(group: string): CommittedOffset[] {
     return sortedOf(this.offsets, group);
   }
