@@ -40,6 +40,12 @@ export interface RunBrokerConfig extends BrokerConfig {
    * else. Without one, anyone who reaches the port may replicate.
    */
   clusterSecret?: ClusterSecret;
+  /** Request-body bytes held at once (`--request-bytes-in-flight-max`); limits.requestBytesInFlightMaxDefault when absent. */
+  requestBytesInFlightMax?: number;
+  /** Consumer groups this broker coordinates (`--groups-max`); limits.groupsMaxDefault when absent. */
+  groupsMax?: number;
+  /** Per group-partition series on GET /metrics (`--metrics-group-partitions`); off when absent. */
+  metricsGroupPartitions?: boolean;
 }
 
 export interface RunningBroker {
@@ -103,7 +109,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     followers: [],
   });
   // Made before the broker, whose logs report every fsync of appended records to it.
-  const metrics = new BrokerMetrics(new MetricsRegistry(), config.clock);
+  const metrics = new BrokerMetrics(new MetricsRegistry(), config.clock, { groupPartitionSeries: config.metricsGroupPartitions ?? false });
   const onFsync = config.onFsync === undefined
     ? metrics.fsyncs.observe
     : (durationSeconds: number, records: number, bytes: number) => {
@@ -133,6 +139,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       clock: config.clock,
       logger: config.logger,
       leaderEpoch: () => replicationState.state.leaderEpoch,
+      groupsMax: config.groupsMax,
     });
   } catch (error) {
     await broker.close();
@@ -160,6 +167,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       metrics,
       tls: config.tls,
       authenticator: access.authenticator,
+      requestBytesInFlightMax: config.requestBytesInFlightMax,
     });
   } catch (error) {
     await groups.close();

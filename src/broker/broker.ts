@@ -11,6 +11,7 @@ import { TopicRegistry, type TopicMetadata } from "./topic-registry.ts";
 import { closePartitions, describePartition, describeTopicState, type TopicDescription, type TopicSummary, type UnhealthyPartition } from "./topic-state.ts";
 import type { AccessPolicy } from "../security/access-policy.ts";
 import { ANONYMOUS, type Operation, type Principal, type Resource, WriteGate, type WriteGuard } from "./write-gate.ts";
+import { partitionsMax } from "./partitions-max.ts";
 
 export type { PartitionDescription, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
 export type { Acks } from "./acks.ts";
@@ -69,7 +70,7 @@ export class Broker {
     options: BrokerOptions,
   ) {
     this.opener = new PartitionOpener(config, openLog, options.leaderEpoch);
-    this.admin = new TopicAdmin(config, this.state, registry, this.opener);
+    this.admin = new TopicAdmin(config, this.state, registry, this.opener, config.partitionsMax ?? partitionsMax(undefined));
     this.producer = new ProducePipeline(config, this.state, this.gate);
     this.reader = new PartitionReader(config, this.state, options.waitingPollsMax ?? limits.waitingPollsMax);
   }

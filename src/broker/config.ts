@@ -21,6 +21,8 @@ export interface BrokerConfig {
   segmentBytesMax: number;
   /** Largest key + value + headers of one record (`--max-message-bytes`). */
   messageBytesMax: number;
+  /** Partitions this broker may hold (409 limit_reached past it); derived from the open-file limit when absent (src/broker/partitions-max.ts). */
+  partitionsMax?: number;
   /** Called after each fdatasync of appended records (PartitionLogOptions.onFsync): metrics. */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
   /**

@@ -6,7 +6,7 @@
  */
 
 import { assert } from "../core/assert.ts";
-import { isGafkaError, storageError, systemErrorCode } from "../core/errors.ts";
+import { GafkaError, isGafkaError, storageError, systemErrorCode } from "../core/errors.ts";
 import type { BrokerState } from "./broker-state.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { PartitionOpener } from "./partition-opener.ts";
@@ -27,6 +27,8 @@ export class TopicAdmin {
     private readonly state: BrokerState,
     private readonly registry: TopicRegistry,
     private readonly opener: PartitionOpener,
+    /** Partitions this broker may hold (src/broker/partitions-max.ts). */
+    private readonly partitionsMax: number,
   ) {}
 
   /** Calls `listener` after each topic creation or deletion is durable. */
@@ -52,6 +54,7 @@ export class TopicAdmin {
     return this.runAdmin(async () => {
       this.state.checkAccepting();
       if (this.state.topics.has(name)) throw topicExists(name);
+      this.checkRoomFor(name, partitionCount);
       let partitions: PartitionSlot[] | undefined;
       let metadata: TopicMetadata;
       try {
@@ -88,6 +91,23 @@ export class TopicAdmin {
       this.config.logger.info(`deleted topic '${name}'`);
       for (const listener of this.listeners) listener({ kind: "deleted", topic: name });
     });
+  }
+
+  /**
+   * Refuses a topic that would take the broker past its partition cap: 409
+   * limit_reached, before a file is opened. A follower refuses its leader's
+   * topic the same way; its replication then fails loudly (logged, in
+   * /api/v1/replication/status) and retries, and it never crashes on EMFILE.
+   */
+  private checkRoomFor(name: string, partitionCount: number): void {
+    let held = 0;
+    for (const topic of this.state.topics.values()) held += topic.partitions.length;
+    if (held + partitionCount <= this.partitionsMax) return;
+    throw new GafkaError(
+      "limit_reached",
+      `topic '${name}' needs ${partitionCount} partition(s), but this broker holds ${held} of the ${this.partitionsMax} it may (--partitions-max, and the open-file limit)`,
+      { details: { limit: this.partitionsMax, partitions: held, topic: name, requested: partitionCount } },
+    );
   }
 
   private runAdmin<T>(change: () => Promise<T>): Promise<T> {

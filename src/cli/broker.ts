@@ -8,6 +8,7 @@ import { loadBrokerTls } from "../security/tls-files.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
 import { type ClusterSecret, readClusterSecretFile } from "../security/cluster-secret.ts";
+import { partitionsMax } from "../broker/partitions-max.ts";
 import { durationArg } from "./duration-arg.ts";
 import { byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
@@ -72,6 +73,27 @@ export default defineCommand({
       description: "A file (mode 600) holding the secret every broker of the cluster shares; brokers then prove it on every replication call",
       valueHint: "path",
     },
+    "request-bytes-in-flight-max": {
+      type: "string",
+      description: "Request-body bytes held at once by all requests; a body that does not fit is refused (503 server_busy, retriable)",
+      default: String(limits.requestBytesInFlightMaxDefault),
+    },
+    "partitions-max": {
+      type: "string",
+      description: "Partitions this broker may hold (409 limit_reached past it); default and most: derived from the open-file limit",
+      valueHint: "n",
+    },
+    "groups-max": {
+      type: "string",
+      description: "Consumer groups this broker coordinates (409 limit_reached for a new one past it)",
+      valueHint: "n",
+      default: String(limits.groupsMaxDefault),
+    },
+    "metrics-group-partitions": {
+      type: "boolean",
+      description: "Add each group's committed offset and lag per partition to /metrics (one series per group and partition)",
+      default: false,
+    },
     ...logLevelArgs("info"),
   },
   async run({ args }) {
@@ -103,6 +125,10 @@ export default defineCommand({
       segmentBytesMax: byteSizeArg("segment-bytes", args["segment-bytes"], limits.segmentBytesMin),
       messageBytesMax: byteSizeArg("max-message-bytes", args["max-message-bytes"], 1),
       tls,
+      requestBytesInFlightMax: byteSizeArg("request-bytes-in-flight-max", args["request-bytes-in-flight-max"], 1024),
+      partitionsMax: partitionsMax(args["partitions-max"] === undefined ? undefined : integerArg("partitions-max", args["partitions-max"], 1, limits.partitionsPerBrokerMax)),
+      groupsMax: integerArg("groups-max", args["groups-max"], 1, 1_000_000),
+      metricsGroupPartitions: args["metrics-group-partitions"],
       replication: {
         role: args.role as "leader" | "follower",
         leader: args.leader,

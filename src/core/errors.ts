@@ -38,6 +38,8 @@ export type ErrorCode =
   | "not_enough_replicas_after_append"
   | "not_leader_lease"
   | "broker_unavailable"
+  | "server_busy"
+  | "limit_reached"
   | "shutting_down";
 
 export interface GafkaErrorOptions {

@@ -7,10 +7,39 @@ export const limits = {
   messageBytesMaxDefault: 1024 * 1024,
   /** Largest HTTP request body; a batch may carry many messages. */
   requestBytesMax: 64 * 1024 * 1024,
+  /**
+   * Request-body bytes the broker holds at once, all requests together
+   * (`--request-bytes-in-flight-max`); a body that does not fit is refused
+   * with a retriable 503 server_busy (src/http/body-budget.ts). Four bodies
+   * of the largest size: a JSON body costs a few times its bytes while it is
+   * decoded and parsed, so this keeps a broker under ~1 GiB of body memory
+   * however many clients push at once.
+   */
+  requestBytesInFlightMaxDefault: 256 * 1024 * 1024,
+  /**
+   * Bodies up to this size (heartbeats, commits, topic creation, small
+   * produces) may use the whole budget; larger ones leave its last
+   * 1/requestBytesInFlightSmallShare to them, so large produces cannot starve them.
+   */
+  requestBodySmallBytesMax: 64 * 1024,
+  requestBytesInFlightSmallShare: 8,
   /** Records in one produce request. */
   recordsPerRequestMax: 100_000,
   /** Partitions a topic may have. */
   partitionsPerTopicMax: 100,
+  /**
+   * Partitions one broker may hold, whatever its open-file limit: every
+   * partition's log is loaded and checked at start, so memory and restart
+   * time grow with them. The open-file limit usually binds first
+   * (src/broker/partitions-max.ts); `--partitions-max` lowers it.
+   */
+  partitionsPerBrokerMax: 10_000,
+  /** Descriptors counted per open partition: its active segment and one sealed one (one descriptor per segment file). */
+  descriptorsPerPartition: 2,
+  /** Descriptors kept for everything else (connections, replication, the offset store, temporary files): a quarter of the limit, at least this. */
+  descriptorsReservedMin: 256,
+  /** Consumer groups one broker coordinates, live or with committed offsets (`--groups-max`). */
+  groupsMaxDefault: 10_000,
   /**
    * Topic names: 1..249 characters of [A-Za-z0-9._-], not "." or "..".
    * Kafka's limit: a partition's directory is `<name>-<partition>` and must

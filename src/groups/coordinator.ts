@@ -1,6 +1,8 @@
 import type { Broker, Operation, Principal } from "../broker/broker.ts";
 import { ANONYMOUS } from "../broker/write-gate.ts";
 import type { Clock } from "../core/clock.ts";
+import { GafkaError } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 import type { CommitGuard } from "./commit-guard.ts";
@@ -35,6 +37,8 @@ export interface CoordinatorOptions {
   sweepIntervalMs?: number;
   /** The leader epoch this broker coordinates under, stated in 409 answers as in membership answers (0 without replication). */
   leaderEpoch?: () => number;
+  /** Groups this broker coordinates, live or with committed offsets; a new one past it is refused (409 limit_reached). Default limits.groupsMaxDefault. */
+  groupsMax?: number;
 }
 
 /**
@@ -60,9 +64,11 @@ export class GroupCoordinator {
   private readonly commits: OffsetCommits;
   private readonly consumePath: GroupConsume;
   private readonly statusView: GroupStatusView;
+  private readonly groupsMax: number;
 
   constructor(options: CoordinatorOptions) {
     this.broker = options.broker;
+    this.groupsMax = options.groupsMax ?? limits.groupsMaxDefault;
     this.offsets = options.offsets;
     this.membership = new Membership({
       broker: options.broker,
@@ -100,6 +106,7 @@ export class GroupCoordinator {
   /** Joins (or re-joins with new topics); a change of membership or subscription rebalances. */
   join(groupId: string, memberId: string, options: JoinOptions, principal: Principal = ANONYMOUS): MembershipView {
     this.admit(principal, "group_join", groupId);
+    this.checkGroupRoom(groupId);
     return this.membership.join(groupId, memberId, options);
   }
 
@@ -124,6 +131,7 @@ export class GroupCoordinator {
    */
   async consume(groupId: string, memberId: string, request: GroupConsumeRequest, principal: Principal = ANONYMOUS): Promise<GroupConsumeResult> {
     this.admit(principal, "group_consume", groupId);
+    this.checkGroupRoom(groupId);
     return this.consumePath.consume(groupId, memberId, request, () => this.admit(principal, "group_consume", groupId));
   }
 
@@ -142,6 +150,7 @@ export class GroupCoordinator {
     principal: Principal = ANONYMOUS,
   ): Promise<void> {
     this.admit(principal, "group_commit", groupId);
+    this.checkGroupRoom(groupId);
     await this.commits.commit(groupId, memberId, generation, commits);
   }
 
@@ -154,6 +163,7 @@ export class GroupCoordinator {
     principal: Principal = ANONYMOUS,
   ): Promise<CommittedOffset[]> {
     this.admit(principal, "group_reset_offsets", groupId);
+    this.checkGroupRoom(groupId);
     return this.commits.resetOffsets(groupId, topic, partitions, target);
   }
 
@@ -184,6 +194,25 @@ export class GroupCoordinator {
   /** One group's members, committed offsets and lag: the broker's own view (metrics), passing no gate. */
   status(groupId: string): GroupStatus {
     return this.statusView.status(groupId);
+  }
+
+  /** status() of every group list() names, reading the offset store once: the metrics scrape's view, passing no gate. */
+  statusAll(): GroupStatus[] {
+    return this.statusView.statusAll();
+  }
+
+  /**
+   * Refuses to start coordinating a group past groupsMax (409
+   * limit_reached): every known group costs memory, offset-store space and
+   * metrics series. Known groups, live or with committed offsets, pass.
+   */
+  private checkGroupRoom(groupId: string): void {
+    if (this.statusView.isKnown(groupId)) return;
+    const groups = this.statusView.count();
+    if (groups < this.groupsMax) return;
+    throw new GafkaError("limit_reached", `this broker already coordinates ${groups} consumer groups, the most it may (--groups-max); group '${groupId}' is not created`, {
+      details: { limit: this.groupsMax, groups, group: groupId },
+    });
   }
 
   /** The broker's one write gate, for a call on group `groupId`. */

@@ -22,14 +22,40 @@ export class GroupStatusView {
     });
   }
 
+  /** Whether the group is live or has committed offsets. */
+  isKnown(groupId: string): boolean {
+    return this.membership.groups.has(groupId) || this.offsets.hasGroup(groupId);
+  }
+
+  /** How many groups are live or have committed offsets. */
+  count(): number {
+    const ids = new Set(this.membership.groups.keys());
+    for (const groupId of this.offsets.groups()) ids.add(groupId);
+    return ids.size;
+  }
+
   /** One group's members, committed offsets and lag: the broker's own view (metrics), passing no gate. */
   status(groupId: string): GroupStatus {
     this.membership.checkKnownGroup(groupId);
+    return this.statusOf(groupId, this.offsets.acknowledgedOf(groupId));
+  }
+
+  /**
+   * Every group's status (as list() names them), reading the offset store
+   * once for all: what a metrics scrape needs, at the cost of one pass
+   * rather than one per group.
+   */
+  statusAll(): GroupStatus[] {
+    const acknowledged = this.offsets.acknowledgedByGroup();
+    return this.list().map(({ groupId }) => this.statusOf(groupId, acknowledged.get(groupId) ?? []));
+  }
+
+  private statusOf(groupId: string, acknowledged: readonly TopicPartition[]): GroupStatus {
     const group = this.membership.groups.get(groupId);
     const members = group ? [...group.members.values()] : [];
     const partitions = new Map<string, TopicPartition>();
     // Committed means acknowledged: a commit that enough replicas do not hold yet is not reported.
-    for (const committed of this.offsets.acknowledgedOf(groupId)) partitions.set(partitionKey(committed), committed);
+    for (const committed of acknowledged) partitions.set(partitionKey(committed), committed);
     for (const member of members) for (const tp of member.assignment) partitions.set(partitionKey(tp), tp);
     return {
       groupId,

@@ -144,6 +144,12 @@ export class OffsetStore {
     return [...groups].sort();
   }
 
+  /** Whether the group has a committed offset (stops at the first). */
+  hasGroup(group: string): boolean {
+    for (const committed of this.offsets.values()) if (committed.group === group) return true;
+    return false;
+  }
+
   offsetsOf(group: string): CommittedOffset[] {
     return sortedOf(this.offsets, group);
   }
@@ -151,6 +157,17 @@ export class OffsetStore {
   /** The group's offset for the partition as last acknowledged (see the class comment). */
   acknowledged(group: string, topic: string, partition: number): CommittedOffset | undefined {
     return this.acknowledgedOffsets.get(keyOf(group, topic, partition));
+  }
+
+  /** Every acknowledged offset by group, in one pass over the store (acknowledgedOf scans it all for one group). */
+  acknowledgedByGroup(): Map<string, CommittedOffset[]> {
+    const byGroup = new Map<string, CommittedOffset[]>();
+    for (const committed of this.acknowledgedOffsets.values()) {
+      const list = byGroup.get(committed.group);
+      if (list === undefined) byGroup.set(committed.group, [committed]);
+      else list.push(committed);
+    }
+    return byGroup;
   }
 
   acknowledgedOf(group: string): CommittedOffset[] {

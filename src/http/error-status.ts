@@ -28,6 +28,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   leader_epoch_exhausted: 409,
   replica_not_in_sync: 409,
   cluster_id_mismatch: 409,
+  limit_reached: 409,
   message_too_large: 413,
   unsupported_media_type: 415,
   offset_out_of_range: 416,
@@ -41,6 +42,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   not_enough_replicas_after_append: 503,
   not_leader_lease: 503,
   broker_unavailable: 503,
+  server_busy: 503,
   shutting_down: 503,
 };
 

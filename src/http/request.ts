@@ -2,6 +2,7 @@ import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { joinBytes } from "../core/bytes.ts";
 import { parseDurationMs } from "../core/duration.ts";
 import { ANONYMOUS, type Principal } from "../broker/write-gate.ts";
+import { bodyLeaseOf } from "./body-budget.ts";
 
 /**
  * Request parsing shared by the routes. Every failure is a GafkaError
@@ -64,12 +65,19 @@ const utf8 = new TextDecoder();
  * body limit that fires: Bun's own answers with an empty 413 and buffers up to
  * it, so src/http/server.ts sets it out of reach. Every route reads its body
  * through here.
+ *
+ * The bytes are drawn from the broker-wide budget (src/http/body-budget.ts)
+ * before they are read: a declared length at once, a chunked body chunk by
+ * chunk; a body that does not fit is refused with 503 server_busy.
  */
 export async function readBinaryBody(request: Request, requestBytesMax: number): Promise<Uint8Array> {
+  const lease = bodyLeaseOf(request);
   const declaredLength = request.headers.get("content-length");
   if (declaredLength !== null) {
     const declaredBytes = Number(declaredLength);
+    if (!Number.isSafeInteger(declaredBytes) || declaredBytes < 0) throw invalidRequest(`Content-Length must be a number of bytes, not '${declaredLength}'`);
     if (declaredBytes > requestBytesMax) throw bodyTooLarge(requestBytesMax, declaredBytes);
+    lease?.reserve(declaredBytes);
     // Bun frames the body by Content-Length: exactly declaredBytes arrive.
     return new Uint8Array(await request.arrayBuffer());
   }
@@ -84,6 +92,12 @@ export async function readBinaryBody(request: Request, requestBytesMax: number):
     if (receivedBytes > requestBytesMax) {
       void reader.cancel().catch(() => {});
       throw bodyTooLarge(requestBytesMax);
+    }
+    try {
+      lease?.reserve(value.length);
+    } catch (error) {
+      void reader.cancel().catch(() => {});
+      throw error;
     }
     chunks.push(value);
   }

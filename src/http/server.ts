@@ -8,6 +8,7 @@ import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
+import { RequestBodyBudget } from "./body-budget.ts";
 import { errorResponse, gafkaErrorResponse } from "./error-status.ts";
 import { observeCarriedEpoch } from "./leader-epoch-header.ts";
 import { setPrincipal } from "./request.ts";
@@ -46,8 +47,10 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port: number;
   logger: Logger;
-  /** Largest request body; defaults to limits.requestBytesMax. */
+  /** Largest request body; defaults to limits.requestBytesMax (and is never more than the budget's room for one body). */
   requestBytesMax?: number;
+  /** Request-body bytes held at once by all requests (src/http/body-budget.ts); defaults to limits.requestBytesInFlightMaxDefault. */
+  requestBytesInFlightMax?: number;
   /** What the server counts and GET /metrics exposes; a fresh BrokerMetrics when absent. */
   metrics?: BrokerMetrics;
   /** Turns each request's Authorization header into its principal; without one, every request is anonymous and a header is refused (401). */
@@ -85,9 +88,12 @@ type BunHandler = (request: Bun.BunRequest, server: Bun.Server<undefined>) => Re
  * other error.
  */
 export function startServer(options: ServerOptions): RunningServer {
-  const requestBytesMax = options.requestBytesMax ?? limits.requestBytesMax;
+  const bodyBudget = new RequestBodyBudget(options.requestBytesInFlightMax ?? limits.requestBytesInFlightMaxDefault);
+  // A body larger than the budget lets in would be refused as busy for ever: it is too large (413).
+  const requestBytesMax = Math.min(options.requestBytesMax ?? limits.requestBytesMax, bodyBudget.largeBodiesBytesMax);
   const replication = options.replication;
   const metrics = options.metrics ?? new BrokerMetrics();
+  bodyBudget.watch(metrics.registry);
   metrics.watch({ broker: options.broker, groups: options.groups, replication: options.replication });
   const logger = options.logger;
   const authenticator = options.authenticator ?? NO_CREDENTIALS;
@@ -111,7 +117,7 @@ export function startServer(options: ServerOptions): RunningServer {
         }
         // After authentication: the header counts only from a principal allowed to replicate.
         if (replication !== undefined) observeCarriedEpoch(replication, request);
-        response = await route.handle(request, context);
+        response = await bodyBudget.during(request, () => route.handle(request, context));
       } catch (error) {
         response = errorResponse(error, answering, `${route.method} ${route.path}`);
       }

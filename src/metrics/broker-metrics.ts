@@ -42,10 +42,15 @@ export class BrokerMetrics {
   private readonly unmatchedByMethod = new Map<string, RouteInstrument>();
   private watching = false;
 
-  /** `clock` times the HTTP requests (src/http/server.ts reads it when a request arrives). */
+  /**
+   * `clock` times the HTTP requests (src/http/server.ts reads it when a
+   * request arrives); `groupPartitionSeries` adds each group's committed
+   * offset and lag per partition (src/metrics/group-gauges.ts).
+   */
   constructor(
     registry = new MetricsRegistry(),
     readonly clock: Clock = systemClock,
+    private readonly options: { groupPartitionSeries: boolean } = { groupPartitionSeries: false },
   ) {
     this.registry = registry;
     this.httpRequests = registry.counter({
@@ -105,7 +110,7 @@ export class BrokerMetrics {
     assert(!this.watching, "a BrokerMetrics watches one broker");
     this.watching = true;
     watchLogs(this.registry, sources.broker);
-    watchGroups(this.registry, sources.groups);
+    watchGroups(this.registry, sources.groups, this.options);
     if (sources.replication !== undefined) watchReplication(this.registry, sources.replication);
   }
 

@@ -20,6 +20,6 @@ export function testBrokerConfig(dataDir: string, overrides: Partial<BrokerConfi
 }
 
 /** The same, served on 127.0.0.1 at a free port (runBroker). */
-export function testRunConfig(dataDir: string, overrides: Partial<BrokerConfig> = {}): RunBrokerConfig {
-  return { ...testBrokerConfig(dataDir, overrides), host: "127.0.0.1", port: 0 };
+export function testRunConfig(dataDir: string, overrides: Partial<RunBrokerConfig> = {}): RunBrokerConfig {
+  return { ...testBrokerConfig(dataDir), host: "127.0.0.1", port: 0, ...overrides };
 }

@@ -8,7 +8,8 @@ const temp = makeTempDir("gafka-metrics-http-");
 let running: RunningBroker;
 
 beforeAll(async () => {
-  running = await runBroker(testRunConfig(temp.dir));
+  // The per group-partition series are asked for (--metrics-group-partitions); test/metrics-bounds.test.ts checks the default.
+  running = await runBroker(testRunConfig(temp.dir, { metricsGroupPartitions: true }));
 });
 
 afterAll(async () => {
@@ -93,6 +94,8 @@ test("a group's lag shows records it has not committed", async () => {
   expect(sample(samples, 'gafka_group_lag{group="slow",topic="lagging",partition="0"}')).toBe(7);
   expect(sample(samples, 'gafka_group_committed_offset{group="slow",topic="lagging",partition="0"}')).toBe(0);
   expect(sample(samples, 'gafka_group_members{group="slow"}')).toBe(0);
+  expect(sample(samples, 'gafka_group_lag_total{group="slow"}')).toBe(7);
+  expect(sample(samples, 'gafka_group_partitions{group="slow"}')).toBe(1);
 });
 
 test("a long poll in wait is counted while it waits", async () => {
