@@ -8,6 +8,7 @@ import { ClusterIdStore } from "./replication/cluster-id.ts";
 import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
 import { ReplicationStateStore } from "./replication/replication-state.ts";
 import { peerFetch } from "./replication/peer-client.ts";
+import { CredentialStore } from "./security/credential-store.ts";
 import { exposureWarnings } from "./security/exposure.ts";
 import type { BrokerTls } from "./security/tls-files.ts";
 import { Authenticator } from "./security/authenticator.ts";
@@ -116,6 +117,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
         metrics.fsyncs.observe(durationSeconds, records, bytes);
         config.onFsync?.(durationSeconds, records, bytes);
       };
+  const credentials = CredentialStore.load(config.dataDir, config.fs, config.clock);
   const broker = await Broker.open(
     {
       ...config,
@@ -152,6 +154,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       replication: replicationConfig,
       state: replicationState,
       offsets: offsetsReplica(groups.offsets),
+      credentials,
       fetch: peerFetch(config.tls),
       clusterIds,
       peerSigner: access.peerSigner,

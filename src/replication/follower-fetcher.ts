@@ -1,6 +1,8 @@
 import type { Broker } from "../broker/broker.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
+import type { CredentialStore } from "../security/credential-store.ts";
+import type { SecuritySnapshot } from "../security/security-snapshot.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { checkpointKey } from "./high-watermark-checkpoint.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
@@ -38,6 +40,8 @@ export interface FollowerFetcherOptions {
   /** The leader answered 421: it follows someone else now, at `address`. */
   onRedirect: (address: string) => Promise<void>;
   offsets: OffsetsReplica | undefined;
+  /** Where the leader's users, tokens and ACLs are adopted; none: its security messages are ignored. */
+  credentials: Pick<CredentialStore, "version" | "snapshot" | "adopt"> | undefined;
   fetch: PeerFetch;
 }
 
@@ -61,7 +65,8 @@ export interface FetcherStatus {
  * leader says it diverged, appends the leader's stored frames unchanged
  * (PartitionLog.appendFrames checks both checksums and that offsets run on),
  * takes the leader's high watermark as its readers' bound, mirrors topic
- * creation/deletion and committed group offsets, and reports each
+ * creation/deletion, committed group offsets and the credential store
+ * (users, tokens, ACLs: adopted whole), and reports each
  * partition's durable position, and the offsets stream's position once its
  * commits are durable here, back with a small POST (one in flight,
  * coalesced). On any failure it reconnects with backoff and resumes from its
@@ -323,12 +328,32 @@ export class FollowerFetcher {
       case "sent_at":
         this.leaderSentAtMs = message.sentAtMs;
         return;
+      case "security":
+        await this.adoptSecurity(message.snapshot);
+        return;
       case "heartbeat":
         // Answered with an ack even when idle: the echo keeps the leader's lease and this follower's in-sync state.
         this.echoDue = true;
         this.ackInFlight ??= this.sendAcks();
         return;
     }
+  }
+
+  /**
+   * Makes the credential store the leader's, durably, before the next
+   * message is applied (so an older snapshot never overwrites a newer one),
+   * whenever it differs: another version, newer or older (the leader is the
+   * source of truth), or the same version with other contents (a deposed
+   * leader's change that never reached the new leader). A snapshot that does
+   * not check out throws: a stream error, shown in the status.
+   */
+  private async adoptSecurity(snapshot: SecuritySnapshot): Promise<void> {
+    const store = this.options.credentials;
+    if (store === undefined) return;
+    if (snapshot.state_version === store.version && JSON.stringify(snapshot) === JSON.stringify(store.snapshot())) return;
+    const held = store.version;
+    await store.adopt(snapshot);
+    this.options.logger.info(`users, tokens and ACLs: adopted the leader's version ${snapshot.state_version} (held ${held})`);
   }
 
   /** Makes the local topics the leader's: creates, deletes, and recreates a topic whose creation time differs. */

@@ -3,6 +3,7 @@ import type { Clock, Timer } from "../core/clock.ts";
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
+import type { SecuritySnapshot } from "../security/security-snapshot.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { type FollowerReplica, type FollowerStatus, followerStatus, NEVER, newFollowerReplica } from "./follower-replica.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
@@ -37,6 +38,8 @@ export interface LeaderReplicatorOptions {
   knownFollowers: readonly KnownBroker[];
   /** Committed group offsets, for the snapshot a new stream starts with, and the offset-store write it covers. */
   offsetsSnapshot: () => { sequence: number; entries: ReplicatedOffset[] };
+  /** The credential store's whole state, sent after the first metadata of every stream and after each change; none: not replicated. */
+  securitySnapshot?: () => SecuritySnapshot;
   /** A follower appeared or changed its address: remember it (replication.json). */
   onFollowerSeen: (follower: KnownBroker) => void;
   /** --follower-expiry (default limits.followerExpiryMsDefault): see follower-expiry.ts. */
@@ -168,6 +171,10 @@ export class LeaderReplicator implements SessionSource {
     return this.partitions.get(key)?.log;
   }
 
+  securitySnapshot(): SecuritySnapshot | undefined {
+    return this.options.securitySnapshot?.();
+  }
+
   sendTimeMs(): number {
     return this.options.clock.monotonicMs();
   }
@@ -205,6 +212,8 @@ export class LeaderReplicator implements SessionSource {
     follower.session = session;
     follower.lastSessionId = session.id;
     session.send(this.metadataMessage(session, metadata()));
+    const security = this.securitySnapshot();
+    if (security !== undefined) session.send({ type: "security", snapshot: security });
     // The others learn of a new fellow follower: whichever of them is promoted tells it.
     if (isNew) for (const other of this.followers.values()) if (other !== follower) this.sendMetadata(other, metadata());
     const offsets = this.options.offsetsSnapshot();
@@ -439,6 +448,11 @@ export class LeaderReplicator implements SessionSource {
 
   private followerList(): { id: number; address: string }[] {
     return [...this.followers.values()].map((follower) => ({ id: follower.id, address: follower.address }));
+  }
+
+  /** The credential store changed (durably): every stream sends its state, once per burst of changes. */
+  broadcastSecurity(): void {
+    for (const follower of this.followers.values()) follower.session?.securityChanged();
   }
 
   /**

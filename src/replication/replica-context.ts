@@ -2,6 +2,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import { sleep } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
+import type { CredentialStore } from "../security/credential-store.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { ClusterIdStore } from "./cluster-id.ts";
 import type { FollowerFetcher } from "./follower-fetcher.ts";
@@ -39,6 +40,11 @@ export interface ReplicaManagerOptions {
   replication: ReplicationConfig;
   state: ReplicationStateStore;
   offsets: OffsetsReplica | undefined;
+  /**
+   * Users, tokens and ACLs (security.json): a leader streams its state to its
+   * followers, a follower adopts its leader's. None: not replicated (tests).
+   */
+  credentials?: CredentialStore;
   /** This broker's cluster id (cluster.json); default: loaded from config.dataDir. */
   clusterIds?: ClusterIdStore;
   fetch?: PeerFetch;

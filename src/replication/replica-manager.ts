@@ -84,10 +84,12 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
 
   /** Takes up the role: starts leading (streams, in-sync tracking) or following. */
   begin(advertisedAddress: string): void {
-    const { broker, offsets, config } = this.options;
+    const { broker, offsets, credentials, config } = this.options;
     this.context.address = this.options.replication.advertisedAddress ?? advertisedAddress;
     broker.onTopicChange(() => this.topicChanged());
     offsets?.onCommit((entries, sequence) => this.context.leader?.broadcastOffsets(entries, sequence));
+    // Only a leader takes changes (the gate admits them as writes); a follower's adoptions reach no stream.
+    credentials?.onChange(() => this.context.leader?.broadcastSecurity());
     for (const entry of broker.partitionEntries()) if (entry.log !== undefined) this.watch(entry.log);
     this.transitions.takeUpRole(readCheckpoint(config.dataDir, config.fs));
     this.checkpoints.start();

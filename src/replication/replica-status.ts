@@ -23,6 +23,8 @@ export function replicaStatus(context: ReplicaContext, promotionLeaseWaitMs: () 
     toInform: state.toInform,
     replicaLagMaxMs: options.replication.replicaLagMaxMs,
     minInsyncReplicas: options.replication.minInsyncReplicas,
+    /** The credential store's state_version this broker holds (a follower: its leader's, once adopted); null when it replicates none. */
+    securityVersion: options.credentials?.version ?? null,
     followers: context.leader?.status() ?? ([] as FollowerStatus[]),
     lease: context.leader?.leaseStatus() ?? (null as LeaseStatus | null),
     fetcher:

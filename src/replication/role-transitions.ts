@@ -47,7 +47,7 @@ export class RoleTransitions {
   }
 
   private newLeaderReplicator(checkpoint: Map<string, PartitionCheckpoint>): LeaderReplicator {
-    const { broker, config, replication, offsets } = this.context.options;
+    const { broker, config, replication, offsets, credentials } = this.context.options;
     return new LeaderReplicator({
       broker,
       clock: config.clock,
@@ -60,6 +60,7 @@ export class RoleTransitions {
       checkpoint,
       knownFollowers: this.context.state.followers,
       offsetsSnapshot: () => offsets?.snapshot() ?? { sequence: 0, entries: [] },
+      securitySnapshot: credentials === undefined ? undefined : () => credentials.snapshot(),
       onFollowerSeen: (follower) => void this.rememberFollower(follower),
       followerExpiryMs: replication.followerExpiryMs,
       replicasStated: this.context.state.replicas,
@@ -70,7 +71,7 @@ export class RoleTransitions {
   /** A fetcher from `leaderAddress` (not started). */
   newFetcher(leaderAddress: string): FollowerFetcher {
     const context = this.context;
-    const { broker, config, offsets } = context.options;
+    const { broker, config, offsets, credentials } = context.options;
     return new FollowerFetcher({
       broker,
       clock: config.clock,
@@ -102,6 +103,7 @@ export class RoleTransitions {
       },
       onRedirect: async (address) => void context.enqueue(() => this.becomeFollower(address, context.state.leaderEpoch, null)),
       offsets,
+      credentials,
       fetch: context.fetchPeer,
     });
   }

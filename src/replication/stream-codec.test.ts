@@ -11,6 +11,16 @@ const messages: StreamMessage[] = [
   { type: "offsets", snapshot: false, sequence: 2 ** 40, entries: [{ group: "g", topic: "orders", partition: 1, offset: 12, committedAtMs: 6 }] },
   { type: "heartbeat", leaderEpoch: 3 },
   { type: "sent_at", sentAtMs: 123_456.789 },
+  {
+    type: "security",
+    snapshot: {
+      version: 1,
+      state_version: 7,
+      users: [{ name: "alice", scram: [{ mechanism: "SCRAM-SHA-256", salt: "c2FsdA==", iterations: 4096, stored_key: "a2V5", server_key: "a2V5" }] }],
+      tokens: [{ id: "0123456789abcdef", user: "alice", secret_sha256: "ab".repeat(32), created_at_ms: 5, expires_at_ms: null, description: "ci" }],
+      acls: [{ principal: "User:alice", resource_type: "topic", resource_name: "orders", pattern_type: "literal", operation: "read", permission: "allow" }],
+    },
+  },
   { type: "batches", topic: "ünïcode-topic", partition: 0, highWatermark: 0, startsSegment: false, frames: new Uint8Array([1, 2, 3]) },
 ];
 
@@ -53,4 +63,22 @@ test("a metadata or heartbeat message with a leader epoch out of range is a brok
     expect(() => new StreamDecoder().push(encodeMessage({ type: "heartbeat", leaderEpoch }))).toThrow(/broken: a leader epoch/);
   }
   expect(new StreamDecoder().push(encodeMessage({ type: "heartbeat", leaderEpoch: LEADER_EPOCH_MAX }))).toEqual([{ type: "heartbeat", leaderEpoch: LEADER_EPOCH_MAX }]);
+});
+
+test("a security message is type 8 whose payload is the snapshot's JSON; one without a state_version is a broken stream", () => {
+  const security = messages.find((message) => message.type === "security")!;
+  const bytes = encodeMessage(security);
+  expect(bytes[0]).toBe(8);
+  expect(JSON.parse(new TextDecoder().decode(bytes.subarray(5)))).toEqual((security as Extract<StreamMessage, { type: "security" }>).snapshot);
+  const payloadOf = (json: string) => {
+    const payload = new TextEncoder().encode(json);
+    const message = new Uint8Array(5 + payload.length);
+    message[0] = 8;
+    new DataView(message.buffer).setUint32(1, payload.length);
+    message.set(payload, 5);
+    return message;
+  };
+  for (const json of ["[]", "null", '{"version":1}', '{"state_version":-1}', '{"state_version":1.5}', "{"]) {
+    expect(() => new StreamDecoder().push(payloadOf(json))).toThrow(/broken/);
+  }
 });

@@ -1,5 +1,6 @@
 import { GafkaError } from "../core/errors.ts";
 import { isLeaderEpoch, LEADER_EPOCH_MAX, limits } from "../core/limits.ts";
+import type { SecuritySnapshot } from "../security/security-snapshot.ts";
 import { isClusterId } from "./cluster-id.ts";
 import { isSessionId } from "./session-id.ts";
 
@@ -24,6 +25,7 @@ import { isSessionId } from "./session-id.ts";
  * | 5    | offsets         | JSON {"snapshot": bool, "sequence", "entries": [{"group", "topic", "partition", "offset", "committed_at"}]} — committed group offsets; a snapshot replaces every offset the follower holds; offset -1 deletes. `sequence`: the leader's offset-store write these entries end at (a snapshot: the last write it includes); the follower reports it back (ack's `offsets_sequence`) once it holds them durably |
  * | 6    | heartbeat       | JSON {"leader_epoch"} — at least every heartbeat interval (a quarter of the leader's --replica-lag-max, at most a second), even while other messages flow: a dead stream is noticed, and the follower answers each with an ack that echoes the latest `sent_at` |
  * | 7    | sent_at         | JSON {"sent_at"} — the leader's monotonic clock (ms) when it put out the messages that follow, up to the next `sent_at`; first in every write to the stream. The follower echoes the latest it received in its acks: an echo proves the follower heard the leader as of that time, which is what the leader's lease (leader-lease.ts) runs from |
+ * | 8    | security        | JSON: the leader's whole credential store as security.json holds it (security-snapshot.ts: {"version", "state_version", "users", "tokens", "acls"}; SCRAM keys and SHA-256 hashes, never a password or token secret) — right after the first metadata on every stream and again after each change (bursts coalesced); the follower adopts it, durably, when it differs from what it holds |
  *
  * batches payload:
  *
@@ -63,7 +65,9 @@ export type StreamMessage =
   | { type: "high_watermarks"; entries: { topic: string; partition: number; highWatermark: number }[] }
   | { type: "offsets"; snapshot: boolean; sequence: number; entries: ReplicatedOffset[] }
   | { type: "heartbeat"; leaderEpoch: number }
-  | { type: "sent_at"; sentAtMs: number };
+  | { type: "sent_at"; sentAtMs: number }
+  /** Checked here only for its shape and `state_version`; CredentialStore.adopt checks every field. */
+  | { type: "security"; snapshot: SecuritySnapshot };
 
 export interface TopicInfo {
   name: string;
@@ -80,7 +84,7 @@ export interface ReplicatedOffset {
   committedAtMs: number;
 }
 
-const TYPE_CODES = { metadata: 1, start: 2, batches: 3, high_watermarks: 4, offsets: 5, heartbeat: 6, sent_at: 7 } as const;
+const TYPE_CODES = { metadata: 1, start: 2, batches: 3, high_watermarks: 4, offsets: 5, heartbeat: 6, sent_at: 7, security: 8 } as const;
 const HEADER_BYTES = 5;
 const TWO_POW_32 = 2 ** 32;
 const utf8Encoder = new TextEncoder();
@@ -123,6 +127,8 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
       return { leader_epoch: message.leaderEpoch };
     case "sent_at":
       return { sent_at: message.sentAtMs };
+    case "security":
+      return message.snapshot;
   }
 }
 
@@ -242,6 +248,11 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
     case TYPE_CODES.sent_at:
       if (typeof json?.sent_at !== "number" || !Number.isFinite(json.sent_at)) throw broken("a sent_at message without a time");
       return { type: "sent_at", sentAtMs: json.sent_at };
+    case TYPE_CODES.security:
+      if (typeof json !== "object" || json === null || Array.isArray(json) || !Number.isSafeInteger(json.state_version) || json.state_version < 0) {
+        throw broken("a security message without a state_version");
+      }
+      return { type: "security", snapshot: json };
     default:
       throw broken(`a message of unknown type ${type}`);
   }

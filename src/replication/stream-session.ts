@@ -2,6 +2,7 @@ import type { Clock } from "../core/clock.ts";
 import { isGafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
+import type { SecuritySnapshot } from "../security/security-snapshot.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { encodeMessage, type StreamMessage } from "./stream-codec.ts";
 
@@ -20,6 +21,8 @@ export interface SessionSource {
   readonly clock: Clock;
   /** The leader's monotonic clock (ms): the `sent_at` stamped on each write to the stream. */
   sendTimeMs(): number;
+  /** The credential store's state as it is now, or undefined when this leader replicates none. */
+  securitySnapshot(): SecuritySnapshot | undefined;
   /** The partition's log, or undefined when the topic is gone. */
   logOf(key: string): PartitionLogApi | undefined;
   /** Frames up to `endOffset` went out, stamped `sentAtMs`; `reachedEnd` when that was all the leader held durably. */
@@ -38,7 +41,8 @@ interface Position {
 /**
  * One follower's replication stream (src/replication/stream-codec.ts): a
  * pull-driven ReadableStream, so it goes only as fast as the follower reads.
- * Each pull sends pending control messages (metadata, start, offsets), then
+ * Each pull sends pending control messages (metadata, start, offsets, the
+ * credential store's state when it changed), then
  * stored frames of every partition that has durable data past what was sent
  * (round robin, about PULL_BYTES_MAX in all), then high watermarks that moved,
  * then a heartbeat when one is due; with nothing to send it waits for wake()
@@ -52,6 +56,8 @@ export class StreamSession {
   private wakeUp: (() => void) | undefined;
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private closed = false;
+  /** The credential store changed since its last snapshot went out: the next pull sends the state as it is then. */
+  private securityDue = false;
   private rotation = 0;
   private lastHeartbeatMs: number;
 
@@ -80,6 +86,13 @@ export class StreamSession {
   send(message: StreamMessage): void {
     if (this.closed) return;
     this.control.push(encodeMessage(message));
+    this.wake();
+  }
+
+  /** The credential store changed: its state goes out with the next pull (several changes before it, one message). */
+  securityChanged(): void {
+    if (this.closed) return;
+    this.securityDue = true;
     this.wake();
   }
 
@@ -142,6 +155,11 @@ export class StreamSession {
 
   private collect(sentAtMs: number): Uint8Array[] {
     const out = this.control.splice(0);
+    if (this.securityDue) {
+      this.securityDue = false;
+      const snapshot = this.source.securitySnapshot();
+      if (snapshot !== undefined) out.push(encodeMessage({ type: "security", snapshot }));
+    }
     let budget = PULL_BYTES_MAX;
     const moved: { topic: string; partition: number; highWatermark: number }[] = [];
     const keys = [...this.positions.keys()];

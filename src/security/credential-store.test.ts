@@ -217,6 +217,26 @@ describe("durability and replication", () => {
     }
   });
 
+  test("onChange fires once per durable change, adopt included, never for a failed or empty one", async () => {
+    const faulty = new FaultyFileSystem();
+    const store = load(faulty);
+    const seen: number[] = [];
+    const stop = store.onChange(() => seen.push(load().version));
+    await store.addUser("alice", "password-1");
+    await store.addAcl(readAlice);
+    expect(await store.addAcl(readAlice)).toBe(false);
+    expect(await store.removeAcls({ principal: "User:nobody" })).toEqual([]);
+    faulty.pathFault = (operation) => (operation === "writeFileAtomic" ? "ENOSPC" : undefined);
+    await expect(store.deleteUser("alice")).rejects.toMatchObject({ code: "storage_full" });
+    faulty.pathFault = undefined;
+    await store.adopt({ ...store.snapshot(), state_version: 9 });
+    // Each call saw the change already on disk.
+    expect(seen).toEqual([1, 2, 9]);
+    stop();
+    await store.deleteUser("alice");
+    expect(seen).toEqual([1, 2, 9]);
+  });
+
   test("a failed write changes nothing and says so (503); the next change goes through", async () => {
     const faulty = new FaultyFileSystem();
     const store = load(faulty);

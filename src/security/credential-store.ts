@@ -85,10 +85,12 @@ interface Draft {
  * run one at a time in call order; `version` grows by one with each.
  *
  * Replication: a leader's `snapshot()` is adopted whole by a follower
- * (`adopt`), which then has the same `version`.
+ * (`adopt`), which then has the same `version`; `onChange` tells the leader
+ * when there is a new state to send.
  */
 export class CredentialStore {
   private changes: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<() => void>();
 
   private constructor(
     private readonly filePath: string,
@@ -108,6 +110,18 @@ export class CredentialStore {
       throw new Error(`${filePath} is damaged: ${error instanceof Error ? error.message : String(error)}`);
     }
     return new CredentialStore(filePath, fs, clock, state);
+  }
+
+  /**
+   * Calls `listener` after every change of the state (adopt included), once
+   * it is durable and readers see it. Called synchronously, one call per
+   * change: a listener that does work per call coalesces it itself. It must
+   * not throw (the change is made by then). Returns the function that
+   * removes it.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Grows by one with every change; 0 for a store that never had one. */
@@ -345,5 +359,6 @@ export class CredentialStore {
       throw storageError(`could not write ${this.filePath}`, error);
     }
     this.state = next;
+    for (const listener of this.listeners) listener();
   }
 }

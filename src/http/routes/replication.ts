@@ -138,6 +138,7 @@ function status(request: Request, context: RouteContext): Response {
       to_inform: view.toInform,
       replica_lag_max_ms: view.replicaLagMaxMs,
       min_insync_replicas: view.minInsyncReplicas,
+      security_version: view.securityVersion,
       replication:
         view.fetcher === null
           ? null
