@@ -97,8 +97,8 @@ export class WriteGate {
 
 /**
  * Which operations need the leader's lease as well as its leadership: the
- * coordinator's group calls that change or hand out state. Group reads need
- * leadership only.
+ * coordinator's group calls that change or hand out state, and changes to
+ * users, tokens and ACLs. Group reads need leadership only.
  */
 const NEEDS_LEASE: Partial<Record<Operation, boolean>> = {
   produce: false,
@@ -113,4 +113,7 @@ const NEEDS_LEASE: Partial<Record<Operation, boolean>> = {
   group_delete: true,
   group_describe: false,
   group_list: false,
+  // A leader that may already be deposed must not take a change to who may
+  // do what: the new leader's store would drop it, undoing a revocation.
+  alter_security: true,
 };

@@ -11,6 +11,7 @@ import { followersFull, mayExpire } from "./follower-expiry.ts";
 import { InSyncSet } from "./in-sync-set.ts";
 import { type LeaderPartition, notEnoughReplicas, rejectWaiters, resolveWaiters, waitForHighWatermark } from "./leader-partition.ts";
 import { LeaderLease, type LeaseStatus } from "./leader-lease.ts";
+import { leaderMetadata } from "./leader-metadata.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
 import type { KnownBroker } from "./replication-state.ts";
 import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.ts";
@@ -432,22 +433,8 @@ export class LeaderReplicator implements SessionSource {
 
   /** What a follower needs to know of this leader, its promotion's safety check included (N, R, the lease period). */
   private metadataMessage(session: StreamSession, topics: TopicInfo[]): StreamMessage {
-    return {
-      type: "metadata",
-      session: session.id,
-      clusterId: this.options.clusterId,
-      leaderId: this.options.leaderId,
-      leaderEpoch: this.leaderEpoch,
-      topics,
-      followers: this.followerList(),
-      replicas: this.replicasStated,
-      minInsyncReplicas: this.options.minInsyncReplicas,
-      replicaLagMaxMs: this.options.replicaLagMaxMs,
-    };
-  }
-
-  private followerList(): { id: number; address: string }[] {
-    return [...this.followers.values()].map((follower) => ({ id: follower.id, address: follower.address }));
+    const facts = { ...this.options, leaderEpoch: this.leaderEpoch, replicas: this.replicasStated };
+    return leaderMetadata(session.id, facts, this.followers.values(), topics);
   }
 
   /** The credential store changed (durably): every stream sends its state, once per burst of changes. */
