@@ -7,6 +7,7 @@ import { offsetsReplica } from "./replication/offsets-replica.ts";
 import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
 import { ReplicationStateStore } from "./replication/replication-state.ts";
 import { peerFetch } from "./replication/peer-client.ts";
+import { CredentialStore } from "./security/credential-store.ts";
 import { exposureWarnings } from "./security/exposure.ts";
 import type { BrokerTls } from "./security/tls-files.ts";
 import { Broker } from "./broker/broker.ts";
@@ -91,6 +92,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     toInform: [],
     followers: [],
   });
+  // Before the broker opens: a damaged security.json stops the start, naming the file.
+  const credentials = CredentialStore.load(config.dataDir, config.fs, config.clock);
   // Made before the broker, whose logs report every fsync of appended records to it.
   const metrics = new BrokerMetrics(new MetricsRegistry(), config.clock);
   const onFsync = config.onFsync === undefined
@@ -106,7 +109,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
       onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),
     },
-    { leaderEpoch: () => replicationState.state.leaderEpoch },
+    { leaderEpoch: () => replicationState.state.leaderEpoch, credentials },
   );
   let groups: GroupCoordinator;
   let replication: ReplicaManager;
