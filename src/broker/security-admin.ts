@@ -28,19 +28,19 @@ export class SecurityAdmin {
   }
 
   /** 409 user_exists when the name is taken. */
-  addUser(principal: Principal, name: string, password: string, options: { iterations?: number } = {}): Promise<void> {
+  async addUser(principal: Principal, name: string, password: string, options: { iterations?: number } = {}): Promise<void> {
     this.gate.admit(principal, "alter_security", CLUSTER);
     return this.store.addUser(name, password, options);
   }
 
   /** 404 user_not_found. */
-  setPassword(principal: Principal, name: string, password: string, options: { iterations?: number } = {}): Promise<void> {
+  async setPassword(principal: Principal, name: string, password: string, options: { iterations?: number } = {}): Promise<void> {
     this.gate.admit(principal, "alter_security", CLUSTER);
     return this.store.setPassword(name, password, options);
   }
 
   /** Removes the user and their tokens; resolves to the number of tokens removed. 404 user_not_found. */
-  deleteUser(principal: Principal, name: string): Promise<number> {
+  async deleteUser(principal: Principal, name: string): Promise<number> {
     this.gate.admit(principal, "alter_security", CLUSTER);
     return this.store.deleteUser(name);
   }
@@ -52,13 +52,13 @@ export class SecurityAdmin {
   }
 
   /** A new token for `user`: the token string is in this answer only. 404 user_not_found. */
-  createToken(principal: Principal, user: string, options: { expiresInMs?: number; description?: string } = {}): Promise<{ token: string; info: TokenInfo }> {
+  async createToken(principal: Principal, user: string, options: { expiresInMs?: number; description?: string } = {}): Promise<{ token: string; info: TokenInfo }> {
     this.gate.admit(principal, "alter_security", CLUSTER);
     return this.store.createToken(user, options);
   }
 
   /** 404 token_not_found. */
-  revokeToken(principal: Principal, id: string): Promise<void> {
+  async revokeToken(principal: Principal, id: string): Promise<void> {
     this.gate.admit(principal, "alter_security", CLUSTER);
     return this.store.revokeToken(id);
   }
@@ -70,13 +70,13 @@ export class SecurityAdmin {
   }
 
   /** Resolves false when the same binding exists already (nothing changes). */
-  addAcl(principal: Principal, binding: AclBinding): Promise<boolean> {
+  async addAcl(principal: Principal, binding: AclBinding): Promise<boolean> {
     this.gate.admit(principal, "alter_security", CLUSTER);
     return this.store.addAcl(binding);
   }
 
   /** Removes every binding matching `filter` (all of them for `{}`) and resolves to them. */
-  removeAcls(principal: Principal, filter: AclFilter): Promise<AclBinding[]> {
+  async removeAcls(principal: Principal, filter: AclFilter): Promise<AclBinding[]> {
     this.gate.admit(principal, "alter_security", CLUSTER);
     return this.store.removeAcls(filter);
   }
