@@ -109,6 +109,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     toInform: [],
     followers: [],
   });
+  // Before the broker opens: a damaged security.json stops the start, naming the file.
+  const credentials = CredentialStore.load(config.dataDir, config.fs, config.clock);
   // Made before the broker, whose logs report every fsync of appended records to it.
   const metrics = new BrokerMetrics(new MetricsRegistry(), config.clock, { groupPartitionSeries: config.metricsGroupPartitions ?? false });
   const onFsync = config.onFsync === undefined
@@ -117,7 +119,6 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
         metrics.fsyncs.observe(durationSeconds, records, bytes);
         config.onFsync?.(durationSeconds, records, bytes);
       };
-  const credentials = CredentialStore.load(config.dataDir, config.fs, config.clock);
   const broker = await Broker.open(
     {
       ...config,
@@ -125,7 +126,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
       onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
       onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),
     },
-    { leaderEpoch: () => replicationState.state.leaderEpoch },
+    { leaderEpoch: () => replicationState.state.leaderEpoch, credentials },
   );
   let groups: GroupCoordinator;
   let replication: ReplicaManager;

@@ -1,4 +1,4 @@
-import { type ClientTls, Admin, type RecordFormat } from "../client/index.ts";
+import { type ClientAuth, type ClientTls, Admin, type RecordFormat } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { topicPartitions } from "./bench-topic.ts";
 import { BenchGroup } from "./bench-group.ts";
@@ -11,6 +11,8 @@ export interface ConsumeBenchOptions {
   broker: string;
   /** https to the broker with this CA and client certificate (--tls-ca, --tls-cert, --tls-key). */
   tls?: ClientTls;
+  /** Credentials (--user with --password-file, or --token-file). */
+  auth?: ClientAuth;
   topic: string;
   /** The consumer group; when undefined, a new one (reading from the earliest offset), deleted at the end. */
   group: string | undefined;
@@ -42,7 +44,7 @@ const WATCH_INTERVAL_MS = 100;
  * consume call's round trip. The clock starts once every member has joined.
  */
 export async function runConsumeBench(options: ConsumeBenchOptions): Promise<BenchResult> {
-  const admin = new Admin({ broker: options.broker, tls: options.tls });
+  const admin = new Admin({ broker: options.broker, tls: options.tls, auth: options.auth });
   const partitions = await topicPartitions(admin, options.topic);
   const group = new BenchGroup(options.group, `gafka-bench-${newRunId()}`);
   const groupId = group.groupId;

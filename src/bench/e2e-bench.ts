@@ -34,7 +34,7 @@ const WATCH_INTERVAL_MS = 100;
  * the first send, so neither old records nor a rebalance are measured.
  */
 export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<BenchResult> {
-  const admin = new Admin({ broker: options.broker, tls: options.tls });
+  const admin = new Admin({ broker: options.broker, tls: options.tls, auth: options.auth });
   const { partitions } = await ensureTopic(admin, options.topic, options.partitions);
   const runId = newRunId();
   const group = new BenchGroup(options.group, `gafka-bench-e2e-${runId}`);

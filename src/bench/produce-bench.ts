@@ -1,4 +1,4 @@
-import { type ClientTls, Admin, Producer, type ProducerAcks, type RecordFormat } from "../client/index.ts";
+import { type ClientAuth, type ClientTls, Admin, Producer, type ProducerAcks, type RecordFormat } from "../client/index.ts";
 import { ensureTopic } from "./bench-topic.ts";
 import { type BenchResult, errorText } from "./bench-result.ts";
 import { Pacer } from "./pacer.ts";
@@ -11,6 +11,8 @@ export interface ProducingOptions {
   broker: string;
   /** https to the broker with this CA and client certificate (--tls-ca, --tls-cert, --tls-key). */
   tls?: ClientTls;
+  /** Credentials (--user with --password-file, or --token-file). */
+  auth?: ClientAuth;
   topic: string;
   /** Partitions of the topic when the run creates it. */
   partitions: number;
@@ -50,7 +52,7 @@ export interface ProducingOptions {
  * batching (linger) included.
  */
 export async function runProduceBench(options: ProducingOptions): Promise<BenchResult> {
-  const { partitions } = await ensureTopic(new Admin({ broker: options.broker, tls: options.tls }), options.topic, options.partitions);
+  const { partitions } = await ensureTopic(new Admin({ broker: options.broker, tls: options.tls, auth: options.auth }), options.topic, options.partitions);
   const stats = new SendStats();
   const value = fillerValue(options.messageBytes);
   const startedMs = performance.now();
@@ -96,7 +98,7 @@ export async function sendFromProducers(
   for (let index = 0; index < options.producers; index++) {
     const producer = new Producer({
       broker: options.broker,
-      tls: options.tls,
+      tls: options.tls, auth: options.auth,
       batchSize: options.batchSize,
       lingerMs: options.lingerMs,
       format: options.format,

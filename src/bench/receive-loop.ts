@@ -1,4 +1,4 @@
-import { type ClientTls, type ConsumerRecord, GroupConsumer, type RecordFormat } from "../client/index.ts";
+import { type ClientAuth, type ClientTls, type ConsumerRecord, GroupConsumer, type RecordFormat } from "../client/index.ts";
 import { partitionKey } from "../client/topic-partition.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
 
@@ -94,7 +94,7 @@ export async function receiveLoop(options: ReceiveLoopOptions): Promise<void> {
 
 /** The members of a bench's consumer group: `bench-0`, `bench-1`, … subscribed to the topic. */
 export function benchGroupMembers(
-  options: { broker: string; tls?: ClientTls; topic: string; consumers: number; maxPollRecords: number; format: RecordFormat; autoCommitIntervalMs?: number },
+  options: { broker: string; tls?: ClientTls; auth?: ClientAuth; topic: string; consumers: number; maxPollRecords: number; format: RecordFormat; autoCommitIntervalMs?: number },
   groupId: string,
 ): GroupConsumer[] {
   return Array.from(
@@ -102,7 +102,7 @@ export function benchGroupMembers(
     (_, index) =>
       new GroupConsumer({
         broker: options.broker,
-        tls: options.tls,
+        tls: options.tls, auth: options.auth,
         groupId,
         consumerId: `bench-${index}`,
         topics: options.topic,

@@ -10,6 +10,8 @@ import { TopicAdmin, type TopicChangeListener } from "./topic-admin.ts";
 import { TopicRegistry, type TopicMetadata } from "./topic-registry.ts";
 import { closePartitions, describePartition, describeTopicState, type TopicDescription, type TopicSummary, type UnhealthyPartition } from "./topic-state.ts";
 import type { AccessPolicy } from "../security/access-policy.ts";
+import { CredentialStore } from "../security/credential-store.ts";
+import { SecurityAdmin } from "./security-admin.ts";
 import { ANONYMOUS, type Operation, type Principal, type Resource, WriteGate, type WriteGuard } from "./write-gate.ts";
 import { partitionsMax } from "./partitions-max.ts";
 
@@ -29,6 +31,8 @@ export interface BrokerOptions {
   waitingPollsMax?: number;
   /** The leader epoch stamped into every batch this broker writes (replication's); -1 when absent. */
   leaderEpoch?: () => number;
+  /** The cluster's users, tokens and ACLs (run-broker.ts loads it first); loaded from the data dir when absent. */
+  credentials?: CredentialStore;
 }
 
 /** One partition as replication sees it: its log, unless recovery refused it as corrupt. */
@@ -61,6 +65,8 @@ export class Broker {
   private readonly admin: TopicAdmin;
   private readonly producer: ProducePipeline;
   private readonly reader: PartitionReader;
+  /** Users, tokens and ACLs, administered through the gate (src/broker/security-admin.ts). */
+  readonly security: SecurityAdmin;
   private closePromise: Promise<void> | undefined;
 
   private constructor(
@@ -73,6 +79,8 @@ export class Broker {
     this.admin = new TopicAdmin(config, this.state, registry, this.opener, config.partitionsMax ?? partitionsMax(undefined));
     this.producer = new ProducePipeline(config, this.state, this.gate);
     this.reader = new PartitionReader(config, this.state, options.waitingPollsMax ?? limits.waitingPollsMax);
+    const credentials = options.credentials ?? CredentialStore.load(config.dataDir, config.fs, config.clock);
+    this.security = new SecurityAdmin(credentials, this.gate);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { ClusterAdmin, GafkaClientError, type PromoteResult } from "../client/index.ts";
-import { brokerArgs, brokerList, clientTlsArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { brokerArgs, brokerList, clientAuthArg, clientTlsArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** `gafka admin promote --broker=host:port`: the failover step of docs/operations.md ("Promotion"). */
 export default defineCommand({
@@ -22,7 +22,7 @@ export default defineCommand({
   async run({ args }) {
     // Promotion is of one broker: a list would leave the choice to chance.
     if (brokerList(args.broker).length !== 1) throw new UsageError("--broker must name exactly one broker to promote");
-    const admin = new ClusterAdmin({ broker: args.broker, retries: 0, tls: clientTlsArg(args) });
+    const admin = new ClusterAdmin({ broker: args.broker, retries: 0, tls: clientTlsArg(args), auth: clientAuthArg(args) });
     const leaderDead = args["leader-dead"] === true;
     let waitMs = 0;
     if (!leaderDead) {

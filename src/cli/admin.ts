@@ -77,7 +77,7 @@ const verify = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "admin", description: "Manage topics on a broker, verify a data dir, promote a follower, show the cluster" },
+  meta: { name: "admin", description: "Manage topics on a broker, verify a data dir, promote a follower, show the cluster; users, tokens and ACLs" },
   subCommands: {
     "create-topic": createTopic,
     "list-topics": listTopics,
@@ -87,6 +87,9 @@ export default defineCommand({
     groups: () => import("./admin-groups.ts").then((module) => module.default),
     promote: () => import("./admin-promote.ts").then((module) => module.default),
     cluster: () => import("./admin-cluster.ts").then((module) => module.default),
+    users: () => import("./admin-users.ts").then((module) => module.default),
+    tokens: () => import("./admin-tokens.ts").then((module) => module.default),
+    acls: () => import("./admin-acls.ts").then((module) => module.default),
   },
 });
 

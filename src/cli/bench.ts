@@ -3,7 +3,7 @@ import { limits } from "../core/limits.ts";
 import { benchResultJson, type BenchResult, formatBenchResult, rateShortfallWarning } from "../bench/bench-result.ts";
 import type { BenchProgress } from "../bench/progress.ts";
 import { durationArg } from "./duration-arg.ts";
-import { acksArg, brokerArgs, clientTlsArg, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
+import { acksArg, brokerArgs, clientAuthArg, clientTlsArg, byteSizeArg, formatArg, formatArgs, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
 /** Arguments every bench mode takes. */
 const commonArgs = {
@@ -64,6 +64,7 @@ const consume = defineCommand({
       runConsumeBench({
         broker: args.broker,
         tls: clientTlsArg(args),
+        auth: clientAuthArg(args),
         topic: args.topic,
         ...extent(args, 100_000),
         ...groupOptions(args),
@@ -146,6 +147,7 @@ function producingOptions(common: CommonArgs, args: ProducingArgs, countDefault:
   return {
     broker: common.broker!,
     tls: clientTlsArg({ broker: common.broker!, "tls-ca": common["tls-ca"], "tls-cert": common["tls-cert"], "tls-key": common["tls-key"] }),
+    auth: clientAuthArg({ broker: common.broker!, user: common.user, "password-file": common["password-file"], "token-file": common["token-file"] }),
     topic: common.topic!,
     ...extent(common, countDefault),
     partitions: integerArg("partitions", args.partitions!, 1, limits.partitionsPerTopicMax),

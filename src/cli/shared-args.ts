@@ -1,5 +1,5 @@
 import type { ArgsDef } from "citty";
-import { type ClientOptions, type ClientTls, DEFAULT_BROKER, type ProducerAcks, type RecordFormat, splitBrokers } from "../client/index.ts";
+import { type ClientAuth, type ClientOptions, type ClientTls, DEFAULT_BROKER, type ProducerAcks, type RecordFormat, splitBrokers } from "../client/index.ts";
 import type { Logger, LogLevelName } from "../core/logger.ts";
 import { readPemFile } from "../security/tls-files.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
@@ -17,6 +17,9 @@ export const brokerArgs = {
   "tls-ca": { type: "string", description: "Speak https, verifying the broker's certificate against this CA (PEM; default: the system's CAs)", valueHint: "path" },
   "tls-cert": { type: "string", description: "Speak https, presenting this client certificate (PEM; with --tls-key), for a broker that requires one", valueHint: "path" },
   "tls-key": { type: "string", description: "The private key of --tls-cert (PEM)", valueHint: "path" },
+  user: { type: "string", description: "Authenticate as this user (HTTP Basic), the password from --password-file or env GAFKA_PASSWORD", valueHint: "name" },
+  "password-file": { type: "string", description: "File holding the --user's password (one trailing newline is ignored)", valueHint: "path" },
+  "token-file": { type: "string", description: "Authenticate with the bearer token in this file (default: env GAFKA_TOKEN)", valueHint: "path" },
 } as const satisfies ArgsDef;
 
 /** What brokerArgs parse to. */
@@ -25,6 +28,46 @@ export interface BrokerArgValues {
   "tls-ca"?: string;
   "tls-cert"?: string;
   "tls-key"?: string;
+  user?: string;
+  "password-file"?: string;
+  "token-file"?: string;
+}
+
+/** The environment the credential flags fall back to (GAFKA_PASSWORD, GAFKA_TOKEN). */
+export type CredentialEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * --user with --password-file (or env GAFKA_PASSWORD), or --token-file (or
+ * env GAFKA_TOKEN), as the SDK's `auth` option; undefined (anonymous) when
+ * none is given. Never a password or token as a flag's value: it would be
+ * kept in shell history and shown by ps.
+ */
+export function clientAuthArg(args: BrokerArgValues, env: CredentialEnv = process.env): ClientAuth | undefined {
+  const { user, "password-file": passwordFile, "token-file": tokenFile } = args;
+  if (user !== undefined && tokenFile !== undefined) throw new UsageError("give --user (with a password) or --token-file, not both");
+  if (passwordFile !== undefined && user === undefined) throw new UsageError("--password-file is the password of --user: give --user too");
+  if (user !== undefined) {
+    if (user === "" || user.includes(":")) throw new UsageError(`--user must be a user name (without ':'), not '${user}'`);
+    const password = passwordFile !== undefined ? secretFile("password-file", passwordFile) : env.GAFKA_PASSWORD;
+    if (password === undefined) throw new UsageError("--user needs a password: --password-file PATH or env GAFKA_PASSWORD");
+    return { user, password };
+  }
+  const token = tokenFile !== undefined ? secretFile("token-file", tokenFile).trim() : env.GAFKA_TOKEN?.trim();
+  if (token === undefined || (tokenFile === undefined && token === "")) return undefined;
+  if (token === "") throw new UsageError(`--token-file ${tokenFile} is empty`);
+  return { token };
+}
+
+/** A file holding a secret, without one trailing newline (an editor's or echo's). */
+export function secretFile(flag: string, filePath: string): string {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(nodeFileSystem.readFile(filePath));
+  } catch (error) {
+    const reason = (error as { code?: unknown } | null)?.code ?? (error instanceof Error ? error.message : String(error));
+    throw new UsageError(`cannot read --${flag} ${filePath} (${String(reason)})`);
+  }
+  return text.replace(/\r?\n$/, "");
 }
 
 /**
@@ -63,6 +106,7 @@ export function retryingClientOptions(args: BrokerArgValues, retryTimeout: strin
   return {
     brokers: brokerList(args.broker),
     tls: clientTlsArg(args),
+    auth: clientAuthArg(args),
     retryDeadlineMs,
     // The first failure of a request is worth a line; the retries after it only at debug.
     onRetry: ({ error, failures, remainingMs }) => {
@@ -80,7 +124,7 @@ export function retryingClientOptions(args: BrokerArgValues, retryTimeout: strin
  */
 export function oneShotClientOptions(args: BrokerArgValues): ClientOptions {
   const brokers = brokerList(args.broker);
-  return { brokers, retries: brokers.length - 1, tls: clientTlsArg(args) };
+  return { brokers, retries: brokers.length - 1, tls: clientTlsArg(args), auth: clientAuthArg(args) };
 }
 
 /** --broker as its list of addresses. */

@@ -1,4 +1,18 @@
 import { HttpClient, type ClientOptions } from "./http-client.ts";
+import {
+  type Acl,
+  type AclFilter,
+  aclFilterToWire,
+  aclFromWire,
+  type CreatedToken,
+  type CreateTokenRequest,
+  type TokenSummary,
+  tokenSummary,
+  type UserSummary,
+  type WireAcl,
+  type WireToken,
+  type WireUser,
+} from "./security-wire.ts";
 import type { TopicPartition, TopicPartitionOffset } from "./topic-partition.ts";
 import type {
   WireCommitAnswer,
@@ -176,6 +190,71 @@ export class Admin {
   async deleteGroup(groupId: string): Promise<void> {
     await this.http.request<unknown>("DELETE", groupPath(groupId));
   }
+
+  // Users, tokens and ACLs (docs/api.md "Security"): changes go to the leader (a follower's 421 is followed).
+
+  /** Users by name, with their SCRAM mechanisms (never a secret). */
+  async listUsers(): Promise<UserSummary[]> {
+    const answer = await this.http.request<{ users: WireUser[] }>("GET", "/api/v1/security/users");
+    return answer.users.map(({ name, mechanisms }) => ({ name, mechanisms }));
+  }
+
+  /** A user with SCRAM-SHA-256 and -512 credentials for `password`; `user_exists` (409) when taken. */
+  async addUser(name: string, password: string, options: { iterations?: number } = {}): Promise<UserSummary> {
+    const answer = await this.http.request<WireUser>("POST", "/api/v1/security/users", { body: { name, password, iterations: options.iterations } });
+    return { name: answer.name, mechanisms: answer.mechanisms };
+  }
+
+  /** Removes the user and their tokens; resolves to how many tokens went. `user_not_found` (404). */
+  async deleteUser(name: string): Promise<number> {
+    const answer = await this.http.request<{ tokens_removed: number }>("DELETE", userPath(name));
+    return answer.tokens_removed;
+  }
+
+  /** A new password (fresh salts); the user's tokens stay valid. `user_not_found` (404). */
+  async setPassword(name: string, password: string, options: { iterations?: number } = {}): Promise<void> {
+    await this.http.request<unknown>("POST", `${userPath(name)}/password`, { body: { password, iterations: options.iterations } });
+  }
+
+  /** Tokens (of `user` when given), oldest first, expired ones included; never a secret. */
+  async listTokens(user?: string): Promise<TokenSummary[]> {
+    const answer = await this.http.request<{ tokens: WireToken[] }>("GET", "/api/v1/security/tokens", { query: { user } });
+    return answer.tokens.map(tokenSummary);
+  }
+
+  /** A bearer token for `user`: `token` is in this answer only. */
+  async createToken(request: CreateTokenRequest): Promise<CreatedToken> {
+    const body = { user: request.user, expires_in: request.expiresInMs, description: request.description };
+    const answer = await this.http.request<WireToken & { token: string }>("POST", "/api/v1/security/tokens", { body });
+    return { ...tokenSummary(answer), token: answer.token };
+  }
+
+  /** `token_not_found` (404) for an unknown id. */
+  async revokeToken(id: string): Promise<void> {
+    await this.http.request<unknown>("DELETE", `/api/v1/security/tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** Bindings matching `filter` (all of them by default). */
+  async listAcls(filter: AclFilter = {}): Promise<Acl[]> {
+    const answer = await this.http.request<{ acls: WireAcl[] }>("GET", "/api/v1/security/acls", { query: aclFilterToWire(filter) });
+    return answer.acls.map(aclFromWire);
+  }
+
+  /** Adds a binding; resolves false when the same one existed (nothing changed). */
+  async addAcl(acl: Acl): Promise<boolean> {
+    const answer = await this.http.request<{ created: boolean }>("POST", "/api/v1/security/acls", { body: aclFilterToWire(acl) });
+    return answer.created;
+  }
+
+  /** Removes every binding matching `filter` (`{}`: all of them) and resolves to those removed. */
+  async removeAcls(filter: AclFilter): Promise<Acl[]> {
+    const answer = await this.http.request<{ removed: WireAcl[] }>("POST", "/api/v1/security/acls/delete", { body: aclFilterToWire(filter) });
+    return answer.removed.map(aclFromWire);
+  }
+}
+
+function userPath(name: string): string {
+  return `/api/v1/security/users/${encodeURIComponent(name)}`;
 }
 
 function topicPath(name: string): string {

@@ -15,6 +15,12 @@ export interface ClientTls {
   key?: string;
 }
 
+/**
+ * Credentials sent on every request (docs/api.md "Authentication"): a
+ * user's password as HTTP Basic, or a bearer token (`admin tokens create`).
+ */
+export type ClientAuth = { user: string; password: string } | { token: string };
+
 /** How to reach the brokers, and how long to keep trying; shared by `Admin`, `Producer` and the consumers. */
 export interface ClientOptions extends RetryOptions {
   /**
@@ -40,6 +46,8 @@ export interface ClientOptions extends RetryOptions {
   retryClock?: RetryClock;
   /** https to the brokers with this CA and client certificate (Bun's fetch `tls` option). */
   tls?: ClientTls;
+  /** Who the requests are from; anonymous when absent. Use it over https off loopback: Basic and Bearer are plain text on the wire. */
+  auth?: ClientAuth;
   /** A fetch to use instead of the SDK's own keep-alive transport (src/client/socket-fetch.ts); tests, or the global fetch. */
   fetch?: FetchFunction;
   /** An existing transport to share; when given, the options above are ignored. */
@@ -104,6 +112,8 @@ export class HttpClient {
   readonly retryPolicy: RetryPolicy;
   private readonly requestTimeoutMs: number;
   private readonly fetchFunction: FetchFunction;
+  /** The Authorization header of every request; undefined without `auth`. */
+  private readonly authorization: string | undefined;
   /** The scheme of a bare `host:port`. */
   private readonly defaultScheme: "http" | "https";
   /** The listed broker requests go to while no leader is known; moves on when it cannot be reached. */
@@ -122,6 +132,7 @@ export class HttpClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     this.retryPolicy = new RetryPolicy(options, options.retryClock, options.onRetry);
     this.fetchFunction = options.fetch ?? new SocketFetch({ tls: options.tls }).fetch;
+    this.authorization = options.auth === undefined ? undefined : authorizationHeader(options.auth);
   }
 
   /** The first broker given. */
@@ -163,6 +174,7 @@ export class HttpClient {
       if (body !== undefined) headers["content-type"] = contentType;
       if (options.accept !== undefined) headers.accept = options.accept;
       if (this.leaderEpoch >= 0) headers[LEADER_EPOCH_HEADER] = String(this.leaderEpoch);
+      if (this.authorization !== undefined) headers.authorization = this.authorization;
       const init: RequestInit = { method, headers, ...(body === undefined ? {} : { body }) };
       const url = this.currentUrl;
       try {
@@ -240,6 +252,23 @@ export class HttpClient {
       });
     }
   }
+}
+
+/**
+ * `Basic base64(user:password)` of the UTF-8 bytes (RFC 7617), or
+ * `Bearer <token>`. Refuses what could not be sent in a header or would be
+ * misread: a user name with `:`, control characters, an empty token.
+ */
+export function authorizationHeader(auth: ClientAuth): string {
+  if ("token" in auth) {
+    const token = auth.token.trim();
+    if (!/^[\x21-\x7e]+$/.test(token)) throw new GafkaClientError("invalid_request", "auth.token must be a non-empty token of visible ASCII characters");
+    return `Bearer ${token}`;
+  }
+  const { user, password } = auth;
+  if (typeof user !== "string" || user === "" || user.includes(":")) throw new GafkaClientError("invalid_request", "auth.user must be a non-empty name without ':'");
+  if (typeof password !== "string") throw new GafkaClientError("invalid_request", "auth.password must be a string");
+  return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
 }
 
 /** `a:9001,b:9002` as its addresses (Kafka's `bootstrap.servers` form). */

@@ -25,6 +25,7 @@ export type {
   TopicDescription,
   TopicSummary,
 } from "./admin.ts";
+export type { Acl, AclFilter, AclOperationName, CreatedToken, CreateTokenRequest, ScramMechanismName, TokenSummary, UserSummary } from "./security-wire.ts";
 export { GafkaClientError, isGafkaClientError } from "./client-error.ts";
 export { ClusterAdmin } from "./cluster.ts";
 export type { PromotedPartition, PromoteOptions, PromoteResult, ReplicationStatus } from "./cluster.ts";
@@ -34,7 +35,7 @@ export type { ConsumerOptions, ConsumerRecord, OffsetSpec, PollOptions, ValueEnc
 export { GroupConsumer } from "./group-consumer.ts";
 export type { AssignorName, GroupCloseOptions, GroupConsumerOptions, Membership } from "./group-consumer.ts";
 export { DEFAULT_BROKER, HttpClient, splitBrokers } from "./http-client.ts";
-export type { ClientOptions, ClientTls, FetchFunction } from "./http-client.ts";
+export type { ClientAuth, ClientOptions, ClientTls, FetchFunction } from "./http-client.ts";
 export { isRetriable } from "./retry.ts";
 export type { RetryClock, RetryEvent, RetryOptions } from "./retry.ts";
 export { Producer } from "./producer.ts";

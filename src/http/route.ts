@@ -1,4 +1,5 @@
 import type { Broker } from "../broker/broker.ts";
+import type { SecurityAdmin } from "../broker/security-admin.ts";
 import type { DataDirText } from "../core/data-dir-text.ts";
 import type { Logger } from "../core/logger.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
@@ -11,6 +12,8 @@ export type HttpMethod = "GET" | "POST" | "DELETE";
 export interface RouteContext {
   readonly broker: Broker;
   readonly groups: GroupCoordinator;
+  /** Users, tokens and ACLs, through the domain's gate. */
+  readonly security: SecurityAdmin;
   readonly logger: Logger;
   /** Largest request body accepted (413 beyond). */
   readonly requestBytesMax: number;

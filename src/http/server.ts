@@ -19,6 +19,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { produceRoutes } from "./routes/produce.ts";
 import { replicationRoutes } from "./routes/replication.ts";
+import { securityRoutes } from "./routes/security.ts";
 import { topicRoutes } from "./routes/topics.ts";
 
 /** Every endpoint the server answers; docs/openapi.yaml must name exactly these (src/http/openapi.test.ts). */
@@ -28,6 +29,7 @@ export const routes: readonly Route[] = [
   ...topicRoutes,
   ...groupRoutes,
   ...replicationRoutes,
+  ...securityRoutes,
   ...healthRoutes,
   ...metricsRoutes,
 ];
@@ -99,7 +101,7 @@ export function startServer(options: ServerOptions): RunningServer {
   const authenticator = options.authenticator ?? NO_CREDENTIALS;
   const dataDirText = new DataDirText(options.broker.config.dataDir);
   const answering = { logger, dataDirText };
-  const context: RouteContext = { broker: options.broker, groups: options.groups, logger, requestBytesMax, replication, metrics, dataDirText };
+  const context: RouteContext = { broker: options.broker, groups: options.groups, security: options.broker.security, logger, requestBytesMax, replication, metrics, dataDirText };
   const bunRoutes: Record<string, Partial<Record<HttpMethod, BunHandler>>> = {};
   for (const route of routes) {
     const bunPath = route.path.replaceAll("{", ":").replaceAll("}", "");
