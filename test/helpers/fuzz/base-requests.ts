@@ -77,6 +77,24 @@ export function recordBatch(rng: Prng): Uint8Array {
   return encodeRecordBatch({ baseOffset: 0, records });
 }
 
+function userName(rng: Prng): string {
+  return rng.pick(["alice", "bob", "fuzz-user", "admin"]);
+}
+
+/** An ACL binding on scratch resources; the fuzzed brokers run with --auth off, so bindings change no answer. */
+function aclBinding(rng: Prng, scope: FuzzScope): Record<string, unknown> {
+  const resourceType = rng.pick(["topic", "group", "cluster"]);
+  const resourceName = resourceType === "cluster" ? "kafka-cluster" : resourceType === "topic" ? rng.pick(scope.scratchTopics) : rng.pick(scope.scratchGroups);
+  return {
+    principal: `User:${userName(rng)}`,
+    resource_type: resourceType,
+    resource_name: resourceName,
+    pattern_type: resourceType === "cluster" ? "literal" : rng.pick(["literal", "prefixed"]),
+    operation: rng.pick(["read", "write", "create", "delete", "describe", "alter", "cluster_action", "all"]),
+    permission: rng.pick(["allow", "deny"]),
+  };
+}
+
 const BUILDERS: Record<string, Builder> = {
   "POST /api/v1/produce": (rng, scope) => {
     const topic = rng.pick(scope.scratchTopics);
@@ -170,6 +188,20 @@ const BUILDERS: Record<string, Builder> = {
     }),
   "POST /api/v1/replication/promote": (rng) => shape("POST", "/api/v1/replication/promote", { body: rng.chance(0.3) ? {} : { force: rng.chance(0.5), leader_dead: rng.chance(0.5) } }),
   "GET /api/v1/replication/status": () => shape("GET", "/api/v1/replication/status"),
+  "GET /api/v1/security/users": () => shape("GET", "/api/v1/security/users"),
+  "POST /api/v1/security/users": (rng) =>
+    shape("POST", "/api/v1/security/users", { body: { name: userName(rng), password: rng.pick(["password1", "correct horse battery", "short"]), ...(rng.chance(0.2) ? { iterations: rng.pick([4096, 8192]) } : {}) } }),
+  "DELETE /api/v1/security/users/{name}": (rng) => shape("DELETE", "/api/v1/security/users/{name}", { params: { name: userName(rng) } }),
+  "POST /api/v1/security/users/{name}/password": (rng) =>
+    shape("POST", "/api/v1/security/users/{name}/password", { params: { name: userName(rng) }, body: { password: rng.pick(["password2", "another one!"]) } }),
+  "GET /api/v1/security/tokens": (rng) => shape("GET", "/api/v1/security/tokens", { query: rng.chance(0.5) ? [["user", userName(rng)]] : [] }),
+  "POST /api/v1/security/tokens": (rng) =>
+    shape("POST", "/api/v1/security/tokens", { body: { user: userName(rng), ...(rng.chance(0.5) ? { expires_in: rng.pick(["1h", "30m", 60_000]) } : {}), ...(rng.chance(0.3) ? { description: "ci" } : {}) } }),
+  "DELETE /api/v1/security/tokens/{id}": (rng) =>
+    shape("DELETE", "/api/v1/security/tokens/{id}", { params: { id: Array.from(rng.bytes(8), (b) => b.toString(16).padStart(2, "0")).join("") } }),
+  "GET /api/v1/security/acls": (rng) => shape("GET", "/api/v1/security/acls", { query: rng.chance(0.5) ? [["principal", `User:${userName(rng)}`]] : [] }),
+  "POST /api/v1/security/acls": (rng, scope) => shape("POST", "/api/v1/security/acls", { body: aclBinding(rng, scope) }),
+  "POST /api/v1/security/acls/delete": (rng, scope) => shape("POST", "/api/v1/security/acls/delete", { body: rng.chance(0.2) ? {} : aclBinding(rng, scope) }),
   "GET /healthz": () => shape("GET", "/healthz"),
   "GET /metrics": () => shape("GET", "/metrics"),
 };
