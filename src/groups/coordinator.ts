@@ -1,5 +1,6 @@
 import type { Broker, Operation, Principal } from "../broker/broker.ts";
 import { ANONYMOUS } from "../broker/write-gate.ts";
+import { CLUSTER } from "../security/operations.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "../storage/file-system.ts";
@@ -100,6 +101,7 @@ export class GroupCoordinator {
   /** Joins (or re-joins with new topics); a change of membership or subscription rebalances. */
   join(groupId: string, memberId: string, options: JoinOptions, principal: Principal = ANONYMOUS): MembershipView {
     this.admit(principal, "group_join", groupId);
+    this.authorizeTopics(principal, options.topics);
     return this.membership.join(groupId, memberId, options);
   }
 
@@ -124,6 +126,7 @@ export class GroupCoordinator {
    */
   async consume(groupId: string, memberId: string, request: GroupConsumeRequest, principal: Principal = ANONYMOUS): Promise<GroupConsumeResult> {
     this.admit(principal, "group_consume", groupId);
+    this.authorizeTopics(principal, request.only === undefined ? request.topics : [...request.topics, request.only.topic]);
     return this.consumePath.consume(groupId, memberId, request, () => this.admit(principal, "group_consume", groupId));
   }
 
@@ -142,6 +145,7 @@ export class GroupCoordinator {
     principal: Principal = ANONYMOUS,
   ): Promise<void> {
     this.admit(principal, "group_commit", groupId);
+    this.authorizeTopics(principal, commits.map((commit) => commit.topic));
     await this.commits.commit(groupId, memberId, generation, commits);
   }
 
@@ -154,6 +158,7 @@ export class GroupCoordinator {
     principal: Principal = ANONYMOUS,
   ): Promise<CommittedOffset[]> {
     this.admit(principal, "group_reset_offsets", groupId);
+    this.authorizeTopics(principal, [topic]);
     return this.commits.resetOffsets(groupId, topic, partitions, target);
   }
 
@@ -164,16 +169,30 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- status
 
-  /** A client's list of the groups: list(), once the gate admits it (only the leader answers group calls). */
+  /**
+   * A client's list of the groups (only the leader answers group calls), as
+   * Kafka's ListGroups: every group for a principal that may describe the
+   * cluster, else those it may describe (an empty list when none; 401 for
+   * no credentials where the policy needs them).
+   */
   listGroups(principal: Principal = ANONYMOUS): ReturnType<GroupCoordinator["list"]> {
-    this.broker.admit(principal, "group_list", { kind: "cluster" });
-    return this.list();
+    const all = this.broker.mayListAll(principal, "group_list", CLUSTER);
+    this.broker.admitLeadership();
+    const groups = this.list();
+    return all ? groups : this.broker.visible(principal, groups, "group_describe", (group) => ({ kind: "group", id: group.groupId }));
   }
 
-  /** A client's view of one group: status(), once the gate admits it (only the leader answers group calls). */
+  /**
+   * A client's view of one group: status(), once the gate admits it (only
+   * the leader answers group calls). Committed offsets and lag are shown
+   * for the topics the principal may describe, as Kafka's OffsetFetch
+   * leaves out the others.
+   */
   describeGroup(groupId: string, principal: Principal = ANONYMOUS): GroupStatus {
     this.admit(principal, "group_describe", groupId);
-    return this.status(groupId);
+    const status = this.status(groupId);
+    const partitions = this.broker.visible(principal, status.partitions, "describe_topic", (partition) => ({ kind: "topic", name: partition.topic }));
+    return partitions.length === status.partitions.length ? status : { ...status, partitions };
   }
 
   /** Every group, live or with committed offsets: the broker's own view (metrics), passing no gate. */
@@ -184,6 +203,16 @@ export class GroupCoordinator {
   /** One group's members, committed offsets and lag: the broker's own view (metrics), passing no gate. */
   status(groupId: string): GroupStatus {
     return this.statusView.status(groupId);
+  }
+
+  /**
+   * A member's reads and commits need READ on each topic too, besides READ
+   * on the group (Kafka checks both): asked before anything is joined,
+   * read or committed, and before a topic is looked up (403, never 404,
+   * for a topic the principal may not read).
+   */
+  private authorizeTopics(principal: Principal, topics: readonly string[]): void {
+    for (const topic of new Set(topics)) this.broker.authorize(principal, "consume", { kind: "topic", name: topic });
   }
 
   /** The broker's one write gate, for a call on group `groupId`. */
