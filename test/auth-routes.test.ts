@@ -29,12 +29,14 @@ const ADMIN = headers("admin");
 beforeAll(async () => {
   const dataDir = await makeTempDir("gafka-auth-");
   const store = credentialStoreOf(dataDir);
-  for (const user of ["admin", "nobody"]) await store.addUser(user, PASSWORD);
+  for (const user of ["admin", "nobody", "other"]) await store.addUser(user, PASSWORD);
+  // Rights for someone else: none of them reaches `nobody`.
+  for (const binding of [acl("other", "all", "topic", "*"), acl("other", "all", "group", "*"), acl("other", "all", "cluster", "kafka-cluster")]) await store.addAcl(binding);
   revokedToken = (await store.createToken("admin")).token;
   await store.revokeToken(revokedToken.split("_")[1]!);
   expiredToken = (await store.createToken("admin", { expiresInMs: 1 })).token;
   broker = await startBrokerProcess({ dataDir, args: ["--auth=required", ...(await clusterSecretArgs())] });
-  clusterId = (await (await call("GET", "/healthz", {}, undefined, 200)).json()).cluster_id;
+  clusterId = ((await (await call("GET", "/healthz", {}, undefined, 200)).json()) as { cluster_id: string }).cluster_id;
   await call("POST", "/api/v1/topics", ADMIN, { name: "t", partitions: 2 }, 201);
   await call("POST", "/api/v1/topics", ADMIN, { name: "other", partitions: 1 }, 201);
   await call("POST", "/api/v1/produce", ADMIN, { topic: "t", records: [{ key: "k", value: "a" }, { value: "b" }, { value: "c" }] }, 200);
@@ -125,7 +127,7 @@ async function send(method: string, routeCase: RouteCase, auth: Record<string, s
 
 /** What must not change: the logs' bytes, topics, groups and their committed offsets, users/ACLs, the replication role. */
 async function dataSnapshot() {
-  const readJson = async (urlPath: string) => (await call("GET", urlPath, ADMIN, undefined, 200)).json();
+  const readJson = async (urlPath: string): Promise<any> => (await call("GET", urlPath, ADMIN, undefined, 200)).json();
   return {
     files: [...partitionFiles(broker.dataDir)],
     topics: await readJson("/api/v1/topics"),
