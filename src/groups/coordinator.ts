@@ -46,8 +46,9 @@ export interface CoordinatorOptions {
  * commit; a member that dies leaves its uncommitted records to the next owner.
  *
  * Every group call passes the broker's one write gate first (Broker.admit:
- * leadership, fencing and the leader's lease today, so that two coordinators
- * never answer at once; ACLs next). Its writes to the offset store are the
+ * the principal's ACLs on the group, and on each topic a member reads or
+ * commits; leadership, fencing and the leader's lease, so that two
+ * coordinators never answer at once). Its writes to the offset store are the
  * coordinator's own (append origin "coordinator"), taken under the call's
  * admission and the CommitGuard; a follower's store takes its leader's
  * commits through replication (src/replication/offsets-replica.ts) instead.
