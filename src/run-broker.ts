@@ -8,8 +8,11 @@ import { ClusterIdStore } from "./replication/cluster-id.ts";
 import { ReplicaManager, type ReplicationConfig } from "./replication/replica-manager.ts";
 import { ReplicationStateStore } from "./replication/replication-state.ts";
 import { peerFetch } from "./replication/peer-client.ts";
+import { exposureWarnings, isLoopbackHost } from "./security/exposure.ts";
+import { bootstrapAdmin } from "./security/admin-bootstrap.ts";
+import { BasicVerifier } from "./security/basic-verifier.ts";
+import { BearerVerifier } from "./security/bearer-verifier.ts";
 import { CredentialStore } from "./security/credential-store.ts";
-import { exposureWarnings } from "./security/exposure.ts";
 import type { BrokerTls } from "./security/tls-files.ts";
 import { Authenticator } from "./security/authenticator.ts";
 import { Authorizer } from "./security/authorizer.ts";
@@ -47,6 +50,24 @@ export interface RunBrokerConfig extends BrokerConfig {
   groupsMax?: number;
   /** Per group-partition series on GET /metrics (`--metrics-group-partitions`); off when absent. */
   metricsGroupPartitions?: boolean;
+  /**
+   * `--auth required`: every client call needs credentials (HTTP Basic or a
+   * bearer token) and, unless its user is a super user, an ACL that allows
+   * it. `--auth off`: anonymous callers may do everything but replicate
+   * (which still needs the cluster secret when one is set). Default:
+   * off on a loopback --host, required on any other.
+   */
+  authRequired?: boolean;
+  /** `--super-users`: principals (`User:admin`) that may do everything under --auth required. Default DEFAULT_SUPER_USERS. */
+  superUsers?: readonly string[];
+}
+
+/** `--super-users`' default: the user the first start under --auth required creates (src/security/admin-bootstrap.ts). */
+export const DEFAULT_SUPER_USERS: readonly string[] = Object.freeze(["User:admin"]);
+
+/** `--auth`'s default: off where only this machine can connect (a loopback --host), required anywhere else. */
+export function defaultAuthRequired(host: string): boolean {
+  return !isLoopbackHost(host);
 }
 
 export interface RunningBroker {
@@ -109,6 +130,12 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     toInform: [],
     followers: [],
   });
+  const authRequired = config.authRequired ?? defaultAuthRequired(config.host);
+  const isFollower = replicationState.state.role === "follower";
+  if (authRequired && isFollower && config.clusterSecret === undefined) {
+    // Its leader takes replication calls from proven brokers alone: this follower could never catch up.
+    throw new Error("a follower under --auth required needs --cluster-secret-file (the secret its leader's brokers share) to prove itself to its leader");
+  }
   // Before the broker opens: a damaged security.json stops the start, naming the file.
   const credentials = CredentialStore.load(config.dataDir, config.fs, config.clock);
   // Made before the broker, whose logs report every fsync of appended records to it.
@@ -132,9 +159,11 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   let replication: ReplicaManager;
   let server: ReturnType<typeof startServer>;
   const clusterIds = ClusterIdStore.load(config.dataDir, config.fs);
-  const access = accessControl(config, () => clusterIds.clusterId);
-  if (access.policy !== undefined) broker.setAccessPolicy(access.policy);
+  const access = accessControl(config, () => clusterIds.clusterId, credentials, authRequired);
+  broker.setAccessPolicy(access.policy);
   try {
+    // A follower never makes users: it takes its leader's store.
+    if (authRequired && !isFollower) await bootstrapAdmin(credentials, config.dataDir, config.fs, config.logger);
     groups = GroupCoordinator.open({
       broker,
       dataDir: config.dataDir,
@@ -181,10 +210,12 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   // In the same tick as the server starts: no request arrives before the role is taken up.
   replication.begin(advertisedAddress(config.host, server.port));
   process.stdout.write(`listening on ${server.url}\n`);
-  // Client authentication is not there yet: the warning names it as open.
-  const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired: false, peersAuthenticated: config.clusterSecret !== undefined });
+  const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
   if (exposure.length > 0) config.logger.warn(exposure.join("\n"));
+  if (authRequired && !isFollower && config.clusterSecret === undefined) {
+    config.logger.info("replication is closed: under --auth required only brokers proving the cluster secret may replicate, and none is set (--cluster-secret-file)");
+  }
   config.logger.info(`broker ${config.brokerId} serving ${server.url} (data in ${config.dataDir})`);
   let stopping: Promise<void> | undefined;
   const stopOnce = async () => {
@@ -212,22 +243,34 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
 
 /**
  * Who may call this broker, and how it proves itself to its peers: the one
- * place the broker's credentials and policy are put together. Without a
- * cluster secret, nothing: every request is anonymous and may do anything
- * (OPEN_POLICY, the loopback default). With one, calls carrying a
- * Gafka-Peer proof are their broker's, and replication's endpoints take
- * brokers alone; everything else stays open to anonymous callers.
+ * place the broker's credentials and policy are put together. Users' Basic
+ * passwords and bearer tokens are checked against the credential store in
+ * both modes (a wrong one is 401 even under --auth off); with a cluster
+ * secret, calls carrying a Gafka-Peer proof are their broker's. The policy
+ * is the Authorizer always: with auth off and no secret it allows
+ * everything (as OPEN_POLICY); with a secret replication takes brokers
+ * alone; with auth required anonymous gets 401 and users need a super
+ * user's rights or an ACL.
  */
 function accessControl(
   config: RunBrokerConfig,
   clusterId: () => string | null,
-): { authenticator?: Authenticator; policy?: Authorizer; peerSigner?: PeerProofSigner } {
+  credentials: CredentialStore,
+  authRequired: boolean,
+): { authenticator: Authenticator; policy: Authorizer; peerSigner?: PeerProofSigner } {
   const secret = config.clusterSecret;
-  if (secret === undefined) return {};
   const { clock, brokerId } = config;
+  const users = { basic: new BasicVerifier(credentials, clock), bearer: new BearerVerifier(credentials, clock) };
+  const policy = new Authorizer({
+    authRequired,
+    peersAuthenticated: secret !== undefined,
+    superUsers: config.superUsers ?? DEFAULT_SUPER_USERS,
+    acls: () => credentials.acls,
+  });
+  if (secret === undefined) return { authenticator: new Authenticator(users), policy };
   return {
-    authenticator: new Authenticator({ "gafka-peer": new PeerProofVerifier({ secret, clusterId, clock }) }),
-    policy: new Authorizer({ authRequired: false, peersAuthenticated: true, superUsers: [], acls: () => [] }),
+    authenticator: new Authenticator({ ...users, "gafka-peer": new PeerProofVerifier({ secret, clusterId, clock }) }),
+    policy,
     peerSigner: new PeerProofSigner({ secret, brokerId, clusterId, clock }),
   };
 }

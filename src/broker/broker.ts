@@ -130,7 +130,26 @@ export class Broker {
     return this.admin.create("replication", name, partitionCount, createdAtMs);
   }
 
-  /** Topics sorted by name. */
+  /**
+   * A client's list of topics: those `principal` may describe, sorted by
+   * name (401 for no credentials where the policy needs them; an empty list
+   * when it may describe none).
+   */
+  listTopicsFor(principal: Principal): TopicSummary[] {
+    return this.gate.visible(principal, this.listTopics(), "describe_topic", (topic) => ({ kind: "topic", name: topic.name }));
+  }
+
+  /**
+   * A client's view of one topic, once the gate lets `principal` describe
+   * it: asked before the topic is looked up, so a principal without the
+   * right hears 403 whether the topic exists or not.
+   */
+  describeTopicFor(name: string, principal: Principal): TopicDescription {
+    this.gate.authorize(principal, "describe_topic", { kind: "topic", name });
+    return this.describeTopic(name);
+  }
+
+  /** Topics sorted by name: the broker's own view (metrics, the coordinator), passing no gate. */
   listTopics(): TopicSummary[] {
     return this.registry
       .list()
@@ -138,6 +157,7 @@ export class Broker {
       .map((metadata) => ({ name: metadata.name, partitionCount: metadata.partitionCount }));
   }
 
+  /** One topic's partitions: the broker's own view (metrics, the coordinator), passing no gate. */
   describeTopic(name: string): TopicDescription {
     return describeTopicState(this.state.topicOrThrow(name));
   }
@@ -204,10 +224,12 @@ export class Broker {
   /**
    * A client's consume of one partition: fetch(), with what it delivers
    * reported to onConsumed (records, and key + value bytes, or the batches'
-   * bytes for format "batches"). Every door's consume comes this way; the
+   * bytes for format "batches"). Every door's consume comes this way, and
+   * passes the gate first (READ on the topic, before anything is read); the
    * group coordinator reports its members' deliveries through countConsumed().
    */
-  consume(request: FetchRequest): Promise<FetchResult> {
+  consume(request: FetchRequest, principal: Principal = ANONYMOUS): Promise<FetchResult> {
+    this.gate.authorize(principal, "consume", { kind: "topic", name: request.topic });
     return this.reader.consume(request);
   }
 
@@ -275,6 +297,21 @@ export class Broker {
   /** authorize() as a boolean, for filtering what a list shows. */
   allows(principal: Principal, operation: Operation, resource: Resource): boolean {
     return this.gate.allows(principal, operation, resource);
+  }
+
+  /** What a list shows `principal`: the items it may do `operation` on (WriteGate.visible). */
+  visible<T>(principal: Principal, items: readonly T[], operation: Operation, resource: (item: T) => Resource): T[] {
+    return this.gate.visible(principal, items, operation, resource);
+  }
+
+  /** Whether `principal` may see a whole list by a right on a wider resource (WriteGate.mayListAll). */
+  mayListAll(principal: Principal, operation: Operation, resource: Resource): boolean {
+    return this.gate.mayListAll(principal, operation, resource);
+  }
+
+  /** Replication's half of admit() alone (WriteGate.admitLeadership). */
+  admitLeadership(): void {
+    this.gate.admitLeadership();
   }
 
   /** Sets who may do what (authentication and ACLs, src/security); everyone may until it is set. */

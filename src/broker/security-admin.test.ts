@@ -28,6 +28,7 @@ beforeEach(() => {
       if (principal.kind === "user" && principal.name === "mallory") throw new GafkaError("forbidden", "no");
     },
     allows: () => true,
+    checkAuthenticated: () => {},
   });
   admin = new SecurityAdmin(store, gate);
 });

@@ -1,4 +1,5 @@
 import type { PartitionLogApi } from "../storage/log-types.ts";
+import { isGafkaError } from "../core/errors.ts";
 import { type AccessPolicy, OPEN_POLICY } from "../security/access-policy.ts";
 import type { Operation, Resource } from "../security/operations.ts";
 import type { Principal } from "../security/principal.ts";
@@ -67,6 +68,44 @@ export class WriteGate {
   /** authorize() as a boolean, for filtering what a list shows. */
   allows(principal: Principal, operation: Operation, resource: Resource): boolean {
     return this.policy.allows(principal, operation, resource);
+  }
+
+  /**
+   * What a list shows `principal`, Kafka's way: 401 for no credentials where
+   * the policy needs them; otherwise each item the principal may do
+   * `operation` on (`resource` names it), the others left out. A principal
+   * allowed none gets an empty list, not a 403: it learns only that it may
+   * see nothing.
+   */
+  visible<T>(principal: Principal, items: readonly T[], operation: Operation, resource: (item: T) => Resource): T[] {
+    this.policy.checkAuthenticated(principal);
+    return items.filter((item) => this.policy.allows(principal, operation, resource(item)));
+  }
+
+  /**
+   * For a list that one right on a wider resource shows whole (the groups:
+   * DESCRIBE on the cluster shows every group, as in Kafka's ListGroups):
+   * true when `principal` may do `operation` on `resource`, false when it is
+   * forbidden (the caller then filters with visible()); throws
+   * unauthenticated (401) for no credentials where the policy needs them.
+   */
+  mayListAll(principal: Principal, operation: Operation, resource: Resource): boolean {
+    try {
+      this.policy.check(principal, operation, resource);
+      return true;
+    } catch (error) {
+      if (isGafkaError(error) && error.code === "forbidden") return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Replication's half of admit() alone: throws not_leader unless this
+   * broker may take writes now (no guard: always). For a call whose
+   * principal's half was decided item by item (a filtered list).
+   */
+  admitLeadership(): void {
+    this.guard?.admitWrite();
   }
 
   /** Lets replication decide who may write (see WriteGuard). */

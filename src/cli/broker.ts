@@ -94,6 +94,17 @@ export default defineCommand({
       description: "Add each group's committed offset and lag per partition to /metrics (one series per group and partition)",
       default: false,
     },
+    auth: {
+      type: "string",
+      description: "Whether every client call needs credentials (HTTP Basic or a bearer token) and an ACL (default: off on a loopback --host, required on any other)",
+      valueHint: "required|off",
+    },
+    "super-users": {
+      type: "string",
+      description: "Principals that may do everything under --auth required, comma-separated",
+      valueHint: "User:name,...",
+      default: "User:admin",
+    },
     ...logLevelArgs("info"),
   },
   async run({ args }) {
@@ -112,6 +123,8 @@ export default defineCommand({
     // Before the data dir is touched: a wrong file is one line at start, not a failed handshake later.
     const tls = loadBrokerTls({ certPath: args["tls-cert"], keyPath: args["tls-key"], caPath: args["tls-ca"] }, nodeFileSystem.readFile);
     const clusterSecret = clusterSecretArg(args["cluster-secret-file"]);
+    const authRequired = authArg(args.auth);
+    const superUsers = superUsersArg(args["super-users"]);
     const logger = createLogger(args["log-level"], "broker");
     const config = {
       brokerId: integerArg("id", args.id, 0, 2 ** 31 - 1),
@@ -138,6 +151,8 @@ export default defineCommand({
         minInsyncReplicas: integerArg("min-insync-replicas", args["min-insync-replicas"], 1, 100),
       },
       clusterSecret,
+      authRequired,
+      superUsers,
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
     const { runBroker } = await import("../run-broker.ts");
@@ -157,6 +172,22 @@ function clusterSecretArg(filePath: string | undefined): ClusterSecret | undefin
   } catch (error) {
     throw new UsageError(`--cluster-secret-file: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** `--auth`: true for required, false for off, undefined (the host decides) when absent. */
+function authArg(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "required" || value === "off") return value === "required";
+  throw new UsageError(`--auth must be required or off, not '${value}'`);
+}
+
+/** `--super-users User:a,User:b`: principals as ACLs name them. */
+function superUsersArg(value: string): string[] {
+  const principals = value.split(",").map((principal) => principal.trim()).filter((principal) => principal.length > 0);
+  for (const principal of principals) {
+    if (!/^User:[^,\s]+$/.test(principal)) throw new UsageError(`--super-users takes principals such as User:admin, not '${principal}'`);
+  }
+  return principals;
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one while stopping exits at once. */

@@ -1,5 +1,6 @@
 import type { Broker, Operation, Principal } from "../broker/broker.ts";
 import { ANONYMOUS } from "../broker/write-gate.ts";
+import { CLUSTER } from "../security/operations.ts";
 import type { Clock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
@@ -49,8 +50,9 @@ export interface CoordinatorOptions {
  * commit; a member that dies leaves its uncommitted records to the next owner.
  *
  * Every group call passes the broker's one write gate first (Broker.admit:
- * leadership, fencing and the leader's lease today, so that two coordinators
- * never answer at once; ACLs next). Its writes to the offset store are the
+ * the principal's ACLs on the group, and on each topic a member reads or
+ * commits; leadership, fencing and the leader's lease, so that two
+ * coordinators never answer at once). Its writes to the offset store are the
  * coordinator's own (append origin "coordinator"), taken under the call's
  * admission and the CommitGuard; a follower's store takes its leader's
  * commits through replication (src/replication/offsets-replica.ts) instead.
@@ -106,6 +108,7 @@ export class GroupCoordinator {
   /** Joins (or re-joins with new topics); a change of membership or subscription rebalances. */
   join(groupId: string, memberId: string, options: JoinOptions, principal: Principal = ANONYMOUS): MembershipView {
     this.admit(principal, "group_join", groupId);
+    this.authorizeTopics(principal, options.topics);
     this.checkGroupRoom(groupId);
     return this.membership.join(groupId, memberId, options);
   }
@@ -131,6 +134,7 @@ export class GroupCoordinator {
    */
   async consume(groupId: string, memberId: string, request: GroupConsumeRequest, principal: Principal = ANONYMOUS): Promise<GroupConsumeResult> {
     this.admit(principal, "group_consume", groupId);
+    this.authorizeTopics(principal, request.only === undefined ? request.topics : [...request.topics, request.only.topic]);
     this.checkGroupRoom(groupId);
     return this.consumePath.consume(groupId, memberId, request, () => this.admit(principal, "group_consume", groupId));
   }
@@ -150,6 +154,7 @@ export class GroupCoordinator {
     principal: Principal = ANONYMOUS,
   ): Promise<void> {
     this.admit(principal, "group_commit", groupId);
+    this.authorizeTopics(principal, commits.map((commit) => commit.topic));
     this.checkGroupRoom(groupId);
     await this.commits.commit(groupId, memberId, generation, commits);
   }
@@ -163,6 +168,7 @@ export class GroupCoordinator {
     principal: Principal = ANONYMOUS,
   ): Promise<CommittedOffset[]> {
     this.admit(principal, "group_reset_offsets", groupId);
+    this.authorizeTopics(principal, [topic]);
     this.checkGroupRoom(groupId);
     return this.commits.resetOffsets(groupId, topic, partitions, target);
   }
@@ -174,16 +180,30 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- status
 
-  /** A client's list of the groups: list(), once the gate admits it (only the leader answers group calls). */
+  /**
+   * A client's list of the groups (only the leader answers group calls), as
+   * Kafka's ListGroups: every group for a principal that may describe the
+   * cluster, else those it may describe (an empty list when none; 401 for
+   * no credentials where the policy needs them).
+   */
   listGroups(principal: Principal = ANONYMOUS): ReturnType<GroupCoordinator["list"]> {
-    this.broker.admit(principal, "group_list", { kind: "cluster" });
-    return this.list();
+    const all = this.broker.mayListAll(principal, "group_list", CLUSTER);
+    this.broker.admitLeadership();
+    const groups = this.list();
+    return all ? groups : this.broker.visible(principal, groups, "group_describe", (group) => ({ kind: "group", id: group.groupId }));
   }
 
-  /** A client's view of one group: status(), once the gate admits it (only the leader answers group calls). */
+  /**
+   * A client's view of one group: status(), once the gate admits it (only
+   * the leader answers group calls). Committed offsets and lag are shown
+   * for the topics the principal may describe, as Kafka's OffsetFetch
+   * leaves out the others.
+   */
   describeGroup(groupId: string, principal: Principal = ANONYMOUS): GroupStatus {
     this.admit(principal, "group_describe", groupId);
-    return this.status(groupId);
+    const status = this.status(groupId);
+    const partitions = this.broker.visible(principal, status.partitions, "describe_topic", (partition) => ({ kind: "topic", name: partition.topic }));
+    return partitions.length === status.partitions.length ? status : { ...status, partitions };
   }
 
   /** Every group, live or with committed offsets: the broker's own view (metrics), passing no gate. */
@@ -213,6 +233,16 @@ export class GroupCoordinator {
     throw new GafkaError("limit_reached", `this broker already coordinates ${groups} consumer groups, the most it may (--groups-max); group '${groupId}' is not created`, {
       details: { limit: this.groupsMax, groups, group: groupId },
     });
+  }
+
+  /**
+   * A member's reads and commits need READ on each topic too, besides READ
+   * on the group (Kafka checks both): asked before anything is joined,
+   * read or committed, and before a topic is looked up (403, never 404,
+   * for a topic the principal may not read).
+   */
+  private authorizeTopics(principal: Principal, topics: readonly string[]): void {
+    for (const topic of new Set(topics)) this.broker.authorize(principal, "consume", { kind: "topic", name: topic });
   }
 
   /** The broker's one write gate, for a call on group `groupId`. */

@@ -16,6 +16,12 @@ export interface AccessPolicy {
   check(principal: Principal, operation: Operation, resource: Resource): void;
   /** check() as a boolean, for filtering what a list shows. */
   allows(principal: Principal, operation: Operation, resource: Resource): boolean;
+  /**
+   * Throws GafkaError `unauthenticated` (401) when this policy takes nothing
+   * from an anonymous principal: a list filtered item by item asks it first,
+   * so that no credentials is a 401 rather than an empty list.
+   */
+  checkAuthenticated(principal: Principal): void;
 }
 
 /**
@@ -29,4 +35,5 @@ export const OPEN_POLICY: AccessPolicy = Object.freeze({
   allows(): boolean {
     return true;
   },
+  checkAuthenticated(): void {},
 });

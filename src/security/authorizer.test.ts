@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { AclBinding } from "./acl.ts";
 import { Authorizer } from "./authorizer.ts";
-import { CLUSTER, type Operation, type Resource } from "./operations.ts";
+import { ACL_OPERATION, CLUSTER, type Operation, type Resource } from "./operations.ts";
 import { ANONYMOUS, brokerPrincipal, type Principal, userPrincipal } from "./principal.ts";
 
 const alice = userPrincipal("alice");
@@ -101,4 +101,21 @@ describe("Authorizer", () => {
       expect((error as { details: Record<string, unknown> }).details.principal).toBe("User:bob");
     }
   });
+});
+
+test("with --auth off and no cluster secret it allows everything, as OPEN_POLICY: the broker can always use it", () => {
+  const open = authorizer([acl({ permission: "deny", operation: "all", resourceName: "*" })], { authRequired: false, peersAuthenticated: false });
+  const operations = Object.keys(ACL_OPERATION) as Operation[];
+  for (const principal of [ANONYMOUS, alice]) {
+    for (const operation of operations) {
+      for (const resource of [orders, billing, CLUSTER]) expect({ operation, outcome: outcome(open, principal, operation, resource) }).toEqual({ operation, outcome: "ok" });
+    }
+    expect(() => open.checkAuthenticated(principal)).not.toThrow();
+  }
+});
+
+test("checkAuthenticated: 401 for anonymous under --auth required only", () => {
+  expect(() => authorizer([]).checkAuthenticated(ANONYMOUS)).toThrow("requires authentication");
+  expect(() => authorizer([]).checkAuthenticated(alice)).not.toThrow();
+  expect(() => authorizer([], { authRequired: false }).checkAuthenticated(ANONYMOUS)).not.toThrow();
 });

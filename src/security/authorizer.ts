@@ -47,6 +47,10 @@ export class Authorizer implements AccessPolicy {
     return this.refusal(principal, operation, resource) === undefined;
   }
 
+  checkAuthenticated(principal: Principal): void {
+    if (this.options.authRequired && principal.kind === "anonymous") throw unauthenticated(AUTHENTICATION_REQUIRED);
+  }
+
   private refusal(principal: Principal, operation: Operation, resource: Resource): GafkaError | undefined {
     const { authRequired, peersAuthenticated } = this.options;
     if (operation === "replicate") {
@@ -58,13 +62,15 @@ export class Authorizer implements AccessPolicy {
       return operation === "describe_cluster" ? undefined : forbidden(principal, `a broker may not ${operation.replaceAll("_", " ")}`);
     }
     if (!authRequired) return undefined;
-    if (principal.kind === "anonymous") return unauthenticated("this broker requires authentication (HTTP Basic or a bearer token)");
+    if (principal.kind === "anonymous") return unauthenticated(AUTHENTICATION_REQUIRED);
     if (this.superUsers.has(principalName(principal))) return undefined;
     const aclOperation = ACL_OPERATION[operation];
     if (aclDecision(this.options.acls(), principal, aclOperation, resource) === "allow") return undefined;
     return forbidden(principal, `${principalName(principal)} may not ${aclOperation} ${describeResource(resource)} (no ACL allows it, or one denies it)`);
   }
 }
+
+const AUTHENTICATION_REQUIRED = "this broker requires authentication (HTTP Basic or a bearer token)";
 
 function describeResource(resource: Resource): string {
   switch (resource.kind) {

@@ -38,8 +38,12 @@ export interface FileSystem {
   mkdirp(dirPath: string): void;
   readdir(dirPath: string): string[];
   readFile(filePath: string): Uint8Array;
-  /** Writes a whole file durably: temp file, fsync, rename, fsync of the directory. */
-  writeFileAtomic(filePath: string, data: Uint8Array): Promise<void>;
+  /**
+   * Writes a whole file durably: temp file, fsync, rename, fsync of the
+   * directory. `mode` (default 0o644) is the file's from its creation on, so
+   * a secret is never readable by others, not even for a moment.
+   */
+  writeFileAtomic(filePath: string, data: Uint8Array, options?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): void;
   removeRecursive(filePath: string): void;
 }
@@ -102,9 +106,12 @@ export const nodeFileSystem: FileSystem = {
   mkdirp: (dirPath) => void nodeFs.mkdirSync(dirPath, { recursive: true }),
   readdir: (dirPath) => nodeFs.readdirSync(dirPath),
   readFile: (filePath) => new Uint8Array(nodeFs.readFileSync(filePath)),
-  async writeFileAtomic(filePath, data) {
+  async writeFileAtomic(filePath, data, options) {
     const temporaryPath = `${filePath}.tmp`;
-    const fd = nodeFs.openSync(temporaryPath, "w", 0o644);
+    const mode = options?.mode ?? 0o644;
+    // A stale temp file keeps its old mode through open("w"): remove it first.
+    if (options?.mode !== undefined) nodeFs.rmSync(temporaryPath, { force: true });
+    const fd = nodeFs.openSync(temporaryPath, "w", mode);
     try {
       nodeFileSystem.write(fd, data, 0);
       await fsyncAsync(fd);

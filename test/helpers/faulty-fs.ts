@@ -157,10 +157,10 @@ export class FaultyFileSystem implements FileSystem {
     this.checkDisk("read");
     return this.inner.readFile(filePath);
   };
-  writeFileAtomic = async (filePath: string, data: Uint8Array) => {
+  writeFileAtomic = async (filePath: string, data: Uint8Array, options?: { mode?: number }) => {
     this.checkDisk("write");
     this.checkPath("writeFileAtomic", filePath);
-    return this.inner.writeFileAtomic(filePath, data);
+    return this.inner.writeFileAtomic(filePath, data, options);
   };
   rename = (from: string, to: string) => {
     this.checkDisk("rename");

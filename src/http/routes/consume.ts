@@ -41,7 +41,7 @@ async function consume(request: Request, context: RouteContext): Promise<Respons
     waitMs,
     signal: waitMs > 0 ? request.signal : undefined,
     format: binary ? "batches" : "records",
-  });
+  }, principalOf(request));
   if (binary) return partitionBatchesResponse(topic, partition, result);
   return partitionConsumeResponse(topic, partition, result.records, encoding, result.nextOffset, result.highWatermark);
 }

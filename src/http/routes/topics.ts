@@ -13,15 +13,15 @@ async function createTopic(request: Request, context: RouteContext): Promise<Res
   return Response.json(topicDescriptionJson(description, context), { status: 201 });
 }
 
-/** GET /api/v1/topics → {"topics": [{"name", "partitions"}]}, sorted by name. */
-function listTopics(_request: Request, context: RouteContext): Response {
-  const topics = context.broker.listTopics().map((topic) => ({ name: topic.name, partitions: topic.partitionCount }));
+/** GET /api/v1/topics → {"topics": [{"name", "partitions"}]}, sorted by name: those the caller may describe. */
+function listTopics(request: Request, context: RouteContext): Response {
+  const topics = context.broker.listTopicsFor(principalOf(request)).map((topic) => ({ name: topic.name, partitions: topic.partitionCount }));
   return Response.json({ topics });
 }
 
 /** GET /api/v1/topics/{name} → offsets, size and status of every partition. */
 function describeTopic(request: Bun.BunRequest, context: RouteContext): Response {
-  return Response.json(topicDescriptionJson(context.broker.describeTopic(topicParameter(request)), context));
+  return Response.json(topicDescriptionJson(context.broker.describeTopicFor(topicParameter(request), principalOf(request)), context));
 }
 
 /** DELETE /api/v1/topics/{name} → {"deleted": name} once the deletion is durable. */
