@@ -21,6 +21,8 @@ const PASSWORD = "correct-horse-battery";
 let broker: BrokerProcess;
 let revokedToken: string;
 let expiredToken: string;
+/** A token that works: a request to revoke it must be refused, and it must keep working. */
+let liveTokenId: string;
 let clusterId: string;
 
 const headers = (name: string) => basic(name, PASSWORD);
@@ -35,6 +37,7 @@ beforeAll(async () => {
   revokedToken = (await store.createToken("admin")).token;
   await store.revokeToken(revokedToken.split("_")[1]!);
   expiredToken = (await store.createToken("admin", { expiresInMs: 1 })).token;
+  liveTokenId = (await store.createToken("admin")).info.id;
   broker = await startBrokerProcess({ dataDir, args: ["--auth=required", ...(await clusterSecretArgs())] });
   clusterId = ((await (await call("GET", "/healthz", {}, undefined, 200)).json()) as { cluster_id: string }).cluster_id;
   await call("POST", "/api/v1/topics", ADMIN, { name: "t", partitions: 2 }, 201);
@@ -96,6 +99,18 @@ const CASES: Record<string, RouteCase[]> = {
   "GET /api/v1/replication/status": [{ path: "/api/v1/replication/status" }],
   "GET /healthz": [{ path: "/healthz" }],
   "GET /metrics": [{ path: "/metrics" }],
+  "GET /api/v1/security/users": [{ path: "/api/v1/security/users" }],
+  "POST /api/v1/security/users": [{ path: "/api/v1/security/users", body: { name: "intruder", password: PASSWORD } }],
+  "DELETE /api/v1/security/users/{name}": [{ path: "/api/v1/security/users/admin" }],
+  "POST /api/v1/security/users/{name}/password": [{ path: "/api/v1/security/users/admin/password", body: { password: "taken-over-password" } }],
+  "GET /api/v1/security/tokens": [{ path: "/api/v1/security/tokens" }, { path: "/api/v1/security/tokens?user=admin" }],
+  "POST /api/v1/security/tokens": [{ path: "/api/v1/security/tokens", body: { user: "admin" } }],
+  "DELETE /api/v1/security/tokens/{id}": [{ path: "/api/v1/security/tokens/{live}", body: undefined }],
+  "GET /api/v1/security/acls": [{ path: "/api/v1/security/acls" }],
+  "POST /api/v1/security/acls": [
+    { path: "/api/v1/security/acls", body: { principal: "User:nobody", resource_type: "cluster", resource_name: "kafka-cluster", pattern_type: "literal", operation: "all", permission: "allow" } },
+  ],
+  "POST /api/v1/security/acls/delete": [{ path: "/api/v1/security/acls/delete", body: {} }],
 };
 
 /** Routes whose answer to an authenticated principal without any ACL is 200 with an empty list (Kafka's way), and /healthz, open to all. */
@@ -108,7 +123,7 @@ const OPEN_ROUTES = new Set(["GET /healthz"]);
 async function send(method: string, routeCase: RouteCase, auth: Record<string, string>): Promise<{ status: number; body: any; wwwAuthenticate: string | null }> {
   const body = typeof routeCase.body === "function" ? routeCase.body() : routeCase.body;
   const binary = body instanceof Uint8Array;
-  const response = await fetch(`${broker.url}${routeCase.path}`, {
+  const response = await fetch(`${broker.url}${routeCase.path.replace("{live}", liveTokenId)}`, {
     method,
     headers: {
       ...(body === undefined ? {} : { "content-type": routeCase.contentType ?? "application/json" }),
