@@ -3,7 +3,7 @@
 -- Each request: POST /api/v1/produce {"topic":"test-topic","key":"test-<1..1000>","value":"<1024 x 'a'>"}.
 -- Any status other than 200/201 is printed (the first few per thread, then only counted);
 -- at the end: requests/sec, mean latency and the error count.
--- GAFKA_TOPIC overrides the topic.
+-- GAFKA_TOPIC overrides the topic; GAFKA_AUTHORIZATION, if set, is sent as the Authorization header.
 
 local topic = os.getenv("GAFKA_TOPIC") or "test-topic"
 local value = string.rep("a", 1024)
@@ -22,6 +22,8 @@ function init(args)
   math.randomseed(os.time() * 100 + id)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  local authorization = os.getenv("GAFKA_AUTHORIZATION")
+  if authorization ~= nil and authorization ~= "" then wrk.headers["Authorization"] = authorization end
   failures = 0
 end
 
