@@ -177,7 +177,8 @@ test("with --min-insync-replicas=2, acks=all is refused once the follower drops 
   await follower.restart();
   await waitCaughtUp(leader, [follower]);
   const after = await getJson(`${leader.url}/api/v1/consume?topic=t&partition=0&offset=0&count=100`);
-  expect(after.body.records.map((r: any) => r.value)).toEqual(["a", "pending", "b", "c"]);
+  // "b" was refused before its append: nothing of it was stored, so a retry would store it once.
+  expect(after.body.records.map((r: any) => r.value)).toEqual(["a", "pending", "c"]);
 });
 
 test("a leader stopped cleanly with a follower connected exits at once; restarted, it holds the high watermark until the follower is back", async () => {

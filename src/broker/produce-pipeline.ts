@@ -177,8 +177,14 @@ export class ProducePipeline {
     term: number,
     acks: Acks,
   ): Promise<AppendResult> {
-    const appended = await this.appendTracked(topic, slot, records);
     const guard = this.gate.writeGuard;
+    try {
+      // Refused before the append (too few replicas in sync for acks=all), a write leaves nothing to duplicate on retry.
+      guard?.checkAppend(acks, slot.log!);
+    } catch (error) {
+      throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;
+    }
+    const appended = await this.appendTracked(topic, slot, records);
     if (guard === undefined) return appended;
     try {
       await guard.settle(term, acks, slot.log!, appended.lastOffset + 1);

@@ -42,6 +42,7 @@ const followerGuard: WriteGuard = {
     throw new GafkaError("not_leader", "this broker is a follower");
   },
   checkLease: () => {},
+  checkAppend: () => {},
   settle: async () => {},
 };
 

@@ -35,10 +35,17 @@ export interface WriteGuard {
    */
   checkLease(): void;
   /**
+   * Just before the local append of an acks=all write to `log`: throws
+   * not_enough_replicas (503, retriable) when too few replicas are in sync
+   * to meet it. Nothing is written then, so the client's retry stores the
+   * records once; refused after the append, a retry would store them twice.
+   */
+  checkAppend(acks: Acks, log: PartitionLogApi): void;
+  /**
    * After the local append of offsets below `endOffset`: resolves when `acks`
    * is satisfied; throws not_leader when the term ended first (a deposed
-   * leader never acknowledges a write), not_enough_replicas when acks=all
-   * cannot be met.
+   * leader never acknowledges a write), not_enough_replicas_after_append
+   * when acks=all cannot be met (the records stay, unacknowledged).
    */
   settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void>;
 }

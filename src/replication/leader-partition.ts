@@ -40,11 +40,24 @@ export function rejectWaiters(leaderPartition: LeaderPartition, reason: unknown)
   for (const waiter of leaderPartition.waiters.splice(0)) waiter.reject(reason);
 }
 
-/** An acks=all write finds fewer than N replicas in sync (503, retriable): stored on the leader, not acknowledged. */
+/**
+ * An acks=all write refused before its append (503, retriable): fewer than N
+ * replicas are in sync, and nothing was written, so a retry stores it once.
+ */
 export function notEnoughReplicas(inSyncReplicas: number, minInsyncReplicas: number): GafkaError {
   return new GafkaError(
     "not_enough_replicas",
-    `only ${inSyncReplicas} replica(s) are in sync, fewer than --min-insync-replicas ${minInsyncReplicas}; the records are stored on the leader but not acknowledged`,
+    `only ${inSyncReplicas} replica(s) are in sync, fewer than --min-insync-replicas ${minInsyncReplicas}; nothing was written`,
+    { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: minInsyncReplicas } },
+  );
+}
+
+/** An acks=all write appended but left with fewer than N replicas in sync (503, retriable): stored on the leader, not acknowledged. */
+export function notEnoughReplicasAfterAppend(inSyncReplicas: number, minInsyncReplicas: number): GafkaError {
+  return new GafkaError(
+    "not_enough_replicas_after_append",
+    `the in-sync set is down to ${inSyncReplicas} replica(s), fewer than --min-insync-replicas ${minInsyncReplicas}, ` +
+      "after the write was appended: it is stored on the leader but not replicated, and not acknowledged (a retry may store it twice)",
     { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: minInsyncReplicas } },
   );
 }
@@ -52,11 +65,5 @@ export function notEnoughReplicas(inSyncReplicas: number, minInsyncReplicas: num
 /** acks=all waits that can no longer be met: the records stay stored on the leader, unacknowledged. */
 export function failWaiters(leaderPartition: LeaderPartition, inSyncReplicas: number, minInsyncReplicas: number): void {
   if (leaderPartition.waiters.length === 0) return;
-  const error = new GafkaError(
-    "not_enough_replicas_after_append",
-    `the in-sync set shrank to ${inSyncReplicas} replica(s), fewer than --min-insync-replicas ${minInsyncReplicas}, ` +
-      "while the write waited: it is stored on the leader but not replicated, and not acknowledged (a retry may store it twice)",
-    { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: minInsyncReplicas } },
-  );
-  rejectWaiters(leaderPartition, error);
+  rejectWaiters(leaderPartition, notEnoughReplicasAfterAppend(inSyncReplicas, minInsyncReplicas));
 }

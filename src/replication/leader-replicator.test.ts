@@ -159,7 +159,15 @@ test("min.insync.replicas 2: the high watermark stays at what 2 replicas hold wh
   await produce(5);
   expect(log.durableEndOffset).toBe(15);
   expect(log.highWatermark).toBe(5);
-  expect((await rejection(replicator.waitForInSync(log, 15))).code).toBe("not_enough_replicas");
+  // Before an append: refused with nothing written. After one: stored, not acknowledged.
+  let refused: unknown;
+  try {
+    replicator.checkInSync(log);
+  } catch (error) {
+    refused = error;
+  }
+  expect(refused).toMatchObject({ code: "not_enough_replicas", retriable: true, details: { in_sync_replicas: 1, min_insync_replicas: 2 } });
+  expect((await rejection(replicator.waitForInSync(log, 15))).code).toBe("not_enough_replicas_after_append");
 
   // Heard again and caught up: it rejoins and the high watermark follows it.
   await f.receive();

@@ -9,7 +9,7 @@ import { type FollowerReplica, type FollowerStatus, followerStatus, NEVER, newFo
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
 import { followersFull, mayExpire } from "./follower-expiry.ts";
 import { InSyncSet } from "./in-sync-set.ts";
-import { type LeaderPartition, notEnoughReplicas, rejectWaiters, resolveWaiters, waitForHighWatermark } from "./leader-partition.ts";
+import { type LeaderPartition, notEnoughReplicas, notEnoughReplicasAfterAppend, rejectWaiters, resolveWaiters, waitForHighWatermark } from "./leader-partition.ts";
 import { LeaderLease, type LeaseStatus } from "./leader-lease.ts";
 import { leaderMetadata } from "./leader-metadata.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
@@ -399,19 +399,18 @@ export class LeaderReplicator implements SessionSource {
     return leaderPartition === undefined ? 0 : this.inSync.followersInSync(leaderPartition);
   }
 
-  /**
-   * acks=all: resolves once every in-sync replica holds the offsets below
-   * `endOffset` durably (the high watermark reached it, under the lease).
-   * Fails at once with not_enough_replicas when fewer than minInsyncReplicas
-   * (leader included) are in sync, and with not_enough_replicas_after_append
-   * when the in-sync set drops below it while waiting; either way the records
-   * stay in the log, unacknowledged.
-   */
+  /** acks=all, before the append: not_enough_replicas with fewer than N in sync; nothing is written, so a retry stores the records once (as Kafka). */
+  checkInSync(log: PartitionLogApi): void {
+    const inSync = 1 + this.inSyncFollowers(log);
+    if (inSync < this.options.minInsyncReplicas) throw notEnoughReplicas(inSync, this.options.minInsyncReplicas);
+  }
+
+  /** acks=all, after the append: resolves once the high watermark reaches `endOffset`; not_enough_replicas_after_append with fewer than N in sync, now or while waiting. */
   waitForInSync(log: PartitionLogApi, endOffset: number): Promise<void> {
     const leaderPartition = this.partitionOf(log);
     if (leaderPartition === undefined) return Promise.reject(new GafkaError("topic_not_found", "the topic was deleted before the write was replicated"));
     const inSync = 1 + this.inSyncFollowers(log);
-    if (inSync < this.options.minInsyncReplicas) return Promise.reject(notEnoughReplicas(inSync, this.options.minInsyncReplicas));
+    if (inSync < this.options.minInsyncReplicas) return Promise.reject(notEnoughReplicasAfterAppend(inSync, this.options.minInsyncReplicas));
     return waitForHighWatermark(leaderPartition, endOffset);
   }
 

@@ -112,6 +112,10 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     return this.admitWrite();
   }
 
+  checkAppend(acks: Acks, log: PartitionLogApi): void {
+    if (acks === "all") this.context.leader?.checkInSync(log);
+  }
+
   async settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void> {
     const { context } = this;
     if (term !== context.term || context.fenced) throw this.notLeader();
