@@ -1,6 +1,7 @@
 import { dlopen, FFIType, read } from "bun:ffi";
 import * as nodeFs from "node:fs";
 import * as path from "node:path";
+import { libcNames } from "./libc-names.ts";
 
 /**
  * One broker per data dir. Two brokers on one directory both append to the
@@ -128,12 +129,7 @@ let libc: Libc | undefined;
 /** libc by the names it has on glibc, musl, macOS and FreeBSD; the first that opens wins. */
 function loadLibc(): Libc {
   if (libc !== undefined) return libc;
-  const candidates =
-    process.platform === "darwin"
-      ? ["libSystem.B.dylib", "libc.dylib"]
-      : process.platform === "freebsd"
-        ? ["libc.so.7"]
-        : ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`, "libc.so"];
+  const candidates = libcNames();
   // errno lives behind a function returning its thread-local address: __errno_location on Linux, __error elsewhere.
   const errnoSymbol = process.platform === "linux" ? "__errno_location" : "__error";
   const failures: string[] = [];

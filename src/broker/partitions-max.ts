@@ -1,5 +1,6 @@
 import { dlopen, FFIType } from "bun:ffi";
 import { limits } from "../core/limits.ts";
+import { libcNames } from "./libc-names.ts";
 
 /**
  * How many partitions one broker may hold, derived from the process's
@@ -51,12 +52,7 @@ let loaded: GetRlimit | undefined;
 /** libc by the names it has on glibc, musl, macOS and FreeBSD (as src/broker/data-dir-lock.ts); the first that opens wins. */
 function getrlimit(): GetRlimit {
   if (loaded !== undefined) return loaded;
-  const candidates =
-    process.platform === "darwin"
-      ? ["libSystem.B.dylib", "libc.dylib"]
-      : process.platform === "freebsd"
-        ? ["libc.so.7"]
-        : ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`, "libc.so"];
+  const candidates = libcNames();
   const failures: string[] = [];
   for (const name of candidates) {
     try {

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { Admin, type Acl, type AclFilter, type AclOperationName } from "../client/index.ts";
 import { brokerArgs, logLevelArgs, oneShotClientOptions, UsageError } from "./shared-args.ts";
 import { table } from "./table.ts";
+import { aclBindingJson } from "../security/security-snapshot.ts";
 
 /**
  * `gafka admin acls add|list|remove`, with kafka-acls' flags: `--principal
@@ -78,18 +79,6 @@ function filterOf(flags: BindingFlags): AclFilter[] {
   return operationsArg(flags.operation).map((operation) => ({ ...base, operation }));
 }
 
-/** As the HTTP API answers a binding (docs/api.md). */
-function aclJson(acl: Acl) {
-  return {
-    principal: acl.principal,
-    resource_type: acl.resourceType,
-    resource_name: acl.resourceName,
-    pattern_type: acl.patternType,
-    operation: acl.operation,
-    permission: acl.permission,
-  };
-}
-
 function aclTable(acls: readonly Acl[]): string {
   const rows = acls.map((acl) => [acl.principal, acl.permission, acl.operation, acl.resourceType, acl.resourceName, acl.patternType]);
   return table([["PRINCIPAL", "PERMISSION", "OPERATION", "RESOURCE-TYPE", "RESOURCE-NAME", "PATTERN-TYPE"], ...rows]);
@@ -109,7 +98,7 @@ const add = defineCommand({
       const acl: Acl = { principal: args.principal, ...resource, operation, permission };
       results.push({ acl, created: await admin.addAcl(acl) });
     }
-    if (args.json) return console.log(JSON.stringify(results.map(({ acl, created }) => ({ acl: aclJson(acl), created }))));
+    if (args.json) return console.log(JSON.stringify(results.map(({ acl, created }) => ({ acl: aclBindingJson(acl), created }))));
     for (const { acl, created } of results) console.log(`${created ? "added" : "already there"}: ${describeAcl(acl)}`);
   },
 });
@@ -121,7 +110,7 @@ const list = defineCommand({
     const admin = new Admin(oneShotClientOptions(args));
     const acls: Acl[] = [];
     for (const filter of filterOf(args)) acls.push(...(await admin.listAcls(filter)));
-    if (args.json) return console.log(JSON.stringify(acls.map(aclJson)));
+    if (args.json) return console.log(JSON.stringify(acls.map(aclBindingJson)));
     console.log(acls.length === 0 ? "no ACLs" : aclTable(acls));
   },
 });
@@ -137,7 +126,7 @@ const remove = defineCommand({
     const admin = new Admin(oneShotClientOptions(args));
     const removed: Acl[] = [];
     for (const filter of filters) removed.push(...(await admin.removeAcls(filter)));
-    if (args.json) return console.log(JSON.stringify(removed.map(aclJson)));
+    if (args.json) return console.log(JSON.stringify(removed.map(aclBindingJson)));
     console.log(removed.length === 0 ? "no ACLs matched: nothing removed" : `removed ${removed.length} ACL${removed.length === 1 ? "" : "s"}\n${aclTable(removed)}`);
   },
 });

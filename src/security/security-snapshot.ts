@@ -102,14 +102,7 @@ export function encodeSecurityState(state: SecurityState): SecuritySnapshot {
       expires_at_ms: token.expiresAtMs,
       description: token.description,
     })),
-    acls: state.acls.map((acl) => ({
-      principal: acl.principal,
-      resource_type: acl.resourceType,
-      resource_name: acl.resourceName,
-      pattern_type: acl.patternType,
-      operation: acl.operation,
-      permission: acl.permission,
-    })),
+    acls: state.acls.map(aclBindingJson),
   };
 }
 
@@ -215,4 +208,16 @@ export function decodeSecuritySnapshot(value: unknown): SecurityState {
 
 export function isSnapshotProblem(error: unknown): error is Error {
   return error instanceof SnapshotProblem;
+}
+
+/** An ACL binding as security.json, the replication stream and the HTTP API write it (snake_case, docs/api.md). */
+export function aclBindingJson(acl: AclBinding) {
+  return {
+    principal: acl.principal,
+    resource_type: acl.resourceType,
+    resource_name: acl.resourceName,
+    pattern_type: acl.patternType,
+    operation: acl.operation,
+    permission: acl.permission,
+  };
 }

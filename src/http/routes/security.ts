@@ -5,6 +5,7 @@ import type { AclFilter } from "../../security/acl-filter.ts";
 import type { TokenInfo, UserInfo } from "../../security/credential-store.ts";
 import { principalOf, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
+import { aclBindingJson } from "../../security/security-snapshot.ts";
 
 /**
  * Users, bearer tokens and ACL bindings (docs/api.md "Security"). The door
@@ -52,17 +53,6 @@ function userJson(user: UserInfo) {
 
 function tokenJson(token: TokenInfo) {
   return { id: token.id, user: token.user, created_at: token.createdAtMs, expires_at: token.expiresAtMs, description: token.description };
-}
-
-function aclJson(binding: AclBinding) {
-  return {
-    principal: binding.principal,
-    resource_type: binding.resourceType,
-    resource_name: binding.resourceName,
-    pattern_type: binding.patternType,
-    operation: binding.operation,
-    permission: binding.permission,
-  };
 }
 
 /** The ACL fields of `source` (a body or a query), renamed for the domain; unknown names are 400, values are the store's to check. */
@@ -145,7 +135,7 @@ async function revokeToken(request: Bun.BunRequest, context: RouteContext): Prom
 /** GET /api/v1/security/acls[?principal=&resource_type=&resource_name=&pattern_type=&operation=&permission=] → {"acls": [...]}. */
 function listAcls(request: Request, context: RouteContext): Response {
   const filter = aclFieldsOf(Object.fromEntries(new URL(request.url).searchParams)) as AclFilter;
-  return Response.json({ acls: context.security.listAcls(principalOf(request), filter).map(aclJson) });
+  return Response.json({ acls: context.security.listAcls(principalOf(request), filter).map(aclBindingJson) });
 }
 
 /** POST /api/v1/security/acls {binding} → 201 {"acl", "created": true}, or 200 with created false when it existed. */
@@ -153,7 +143,7 @@ async function addAcl(request: Request, context: RouteContext): Promise<Response
   const body = await readJsonObject(request, context.requestBytesMax);
   const binding = aclFieldsOf(body) as unknown as AclBinding;
   const created = await context.security.addAcl(principalOf(request), binding);
-  return Response.json({ acl: aclJson(binding), created }, { status: created ? 201 : 200 });
+  return Response.json({ acl: aclBindingJson(binding), created }, { status: created ? 201 : 200 });
 }
 
 /** POST /api/v1/security/acls/delete {filter} → {"removed": [...]}: every binding matching the filter ({} matches all, as kafka-acls --remove). */
@@ -161,7 +151,7 @@ async function removeAcls(request: Request, context: RouteContext): Promise<Resp
   const body = await readJsonObject(request, context.requestBytesMax);
   const filter = aclFieldsOf(body) as AclFilter;
   const removed = await context.security.removeAcls(principalOf(request), filter);
-  return Response.json({ removed: removed.map(aclJson) });
+  return Response.json({ removed: removed.map(aclBindingJson) });
 }
 
 export const securityRoutes: Route[] = [
