@@ -5,7 +5,7 @@
 # user and 100 ACLs are in force (its WRITE on the topic among them), so each request pays the
 # remembered Basic check and a full ACL walk. The order flips each round.
 #
-#   bench/auth-cost.sh [--rounds 5] [--duration 10s] [--count 500000]
+#   bench/auth-cost.sh [--rounds 5] [--duration 10s] [--count 1000000]
 #
 # Prints one line per run: round, mode, P1 msg/s (wrk, bench/produce.lua, 50 connections, one
 # 1 KB record per request), P2 msg/s (gafka bench produce, record batches of 1,000, 4 producers).
@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/broker.sh"
 
 rounds=5
 duration=10s
-count=500000
+count=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;

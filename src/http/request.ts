@@ -10,7 +10,15 @@ import { bodyLeaseOf } from "./body-budget.ts";
  * thrown before anything reaches the broker.
  */
 
-const principals = new WeakMap<Request, Principal>();
+/**
+ * Where the server puts the principal it authenticated on the request
+ * itself: a property under a symbol only this module knows, rather than a
+ * WeakMap, whose entry per request would cost the garbage collector on every
+ * produce.
+ */
+const PRINCIPAL = Symbol("gafka.principal");
+
+type WithPrincipal = Request & { [PRINCIPAL]?: Principal };
 
 /**
  * Who sends the request: the principal every domain call is made for, as the
@@ -19,12 +27,12 @@ const principals = new WeakMap<Request, Principal>();
  * Broker.authorize).
  */
 export function principalOf(request: Request): Principal {
-  return principals.get(request) ?? ANONYMOUS;
+  return (request as WithPrincipal)[PRINCIPAL] ?? ANONYMOUS;
 }
 
 /** The server's record of who sent `request` (src/http/server.ts authenticates each one before its route runs). */
 export function setPrincipal(request: Request, principal: Principal): void {
-  principals.set(request, principal);
+  (request as WithPrincipal)[PRINCIPAL] = principal;
 }
 
 /**

