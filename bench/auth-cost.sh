@@ -8,7 +8,9 @@
 #   bench/auth-cost.sh [--rounds 5] [--duration 10s] [--count 1000000]
 #
 # Prints one line per run: round, mode, P1 msg/s (wrk, bench/produce.lua, 50 connections, one
-# 1 KB record per request), P2 msg/s (gafka bench produce, record batches of 1,000, 4 producers).
+# 1 KB record per request), the broker's CPU time per P1 request (user + system, from
+# /proc/PID/stat: steadier than throughput on a shared machine), P2 msg/s (gafka bench produce,
+# record batches of 1,000, 4 producers), and the 1-minute load average.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/broker.sh"
 
@@ -54,15 +56,21 @@ setup() {
 run() {
   local round="$1" mode="$2"
   setup "$mode"
-  local p1 p2
-  p1="$(GAFKA_AUTHORIZATION="$AUTHORIZATION" wrk -t2 -c50 -d"$duration" -s "$REPO_ROOT/bench/produce.lua" "$BROKER_URL" | awk '/Requests\/sec/ {print $2}')"
+  local p1 p2 cpu_before cpu_after wrk_out requests
+  sleep 2 # let the set-up's processes (a hundred CLI calls under --auth required) leave the CPUs
+  cpu_before="$(awk '{print $14 + $15}' "/proc/$BROKER_PID/stat")"
+  wrk_out="$(GAFKA_AUTHORIZATION="$AUTHORIZATION" wrk -t2 -c50 -d"$duration" -s "$REPO_ROOT/bench/produce.lua" "$BROKER_URL")"
+  cpu_after="$(awk '{print $14 + $15}' "/proc/$BROKER_PID/stat")"
+  p1="$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_out")"
+  requests="$(awk '/requests in/ {print $1}' <<<"$wrk_out")"
+  local cpu_us=$(( (cpu_after - cpu_before) * 1000000 / $(getconf CLK_TCK) / requests ))
   p2="$(GAFKA_PASSWORD="$BENCH_PASSWORD" gafka bench produce --broker "$BROKER_HOSTPORT" "${AUTH_ARGS[@]}" --topic test-topic --partitions 2 --size 1024 \
     --count "$count" --producers 4 --batch-size 1000 --linger-ms 5 --quiet --json | grep -o '"messages_per_second":[0-9.]*' | cut -d: -f2)"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$p1" "$p2" "$(cut -d' ' -f1 /proc/loadavg)"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$p1" "$cpu_us" "$p2" "$(cut -d' ' -f1 /proc/loadavg)"
   stop_broker
 }
 
-printf 'round\tauth\tP1 msg/s\tP2 msg/s\tload\n'
+printf 'round\tauth\tP1 msg/s\tP1 broker CPU µs/request\tP2 msg/s\tload\n'
 for round in $(seq 1 "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then run "$round" off; run "$round" required; else run "$round" required; run "$round" off; fi
 done

@@ -56,25 +56,28 @@ function operationMatches(binding: AclBinding, operation: AclOperation): boolean
  * its list on every change, so the list's identity says when to rebuild.
  */
 class AclIndex {
-  private readonly literal = new Map<string, AclBinding[]>();
-  private readonly prefixed = new Map<string, AclBinding[]>();
+  /** Literal bindings by resource type, then by name (`*` among them). */
+  readonly literal = new Map<string, Map<string, AclBinding[]>>();
+  /** Prefixed bindings by resource type. */
+  readonly prefixed = new Map<string, AclBinding[]>();
 
   constructor(acls: readonly AclBinding[]) {
     for (const binding of acls) {
-      const map = binding.patternType === "prefixed" ? this.prefixed : this.literal;
-      const key = binding.patternType === "prefixed" ? binding.resourceType : `${binding.resourceType}\u0000${binding.resourceName}`;
-      const list = map.get(key);
-      if (list === undefined) map.set(key, [binding]);
-      else list.push(binding);
+      if (binding.patternType === "prefixed") {
+        append(this.prefixed, binding.resourceType, binding);
+      } else {
+        let byName = this.literal.get(binding.resourceType);
+        if (byName === undefined) this.literal.set(binding.resourceType, (byName = new Map()));
+        append(byName, binding.resourceName, binding);
+      }
     }
   }
+}
 
-  /** The literal bindings naming `name` (or `*`) and the prefixed ones of `resource`'s type: those to check, of which a prefixed one applies only if the name starts with it. */
-  candidates(resource: Resource, name: string): readonly (readonly AclBinding[] | undefined)[] {
-    const exact = this.literal.get(`${resource.kind}\u0000${name}`);
-    const every = name === "*" ? undefined : this.literal.get(`${resource.kind}\u0000*`);
-    return [exact, every, this.prefixed.get(resource.kind)];
-  }
+function append(map: Map<string, AclBinding[]>, key: string, binding: AclBinding): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [binding]);
+  else list.push(binding);
 }
 
 const indexes = new WeakMap<readonly AclBinding[], AclIndex>();
@@ -96,17 +99,34 @@ function indexOf(acls: readonly AclBinding[]): AclIndex {
  * not grow with the ACLs on other resources.
  */
 export function aclDecision(acls: readonly AclBinding[], principal: Principal, operation: AclOperation, resource: Resource): "allow" | "deny" | "none" {
+  const index = indexOf(acls);
   const name = principalName(principal);
   const resourceName = resourceNameOf(resource);
+  const byName = index.literal.get(resource.kind);
+  const exact = decide(byName?.get(resourceName), name, principal, operation, resourceName);
+  if (exact === "deny") return "deny";
+  const every = resourceName === "*" ? "none" : decide(byName?.get("*"), name, principal, operation, resourceName);
+  if (every === "deny") return "deny";
+  const prefixed = decide(index.prefixed.get(resource.kind), name, principal, operation, resourceName);
+  if (prefixed === "deny") return "deny";
+  return exact === "allow" || every === "allow" || prefixed === "allow" ? "allow" : "none";
+}
+
+/** aclDecision over one list of candidates (a prefixed binding applies only to names it begins). */
+function decide(
+  bindings: readonly AclBinding[] | undefined,
+  name: string,
+  principal: Principal,
+  operation: AclOperation,
+  resourceName: string,
+): "allow" | "deny" | "none" {
+  if (bindings === undefined) return "none";
   let allowed = false;
-  for (const list of indexOf(acls).candidates(resource, resourceName)) {
-    if (list === undefined) continue;
-    for (const binding of list) {
-      if (binding.patternType === "prefixed" && !resourceName.startsWith(binding.resourceName)) continue;
-      if (!principalMatches(binding, name, principal) || !operationMatches(binding, operation)) continue;
-      if (binding.permission === "deny") return "deny";
-      allowed = true;
-    }
+  for (const binding of bindings) {
+    if (binding.patternType === "prefixed" && !resourceName.startsWith(binding.resourceName)) continue;
+    if (!principalMatches(binding, name, principal) || !operationMatches(binding, operation)) continue;
+    if (binding.permission === "deny") return "deny";
+    allowed = true;
   }
   return allowed ? "allow" : "none";
 }
