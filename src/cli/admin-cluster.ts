@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { ClusterAdmin, type ReplicationStatus } from "../client/index.ts";
+import { ClusterAdmin, GafkaClientError, type ReplicationStatus } from "../client/index.ts";
 import { type BrokerArgValues, brokerArgs, logLevelArgs, oneShotClientOptions } from "./shared-args.ts";
 
 interface Row {
@@ -48,21 +48,29 @@ async function clusterRows(args: BrokerArgValues): Promise<Row[]> {
   const options = oneShotClientOptions(args);
   // The addresses brokers name are host:port; a cluster runs TLS throughout, so they take the scheme of the one asked first.
   const https = options.tls !== undefined || options.brokers!.some((broker) => /^https:\/\//i.test(broker));
+  // Every broker is asked with the caller's credentials: under --auth required a status needs DESCRIBE on the cluster.
+  // A broker that refuses says so in its row (unreachable is for one that does not answer).
+  const refusals = new Map<string, string>();
   const ask = (address: string) =>
-    new ClusterAdmin({ broker: https ? `https://${address}` : address, tls: options.tls, retries: 0, requestTimeoutMs: 3000 }).status().catch(() => undefined);
+    new ClusterAdmin({ broker: https ? `https://${address}` : address, tls: options.tls, auth: options.auth, retries: 0, requestTimeoutMs: 3000 })
+      .status()
+      .catch((error: unknown) => {
+        if (error instanceof GafkaClientError && error.status > 0) refusals.set(address, `refused (${error.status} ${error.code})`);
+        return undefined;
+      });
   const first = await new ClusterAdmin(options).status();
   const leaderAddress = first.role === "leader" ? first.address : first.leader;
   const leader = first.role === "leader" ? first : leaderAddress === null ? undefined : await ask(leaderAddress);
   const rows: Row[] = [];
   if (leader !== undefined) rows.push(statusRow(leader, undefined));
-  else if (leaderAddress !== null) rows.push({ brokerId: null, address: leaderAddress, clusterId: null, role: "leader?", leaderEpoch: null, state: "unreachable", lag: null });
+  else if (leaderAddress !== null) rows.push({ brokerId: null, address: leaderAddress, clusterId: null, role: "leader?", leaderEpoch: null, state: refusals.get(leaderAddress) ?? "unreachable", lag: null });
   const followers = leader?.followers ?? [];
   const views = await Promise.all(followers.map((follower) => ask(follower.address)));
   followers.forEach((follower, index) => {
     const view = views[index];
     const seen = leader?.followers.find((f) => f.id === follower.id);
     if (view === undefined) {
-      rows.push({ brokerId: follower.id, address: follower.address, clusterId: null, role: "?", leaderEpoch: null, state: "unreachable", lag: follower.lag });
+      rows.push({ brokerId: follower.id, address: follower.address, clusterId: null, role: "?", leaderEpoch: null, state: refusals.get(follower.address) ?? "unreachable", lag: follower.lag });
     } else {
       rows.push(statusRow(view, seen));
     }

@@ -67,7 +67,10 @@ class AclIndex {
         append(this.prefixed, binding.resourceType, binding);
       } else {
         let byName = this.literal.get(binding.resourceType);
-        if (byName === undefined) this.literal.set(binding.resourceType, (byName = new Map()));
+        if (byName === undefined) {
+          byName = new Map();
+          this.literal.set(binding.resourceType, byName);
+        }
         append(byName, binding.resourceName, binding);
       }
     }
