@@ -29,14 +29,14 @@ export function exposureWarnings(facts: ExposureFacts): string[] {
   if (!facts.tls) exposed.push("no TLS: records, offsets and any credentials cross the network in clear text (--tls-cert, --tls-key)");
   if (!facts.authRequired) exposed.push("no client authentication: anyone who can reach the port can produce, consume, create and delete topics and reset group offsets (--auth required)");
   if (!facts.peersAuthenticated) {
-    exposed.push("replication is not authenticated: anyone who can reach the port can stream every topic, or make this broker follow them and overwrite its data");
+    exposed.push("replication is not authenticated: anyone who can reach the port can stream every topic, or make this broker follow them and overwrite its data (--cluster-secret-file)");
   }
   if (exposed.length === 0) return [];
   return [
     BANNER,
     `WARNING: listening on ${facts.host}, a non-loopback address, with:`,
     ...exposed.map((line) => `  - ${line}`),
-    "  Listen on 127.0.0.1, or restrict who can reach this port, until these are set up (docs/operations.md).",
+    "  Listen on 127.0.0.1, or restrict who can reach this port, until these are set up (docs/security.md).",
     BANNER,
   ];
 }
