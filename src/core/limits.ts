@@ -73,6 +73,14 @@ export const limits = {
   /** Default segment size before a roll (`--segment-bytes`). */
   segmentBytesDefault: 128 * 1024 * 1024,
   segmentBytesMin: 1024,
+  /**
+   * How long a segment deleted from the front of a log (retention,
+   * DeleteRecords) lies renamed `.deleted` before its files are removed
+   * (Kafka's file.delete.delay.ms); a clean stop removes them at once.
+   */
+  segmentFileDeleteDelayMs: 60_000,
+  /** How often a broker applies delete retention to its partitions (`--retention-check-interval`, Kafka's log.retention.check.interval.ms). */
+  retentionCheckIntervalMsDefault: 5 * 60_000,
   /** One sparse index entry per this many log bytes. */
   indexIntervalBytes: 4096,
   /** Largest batch frame recovery will believe; anything larger is damage. */

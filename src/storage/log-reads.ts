@@ -24,6 +24,8 @@ export interface LogReadsContext {
   unwrittenBytes(): number;
   /** What rebuilding an index needs (src/storage/segment-loader.ts). */
   files(): SegmentFiles;
+  /** The first offset a reader may ask for (src/storage/log-front.ts): records below it are refused, even while their bytes remain. */
+  logStartOffset(): number;
 }
 
 /**
@@ -140,9 +142,9 @@ export class LogReads {
     return batchStartPosition(this.reader, segment, offset, this.readStart(segment, offset), this.context.name);
   }
 
-  /** offset_out_of_range unless earliestOffset <= offset <= highWatermark. */
+  /** offset_out_of_range unless logStartOffset <= offset <= highWatermark. */
   private checkReadOffset(offset: number, highWatermark: number): void {
-    const earliest = this.context.segments.earliestOffset;
+    const earliest = this.context.logStartOffset();
     if (!Number.isInteger(offset) || offset < earliest || offset > highWatermark) {
       throw new GafkaError(
         "offset_out_of_range",

@@ -52,6 +52,14 @@ export class LogSegments {
     return this.list.splice(keep + 1);
   }
 
+  /** Removes and returns the first `count` segments (deleted from the front); never the active one. */
+  removeFirst(count: number): Segment[] {
+    assert(count < this.list.length, "the active segment is never deleted from the front");
+    const removed = this.list.splice(0, count);
+    this.recount();
+    return removed;
+  }
+
   recount(): void {
     this.totalBytes = this.list.reduce((sum, segment) => sum + segment.sizeBytes, 0);
   }

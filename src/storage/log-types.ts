@@ -1,5 +1,7 @@
 import type { CheckedClientBatch } from "./batch-check.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
+import type { FrontDeleted } from "./log-front.ts";
+import type { RetentionPolicy } from "./retention-policy.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
 import type { RecordInput, StoredRecord } from "../protocol/record.ts";
 
@@ -56,8 +58,14 @@ export interface PartitionLogApi {
    */
   readonly status: PartitionStatus;
   readonly statusMessage: string | undefined;
-  /** First offset still in the log. */
+  /**
+   * The log start offset (Kafka's logStartOffset, src/storage/log-front.ts):
+   * the first offset a reader may ask for. Checkpointed; only grows
+   * (retention, DeleteRecords, a follower following its leader).
+   */
   readonly earliestOffset: number;
+  /** The first segment's base offset, at or below earliestOffset: where stored frames begin (replication reads). */
+  readonly firstSegmentOffset: number;
   /**
    * One past the last offset a reader may see: durable here per the fsync
    * policy and, under replication, held durably by every in-sync replica.
@@ -109,6 +117,10 @@ export interface PartitionLogApi {
   removeReadWaiter(waiter: ReadWaiter): void;
   /** First offset whose timestamp is >= timestampMs, or the high watermark when none is. */
   offsetForTimestamp(timestampMs: number): number;
+  /** Moves the log start up to `offset` (at most logEndOffset), deleting the segments wholly below it; durable when it returns. */
+  advanceLogStart(offset: number, reason: string): FrontDeleted | undefined;
+  /** Delete retention: removes the oldest sealed segments past `policy` at `nowMs`; durable when it returns. */
+  applyRetention(policy: RetentionPolicy, nowMs: number): FrontDeleted | undefined;
   /** Finishes in-flight writes, fsyncs and closes the files. */
   close(): Promise<void>;
 
@@ -117,6 +129,7 @@ export interface PartitionLogApi {
   readFrames(offset: number, maxBytes: number): FramesRead;
   batchBaseOffsetOf(offset: number): number;
   truncateTo(offset: number): Promise<void>;
+  restartAt(offset: number): Promise<void>;
   onDurable(listener: () => void): void;
   setHighWatermarkLimit(limit: number | undefined): void;
   resetHighWatermarkLimit(limit: number | undefined): void;

@@ -11,11 +11,13 @@ import { HighWatermark } from "./high-watermark.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import { cutFile, loadLog } from "./log-loader.ts";
 import { LogReads } from "./log-reads.ts";
+import { type FrontDeleted, LogFront } from "./log-front.ts";
 import { LogSegments } from "./log-segments.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import { describe, LogWriter, type WriterFile } from "./log-writer.ts";
 import type { PartitionLogOptions } from "./partition-log-options.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
+import type { RetentionPolicy } from "./retention-policy.ts";
 import type { Segment } from "./segment.ts";
 import { createSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 
@@ -51,12 +53,11 @@ export type { PartitionLogOptions } from "./partition-log-options.ts";
  * retried: everything since the last good fsync is rejected, the partition
  * goes offline and is reopened through recovery.
  *
- * The parts, along Kafka's lines: the write pipeline and the fsync-failure
- * policy (src/storage/log-writer.ts, shared with the offset store), the
- * segment list (log-segments.ts), loading and recovery (log-loader.ts,
- * segment-loader.ts), reads (log-reads.ts) and the high watermark
- * (high-watermark.ts). This class holds them together and decides what an
- * append, a truncation and a close do.
+ * The parts, along Kafka's lines: the write pipeline (log-writer.ts, shared
+ * with the offset store), the segment list (log-segments.ts), loading and
+ * recovery (log-loader.ts, segment-loader.ts), reads (log-reads.ts), the high
+ * watermark (high-watermark.ts) and the log start with deletion from the
+ * front (log-front.ts). This class holds them together.
  */
 export class PartitionLog implements PartitionLogApi {
   private readonly fs: FileSystem;
@@ -66,6 +67,7 @@ export class PartitionLog implements PartitionLogApi {
   private readonly watermark: HighWatermark;
   private readonly writer: LogWriter<AppendResult>;
   private readonly reads: LogReads;
+  private readonly front: LogFront;
   private epochs: LeaderEpochCache | undefined;
   private closed = false;
   /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
@@ -97,6 +99,7 @@ export class PartitionLog implements PartitionLogApi {
         recover: () => this.recover(),
       },
     });
+    this.front = new LogFront({ fs: options.fs, clock: options.clock, logger: options.logger, dir: options.dir, name: options.name, segments: this.segments });
     this.reads = new LogReads({
       name: options.name,
       fs: options.fs,
@@ -104,6 +107,7 @@ export class PartitionLog implements PartitionLogApi {
       segments: this.segments,
       unwrittenBytes: () => this.writer.unwrittenBytes,
       files: () => this.files,
+      logStartOffset: () => this.front.logStartOffset,
     });
   }
 
@@ -122,45 +126,35 @@ export class PartitionLog implements PartitionLogApi {
     return log;
   }
 
-  /** online: serving; offline: reopening through recovery after a failed write path; corrupt: refused. */
+  // The state (documented on PartitionLogApi, log-types.ts; earliestOffset is the log start, log-front.ts).
   get status(): PartitionStatus {
     return this.writer.status;
   }
-
   get statusMessage(): string | undefined {
     return this.writer.statusMessage;
   }
-
   get earliestOffset(): number {
+    return this.front.logStartOffset;
+  }
+  get firstSegmentOffset(): number {
     return this.segments.earliestOffset;
   }
-
-  /** One past the last offset readers may see: durable here and, with replication, on every in-sync replica. */
   get highWatermark(): number {
     return this.watermark.value;
   }
-
-  /** One past the last offset written (durable or not): where the next batch goes. */
   get logEndOffset(): number {
     return this.segments.length === 0 ? this.watermark.durableOffset : this.active.nextOffset;
   }
-
-  /** One past the last offset acknowledged locally under the fsync policy. */
   get durableEndOffset(): number {
     return this.watermark.durableOffset;
   }
-
-  /** Replication's bound on the high watermark (on a follower: the leader's high watermark); undefined when none. */
   get highWatermarkBound(): number | undefined {
     return this.watermark.limit;
   }
-
-  /** Which leader epoch began where (persisted beside the segments). */
   get leaderEpochs(): LeaderEpochCache {
     if (this.epochs === undefined) throw new GafkaError("partition_offline", `partition ${this.options.name} is not open`, { retriable: true });
     return this.epochs;
   }
-
   get sizeBytes(): number {
     return this.segments.totalBytes;
   }
@@ -331,41 +325,30 @@ export class PartitionLog implements PartitionLogApi {
    */
   offsetForTimestamp(timestampMs: number): number {
     this.assertServing();
-    return this.reads.offsetForTimestamp(timestampMs, this.highWatermark);
+    return Math.max(this.earliestOffset, this.reads.offsetForTimestamp(timestampMs, this.highWatermark));
   }
 
   // ---------------------------------------------------------------- the high watermark (src/storage/high-watermark.ts)
 
+  // Read waiters and replication's bound (see PartitionLogApi in log-types.ts for the contracts).
   waitForData(offset: number, waitMs: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
     return this.watermark.waitForData(offset, waitMs, this.closed, signals);
   }
-
   addReadWaiter(waiter: ReadWaiter): boolean {
     return this.watermark.addReadWaiter(waiter, this.closed);
   }
-
   removeReadWaiter(waiter: ReadWaiter): void {
     this.watermark.removeReadWaiter(waiter);
   }
-
   /** Calls `listener` whenever durableEndOffset grows (the leader's replication streams wait on it). */
   onDurable(listener: () => void): void {
     this.watermark.onDurable(listener);
   }
-
-  /**
-   * Raises replication's bound on the high watermark (never lowers what
-   * readers already see); undefined lifts the bound (a leader with no
-   * in-sync follower: the high watermark is the durable end).
-   */
+  /** Raises replication's bound on the high watermark (never lowers what readers saw); undefined lifts it. */
   setHighWatermarkLimit(limit: number | undefined): void {
     this.watermark.setLimit(limit);
   }
-
-  /**
-   * Sets the bound as given, even below what readers saw: only for a broker
-   * taking up a role (start-up, a leader change), before it serves reads.
-   */
+  /** Sets the bound as given, even below what readers saw: only when taking up a role, before serving reads. */
   resetHighWatermarkLimit(limit: number | undefined): void {
     this.watermark.resetLimit(limit);
   }
@@ -381,6 +364,8 @@ export class PartitionLog implements PartitionLogApi {
   readFrames(offset: number, maxBytes: number): FramesRead {
     if (this.closed) throw new GafkaError("shutting_down", `partition ${this.options.name} is closed`, { retriable: true });
     this.assertServing();
+    const first = this.firstSegmentOffset;
+    if (offset < first) throw new GafkaError("offset_out_of_range", `partition ${this.options.name}: offset ${offset} was deleted; frames begin at ${first}`);
     return this.reads.readFrames(offset, maxBytes, this.watermark.durableOffset);
   }
 
@@ -429,6 +414,32 @@ export class PartitionLog implements PartitionLogApi {
     this.leaderEpochs.truncateFromEnd(offset);
   }
 
+  // ---------------------------------------------------------------- the log start (src/storage/log-front.ts)
+
+  /** DeleteRecords, or a follower following its leader: LogFront.advanceTo (offset at most the log end); durable when it returns. */
+  advanceLogStart(offset: number, reason: string): FrontDeleted | undefined {
+    this.assertWritable();
+    assert(offset <= this.logEndOffset, `the log start ${offset} stays at or below the log end ${this.logEndOffset}`);
+    return this.front.advanceTo(offset, reason);
+  }
+
+  /** Delete retention at `nowMs` (LogFront.applyRetention); durable when it returns. */
+  applyRetention(policy: RetentionPolicy, nowMs: number): FrontDeleted | undefined {
+    this.assertWritable();
+    return this.front.applyRetention(policy, nowMs);
+  }
+
+  /** A follower behind its leader's first segment: everything goes, the log starts again empty at `offset` (LogFront.restartAt). */
+  async restartAt(offset: number): Promise<void> {
+    await this.writer.settle();
+    this.assertWritable();
+    this.front.restartAt(offset);
+    this.segments.replace([createSegment(this.files, offset)]);
+    this.writer.loaded(0, offset);
+    this.watermark.reset(offset);
+    this.leaderEpochs.truncateFromEnd(0);
+  }
+
   // ---------------------------------------------------------------- open / close
 
   async close(): Promise<void> {
@@ -438,6 +449,7 @@ export class PartitionLog implements PartitionLogApi {
     await this.writer.close();
     this.watermark.wakeAll();
     this.segments.closeAll(this.fs);
+    this.front.close();
   }
 
   /** Reads the segment files and rebuilds the log's state: the recovery path (src/storage/log-loader.ts). */
@@ -445,6 +457,7 @@ export class PartitionLog implements PartitionLogApi {
     const { segments, epochs } = loadLog(this.files);
     this.epochs = epochs;
     this.segments.replace(segments);
+    this.front.load();
     const active = this.active;
     this.writer.loaded(active.sizeBytes, active.nextOffset);
     this.logger.debug(`partition ${this.options.name}: ${segments.length} segment(s), offsets [${this.earliestOffset}, ${active.nextOffset})`);
