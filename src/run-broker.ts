@@ -19,6 +19,10 @@ import { Authorizer } from "./security/authorizer.ts";
 import type { ClusterSecret } from "./security/cluster-secret.ts";
 import { PeerProofSigner, PeerProofVerifier } from "./security/peer-proof.ts";
 import { Broker } from "./broker/broker.ts";
+import { brokerDefaultTopicConfigs } from "./broker/broker-default-topic-configs.ts";
+import { RetentionTask } from "./broker/retention-task.ts";
+import type { TopicConfigSource } from "./broker/topic-config.ts";
+import { limits } from "./core/limits.ts";
 import type { BrokerConfig } from "./broker/config.ts";
 import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
 
@@ -58,6 +62,10 @@ export interface RunBrokerConfig extends BrokerConfig {
    * off on a loopback --host, required on any other.
    */
   authRequired?: boolean;
+  /** How often delete retention runs (`--retention-check-interval`); limits.retentionCheckIntervalMsDefault when absent. */
+  retentionCheckIntervalMs?: number;
+  /** Each topic's configuration for retention; the broker's defaults for every topic when absent (tests pass their own). */
+  topicConfigs?: TopicConfigSource;
   /** `--super-users`: principals (`User:admin`) that may do everything under --auth required. Default DEFAULT_SUPER_USERS. */
   superUsers?: readonly string[];
 }
@@ -78,6 +86,8 @@ export interface RunningBroker {
   groups: GroupCoordinator;
   /** Role, epoch, followers, promotion (src/replication). */
   replication: ReplicaManager;
+  /** Delete retention's periodic pass (runOnce() runs one now). */
+  retention: RetentionTask;
   /**
    * Stops accepting connections, wakes long polls, waits for in-flight
    * requests and appends, closes every log (fsync), then releases the data
@@ -209,6 +219,18 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   }
   // In the same tick as the server starts: no request arrives before the role is taken up.
   replication.begin(advertisedAddress(config.host, server.port));
+  const retention = new RetentionTask({
+    broker,
+    // Until topics carry their own configuration, every topic has the broker's defaults (broker-default-topic-configs.ts).
+    topicConfigs:
+      config.topicConfigs ??
+      brokerDefaultTopicConfigs({ segmentBytesMax: config.segmentBytesMax, messageBytesMax: config.messageBytesMax, minInsyncReplicas: replicationConfig.minInsyncReplicas }),
+    clock: config.clock,
+    logger: config.logger,
+    intervalMs: config.retentionCheckIntervalMs ?? limits.retentionCheckIntervalMsDefault,
+  });
+  retention.start();
+  metrics.watchRetention(retention);
   process.stdout.write(`listening on ${server.url}\n`);
   const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
@@ -222,6 +244,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     // Stop accepting first; the broker then wakes long polls so the server's
     // in-flight requests finish promptly, and waits for appends before closing logs.
     // Replication first: it ends the followers' never-ending streams, which server.stop() waits for.
+    retention.stop();
     await replication.stop();
     const serverStopped = server.stop();
     try {
@@ -237,6 +260,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     broker,
     groups,
     replication,
+    retention,
     stop: () => (stopping ??= stopOnce()),
   };
 }

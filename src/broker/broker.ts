@@ -14,6 +14,7 @@ import { CredentialStore } from "../security/credential-store.ts";
 import { SecurityAdmin } from "./security-admin.ts";
 import { ANONYMOUS, type Operation, type Principal, type Resource, WriteGate, type WriteGuard } from "./write-gate.ts";
 import { partitionsMax } from "./partitions-max.ts";
+import { deleteRecords, type DeleteRecordsRequest, type DeleteRecordsResult } from "./delete-records.ts";
 
 export type { PartitionDescription, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
 export type { Acks } from "./acks.ts";
@@ -22,6 +23,7 @@ export type { LogFactory } from "./partition-opener.ts";
 export type { TopicChangeListener } from "./topic-admin.ts";
 export type { BatchProduceResult, ProduceOptions, ProduceRecord } from "./produce-pipeline.ts";
 export { ProduceOutcomesError, type ProduceResult } from "./produce-outcomes.ts";
+export type { DeleteRecordsRequest, DeleteRecordsResult } from "./delete-records.ts";
 export type { FetchFormat, FetchOffset, FetchRequest, FetchResult, PartitionPosition } from "./partition-reader.ts";
 
 export interface BrokerOptions {
@@ -171,6 +173,18 @@ export class Broker {
   async deleteTopic(name: string, principal: Principal = ANONYMOUS): Promise<void> {
     this.gate.admit(principal, "delete_topic", { kind: "topic", name });
     return this.admin.delete(name);
+  }
+
+  /**
+   * Kafka's DeleteRecords (src/broker/delete-records.ts): moves each named
+   * partition's log start up to `before`, deleting the segments wholly below
+   * it. A write: refused (not_leader) unless the gate admits it (DELETE on
+   * the topic). Durable here when it resolves.
+   */
+  deleteRecords(topicName: string, requests: readonly DeleteRecordsRequest[], principal: Principal = ANONYMOUS): DeleteRecordsResult[] {
+    this.gate.admit(principal, "delete_records", { kind: "topic", name: topicName });
+    this.state.checkAccepting();
+    return deleteRecords(this.state, topicName, requests);
   }
 
   /** Replication's entry point on a follower: deletes a topic its leader no longer has. Passes no gate. */

@@ -150,6 +150,7 @@ const NEEDS_LEASE: Partial<Record<Operation, boolean>> = {
   produce: false,
   create_topic: false,
   delete_topic: false,
+  delete_records: false,
   group_join: true,
   group_heartbeat: true,
   group_leave: true,

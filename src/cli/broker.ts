@@ -55,6 +55,12 @@ export default defineCommand({
       valueHint: "duration",
       default: "10m",
     },
+    "retention-check-interval": {
+      type: "string",
+      description: "How often delete retention removes old segments (Kafka's log.retention.check.interval.ms)",
+      valueHint: "duration",
+      default: "5m",
+    },
     "min-insync-replicas": {
       type: "string",
       description: "acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader included",
@@ -142,6 +148,7 @@ export default defineCommand({
       partitionsMax: partitionsMax(args["partitions-max"] === undefined ? undefined : integerArg("partitions-max", args["partitions-max"], 1, limits.partitionsPerBrokerMax)),
       groupsMax: integerArg("groups-max", args["groups-max"], 1, 1_000_000),
       metricsGroupPartitions: args["metrics-group-partitions"],
+      retentionCheckIntervalMs: durationArg("retention-check-interval", args["retention-check-interval"], 1),
       replication: {
         role: args.role as "leader" | "follower",
         leader: args.leader,

@@ -10,6 +10,7 @@ import { watchLogs } from "./log-gauges.ts";
 import { watchProcess } from "./process-gauges.ts";
 import { MetricsRegistry } from "./registry.ts";
 import { watchReplication, type ReplicationStatusSource } from "./replication-gauges.ts";
+import { type RetentionSource, watchRetention } from "./retention-counters.ts";
 import { RouteInstrument } from "./route-instrument.ts";
 import { TopicTraffic } from "./topic-traffic.ts";
 
@@ -112,6 +113,11 @@ export class BrokerMetrics {
     watchLogs(this.registry, sources.broker);
     watchGroups(this.registry, sources.groups, this.options);
     if (sources.replication !== undefined) watchReplication(this.registry, sources.replication);
+  }
+
+  /** Adds the counters of delete retention (src/broker/retention-task.ts), read at scrape time. */
+  watchRetention(source: RetentionSource): void {
+    watchRetention(this.registry, source);
   }
 
   /** The text exposition (format 0.0.4). */

@@ -9,7 +9,7 @@ export function watchLogs(registry: MetricsRegistry, broker: Broker): void {
   const partitionLabels = ["topic", "partition"];
   const startOffset = registry.gauge({
     name: "gafka_log_start_offset",
-    help: "First offset a partition holds.",
+    help: "A partition's log start offset: the first offset a consumer may read (retention and DeleteRecords move it).",
     labelNames: partitionLabels,
   });
   const endOffset = registry.gauge({

@@ -1,5 +1,6 @@
 import type { TopicDescription } from "../../broker/broker.ts";
 import { invalidRequest } from "../../core/errors.ts";
+import { limits } from "../../core/limits.ts";
 import { principalOf, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 
@@ -31,6 +32,28 @@ async function deleteTopic(request: Bun.BunRequest, context: RouteContext): Prom
   return Response.json({ deleted: name });
 }
 
+/**
+ * POST /api/v1/topics/{name}/delete-records {"partitions": [{"partition", "before"}]}
+ * → {"topic", "partitions": [{"partition", "log_start_offset"}]} (Kafka's DeleteRecords; `before` -1: the high watermark).
+ */
+async function deleteRecords(request: Bun.BunRequest, context: RouteContext): Promise<Response> {
+  const name = topicParameter(request);
+  const body = await readJsonObject(request, context.requestBytesMax);
+  const partitions = body.partitions;
+  if (!Array.isArray(partitions) || partitions.length === 0 || partitions.length > limits.partitionsPerTopicMax) {
+    throw invalidRequest("field 'partitions' must be a non-empty array of {partition, before}", { field: "partitions" });
+  }
+  const requests = partitions.map((item: unknown) => {
+    const entry = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+    if (typeof entry.partition !== "number" || typeof entry.before !== "number") {
+      throw invalidRequest("each of 'partitions' needs a number 'partition' and a number 'before'", { field: "partitions" });
+    }
+    return { partition: entry.partition, before: entry.before };
+  });
+  const results = context.broker.deleteRecords(name, requests, principalOf(request));
+  return Response.json({ topic: name, partitions: results.map((r) => ({ partition: r.partition, log_start_offset: r.logStartOffset })) });
+}
+
 function topicParameter(request: Bun.BunRequest): string {
   return (request.params as Record<string, string>).name ?? "";
 }
@@ -56,4 +79,5 @@ export const topicRoutes: Route[] = [
   { method: "GET", path: "/api/v1/topics", handle: listTopics },
   { method: "GET", path: "/api/v1/topics/{name}", handle: describeTopic },
   { method: "DELETE", path: "/api/v1/topics/{name}", handle: deleteTopic },
+  { method: "POST", path: "/api/v1/topics/{name}/delete-records", handle: deleteRecords },
 ];

@@ -138,6 +138,11 @@ const BUILDERS: Record<string, Builder> = {
   "GET /api/v1/topics": () => shape("GET", "/api/v1/topics"),
   "GET /api/v1/topics/{name}": (rng, scope) => shape("GET", "/api/v1/topics/{name}", { params: { name: readableTopic(rng, scope) } }),
   "DELETE /api/v1/topics/{name}": (rng, scope) => shape("DELETE", "/api/v1/topics/{name}", { params: { name: rng.pick(scope.scratchTopics) } }),
+  "POST /api/v1/topics/{name}/delete-records": (rng, scope) =>
+    shape("POST", "/api/v1/topics/{name}/delete-records", {
+      params: { name: rng.pick(scope.scratchTopics) },
+      body: { partitions: [{ partition: rng.int(0, 2), before: rng.pick([-1, 0, rng.int(0, 50)]) }] },
+    }),
   "GET /api/v1/consumer-groups": () => shape("GET", "/api/v1/consumer-groups"),
   "GET /api/v1/consumer-groups/{group}/status": (rng, scope) =>
     shape("GET", "/api/v1/consumer-groups/{group}/status", { params: { group: rng.chance(0.3) ? scope.referenceGroup : rng.pick(scope.scratchGroups) } }),
