@@ -108,7 +108,7 @@ describe("gafka consume --group", () => {
     expect(offsets(first)).toEqual([0, 1, 2, 3]);
     expect(offsets(second)).toEqual([4, 5, 6, 7]);
     expect((await admin.describeGroup("counted-group")).partitions).toEqual([
-      { topic: "counted", partition: 0, committedOffset: 8, logEndOffset: 10, lag: 2, owner: null },
+      { topic: "counted", partition: 0, committedOffset: 8, logStartOffset: 0, belowLogStart: false, logEndOffset: 10, lag: 2, owner: null },
     ]);
   });
 

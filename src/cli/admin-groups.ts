@@ -98,7 +98,8 @@ function partitionsTable(group: GroupDescription): string {
     rows.push([
       partition.topic,
       String(partition.partition),
-      cell(partition.committedOffset),
+      // A group below the log start resumes there: say so beside what it committed.
+      partition.belowLogStart ? `${partition.committedOffset} (log start ${partition.logStartOffset})` : cell(partition.committedOffset),
       cell(partition.logEndOffset),
       cell(partition.lag),
       cell(partition.owner),

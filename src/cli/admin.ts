@@ -52,6 +52,22 @@ const deleteTopic = defineCommand({
   },
 });
 
+const deleteRecords = defineCommand({
+  meta: { name: "delete-records", description: "Delete a partition's records below an offset for good (Kafka's DeleteRecords)" },
+  args: {
+    topic: { type: "string", description: "Topic name", required: true },
+    partition: { type: "string", description: "Partition", required: true },
+    before: { type: "string", description: "Delete every record below this offset (-1: the high watermark)", required: true },
+    ...clientArgs,
+  },
+  async run({ args }) {
+    const partition = integerArg("partition", args.partition, 0, limits.partitionsPerTopicMax - 1);
+    const before = integerArg("before", args.before, -1);
+    const [result] = await new Admin(oneShotClientOptions(args)).deleteRecords(args.topic, [{ partition, before }]);
+    console.log(`${args.topic}-${partition}: log start offset ${result!.logStartOffset}`);
+  },
+});
+
 const verify = defineCommand({
   meta: { name: "verify", description: "Check every frame of every segment in a data dir (read-only; run it with the broker stopped)" },
   args: {
@@ -83,6 +99,7 @@ export default defineCommand({
     "list-topics": listTopics,
     "describe-topic": describeTopic,
     "delete-topic": deleteTopic,
+    "delete-records": deleteRecords,
     verify,
     groups: () => import("./admin-groups.ts").then((module) => module.default),
     promote: () => import("./admin-promote.ts").then((module) => module.default),

@@ -46,6 +46,8 @@ export function groupDescriptionJson(group: GroupDescription) {
       topic: partition.topic,
       partition: partition.partition,
       committed_offset: partition.committedOffset,
+      log_start_offset: partition.logStartOffset,
+      below_log_start: partition.belowLogStart,
       log_end_offset: partition.logEndOffset,
       lag: partition.lag,
       owner: partition.owner,

@@ -79,6 +79,10 @@ export interface GroupMemberDescription {
 export interface GroupPartitionStatus extends TopicPartition {
   /** The next offset the group will consume; null before its first commit. */
   committedOffset: number | null;
+  /** The partition's log start offset (the first it still serves); null when offline, gone, or from an older broker. */
+  logStartOffset: number | null;
+  /** The committed offset is below the log start (those records were deleted): the group resumes at the log start. */
+  belowLogStart: boolean;
   /** The partition's high watermark; null when the partition is offline or gone. */
   logEndOffset: number | null;
   lag: number | null;
@@ -136,6 +140,18 @@ export class Admin {
 
   async deleteTopic(name: string): Promise<void> {
     await this.http.request<unknown>("DELETE", topicPath(name));
+  }
+
+  /**
+   * Kafka's DeleteRecords: each partition's log start moves up to `before`
+   * (-1: the high watermark) and its records below are gone for good.
+   * Resolves with each partition's log start offset now; rejects with
+   * `offset_out_of_range` (416) for a `before` past the high watermark.
+   */
+  async deleteRecords(topic: string, partitions: readonly { partition: number; before: number }[]): Promise<{ partition: number; logStartOffset: number }[]> {
+    const body = { partitions: partitions.map(({ partition, before }) => ({ partition, before })) };
+    const answer = await this.http.request<{ partitions: { partition: number; log_start_offset: number }[] }>("POST", `${topicPath(topic)}/delete-records`, { body });
+    return answer.partitions.map((p) => ({ partition: p.partition, logStartOffset: p.log_start_offset }));
   }
 
   async health(): Promise<BrokerHealth> {
@@ -297,6 +313,8 @@ function groupDescription(wire: WireGroupStatus): GroupDescription {
       topic: partition.topic,
       partition: partition.partition,
       committedOffset: partition.committed_offset,
+      logStartOffset: partition.log_start_offset ?? null,
+      belowLogStart: partition.below_log_start ?? false,
       logEndOffset: partition.log_end_offset,
       lag: partition.lag,
       owner: partition.owner,

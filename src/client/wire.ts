@@ -165,6 +165,9 @@ export interface WireGroupStatus {
     topic: string;
     partition: number;
     committed_offset: number | null;
+    /** Absent from an older broker. */
+    log_start_offset?: number | null;
+    below_log_start?: boolean;
     log_end_offset: number | null;
     lag: number | null;
     owner: string | null;

@@ -69,6 +69,10 @@ export interface OffsetCommit extends TopicPartition {
 
 export interface PartitionStatus extends TopicPartition {
   committedOffset: number | null;
+  /** The partition's log start offset; null when the partition is offline or gone. */
+  logStartOffset: number | null;
+  /** The committed offset lies below the log start (retention or DeleteRecords took those records): the group resumes at the log start. */
+  belowLogStart: boolean;
   logEndOffset: number | null;
   lag: number | null;
   owner: string | null;

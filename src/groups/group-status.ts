@@ -78,13 +78,19 @@ export class GroupStatusView {
   private partitionStatus(groupId: string, group: Group | undefined, tp: TopicPartition): PartitionStatus {
     const committedOffset = this.offsets.acknowledged(groupId, tp.topic, tp.partition)?.offset ?? null;
     let logEndOffset: number | null = null;
+    let logStartOffset: number | null = null;
     try {
-      logEndOffset = this.broker.partitionBounds(tp.topic, tp.partition).highWatermark;
+      const bounds = this.broker.partitionBounds(tp.topic, tp.partition);
+      logEndOffset = bounds.highWatermark;
+      logStartOffset = bounds.earliest;
     } catch {
       // The topic was deleted or the partition is offline: no log end to report.
     }
-    const lag = logEndOffset === null ? null : logEndOffset - (committedOffset ?? this.safeEarliest(tp));
-    return { ...tp, committedOffset, logEndOffset, lag, owner: group?.ownerOf(tp)?.memberId ?? null };
+    const belowLogStart = committedOffset !== null && logStartOffset !== null && committedOffset < logStartOffset;
+    // Lag from where the group will read next: a committed offset below the log start resumes at the log start.
+    const position = committedOffset === null || belowLogStart ? (logStartOffset ?? this.safeEarliest(tp)) : committedOffset;
+    const lag = logEndOffset === null ? null : logEndOffset - position;
+    return { ...tp, committedOffset, logStartOffset, belowLogStart, logEndOffset, lag, owner: group?.ownerOf(tp)?.memberId ?? null };
   }
 
   private safeEarliest(tp: TopicPartition): number {

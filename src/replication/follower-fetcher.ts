@@ -81,6 +81,8 @@ export class FollowerFetcher {
   private sessionId: string | undefined;
   private readonly logs = new Map<string, { topic: string; partition: number; log: PartitionLogApi }>();
   private readonly unacked = new Map<string, { topic: string; partition: number; offset: number }>();
+  /** Each partition's log start as the leader last said: followed as far as this log reaches. */
+  private readonly leaderLogStarts = new Map<string, number>();
   /** The offsets stream's position this follower holds durably and has not reported yet. */
   private unackedOffsetsSequence: number | undefined;
   private ackInFlight: Promise<void> | undefined;
@@ -289,6 +291,13 @@ export class FollowerFetcher {
       }
       case "start": {
         const log = this.logOf(message.topic, message.partition);
+        if (message.restart === true) {
+          this.options.logger.warn(
+            `${checkpointKey(message.topic, message.partition)}: the leader's log begins at ${message.offset}, past where this copy agrees with it: starting again there`,
+          );
+          await log.restartAt(message.offset);
+          return;
+        }
         if (log.logEndOffset > message.offset) {
           this.options.logger.warn(
             `${checkpointKey(message.topic, message.partition)}: dropping offsets ${message.offset}..${log.logEndOffset - 1}, which the leader does not have`,
@@ -303,7 +312,10 @@ export class FollowerFetcher {
         const log = this.logOf(message.topic, message.partition);
         const key = checkpointKey(message.topic, message.partition);
         const appended = this.options.broker.appendAsFollower(message.topic, message.partition, message.frames, message.startsSegment).then(
-          () => this.durable(key, message.topic, message.partition, log.durableEndOffset),
+          () => {
+            this.durable(key, message.topic, message.partition, log.durableEndOffset);
+            this.applyLogStart(key, log);
+          },
           (error: unknown) => {
             this.failure ??= error;
             this.current?.abort();
@@ -316,7 +328,11 @@ export class FollowerFetcher {
         return;
       }
       case "high_watermarks":
-        for (const entry of message.entries) this.findLog(entry.topic, entry.partition)?.setHighWatermarkLimit(entry.highWatermark);
+        for (const entry of message.entries) {
+          const log = this.findLog(entry.topic, entry.partition);
+          log?.setHighWatermarkLimit(entry.highWatermark);
+          if (log !== undefined && entry.logStartOffset !== undefined) this.followLogStart(checkpointKey(entry.topic, entry.partition), log, entry.logStartOffset);
+        }
         return;
       case "offsets":
         if (this.options.offsets === undefined) return;
@@ -371,6 +387,25 @@ export class FollowerFetcher {
     this.logs.clear();
     for (const entry of broker.partitionEntries()) {
       if (entry.log !== undefined) this.logs.set(checkpointKey(entry.topic, entry.partition), { topic: entry.topic, partition: entry.partition, log: entry.log });
+    }
+  }
+
+  /** The leader's log start moved (retention, DeleteRecords): this log follows, deleting the same segments. */
+  private followLogStart(key: string, log: PartitionLogApi, leaderLogStart: number): void {
+    this.leaderLogStarts.set(key, leaderLogStart);
+    this.applyLogStart(key, log);
+  }
+
+  /** Moves this log's start up to the leader's, at most to this log's end (the rest follows as the frames arrive). */
+  private applyLogStart(key: string, log: PartitionLogApi): void {
+    const leaderLogStart = this.leaderLogStarts.get(key);
+    if (leaderLogStart === undefined) return;
+    const target = Math.min(leaderLogStart, log.logEndOffset);
+    if (target <= log.earliestOffset) return;
+    try {
+      log.advanceLogStart(target, "following the leader's log start");
+    } catch (error) {
+      this.options.logger.warn(`${key}: could not follow the leader's log start ${leaderLogStart}: ${error instanceof Error ? error.message : error}`);
     }
   }
 

@@ -17,7 +17,7 @@ import type { KnownBroker } from "./replication-state.ts";
 import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.ts";
 import { newSessionId } from "./session-id.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
-import { streamStartOffset } from "./truncation.ts";
+import { fromFirstSegment, type StreamStart, streamStart } from "./truncation.ts";
 import type { AckReport, StreamRequest } from "./follower-requests.ts";
 
 export type { FollowerStatus } from "./follower-replica.ts";
@@ -228,18 +228,18 @@ export class LeaderReplicator implements SessionSource {
       const mine = reported.get(key);
       if (mine !== undefined && mine.logEndOffset === null) continue; // the follower cannot take it now
       const sameTopic = mine !== undefined && mine.topicCreatedAtMs === leaderPartition.topicCreatedAtMs;
-      let start: number;
+      let start: StreamStart;
       try {
-        start = sameTopic ? streamStartOffset(leaderPartition.log, mine.epochs, mine.logEndOffset!) : 0;
+        start = sameTopic ? streamStart(leaderPartition.log, mine.epochs, mine.logEndOffset!) : fromFirstSegment(leaderPartition.log, 0);
       } catch (error) {
         // This partition is offline here (being recovered): stream the others, and start over soon.
         this.logger.warn(`replication to follower ${follower.id}: ${key} is not readable now: ${error instanceof Error ? error.message : error}`);
         postponed++;
         continue;
       }
-      replica.ackedOffset = sameTopic ? Math.min(start, mine.durableEndOffset) : 0;
+      replica.ackedOffset = sameTopic && !start.restart ? Math.min(start.offset, mine.durableEndOffset) : 0;
       replica.sent = [];
-      session.startPartition(key, leaderPartition.topic, leaderPartition.partition, start);
+      session.startPartition(key, leaderPartition.topic, leaderPartition.partition, start.offset, start.restart);
     }
     if (postponed > 0) this.options.clock.setTimeout(() => session.close(), POSTPONED_RETRY_MS);
     return session;

@@ -19,9 +19,9 @@ import { isSessionId } from "./session-id.ts";
  * | type | name            | payload |
  * |------|-----------------|---------|
  * | 1    | metadata        | JSON {"session", "cluster_id", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "replicas", "min_insync_replicas", "replica_lag_max_ms"} — the leader's whole topic list, its followers, its replica count R (the leader and the most followers it has had at once under this leadership, expired ones included: never lowered; an older leader leaves it out, then R = 1 + followers), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion; first on every stream and again after each change |
- * | 2    | start           | JSON {"topic", "partition", "offset"} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there |
+ * | 2    | start           | JSON {"topic", "partition", "offset", "restart"?} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there; `restart: true` (the follower's log ends, or stops agreeing, below the leader's first segment, which retention or DeleteRecords deleted): the follower deletes every segment and starts again, empty, at `offset`, the leader's first segment's base |
  * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
- * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark"}] |
+ * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark", "log_start_offset"?}] — sent when either moves; `log_start_offset` is the leader's log start (retention, DeleteRecords): the follower moves its own up to it (at most its log end), deleting the same segments, so both keep the same segment files (absent from an older leader) |
  * | 5    | offsets         | JSON {"snapshot": bool, "sequence", "entries": [{"group", "topic", "partition", "offset", "committed_at"}]} — committed group offsets; a snapshot replaces every offset the follower holds; offset -1 deletes. `sequence`: the leader's offset-store write these entries end at (a snapshot: the last write it includes); the follower reports it back (ack's `offsets_sequence`) once it holds them durably |
  * | 6    | heartbeat       | JSON {"leader_epoch"} — at least every heartbeat interval (a quarter of the leader's --replica-lag-max, at most a second), even while other messages flow: a dead stream is noticed, and the follower answers each with an ack that echoes the latest `sent_at` |
  * | 7    | sent_at         | JSON {"sent_at"} — the leader's monotonic clock (ms) when it put out the messages that follow, up to the next `sent_at`; first in every write to the stream. The follower echoes the latest it received in its acks: an echo proves the follower heard the leader as of that time, which is what the leader's lease (leader-lease.ts) runs from |
@@ -60,9 +60,9 @@ export type StreamMessage =
       /** The leader's --replica-lag-max, its lease period; absent from an older leader. */
       replicaLagMaxMs?: number;
     }
-  | { type: "start"; topic: string; partition: number; offset: number }
+  | { type: "start"; topic: string; partition: number; offset: number; restart?: boolean }
   | { type: "batches"; topic: string; partition: number; highWatermark: number; startsSegment: boolean; frames: Uint8Array }
-  | { type: "high_watermarks"; entries: { topic: string; partition: number; highWatermark: number }[] }
+  | { type: "high_watermarks"; entries: { topic: string; partition: number; highWatermark: number; logStartOffset?: number }[] }
   | { type: "offsets"; snapshot: boolean; sequence: number; entries: ReplicatedOffset[] }
   | { type: "heartbeat"; leaderEpoch: number }
   | { type: "sent_at"; sentAtMs: number }
@@ -114,9 +114,9 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
         replica_lag_max_ms: message.replicaLagMaxMs,
       };
     case "start":
-      return { topic: message.topic, partition: message.partition, offset: message.offset };
+      return { topic: message.topic, partition: message.partition, offset: message.offset, ...(message.restart ? { restart: true } : {}) };
     case "high_watermarks":
-      return message.entries.map((e) => ({ topic: e.topic, partition: e.partition, high_watermark: e.highWatermark }));
+      return message.entries.map((e) => ({ topic: e.topic, partition: e.partition, high_watermark: e.highWatermark, log_start_offset: e.logStartOffset }));
     case "offsets":
       return {
         snapshot: message.snapshot,
@@ -224,11 +224,16 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         replicaLagMaxMs: positiveInteger(json.replica_lag_max_ms),
       };
     case TYPE_CODES.start:
-      return { type: "start", topic: json.topic, partition: json.partition, offset: json.offset };
+      return { type: "start", topic: json.topic, partition: json.partition, offset: json.offset, ...(json.restart === true ? { restart: true } : {}) };
     case TYPE_CODES.high_watermarks:
       return {
         type: "high_watermarks",
-        entries: (json as any[]).map((e) => ({ topic: e.topic, partition: e.partition, highWatermark: e.high_watermark })),
+        entries: (json as any[]).map((e) => ({
+          topic: e.topic,
+          partition: e.partition,
+          highWatermark: e.high_watermark,
+          ...(Number.isSafeInteger(e.log_start_offset) && e.log_start_offset >= 0 ? { logStartOffset: e.log_start_offset } : {}),
+        })),
       };
     case TYPE_CODES.offsets:
       return {

@@ -36,6 +36,8 @@ interface Position {
   partition: number;
   nextOffset: number;
   sentHighWatermark: number;
+  /** The log start last told the follower (on a high_watermarks entry); -1: not yet. */
+  sentLogStart: number;
 }
 
 /**
@@ -96,10 +98,10 @@ export class StreamSession {
     this.wake();
   }
 
-  /** Streams the partition from `offset`, telling the follower to cut back to it first. */
-  startPartition(key: string, topic: string, partition: number, offset: number): void {
-    this.positions.set(key, { topic, partition, nextOffset: offset, sentHighWatermark: -1 });
-    this.send({ type: "start", topic, partition, offset });
+  /** Streams the partition from `offset`, telling the follower to cut back to it first (`restart`: to drop its log and start again there). */
+  startPartition(key: string, topic: string, partition: number, offset: number, restart = false): void {
+    this.positions.set(key, { topic, partition, nextOffset: offset, sentHighWatermark: -1, sentLogStart: -1 });
+    this.send({ type: "start", topic, partition, offset, ...(restart ? { restart: true } : {}) });
   }
 
   stopPartition(key: string): void {
@@ -161,13 +163,20 @@ export class StreamSession {
       if (snapshot !== undefined) out.push(encodeMessage({ type: "security", snapshot }));
     }
     let budget = PULL_BYTES_MAX;
-    const moved: { topic: string; partition: number; highWatermark: number }[] = [];
+    const moved: { topic: string; partition: number; highWatermark: number; logStartOffset: number }[] = [];
     const keys = [...this.positions.keys()];
     for (let i = 0; i < keys.length; i++) {
       const key = keys[(i + this.rotation) % keys.length]!;
       const position = this.positions.get(key)!;
       const log = this.source.logOf(key);
       if (log === undefined || log.status !== "online") continue;
+      if (position.nextOffset < log.firstSegmentOffset) {
+        // Retention or DeleteRecords deleted what this follower still needed: it starts again at the first segment.
+        position.nextOffset = log.firstSegmentOffset;
+        position.sentHighWatermark = -1;
+        position.sentLogStart = -1;
+        out.push(encodeMessage({ type: "start", topic: position.topic, partition: position.partition, offset: position.nextOffset, restart: true }));
+      }
       if (budget > 0 && position.nextOffset < log.durableEndOffset) {
         const sent = this.sendFrames(key, position, log, budget, sentAtMs);
         if (sent !== undefined) {
@@ -177,9 +186,11 @@ export class StreamSession {
         }
       }
       const highWatermark = log.highWatermark;
-      if (highWatermark !== position.sentHighWatermark) {
+      const logStartOffset = log.earliestOffset;
+      if (highWatermark !== position.sentHighWatermark || logStartOffset !== position.sentLogStart) {
         position.sentHighWatermark = highWatermark;
-        moved.push({ topic: position.topic, partition: position.partition, highWatermark });
+        position.sentLogStart = logStartOffset;
+        moved.push({ topic: position.topic, partition: position.partition, highWatermark, logStartOffset });
       }
     }
     this.rotation++;

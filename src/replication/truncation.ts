@@ -38,11 +38,29 @@ function endOfEpoch(epochs: readonly EpochEntry[], epoch: number, logEndOffset: 
   return logEndOffset;
 }
 
-/** Where a follower's stream starts: where its copy stops agreeing with the leader's `log`, at a batch boundary of that log. */
-export function streamStartOffset(log: PartitionLogApi, epochs: EpochEntry[], followerLogEnd: number): number {
+/** Where a follower's stream starts; `restart`: the follower drops its whole log and starts again, empty, at `offset`. */
+export interface StreamStart {
+  offset: number;
+  restart: boolean;
+}
+
+/**
+ * Where a follower's stream starts: where its copy stops agreeing with the
+ * leader's `log`, at a batch boundary of that log. When that lies below the
+ * leader's first segment (retention or DeleteRecords deleted it), the
+ * follower cannot be brought level from there: it restarts at the first
+ * segment's base, so the segments both hold begin at the same offsets.
+ */
+export function streamStart(log: PartitionLogApi, epochs: EpochEntry[], followerLogEnd: number): StreamStart {
   const offset = divergenceOffset(
     { logEndOffset: log.logEndOffset, endOf: (epoch, end) => log.leaderEpochs.endOf(epoch, end) },
     { epochs, logEndOffset: followerLogEnd },
   );
-  return offset < log.logEndOffset ? log.batchBaseOffsetOf(offset) : offset;
+  return fromFirstSegment(log, offset < log.logEndOffset ? log.batchBaseOffsetOf(offset) : offset);
+}
+
+/** `offset`, or a restart at the leader's first segment when `offset` lies below it. */
+export function fromFirstSegment(log: PartitionLogApi, offset: number): StreamStart {
+  const first = log.firstSegmentOffset;
+  return offset < first ? { offset: first, restart: true } : { offset, restart: false };
 }

@@ -57,6 +57,8 @@ function statusJson(status: GroupStatus) {
       topic: p.topic,
       partition: p.partition,
       committed_offset: p.committedOffset,
+      log_start_offset: p.logStartOffset,
+      below_log_start: p.belowLogStart,
       log_end_offset: p.logEndOffset,
       lag: p.lag,
       owner: p.owner,
