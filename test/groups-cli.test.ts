@@ -263,8 +263,8 @@ describe("gafka admin groups", () => {
     expect(json).toEqual(overHttp);
     expect(json).toMatchObject({ group_id: "adm-group", state: "empty", assignor: "round-robin", members: [] });
     expect(json.partitions).toEqual([
-      { topic: "adm", partition: 0, committed_offset: 5, log_end_offset: 5, lag: 0, owner: null },
-      { topic: "adm", partition: 1, committed_offset: 3, log_end_offset: 3, lag: 0, owner: null },
+      { topic: "adm", partition: 0, committed_offset: 5, log_start_offset: 0, below_log_start: false, log_end_offset: 5, lag: 0, owner: null },
+      { topic: "adm", partition: 1, committed_offset: 3, log_start_offset: 0, below_log_start: false, log_end_offset: 3, lag: 0, owner: null },
     ]);
     const listedJson = JSON.parse((await cli("list", "--json")).stdout);
     expect(listedJson).toEqual(((await (await fetch(`${broker.url}/api/v1/consumer-groups`)).json()) as { groups: unknown[] }).groups);
