@@ -22,6 +22,9 @@ const messages: StreamMessage[] = [
     },
   },
   { type: "batches", topic: "ünïcode-topic", partition: 0, highWatermark: 0, startsSegment: false, frames: new Uint8Array([1, 2, 3]) },
+  // The log start: a restart at the leader's first segment, and the leader's log start beside its high watermark.
+  { type: "start", topic: "orders", partition: 0, offset: 4096, restart: true },
+  { type: "high_watermarks", entries: [{ topic: "orders", partition: 1, highWatermark: 99, logStartOffset: 40 }] },
 ];
 
 test("messages survive any chunking of the stream", () => {

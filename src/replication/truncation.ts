@@ -56,7 +56,8 @@ export function streamStart(log: PartitionLogApi, epochs: EpochEntry[], follower
     { logEndOffset: log.logEndOffset, endOf: (epoch, end) => log.leaderEpochs.endOf(epoch, end) },
     { epochs, logEndOffset: followerLogEnd },
   );
-  return fromFirstSegment(log, offset < log.logEndOffset ? log.batchBaseOffsetOf(offset) : offset);
+  if (offset < log.firstSegmentOffset) return { offset: log.firstSegmentOffset, restart: true };
+  return { offset: offset < log.logEndOffset ? log.batchBaseOffsetOf(offset) : offset, restart: false };
 }
 
 /** `offset`, or a restart at the leader's first segment when `offset` lies below it. */
