@@ -58,7 +58,7 @@ test("join, heartbeat, group consume over two topics, commit, status, leave", as
   expect(status.body).toMatchObject({ group_id: "g", state: "stable", generation: 1, assignor: "sticky" });
   expect(status.body.members[0]).toMatchObject({ consumer_id: "m1", topics: ["a", "b"], session_timeout_ms: 5000 });
   expect(status.body.partitions).toContainEqual({ topic: "b", partition: 0, committed_offset: 1, log_start_offset: 0, below_log_start: false, log_end_offset: 1, lag: 0, owner: "m1" });
-  expect(status.body.partitions).toContainEqual({ topic: "a", partition: 0, committed_offset: 2, log_end_offset: 2, lag: 0, owner: "m1" });
+  expect(status.body.partitions).toContainEqual({ topic: "a", partition: 0, committed_offset: 2, log_start_offset: 0, below_log_start: false, log_end_offset: 2, lag: 0, owner: "m1" });
 
   const list = await call("GET", "/api/v1/consumer-groups");
   expect(list.body.groups).toEqual([{ group_id: "g", state: "stable", generation: 1, members: 1 }]);
