@@ -20,7 +20,6 @@ import type { ReadWaiter } from "./read-waiters.ts";
 import type { RetentionPolicy } from "./retention-policy.ts";
 import type { Segment } from "./segment.ts";
 import { createSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
-
 export type { PartitionLogOptions } from "./partition-log-options.ts";
 
 /**
