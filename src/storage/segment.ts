@@ -66,11 +66,16 @@ export class Segment {
     this.nextOffset = nextOffset;
   }
 
-  /** Takes the indexes rebuilt from a scan of the file in place of the ones found wrong. */
+  /**
+   * Takes the indexes rebuilt from a scan of the file in place of the ones
+   * found wrong. The largest timestamp only grows: a scan of an active
+   * segment sees only what is written, not the frames still waiting for the
+   * turn's write.
+   */
   replaceIndex(index: OffsetIndex, indexIntervalBytes: number, timeIndex: TimeIndex, maxTimestampMs: number): void {
     this.index = index;
     this.timeIndex = timeIndex;
-    this.maxTimestampMs = maxTimestampMs;
+    this.maxTimestampMs = Math.max(this.maxTimestampMs, maxTimestampMs);
     const last = index.lastPosition;
     this.bytesSinceIndexEntry = last < 0 ? indexIntervalBytes : this.sizeBytes - last;
   }

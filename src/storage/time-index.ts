@@ -52,11 +52,9 @@ export class TimeIndex {
   /** Adds an entry: the offset grows, the running maximum does not fall (the log only appends). */
   append(maxTimestampMs: number, relativeOffset: number): void {
     const last = this.entryCount - 1;
-    assert(
-      last < 0 || (relativeOffset > this.relativeOffsets[last]! && maxTimestampMs >= this.timestampsMs[last]!),
-      `time index entries must grow: (${maxTimestampMs}, ${relativeOffset}) after entry ${last}`,
-    );
-    assert(relativeOffset >= 0, `time index offsets are not negative: ${relativeOffset}`);
+    const grows = relativeOffset >= 0 && (last < 0 || (relativeOffset > this.relativeOffsets[last]! && maxTimestampMs >= this.timestampsMs[last]!));
+    // The message is built only on failure: this runs on the append path.
+    if (!grows) assert(false, `time index entries must grow from 0: (${maxTimestampMs}, ${relativeOffset}) after entry ${last}`);
     if (this.entryCount === this.relativeOffsets.length) this.grow();
     this.timestampsMs[this.entryCount] = maxTimestampMs;
     this.relativeOffsets[this.entryCount] = relativeOffset;
