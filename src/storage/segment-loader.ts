@@ -115,7 +115,7 @@ export function loadSegment(files: SegmentFiles, baseOffset: number, nextBase: n
     segment.timeIndex = scan.timeIndex;
     segment.maxTimestampMs = scan.maxTimestampMs;
     if (nextBase !== undefined) {
-      if (fs.exists(indexPath)) logger.warn(`partition ${name}: the offset index ${indexPath} did not match ${logPath}; rebuilt it and its time index from a scan`);
+      if (fs.exists(indexPath)) logger.warn(`partition ${name}: the offset index ${indexPath} did not match ${logPath}; rebuilt it from a scan`);
       writeIndexFile(files, segment);
     }
     return segment;
