@@ -20,6 +20,8 @@ export interface CheckedClientBatch {
   bytes: Uint8Array;
   recordCount: number;
   baseTimestampMs: number;
+  /** The batch's maxTimestamp, checked against its records (the time index keeps it). */
+  maxTimestampMs: number;
   /** Key + value bytes of its records (what the traffic metrics count). */
   payloadBytes: number;
 }
@@ -88,7 +90,7 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
     if (baseTimestampMs + largestDeltaMs !== maxTimestampMs) {
       throw fault(`has maxTimestamp ${maxTimestampMs}, but its largest record timestamp is ${baseTimestampMs + largestDeltaMs}`);
     }
-    batches.push({ bytes, recordCount, baseTimestampMs, payloadBytes });
+    batches.push({ bytes, recordCount, baseTimestampMs, maxTimestampMs, payloadBytes });
     position += size;
   }
   return batches;
@@ -207,13 +209,13 @@ function hex(value: number): string {
  * the CRC-32C, which stays valid), and a frame header of its own (length,
  * CRC32 of the stamped batch). Returns the chunks to write, header then
  * batch for each, without copying a batch; `appended` is called with each
- * frame's offsets and bytes, in order.
+ * frame's offsets, bytes and maxTimestamp, in order.
  */
 export function frameClientBatches(
   batches: readonly CheckedClientBatch[],
   baseOffset: number,
   partitionLeaderEpoch: number,
-  appended: (baseOffset: number, nextOffset: number, frameBytes: number) => void,
+  appended: (baseOffset: number, nextOffset: number, frameBytes: number, maxTimestampMs: number) => void,
 ): Uint8Array[] {
   const headers = new Uint8Array(FRAME_HEADER_BYTES * batches.length);
   const view = new DataView(headers.buffer);
@@ -228,7 +230,7 @@ export function frameClientBatches(
     view.setUint32(at, stored.length);
     view.setUint32(at + 4, frameChecksum(stored));
     chunks.push(headers.subarray(at, at + FRAME_HEADER_BYTES), stored);
-    appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length);
+    appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length, batch.maxTimestampMs);
     nextOffset += batch.recordCount;
   }
   return chunks;

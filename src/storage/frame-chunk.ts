@@ -13,6 +13,7 @@ export interface CheckedBatch {
   nextOffset: number;
   partitionLeaderEpoch: number;
   baseTimestampMs: number;
+  maxTimestampMs: number;
   /** Header + batch bytes. */
   frameBytes: number;
 }
@@ -49,6 +50,7 @@ export function checkFrames(frames: Uint8Array, expectedBaseOffset: number, part
       nextOffset: expected,
       partitionLeaderEpoch: header.partitionLeaderEpoch,
       baseTimestampMs: header.baseTimestampMs,
+      maxTimestampMs: header.maxTimestampMs,
       frameBytes: FRAME_HEADER_BYTES + batchBytes,
     });
     position = end;

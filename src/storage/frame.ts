@@ -13,7 +13,9 @@
  * them without re-encoding.
  */
 import { assert } from "../core/assert.ts";
+import { readInt64 } from "../protocol/big-endian.ts";
 import { type EncodeBatchOptions, encodeRecordBatch } from "../protocol/record-batch.ts";
+import { MAX_TIMESTAMP_POSITION } from "../protocol/record-batch-header.ts";
 
 export const FRAME_HEADER_BYTES = 8;
 
@@ -38,6 +40,11 @@ export function encodeBatchFrame(options: Omit<EncodeBatchOptions, "prefixBytes"
   writeUint32(frame, 0, batchBytes);
   writeUint32(frame, 4, frameChecksum(frame.subarray(FRAME_HEADER_BYTES)));
   return frame;
+}
+
+/** The maxTimestamp of the batch in `frame` (what the time index keeps), read from its header. */
+export function frameMaxTimestampMs(frame: Uint8Array): number {
+  return readInt64(frame, FRAME_HEADER_BYTES + MAX_TIMESTAMP_POSITION);
 }
 
 /** Builds header + batch in one buffer (a copy of `batch`), so the append is a single write. */

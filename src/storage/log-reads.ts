@@ -9,10 +9,26 @@ import type { LogSegments } from "./log-segments.ts";
 import type { BatchesRead, FramesRead, ReadResult } from "./log-types.ts";
 import type { Segment } from "./segment.ts";
 import { rebuildIndex, type SegmentFiles } from "./segment-loader.ts";
-import { firstOffsetAtOrAfter, readSegmentRecords } from "./segment-read.ts";
+import { readSegmentRecords } from "./segment-read.ts";
 import { SegmentReader } from "./segment-reader.ts";
+import { lookUpTime, type TimeIndexBounds } from "./time-lookup.ts";
 
 const READ_CHUNK_BYTES = 256 * 1024;
+
+/** A walk of a segment by time that trusts no time index entry. */
+const WHOLE_SEGMENT: TimeIndexBounds = { entryOffset: -1, entryMaxTimestampMs: -1, nextEntryOffset: Infinity };
+
+/** What `segment`'s time index says about where the first batch reaching `timestampMs` lies. */
+function timeIndexBounds(segment: Segment, timestampMs: number): TimeIndexBounds {
+  const timeIndex = segment.timeIndex;
+  const entry = timeIndex.lastEntryBefore(timestampMs);
+  if (entry < 0) return { ...WHOLE_SEGMENT, nextEntryOffset: timeIndex.length > 0 ? segment.baseOffset + timeIndex.relativeOffsetAt(0) : Infinity };
+  return {
+    entryOffset: segment.baseOffset + timeIndex.relativeOffsetAt(entry),
+    entryMaxTimestampMs: timeIndex.timestampMsAt(entry),
+    nextEntryOffset: entry + 1 < timeIndex.length ? segment.baseOffset + timeIndex.relativeOffsetAt(entry + 1) : Infinity,
+  };
+}
 
 /** What reads need from the partition log they read. */
 export interface LogReadsContext {
@@ -105,16 +121,47 @@ export class LogReads {
 
   /**
    * The first offset whose record timestamp is >= timestampMs (Kafka's
-   * ListOffsets by time), or the high watermark when there is none. Scans
-   * batch headers (their maxTimestamp) and decodes only the batch that holds it.
+   * ListOffsets by time), or the high watermark when there is none: the first
+   * record at or after it in the first batch whose maxTimestamp reaches it.
+   * The segment is the first whose largest timestamp (in memory) reaches it;
+   * in it the time index (src/storage/time-index.ts) gives, by binary search,
+   * where to begin, so about one index interval of batch headers is read and
+   * one batch decoded. An index the frames contradict is rebuilt from a scan
+   * (logged) and the segment looked at again.
    */
   offsetForTimestamp(timestampMs: number, highWatermark: number): number {
     for (const segment of this.context.segments.all) {
-      this.reader.reset(segment.fd, this.writtenEnd(segment));
-      const found = firstOffsetAtOrAfter(this.reader, timestampMs, highWatermark);
+      if (segment.baseOffset >= highWatermark) break;
+      if (segment.maxTimestampMs < timestampMs) continue;
+      const found = this.offsetForTimestampIn(segment, timestampMs, highWatermark);
       if (found !== undefined) return found;
     }
     return highWatermark;
+  }
+
+  /** offsetForTimestamp within one segment; undefined when none of its batches below the high watermark reaches the time. */
+  private offsetForTimestampIn(segment: Segment, timestampMs: number, highWatermark: number): number | undefined {
+    for (let attempt = 0; ; attempt++) {
+      // After a rebuild that did not settle it, walk the whole segment and trust no entry.
+      const bounds = attempt === 0 ? timeIndexBounds(segment, timestampMs) : WHOLE_SEGMENT;
+      if (bounds.entryOffset >= highWatermark) return highWatermark;
+      const start = bounds.entryOffset < 0 ? this.segmentStart(segment) : this.readStart(segment, bounds.entryOffset);
+      const result = lookUpTime(this.reader, segment, this.context.name, timestampMs, highWatermark, start, bounds);
+      if (result.kind === "found") return result.offset;
+      if (result.kind === "none") return undefined;
+      const writtenEnd = this.writtenEnd(segment);
+      const rebuilt = attempt === 0 && rebuildIndex(this.context.files(), segment, writtenEnd, segment !== this.context.segments.active);
+      this.context.logger.warn(
+        `partition ${this.context.name}: the time index of ${segment.logPath} disagrees with the log (${result.reason}); ` +
+          (rebuilt ? "rebuilt it from a scan" : "looking through the whole segment"),
+      );
+    }
+  }
+
+  /** The segment's first frame, with the reader pointed at its written bytes. */
+  private segmentStart(segment: Segment): FrameStart {
+    this.reader.reset(segment.fd, this.writtenEnd(segment));
+    return { position: 0, baseOffset: segment.baseOffset };
   }
 
   /**

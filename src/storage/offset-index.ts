@@ -39,6 +39,10 @@ export class OffsetIndex {
     return this.entryCount === 0 ? -1 : this.relativeOffsets[this.entryCount - 1]!;
   }
 
+  relativeOffsetAt(entry: number): number {
+    return this.relativeOffsets[entry]!;
+  }
+
   /** Adds an entry; both fields must grow (the log only appends). */
   append(relativeOffset: number, position: number): void {
     const last = this.entryCount - 1;

@@ -6,7 +6,7 @@ import type { RecordInput } from "../protocol/record.ts";
 import { type CheckedClientBatch, frameClientBatches } from "./batch-check.ts";
 import type { FileSystem } from "./file-system.ts";
 import { checkFrames } from "./frame-chunk.ts";
-import { encodeBatchFrame, FRAME_HEADER_BYTES } from "./frame.ts";
+import { encodeBatchFrame, FRAME_HEADER_BYTES, frameMaxTimestampMs } from "./frame.ts";
 import { HighWatermark } from "./high-watermark.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import { cutFile, loadLog } from "./log-loader.ts";
@@ -183,7 +183,7 @@ export class PartitionLog implements PartitionLogApi {
       // The epoch's start is on disk before any record of it is acknowledged.
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
       const nextOffset = baseOffset + records.length;
-      target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes);
+      target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes, frameMaxTimestampMs(frame));
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
       return this.enqueueWrite([frame], frame.length, result, nextOffset);
     } catch (error) {
@@ -211,8 +211,8 @@ export class PartitionLog implements PartitionLogApi {
       const target = this.targetFor(frameBytes);
       assert(target.nextOffset === baseOffset, "offsets move only forward between checking batches and appending them");
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
-      const chunks = frameClientBatches(batches, baseOffset, partitionLeaderEpoch, (first, next, bytes) =>
-        target.appended(first, next, bytes, this.indexIntervalBytes),
+      const chunks = frameClientBatches(batches, baseOffset, partitionLeaderEpoch, (first, next, bytes, maxTimestampMs) =>
+        target.appended(first, next, bytes, this.indexIntervalBytes, maxTimestampMs),
       );
       const nextOffset = target.nextOffset;
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: batches[0]!.baseTimestampMs };
@@ -243,7 +243,9 @@ export class PartitionLog implements PartitionLogApi {
       for (const batch of checked) {
         if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
       }
-      for (const batch of checked) target.appended(batch.baseOffset, batch.nextOffset, batch.frameBytes, this.indexIntervalBytes);
+      for (const batch of checked) {
+        target.appended(batch.baseOffset, batch.nextOffset, batch.frameBytes, this.indexIntervalBytes, batch.maxTimestampMs);
+      }
       const last = checked[checked.length - 1]!;
       const result = { baseOffset: checked[0]!.baseOffset, lastOffset: last.nextOffset - 1, timestampMs: checked[0]!.baseTimestampMs };
       return this.enqueueWrite([frames], frames.length, result, last.nextOffset);
@@ -396,6 +398,7 @@ export class PartitionLog implements PartitionLogApi {
       this.fs.close(segment.fd);
       this.fs.removeRecursive(segment.logPath);
       this.fs.removeRecursive(segment.indexPath);
+      this.fs.removeRecursive(segment.timeIndexPath);
     }
     const segment = this.active;
     const position = offset === segment.nextOffset

@@ -3,6 +3,7 @@ import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { OffsetIndex } from "./offset-index.ts";
 import { Segment, segmentBaseOffsets, segmentPaths } from "./segment.ts";
+import { TimeIndex } from "./time-index.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { checkFrame, scanSegment } from "./segment-scanner.ts";
@@ -66,8 +67,20 @@ export function loadSegment(files: SegmentFiles, baseOffset: number, nextBase: n
     if (nextBase !== undefined) {
       const sizeBytes = fs.sizeOf(fd);
       const index = readIndexFile(files, indexPath, sizeBytes);
-      if (index && sealedTailFits(fs, fd, sizeBytes, baseOffset, nextBase, index, indexIntervalBytes)) {
-        return new Segment(baseOffset, logPath, indexPath, fd, sizeBytes, nextBase, index, indexIntervalBytes);
+      const entriesInFile = index?.length ?? 0;
+      const tail = index && sealedTailFits(fs, fd, sizeBytes, baseOffset, nextBase, index, indexIntervalBytes);
+      if (index && tail) {
+        const segment = new Segment(baseOffset, logPath, indexPath, fd, sizeBytes, nextBase, index, indexIntervalBytes);
+        // An offset index cut short (entries added by the tail walk) leaves its time index no better: rebuilt too.
+        const timeIndex = index.length === entriesInFile ? checkedTimeIndex(files, segment, tail.firstMaxTimestampMs) : undefined;
+        if (timeIndex) {
+          segment.timeIndex = timeIndex;
+          segment.maxTimestampMs = Math.max(timeIndex.lastTimestampMs, tail.maxTimestampMs);
+        } else if (!rebuildTimeIndex(files, segment)) {
+          // The log is damaged before its tail: a lookup by time must not skip this segment, but read it and meet the damage.
+          segment.maxTimestampMs = Number.MAX_SAFE_INTEGER;
+        }
+        return segment;
       }
     }
     const tailMayBeTorn = nextBase === undefined && !files.afterCleanShutdown;
@@ -99,6 +112,8 @@ export function loadSegment(files: SegmentFiles, baseOffset: number, nextBase: n
       );
     }
     const segment = new Segment(baseOffset, logPath, indexPath, fd, scan.validBytes, scan.nextOffset, scan.index, indexIntervalBytes);
+    segment.timeIndex = scan.timeIndex;
+    segment.maxTimestampMs = scan.maxTimestampMs;
     if (nextBase !== undefined) {
       if (fs.exists(indexPath)) logger.warn(`partition ${name}: the offset index ${indexPath} did not match ${logPath}; rebuilt it from a scan`);
       writeIndexFile(files, segment);
@@ -123,6 +138,48 @@ function readIndexFile(files: SegmentFiles, indexPath: string, segmentBytes: num
 }
 
 /**
+ * The sealed segment's time index file, when it can be trusted: it parses
+ * (src/storage/time-index.ts), names exactly the frames its offset index
+ * names (checked just before against the log), and its last entry's running
+ * maximum is no less than the maxTimestamp of the frame it names
+ * (`lastFrameMaxTimestampMs`, read by the tail walk). Undefined otherwise, and
+ * the caller rebuilds it.
+ */
+function checkedTimeIndex(files: SegmentFiles, segment: Segment, lastFrameMaxTimestampMs: number): TimeIndex | undefined {
+  const timeIndexPath = segment.timeIndexPath;
+  if (!files.fs.exists(timeIndexPath)) return undefined;
+  let timeIndex: TimeIndex | undefined;
+  try {
+    timeIndex = TimeIndex.parse(files.fs.readFile(timeIndexPath), segment.nextOffset - segment.baseOffset);
+  } catch {
+    return undefined;
+  }
+  const index = segment.index;
+  if (!timeIndex?.sameOffsetsAs(index.length, (entry) => index.relativeOffsetAt(entry))) return undefined;
+  if (timeIndex.length > 0 && timeIndex.lastTimestampMs < lastFrameMaxTimestampMs) return undefined;
+  return timeIndex;
+}
+
+/**
+ * Rebuilds a sealed segment's time index (and its largest timestamp) from a
+ * scan of its frames, logs it, and writes it. The offset index is kept: it was
+ * checked. False, and nothing changed, when the scan finds the log damaged.
+ */
+export function rebuildTimeIndex(files: SegmentFiles, segment: Segment): boolean {
+  const scan = scanSegment(files.fs, segment.logPath, segment.fd, segment.baseOffset, {
+    isActive: false,
+    indexIntervalBytes: files.indexIntervalBytes,
+    endPosition: segment.sizeBytes,
+  });
+  if (scan.problems.length > 0 || scan.validBytes !== segment.sizeBytes) return false;
+  const why = files.fs.exists(segment.timeIndexPath) ? "did not match" : "was missing for";
+  files.logger.warn(`partition ${files.name}: the time index ${segment.timeIndexPath} ${why} ${segment.logPath}; rebuilt it from a scan`);
+  segment.replaceIndex(scan.index, files.indexIntervalBytes, scan.timeIndex, scan.maxTimestampMs);
+  writeIndexFile(files, segment);
+  return true;
+}
+
+/**
  * The cheap check of a sealed segment at start: walks (and checks) the frames
  * from the index's last entry to the end of the file, about one index
  * interval. True when the first begins at the entry's offset, each follows
@@ -130,7 +187,9 @@ function readIndexFile(files: SegmentFiles, indexPath: string, segmentBytes: num
  * just before `nextBase`. This finds a segment cut short (at a frame boundary
  * or inside a frame), a deleted segment (a gap before the next one) and an
  * index out of step with the log. Entries for frames past the index's last
- * one (an index file cut short) are added as it goes.
+ * one (an index file cut short) are added as it goes. Returns, when it fits,
+ * the maxTimestamp of the first frame walked (the one the last entry names)
+ * and the largest of all it walked, for the time index.
  */
 function sealedTailFits(
   fs: FileSystem,
@@ -140,14 +199,18 @@ function sealedTailFits(
   nextBase: number,
   index: OffsetIndex,
   indexIntervalBytes: number,
-): boolean {
+): { firstMaxTimestampMs: number; maxTimestampMs: number } | undefined {
   const reader = new SegmentReader(fs, fd, sizeBytes);
+  let firstMaxTimestampMs = -1;
+  let maxTimestampMs = -1;
   let position = index.length === 0 ? 0 : index.lastPosition;
   let expectedOffset = baseOffset + (index.length === 0 ? 0 : index.lastRelativeOffset);
   let bytesSinceIndexEntry = index.length === 0 ? indexIntervalBytes : 0;
   while (position < sizeBytes) {
     const frame = checkFrame(reader, position);
-    if (!frame.ok || frame.baseOffset !== expectedOffset) return false;
+    if (!frame.ok || frame.baseOffset !== expectedOffset) return undefined;
+    if (firstMaxTimestampMs < 0) firstMaxTimestampMs = frame.maxTimestampMs;
+    if (frame.maxTimestampMs > maxTimestampMs) maxTimestampMs = frame.maxTimestampMs;
     if (bytesSinceIndexEntry >= indexIntervalBytes) {
       index.append(frame.baseOffset - baseOffset, position);
       bytesSinceIndexEntry = 0;
@@ -157,7 +220,7 @@ function sealedTailFits(
     bytesSinceIndexEntry += frameBytes;
     expectedOffset = frame.baseOffset + frame.lastOffsetDelta + 1;
   }
-  return position === sizeBytes && expectedOffset === nextBase;
+  return position === sizeBytes && expectedOffset === nextBase ? { firstMaxTimestampMs, maxTimestampMs } : undefined;
 }
 
 /**
@@ -173,7 +236,7 @@ export function rebuildIndex(files: SegmentFiles, segment: Segment, fileBytes: n
     endPosition: fileBytes,
   });
   if (scan.problems.length > 0 || scan.validBytes !== fileBytes) return false;
-  segment.replaceIndex(scan.index, files.indexIntervalBytes);
+  segment.replaceIndex(scan.index, files.indexIntervalBytes, scan.timeIndex, scan.maxTimestampMs);
   if (sealed) writeIndexFile(files, segment);
   return true;
 }
@@ -187,19 +250,23 @@ export function createSegment(files: SegmentFiles, baseOffset: number): Segment 
   return new Segment(baseOffset, logPath, indexPath, fd, 0, baseOffset, new OffsetIndex(), files.indexIntervalBytes);
 }
 
-/** The index is derived: written without fsync, checked and rebuilt on load. */
+/** The indexes (offset and time) are derived: written without fsync, checked and rebuilt on load. */
 export function writeIndexFile(files: SegmentFiles, segment: Segment): void {
+  writeDerivedFile(files, segment.indexPath, segment.index.serialize());
+  writeDerivedFile(files, segment.timeIndexPath, segment.timeIndex.serialize());
+}
+
+function writeDerivedFile(files: SegmentFiles, filePath: string, bytes: Uint8Array): void {
   try {
-    const fd = files.fs.openReadWrite(segment.indexPath);
+    const fd = files.fs.openReadWrite(filePath);
     try {
-      const bytes = segment.index.serialize();
       files.fs.truncate(fd, 0);
       files.fs.write(fd, bytes, 0);
     } finally {
       files.fs.close(fd);
     }
   } catch (error) {
-    files.logger.warn(`could not write ${segment.indexPath} (it will be rebuilt): ${describe(error)}`);
+    files.logger.warn(`could not write ${filePath} (it will be rebuilt): ${describe(error)}`);
   }
 }
 

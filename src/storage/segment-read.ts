@@ -138,7 +138,9 @@ export function corruptFrame(partitionName: string, segment: Segment, position: 
  * The first offset below the high watermark whose record timestamp is >=
  * timestampMs in the reader's segment, or undefined when there is none there.
  * Scans batch headers (their maxTimestamp) and decodes only the batch that
- * holds it; returns the high watermark itself once batches reach it.
+ * holds it; returns the high watermark itself once batches reach it. The
+ * full scan the time index replaced (src/storage/time-lookup.ts): kept as the
+ * reference its answers are checked against in tests and the benchmark.
  */
 export function firstOffsetAtOrAfter(reader: SegmentReader, timestampMs: number, highWatermark: number): number | undefined {
   let position = 0;

@@ -2,6 +2,7 @@ import { limits } from "../core/limits.ts";
 import type { FileSystem } from "./file-system.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import { OffsetIndex } from "./offset-index.ts";
+import { TimeIndex } from "./time-index.ts";
 import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, readBatchHeader } from "../protocol/record-batch.ts";
 import { SegmentReader } from "./segment-reader.ts";
 
@@ -35,6 +36,10 @@ export interface SegmentScan {
   batches: number;
   records: number;
   index: OffsetIndex;
+  /** Beside `index`, entry for entry (src/storage/time-index.ts). */
+  timeIndex: TimeIndex;
+  /** The largest batch maxTimestamp in the valid prefix; -1 when it has no frame. */
+  maxTimestampMs: number;
   /** The first problem only, unless scanning with continueAfterProblems. */
   problems: ScanProblem[];
   fileBytes: number;
@@ -57,6 +62,8 @@ export interface FrameCheck {
   baseOffset: number;
   lastOffsetDelta: number;
   recordCount: number;
+  /** The batch's maxTimestamp (-1 when the frame failed). */
+  maxTimestampMs: number;
 }
 
 /** Checks the frame at `position` on its own (not its place in the offset sequence). */
@@ -68,6 +75,7 @@ export function checkFrame(reader: SegmentReader, position: number): FrameCheck 
     baseOffset: -1,
     lastOffsetDelta: -1,
     recordCount: 0,
+    maxTimestampMs: -1,
   });
   const frameHeader = reader.bytes(position, FRAME_HEADER_BYTES);
   if (!frameHeader) return failed("frame header runs past the end of the file");
@@ -96,6 +104,7 @@ export function checkFrame(reader: SegmentReader, position: number): FrameCheck 
     baseOffset: header.baseOffset,
     lastOffsetDelta: header.lastOffsetDelta,
     recordCount: header.recordCount,
+    maxTimestampMs: header.maxTimestampMs,
   };
 }
 
@@ -121,6 +130,9 @@ export function scanSegment(
   const fileBytes = options.endPosition ?? fs.sizeOf(fd);
   const reader = new SegmentReader(fs, fd, fileBytes);
   const index = new OffsetIndex();
+  const timeIndex = new TimeIndex();
+  let maxTimestampMs = -1;
+  let validMaxTimestampMs = -1;
   const problems: ScanProblem[] = [];
   let position = 0;
   let expectedOffset = baseOffset;
@@ -137,8 +149,11 @@ export function scanSegment(
       reason = `batch starts at offset ${check.baseOffset}, expected ${expectedOffset}`;
     }
     if (reason === "") {
+      if (check.maxTimestampMs > maxTimestampMs) maxTimestampMs = check.maxTimestampMs;
       if (bytesSinceIndexEntry >= options.indexIntervalBytes) {
         index.append(check.baseOffset - baseOffset, position);
+        // verify goes on past damage and may see offsets or times out of order: those indexes are not used.
+        if (validBytes < 0) timeIndex.append(maxTimestampMs, check.baseOffset - baseOffset);
         bytesSinceIndexEntry = 0;
       }
       const frameBytes = FRAME_HEADER_BYTES + check.batchBytes;
@@ -155,6 +170,7 @@ export function scanSegment(
     if (validBytes < 0) {
       validBytes = position;
       validNextOffset = expectedOffset;
+      validMaxTimestampMs = maxTimestampMs;
     }
     problems.push({
       kind: torn ? "torn" : "corrupt",
@@ -178,6 +194,8 @@ export function scanSegment(
     batches,
     records,
     index,
+    timeIndex,
+    maxTimestampMs: validBytes < 0 ? maxTimestampMs : validMaxTimestampMs,
     problems,
     fileBytes,
   };

@@ -1,15 +1,29 @@
 import * as path from "node:path";
 import { assert } from "../core/assert.ts";
 import type { OffsetIndex } from "./offset-index.ts";
+import { TimeIndex } from "./time-index.ts";
 
 /**
  * One file of a partition's log: `<baseOffset, 20 digits>.log`, a sequence of
  * frames (src/storage/frame.ts) holding offsets [baseOffset, nextOffset).
- * Its sparse index sits beside it as `<baseOffset>.index` once sealed.
+ * Its sparse indexes sit beside it as `<baseOffset>.index` and
+ * `<baseOffset>.timeindex` once sealed.
  */
 export class Segment {
   /** Bytes written since the last index entry; an entry is added past the interval. */
   bytesSinceIndexEntry: number;
+  /**
+   * Beside the offset index, one entry for each of its entries (src/storage/time-index.ts).
+   * Derived from the file; replaced with the offset index (replaceIndex) or on load.
+   */
+  timeIndex = new TimeIndex();
+  /**
+   * The largest batch maxTimestamp in the segment, -1 when empty: exact once
+   * loaded and as batches are appended; after a truncation (only ever of the
+   * active segment) it may stay above what is left, an upper bound, which a
+   * lookup by time tolerates (it goes on to the next segment).
+   */
+  maxTimestampMs = -1;
 
   constructor(
     readonly baseOffset: number,
@@ -29,12 +43,22 @@ export class Segment {
     this.bytesSinceIndexEntry = last < 0 ? indexIntervalBytes : sizeBytes - last;
   }
 
-  /** Records that the frame of `frameBytes` at the end of the file holds [baseOffset, nextOffset). */
-  appended(baseOffset: number, nextOffset: number, frameBytes: number, indexIntervalBytes: number): void {
+  /** The time index's file: `<baseOffset>.timeindex` beside the offset index. */
+  get timeIndexPath(): string {
+    return timeIndexPathOf(this.indexPath);
+  }
+
+  /**
+   * Records that the frame of `frameBytes` at the end of the file holds
+   * [baseOffset, nextOffset) in a batch whose maxTimestamp is `maxTimestampMs`.
+   */
+  appended(baseOffset: number, nextOffset: number, frameBytes: number, indexIntervalBytes: number, maxTimestampMs: number): void {
     assert(baseOffset >= this.nextOffset && nextOffset > baseOffset, `offsets grow on append: [${baseOffset}, ${nextOffset}) after ${this.nextOffset}`);
     assert(frameBytes > 0, "a frame has bytes");
+    if (maxTimestampMs > this.maxTimestampMs) this.maxTimestampMs = maxTimestampMs;
     if (this.bytesSinceIndexEntry >= indexIntervalBytes) {
       this.index.append(baseOffset - this.baseOffset, this.sizeBytes);
+      this.timeIndex.append(this.maxTimestampMs, baseOffset - this.baseOffset);
       this.bytesSinceIndexEntry = 0;
     }
     this.sizeBytes += frameBytes;
@@ -42,9 +66,16 @@ export class Segment {
     this.nextOffset = nextOffset;
   }
 
-  /** Takes `index`, rebuilt from a scan of the file, in place of the one found wrong. */
-  replaceIndex(index: OffsetIndex, indexIntervalBytes: number): void {
+  /**
+   * Takes the indexes rebuilt from a scan of the file in place of the ones
+   * found wrong. The largest timestamp only grows: a scan of an active
+   * segment sees only what is written, not the frames still waiting for the
+   * turn's write.
+   */
+  replaceIndex(index: OffsetIndex, indexIntervalBytes: number, timeIndex: TimeIndex, maxTimestampMs: number): void {
     this.index = index;
+    this.timeIndex = timeIndex;
+    this.maxTimestampMs = Math.max(this.maxTimestampMs, maxTimestampMs);
     const last = index.lastPosition;
     this.bytesSinceIndexEntry = last < 0 ? indexIntervalBytes : this.sizeBytes - last;
   }
@@ -52,6 +83,8 @@ export class Segment {
   /** Records that the file was cut at `position`, which now ends at offset `nextOffset`. */
   truncated(position: number, nextOffset: number, indexIntervalBytes: number): void {
     this.index.truncateToPosition(position);
+    // In step with the offset index; the segment's largest timestamp stays as an upper bound.
+    this.timeIndex.truncateTo(this.index.length);
     this.sizeBytes = position;
     this.nextOffset = nextOffset;
     const last = this.index.lastPosition;
@@ -68,6 +101,11 @@ export function segmentFileName(baseOffset: number): string {
 export function segmentPaths(dir: string, baseOffset: number): { logPath: string; indexPath: string } {
   const name = segmentFileName(baseOffset);
   return { logPath: path.join(dir, name), indexPath: path.join(dir, name.replace(/\.log$/, ".index")) };
+}
+
+/** `<baseOffset>.timeindex` for the offset index file `<baseOffset>.index`. */
+export function timeIndexPathOf(indexPath: string): string {
+  return indexPath.replace(/\.index$/, ".timeindex");
 }
 
 /** Base offsets of the segment files among `fileNames`, ascending. */
