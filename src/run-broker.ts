@@ -149,6 +149,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   const broker = await Broker.open(
     {
       ...config,
+      // A topic's min.insync.replicas defaults to the leader's --min-insync-replicas.
+      topicDefaults: { minInsyncReplicas: replicationConfig.minInsyncReplicas, ...config.topicDefaults },
       onFsync,
       onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
       onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),

@@ -73,6 +73,8 @@ export const limits = {
   /** Default segment size before a roll (`--segment-bytes`). */
   segmentBytesDefault: 128 * 1024 * 1024,
   segmentBytesMin: 1024,
+  /** How often a leader looks for active segments older than their topic's segment.ms (so a quiet partition still rolls). */
+  segmentAgeCheckIntervalMs: 1000,
   /** One sparse index entry per this many log bytes. */
   indexIntervalBytes: 4096,
   /** Largest batch frame recovery will believe; anything larger is damage. */

@@ -9,6 +9,8 @@ export type Operation =
   | "produce"
   | "create_topic"
   | "delete_topic"
+  /** A topic's settings: set and remove overrides (Kafka's IncrementalAlterConfigs). */
+  | "alter_topic_config"
   /** A topic's partitions and offsets (describe, and each name a list shows). */
   | "describe_topic"
   /** Records read by offset, outside any group. */
@@ -55,6 +57,7 @@ export const ACL_OPERATION: Record<Operation, AclOperation> = {
   produce: "write",
   create_topic: "create",
   delete_topic: "delete",
+  alter_topic_config: "alter",
   describe_topic: "describe",
   consume: "read",
   group_join: "read",

@@ -111,6 +111,10 @@ export interface PartitionLogApi {
   offsetForTimestamp(timestampMs: number): number;
   /** Finishes in-flight writes, fsyncs and closes the files. */
   close(): Promise<void>;
+  /** The topic's segment.bytes and segment.ms, changed live: the next roll decision uses them. */
+  setRollLimits(limits: { segmentBytesMax: number; segmentMs: number }): void;
+  /** Seals the active segment once it has held records for segment.ms (the leader's periodic check); true when it rolled. */
+  rollIfAged(): boolean;
 
   // Replication (src/replication): see PartitionLog for the contracts.
   appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult>;

@@ -72,12 +72,23 @@ export class PartitionLog implements PartitionLogApi {
   private cutOnReopen: { logPath: string; position: number } | undefined;
   /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
   private afterCleanShutdown: boolean;
+  /** The active segment rolls before it would grow past this (the topic's `segment.bytes`, changed live by setRollLimits). */
+  private segmentBytesMax: number;
+  /** The active segment rolls once it has held records this long (the topic's `segment.ms`); never when absent. */
+  private segmentMs = Number.POSITIVE_INFINITY;
+  /**
+   * Wall-clock ms when the active segment took its first record here (after
+   * an open or a reopen: when this log first looked at it), what segment.ms
+   * counts from; undefined while it is empty.
+   */
+  private activeSinceMs: number | undefined;
 
   private constructor(private readonly options: PartitionLogOptions) {
     this.fs = options.fs;
     this.logger = options.logger;
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.afterCleanShutdown = options.afterCleanShutdown ?? false;
+    this.segmentBytesMax = options.segmentBytesMax;
     this.watermark = new HighWatermark(options.clock);
     this.writer = new LogWriter<AppendResult>({
       subject: `partition ${options.name}`,
@@ -246,6 +257,7 @@ export class PartitionLog implements PartitionLogApi {
       const firstOffset = this.active.nextOffset;
       const checked = checkFrames(frames, firstOffset, this.options.name);
       const target = startsSegment && this.active.sizeBytes > 0 ? this.roll() : this.active;
+      if (target.sizeBytes === 0) this.activeSinceMs = this.options.clock.nowMs();
       assert(target.nextOffset === firstOffset, "offsets move only forward between checking frames and appending them");
       for (const batch of checked) {
         if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
@@ -281,9 +293,46 @@ export class PartitionLog implements PartitionLogApi {
     if (this.status === "offline") throw this.writer.offlineError();
   }
 
-  /** The segment a frame run of `bytes` goes to: the active one, or a new one when it would grow past segmentBytesMax. */
+  /**
+   * The segment a frame run of `bytes` goes to: the active one, or a new one
+   * when it would grow past segmentBytesMax or has held records for segmentMs.
+   */
   private targetFor(bytes: number): Segment {
-    return this.active.sizeBytes > 0 && this.active.sizeBytes + bytes > this.options.segmentBytesMax ? this.roll() : this.active;
+    const nowMs = this.options.clock.nowMs();
+    const active = this.active;
+    const full = active.sizeBytes > 0 && active.sizeBytes + bytes > this.segmentBytesMax;
+    const target = full || this.isAged(nowMs) ? this.roll() : active;
+    if (target.sizeBytes === 0) this.activeSinceMs = nowMs;
+    return target;
+  }
+
+  /**
+   * The topic's `segment.bytes` and `segment.ms` now: the next append (or
+   * rollIfAged) rolls by them; the segments already sealed stay as they are.
+   */
+  setRollLimits(limits: { segmentBytesMax: number; segmentMs: number }): void {
+    this.segmentBytesMax = limits.segmentBytesMax;
+    this.segmentMs = limits.segmentMs;
+  }
+
+  /**
+   * Seals the active segment when it has held records for segment.ms, so
+   * that a partition nobody writes to still gets a sealed segment retention
+   * can delete. The leader's periodic check calls it (a follower rolls where
+   * its leader did, never by its own clock). True when it rolled.
+   */
+  rollIfAged(): boolean {
+    if (this.closed || this.status !== "online" || this.segments.length === 0) return false;
+    if (!this.isAged(this.options.clock.nowMs())) return false;
+    this.roll();
+    return true;
+  }
+
+  /** Whether the active segment has held records for segmentMs; starts counting for one the log has not timed yet. */
+  private isAged(nowMs: number): boolean {
+    if (this.active.sizeBytes === 0) return false;
+    this.activeSinceMs ??= nowMs;
+    return nowMs - this.activeSinceMs >= this.segmentMs;
   }
 
   /**
@@ -309,6 +358,7 @@ export class PartitionLog implements PartitionLogApi {
     const segment = createSegment(this.files, old.nextOffset);
     this.segments.push(segment);
     this.writer.durablePosition = 0;
+    this.activeSinceMs = undefined;
     return segment;
   }
 
@@ -445,6 +495,7 @@ export class PartitionLog implements PartitionLogApi {
     const { segments, epochs } = loadLog(this.files);
     this.epochs = epochs;
     this.segments.replace(segments);
+    this.activeSinceMs = undefined;
     const active = this.active;
     this.writer.loaded(active.sizeBytes, active.nextOffset);
     this.logger.debug(`partition ${this.options.name}: ${segments.length} segment(s), offsets [${this.earliestOffset}, ${active.nextOffset})`);
