@@ -115,7 +115,7 @@ test("configOf resolves overrides over the broker's defaults; invalid changes ar
   await broker.createTopic("t", 1, undefined, { "cleanup.policy": "compact" });
   expect(broker.configOf("t")).toMatchObject({ retentionMs: 3_600_000, cleanupPolicy: { compact: true, delete: false }, maxMessageBytes: 1024 * 1024 });
   expect(await codeOf(broker.alterTopicConfig("t", { "retention.ms": "soon" }, []))).toBe("invalid_request");
-  expect(await codeOf(broker.alterTopicConfig("t", { "no.such.setting": "1" }, []))).toBe("invalid_request");
+  expect(await codeOf(broker.alterTopicConfig("t", { "no.such.setting": "1" } as Record<string, string>, []))).toBe("invalid_request");
   expect(await codeOf(broker.alterTopicConfig("t", { "retention.ms": "1" }, ["retention.ms"]))).toBe("invalid_request");
   expect(await codeOf(broker.alterTopicConfig("t", {}, ["no.such.setting"]))).toBe("invalid_request");
   expect(await codeOf(broker.createTopic("u", 1, undefined, { "segment.bytes": "10" }))).toBe("invalid_request");
