@@ -82,7 +82,7 @@ export class TopicState {
   }
 
   private applyToLogs(): void {
-    for (const slot of this.partitions) slot.log?.setRollLimits({ segmentBytesMax: this.config.segmentBytes, segmentMs: this.config.segmentMs });
+    for (const slot of this.partitions) slot.log?.rollPolicy.setLimits({ segmentBytesMax: this.config.segmentBytes, segmentMs: this.config.segmentMs });
   }
 }
 

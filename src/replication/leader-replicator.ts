@@ -399,14 +399,7 @@ export class LeaderReplicator implements SessionSource {
     return leaderPartition === undefined ? 0 : this.inSync.followersInSync(leaderPartition);
   }
 
-  /**
-   * acks=all, before the append: not_enough_replicas with fewer than N in
-   * sync; nothing is written, so a retry stores the records once (as Kafka).
-   * N is the topic's min.insync.replicas (`topicMinInsyncReplicas`), but
-   * never fewer than the leader's --min-insync-replicas: the high watermark
-   * moves only while that many are in sync, so a write needing fewer could
-   * not be acknowledged anyway.
-   */
+  /** acks=all, before the append: not_enough_replicas with fewer than N in sync (the topic's min.insync.replicas, never below the leader's: the high watermark moves only with that many); nothing is written, so a retry stores the records once (as Kafka). */
   checkInSync(log: PartitionLogApi, topicMinInsyncReplicas = this.options.minInsyncReplicas): void {
     const needed = Math.max(topicMinInsyncReplicas, this.options.minInsyncReplicas);
     const inSync = 1 + this.inSyncFollowers(log);

@@ -1,3 +1,4 @@
+import type { SegmentRollPolicy } from "./segment-roll-policy.ts";
 import type { CheckedClientBatch } from "./batch-check.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
@@ -111,9 +112,14 @@ export interface PartitionLogApi {
   offsetForTimestamp(timestampMs: number): number;
   /** Finishes in-flight writes, fsyncs and closes the files. */
   close(): Promise<void>;
-  /** The topic's segment.bytes and segment.ms, changed live: the next roll decision uses them. */
-  setRollLimits(limits: { segmentBytesMax: number; segmentMs: number }): void;
-  /** Seals the active segment once it has held records for segment.ms (the leader's periodic check); true when it rolled. */
+  /** The topic's segment.bytes and segment.ms, changed live (setLimits): the next roll decision uses them. */
+  readonly rollPolicy: SegmentRollPolicy;
+  /**
+   * Seals the active segment once it has held records for segment.ms, so that
+   * a partition nobody writes to still gets a sealed segment retention can
+   * delete (the leader's periodic check; a follower rolls where its leader
+   * did, never by its own clock); true when it rolled.
+   */
   rollIfAged(): boolean;
 
   // Replication (src/replication): see PartitionLog for the contracts.

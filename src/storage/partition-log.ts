@@ -18,6 +18,7 @@ import type { PartitionLogOptions } from "./partition-log-options.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
 import type { Segment } from "./segment.ts";
 import { createSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
+import { SegmentRollPolicy } from "./segment-roll-policy.ts";
 
 export type { PartitionLogOptions } from "./partition-log-options.ts";
 
@@ -72,23 +73,14 @@ export class PartitionLog implements PartitionLogApi {
   private cutOnReopen: { logPath: string; position: number } | undefined;
   /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
   private afterCleanShutdown: boolean;
-  /** The active segment rolls before it would grow past this (the topic's `segment.bytes`, changed live by setRollLimits). */
-  private segmentBytesMax: number;
-  /** The active segment rolls once it has held records this long (the topic's `segment.ms`); never when absent. */
-  private segmentMs = Number.POSITIVE_INFINITY;
-  /**
-   * Wall-clock ms when the active segment took its first record here (after
-   * an open or a reopen: when this log first looked at it), what segment.ms
-   * counts from; undefined while it is empty.
-   */
-  private activeSinceMs: number | undefined;
+  readonly rollPolicy: SegmentRollPolicy;
 
   private constructor(private readonly options: PartitionLogOptions) {
     this.fs = options.fs;
     this.logger = options.logger;
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.afterCleanShutdown = options.afterCleanShutdown ?? false;
-    this.segmentBytesMax = options.segmentBytesMax;
+    this.rollPolicy = new SegmentRollPolicy(options.segmentBytesMax, options.clock);
     this.watermark = new HighWatermark(options.clock);
     this.writer = new LogWriter<AppendResult>({
       subject: `partition ${options.name}`,
@@ -257,7 +249,6 @@ export class PartitionLog implements PartitionLogApi {
       const firstOffset = this.active.nextOffset;
       const checked = checkFrames(frames, firstOffset, this.options.name);
       const target = startsSegment && this.active.sizeBytes > 0 ? this.roll() : this.active;
-      if (target.sizeBytes === 0) this.activeSinceMs = this.options.clock.nowMs();
       assert(target.nextOffset === firstOffset, "offsets move only forward between checking frames and appending them");
       for (const batch of checked) {
         if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
@@ -293,46 +284,16 @@ export class PartitionLog implements PartitionLogApi {
     if (this.status === "offline") throw this.writer.offlineError();
   }
 
-  /**
-   * The segment a frame run of `bytes` goes to: the active one, or a new one
-   * when it would grow past segmentBytesMax or has held records for segmentMs.
-   */
+  /** The segment a frame run of `bytes` goes to: the active one, or a new one when the roll policy says so. */
   private targetFor(bytes: number): Segment {
-    const nowMs = this.options.clock.nowMs();
-    const active = this.active;
-    const full = active.sizeBytes > 0 && active.sizeBytes + bytes > this.segmentBytesMax;
-    const target = full || this.isAged(nowMs) ? this.roll() : active;
-    if (target.sizeBytes === 0) this.activeSinceMs = nowMs;
+    const target = this.rollPolicy.shouldRoll(this.active.sizeBytes, bytes) ? this.roll() : this.active;
+    this.rollPolicy.appending(target.sizeBytes);
     return target;
   }
 
-  /**
-   * The topic's `segment.bytes` and `segment.ms` now: the next append (or
-   * rollIfAged) rolls by them; the segments already sealed stay as they are.
-   */
-  setRollLimits(limits: { segmentBytesMax: number; segmentMs: number }): void {
-    this.segmentBytesMax = limits.segmentBytesMax;
-    this.segmentMs = limits.segmentMs;
-  }
-
-  /**
-   * Seals the active segment when it has held records for segment.ms, so
-   * that a partition nobody writes to still gets a sealed segment retention
-   * can delete. The leader's periodic check calls it (a follower rolls where
-   * its leader did, never by its own clock). True when it rolled.
-   */
   rollIfAged(): boolean {
-    if (this.closed || this.status !== "online" || this.segments.length === 0) return false;
-    if (!this.isAged(this.options.clock.nowMs())) return false;
-    this.roll();
-    return true;
-  }
-
-  /** Whether the active segment has held records for segmentMs; starts counting for one the log has not timed yet. */
-  private isAged(nowMs: number): boolean {
-    if (this.active.sizeBytes === 0) return false;
-    this.activeSinceMs ??= nowMs;
-    return nowMs - this.activeSinceMs >= this.segmentMs;
+    const aged = !this.closed && this.status === "online" && this.segments.length > 0 && this.rollPolicy.isAged(this.active.sizeBytes);
+    return aged && this.roll() !== undefined;
   }
 
   /**
@@ -358,7 +319,7 @@ export class PartitionLog implements PartitionLogApi {
     const segment = createSegment(this.files, old.nextOffset);
     this.segments.push(segment);
     this.writer.durablePosition = 0;
-    this.activeSinceMs = undefined;
+    this.rollPolicy.reset();
     return segment;
   }
 
@@ -495,7 +456,7 @@ export class PartitionLog implements PartitionLogApi {
     const { segments, epochs } = loadLog(this.files);
     this.epochs = epochs;
     this.segments.replace(segments);
-    this.activeSinceMs = undefined;
+    this.rollPolicy.reset();
     const active = this.active;
     this.writer.loaded(active.sizeBytes, active.nextOffset);
     this.logger.debug(`partition ${this.options.name}: ${segments.length} segment(s), offsets [${this.earliestOffset}, ${active.nextOffset})`);
