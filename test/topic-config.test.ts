@@ -13,7 +13,7 @@ function overridesOf(description: { configs: Entry[] }): Record<string, string> 
   return Object.fromEntries(description.configs.filter((entry) => entry.source === "topic").map((entry) => [entry.name, entry.value]));
 }
 
-function valueOf(description: { configs: Entry[] }, name: string): Entry | undefined {
+function entryOf(description: { configs: Entry[] }, name: string): Entry | undefined {
   return description.configs.find((entry) => entry.name === name);
 }
 
@@ -22,9 +22,9 @@ test("create with configs, describe with sources, alter set and delete, invalid 
   const created = await postJson(`${broker.url}/api/v1/topics`, { name: "logs", partitions: 2, configs: { "retention.ms": "3600000", "segment.ms": 60000 } });
   expect(created.status).toBe(201);
   expect(overridesOf(created.body)).toEqual({ "retention.ms": "3600000", "segment.ms": "60000" });
-  expect(valueOf(created.body, "max.message.bytes")).toEqual({ name: "max.message.bytes", value: "2000", source: "default" });
+  expect(entryOf(created.body, "max.message.bytes")).toEqual({ name: "max.message.bytes", value: "2000", source: "default" });
   const plain = await postJson(`${broker.url}/api/v1/topics`, { name: "plain" });
-  expect(valueOf(plain.body, "retention.ms")).toEqual({ name: "retention.ms", value: "86400000", source: "default" });
+  expect(entryOf(plain.body, "retention.ms")).toEqual({ name: "retention.ms", value: "86400000", source: "default" });
 
   const altered = await postJson(`${broker.url}/api/v1/topics/logs/configs`, { set: { "cleanup.policy": "compact", "max.message.bytes": "100" }, delete: ["segment.ms"] });
   expect(altered.status).toBe(200);

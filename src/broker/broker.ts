@@ -16,7 +16,7 @@ import { ANONYMOUS, type Operation, type Principal, type Resource, WriteGate, ty
 import { partitionsMax } from "./partitions-max.ts";
 import { alterTopicConfigs, checkTopicConfigs, type TopicConfig, type TopicConfigOverrides, type TopicConfigSource } from "./topic-config.ts";
 import { topicDefaultsOf } from "./topic-defaults.ts";
-import { isGafkaError } from "../core/errors.ts";
+import { invalidRequest, isGafkaError } from "../core/errors.ts";
 import type { Timer } from "../core/clock.ts";
 
 export type { PartitionDescription, TopicConfigEntry, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
@@ -124,9 +124,11 @@ export class Broker implements TopicConfigSource {
    * all or nothing: when it throws, the topic does not exist, topics.json is
    * as it was, and the directories it made are removed again (the removal
    * fsynced); a failing disk is storage_full or storage_failed (503).
-   * Refused (not_leader) unless the gate admits it.
+   * Refused (not_leader) unless the gate admits it; `configs` (the topic's
+   * own settings, Kafka's names) is checked after the gate (400
+   * invalid_request, and no topic).
    */
-  async createTopic(name: string, partitionCount: number, principal: Principal = ANONYMOUS, configs: TopicConfigOverrides = {}): Promise<TopicDescription> {
+  async createTopic(name: string, partitionCount: number, principal: Principal = ANONYMOUS, configs: unknown = {}): Promise<TopicDescription> {
     this.gate.admit(principal, "create_topic", { kind: "topic", name });
     return this.admin.create("client", name, partitionCount, undefined, checkTopicConfigs(configs));
   }
@@ -150,11 +152,16 @@ export class Broker implements TopicConfigSource {
    * segment.ms. Refused (not_leader) unless the gate admits it (ALTER on the
    * topic).
    */
-  async alterTopicConfig(name: string, set: TopicConfigOverrides, remove: readonly string[], principal: Principal = ANONYMOUS): Promise<TopicDescription> {
+  async alterTopicConfig(name: string, set: unknown, remove: unknown, principal: Principal = ANONYMOUS): Promise<TopicDescription> {
     this.gate.admit(principal, "alter_topic_config", { kind: "topic", name });
+    // Checked after the gate: a caller who may not alter the topic learns nothing from a 400.
     const checked = checkTopicConfigs(set, "set");
-    alterTopicConfigs({}, checked, remove); // names checked before anything is queued
-    return this.admin.reconfigure(name, (current) => alterTopicConfigs(current, checked, remove));
+    const names = remove ?? [];
+    if (!Array.isArray(names) || !names.every((item) => typeof item === "string")) {
+      throw invalidRequest("field 'delete' must be an array of configuration names", { field: "delete" });
+    }
+    alterTopicConfigs({}, checked, names); // names checked before anything is queued
+    return this.admin.reconfigure(name, (current) => alterTopicConfigs(current, checked, names));
   }
 
   /** Replication's entry point on a follower: the leader's overrides of a topic, replacing this broker's. Passes no gate. */

@@ -1,5 +1,4 @@
 import type { TopicDescription } from "../../broker/broker.ts";
-import { checkTopicConfigs } from "../../broker/topic-config.ts";
 import { invalidRequest } from "../../core/errors.ts";
 import { principalOf, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
@@ -10,8 +9,8 @@ async function createTopic(request: Request, context: RouteContext): Promise<Res
   if (typeof body.name !== "string") throw invalidRequest("field 'name' is required and must be a string", { field: "name" });
   const partitions = body.partitions ?? 1;
   if (typeof partitions !== "number") throw invalidRequest("field 'partitions' must be a number", { field: "partitions" });
-  const configs = checkTopicConfigs(body.configs);
-  const description = await context.broker.createTopic(body.name, partitions, principalOf(request), configs);
+  // `configs` is checked by the domain, after the gate.
+  const description = await context.broker.createTopic(body.name, partitions, principalOf(request), body.configs ?? {});
   return Response.json(topicDescriptionJson(description, context), { status: 201 });
 }
 
@@ -21,12 +20,8 @@ async function createTopic(request: Request, context: RouteContext): Promise<Res
  */
 async function alterTopicConfigs(request: Bun.BunRequest, context: RouteContext): Promise<Response> {
   const body = await readJsonObject(request, context.requestBytesMax);
-  const set = checkTopicConfigs(body.set, "set");
-  const remove = body.delete ?? [];
-  if (!Array.isArray(remove) || !remove.every((name) => typeof name === "string")) {
-    throw invalidRequest("field 'delete' must be an array of configuration names", { field: "delete" });
-  }
-  const description = await context.broker.alterTopicConfig(topicParameter(request), set, remove, principalOf(request));
+  // `set` and `delete` are checked by the domain, after the gate.
+  const description = await context.broker.alterTopicConfig(topicParameter(request), body.set ?? {}, body.delete ?? [], principalOf(request));
   return Response.json(topicDescriptionJson(description, context));
 }
 
