@@ -19,7 +19,6 @@ import { Authorizer } from "./security/authorizer.ts";
 import type { ClusterSecret } from "./security/cluster-secret.ts";
 import { PeerProofSigner, PeerProofVerifier } from "./security/peer-proof.ts";
 import { Broker } from "./broker/broker.ts";
-import { brokerDefaultTopicConfigs } from "./broker/broker-default-topic-configs.ts";
 import { RetentionTask } from "./broker/retention-task.ts";
 import type { TopicConfigSource } from "./broker/topic-config.ts";
 import { limits } from "./core/limits.ts";
@@ -159,6 +158,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   const broker = await Broker.open(
     {
       ...config,
+      // A topic's min.insync.replicas defaults to the leader's --min-insync-replicas.
+      topicDefaults: { minInsyncReplicas: replicationConfig.minInsyncReplicas, ...config.topicDefaults },
       onFsync,
       onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
       onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),
@@ -221,10 +222,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   replication.begin(advertisedAddress(config.host, server.port));
   const retention = new RetentionTask({
     broker,
-    // Until topics carry their own configuration, every topic has the broker's defaults (broker-default-topic-configs.ts).
-    topicConfigs:
-      config.topicConfigs ??
-      brokerDefaultTopicConfigs({ segmentBytesMax: config.segmentBytesMax, messageBytesMax: config.messageBytesMax, minInsyncReplicas: replicationConfig.minInsyncReplicas }),
+    // Each topic's own retention.ms, retention.bytes and cleanup.policy over the broker's defaults (the Broker is the TopicConfigSource).
+    topicConfigs: config.topicConfigs ?? broker,
     clock: config.clock,
     logger: config.logger,
     intervalMs: config.retentionCheckIntervalMs ?? limits.retentionCheckIntervalMsDefault,

@@ -85,6 +85,7 @@ const CASES: Record<string, RouteCase[]> = {
   "GET /api/v1/topics/{name}": [{ path: "/api/v1/topics/t" }, { path: "/api/v1/topics/unknown-topic" }],
   "DELETE /api/v1/topics/{name}": [{ path: "/api/v1/topics/t" }],
   "POST /api/v1/topics/{name}/delete-records": [{ path: "/api/v1/topics/t/delete-records", body: { partitions: [{ partition: 0, before: -1 }] } }],
+  "POST /api/v1/topics/{name}/configs": [{ path: "/api/v1/topics/t/configs", body: { set: { "max.message.bytes": "1" }, delete: ["retention.ms"] } }],
   "GET /api/v1/consumer-groups": [{ path: "/api/v1/consumer-groups" }],
   "GET /api/v1/consumer-groups/{group}/status": [{ path: "/api/v1/consumer-groups/g/status" }],
   "DELETE /api/v1/consumer-groups/{group}": [{ path: "/api/v1/consumer-groups/g" }],

@@ -15,8 +15,12 @@ import { SecurityAdmin } from "./security-admin.ts";
 import { ANONYMOUS, type Operation, type Principal, type Resource, WriteGate, type WriteGuard } from "./write-gate.ts";
 import { partitionsMax } from "./partitions-max.ts";
 import { deleteRecords, type DeleteRecordsRequest, type DeleteRecordsResult } from "./delete-records.ts";
+import { alterTopicConfigs, checkTopicConfigs, type TopicConfig, type TopicConfigOverrides, type TopicConfigSource } from "./topic-config.ts";
+import { topicDefaultsOf } from "./topic-defaults.ts";
+import { invalidRequest, isGafkaError } from "../core/errors.ts";
+import type { Timer } from "../core/clock.ts";
 
-export type { PartitionDescription, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
+export type { PartitionDescription, TopicConfigEntry, TopicDescription, TopicSummary, UnhealthyPartition } from "./topic-state.ts";
 export type { Acks } from "./acks.ts";
 export type { AppendOrigin, Principal, Resource, WriteGuard, Operation } from "./write-gate.ts";
 export type { LogFactory } from "./partition-opener.ts";
@@ -60,8 +64,12 @@ export interface PartitionEntry {
  * clean-shutdown marker (partition-opener.ts); this class wires them and
  * the write gate together and holds the lifecycle.
  */
-export class Broker {
+export class Broker implements TopicConfigSource {
   private readonly state = new BrokerState();
+  /** A topic's settings where it sets none: the broker's flags. */
+  readonly topicDefaults: TopicConfig;
+  /** The leader's periodic look for active segments past their topic's segment.ms. */
+  private segmentAgeCheck: Timer | undefined;
   private readonly gate = new WriteGate();
   private readonly opener: PartitionOpener;
   private readonly admin: TopicAdmin;
@@ -77,8 +85,9 @@ export class Broker {
     openLog: LogFactory,
     options: BrokerOptions,
   ) {
-    this.opener = new PartitionOpener(config, openLog, options.leaderEpoch);
-    this.admin = new TopicAdmin(config, this.state, registry, this.opener, config.partitionsMax ?? partitionsMax(undefined));
+    this.topicDefaults = topicDefaultsOf(config);
+    this.opener = new PartitionOpener(config, openLog, options.leaderEpoch, this.topicDefaults);
+    this.admin = new TopicAdmin(config, this.state, registry, this.opener, config.partitionsMax ?? partitionsMax(undefined), this.topicDefaults);
     this.producer = new ProducePipeline(config, this.state, this.gate);
     this.reader = new PartitionReader(config, this.state, options.waitingPollsMax ?? limits.waitingPollsMax);
     const credentials = options.credentials ?? CredentialStore.load(config.dataDir, config.fs, config.clock);
@@ -100,6 +109,7 @@ export class Broker {
       await broker.close().catch(ignore);
       throw error;
     }
+    broker.segmentAgeCheck = config.clock.setInterval(() => broker.rollAgedSegments(), limits.segmentAgeCheckIntervalMs);
     const refused = broker.unhealthyPartitions().length;
     config.logger.info(
       `broker ${config.brokerId}: ${broker.state.topics.size} topic(s) in ${config.dataDir}` +
@@ -116,20 +126,55 @@ export class Broker {
    * all or nothing: when it throws, the topic does not exist, topics.json is
    * as it was, and the directories it made are removed again (the removal
    * fsynced); a failing disk is storage_full or storage_failed (503).
-   * Refused (not_leader) unless the gate admits it.
+   * Refused (not_leader) unless the gate admits it; `configs` (the topic's
+   * own settings, Kafka's names) is checked after the gate (400
+   * invalid_request, and no topic).
    */
-  async createTopic(name: string, partitionCount: number, principal: Principal = ANONYMOUS): Promise<TopicDescription> {
+  async createTopic(name: string, partitionCount: number, principal: Principal = ANONYMOUS, configs: unknown = {}): Promise<TopicDescription> {
     this.gate.admit(principal, "create_topic", { kind: "topic", name });
-    return this.admin.create("client", name, partitionCount, undefined);
+    return this.admin.create("client", name, partitionCount, undefined, checkTopicConfigs(configs));
   }
 
   /**
    * Replication's entry point on a follower: creates the leader's topic as
    * createTopic() does, with the leader's creation time (which tells apart
-   * two topics of one name). Passes no gate: the leader admitted it.
+   * two topics of one name) and settings. Passes no gate: the leader admitted it.
    */
-  createTopicAsFollower(name: string, partitionCount: number, createdAtMs: number): Promise<TopicDescription> {
-    return this.admin.create("replication", name, partitionCount, createdAtMs);
+  createTopicAsFollower(name: string, partitionCount: number, createdAtMs: number, configs: TopicConfigOverrides = {}): Promise<TopicDescription> {
+    return this.admin.create("replication", name, partitionCount, createdAtMs, checkTopicConfigs(configs));
+  }
+
+  /**
+   * Kafka's IncrementalAlterConfigs on one topic: sets `set` and removes
+   * `remove` (back to the broker's default) from its overrides. Every name
+   * and value is checked first (invalid_request, 400, and nothing changes);
+   * when it resolves the new settings are in topics.json, fsynced, and in
+   * force: produce checks max.message.bytes and min.insync.replicas by them,
+   * and each partition's next roll decision uses segment.bytes and
+   * segment.ms. Refused (not_leader) unless the gate admits it (ALTER on the
+   * topic).
+   */
+  async alterTopicConfig(name: string, set: unknown, remove: unknown, principal: Principal = ANONYMOUS): Promise<TopicDescription> {
+    this.gate.admit(principal, "alter_topic_config", { kind: "topic", name });
+    // Checked after the gate: a caller who may not alter the topic learns nothing from a 400.
+    const checked = checkTopicConfigs(set, "set");
+    const names = remove ?? [];
+    if (!Array.isArray(names) || !names.every((item) => typeof item === "string")) {
+      throw invalidRequest("field 'delete' must be an array of configuration names", { field: "delete" });
+    }
+    alterTopicConfigs({}, checked, names); // names checked before anything is queued
+    return this.admin.reconfigure(name, (current) => alterTopicConfigs(current, checked, names));
+  }
+
+  /** Replication's entry point on a follower: the leader's overrides of a topic, replacing this broker's. Passes no gate. */
+  setTopicConfigsAsFollower(name: string, configs: TopicConfigOverrides): Promise<TopicDescription> {
+    const checked = checkTopicConfigs(configs);
+    return this.admin.reconfigure(name, () => checked);
+  }
+
+  /** The topic's configuration in force (TopicConfigSource): throws topic_not_found for an unknown topic. */
+  configOf(topic: string): TopicConfig {
+    return this.state.topicOrThrow(topic).config;
   }
 
   /**
@@ -161,7 +206,7 @@ export class Broker {
 
   /** One topic's partitions: the broker's own view (metrics, the coordinator), passing no gate. */
   describeTopic(name: string): TopicDescription {
-    return describeTopicState(this.state.topicOrThrow(name));
+    return describeTopicState(this.state.topicOrThrow(name), this.topicDefaults);
   }
 
   /**
@@ -348,7 +393,7 @@ export class Broker {
     return log.appendFrames(frames, startsSegment);
   }
 
-  /** Calls `listener` after each topic creation or deletion is durable. */
+  /** Calls `listener` after each topic creation, deletion or change of settings is durable. */
   onTopicChange(listener: TopicChangeListener): void {
     this.admin.onChange(listener);
   }
@@ -407,7 +452,33 @@ export class Broker {
     return this.closePromise;
   }
 
+  /**
+   * Rolls each active segment that has held records for its topic's
+   * segment.ms, on a leader only: a follower's segments end where its
+   * leader's do (the stream says so), never by its own clock. A failure is
+   * the partition's (it goes offline as after a failed append) and is logged.
+   */
+  private rollAgedSegments(): void {
+    if (!this.state.accepting) return;
+    try {
+      this.gate.writeGuard?.admitWrite();
+    } catch (error) {
+      if (isGafkaError(error)) return; // not the leader
+      throw error;
+    }
+    for (const topic of this.state.topics.values()) {
+      for (const slot of topic.partitions) {
+        try {
+          if (slot.log?.rollIfAged()) this.config.logger.debug(`partition ${topic.metadata.name}-${slot.index}: rolled its segment (segment.ms ${topic.config.segmentMs})`);
+        } catch (error) {
+          this.config.logger.warn(`partition ${topic.metadata.name}-${slot.index}: could not roll its segment by segment.ms: ${error}`);
+        }
+      }
+    }
+  }
+
   private async closeOnce(): Promise<void> {
+    this.segmentAgeCheck?.cancel();
     this.state.accepting = false;
     for (const topic of this.state.topics.values()) topic.closing.abort();
     await this.admin.settled();

@@ -2,6 +2,10 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 import type { FsyncPolicy } from "../storage/fsync-policy.ts";
+import type { TopicConfig } from "./topic-config.ts";
+
+/** The broker-wide defaults of a topic's settings that do not come from segmentBytesMax and messageBytesMax. */
+export type BrokerTopicDefaults = Omit<TopicConfig, "segmentBytes" | "maxMessageBytes">;
 
 /**
  * What a broker needs to run. Everything with a side effect (disk, time,
@@ -17,10 +21,16 @@ export interface BrokerConfig {
   logger: Logger;
   /** When appended bytes reach stable storage before a produce is acknowledged. */
   fsyncPolicy: FsyncPolicy;
-  /** Segment size before a roll (`--segment-bytes`). */
+  /** Segment size before a roll (`--segment-bytes`): the default of a topic's `segment.bytes`. */
   segmentBytesMax: number;
-  /** Largest key + value + headers of one record (`--max-message-bytes`). */
+  /** Largest key + value + headers of one record (`--max-message-bytes`): the default of a topic's `max.message.bytes`. */
   messageBytesMax: number;
+  /**
+   * The defaults of the other topic settings (src/broker/topic-config.ts),
+   * each from its broker flag; Kafka's (KAFKA_TOPIC_DEFAULTS, and 1 for
+   * `min.insync.replicas`) when absent. See topicDefaultsOf().
+   */
+  topicDefaults?: Partial<BrokerTopicDefaults>;
   /** Partitions this broker may hold (409 limit_reached past it); derived from the open-file limit when absent (src/broker/partitions-max.ts). */
   partitionsMax?: number;
   /** Called after each fdatasync of appended records (PartitionLogOptions.onFsync): metrics. */

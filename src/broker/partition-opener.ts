@@ -10,6 +10,7 @@ import type { PartitionLogApi } from "../storage/log-types.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
 import type { BrokerConfig } from "./config.ts";
+import { resolveTopicConfig, type TopicConfig } from "./topic-config.ts";
 import { partitionDirectory, type TopicMetadata } from "./topic-registry.ts";
 import { closePartitions, type PartitionSlot, TopicState } from "./topic-state.ts";
 
@@ -30,6 +31,8 @@ export class PartitionOpener {
     private readonly config: BrokerConfig,
     private readonly openLog: LogFactory,
     private readonly leaderEpoch: (() => number) | undefined,
+    /** A topic's settings where it sets none (topicDefaultsOf). */
+    private readonly topicDefaults: TopicConfig,
   ) {}
 
   /**
@@ -42,7 +45,8 @@ export class PartitionOpener {
     // Taken (durably) before any log is opened: from here on a crash must not pass for a clean stop.
     this.afterCleanShutdown = takeCleanShutdownMarker(fs, dataDir);
     for (const metadata of metadataList) {
-      topics.set(metadata.name, new TopicState(metadata, await this.openPartitions(metadata.name, metadata.partitionCount)));
+      const config = resolveTopicConfig(metadata.configs, this.topicDefaults);
+      topics.set(metadata.name, new TopicState(metadata, await this.openPartitions(metadata.name, metadata.partitionCount), config));
     }
     this.afterCleanShutdown = false;
     this.openedEveryLog = true;

@@ -80,7 +80,7 @@ export class ProducePipeline {
     if (records.length === 1) {
       // The common single-record request: no grouping.
       const slot = this.partitionFor(topic, records[0]!, 0);
-      const input = this.toRecordInput(records[0]!, 0, nowMs);
+      const input = toRecordInput(records[0]!, 0, nowMs, topic.config.maxMessageBytes);
       const appending = this.appendAndSettle(topic, slot, [input], term, acks);
       const bytes = payloadBytesOf(input);
       if (acks === 0) {
@@ -100,7 +100,7 @@ export class ProducePipeline {
         group = { partition: slot.index, records: [], requestIndexes: [], payloadBytes: 0 };
         groups.set(slot.index, group);
       }
-      const input = this.toRecordInput(records[i]!, i, nowMs);
+      const input = toRecordInput(records[i]!, i, nowMs, topic.config.maxMessageBytes);
       group.records.push(input);
       group.requestIndexes.push(i);
       group.payloadBytes += payloadBytesOf(input);
@@ -154,7 +154,7 @@ export class ProducePipeline {
     const term = this.gate.admit(principal, "produce", { kind: "topic", name: topicName });
     const topic = this.state.topicOrThrow(topicName);
     const slot = this.partitionFor(topic, { partition, key: null, value: null, headers: [] }, 0);
-    const batches = checkClientBatches(body, { messageBytesMax: this.config.messageBytesMax, recordsMax: limits.recordsPerRequestMax });
+    const batches = checkClientBatches(body, { messageBytesMax: topic.config.maxMessageBytes, recordsMax: limits.recordsPerRequestMax });
     const recordCount = recordCountOf(batches);
     let payloadBytes = 0;
     for (const batch of batches) payloadBytes += batch.payloadBytes;
@@ -180,14 +180,14 @@ export class ProducePipeline {
     const guard = this.gate.writeGuard;
     try {
       // Refused before the append (too few replicas in sync for acks=all), a write leaves nothing to duplicate on retry.
-      guard?.checkAppend(acks, slot.log!);
+      guard?.checkAppend(acks, slot.log!, topic.config.minInsyncReplicas);
     } catch (error) {
       throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;
     }
     const appended = await this.appendTracked(topic, slot, records);
     if (guard === undefined) return appended;
     try {
-      await guard.settle(term, acks, slot.log!, appended.lastOffset + 1);
+      await guard.settle(term, acks, slot.log!, appended.lastOffset + 1, topic.config.minInsyncReplicas);
     } catch (error) {
       throw isGafkaError(error) ? naming(error, topic.metadata.name, slot.index) : error;
     }
@@ -213,17 +213,6 @@ export class ProducePipeline {
     return slot;
   }
 
-  private toRecordInput(record: ProduceRecord, requestIndex: number, nowMs: number): RecordInput {
-    const sizeBytes = recordSizeBytes(record);
-    if (sizeBytes > this.config.messageBytesMax) {
-      throw new GafkaError(
-        "message_too_large",
-        `record ${requestIndex} is ${sizeBytes} bytes (key + value + headers); the most a record may have is ${this.config.messageBytesMax}`,
-        { details: { record: requestIndex, size_bytes: sizeBytes, max_bytes: this.config.messageBytesMax } },
-      );
-    }
-    return { key: record.key, value: record.value, headers: record.headers, timestampMs: record.timestampMs ?? nowMs };
-  }
 
   /**
    * One append of a client's records (origin "client": admitted by the gate,
@@ -265,7 +254,20 @@ export class ProducePipeline {
   }
 }
 
-/** Key + value + header keys (UTF-8) and values: what --max-message-bytes limits. */
+/** The record as the log takes it; message_too_large past the topic's max.message.bytes (`messageBytesMax`). */
+function toRecordInput(record: ProduceRecord, requestIndex: number, nowMs: number, messageBytesMax: number): RecordInput {
+  const sizeBytes = recordSizeBytes(record);
+  if (sizeBytes > messageBytesMax) {
+    throw new GafkaError(
+      "message_too_large",
+      `record ${requestIndex} is ${sizeBytes} bytes (key + value + headers); the most a record of this topic may have is ${messageBytesMax} (max.message.bytes)`,
+      { details: { record: requestIndex, size_bytes: sizeBytes, max_bytes: messageBytesMax } },
+    );
+  }
+  return { key: record.key, value: record.value, headers: record.headers, timestampMs: record.timestampMs ?? nowMs };
+}
+
+/** Key + value + header keys (UTF-8) and values: what max.message.bytes limits. */
 function recordSizeBytes(record: ProduceRecord): number {
   let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
   for (const header of record.headers) size += Buffer.byteLength(header.key, "utf8") + (header.value?.length ?? 0);

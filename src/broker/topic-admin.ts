@@ -10,12 +10,13 @@ import { GafkaError, isGafkaError, storageError, systemErrorCode } from "../core
 import type { BrokerState } from "./broker-state.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { PartitionOpener } from "./partition-opener.ts";
+import { resolveTopicConfig, type TopicConfig, type TopicConfigOverrides } from "./topic-config.ts";
 import { checkPartitionCount, checkTopicName, partitionDirectory, topicExists, type TopicMetadata, type TopicRegistry } from "./topic-registry.ts";
 import { closePartitions, describeTopicState, type PartitionSlot, type TopicDescription, TopicState } from "./topic-state.ts";
 import type { AppendOrigin } from "./write-gate.ts";
 
-/** A topic created or deleted (replication ships these to followers). */
-export type TopicChangeListener = (change: { kind: "created" | "deleted"; topic: string }) => void;
+/** A topic created, deleted or given new settings (replication ships these to followers). */
+export type TopicChangeListener = (change: { kind: "created" | "deleted" | "configured"; topic: string }) => void;
 
 export class TopicAdmin {
   /** Topic creates and deletes run one at a time, in call order. */
@@ -29,6 +30,8 @@ export class TopicAdmin {
     private readonly opener: PartitionOpener,
     /** Partitions this broker may hold (src/broker/partitions-max.ts). */
     private readonly partitionsMax: number,
+    /** A topic's settings where it sets none (topicDefaultsOf). */
+    private readonly topicDefaults: TopicConfig,
   ) {}
 
   /** Calls `listener` after each topic creation or deletion is durable. */
@@ -46,7 +49,13 @@ export class TopicAdmin {
    * durably in topics.json (see Broker.createTopic). `createdAtMs` is the
    * leader's for a follower's create, absent for a client's (now).
    */
-  async create(origin: AppendOrigin, name: string, partitionCount: number, createdAtMs: number | undefined): Promise<TopicDescription> {
+  async create(
+    origin: AppendOrigin,
+    name: string,
+    partitionCount: number,
+    createdAtMs: number | undefined,
+    configs: TopicConfigOverrides = {},
+  ): Promise<TopicDescription> {
     assert(origin !== "coordinator", "the coordinator creates no topics");
     this.state.checkAccepting();
     checkTopicName(name);
@@ -62,18 +71,39 @@ export class TopicAdmin {
         this.removePartitionDirectories(name);
         partitions = await this.opener.openPartitions(name, partitionCount);
         await this.config.fs.syncDirectory(this.config.dataDir);
-        metadata = await this.registry.create(name, partitionCount, createdAtMs ?? this.config.clock.nowMs());
+        metadata = await this.registry.create(name, partitionCount, createdAtMs ?? this.config.clock.nowMs(), configs);
       } catch (error) {
         await this.undoCreate(name, partitions);
         // A failing disk (ENOSPC, EIO, ENAMETOOLONG...) is the client's 503; anything else is a bug.
         if (isGafkaError(error) || systemErrorCode(error) === undefined) throw error;
         throw storageError(`could not create topic '${name}'`, error);
       }
-      const topic = new TopicState(metadata, partitions);
+      const topic = new TopicState(metadata, partitions, resolveTopicConfig(configs, this.topicDefaults));
       this.state.topics.set(name, topic);
-      this.config.logger.info(`created topic '${name}' with ${partitionCount} partition(s)`);
+      this.config.logger.info(`created topic '${name}' with ${partitionCount} partition(s)${describeOverrides(configs)}`);
       for (const listener of this.listeners) listener({ kind: "created", topic: name });
-      return describeTopicState(topic);
+      return describeTopicState(topic, this.topicDefaults);
+    });
+  }
+
+  /**
+   * Gives the topic the overrides `change` makes of its current ones, durably
+   * in topics.json, then in force (the logs roll by the new segment settings
+   * from their next append). Queued with creates and deletes, so a change
+   * never races one. When it throws the topic keeps its settings.
+   */
+  async reconfigure(name: string, change: (current: TopicConfigOverrides) => TopicConfigOverrides): Promise<TopicDescription> {
+    this.state.checkAccepting();
+    return this.runAdmin(async () => {
+      this.state.checkAccepting();
+      const topic = this.state.topicOrThrow(name);
+      const configs = change(topic.metadata.configs);
+      const config = resolveTopicConfig(configs, this.topicDefaults);
+      const metadata = await this.registry.alterConfigs(name, configs);
+      topic.reconfigure(metadata, config);
+      this.config.logger.info(`topic '${name}': configuration now${describeOverrides(configs) || " the broker's defaults"}`);
+      for (const listener of this.listeners) listener({ kind: "configured", topic: name });
+      return describeTopicState(topic, this.topicDefaults);
     });
   }
 
@@ -144,6 +174,11 @@ export class TopicAdmin {
       }
     }
   }
+}
+
+function describeOverrides(configs: TopicConfigOverrides): string {
+  const entries = Object.entries(configs);
+  return entries.length === 0 ? "" : ` (${entries.map(([name, value]) => `${name}=${value}`).join(", ")})`;
 }
 
 function isDigits(text: string, from: number): boolean {

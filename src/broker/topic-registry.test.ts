@@ -45,11 +45,33 @@ test("created topics are in topics.json when create resolves, and load back", as
   });
   const reloaded = TopicRegistry.load(dir, nodeFileSystem);
   expect(reloaded.list()).toEqual([
-    { name: "audit.log", partitionCount: 1, createdAtMs: 1_764_000_000_001 },
-    { name: "orders", partitionCount: 3, createdAtMs: 1_764_000_000_000 },
+    { name: "audit.log", partitionCount: 1, createdAtMs: 1_764_000_000_001, configs: {} },
+    { name: "orders", partitionCount: 3, createdAtMs: 1_764_000_000_000, configs: {} },
   ]);
   expect(reloaded.get("orders")?.partitionCount).toBe(3);
   expect(reloaded.get("missing")).toBeUndefined();
+});
+
+test("a topic's overrides are in topics.json with it when create or alterConfigs resolves, and load back", async () => {
+  const dir = tempDir();
+  const registry = TopicRegistry.load(dir, nodeFileSystem);
+  await registry.create("logs", 1, 1_764_000_000_000, { "segment.ms": "60000", "retention.ms": "3600000" });
+  await registry.alterConfigs("logs", { "retention.ms": "7200000", "cleanup.policy": "compact" });
+  const onDisk = JSON.parse(nodeFs.readFileSync(path.join(dir, TOPICS_FILE_NAME), "utf8"));
+  expect(onDisk.topics).toEqual([
+    { name: "logs", partitions: 1, created_at: 1_764_000_000_000, configs: { "cleanup.policy": "compact", "retention.ms": "7200000" } },
+  ]);
+  expect(TopicRegistry.load(dir, nodeFileSystem).get("logs")?.configs).toEqual({ "cleanup.policy": "compact", "retention.ms": "7200000" });
+  expect(await codeOf(registry.alterConfigs("missing", {}))).toBe("topic_not_found");
+});
+
+test("a topics.json with a bad configuration value is damaged, naming the topic", () => {
+  const dir = tempDir();
+  nodeFs.writeFileSync(
+    path.join(dir, TOPICS_FILE_NAME),
+    JSON.stringify({ version: 1, topics: [{ name: "logs", partitions: 1, created_at: 1, configs: { "retention.ms": "soon" } }] }),
+  );
+  expect(() => TopicRegistry.load(dir, nodeFileSystem)).toThrow(/topics\[0\]: bad configs: retention.ms must be/);
 });
 
 test("a second create of the same name is topic_exists, even when both race", async () => {

@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { GafkaError, invalidRequest, storageError, topicNotFound } from "../core/errors.ts";
 import { limits, topicNameProblem } from "../core/limits.ts";
 import type { FileSystem } from "../storage/file-system.ts";
+import { checkTopicConfigs, type TopicConfigOverrides } from "./topic-config.ts";
 
 /** What the broker knows about a topic apart from its logs. */
 export interface TopicMetadata {
@@ -9,6 +10,8 @@ export interface TopicMetadata {
   readonly partitionCount: number;
   /** Wall-clock ms since the epoch when the topic was created. */
   readonly createdAtMs: number;
+  /** What was set on the topic (src/broker/topic-config.ts); empty: every setting is the broker's default. */
+  readonly configs: TopicConfigOverrides;
 }
 
 export const TOPICS_FILE_NAME = "topics.json";
@@ -46,12 +49,16 @@ export function checkTopicName(name: unknown): string {
  * leftovers of an interrupted create or delete). The file is JSON:
  *
  *   {"version": 1,
- *    "topics": [{"name": "test-topic", "partitions": 2, "created_at": 1764000000000}]}
+ *    "topics": [{"name": "test-topic", "partitions": 2, "created_at": 1764000000000,
+ *                "configs": {"retention.ms": "3600000"}}]}
  *
- * topics sorted by name. It is rewritten whole through
+ * topics sorted by name; `configs` holds the topic's overrides with Kafka's
+ * names and string values, and is left out when there are none (a file
+ * written before topics had configurations has none: every setting is the
+ * broker's default). It is rewritten whole through
  * FileSystem.writeFileAtomic (temp file, fsync, rename, fsync of the
  * directory): when create() or delete() resolves, the change is on stable
- * storage; after a crash the file holds either the old or the new list, never
+ * storage (alterConfigs() too); after a crash the file holds either the old or the new list, never
  * a mix. Changes are applied one at a time, in call order.
  */
 export class TopicRegistry {
@@ -87,12 +94,12 @@ export class TopicRegistry {
    * partition count), topic_exists, or storage_full / storage_failed when the
    * file cannot be written (then the topic does not exist).
    */
-  async create(name: string, partitionCount: number, createdAtMs: number): Promise<TopicMetadata> {
+  async create(name: string, partitionCount: number, createdAtMs: number, configs: TopicConfigOverrides = {}): Promise<TopicMetadata> {
     checkTopicName(name);
     checkPartitionCount(partitionCount);
     return this.enqueue(async () => {
       if (this.topics.has(name)) throw topicExists(name);
-      const topic: TopicMetadata = { name, partitionCount, createdAtMs };
+      const topic: TopicMetadata = { name, partitionCount, createdAtMs, configs };
       await this.persist([...this.topics.values(), topic]);
       this.topics.set(name, topic);
       return topic;
@@ -110,6 +117,22 @@ export class TopicRegistry {
     });
   }
 
+  /**
+   * Replaces a topic's overrides and makes it durable as create() does: when
+   * it resolves the new settings survive a crash; when it throws
+   * (topic_not_found, storage_*) the topic keeps its old ones.
+   */
+  alterConfigs(name: string, configs: TopicConfigOverrides): Promise<TopicMetadata> {
+    return this.enqueue(async () => {
+      const current = this.topics.get(name);
+      if (current === undefined) throw topicNotFound(name);
+      const topic: TopicMetadata = { ...current, configs };
+      await this.persist([...this.topics.values()].map((other) => (other.name === name ? topic : other)));
+      this.topics.set(name, topic);
+      return topic;
+    });
+  }
+
   private enqueue<T>(change: () => Promise<T>): Promise<T> {
     const result = this.changeQueue.then(change);
     this.changeQueue = result.then(ignore, ignore);
@@ -121,7 +144,12 @@ export class TopicRegistry {
       version: TOPICS_FILE_VERSION,
       topics: topics
         .sort(compareByName)
-        .map((topic) => ({ name: topic.name, partitions: topic.partitionCount, created_at: topic.createdAtMs })),
+        .map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitionCount,
+          created_at: topic.createdAtMs,
+          ...(Object.keys(topic.configs).length === 0 ? {} : { configs: sortedConfigs(topic.configs) }),
+        })),
     };
     try {
       await this.fs.writeFileAtomic(this.filePath, new TextEncoder().encode(`${JSON.stringify(file, null, 2)}\n`));
@@ -149,7 +177,7 @@ function parseTopicsFile(filePath: string, bytes: Uint8Array): TopicMetadata[] {
   if (!Array.isArray(topics)) throw damaged("'topics' is not an array");
   const seen = new Set<string>();
   return topics.map((entry: unknown, index) => {
-    const { name, partitions, created_at } = (entry ?? {}) as Record<string, unknown>;
+    const { name, partitions, created_at, configs } = (entry ?? {}) as Record<string, unknown>;
     const problem = topicNameProblem(name, limits.storedTopicNameLengthMax);
     if (problem !== undefined) throw damaged(`topics[${index}]: ${problem}`);
     if (seen.has(name as string)) throw damaged(`topic '${name}' is listed twice`);
@@ -165,8 +193,21 @@ function parseTopicsFile(filePath: string, bytes: Uint8Array): TopicMetadata[] {
     if (typeof created_at !== "number" || !Number.isFinite(created_at)) {
       throw damaged(`topics[${index}]: bad created_at ${JSON.stringify(created_at)}`);
     }
-    return { name: name as string, partitionCount: partitions, createdAtMs: created_at };
+    let checkedConfigs: TopicConfigOverrides;
+    try {
+      checkedConfigs = checkTopicConfigs(configs);
+    } catch (error) {
+      throw damaged(`topics[${index}]: bad configs: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { name: name as string, partitionCount: partitions, createdAtMs: created_at, configs: checkedConfigs };
   });
+}
+
+/** Overrides by name, so the file reads the same whatever order they were set in. */
+function sortedConfigs(configs: TopicConfigOverrides): Record<string, string> {
+  const sorted: Record<string, string> = {};
+  for (const name of Object.keys(configs).sort()) sorted[name] = configs[name as keyof TopicConfigOverrides]!;
+  return sorted;
 }
 
 function compareByName(a: TopicMetadata, b: TopicMetadata): number {

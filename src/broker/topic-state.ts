@@ -7,6 +7,7 @@ import type { GafkaError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PartitionLogApi, PartitionStatus } from "../storage/log-types.ts";
 import { RoundRobin } from "../protocol/partitioner.ts";
+import { describeTopicConfig, type TopicConfig } from "./topic-config.ts";
 import type { TopicMetadata } from "./topic-registry.ts";
 
 export interface PartitionDescription {
@@ -25,6 +26,14 @@ export interface TopicDescription {
   name: string;
   createdAtMs: number;
   partitions: PartitionDescription[];
+  /** Every setting, its value in force and whether the topic sets it (describeTopicConfig). */
+  configs: TopicConfigEntry[];
+}
+
+export interface TopicConfigEntry {
+  name: string;
+  value: string;
+  source: "topic" | "default";
 }
 
 export interface TopicSummary {
@@ -56,16 +65,33 @@ export class TopicState {
   readonly closing = new AbortController();
 
   constructor(
-    readonly metadata: TopicMetadata,
+    /** Replaced (with `config`) by reconfigure() when the topic's overrides change. */
+    public metadata: TopicMetadata,
     readonly partitions: PartitionSlot[],
-  ) {}
+    /** The configuration in force: metadata.configs over the broker's defaults, resolved once per change, not per produce. */
+    public config: TopicConfig,
+  ) {
+    this.applyToLogs();
+  }
+
+  /** Takes the topic's new overrides: the logs roll by the new segment.bytes and segment.ms from their next append or check. */
+  reconfigure(metadata: TopicMetadata, config: TopicConfig): void {
+    this.metadata = metadata;
+    this.config = config;
+    this.applyToLogs();
+  }
+
+  private applyToLogs(): void {
+    for (const slot of this.partitions) slot.log?.rollPolicy.setLimits({ segmentBytesMax: this.config.segmentBytes, segmentMs: this.config.segmentMs });
+  }
 }
 
-export function describeTopicState(topic: TopicState): TopicDescription {
+export function describeTopicState(topic: TopicState, defaults: TopicConfig): TopicDescription {
   return {
     name: topic.metadata.name,
     createdAtMs: topic.metadata.createdAtMs,
     partitions: topic.partitions.map(describePartition),
+    configs: describeTopicConfig(topic.metadata.configs, defaults),
   };
 }
 

@@ -39,15 +39,17 @@ export interface WriteGuard {
    * not_enough_replicas (503, retriable) when too few replicas are in sync
    * to meet it. Nothing is written then, so the client's retry stores the
    * records once; refused after the append, a retry would store them twice.
+   * `minInsyncReplicas` is the topic's min.insync.replicas (the leader's
+   * --min-insync-replicas when absent: never fewer than it).
    */
-  checkAppend(acks: Acks, log: PartitionLogApi): void;
+  checkAppend(acks: Acks, log: PartitionLogApi, minInsyncReplicas?: number): void;
   /**
    * After the local append of offsets below `endOffset`: resolves when `acks`
    * is satisfied; throws not_leader when the term ended first (a deposed
    * leader never acknowledges a write), not_enough_replicas_after_append
    * when acks=all cannot be met (the records stay, unacknowledged).
    */
-  settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void>;
+  settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number, minInsyncReplicas?: number): Promise<void>;
 }
 
 /**
@@ -151,6 +153,7 @@ const NEEDS_LEASE: Partial<Record<Operation, boolean>> = {
   create_topic: false,
   delete_topic: false,
   delete_records: false,
+  alter_topic_config: false,
   group_join: true,
   group_heartbeat: true,
   group_leave: true,

@@ -3,7 +3,8 @@ import { Admin, type TopicDescription } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
 import { topicDescriptionJson } from "./api-json.ts";
-import { brokerArgs, integerArg, logLevelArgs, oneShotClientOptions } from "./shared-args.ts";
+import { brokerArgs, integerArg, logLevelArgs, oneShotClientOptions, repeatedArg, UsageError } from "./shared-args.ts";
+import { configArgs, configPairsArg, configsText } from "./topic-config-args.ts";
 
 const nameArgs = { name: { type: "string", description: "Topic name", required: true } } as const;
 const jsonArgs = { json: { type: "boolean", description: "Print the broker's answer as JSON", default: false } } as const;
@@ -14,12 +15,34 @@ const createTopic = defineCommand({
   args: {
     ...nameArgs,
     partitions: { type: "string", description: `Number of partitions (1-${limits.partitionsPerTopicMax})`, default: "1" },
+    ...configArgs,
     ...clientArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const partitions = integerArg("partitions", args.partitions, 1, limits.partitionsPerTopicMax);
-    const topic = await new Admin(oneShotClientOptions(args)).createTopic({ name: args.name, partitions });
+    const configs = configPairsArg(repeatedArg(rawArgs, "config"));
+    const topic = await new Admin(oneShotClientOptions(args)).createTopic({ name: args.name, partitions, configs });
     console.log(`created topic ${topic.name} with ${topic.partitions.length} partition${topic.partitions.length === 1 ? "" : "s"}`);
+  },
+});
+
+const alterTopic = defineCommand({
+  meta: { name: "alter-topic", description: "Change a topic's settings (Kafka's incremental alter): --config sets one, --delete-config returns one to the broker's default" },
+  args: {
+    ...nameArgs,
+    ...configArgs,
+    "delete-config": { type: "string", description: "A setting to return to the broker's default, repeatable", valueHint: "name" },
+    ...jsonArgs,
+    ...clientArgs,
+  },
+  async run({ args, rawArgs }) {
+    const set = configPairsArg(repeatedArg(rawArgs, "config"));
+    const remove = repeatedArg(rawArgs, "delete-config").map((name) => name.trim());
+    if (Object.keys(set).length === 0 && remove.length === 0) throw new UsageError("alter-topic needs --config name=value or --delete-config name");
+    const topic = await new Admin(oneShotClientOptions(args)).alterTopicConfig(args.name, { set, delete: remove });
+    if (args.json) return console.log(JSON.stringify(topicDescriptionJson(topic)));
+    const overrides = topic.configs.filter((entry) => entry.source === "topic");
+    console.log(`topic ${topic.name}: ${overrides.length === 0 ? "every setting is the broker's default" : overrides.map((entry) => `${entry.name}=${entry.value}`).join(", ")}`);
   },
 });
 
@@ -35,7 +58,7 @@ const listTopics = defineCommand({
 });
 
 const describeTopic = defineCommand({
-  meta: { name: "describe-topic", description: "Show a topic's partitions: offsets, size on disk, status" },
+  meta: { name: "describe-topic", description: "Show a topic's partitions (offsets, size on disk, status) and its settings with their sources" },
   args: { ...nameArgs, ...jsonArgs, ...clientArgs },
   async run({ args }) {
     const topic = await new Admin(oneShotClientOptions(args)).describeTopic(args.name);
@@ -98,6 +121,7 @@ export default defineCommand({
     "create-topic": createTopic,
     "list-topics": listTopics,
     "describe-topic": describeTopic,
+    "alter-topic": alterTopic,
     "delete-topic": deleteTopic,
     "delete-records": deleteRecords,
     verify,
@@ -123,7 +147,7 @@ function describeText(topic: TopicDescription): string {
     ]);
   }
   const created = Number.isFinite(topic.createdAtMs) ? ` (created ${new Date(topic.createdAtMs).toISOString()})` : "";
-  return `topic ${topic.name}${created}\n${table(rows)}`;
+  return `topic ${topic.name}${created}\n${table(rows)}${configsText(topic.configs, table)}`;
 }
 
 /** Left-aligned columns separated by two spaces. */

@@ -20,6 +20,7 @@ export function topicDescriptionJson(topic: TopicDescription) {
       status: partition.status,
       ...(partition.error === undefined ? {} : { error: partition.error }),
     })),
+    configs: topic.configs,
   };
 }
 

@@ -9,6 +9,8 @@ import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
 import { type ClusterSecret, readClusterSecretFile } from "../security/cluster-secret.ts";
 import { partitionsMax } from "../broker/partitions-max.ts";
+import type { BrokerTopicDefaults } from "../broker/config.ts";
+import { checkTopicConfigValue, KAFKA_TOPIC_DEFAULTS } from "../broker/topic-config.ts";
 import { durationArg } from "./duration-arg.ts";
 import { byteSizeArg, integerArg, logLevelArgs, UsageError } from "./shared-args.ts";
 
@@ -25,12 +27,18 @@ export default defineCommand({
       valueHint: "always|interval:<ms>|never",
       default: "always",
     },
-    "segment-bytes": { type: "string", description: "Segment size before a roll", default: String(limits.segmentBytesDefault) },
+    "segment-bytes": { type: "string", description: "Segment size before a roll (default of a topic's segment.bytes)", default: String(limits.segmentBytesDefault) },
     "max-message-bytes": {
       type: "string",
-      description: "Largest record (key + value + headers)",
+      description: "Largest record, key + value + headers (default of a topic's max.message.bytes)",
       default: String(limits.messageBytesMaxDefault),
     },
+    "retention-ms": { type: "string", description: "Default of a topic's retention.ms (-1: kept for ever)", valueHint: "ms", default: String(KAFKA_TOPIC_DEFAULTS.retentionMs) },
+    "retention-bytes": { type: "string", description: "Default of a topic's retention.bytes, per partition (-1: no limit)", valueHint: "bytes", default: String(KAFKA_TOPIC_DEFAULTS.retentionBytes) },
+    "segment-ms": { type: "string", description: "Default of a topic's segment.ms: the active segment rolls once this old", valueHint: "ms", default: String(KAFKA_TOPIC_DEFAULTS.segmentMs) },
+    "cleanup-policy": { type: "string", description: "Default of a topic's cleanup.policy", valueHint: "delete|compact|compact,delete", default: "delete" },
+    "delete-retention-ms": { type: "string", description: "Default of a topic's delete.retention.ms", valueHint: "ms", default: String(KAFKA_TOPIC_DEFAULTS.deleteRetentionMs) },
+    "min-compaction-lag-ms": { type: "string", description: "Default of a topic's min.compaction.lag.ms", valueHint: "ms", default: String(KAFKA_TOPIC_DEFAULTS.minCompactionLagMs) },
     role: {
       type: "enum",
       description: "Replication role of a new data dir (afterwards replication.json decides; see docs/operations.md)",
@@ -63,7 +71,7 @@ export default defineCommand({
     },
     "min-insync-replicas": {
       type: "string",
-      description: "acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader included",
+      description: "acks=all fails (503 not_enough_replicas) with fewer replicas in sync, leader included (default of a topic's min.insync.replicas, and its floor)",
       valueHint: "n",
       default: "1",
     },
@@ -143,6 +151,7 @@ export default defineCommand({
       fsyncPolicy,
       segmentBytesMax: byteSizeArg("segment-bytes", args["segment-bytes"], limits.segmentBytesMin),
       messageBytesMax: byteSizeArg("max-message-bytes", args["max-message-bytes"], 1),
+      topicDefaults: topicDefaultsArgs(args),
       tls,
       requestBytesInFlightMax: byteSizeArg("request-bytes-in-flight-max", args["request-bytes-in-flight-max"], 1024),
       partitionsMax: partitionsMax(args["partitions-max"] === undefined ? undefined : integerArg("partitions-max", args["partitions-max"], 1, limits.partitionsPerBrokerMax)),
@@ -179,6 +188,30 @@ function clusterSecretArg(filePath: string | undefined): ClusterSecret | undefin
   } catch (error) {
     throw new UsageError(`--cluster-secret-file: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/**
+ * The topic settings' defaults from their flags, each checked as a topic's
+ * own value is (src/broker/topic-config.ts), so a default a topic could not
+ * take is a usage error at start.
+ */
+function topicDefaultsArgs(args: Record<string, unknown>): Partial<BrokerTopicDefaults> {
+  const value = (flag: string, name: string): string => {
+    try {
+      return checkTopicConfigValue(name, args[flag], flag);
+    } catch (error) {
+      throw new UsageError(`--${flag}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const policy = value("cleanup-policy", "cleanup.policy");
+  return {
+    retentionMs: Number(value("retention-ms", "retention.ms")),
+    retentionBytes: Number(value("retention-bytes", "retention.bytes")),
+    segmentMs: Number(value("segment-ms", "segment.ms")),
+    cleanupPolicy: { delete: policy.includes("delete"), compact: policy.includes("compact") },
+    deleteRetentionMs: Number(value("delete-retention-ms", "delete.retention.ms")),
+    minCompactionLagMs: Number(value("min-compaction-lag-ms", "min.compaction.lag.ms")),
+  };
 }
 
 /** `--auth`: true for required, false for off, undefined (the host decides) when absent. */

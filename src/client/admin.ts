@@ -40,10 +40,19 @@ export interface PartitionDescription {
   error?: string;
 }
 
+/** One topic setting as the broker applies it: Kafka's name, its value, and whether the topic sets it or takes the broker's default. */
+export interface TopicConfigEntry {
+  name: string;
+  value: string;
+  source: "topic" | "default";
+}
+
 export interface TopicDescription {
   name: string;
   createdAtMs: number;
   partitions: PartitionDescription[];
+  /** Every setting (docs/api.md "Topic configuration"); empty from a broker older than them. */
+  configs: TopicConfigEntry[];
 }
 
 export interface BrokerHealth {
@@ -57,6 +66,14 @@ export interface CreateTopicRequest {
   name: string;
   /** 1–100; default 1. */
   partitions?: number;
+  /** The topic's own settings, Kafka's names to values (`{"retention.ms": "3600000"}`); the broker's defaults for the rest. */
+  configs?: Record<string, string>;
+}
+
+/** Kafka's IncrementalAlterConfigs on a topic: settings to set, and settings to return to the broker's default. */
+export interface AlterTopicConfigRequest {
+  set?: Record<string, string>;
+  delete?: string[];
 }
 
 export interface GroupSummary {
@@ -124,8 +141,18 @@ export class Admin {
 
   /** Rejects with code `topic_exists` (409) when the name is taken. */
   async createTopic(request: CreateTopicRequest): Promise<TopicDescription> {
-    const body = { name: request.name, partitions: request.partitions };
+    const body = { name: request.name, partitions: request.partitions, configs: request.configs };
     return topicDescription(await this.http.request<WireTopicDescription>("POST", "/api/v1/topics", { body }));
+  }
+
+  /**
+   * Sets and removes a topic's settings; resolves with its description once
+   * the change is durable and in force. Rejects with `invalid_request` (400,
+   * nothing changed) for an unknown name or a bad value.
+   */
+  async alterTopicConfig(name: string, request: AlterTopicConfigRequest): Promise<TopicDescription> {
+    const body = { set: request.set ?? {}, delete: request.delete ?? [] };
+    return topicDescription(await this.http.request<WireTopicDescription>("POST", `${topicPath(name)}/configs`, { body }));
   }
 
   async listTopics(): Promise<TopicSummary[]> {
@@ -289,6 +316,7 @@ function topicDescription(wire: WireTopicDescription): TopicDescription {
       status: partition.status,
       ...(partition.error === undefined ? {} : { error: partition.error }),
     })),
+    configs: (wire.configs ?? []).map(({ name, value, source }) => ({ name, value, source })),
   };
 }
 

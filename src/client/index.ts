@@ -14,6 +14,7 @@
 export { Admin } from "./admin.ts";
 export type {
   BrokerHealth,
+  AlterTopicConfigRequest,
   CreateTopicRequest,
   GroupDescription,
   GroupMemberDescription,
@@ -22,6 +23,7 @@ export type {
   PartitionDescription,
   ResetOffsetsRequest,
   ResetTarget,
+  TopicConfigEntry,
   TopicDescription,
   TopicSummary,
 } from "./admin.ts";

@@ -99,6 +99,8 @@ export interface WireTopicDescription {
   name: string;
   created_at: number;
   partitions: WirePartitionDescription[];
+  /** Absent from a broker older than topic configurations. */
+  configs?: { name: string; value: string; source: "topic" | "default" }[];
 }
 
 /** Answer to `GET /api/v1/topics`. */

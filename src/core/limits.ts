@@ -81,6 +81,8 @@ export const limits = {
   segmentFileDeleteDelayMs: 60_000,
   /** How often a broker applies delete retention to its partitions (`--retention-check-interval`, Kafka's log.retention.check.interval.ms). */
   retentionCheckIntervalMsDefault: 5 * 60_000,
+  /** How often a leader looks for active segments older than their topic's segment.ms (so a quiet partition still rolls). */
+  segmentAgeCheckIntervalMs: 1000,
   /** One sparse index entry per this many log bytes. */
   indexIntervalBytes: 4096,
   /** Largest batch frame recovery will believe; anything larger is damage. */

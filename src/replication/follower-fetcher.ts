@@ -372,16 +372,23 @@ export class FollowerFetcher {
     this.options.logger.info(`users, tokens and ACLs: adopted the leader's version ${snapshot.state_version} (held ${held})`);
   }
 
-  /** Makes the local topics the leader's: creates, deletes, and recreates a topic whose creation time differs. */
+  /**
+   * Makes the local topics the leader's: creates, deletes, recreates a topic
+   * whose creation time differs, and takes a topic's settings when they
+   * differ (each durable in topics.json before the next).
+   */
   private async reconcileTopics(topics: TopicInfo[]): Promise<void> {
     const broker = this.options.broker;
     const local = new Map(broker.topicMetadata().map((metadata) => [metadata.name, metadata]));
     for (const topic of topics) {
       const mine = local.get(topic.name);
       local.delete(topic.name);
-      if (mine !== undefined && mine.createdAtMs === topic.createdAtMs && mine.partitionCount === topic.partitions) continue;
+      if (mine !== undefined && mine.createdAtMs === topic.createdAtMs && mine.partitionCount === topic.partitions) {
+        if (!sameConfigs(mine.configs, topic.configs)) await broker.setTopicConfigsAsFollower(topic.name, topic.configs);
+        continue;
+      }
       if (mine !== undefined) await broker.deleteTopicAsFollower(topic.name);
-      await broker.createTopicAsFollower(topic.name, topic.partitions, topic.createdAtMs);
+      await broker.createTopicAsFollower(topic.name, topic.partitions, topic.createdAtMs, topic.configs);
     }
     for (const name of local.keys()) await broker.deleteTopicAsFollower(name);
     this.logs.clear();
@@ -479,4 +486,9 @@ function refusalReason(status: number, code: unknown): string {
   if (status === 403) return "the leader refused this broker (403 forbidden)";
   if (status === 429) return "the leader has no free follower slot (429 too_many_requests); retrying until one expires";
   return `the leader answered ${status}`;
+}
+
+function sameConfigs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => a[name] === b[name]);
 }

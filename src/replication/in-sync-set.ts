@@ -2,7 +2,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FollowerReplica } from "./follower-replica.ts";
 import { checkpointKey, type PartitionCheckpoint } from "./high-watermark-checkpoint.ts";
-import { failWaiters, type LeaderPartition, resolveWaiters } from "./leader-partition.ts";
+import { failWaiters, failWaitersNeedingMore, type LeaderPartition, resolveWaiters } from "./leader-partition.ts";
 import type { LeaderLease } from "./leader-lease.ts";
 
 export interface InSyncSetOptions {
@@ -100,6 +100,7 @@ export class InSyncSet {
       for (const follower of this.options.followers.values()) follower.session?.wake();
     }
     if (inSyncReplicas < this.options.minInsyncReplicas) failWaiters(leaderPartition, inSyncReplicas, this.options.minInsyncReplicas);
+    else failWaitersNeedingMore(leaderPartition, inSyncReplicas);
   }
 
   /** In-sync followers of the partition (the leader itself not counted). */

@@ -4,6 +4,8 @@ import type { PartitionLogApi } from "../storage/log-types.ts";
 /** An acks=all write waiting for the high watermark to reach its end. */
 interface AckWaiter {
   endOffset: number;
+  /** The write's topic's min.insync.replicas (at least the leader's): fewer in sync fails it. */
+  minInsyncReplicas: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -18,9 +20,9 @@ export interface LeaderPartition {
 }
 
 /** Resolves once the partition's high watermark reaches `endOffset` (at once when it has). */
-export function waitForHighWatermark(leaderPartition: LeaderPartition, endOffset: number): Promise<void> {
+export function waitForHighWatermark(leaderPartition: LeaderPartition, endOffset: number, minInsyncReplicas: number): Promise<void> {
   if (leaderPartition.log.highWatermark >= endOffset) return Promise.resolve();
-  return new Promise((resolve, reject) => leaderPartition.waiters.push({ endOffset, resolve, reject }));
+  return new Promise((resolve, reject) => leaderPartition.waiters.push({ endOffset, minInsyncReplicas, resolve, reject }));
 }
 
 /** Settles the waits the high watermark has reached. */
@@ -47,7 +49,7 @@ export function rejectWaiters(leaderPartition: LeaderPartition, reason: unknown)
 export function notEnoughReplicas(inSyncReplicas: number, minInsyncReplicas: number): GafkaError {
   return new GafkaError(
     "not_enough_replicas",
-    `only ${inSyncReplicas} replica(s) are in sync, fewer than --min-insync-replicas ${minInsyncReplicas}; nothing was written`,
+    `only ${inSyncReplicas} replica(s) are in sync, fewer than min.insync.replicas ${minInsyncReplicas}; nothing was written`,
     { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: minInsyncReplicas } },
   );
 }
@@ -56,7 +58,7 @@ export function notEnoughReplicas(inSyncReplicas: number, minInsyncReplicas: num
 export function notEnoughReplicasAfterAppend(inSyncReplicas: number, minInsyncReplicas: number): GafkaError {
   return new GafkaError(
     "not_enough_replicas_after_append",
-    `the in-sync set is down to ${inSyncReplicas} replica(s), fewer than --min-insync-replicas ${minInsyncReplicas}, ` +
+    `the in-sync set is down to ${inSyncReplicas} replica(s), fewer than min.insync.replicas ${minInsyncReplicas}, ` +
       "after the write was appended: it is stored on the leader but not replicated, and not acknowledged (a retry may store it twice)",
     { retriable: true, details: { in_sync_replicas: inSyncReplicas, min_insync_replicas: minInsyncReplicas } },
   );
@@ -66,4 +68,15 @@ export function notEnoughReplicasAfterAppend(inSyncReplicas: number, minInsyncRe
 export function failWaiters(leaderPartition: LeaderPartition, inSyncReplicas: number, minInsyncReplicas: number): void {
   if (leaderPartition.waiters.length === 0) return;
   rejectWaiters(leaderPartition, notEnoughReplicasAfterAppend(inSyncReplicas, minInsyncReplicas));
+}
+
+/** Fails the waits whose topic needs more than `inSyncReplicas` (a topic's min.insync.replicas above the leader's). */
+export function failWaitersNeedingMore(leaderPartition: LeaderPartition, inSyncReplicas: number): void {
+  if (leaderPartition.waiters.length === 0) return;
+  const waiting: AckWaiter[] = [];
+  for (const waiter of leaderPartition.waiters) {
+    if (waiter.minInsyncReplicas > inSyncReplicas) waiter.reject(notEnoughReplicasAfterAppend(inSyncReplicas, waiter.minInsyncReplicas));
+    else waiting.push(waiter);
+  }
+  leaderPartition.waiters = waiting;
 }

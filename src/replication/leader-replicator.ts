@@ -399,19 +399,21 @@ export class LeaderReplicator implements SessionSource {
     return leaderPartition === undefined ? 0 : this.inSync.followersInSync(leaderPartition);
   }
 
-  /** acks=all, before the append: not_enough_replicas with fewer than N in sync; nothing is written, so a retry stores the records once (as Kafka). */
-  checkInSync(log: PartitionLogApi): void {
+  /** acks=all, before the append: not_enough_replicas with fewer than N in sync (the topic's min.insync.replicas, never below the leader's: the high watermark moves only with that many); nothing is written, so a retry stores the records once (as Kafka). */
+  checkInSync(log: PartitionLogApi, topicMinInsyncReplicas = this.options.minInsyncReplicas): void {
+    const needed = Math.max(topicMinInsyncReplicas, this.options.minInsyncReplicas);
     const inSync = 1 + this.inSyncFollowers(log);
-    if (inSync < this.options.minInsyncReplicas) throw notEnoughReplicas(inSync, this.options.minInsyncReplicas);
+    if (inSync < needed) throw notEnoughReplicas(inSync, needed);
   }
 
-  /** acks=all, after the append: resolves once the high watermark reaches `endOffset`; not_enough_replicas_after_append with fewer than N in sync, now or while waiting. */
-  waitForInSync(log: PartitionLogApi, endOffset: number): Promise<void> {
+  /** acks=all, after the append: resolves once the high watermark reaches `endOffset`; not_enough_replicas_after_append with fewer than N (as checkInSync) in sync, now or while waiting. */
+  waitForInSync(log: PartitionLogApi, endOffset: number, topicMinInsyncReplicas = this.options.minInsyncReplicas): Promise<void> {
     const leaderPartition = this.partitionOf(log);
     if (leaderPartition === undefined) return Promise.reject(new GafkaError("topic_not_found", "the topic was deleted before the write was replicated"));
+    const needed = Math.max(topicMinInsyncReplicas, this.options.minInsyncReplicas);
     const inSync = 1 + this.inSyncFollowers(log);
-    if (inSync < this.options.minInsyncReplicas) return Promise.reject(notEnoughReplicasAfterAppend(inSync, this.options.minInsyncReplicas));
-    return waitForHighWatermark(leaderPartition, endOffset);
+    if (inSync < needed) return Promise.reject(notEnoughReplicasAfterAppend(inSync, needed));
+    return waitForHighWatermark(leaderPartition, endOffset, needed);
   }
 
   private partitionOf(log: PartitionLogApi): LeaderPartition | undefined {

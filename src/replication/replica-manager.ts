@@ -112,14 +112,14 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     return this.admitWrite();
   }
 
-  checkAppend(acks: Acks, log: PartitionLogApi): void {
-    if (acks === "all") this.context.leader?.checkInSync(log);
+  checkAppend(acks: Acks, log: PartitionLogApi, minInsyncReplicas?: number): void {
+    if (acks === "all") this.context.leader?.checkInSync(log, minInsyncReplicas);
   }
 
-  async settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number): Promise<void> {
+  async settle(term: number, acks: Acks, log: PartitionLogApi, endOffset: number, minInsyncReplicas?: number): Promise<void> {
     const { context } = this;
     if (term !== context.term || context.fenced) throw this.notLeader();
-    if (acks === "all") await context.leader!.waitForInSync(log, endOffset);
+    if (acks === "all") await context.leader!.waitForInSync(log, endOffset, minInsyncReplicas);
     if (term !== context.term || context.fenced) throw this.notLeader();
   }
 
@@ -260,7 +260,7 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   }
 
   private topicInfos(): TopicInfo[] {
-    return this.options.broker.topicMetadata().map((m) => ({ name: m.name, partitions: m.partitionCount, createdAtMs: m.createdAtMs }));
+    return this.options.broker.topicMetadata().map((m) => ({ name: m.name, partitions: m.partitionCount, createdAtMs: m.createdAtMs, configs: m.configs }));
   }
 
   private topicChanged(): void {

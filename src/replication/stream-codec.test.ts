@@ -3,7 +3,7 @@ import { LEADER_EPOCH_MAX, limits } from "../core/limits.ts";
 import { encodeMessage, StreamDecoder, type StreamMessage } from "./stream-codec.ts";
 
 const messages: StreamMessage[] = [
-  { type: "metadata", session: "0123456789abcdef0123456789abcdef", clusterId: "q1Sh-9_ITX2l6MxLvGUkVA", leaderId: 1, leaderEpoch: 3, topics: [{ name: "orders", partitions: 2, createdAtMs: 1_764_000_000_000 }], followers: [{ id: 2, address: "localhost:9002" }], minInsyncReplicas: 2, replicaLagMaxMs: 10_000 },
+  { type: "metadata", session: "0123456789abcdef0123456789abcdef", clusterId: "q1Sh-9_ITX2l6MxLvGUkVA", leaderId: 1, leaderEpoch: 3, topics: [{ name: "orders", partitions: 2, createdAtMs: 1_764_000_000_000, configs: {} }, { name: "logs", partitions: 1, createdAtMs: 1_764_000_000_001, configs: { "retention.ms": "3600000" } }], followers: [{ id: 2, address: "localhost:9002" }], minInsyncReplicas: 2, replicaLagMaxMs: 10_000 },
   { type: "start", topic: "orders", partition: 1, offset: 120 },
   { type: "batches", topic: "orders", partition: 1, highWatermark: 2 ** 40 + 5, startsSegment: true, frames: Uint8Array.from({ length: 3000 }, (_, i) => i % 251) },
   { type: "high_watermarks", entries: [{ topic: "orders", partition: 0, highWatermark: 99 }] },
@@ -84,4 +84,18 @@ test("a security message is type 8 whose payload is the snapshot's JSON; one wit
   for (const json of ["[]", "null", '{"version":1}', '{"state_version":-1}', '{"state_version":1.5}', "{"]) {
     expect(() => new StreamDecoder().push(payloadOf(json))).toThrow(/broken/);
   }
+});
+
+test("a metadata message from a leader older than topic configurations means none", () => {
+  const payload = new TextEncoder().encode(
+    JSON.stringify({ session: "0123456789abcdef0123456789abcdef", cluster_id: "q1Sh-9_ITX2l6MxLvGUkVA", leader_id: 1, leader_epoch: 3, topics: [{ name: "orders", partitions: 2, created_at: 5 }] }),
+  );
+  const bytes = new Uint8Array(5 + payload.length);
+  bytes[0] = 1; // metadata
+  new DataView(bytes.buffer).setUint32(1, payload.length);
+  bytes.set(payload, 5);
+  const decoder = new StreamDecoder();
+  const decoded = decoder.push(bytes);
+  expect(decoded).toHaveLength(1);
+  expect((decoded[0] as Extract<StreamMessage, { type: "metadata" }>).topics).toEqual([{ name: "orders", partitions: 2, createdAtMs: 5, configs: {} }]);
 });

@@ -73,6 +73,12 @@ export interface TopicInfo {
   name: string;
   partitions: number;
   createdAtMs: number;
+  /**
+   * The topic's overrides (topics.json's `configs`), Kafka's names to
+   * strings; an older leader sends none, which means none. The follower
+   * checks them as topics.json's are.
+   */
+  configs: Readonly<Record<string, string>>;
 }
 
 export interface ReplicatedOffset {
@@ -107,7 +113,12 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
         cluster_id: message.clusterId,
         leader_id: message.leaderId,
         leader_epoch: message.leaderEpoch,
-        topics: message.topics.map((t) => ({ name: t.name, partitions: t.partitions, created_at: t.createdAtMs })),
+        topics: message.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions,
+          created_at: t.createdAtMs,
+          ...(Object.keys(t.configs).length === 0 ? {} : { configs: t.configs }),
+        })),
         followers: message.followers.map((f) => ({ id: f.id, address: f.address })),
         replicas: message.replicas,
         min_insync_replicas: message.minInsyncReplicas,
@@ -201,6 +212,15 @@ export class StreamDecoder {
   }
 }
 
+/** A topic's overrides as sent: an object of strings, or none (an older leader). */
+function configsOf(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value) || !Object.values(value).every((item) => typeof item === "string")) {
+    throw broken("topic configs that are not an object of strings");
+  }
+  return value as Record<string, string>;
+}
+
 function decodePayload(type: number, payload: Uint8Array): StreamMessage {
   if (type === TYPE_CODES.batches) return decodeBatches(payload);
   let json: any;
@@ -217,7 +237,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         clusterId: clusterIdOf(json.cluster_id),
         leaderId: json.leader_id,
         leaderEpoch: leaderEpochOf(json.leader_epoch),
-        topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at })),
+        topics: (json.topics as any[]).map((t) => ({ name: t.name, partitions: t.partitions, createdAtMs: t.created_at, configs: configsOf(t.configs) })),
         followers: ((json.followers ?? []) as any[]).map((f) => ({ id: f.id, address: f.address })),
         replicas: positiveInteger(json.replicas),
         minInsyncReplicas: positiveInteger(json.min_insync_replicas),

@@ -11,6 +11,8 @@ export type Operation =
   | "delete_topic"
   /** Kafka's DeleteRecords: moves a partition's log start forward. */
   | "delete_records"
+  /** A topic's settings: set and remove overrides (Kafka's IncrementalAlterConfigs). */
+  | "alter_topic_config"
   /** A topic's partitions and offsets (describe, and each name a list shows). */
   | "describe_topic"
   /** Records read by offset, outside any group. */
@@ -58,6 +60,7 @@ export const ACL_OPERATION: Record<Operation, AclOperation> = {
   create_topic: "create",
   delete_topic: "delete",
   delete_records: "delete",
+  alter_topic_config: "alter",
   describe_topic: "describe",
   consume: "read",
   group_join: "read",

@@ -1,3 +1,4 @@
+import type { SegmentRollPolicy } from "./segment-roll-policy.ts";
 import type { CheckedClientBatch } from "./batch-check.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { FrontDeleted } from "./log-front.ts";
@@ -123,6 +124,15 @@ export interface PartitionLogApi {
   applyRetention(policy: RetentionPolicy, nowMs: number): FrontDeleted | undefined;
   /** Finishes in-flight writes, fsyncs and closes the files. */
   close(): Promise<void>;
+  /** The topic's segment.bytes and segment.ms, changed live (setLimits): the next roll decision uses them. */
+  readonly rollPolicy: SegmentRollPolicy;
+  /**
+   * Seals the active segment once it has held records for segment.ms, so that
+   * a partition nobody writes to still gets a sealed segment retention can
+   * delete (the leader's periodic check; a follower rolls where its leader
+   * did, never by its own clock); true when it rolled.
+   */
+  rollIfAged(): boolean;
 
   // Replication (src/replication): see PartitionLog for the contracts.
   appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult>;

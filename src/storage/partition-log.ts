@@ -19,7 +19,10 @@ import type { PartitionLogOptions } from "./partition-log-options.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
 import type { RetentionPolicy } from "./retention-policy.ts";
 import type { Segment } from "./segment.ts";
+import { cutLogAt } from "./log-truncation.ts";
 import { createSegment, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
+import { SegmentRollPolicy } from "./segment-roll-policy.ts";
+
 export type { PartitionLogOptions } from "./partition-log-options.ts";
 
 /**
@@ -73,12 +76,14 @@ export class PartitionLog implements PartitionLogApi {
   private cutOnReopen: { logPath: string; position: number } | undefined;
   /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
   private afterCleanShutdown: boolean;
+  readonly rollPolicy: SegmentRollPolicy;
 
   private constructor(private readonly options: PartitionLogOptions) {
     this.fs = options.fs;
     this.logger = options.logger;
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.afterCleanShutdown = options.afterCleanShutdown ?? false;
+    this.rollPolicy = new SegmentRollPolicy(options.segmentBytesMax, options.clock);
     this.watermark = new HighWatermark(options.clock);
     this.writer = new LogWriter<AppendResult>({
       subject: `partition ${options.name}`,
@@ -276,9 +281,16 @@ export class PartitionLog implements PartitionLogApi {
     if (this.status === "offline") throw this.writer.offlineError();
   }
 
-  /** The segment a frame run of `bytes` goes to: the active one, or a new one when it would grow past segmentBytesMax. */
+  /** The segment a frame run of `bytes` goes to: the active one, or a new one when the roll policy says so. */
   private targetFor(bytes: number): Segment {
-    return this.active.sizeBytes > 0 && this.active.sizeBytes + bytes > this.options.segmentBytesMax ? this.roll() : this.active;
+    const target = this.rollPolicy.shouldRoll(this.active.sizeBytes, bytes) ? this.roll() : this.active;
+    this.rollPolicy.appending(target.sizeBytes);
+    return target;
+  }
+
+  rollIfAged(): boolean {
+    const aged = !this.closed && this.status === "online" && this.segments.length > 0 && this.rollPolicy.isAged(this.active.sizeBytes);
+    return aged && this.roll() !== undefined;
   }
 
   /**
@@ -304,6 +316,7 @@ export class PartitionLog implements PartitionLogApi {
     const segment = createSegment(this.files, old.nextOffset);
     this.segments.push(segment);
     this.writer.durablePosition = 0;
+    this.rollPolicy.reset();
     return segment;
   }
 
@@ -392,28 +405,11 @@ export class PartitionLog implements PartitionLogApi {
     this.assertWritable();
     if (offset >= this.logEndOffset) return;
     if (offset < this.earliestOffset) throw new GafkaError("offset_out_of_range", `cannot truncate ${this.options.name} to ${offset}, before its start`);
-    let keep = this.segments.indexOf(offset);
-    if (keep > 0 && this.segments.at(keep)!.baseOffset === offset) keep--;
-    for (const segment of this.segments.removeAfter(keep)) {
-      this.fs.close(segment.fd);
-      this.fs.removeRecursive(segment.logPath);
-      this.fs.removeRecursive(segment.indexPath);
-      this.fs.removeRecursive(segment.timeIndexPath);
-    }
-    const segment = this.active;
-    const position = offset === segment.nextOffset
-      ? segment.sizeBytes
-      : this.reads.batchStartPosition(segment, offset);
-    this.fs.truncate(segment.fd, position);
-    this.fs.fdatasyncSync(segment.fd);
-    this.fs.syncDirectorySync(this.options.dir);
-    this.logger.warn(`partition ${this.options.name}: truncated from offset ${offset} (file ${segment.logPath} cut at position ${position})`);
-    segment.truncated(position, offset, this.indexIntervalBytes);
-    this.writer.durablePosition = position;
-    this.writer.intervalSyncedOffset = Math.min(this.writer.intervalSyncedOffset, offset);
-    this.segments.recount();
-    this.watermark.truncateTo(offset);
-    this.leaderEpochs.truncateFromEnd(offset);
+    cutLogAt(
+      { segments: this.segments, fs: this.fs, reads: this.reads, writer: this.writer, watermark: this.watermark, leaderEpochs: this.leaderEpochs },
+      { dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes, logger: this.logger },
+      offset,
+    );
   }
 
   // ---------------------------------------------------------------- the log start (src/storage/log-front.ts)
@@ -460,6 +456,7 @@ export class PartitionLog implements PartitionLogApi {
     this.epochs = epochs;
     this.segments.replace(segments);
     this.front.load();
+    this.rollPolicy.reset();
     const active = this.active;
     this.writer.loaded(active.sizeBytes, active.nextOffset);
     this.logger.debug(`partition ${this.options.name}: ${segments.length} segment(s), offsets [${this.earliestOffset}, ${active.nextOffset})`);

@@ -4,14 +4,26 @@ import { limits } from "../../core/limits.ts";
 import { principalOf, readJsonObject } from "../request.ts";
 import type { Route, RouteContext } from "../route.ts";
 
-/** POST /api/v1/topics {"name", "partitions"?} → 201 with the topic's description. */
+/** POST /api/v1/topics {"name", "partitions"?, "configs"?: {"retention.ms": "3600000", ...}} → 201 with the topic's description. */
 async function createTopic(request: Request, context: RouteContext): Promise<Response> {
   const body = await readJsonObject(request, context.requestBytesMax);
   if (typeof body.name !== "string") throw invalidRequest("field 'name' is required and must be a string", { field: "name" });
   const partitions = body.partitions ?? 1;
   if (typeof partitions !== "number") throw invalidRequest("field 'partitions' must be a number", { field: "partitions" });
-  const description = await context.broker.createTopic(body.name, partitions, principalOf(request));
+  // `configs` is checked by the domain, after the gate.
+  const description = await context.broker.createTopic(body.name, partitions, principalOf(request), body.configs ?? {});
   return Response.json(topicDescriptionJson(description, context), { status: 201 });
+}
+
+/**
+ * POST /api/v1/topics/{name}/configs {"set"?: {"retention.ms": "3600000"}, "delete"?: ["segment.ms"]}
+ * (Kafka's IncrementalAlterConfigs) → the topic's description with its new settings.
+ */
+async function alterTopicConfigs(request: Bun.BunRequest, context: RouteContext): Promise<Response> {
+  const body = await readJsonObject(request, context.requestBytesMax);
+  // `set` and `delete` are checked by the domain, after the gate.
+  const description = await context.broker.alterTopicConfig(topicParameter(request), body.set ?? {}, body.delete ?? [], principalOf(request));
+  return Response.json(topicDescriptionJson(description, context));
 }
 
 /** GET /api/v1/topics → {"topics": [{"name", "partitions"}]}, sorted by name: those the caller may describe. */
@@ -71,6 +83,7 @@ function topicDescriptionJson(description: TopicDescription, context: RouteConte
       status: partition.status,
       ...(partition.error === undefined ? {} : { error: context.dataDirText.relative(partition.error) }),
     })),
+    configs: description.configs,
   };
 }
 
@@ -80,4 +93,5 @@ export const topicRoutes: Route[] = [
   { method: "GET", path: "/api/v1/topics/{name}", handle: describeTopic },
   { method: "DELETE", path: "/api/v1/topics/{name}", handle: deleteTopic },
   { method: "POST", path: "/api/v1/topics/{name}/delete-records", handle: deleteRecords },
+  { method: "POST", path: "/api/v1/topics/{name}/configs", handle: alterTopicConfigs },
 ];

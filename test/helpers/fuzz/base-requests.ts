@@ -143,6 +143,13 @@ const BUILDERS: Record<string, Builder> = {
       params: { name: rng.pick(scope.scratchTopics) },
       body: { partitions: [{ partition: rng.int(0, 2), before: rng.pick([-1, 0, rng.int(0, 50)]) }] },
     }),
+  "POST /api/v1/topics/{name}/configs": (rng, scope) =>
+    shape("POST", "/api/v1/topics/{name}/configs", {
+      params: { name: rng.pick(scope.scratchTopics) },
+      body: rng.chance(0.5)
+        ? { set: { [rng.pick(["retention.ms", "segment.ms", "max.message.bytes", "cleanup.policy"])]: rng.pick(["3600000", "compact", "-1", "0"]) } }
+        : { delete: [rng.pick(["retention.ms", "segment.bytes", "min.insync.replicas"])] },
+    }),
   "GET /api/v1/consumer-groups": () => shape("GET", "/api/v1/consumer-groups"),
   "GET /api/v1/consumer-groups/{group}/status": (rng, scope) =>
     shape("GET", "/api/v1/consumer-groups/{group}/status", { params: { group: rng.chance(0.3) ? scope.referenceGroup : rng.pick(scope.scratchGroups) } }),
