@@ -127,3 +127,27 @@ test("the log start replicates: the follower deletes the same segments and holds
   await waitFor(async () => (await describe(late, "r")).earliest_offset === 25, "the late follower to take the log start");
   expect(segmentFiles(late.dataDir)).toEqual(segmentFiles(leader.dataDir));
 });
+
+test("retention by size with a topic's own retention.bytes: the partition stays under retention.bytes plus one segment, the active segment stays, the follower deletes the same segments", async () => {
+  const leader = await startLeader([...SMALL_SEGMENTS, "--retention-check-interval=100ms"]);
+  const follower = await startFollower(leader, 2, [...SMALL_SEGMENTS, "--retention-check-interval=100ms"]);
+  const created = await postJson(`${leader.url}/api/v1/topics`, { name: "sized", partitions: 1, configs: { "retention.bytes": 4096, "retention.ms": -1 } });
+  expect(created.status).toBe(201);
+  await fill(leader, "sized", 60);
+  const partitionBytes = (broker: BrokerProcess) =>
+    logFiles(broker, "sized").reduce((sum, name) => sum + readFileSync(path.join(broker.dataDir, "sized-0", name)).length, 0);
+  await waitFor(async () => (await describe(leader, "sized")).earliest_offset > 0 && partitionBytes(leader) <= 4096 + 1024, "retention by size on the leader");
+  expect(partitionBytes(leader)).toBeLessThanOrEqual(4096 + 1024);
+  expect(logFiles(leader, "sized").length).toBeGreaterThanOrEqual(1);
+  // The newest records are all still there: only whole segments from the front went.
+  expect((await describe(leader, "sized")).next_offset).toBe(60);
+  const newest = await consumeAt(leader, "sized", 59);
+  expect(newest.body.records[0].offset).toBe(59);
+  // The follower holds the same segments, byte for byte.
+  await waitCaughtUp(leader, [follower]);
+  await waitFor(async () => (await describe(follower, "sized")).earliest_offset === (await describe(leader, "sized")).earliest_offset, "the follower's log start");
+  await waitFor(() => logFiles(follower, "sized").join() === logFiles(leader, "sized").join(), "the follower to delete the same segments");
+  for (const name of logFiles(leader, "sized").slice(0, -1)) {
+    expect(readFileSync(path.join(follower.dataDir, "sized-0", name)).equals(readFileSync(path.join(leader.dataDir, "sized-0", name)))).toBe(true);
+  }
+});
