@@ -155,12 +155,15 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
         metrics.fsyncs.observe(durationSeconds, records, bytes);
         config.onFsync?.(durationSeconds, records, bytes);
       };
+  // A segment roll asks retention to look at once; the task is made once the broker is open.
+  let onSegmentRolled = (): void => {};
   const broker = await Broker.open(
     {
       ...config,
       // A topic's min.insync.replicas defaults to the leader's --min-insync-replicas.
       topicDefaults: { minInsyncReplicas: replicationConfig.minInsyncReplicas, ...config.topicDefaults },
       onFsync,
+      onSegmentRolled: () => onSegmentRolled(),
       onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
       onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),
     },
@@ -229,6 +232,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     intervalMs: config.retentionCheckIntervalMs ?? limits.retentionCheckIntervalMsDefault,
   });
   retention.start();
+  onSegmentRolled = () => retention.runSoon();
   metrics.watchRetention(retention);
   process.stdout.write(`listening on ${server.url}\n`);
   const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });

@@ -90,3 +90,20 @@ test("a follower applies no retention of its own: it follows its leader's log st
   expect(task.runOnce()).toBe(0);
   expect(logs.sized!.earliestOffset).toBe(0);
 });
+
+test("runSoon (a segment rolled) makes one pass at once, before the interval; none once stopped", async () => {
+  const { clock, task, logs } = await setUp({ sized: config({ retentionBytes: 3000, retentionMs: -1 }) });
+  task.runSoon(); // not started: nothing scheduled
+  clock.advance(0);
+  expect(logs.sized!.earliestOffset).toBe(0);
+  task.start();
+  task.runSoon();
+  task.runSoon(); // several rolls, one pass
+  clock.advance(0);
+  expect(logs.sized!.earliestOffset).toBeGreaterThan(0);
+  expect(logs.sized!.sizeBytes).toBeLessThan(3000 + 1024);
+  task.stop();
+  const pending = clock.pendingTimers; // the deleted files' removal, a minute on
+  task.runSoon();
+  expect(clock.pendingTimers).toBe(pending);
+});

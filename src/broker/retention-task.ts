@@ -34,6 +34,7 @@ export interface RetentionTaskOptions {
  */
 export class RetentionTask {
   private timer: Timer | undefined;
+  private soon: Timer | undefined;
   private readonly totals = new Map<string, RetentionDeleted>();
 
   constructor(private readonly options: RetentionTaskOptions) {}
@@ -45,6 +46,22 @@ export class RetentionTask {
   stop(): void {
     this.timer?.cancel();
     this.timer = undefined;
+    this.soon?.cancel();
+    this.soon = undefined;
+  }
+
+  /**
+   * A pass as soon as the current work is done (once, however many segments
+   * rolled meanwhile): called when a segment rolls, so a partition written
+   * fast never holds more than retention.bytes plus its active segment for
+   * longer than a roll takes, whatever --retention-check-interval says.
+   */
+  runSoon(): void {
+    if (this.timer === undefined) return; // stopped, or not started
+    this.soon ??= this.options.clock.setTimeout(() => {
+      this.soon = undefined;
+      this.runOnce();
+    }, 0);
   }
 
   /** One pass over every partition; returns the segments it deleted. */

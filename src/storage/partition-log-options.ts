@@ -30,4 +30,6 @@ export interface PartitionLogOptions {
    * it made durable. For metrics; must not throw.
    */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
+  /** Called after the active segment rolled (a new one begins): delete retention looks at the partition then. Must not throw. */
+  onRoll?: () => void;
 }

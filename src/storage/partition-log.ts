@@ -299,8 +299,7 @@ export class PartitionLog implements PartitionLogApi {
    * damage found in one later is corruption, never a torn write.
    */
   private roll(): Segment {
-    // The frames appended before this one belong to the old segment: write them first.
-    const failure = this.writer.writeNow();
+    const failure = this.writer.writeNow(); // the frames appended before belong to the old segment
     if (failure) throw failure;
     const old = this.active;
     try {
@@ -317,6 +316,7 @@ export class PartitionLog implements PartitionLogApi {
     this.segments.push(segment);
     this.writer.durablePosition = 0;
     this.rollPolicy.reset();
+    this.options.onRoll?.();
     return segment;
   }
 
