@@ -75,6 +75,20 @@ export const limits = {
   segmentBytesMin: 1024,
   /** One sparse index entry per this many log bytes. */
   indexIntervalBytes: 4096,
+  /**
+   * Distinct keys the log cleaner maps in one pass (as Kafka's
+   * log.cleaner.dedupe.buffer.size bounds its offset map): a pass stops
+   * taking segments once they hold more, and the next pass goes on.
+   */
+  cleanerKeysMax: 1_000_000,
+  /** Bytes the log cleaner reads or writes between two throttle checks. */
+  cleanerIoChunkBytes: 1024 * 1024,
+  /** Default I/O rate of the log cleaner, reads and writes together (`--cleaner-io-mb-per-s`). */
+  cleanerIoMbPerSecondDefault: 50,
+  /** How often the log cleaner looks for a partition to clean (Kafka's log.cleaner.backoff.ms). */
+  cleanerBackoffMs: 15_000,
+  /** Dirty share of a partition's sealed bytes below which the cleaner leaves it alone (Kafka's min.cleanable.dirty.ratio). */
+  cleanerDirtyRatioMin: 0.5,
   /** Largest batch frame recovery will believe; anything larger is damage. */
   frameBytesMax: 256 * 1024 * 1024,
   /** Frames the leader puts in one replication message (at least one whole frame goes). */

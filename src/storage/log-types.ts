@@ -1,4 +1,5 @@
 import type { CheckedClientBatch } from "./batch-check.ts";
+import type { CompactionTarget } from "./compaction-target.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
 import type { RecordInput, StoredRecord } from "../protocol/record.ts";
@@ -19,7 +20,11 @@ export interface AppendResult {
 export interface ReadResult {
   /** Records at or after the requested offset, in offset order. */
   records: StoredRecord[];
-  /** The offset to ask for next (last returned + 1, or the requested offset when none). */
+  /**
+   * The offset to ask for next: last returned + 1, or the requested offset
+   * when none; past offsets a compaction left without records when the read
+   * walked over them (src/storage/segment-read.ts).
+   */
   nextOffset: number;
 }
 
@@ -111,6 +116,9 @@ export interface PartitionLogApi {
   offsetForTimestamp(timestampMs: number): number;
   /** Finishes in-flight writes, fsyncs and closes the files. */
   close(): Promise<void>;
+
+  /** The log cleaner's view (src/storage/compaction-target.ts). */
+  compactionTarget(): CompactionTarget;
 
   // Replication (src/replication): see PartitionLog for the contracts.
   appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult>;

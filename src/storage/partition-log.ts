@@ -5,6 +5,7 @@ import type { Logger } from "../core/logger.ts";
 import type { RecordInput } from "../protocol/record.ts";
 import { type CheckedClientBatch, frameClientBatches } from "./batch-check.ts";
 import type { FileSystem } from "./file-system.ts";
+import { CompactionTarget } from "./compaction-target.ts";
 import { checkFrames } from "./frame-chunk.ts";
 import { encodeBatchFrame, FRAME_HEADER_BYTES } from "./frame.ts";
 import { HighWatermark } from "./high-watermark.ts";
@@ -427,6 +428,12 @@ export class PartitionLog implements PartitionLogApi {
     this.segments.recount();
     this.watermark.truncateTo(offset);
     this.leaderEpochs.truncateFromEnd(offset);
+  }
+
+  /** The log cleaner's view of this log (src/storage/compaction-target.ts): its sealed segments and their swap. */
+  compactionTarget(): CompactionTarget {
+    const serving = () => !this.closed && this.status === "online";
+    return new CompactionTarget({ files: () => this.files, segments: this.segments, highWatermark: () => this.highWatermark, serving });
   }
 
   // ---------------------------------------------------------------- open / close
