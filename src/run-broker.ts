@@ -21,6 +21,9 @@ import { PeerProofSigner, PeerProofVerifier } from "./security/peer-proof.ts";
 import { Broker } from "./broker/broker.ts";
 import type { BrokerConfig } from "./broker/config.ts";
 import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
+import { LogCleaner } from "./broker/log-cleaner.ts";
+import { KAFKA_TOPIC_DEFAULTS, resolveTopicConfig, type TopicConfigSource } from "./broker/topic-config.ts";
+import { limits } from "./core/limits.ts";
 
 export interface RunBrokerConfig extends BrokerConfig {
   /** Interface the HTTP API listens on. */
@@ -60,6 +63,8 @@ export interface RunBrokerConfig extends BrokerConfig {
   authRequired?: boolean;
   /** `--super-users`: principals (`User:admin`) that may do everything under --auth required. Default DEFAULT_SUPER_USERS. */
   superUsers?: readonly string[];
+  /** `--cleaner` and `--cleaner-io-mb-per-s` (src/broker/log-cleaner.ts): on at limits.cleanerIoMbPerSecondDefault when absent. */
+  cleaner?: { enabled: boolean; ioBytesPerSecond: number };
 }
 
 /** `--super-users`' default: the user the first start under --auth required creates (src/security/admin-bootstrap.ts). */
@@ -209,6 +214,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   }
   // In the same tick as the server starts: no request arrives before the role is taken up.
   replication.begin(advertisedAddress(config.host, server.port));
+  const cleaner = startCleaner(config, broker, replicationConfig.minInsyncReplicas, metrics);
   process.stdout.write(`listening on ${server.url}\n`);
   const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
@@ -223,6 +229,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     // in-flight requests finish promptly, and waits for appends before closing logs.
     // Replication first: it ends the followers' never-ending streams, which server.stop() waits for.
     await replication.stop();
+    await cleaner?.stop();
     const serverStopped = server.stop();
     try {
       await groups.close();
@@ -273,6 +280,36 @@ function accessControl(
     policy,
     peerSigner: new PeerProofSigner({ secret, brokerId, clusterId, clock }),
   };
+}
+
+/** The log cleaner, started unless `--cleaner off`, its passes and partitions in the metrics. */
+function startCleaner(config: RunBrokerConfig, broker: Broker, minInsyncReplicas: number, metrics: BrokerMetrics): LogCleaner | undefined {
+  const settings = config.cleaner ?? { enabled: true, ioBytesPerSecond: limits.cleanerIoMbPerSecondDefault * 1_000_000 };
+  if (!settings.enabled) return undefined;
+  // ---- STAND-IN until topics carry configurations. The Broker is the source
+  // of a topic's configuration once it implements TopicConfigSource; until
+  // then every topic resolves to the broker's defaults, whose cleanup.policy
+  // is delete, so the cleaner finds nothing to compact. The one place to
+  // change at the merge: `configs` becomes `broker`.
+  const defaults = {
+    ...KAFKA_TOPIC_DEFAULTS,
+    segmentBytes: config.segmentBytesMax,
+    maxMessageBytes: config.messageBytesMax,
+    minInsyncReplicas,
+  };
+  const configs: TopicConfigSource = "configOf" in broker ? (broker as TopicConfigSource) : { configOf: () => resolveTopicConfig({}, defaults) };
+  // ---- end of the stand-in.
+  const cleaner = new LogCleaner({
+    partitions: () => broker.partitionEntries(),
+    configs,
+    clock: config.clock,
+    logger: config.logger,
+    ioBytesPerSecond: settings.ioBytesPerSecond,
+    onPass: metrics.cleaner.observePass,
+  });
+  metrics.cleaner.watch(cleaner);
+  cleaner.start();
+  return cleaner;
 }
 
 /** How other brokers reach this one by default: host:port, with the machine's name for a wildcard host. */

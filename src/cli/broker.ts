@@ -26,6 +26,13 @@ export default defineCommand({
       default: "always",
     },
     "segment-bytes": { type: "string", description: "Segment size before a roll", default: String(limits.segmentBytesDefault) },
+    cleaner: { type: "enum", description: "Compact the partitions of topics with cleanup.policy compact, in the background", options: ["on", "off"], default: "on" },
+    "cleaner-io-mb-per-s": {
+      type: "string",
+      description: "The log cleaner's disk reads and writes together, in MB (10^6 bytes) per second",
+      valueHint: "n",
+      default: String(limits.cleanerIoMbPerSecondDefault),
+    },
     "max-message-bytes": {
       type: "string",
       description: "Largest record (key + value + headers)",
@@ -153,6 +160,7 @@ export default defineCommand({
       clusterSecret,
       authRequired,
       superUsers,
+      cleaner: { enabled: args.cleaner === "on", ioBytesPerSecond: integerArg("cleaner-io-mb-per-s", args["cleaner-io-mb-per-s"], 1, 100_000) * 1_000_000 },
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
     const { runBroker } = await import("../run-broker.ts");
