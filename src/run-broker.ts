@@ -63,8 +63,8 @@ export interface RunBrokerConfig extends BrokerConfig {
   authRequired?: boolean;
   /** `--super-users`: principals (`User:admin`) that may do everything under --auth required. Default DEFAULT_SUPER_USERS. */
   superUsers?: readonly string[];
-  /** `--cleaner` and `--cleaner-io-mb-per-s` (src/broker/log-cleaner.ts): on at limits.cleanerIoMbPerSecondDefault when absent. */
-  cleaner?: { enabled: boolean; ioBytesPerSecond: number };
+  /** `--cleaner`, `--cleaner-io-mb-per-s`, `--cleaner-backoff` (src/broker/log-cleaner.ts): on at limits.cleanerIoMbPerSecondDefault when absent. */
+  cleaner?: { enabled: boolean; ioBytesPerSecond: number; backoffMs?: number };
 }
 
 /** `--super-users`' default: the user the first start under --auth required creates (src/security/admin-bootstrap.ts). */
@@ -305,6 +305,7 @@ function startCleaner(config: RunBrokerConfig, broker: Broker, minInsyncReplicas
     clock: config.clock,
     logger: config.logger,
     ioBytesPerSecond: settings.ioBytesPerSecond,
+    backoffMs: settings.backoffMs,
     onPass: metrics.cleaner.observePass,
   });
   metrics.cleaner.watch(cleaner);

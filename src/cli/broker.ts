@@ -33,6 +33,12 @@ export default defineCommand({
       valueHint: "n",
       default: String(limits.cleanerIoMbPerSecondDefault),
     },
+    "cleaner-backoff": {
+      type: "string",
+      description: "How long the log cleaner waits before it looks again when no partition needed compacting",
+      valueHint: "duration",
+      default: "15s",
+    },
     "max-message-bytes": {
       type: "string",
       description: "Largest record (key + value + headers)",
@@ -160,7 +166,11 @@ export default defineCommand({
       clusterSecret,
       authRequired,
       superUsers,
-      cleaner: { enabled: args.cleaner === "on", ioBytesPerSecond: integerArg("cleaner-io-mb-per-s", args["cleaner-io-mb-per-s"], 1, 100_000) * 1_000_000 },
+      cleaner: {
+        enabled: args.cleaner === "on",
+        ioBytesPerSecond: integerArg("cleaner-io-mb-per-s", args["cleaner-io-mb-per-s"], 1, 100_000) * 1_000_000,
+        backoffMs: durationArg("cleaner-backoff", args["cleaner-backoff"], 1),
+      },
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
     const { runBroker } = await import("../run-broker.ts");
