@@ -5,6 +5,7 @@ import { BrokerState } from "./broker-state.ts";
 import { type LogFactory, openPartitionLog, PartitionOpener } from "./partition-opener.ts";
 import { type FetchRequest, type FetchResult, type PartitionPosition, PartitionReader } from "./partition-reader.ts";
 import type { ProduceResult } from "./produce-outcomes.ts";
+import type { TopicConfigSource } from "./topic-config.ts";
 import { type BatchProduceResult, ProducePipeline, type ProduceOptions, type ProduceRecord } from "./produce-pipeline.ts";
 import { TopicAdmin, type TopicChangeListener } from "./topic-admin.ts";
 import { TopicRegistry, type TopicMetadata } from "./topic-registry.ts";
@@ -77,7 +78,8 @@ export class Broker {
   ) {
     this.opener = new PartitionOpener(config, openLog, options.leaderEpoch);
     this.admin = new TopicAdmin(config, this.state, registry, this.opener, config.partitionsMax ?? partitionsMax(undefined));
-    this.producer = new ProducePipeline(config, this.state, this.gate);
+    // STAND-IN until topics carry configurations: the Broker is their source once it implements TopicConfigSource.
+    this.producer = new ProducePipeline(config, this.state, this.gate, () => ("configOf" in this ? (this as unknown as TopicConfigSource) : undefined));
     this.reader = new PartitionReader(config, this.state, options.waitingPollsMax ?? limits.waitingPollsMax);
     const credentials = options.credentials ?? CredentialStore.load(config.dataDir, config.fs, config.clock);
     this.security = new SecurityAdmin(credentials, this.gate);
