@@ -2,7 +2,7 @@ import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import { filterRecordBatch, type FilteredRecord } from "../protocol/record-batch-filter.ts";
 import { BATCH_HEADER_BYTES, decodeRecordBatch, readBatchHeader } from "../protocol/record-batch.ts";
-import { type CleanerPass, firstCleanedAtMs, readCleanerPasses, withPass, writeCleanerPasses } from "./cleaner-checkpoint.ts";
+import { type CleanerPass, cleanEndOffsetOf, firstCleanedAtMs, readCleanerPasses, withPass, writeCleanerPasses } from "./cleaner-checkpoint.ts";
 import type { CompactionTarget } from "./compaction-target.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, frameChecksum, readFrameHeader } from "./frame.ts";
 import { OffsetIndex } from "./offset-index.ts";
@@ -37,13 +37,15 @@ export interface CompactionOutcome {
  * One compaction pass over a partition (Kafka's LogCleaner.clean), oldest
  * segment first:
  *
- * 1. The cleanable segments: sealed, below the high watermark, and none
- *    holding a record newer than min.compaction.lag.ms (a segment's newest
- *    record decides; the first too new ends the range), up to
- *    limits.cleanerKeysMax keys.
- * 2. A map of each key to its highest offset in that range.
+ * 1. The cleanable segments: sealed and below the high watermark; those a
+ *    pass has compacted before (the clean section, below the checkpoint's
+ *    clean end), then the dirty ones up to the first holding a record newer
+ *    than min.compaction.lag.ms (a segment's newest record decides) and up to
+ *    limits.cleanerKeysMax keys (at least one segment).
+ * 2. A map of each key to its highest offset in the dirty segments taken
+ *    (the clean section holds each key once already).
  * 3. Each segment rewritten batch by batch (src/protocol/record-batch-filter.ts):
- *    a keyed record stays only if it is its key's newest in the range; a
+ *    a keyed record stays unless the map has a newer offset for its key; a
  *    tombstone (null value) that is its key's newest stays until the first
  *    pass that covered it is delete.retention.ms old (src/storage/cleaner-checkpoint.ts),
  *    so it survives at least one pass and that long after. Keyless records
@@ -63,10 +65,19 @@ export interface CompactionOutcome {
 export async function compactPartition(target: CompactionTarget, policy: CompactionPolicy, spend: SpendIo): Promise<CompactionOutcome> {
   const outcome: CompactionOutcome = { segmentsCleaned: 0, bytesRead: 0, bytesWritten: 0, bytesRemoved: 0, cleanEndOffset: 0, abandoned: false };
   const candidates = target.sealedSegments();
+  const passes = readCleanerPasses(target.files.fs, target.files.dir);
+  // The clean section went through a pass already: each key there is unique, and its
+  // records are only dropped for a newer one in the dirty section (Kafka's rule).
+  const cleanEnd = cleanEndOffsetOf(passes);
   const newestAllowedMs = policy.nowMs - policy.minCompactionLagMs;
   const latestOffsets = new Map<string, number>();
   const cleanable: Segment[] = [];
+  let dirtyTaken = 0;
   for (const segment of candidates) {
+    if (segment.nextOffset <= cleanEnd) {
+      cleanable.push(segment);
+      continue;
+    }
     const file = await readSegmentFile(target, segment, spend, outcome);
     if (file === undefined) return { ...outcome, abandoned: true };
     let newestMs = Number.NEGATIVE_INFINITY;
@@ -78,17 +89,18 @@ export async function compactPartition(target: CompactionTarget, policy: Compact
       }
     }
     if (newestMs > newestAllowedMs) break;
-    if (cleanable.length > 0 && latestOffsets.size + keys.size > limits.cleanerKeysMax) break;
+    if (dirtyTaken > 0 && latestOffsets.size + keys.size > limits.cleanerKeysMax) break;
     for (const [key, offset] of keys) latestOffsets.set(key, offset);
     cleanable.push(segment);
+    dirtyTaken++;
   }
   if (cleanable.length === 0) return outcome;
 
-  const passes = readCleanerPasses(target.files.fs, target.files.dir);
   const tombstoneHorizonMs = policy.nowMs - policy.deleteRetentionMs;
   const keep = (record: FilteredRecord): boolean => {
     if (record.key === null) return true;
-    if (latestOffsets.get(keyString(record.key)) !== record.offset) return false;
+    const latest = latestOffsets.get(keyString(record.key));
+    if (latest !== undefined && latest > record.offset) return false;
     if (!record.valueIsNull) return true;
     const firstCleanedMs = firstCleanedAtMs(passes, record.offset);
     return firstCleanedMs === undefined || firstCleanedMs > tombstoneHorizonMs;

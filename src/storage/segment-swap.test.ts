@@ -35,12 +35,17 @@ function crashingFs(crashAfter: (operation: string, args: unknown[], cleanedFds:
       const original = target[property as keyof FileSystem] as (...args: unknown[]) => unknown;
       return (...args: unknown[]) => {
         if (state.crashed && !HARMLESS.has(String(property))) throw new Error(`crashed before ${String(property)}`);
+        const crashes = crashAfter(String(property), args, cleanedFds);
+        if (property === "close") cleanedFds.delete(args[0] as number); // descriptors are reused
         const result = original.apply(target, args);
         if (property === "openReadWrite" && String(args[0]).endsWith(".cleaned")) cleanedFds.add(result as number);
-        if (crashAfter(String(property), args, cleanedFds)) {
+        const crash = () => {
           state.crashed = true;
           throw new Error(`crashed after ${String(property)}`);
-        }
+        };
+        // An asynchronous call (fdatasync) has happened once it resolves.
+        if (crashes && result instanceof Promise) return result.then(crash);
+        if (crashes) crash();
         return result;
       };
     },
