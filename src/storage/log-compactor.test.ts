@@ -136,6 +136,22 @@ describe("compaction of a partition's sealed segments", () => {
     expect(keys()).not.toContain("gone");
   });
 
+  test("a later pass drops the compacted section's records superseded by newer ones, and leaves the rest as they are", async () => {
+    const { log, clock, dir } = fresh();
+    for (let i = 0; i < 40; i++) await log.append([record(`k${i % 4}`, `first-${i}`, clock.nowMs())]);
+    await log.append([record("only-once", "kept", clock.nowMs())]);
+    const first = await compactPartition(log.compactionTarget(), policy(clock), noThrottle);
+    for (let i = 0; i < 40; i++) await log.append([record(`k${i % 2}`, `second-${i}`, clock.nowMs())]);
+    const second = await compactPartition(log.compactionTarget(), policy(clock), noThrottle);
+    expect(second.cleanEndOffset).toBeGreaterThan(first.cleanEndOffset);
+    const cleaned = readAll(log).filter((r) => r.offset < second.cleanEndOffset);
+    const keys = cleaned.map((r) => decoder.decode(r.key!));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(newestByKey(cleaned).get("only-once")).toBe("kept");
+    expect(newestByKey(cleaned).get("k3")).toBe("first-39");
+    expect(segmentCount(dir)).toBeGreaterThan(2);
+  });
+
   test("records newer than min.compaction.lag.ms are not touched", async () => {
     const { log, clock } = fresh();
     for (let i = 0; i < 40; i++) await log.append([record(`k${i % 2}`, `v${i}`, clock.nowMs())]);

@@ -107,6 +107,8 @@ describe("a crash during a compaction's swap", () => {
       await expect(compactPartition(log.compactionTarget(), policy, async () => {})).rejects.toThrow(/crashed/);
       expect(fs.crashed).toBe(true);
       await log.close().catch(() => {});
+      // `admin verify` before any restart reads a pending `.swap` as its segment, as the start will.
+      expect(verifyDataDir(temp.dir, nodeFileSystem).partitions[0]!.problems).toEqual([]);
 
       const restarted = openLog(dir, nodeFileSystem, clock);
       cleanups.unshift(() => restarted.close());
