@@ -82,7 +82,9 @@ export async function compactPartition(target: CompactionTarget, policy: Compact
     if (file === undefined) return { ...outcome, abandoned: true };
     let newestMs = Number.NEGATIVE_INFINITY;
     const keys = new Map<string, number>();
+    const pause = pauser();
     for (const batch of batchesOf(file, segment, target.files.name)) {
+      await pause(batch.length);
       newestMs = Math.max(newestMs, readBatchHeader(batch).maxTimestampMs);
       for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
         if (record.key !== null) keys.set(keyString(record.key), record.offset);
@@ -131,7 +133,9 @@ async function cleanSegment(
   let bytesSinceIndexEntry = indexIntervalBytes;
   let changed = false;
   let position = 0;
+  const pause = pauser();
   for (const batch of batchesOf(file, segment, target.files.name)) {
+    await pause(batch.length);
     const filtered = filterRecordBatch(batch, keep);
     const frameBytes = FRAME_HEADER_BYTES + batch.length;
     const frame = filtered === batch ? file.subarray(position, position + frameBytes) : encodeFrame(filtered);
@@ -216,6 +220,21 @@ function* batchesOf(file: Uint8Array, segment: Segment, name: string): Generator
 
 async function recordPass(target: CompactionTarget, passes: readonly CleanerPass[], pass: CleanerPass): Promise<void> {
   await writeCleanerPasses(target.files.fs, target.files.dir, withPass(passes, pass));
+}
+
+/**
+ * A pause for the event loop after every limits.cleanerIoChunkBytes of
+ * batches worked through: decoding a large segment in one go would hold
+ * appends and reads up for as long (the I/O budget paces only the disk).
+ */
+function pauser(): (bytes: number) => Promise<void> {
+  let since = 0;
+  return async (bytes) => {
+    since += bytes;
+    if (since < limits.cleanerIoChunkBytes) return;
+    since = 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
 }
 
 /** A key as a map key: its bytes one per char (latin1), exact and cheap. */
