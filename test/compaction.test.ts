@@ -1,8 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import * as path from "node:path";
 import { Broker } from "../src/broker/broker.ts";
 import { cleanupAll, runCli, startBrokerProcess } from "./helpers/broker-process.ts";
 import { getJson, postJson, waitFor } from "./helpers/http.ts";
 import { parseSamples } from "./helpers/metrics.ts";
+import { startFollower, startLeader, waitCaughtUp } from "./helpers/cluster.ts";
 
 afterAll(cleanupAll);
 
@@ -33,6 +36,10 @@ async function readAll(url: string, topic: string): Promise<WireRecord[]> {
   }
 }
 
+async function cleanerRuns(url: string, topic: string): Promise<number> {
+  return parseSamples(await (await fetch(`${url}/metrics`)).text()).get(`gafka_log_cleaner_runs_total{topic="${topic}",partition="0"}`) ?? 0;
+}
+
 test.skipIf(!topicsCarryConfigs)("a compacted topic's sealed segments are compacted in the background: one value per key, tombstones kept, offsets kept", async () => {
   const broker = await startBrokerProcess({ args: ["--segment-bytes", "1024", "--cleaner-backoff", "100ms"] });
   const created = await postJson(`${broker.url}/api/v1/topics`, { name: "compacted", partitions: 1, configs: { "cleanup.policy": "compact" } });
@@ -53,8 +60,7 @@ test.skipIf(!topicsCarryConfigs)("a compacted topic's sealed segments are compac
     expected.set(`late-${i}`, "x".repeat(60));
   }
 
-  const runs = async () => parseSamples(await (await fetch(`${broker.url}/metrics`)).text()).get('gafka_log_cleaner_runs_total{topic="compacted",partition="0"}') ?? 0;
-  await waitFor(async () => (await runs()) >= 1, "a compaction pass");
+  await waitFor(async () => (await cleanerRuns(broker.url, "compacted")) >= 1, "a compaction pass");
 
   const records = await readAll(broker.url, "compacted");
   expect(records.length).toBeLessThan(200);
@@ -68,4 +74,34 @@ test.skipIf(!topicsCarryConfigs)("a compacted topic's sealed segments are compac
   expect(await broker.stop()).toBe(0);
   const verify = await runCli(["admin", "verify", "--data-dir", broker.dataDir]);
   expect(verify.exitCode).toBe(0);
+});
+
+test.skipIf(!topicsCarryConfigs)("leader and follower each compact their copy: same newest value per key, same segments, replication goes on after", async () => {
+  const args = ["--segment-bytes", "1024", "--cleaner-backoff", "100ms"];
+  const leader = await startLeader(args);
+  const follower = await startFollower(leader, 2, args);
+  const created = await postJson(`${leader.url}/api/v1/topics`, { name: "compacted-r", partitions: 1, configs: { "cleanup.policy": "compact" } });
+  expect(created.status).toBe(201);
+  const produceRounds = async (from: number, to: number) => {
+    for (let round = from; round < to; round++) {
+      const records = Array.from({ length: 8 }, (_, k) => ({ partition: 0, key: `k${k}`, value: `round-${round}-`.padEnd(60, "x") }));
+      expect((await postJson(`${leader.url}/api/v1/produce`, { topic: "compacted-r", records, acks: "all" })).status).toBe(200);
+    }
+  };
+  await produceRounds(0, 20);
+  await waitCaughtUp(leader, [follower]);
+  await waitFor(async () => (await cleanerRuns(leader.url, "compacted-r")) >= 1 && (await cleanerRuns(follower.url, "compacted-r")) >= 1, "a pass on both");
+  // Replication carries on over compacted logs.
+  await produceRounds(20, 30);
+  await waitCaughtUp(leader, [follower]);
+
+  const newest = (records: WireRecord[]) => new Map(records.map((r) => [r.key, r.value]));
+  const onLeader = await readAll(leader.url, "compacted-r");
+  const onFollower = await readAll(follower.url, "compacted-r");
+  expect(newest(onFollower)).toEqual(newest(onLeader));
+  expect(newest(onLeader).get("k7")).toBe("round-29-".padEnd(60, "x"));
+  expect(onLeader.length).toBeLessThan(240);
+  // Segment boundaries are the same on both (compaction never moves them).
+  const segmentNames = (dataDir: string) => readdirSync(path.join(dataDir, "compacted-r-0")).filter((name) => name.endsWith(".log")).sort();
+  expect(segmentNames(follower.dataDir)).toEqual(segmentNames(leader.dataDir));
 });
