@@ -24,6 +24,7 @@ import type { TopicConfigSource } from "./broker/topic-config.ts";
 import { limits } from "./core/limits.ts";
 import type { BrokerConfig } from "./broker/config.ts";
 import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
+import { LogCleaner } from "./broker/log-cleaner.ts";
 
 export interface RunBrokerConfig extends BrokerConfig {
   /** Interface the HTTP API listens on. */
@@ -67,6 +68,8 @@ export interface RunBrokerConfig extends BrokerConfig {
   topicConfigs?: TopicConfigSource;
   /** `--super-users`: principals (`User:admin`) that may do everything under --auth required. Default DEFAULT_SUPER_USERS. */
   superUsers?: readonly string[];
+  /** `--cleaner`, `--cleaner-io-mb-per-s`, `--cleaner-backoff` (src/broker/log-cleaner.ts): on at limits.cleanerIoMbPerSecondDefault when absent. */
+  cleaner?: { enabled: boolean; ioBytesPerSecond: number; backoffMs?: number };
 }
 
 /** `--super-users`' default: the user the first start under --auth required creates (src/security/admin-bootstrap.ts). */
@@ -234,6 +237,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   retention.start();
   onSegmentRolled = () => retention.runSoon();
   metrics.watchRetention(retention);
+  const cleaner = startCleaner(config, broker, metrics);
   process.stdout.write(`listening on ${server.url}\n`);
   const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
@@ -249,6 +253,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     // Replication first: it ends the followers' never-ending streams, which server.stop() waits for.
     retention.stop();
     await replication.stop();
+    await cleaner?.stop();
     const serverStopped = server.stop();
     try {
       await groups.close();
@@ -300,6 +305,25 @@ function accessControl(
     policy,
     peerSigner: new PeerProofSigner({ secret, brokerId, clusterId, clock }),
   };
+}
+
+/** The log cleaner, started unless `--cleaner off`, its passes and partitions in the metrics. */
+function startCleaner(config: RunBrokerConfig, broker: Broker, metrics: BrokerMetrics): LogCleaner | undefined {
+  const settings = config.cleaner ?? { enabled: true, ioBytesPerSecond: limits.cleanerIoMbPerSecondDefault * 1_000_000 };
+  if (!settings.enabled) return undefined;
+  const cleaner = new LogCleaner({
+    partitions: () => broker.partitionEntries(),
+    // Each topic's cleanup.policy, delete.retention.ms and min.compaction.lag.ms (the Broker is the TopicConfigSource).
+    configs: broker,
+    clock: config.clock,
+    logger: config.logger,
+    ioBytesPerSecond: settings.ioBytesPerSecond,
+    backoffMs: settings.backoffMs,
+    onPass: metrics.cleaner.observePass,
+  });
+  metrics.cleaner.watch(cleaner);
+  cleaner.start();
+  return cleaner;
 }
 
 /** How other brokers reach this one by default: host:port, with the machine's name for a wildcard host. */

@@ -140,7 +140,8 @@ test("retention by size with a topic's own retention.bytes: the partition stays 
   expect(partitionBytes(leader)).toBeLessThanOrEqual(4096 + 1024);
   expect(logFiles(leader, "sized").length).toBeGreaterThanOrEqual(1);
   // The newest records are all still there: only whole segments from the front went.
-  expect((await describe(leader, "sized")).next_offset).toBe(60);
+  // next_offset is the high watermark, which waits for the in-sync follower.
+  await waitFor(async () => (await describe(leader, "sized")).next_offset === 60, "the high watermark to reach the log end");
   const newest = await consumeAt(leader, "sized", 59);
   expect(newest.body.records[0].offset).toBe(59);
   // The follower holds the same segments, byte for byte.

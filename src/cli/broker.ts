@@ -28,6 +28,19 @@ export default defineCommand({
       default: "always",
     },
     "segment-bytes": { type: "string", description: "Segment size before a roll (default of a topic's segment.bytes)", default: String(limits.segmentBytesDefault) },
+    cleaner: { type: "enum", description: "Compact the partitions of topics with cleanup.policy compact, in the background", options: ["on", "off"], default: "on" },
+    "cleaner-io-mb-per-s": {
+      type: "string",
+      description: "The log cleaner's disk reads and writes together, in MB (10^6 bytes) per second",
+      valueHint: "n",
+      default: String(limits.cleanerIoMbPerSecondDefault),
+    },
+    "cleaner-backoff": {
+      type: "string",
+      description: "How long the log cleaner waits before it looks again when no partition needed compacting",
+      valueHint: "duration",
+      default: "15s",
+    },
     "max-message-bytes": {
       type: "string",
       description: "Largest record, key + value + headers (default of a topic's max.message.bytes)",
@@ -169,6 +182,11 @@ export default defineCommand({
       clusterSecret,
       authRequired,
       superUsers,
+      cleaner: {
+        enabled: args.cleaner === "on",
+        ioBytesPerSecond: integerArg("cleaner-io-mb-per-s", args["cleaner-io-mb-per-s"], 1, 100_000) * 1_000_000,
+        backoffMs: durationArg("cleaner-backoff", args["cleaner-backoff"], 1),
+      },
     };
     const stopRequested = shutdownSignal(); // listening before the port opens: no signal is missed
     const { runBroker } = await import("../run-broker.ts");

@@ -3,6 +3,7 @@ import { assert } from "../core/assert.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { Counter } from "./counter.ts";
+import { CleanerMetrics } from "./cleaner-metrics.ts";
 import { FsyncMetrics } from "./fsync-metrics.ts";
 import { watchGroups } from "./group-gauges.ts";
 import type { Histogram } from "./histogram.ts";
@@ -38,6 +39,8 @@ export class BrokerMetrics {
   readonly consumed: TopicTraffic;
   /** The log's fdatasyncs; `fsyncs.observe` is the broker's BrokerConfig.onFsync. */
   readonly fsyncs: FsyncMetrics;
+  /** The log cleaner's passes (`cleaner.observePass` is its onPass) and, once watched, each compacted partition's dirty ratio and lag. */
+  readonly cleaner: CleanerMetrics;
   private readonly httpRequests: Counter;
   private readonly httpDuration: Histogram;
   private readonly unmatchedByMethod = new Map<string, RouteInstrument>();
@@ -83,6 +86,7 @@ export class BrokerMetrics {
       }),
     );
     this.fsyncs = new FsyncMetrics(registry);
+    this.cleaner = new CleanerMetrics(registry);
     watchProcess(registry);
   }
 

@@ -24,6 +24,8 @@ export interface CheckedClientBatch {
   maxTimestampMs: number;
   /** Key + value bytes of its records (what the traffic metrics count). */
   payloadBytes: number;
+  /** Index in the batch of its first record without a key (a compacted topic refuses it); -1 when every record has one. */
+  firstKeylessRecord: number;
 }
 
 export interface BatchCheckLimits {
@@ -86,11 +88,11 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
       throw invalidRequest(`a produce request may carry at most ${bounds.recordsMax} records`);
     }
     const bytes = body.subarray(position, position + size);
-    const { largestDeltaMs, payloadBytes } = checkRecords(bytes, recordCount, baseTimestampMs, bounds.messageBytesMax, index, fault);
+    const { largestDeltaMs, payloadBytes, firstKeylessRecord } = checkRecords(bytes, recordCount, baseTimestampMs, bounds.messageBytesMax, index, fault);
     if (baseTimestampMs + largestDeltaMs !== maxTimestampMs) {
       throw fault(`has maxTimestamp ${maxTimestampMs}, but its largest record timestamp is ${baseTimestampMs + largestDeltaMs}`);
     }
-    batches.push({ bytes, recordCount, baseTimestampMs, maxTimestampMs, payloadBytes });
+    batches.push({ bytes, recordCount, baseTimestampMs, maxTimestampMs, payloadBytes, firstKeylessRecord });
     position += size;
   }
   return batches;
@@ -110,10 +112,11 @@ function checkRecords(
   messageBytesMax: number,
   batchIndex: number,
   fault: (reason: string) => GafkaError,
-): { largestDeltaMs: number; payloadBytes: number } {
+): { largestDeltaMs: number; payloadBytes: number; firstKeylessRecord: number } {
   const cursor: Cursor = { position: BATCH_HEADER_BYTES };
   let largestDeltaMs = -Infinity;
   let batchPayloadBytes = 0;
+  let firstKeylessRecord = -1;
   try {
     for (let index = 0; index < recordCount; index++) {
       const bodySize = readVarint(bytes, cursor);
@@ -128,6 +131,8 @@ function checkRecords(
       if (timestampDeltaMs > largestDeltaMs) largestDeltaMs = timestampDeltaMs;
       const offsetDelta = readVarint(bytes, cursor);
       if (offsetDelta !== index) throw new RecordFault(index, `has offset delta ${offsetDelta} (must be ${index})`);
+      // A key length of -1 (varint 0x01) is a keyless record.
+      if (firstKeylessRecord < 0 && bytes[cursor.position] === 0x01) firstKeylessRecord = index;
       let payloadBytes = skipBytesField(bytes, cursor, bodyEnd, index, "key");
       payloadBytes += skipBytesField(bytes, cursor, bodyEnd, index, "value");
       batchPayloadBytes += payloadBytes;
@@ -159,7 +164,7 @@ function checkRecords(
     throw fault(`has malformed records: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (cursor.position !== bytes.length) throw fault(`has ${bytes.length - cursor.position} bytes after its last record`);
-  return { largestDeltaMs, payloadBytes: batchPayloadBytes };
+  return { largestDeltaMs, payloadBytes: batchPayloadBytes, firstKeylessRecord };
 }
 
 /**

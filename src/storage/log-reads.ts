@@ -65,18 +65,20 @@ export class LogReads {
     this.checkReadOffset(offset, highWatermark);
     const records: StoredRecord[] = [];
     let bytesRead = 0;
+    // Past the last batch read, not the last record: a compacted log has offsets without records.
+    let readTo = offset;
     let segmentIndex = segments.indexOf(offset);
     while (segmentIndex < segments.length && records.length < maxRecords && bytesRead < maxBytes) {
       const segment = segments.at(segmentIndex)!;
       if (segment.baseOffset >= highWatermark) break;
-      bytesRead += this.readSegment(segment, offset, highWatermark, maxRecords, maxBytes - bytesRead, records);
+      const run = this.readSegment(segment, offset, highWatermark, maxRecords, maxBytes - bytesRead, records);
+      bytesRead += run.bytesRead;
+      readTo = Math.max(readTo, run.readTo);
       segmentIndex++;
       // A segment left before its end (the byte limit) ends the read: going on to the next would skip records.
-      const readTo = records.length === 0 ? offset : records[records.length - 1]!.offset + 1;
       if (readTo < (segments.at(segmentIndex)?.baseOffset ?? Infinity)) break;
     }
-    const nextOffset = records.length === 0 ? offset : records[records.length - 1]!.offset + 1;
-    return { records, nextOffset };
+    return { records, nextOffset: readTo };
   }
 
   /**
@@ -209,7 +211,7 @@ export class LogReads {
     maxRecords: number,
     maxBytes: number,
     records: StoredRecord[],
-  ): number {
+  ): { bytesRead: number; readTo: number } {
     const start = this.readStart(segment, Math.max(offset, segment.baseOffset));
     return readSegmentRecords(this.reader, segment, this.context.name, { offset, highWatermark, maxRecords, maxBytes, start }, records);
   }

@@ -47,6 +47,15 @@ export class LogSegments {
     this.list.push(segment);
   }
 
+  /** Puts `replacement` (a compacted copy: same base and next offset) in place of `old`, in one step. */
+  swap(old: Segment, replacement: Segment): void {
+    const index = this.list.indexOf(old);
+    assert(index >= 0 && index < this.list.length - 1, "only a sealed segment the log holds is swapped");
+    assert(replacement.baseOffset === old.baseOffset && replacement.nextOffset === old.nextOffset, "a compacted segment covers the same offsets");
+    this.list[index] = replacement;
+    this.totalBytes += replacement.sizeBytes - old.sizeBytes;
+  }
+
   /** Removes and returns the segments after index `keep`. */
   removeAfter(keep: number): Segment[] {
     return this.list.splice(keep + 1);

@@ -1,5 +1,6 @@
 import type { SegmentRollPolicy } from "./segment-roll-policy.ts";
 import type { CheckedClientBatch } from "./batch-check.ts";
+import type { CompactionTarget } from "./compaction-target.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { FrontDeleted } from "./log-front.ts";
 import type { RetentionPolicy } from "./retention-policy.ts";
@@ -22,7 +23,11 @@ export interface AppendResult {
 export interface ReadResult {
   /** Records at or after the requested offset, in offset order. */
   records: StoredRecord[];
-  /** The offset to ask for next (last returned + 1, or the requested offset when none). */
+  /**
+   * The offset to ask for next: last returned + 1, or the requested offset
+   * when none; past offsets a compaction left without records when the read
+   * walked over them (src/storage/segment-read.ts).
+   */
   nextOffset: number;
 }
 
@@ -133,6 +138,9 @@ export interface PartitionLogApi {
    * did, never by its own clock); true when it rolled.
    */
   rollIfAged(): boolean;
+
+  /** The log cleaner's view (src/storage/compaction-target.ts). */
+  compactionTarget(): CompactionTarget;
 
   // Replication (src/replication): see PartitionLog for the contracts.
   appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult>;

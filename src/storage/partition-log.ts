@@ -5,11 +5,13 @@ import type { Logger } from "../core/logger.ts";
 import type { RecordInput } from "../protocol/record.ts";
 import { type CheckedClientBatch, frameClientBatches } from "./batch-check.ts";
 import type { FileSystem } from "./file-system.ts";
+import { CompactionTarget } from "./compaction-target.ts";
 import { checkFrames } from "./frame-chunk.ts";
 import { encodeBatchFrame, FRAME_HEADER_BYTES, frameMaxTimestampMs } from "./frame.ts";
 import { HighWatermark } from "./high-watermark.ts";
 import type { LeaderEpochCache } from "./leader-epoch-cache.ts";
-import { cutFile, loadLog } from "./log-loader.ts";
+import { loadLog } from "./log-loader.ts";
+import { ReopenCut } from "./reopen-cut.ts";
 import { LogReads } from "./log-reads.ts";
 import { type FrontDeleted, LogFront } from "./log-front.ts";
 import { LogSegments } from "./log-segments.ts";
@@ -73,7 +75,7 @@ export class PartitionLog implements PartitionLogApi {
   private epochs: LeaderEpochCache | undefined;
   private closed = false;
   /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
-  private cutOnReopen: { logPath: string; position: number } | undefined;
+  private readonly reopenCut = new ReopenCut();
   /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
   private afterCleanShutdown: boolean;
   readonly rollPolicy: SegmentRollPolicy;
@@ -247,8 +249,6 @@ export class PartitionLog implements PartitionLogApi {
       assert(target.nextOffset === firstOffset, "offsets move only forward between checking frames and appending them");
       for (const batch of checked) {
         if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
-      }
-      for (const batch of checked) {
         target.appended(batch.baseOffset, batch.nextOffset, batch.frameBytes, this.indexIntervalBytes, batch.maxTimestampMs);
       }
       const last = checked[checked.length - 1]!;
@@ -438,6 +438,12 @@ export class PartitionLog implements PartitionLogApi {
     this.leaderEpochs.truncateFromEnd(0);
   }
 
+  /** The log cleaner's view of this log (src/storage/compaction-target.ts): its sealed segments and their swap. */
+  compactionTarget(): CompactionTarget {
+    const serving = () => !this.closed && this.status === "online";
+    return new CompactionTarget({ files: () => this.files, segments: this.segments, highWatermark: () => this.highWatermark, serving });
+  }
+
   // ---------------------------------------------------------------- open / close
 
   async close(): Promise<void> {
@@ -472,16 +478,10 @@ export class PartitionLog implements PartitionLogApi {
   private recover(): void {
     if (this.segments.length > 0) {
       // First attempt: the files are still open. Later attempts find them closed and the cut remembered.
-      const segment = this.active;
-      if (this.options.fsyncPolicy.kind === "always" && segment.sizeBytes > this.writer.durablePosition) {
-        this.cutOnReopen = { logPath: segment.logPath, position: this.writer.durablePosition };
-      }
+      this.reopenCut.note(this.active, this.writer.durablePosition, this.options.fsyncPolicy.kind === "always");
       this.segments.closeAll(this.fs);
     }
-    if (this.cutOnReopen !== undefined) {
-      cutFile(this.fs, this.cutOnReopen.logPath, this.cutOnReopen.position);
-      this.cutOnReopen = undefined;
-    }
+    this.reopenCut.apply(this.fs);
     this.load();
   }
 

@@ -7,6 +7,7 @@ import { TimeIndex } from "./time-index.ts";
 import { FRAME_HEADER_BYTES } from "./frame.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { checkFrame, scanSegment } from "./segment-scanner.ts";
+import { finishSwaps } from "./segment-swap.ts";
 
 /**
  * Opening, creating and indexing one partition's segment files: the start-up
@@ -35,6 +36,8 @@ export interface SegmentFiles {
  */
 export function loadSegments(files: SegmentFiles): Segment[] {
   files.fs.mkdirp(files.dir);
+  // A compaction's swap interrupted by a crash is finished (or its leftovers removed) first.
+  finishSwaps(files);
   const baseOffsets = segmentBaseOffsets(files.fs.readdir(files.dir));
   const segments: Segment[] = [];
   try {

@@ -53,7 +53,12 @@ export function frameStepAt(reader: SegmentReader, position: number, expectedOff
 
 /**
  * Appends to `records` the records at or after `offset`, walking the frames
- * from `request.start`; returns the batch bytes read. Each batch's frame
+ * from `request.start`; returns the batch bytes read and `readTo`, the offset
+ * the walk covered: one past the last record taken when maxRecords stopped it
+ * inside a batch, else the end of the last batch read (below the high
+ * watermark), so offsets a compaction left empty are stepped over (a read at
+ * a compacted-away offset returns the next records, and a batch left with
+ * none still moves the reader on). Each batch's frame
  * CRC32 is checked as it is read (the pair of the check made as it was
  * written). Damage — a bad checksum, frames that do not follow on, a segment
  * that ends before the offsets it holds — ends the read there: the records
@@ -67,13 +72,14 @@ export function readSegmentRecords(
   partitionName: string,
   request: SegmentReadRequest,
   records: StoredRecord[],
-): number {
+): { bytesRead: number; readTo: number } {
   const { offset, highWatermark, maxRecords, maxBytes } = request;
   let position = request.start.position;
   let expectedOffset = request.start.baseOffset;
   let bytesRead = 0;
-  const damaged = (reason: string): number => {
-    if (records.length > 0) return bytesRead;
+  let readTo = offset;
+  const damaged = (reason: string): { bytesRead: number; readTo: number } => {
+    if (records.length > 0) return { bytesRead, readTo };
     throw corruptFrame(partitionName, segment, position, expectedOffset, reason);
   };
   while (expectedOffset < highWatermark && records.length < maxRecords) {
@@ -96,14 +102,21 @@ export function readSegmentRecords(
     // Copy: the reader's buffer is reused; decoded records point into this copy.
     const batch = inFile ? inFile.slice() : undefined;
     if (!batch || frameChecksum(batch) !== checksum) return damaged("checksum mismatch");
+    let stoppedInside = false;
     for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
-      if (record.offset >= offset && record.offset < highWatermark && records.length < maxRecords) records.push(record);
+      if (record.offset < offset || record.offset >= highWatermark) continue;
+      if (records.length >= maxRecords) {
+        stoppedInside = true;
+        break;
+      }
+      records.push(record);
     }
+    readTo = stoppedInside ? records[records.length - 1]!.offset + 1 : Math.min(batchNextOffset, highWatermark);
     bytesRead += batchBytes;
     position += frameBytes;
     expectedOffset = batchNextOffset;
   }
-  return bytesRead;
+  return { bytesRead, readTo };
 }
 
 /**

@@ -94,7 +94,8 @@ export function checkFrame(reader: SegmentReader, position: number): FrameCheck 
   const header = readBatchHeader(batch, 0);
   if (header.magic !== 2) return failed(`batch magic ${header.magic}, expected 2`, batchBytes);
   if (header.batchLength !== batchBytes - BATCH_OVERHEAD_BYTES) return failed("batch length disagrees with frame", batchBytes);
-  if (header.lastOffsetDelta < 0 || header.recordCount !== header.lastOffsetDelta + 1) {
+  // A compacted batch holds fewer records than offsets (src/protocol/record-batch-filter.ts), never more.
+  if (header.lastOffsetDelta < 0 || header.recordCount < 0 || header.recordCount > header.lastOffsetDelta + 1) {
     return failed("batch record count disagrees with its offset delta", batchBytes);
   }
   return {

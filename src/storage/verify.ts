@@ -4,6 +4,7 @@ import { limits } from "../core/limits.ts";
 import { GafkaError, systemErrorCode } from "../core/errors.ts";
 import { hasCleanShutdownMarker } from "./clean-shutdown-marker.ts";
 import { segmentBaseOffsets, segmentPaths } from "./segment.ts";
+import { SWAP_SUFFIX } from "./segment-swap.ts";
 import { scanSegment, type ScanProblem } from "./segment-scanner.ts";
 
 /**
@@ -38,12 +39,16 @@ export interface VerifyReport {
 
 /** `afterCleanShutdown`: the data dir holds the clean-shutdown marker, so no tail may be torn. */
 export function verifyPartitionDir(fs: FileSystem, dir: string, afterCleanShutdown = false): PartitionReport {
-  const baseOffsets = segmentBaseOffsets(fs.readdir(dir));
+  const names = fs.readdir(dir);
+  // A compaction's swap a crash interrupted: the `.swap` file is the segment, as the next start makes it (src/storage/segment-swap.ts).
+  const swapped = new Set(names.filter((name) => name.endsWith(`.log${SWAP_SUFFIX}`)).map((name) => name.slice(0, -SWAP_SUFFIX.length)));
+  const baseOffsets = segmentBaseOffsets([...new Set([...names, ...swapped])]);
   const report: PartitionReport = { dir, segments: baseOffsets.length, batches: 0, records: 0, problems: [] };
   for (let i = 0; i < baseOffsets.length; i++) {
     const baseOffset = baseOffsets[i]!;
     const nextBase = baseOffsets[i + 1];
-    const { logPath } = segmentPaths(dir, baseOffset);
+    const segmentPath = segmentPaths(dir, baseOffset).logPath;
+    const logPath = swapped.has(path.basename(segmentPath)) ? segmentPath + SWAP_SUFFIX : segmentPath;
     const fd = fs.openReadOnly(logPath);
     try {
       const scan = scanSegment(fs, logPath, fd, baseOffset, {

@@ -1,0 +1,61 @@
+import { afterEach, expect, test } from "bun:test";
+import { GafkaError } from "../core/errors.ts";
+import { encodeRecordBatch } from "../protocol/record-batch.ts";
+import { makeTempDir } from "../../test/helpers/temp-dir.ts";
+import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
+import { Broker } from "./broker.ts";
+import { KAFKA_TOPIC_DEFAULTS, resolveTopicConfig, type TopicConfigSource } from "./topic-config.ts";
+
+const encoder = new TextEncoder();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A broker whose topics named compact-* are compacted: what the Broker's own TopicConfigSource will say. */
+async function brokerWithCompactedTopics(): Promise<Broker> {
+  const { dir, remove } = makeTempDir("gafka-broker-");
+  cleanups.push(remove);
+  const broker = await Broker.open(testBrokerConfig(dir, { brokerId: 1 }));
+  cleanups.push(() => broker.close().catch(() => {}));
+  const defaults = { ...KAFKA_TOPIC_DEFAULTS, segmentBytes: 1 << 20, maxMessageBytes: 1 << 20, minInsyncReplicas: 1 };
+  const source: TopicConfigSource = {
+    configOf: (topic) => resolveTopicConfig(topic.startsWith("compact") ? { "cleanup.policy": "compact" } : {}, defaults),
+  };
+  Object.assign(broker, source);
+  await broker.createTopic("compact-a", 1);
+  await broker.createTopic("plain", 1);
+  return broker;
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<GafkaError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof GafkaError) return error;
+    throw error;
+  }
+  throw new Error("expected a GafkaError, but it succeeded");
+}
+
+const keyed = (key: string | null) => ({ key: key === null ? null : encoder.encode(key), value: encoder.encode("v"), headers: [] });
+
+test("a compacted topic refuses a record without a key (400 invalid_request naming it) and appends nothing; other topics take it", async () => {
+  const broker = await brokerWithCompactedTopics();
+  const error = await errorOf(broker.produce("compact-a", [keyed("k1"), keyed(null)]));
+  expect(error.code).toBe("invalid_request");
+  expect(error.message).toContain("record 1 has no key");
+  expect(broker.partitionBounds("compact-a", 0).highWatermark).toBe(0);
+  expect(await broker.produce("compact-a", [keyed("k1")])).toHaveLength(1);
+  expect(await broker.produce("plain", [keyed(null)])).toHaveLength(1);
+});
+
+test("a binary produce to a compacted topic with a keyless record in a batch is refused the same way", async () => {
+  const broker = await brokerWithCompactedTopics();
+  const batch = encodeRecordBatch({ baseOffset: 0, records: [{ ...keyed("k"), timestampMs: 1 }, { ...keyed(null), timestampMs: 1 }] });
+  const error = await errorOf(broker.produceBatches("compact-a", 0, batch));
+  expect(error.code).toBe("invalid_request");
+  expect(error.message).toContain("record batch 0, record 1 has no key");
+  const keyedBatch = encodeRecordBatch({ baseOffset: 0, records: [{ ...keyed("k"), timestampMs: 1 }] });
+  expect((await broker.produceBatches("compact-a", 0, keyedBatch)).recordCount).toBe(1);
+});
