@@ -21,8 +21,10 @@ const STDERR_KEPT_CHARS = 16_000;
 const running = new Set<Subprocess>();
 const temporaryDirs = new Set<string>();
 
-function gafkaCommand(args: string[]): string[] {
+function gafkaCommand(args: string[], preload?: string): string[] {
   const binary = process.env.GAFKA_BIN;
+  // A preload needs Bun running the sources, even when the suite tests the compiled executable.
+  if (preload !== undefined) return [process.execPath, "--preload", path.resolve(repoRoot, preload), path.join(repoRoot, "src/main.ts"), ...args];
   if (binary) return [path.resolve(repoRoot, binary), ...args];
   return [process.execPath, path.join(repoRoot, "src/main.ts"), ...args];
 }
@@ -61,14 +63,22 @@ export interface StartBrokerOptions {
   port?: number;
   /** Extra arguments for `gafka broker`, e.g. ["--fsync", "never"]. */
   args?: string[];
+  /**
+   * A module (relative to the repository) Bun loads before the broker's main,
+   * e.g. a fault injector such as test/helpers/crash-at-swap-step.ts; the
+   * process then runs from source even under GAFKA_BIN. Restarts keep it.
+   */
+  preload?: string;
+  /** Variables added to the broker's environment (restarts keep them). */
+  env?: Record<string, string>;
 }
 
 /** Starts `gafka broker --host 127.0.0.1 --port <reserved> --data-dir <tmp>` and waits for its `listening on` line. */
 export async function startBrokerProcess(options: StartBrokerOptions = {}): Promise<BrokerProcess> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await makeTempDir("gafka-broker-"));
-  const extraArgs = options.args ?? [];
-  let current = options.port === undefined ? await spawnOnReservedPort(dataDir, extraArgs) : await spawnBroker(dataDir, options.port, extraArgs);
+  const spawn: SpawnOptions = { args: options.args ?? [], preload: options.preload, env: options.env };
+  let current = options.port === undefined ? await spawnOnReservedPort(dataDir, spawn) : await spawnBroker(dataDir, options.port, spawn);
 
   const handle: BrokerProcess = {
     get url() {
@@ -95,7 +105,7 @@ export async function startBrokerProcess(options: StartBrokerOptions = {}): Prom
     },
     async restart() {
       if (current.process.exitCode === null && current.process.signalCode === null) await handle.stop();
-      current = await spawnBroker(dataDir, handle.port, extraArgs);
+      current = await spawnBroker(dataDir, handle.port, spawn);
     },
     async cleanup() {
       if (current.process.exitCode === null && current.process.signalCode === null) await handle.kill();
@@ -111,10 +121,10 @@ export async function startBrokerProcess(options: StartBrokerOptions = {}): Prom
 /** Bounds the retries when a process outside the tests takes a reserved port before the broker binds it. */
 const PORT_ATTEMPTS = 3;
 
-async function spawnOnReservedPort(dataDir: string, extraArgs: string[]): Promise<Spawned> {
+async function spawnOnReservedPort(dataDir: string, spawn: SpawnOptions): Promise<Spawned> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spawnBroker(dataDir, await reserveTestPort(), extraArgs);
+      return await spawnBroker(dataDir, await reserveTestPort(), spawn);
     } catch (error) {
       if (attempt >= PORT_ATTEMPTS || !(error instanceof Error) || !error.message.includes("address in use")) throw error;
     }
@@ -127,9 +137,16 @@ interface Spawned {
   stderr(): string;
 }
 
-async function spawnBroker(dataDir: string, port: number, extraArgs: string[]): Promise<Spawned> {
-  const command = gafkaCommand(["broker", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, ...extraArgs]);
-  const child = Bun.spawn(command, { cwd: repoRoot, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+interface SpawnOptions {
+  args: string[];
+  preload: string | undefined;
+  env: Record<string, string> | undefined;
+}
+
+async function spawnBroker(dataDir: string, port: number, spawn: SpawnOptions): Promise<Spawned> {
+  const command = gafkaCommand(["broker", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, ...spawn.args], spawn.preload);
+  const env = spawn.env === undefined ? undefined : { ...process.env, ...spawn.env };
+  const child = Bun.spawn(command, { cwd: repoRoot, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   running.add(child);
   void child.exited.then(() => running.delete(child));
   const stderr = drain(child.stderr, STDERR_KEPT_CHARS);
