@@ -158,15 +158,15 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
         metrics.fsyncs.observe(durationSeconds, records, bytes);
         config.onFsync?.(durationSeconds, records, bytes);
       };
-  // A segment roll asks retention to look at once; the task is made once the broker is open.
-  let onSegmentRolled = (): void => {};
+  // A segment roll, or a partition past its retention.bytes, asks retention to look at once; the task is made once the broker is open.
+  let onRetentionDue = (): void => {};
   const broker = await Broker.open(
     {
       ...config,
       // A topic's min.insync.replicas defaults to the leader's --min-insync-replicas.
       topicDefaults: { minInsyncReplicas: replicationConfig.minInsyncReplicas, ...config.topicDefaults },
       onFsync,
-      onSegmentRolled: () => onSegmentRolled(),
+      onRetentionDue: () => onRetentionDue(),
       onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
       onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),
     },
@@ -235,7 +235,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     intervalMs: config.retentionCheckIntervalMs ?? limits.retentionCheckIntervalMsDefault,
   });
   retention.start();
-  onSegmentRolled = () => retention.runSoon();
+  onRetentionDue = () => retention.runSoon();
   metrics.watchRetention(retention);
   const cleaner = startCleaner(config, broker, metrics);
   process.stdout.write(`listening on ${server.url}\n`);

@@ -33,8 +33,12 @@ export interface BrokerConfig {
   topicDefaults?: Partial<BrokerTopicDefaults>;
   /** Partitions this broker may hold (409 limit_reached past it); derived from the open-file limit when absent (src/broker/partitions-max.ts). */
   partitionsMax?: number;
-  /** Called after a partition's active segment rolled (PartitionLogOptions.onRoll): delete retention checks it at once. */
-  onSegmentRolled?: (topic: string, partition: number) => void;
+  /**
+   * Called after a partition's active segment rolled (PartitionLogOptions.onRoll)
+   * and when it holds its retention.bytes without its oldest segment
+   * (PartitionLogOptions.onRetentionDue): delete retention checks it at once.
+   */
+  onRetentionDue?: (topic: string, partition: number) => void;
   /** Called after each fdatasync of appended records (PartitionLogOptions.onFsync): metrics. */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
   /**

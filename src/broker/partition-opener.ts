@@ -79,7 +79,8 @@ export class PartitionOpener {
 
   /** One partition's log, or its refusal when recovery finds it corrupt (the topic's other partitions serve). */
   private openPartition(topic: string, index: number): PartitionSlot {
-    const { dataDir, fs, clock, logger, fsyncPolicy, segmentBytesMax, onFsync, onSegmentRolled } = this.config;
+    const { dataDir, fs, clock, logger, fsyncPolicy, segmentBytesMax, onFsync, onRetentionDue } = this.config;
+    const retentionDue = onRetentionDue === undefined ? undefined : () => onRetentionDue(topic, index);
     const dir = partitionDirectory(dataDir, topic, index);
     fs.mkdirp(dir);
     try {
@@ -93,7 +94,8 @@ export class PartitionOpener {
         segmentBytesMax,
         leaderEpoch: this.leaderEpoch,
         onFsync,
-        onRoll: onSegmentRolled === undefined ? undefined : () => onSegmentRolled(topic, index),
+        onRoll: retentionDue,
+        onRetentionDue: retentionDue,
         afterCleanShutdown: this.afterCleanShutdown,
       });
       return { index, log, refusal: undefined };

@@ -78,6 +78,7 @@ export class RetentionTask {
       if (log === undefined || log.status !== "online") continue;
       try {
         const config = topicConfigs.configOf(entry.topic);
+        log.retentionCheck.arm(config.cleanupPolicy.delete ? config.retentionBytes : -1); // the next append past it asks again
         if (!config.cleanupPolicy.delete) continue;
         const deleted = log.applyRetention({ retentionMs: config.retentionMs, retentionBytes: config.retentionBytes }, clock.nowMs());
         if (deleted === undefined || deleted.baseOffsets.length === 0) continue;

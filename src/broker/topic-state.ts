@@ -74,7 +74,7 @@ export class TopicState {
     this.applyToLogs();
   }
 
-  /** Takes the topic's new overrides: the logs roll by the new segment.bytes and segment.ms from their next append or check. */
+  /** Takes the topic's new overrides: the logs roll by the new segment.bytes and segment.ms, and check retention.bytes, from their next append. */
   reconfigure(metadata: TopicMetadata, config: TopicConfig): void {
     this.metadata = metadata;
     this.config = config;
@@ -82,7 +82,11 @@ export class TopicState {
   }
 
   private applyToLogs(): void {
-    for (const slot of this.partitions) slot.log?.rollPolicy.setLimits({ segmentBytesMax: this.config.segmentBytes, segmentMs: this.config.segmentMs });
+    const { segmentBytes, segmentMs, retentionBytes, cleanupPolicy } = this.config;
+    for (const slot of this.partitions) {
+      slot.log?.rollPolicy.setLimits({ segmentBytesMax: segmentBytes, segmentMs });
+      slot.log?.retentionCheck.arm(cleanupPolicy.delete ? retentionBytes : -1);
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+import type { RetentionCheck } from "./retention-check.ts";
 import type { SegmentRollPolicy } from "./segment-roll-policy.ts";
 import type { CheckedClientBatch } from "./batch-check.ts";
 import type { CompactionTarget } from "./compaction-target.ts";
@@ -131,6 +132,8 @@ export interface PartitionLogApi {
   close(): Promise<void>;
   /** The topic's segment.bytes and segment.ms, changed live (setLimits): the next roll decision uses them. */
   readonly rollPolicy: SegmentRollPolicy;
+  /** Kafka's size rule checked on every append (arm: the topic's retention.bytes): asks for a retention pass once the partition is past it. */
+  readonly retentionCheck: RetentionCheck;
   /**
    * Seals the active segment once it has held records for segment.ms, so that
    * a partition nobody writes to still gets a sealed segment retention can

@@ -2,6 +2,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
+import type { SegmentFiles } from "./segment-loader.ts";
 
 /** How a PartitionLog (src/storage/partition-log.ts) is opened: its directory, its seams and its policies. */
 export interface PartitionLogOptions {
@@ -32,4 +33,16 @@ export interface PartitionLogOptions {
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
   /** Called after the active segment rolled (a new one begins): delete retention looks at the partition then. Must not throw. */
   onRoll?: () => void;
+  /**
+   * Called when the partition holds retention.bytes without its oldest
+   * segment (src/storage/retention-check.ts): delete retention should make a
+   * pass. Called from an append, so it only schedules one; must not throw.
+   */
+  onRetentionDue?: () => void;
+}
+
+/** What opening and creating a log's segment files needs (src/storage/segment-loader.ts). */
+export function segmentFilesOf(options: PartitionLogOptions, indexIntervalBytes: number, afterCleanShutdown: boolean): SegmentFiles {
+  const { fs, logger, dir, name } = options;
+  return { fs, logger, dir, name, indexIntervalBytes, afterCleanShutdown };
 }

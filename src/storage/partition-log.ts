@@ -17,7 +17,8 @@ import { type FrontDeleted, LogFront } from "./log-front.ts";
 import { LogSegments } from "./log-segments.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import { describe, LogWriter, type WriterFile } from "./log-writer.ts";
-import type { PartitionLogOptions } from "./partition-log-options.ts";
+import { type PartitionLogOptions, segmentFilesOf } from "./partition-log-options.ts";
+import { RetentionCheck } from "./retention-check.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
 import type { RetentionPolicy } from "./retention-policy.ts";
 import type { Segment } from "./segment.ts";
@@ -79,6 +80,7 @@ export class PartitionLog implements PartitionLogApi {
   /** Until the first load: the last stop was clean, so the active segment's tail must be whole. */
   private afterCleanShutdown: boolean;
   readonly rollPolicy: SegmentRollPolicy;
+  readonly retentionCheck: RetentionCheck;
 
   private constructor(private readonly options: PartitionLogOptions) {
     this.fs = options.fs;
@@ -87,6 +89,7 @@ export class PartitionLog implements PartitionLogApi {
     this.afterCleanShutdown = options.afterCleanShutdown ?? false;
     this.rollPolicy = new SegmentRollPolicy(options.segmentBytesMax, options.clock);
     this.watermark = new HighWatermark(options.clock);
+    this.retentionCheck = new RetentionCheck(this.segments, options.onRetentionDue);
     this.writer = new LogWriter<AppendResult>({
       subject: `partition ${options.name}`,
       fs: options.fs,
@@ -266,6 +269,7 @@ export class PartitionLog implements PartitionLogApi {
    */
   private enqueueWrite(chunks: readonly Uint8Array[], bytes: number, result: AppendResult, nextOffset: number): Promise<AppendResult> {
     this.segments.totalBytes += bytes;
+    this.retentionCheck.grew();
     return this.writer.append(chunks, bytes, result, result.baseOffset, nextOffset);
   }
 
@@ -487,13 +491,6 @@ export class PartitionLog implements PartitionLogApi {
 
   /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
   private get files(): SegmentFiles {
-    return {
-      fs: this.fs,
-      logger: this.logger,
-      dir: this.options.dir,
-      name: this.options.name,
-      indexIntervalBytes: this.indexIntervalBytes,
-      afterCleanShutdown: this.afterCleanShutdown,
-    };
+    return segmentFilesOf(this.options, this.indexIntervalBytes, this.afterCleanShutdown);
   }
 }
