@@ -158,15 +158,16 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
         metrics.fsyncs.observe(durationSeconds, records, bytes);
         config.onFsync?.(durationSeconds, records, bytes);
       };
-  // A segment roll, or a partition past its retention.bytes, asks retention to look at once; the task is made once the broker is open.
-  let onRetentionDue = (): void => {};
+  // A segment roll, or a partition past its retention.bytes plus its oldest segment, has retention look at that partition
+  // at once, within the append (RetentionTask.applyNow); the task is made once the broker is open.
+  let onRetentionDue = (_topic: string, _partition: number): void => {};
   const broker = await Broker.open(
     {
       ...config,
       // A topic's min.insync.replicas defaults to the leader's --min-insync-replicas.
       topicDefaults: { minInsyncReplicas: replicationConfig.minInsyncReplicas, ...config.topicDefaults },
       onFsync,
-      onRetentionDue: () => onRetentionDue(),
+      onRetentionDue: (topic, partition) => onRetentionDue(topic, partition),
       onProduced: (topic, _partition, records, bytes) => metrics.produced.countTotals(topic, records, bytes),
       onConsumed: (topic, _partition, records, bytes) => metrics.consumed.countTotals(topic, records, bytes),
     },
@@ -235,7 +236,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     intervalMs: config.retentionCheckIntervalMs ?? limits.retentionCheckIntervalMsDefault,
   });
   retention.start();
-  onRetentionDue = () => retention.runSoon();
+  onRetentionDue = (topic, partition) => retention.applyNow(topic, partition);
   metrics.watchRetention(retention);
   const cleaner = startCleaner(config, broker, metrics);
   process.stdout.write(`listening on ${server.url}\n`);

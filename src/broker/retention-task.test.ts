@@ -91,19 +91,18 @@ test("a follower applies no retention of its own: it follows its leader's log st
   expect(logs.sized!.earliestOffset).toBe(0);
 });
 
-test("runSoon (a segment rolled) makes one pass at once, before the interval; none once stopped", async () => {
-  const { clock, task, logs } = await setUp({ sized: config({ retentionBytes: 3000, retentionMs: -1 }) });
-  task.runSoon(); // not started: nothing scheduled
-  clock.advance(0);
+test("applyNow (a segment rolled, or the partition grew past retention.bytes plus its oldest segment) applies retention to that partition at once; not once stopped, not on a follower", async () => {
+  const { task, logs, demote } = await setUp({ sized: config({ retentionBytes: 3000, retentionMs: -1 }), other: config({ retentionBytes: 3000, retentionMs: -1 }) });
+  expect(task.applyNow("sized", 0)).toBe(0); // not started
   expect(logs.sized!.earliestOffset).toBe(0);
   task.start();
-  task.runSoon();
-  task.runSoon(); // several rolls, one pass
-  clock.advance(0);
+  expect(task.applyNow("sized", 0)).toBeGreaterThan(0);
   expect(logs.sized!.earliestOffset).toBeGreaterThan(0);
   expect(logs.sized!.sizeBytes).toBeLessThan(3000 + 1024);
+  expect(logs.other!.earliestOffset).toBe(0); // only the partition named
+  expect(task.applyNow("unknown", 0)).toBe(0);
+  demote();
+  expect(task.applyNow("other", 0)).toBe(0);
+  expect(logs.other!.earliestOffset).toBe(0);
   task.stop();
-  const pending = clock.pendingTimers; // the deleted files' removal, a minute on
-  task.runSoon();
-  expect(clock.pendingTimers).toBe(pending);
 });

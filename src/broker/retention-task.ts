@@ -34,7 +34,6 @@ export interface RetentionTaskOptions {
  */
 export class RetentionTask {
   private timer: Timer | undefined;
-  private soon: Timer | undefined;
   private readonly totals = new Map<string, RetentionDeleted>();
 
   constructor(private readonly options: RetentionTaskOptions) {}
@@ -46,55 +45,62 @@ export class RetentionTask {
   stop(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    this.soon?.cancel();
-    this.soon = undefined;
-  }
-
-  /**
-   * A pass as soon as the current work is done (once, however many segments
-   * rolled meanwhile): called when a segment rolls, so a partition written
-   * fast never holds more than retention.bytes plus its active segment for
-   * longer than a roll takes, whatever --retention-check-interval says.
-   */
-  runSoon(): void {
-    if (this.timer === undefined) return; // stopped, or not started
-    this.soon ??= this.options.clock.setTimeout(() => {
-      this.soon = undefined;
-      this.runOnce();
-    }, 0);
   }
 
   /** One pass over every partition; returns the segments it deleted. */
   runOnce(): number {
-    const { broker, topicConfigs, clock, logger } = this.options;
-    try {
-      broker.admitLeadership();
-    } catch {
-      return 0; // a follower: its leader's log start decides
-    }
+    if (!this.leads()) return 0; // a follower: its leader's log start decides
     let deletedSegments = 0;
-    for (const entry of broker.partitionEntries()) {
-      const log = entry.log;
-      if (log === undefined || log.status !== "online") continue;
-      try {
-        const config = topicConfigs.configOf(entry.topic);
-        log.retentionCheck.arm(config.cleanupPolicy.delete ? config.retentionBytes : -1); // the next append past it asks again
-        if (!config.cleanupPolicy.delete) continue;
-        const deleted = log.applyRetention({ retentionMs: config.retentionMs, retentionBytes: config.retentionBytes }, clock.nowMs());
-        if (deleted === undefined || deleted.baseOffsets.length === 0) continue;
-        deletedSegments += deleted.baseOffsets.length;
-        const key = `${entry.topic}-${entry.partition}`;
-        const total = this.totals.get(key) ?? { topic: entry.topic, partition: entry.partition, segments: 0, bytes: 0 };
-        total.segments += deleted.baseOffsets.length;
-        total.bytes += deleted.bytes;
-        this.totals.set(key, total);
-      } catch (error) {
-        // A topic deleted meanwhile, a partition gone offline: the next pass tries again.
-        if (isGafkaError(error) && error.code === "topic_not_found") continue;
-        logger.warn(`retention of ${entry.topic}-${entry.partition}: ${error instanceof Error ? error.message : error}`);
-      }
-    }
+    for (const entry of this.options.broker.partitionEntries()) deletedSegments += this.applyTo(entry);
     return deletedSegments;
+  }
+
+  /**
+   * One partition now, synchronously: called when it rolls a segment or
+   * grows past its retention.bytes plus its oldest segment (its
+   * RetentionCheck), from within the append, so the deletion lands before
+   * that turn's frames reach the file and the partition never holds more
+   * than retention.bytes plus one segment. Once per deleted segment, like
+   * the fdatasync a roll does.
+   */
+  applyNow(topic: string, partition: number): number {
+    if (this.timer === undefined || !this.leads()) return 0; // stopped, or a follower
+    const entry = this.options.broker.partitionEntries().find((candidate) => candidate.topic === topic && candidate.partition === partition);
+    return entry === undefined ? 0 : this.applyTo(entry);
+  }
+
+  private leads(): boolean {
+    try {
+      this.options.broker.admitLeadership();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** One partition's retention (re-arming its check); the segments it deleted. */
+  private applyTo(entry: PartitionEntry): number {
+    const { topicConfigs, clock, logger } = this.options;
+    const log = entry.log;
+    if (log === undefined || log.status !== "online") return 0;
+    try {
+      const config = topicConfigs.configOf(entry.topic);
+      log.retentionCheck.arm(config.cleanupPolicy.delete ? config.retentionBytes : -1); // the next append past it asks again
+      if (!config.cleanupPolicy.delete) return 0;
+      const deleted = log.applyRetention({ retentionMs: config.retentionMs, retentionBytes: config.retentionBytes }, clock.nowMs());
+      if (deleted === undefined || deleted.baseOffsets.length === 0) return 0;
+      const key = `${entry.topic}-${entry.partition}`;
+      const total = this.totals.get(key) ?? { topic: entry.topic, partition: entry.partition, segments: 0, bytes: 0 };
+      total.segments += deleted.baseOffsets.length;
+      total.bytes += deleted.bytes;
+      this.totals.set(key, total);
+      return deleted.baseOffsets.length;
+    } catch (error) {
+      // A topic deleted meanwhile, a partition gone offline: the next pass tries again.
+      if (isGafkaError(error) && error.code === "topic_not_found") return 0;
+      logger.warn(`retention of ${entry.topic}-${entry.partition}: ${error instanceof Error ? error.message : error}`);
+      return 0;
+    }
   }
 
   /** Segments and bytes deleted per partition since start, for metrics (read at scrape time). */

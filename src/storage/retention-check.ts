@@ -6,7 +6,7 @@ import type { LogSegments } from "./log-segments.ts";
  * least retention.bytes without it), checked as the partition grows rather
  * than only at a pass: after every append the log asks grew(), which costs
  * two comparisons, and once the partition holds retention.bytes without its
- * oldest segment it asks for a pass (`due`, the retention task's runSoon),
+ * oldest segment it asks for a pass (`due`, the retention task's applyNow, within the append),
  * once until the next pass arms it again. So a partition stays under
  * retention.bytes plus its oldest segment (under retention.bytes plus one
  * segment) at every moment, less the bytes appended in the turn before the
