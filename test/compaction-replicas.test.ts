@@ -39,7 +39,7 @@ async function produceRounds(url: string, from: number, to: number, acks: 1 | "a
 /** Polls until the follower's sealed segments and cleaner checkpoint equal the leader's, byte for byte, with at least `passesMin` passes. */
 async function waitIdentical(leaderDir: string, followerDir: string, passesMin: number): Promise<void> {
   let last = "";
-  await waitFor(async () => {
+  const identical = waitFor(async () => {
     const onLeader = sealedState(leaderDir);
     const onFollower = sealedState(followerDir);
     const shared = [...onLeader.segments.keys()].filter((name) => onFollower.segments.has(name));
@@ -52,7 +52,10 @@ async function waitIdentical(leaderDir: string, followerDir: string, passesMin: 
       shared.length === onLeader.segments.size &&
       differing.length === 0
     );
-  }, `the follower's sealed segments and cleaner checkpoint equal to the leader's (${last})`);
+  }, "the follower's sealed segments and cleaner checkpoint equal to the leader's");
+  await identical.catch((error: Error) => {
+    throw new Error(`${error.message} (last seen: ${last})`);
+  });
 }
 
 test("a follower repeats its leader's compaction passes: sealed segments and cleaner checkpoints byte-identical, also across a follower's restart", async () => {

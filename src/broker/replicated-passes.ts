@@ -48,6 +48,7 @@ export class ReplicatedPassQueue {
  *   `own` (which is the leader's checkpoint as of that pass: a follower
  *   writes the one it is sent).
  * - It has none: the leader's first, against no pass, and so on in order.
+ * - It has the leader's latest already (an older checkpoint): none.
  * - Its last pass is none of the leader's (it compacted on its own before:
  *   an older version, or it led and made a pass no follower heard of; or it
  *   missed more passes than a checkpoint keeps): the leader's last, against
@@ -63,6 +64,8 @@ export function nextReplayedPass(own: readonly CleanerPass[], leaderPasses: read
     const next = leaderPasses[index + 1];
     return next === undefined ? undefined : { pass: next, priorPasses: own };
   }
+  // It has the leader's latest pass already (an older checkpoint of the leader's): nothing to do.
+  if (own.some((pass) => samePass(pass, leaderPasses.at(-1)!))) return undefined;
   return { pass: leaderPasses.at(-1)!, priorPasses: leaderPasses.slice(0, -1) };
 }
 
