@@ -6,8 +6,6 @@ import { ManualClock } from "../core/manual-clock.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import type { RecordInput, StoredRecord } from "../protocol/record.ts";
 import { nodeFileSystem } from "./file-system.ts";
-import { nextReplayedPass } from "../broker/replicated-passes.ts";
-import { readCleanerPasses } from "./cleaner-checkpoint.ts";
 import { compactPartition, type CompactionPolicy } from "./log-compactor.ts";
 import { PartitionLog } from "./partition-log.ts";
 import { verifyDataDir } from "./verify.ts";
@@ -181,52 +179,5 @@ describe("compaction of a partition's sealed segments", () => {
     }
     const files = (dir: string) => readdirSync(dir).filter((name) => name.endsWith(".log")).map((name) => [name, readFileSync(path.join(dir, name))]);
     expect(files(follower.dir)).toEqual(files(leader.dir));
-  });
-
-  test("a follower repeating the leader's passes on its copy gets the leader's bytes and checkpoint, whatever its own clock and settings", async () => {
-    const leader = fresh();
-    const follower = fresh();
-    follower.clock.advance(5 * HOUR_MS); // another clock: it must not matter
-    let copied = 0;
-    const copy = async () => {
-      while (copied < leader.log.logEndOffset) {
-        const frames = leader.log.readFrames(copied, 300);
-        await follower.log.appendFrames(frames.frames, frames.startsSegment);
-        copied = frames.nextOffset;
-      }
-    };
-    const leaderPass = async (deleteRetentionMs: number) => {
-      const outcome = await compactPartition(leader.log.compactionTarget(), policy(leader.clock, { deleteRetentionMs }), noThrottle);
-      expect(outcome.abandoned).toBe(false);
-      return outcome.passes;
-    };
-    const repeat = async (leaderPasses: ReturnType<typeof readCleanerPasses>) => {
-      for (;;) {
-        const next = nextReplayedPass(readCleanerPasses(nodeFileSystem, follower.dir), leaderPasses);
-        if (next === undefined) return;
-        const outcome = await compactPartition(follower.log.compactionTarget(), policy(follower.clock, { deleteRetentionMs: 1 }), noThrottle, next);
-        expect(outcome.abandoned).toBe(false);
-      }
-    };
-    for (let i = 0; i < 40; i++) await leader.log.append([record(`k${i % 5}`, i % 7 === 0 ? null : `v${i}`, leader.clock.nowMs())]);
-    await copy();
-    const first = await leaderPass(HOUR_MS);
-    leader.clock.advance(2 * HOUR_MS);
-    for (let i = 0; i < 40; i++) await leader.log.append([record(`k${i % 3}`, i % 5 === 0 ? null : `w${i}`, leader.clock.nowMs())]);
-    await copy();
-    const second = await leaderPass(HOUR_MS);
-    expect(second.length).toBe(2);
-    // Both passes at once (a follower that missed the first), in order.
-    await repeat(second);
-    expect(readCleanerPasses(nodeFileSystem, follower.dir)).toEqual(second);
-    expect(first[0]!.deleteRetentionMs).toBe(HOUR_MS);
-    const files = (dir: string) =>
-      readdirSync(dir)
-        .filter((name) => name.endsWith(".log"))
-        .sort()
-        .slice(0, -1) // the active segment is not compacted
-        .map((name) => [name, readFileSync(path.join(dir, name)).toString("hex")]);
-    const sealed = (dir: string) => [...files(dir), ["cleaner-checkpoint", readFileSync(path.join(dir, "cleaner-checkpoint")).toString("hex")]];
-    expect(sealed(follower.dir)).toEqual(sealed(leader.dir));
   });
 });
