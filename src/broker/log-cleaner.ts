@@ -152,11 +152,6 @@ export class LogCleaner {
     }
   }
 
-  /** Leader's passes not yet repeated here, by partition (tests, metrics). */
-  get replicatedPending(): number {
-    return this.replicated.size;
-  }
-
   /**
    * Repeats the next of the leader's passes on the first partition that has
    * one and holds the log durably up to its clean end; undefined when none can go now.
