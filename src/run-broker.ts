@@ -238,7 +238,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   retention.start();
   onRetentionDue = (topic, partition) => retention.applyNow(topic, partition);
   metrics.watchRetention(retention);
-  const cleaner = startCleaner(config, broker, metrics);
+  const cleaner = startCleaner(config, broker, metrics, replication);
   process.stdout.write(`listening on ${server.url}\n`);
   const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
@@ -309,7 +309,7 @@ function accessControl(
 }
 
 /** The log cleaner, started unless `--cleaner off`, its passes and partitions in the metrics. */
-function startCleaner(config: RunBrokerConfig, broker: Broker, metrics: BrokerMetrics): LogCleaner | undefined {
+function startCleaner(config: RunBrokerConfig, broker: Broker, metrics: BrokerMetrics, replication: ReplicaManager): LogCleaner | undefined {
   const settings = config.cleaner ?? { enabled: true, ioBytesPerSecond: limits.cleanerIoMbPerSecondDefault * 1_000_000 };
   if (!settings.enabled) return undefined;
   const cleaner = new LogCleaner({
@@ -321,7 +321,11 @@ function startCleaner(config: RunBrokerConfig, broker: Broker, metrics: BrokerMe
     ioBytesPerSecond: settings.ioBytesPerSecond,
     backoffMs: settings.backoffMs,
     onPass: metrics.cleaner.observePass,
+    // Replicas stay byte-identical: the leader decides each pass and its followers repeat it.
+    choosesPasses: () => replication.choosesCleanerPasses(),
+    onPassRecorded: (topic, partition, passes) => replication.cleanerPassRecorded(topic, partition, passes),
   });
+  replication.setCleanerPassSink((topic, partition, passes) => cleaner.receivePasses(topic, partition, passes));
   metrics.cleaner.watch(cleaner);
   cleaner.start();
   return cleaner;

@@ -42,6 +42,8 @@ export interface FollowerFetcherOptions {
   offsets: OffsetsReplica | undefined;
   /** Where the leader's users, tokens and ACLs are adopted; none: its security messages are ignored. */
   credentials: Pick<CredentialStore, "version" | "snapshot" | "adopt"> | undefined;
+  /** The leader's cleaner checkpoint of a partition (src/broker/replicated-passes.ts). */
+  onCleanerPasses: (message: Extract<StreamMessage, { type: "cleaner_passes" }>) => void;
   fetch: PeerFetch;
 }
 
@@ -347,6 +349,8 @@ export class FollowerFetcher {
       case "security":
         await this.adoptSecurity(message.snapshot);
         return;
+      case "cleaner_passes":
+        return this.options.onCleanerPasses(message);
       case "heartbeat":
         // Answered with an ack even when idle: the echo keeps the leader's lease and this follower's in-sync state.
         this.echoDue = true;

@@ -5,6 +5,7 @@ import { GafkaError } from "../core/errors.ts";
 import type { CredentialStore } from "../security/credential-store.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { ClusterIdStore } from "./cluster-id.ts";
+import type { CleanerPass } from "../storage/cleaner-checkpoint.ts";
 import type { FollowerFetcher } from "./follower-fetcher.ts";
 import type { LeaderReplicator } from "./leader-replicator.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
@@ -85,6 +86,8 @@ export class ReplicaContext {
   epochSeen = -1;
   /** The last message from the leader, kept across fetchers (one is replaced when it stops). */
   leaderHeardMs = 0;
+  /** Where a follower's fetcher hands the leader's cleaner checkpoints (ReplicaManager.setCleanerPassSink); none: dropped. */
+  cleanerPassSink: ((topic: string, partition: number, passes: CleanerPass[]) => void) | undefined;
   readonly fetchPeer: PeerFetch;
   readonly sleep: (ms: number) => Promise<void>;
   readonly clusterIds: ClusterIdStore;

@@ -18,6 +18,8 @@ import type { ReplicaRole } from "./replication-state.ts";
 import { RoleTransitions } from "./role-transitions.ts";
 import type { TopicInfo } from "./stream-codec.ts";
 import type { StreamSession } from "./stream-session.ts";
+import { CleanerPassRelay } from "./cleaner-pass-relay.ts";
+import type { CleanerPass } from "../storage/cleaner-checkpoint.ts";
 
 export type { LeaseEnd, PromoteOptions, PromoteResult } from "./promotion.ts";
 export type { ReplicaManagerOptions, ReplicationConfig } from "./replica-context.ts";
@@ -59,12 +61,14 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   private readonly promotion: Promotion;
   private readonly checkpoints: CheckpointSaver;
   private readonly watched = new WeakSet<PartitionLogApi>();
+  private readonly cleanerPasses: CleanerPassRelay;
 
   private constructor(private readonly options: ReplicaManagerOptions) {
     this.context = new ReplicaContext(options);
     this.transitions = new RoleTransitions(this.context);
     this.promotion = new Promotion(this.context, this.transitions);
     this.checkpoints = new CheckpointSaver(this.context);
+    this.cleanerPasses = new CleanerPassRelay(options.broker);
   }
 
   /**
@@ -228,7 +232,26 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     if (context.role !== "leader" || context.fenced || context.leader === undefined) throw this.notLeader();
     const mine = context.clusterIds.clusterId!;
     if (request.clusterId !== null && request.clusterId !== mine) throw clusterIdMismatch(`follower ${request.followerId}`, request.clusterId, mine);
-    return context.leader.openSession(request, () => this.topicInfos());
+    const session = context.leader.openSession(request, () => this.topicInfos());
+    this.cleanerPasses.opened(session);
+    return session;
+  }
+
+  // ---------------------------------------------------------------- replicated compaction (cleaner-pass-relay.ts)
+
+  /** Whether this broker's cleaner decides compaction passes: a leader not fenced; a follower repeats its leader's. */
+  choosesCleanerPasses(): boolean {
+    return this.context.role === "leader" && !this.context.fenced;
+  }
+
+  /** This leader's cleaner recorded a pass (its checkpoint `passes`): to every follower's stream. */
+  cleanerPassRecorded(topic: string, partition: number, passes: CleanerPass[]): void {
+    if (this.choosesCleanerPasses()) this.cleanerPasses.passRecorded(topic, partition, passes);
+  }
+
+  /** Where a follower hands its leader's cleaner checkpoints (the log cleaner's receivePasses). */
+  setCleanerPassSink(sink: (topic: string, partition: number, passes: CleanerPass[]) => void): void {
+    this.context.cleanerPassSink = sink;
   }
 
   /** A follower's position report (POST /api/v1/replication/ack): only from a principal the gate lets replicate. */

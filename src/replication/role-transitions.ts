@@ -104,6 +104,7 @@ export class RoleTransitions {
       onRedirect: async (address) => void context.enqueue(() => this.becomeFollower(address, context.state.leaderEpoch, null)),
       offsets,
       credentials,
+      onCleanerPasses: (message) => context.cleanerPassSink?.(message.topic, message.partition, message.passes),
       fetch: context.fetchPeer,
     });
   }

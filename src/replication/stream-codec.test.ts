@@ -25,6 +25,16 @@ const messages: StreamMessage[] = [
   // The log start: a restart at the leader's first segment, and the leader's log start beside its high watermark.
   { type: "start", topic: "orders", partition: 0, offset: 4096, restart: true },
   { type: "high_watermarks", entries: [{ topic: "orders", partition: 1, highWatermark: 99, logStartOffset: 40 }] },
+  // A leader's cleaner checkpoint: an older broker's pass (no settings) and one with them.
+  {
+    type: "cleaner_passes",
+    topic: "orders",
+    partition: 1,
+    passes: [
+      { cleanEndOffset: 512, cleanedAtMs: 1_767_000_000_000 },
+      { cleanEndOffset: 2 ** 40, cleanedAtMs: 1_767_000_060_000, deleteRetentionMs: 86_400_000, minCompactionLagMs: 0 },
+    ],
+  },
 ];
 
 test("messages survive any chunking of the stream", () => {
@@ -98,4 +108,26 @@ test("a metadata message from a leader older than topic configurations means non
   const decoded = decoder.push(bytes);
   expect(decoded).toHaveLength(1);
   expect((decoded[0] as Extract<StreamMessage, { type: "metadata" }>).topics).toEqual([{ name: "orders", partitions: 2, createdAtMs: 5, configs: {} }]);
+});
+
+test("a cleaner_passes message is type 9 carrying the checkpoint's JSON; one without valid passes is a broken stream", () => {
+  const message: StreamMessage = { type: "cleaner_passes", topic: "t", partition: 0, passes: [{ cleanEndOffset: 5, cleanedAtMs: 7, deleteRetentionMs: 1, minCompactionLagMs: 2 }] };
+  const bytes = encodeMessage(message);
+  expect(bytes[0]).toBe(9);
+  expect(JSON.parse(new TextDecoder().decode(bytes.subarray(5)))).toEqual({
+    topic: "t",
+    partition: 0,
+    passes: [{ clean_end_offset: 5, cleaned_at_ms: 7, delete_retention_ms: 1, min_compaction_lag_ms: 2 }],
+  });
+  const frame = (json: unknown) => {
+    const payload = new TextEncoder().encode(JSON.stringify(json));
+    const out = new Uint8Array(5 + payload.length);
+    out[0] = 9;
+    new DataView(out.buffer).setUint32(1, payload.length);
+    out.set(payload, 5);
+    return out;
+  };
+  for (const broken of [{ partition: 0, passes: [] }, { topic: "t", partition: -1, passes: [] }, { topic: "t", partition: 0, passes: [{ clean_end_offset: "5", cleaned_at_ms: 7 }] }, { topic: "t", partition: 0 }]) {
+    expect(() => new StreamDecoder().push(frame(broken))).toThrow(/broken/);
+  }
 });

@@ -1,6 +1,7 @@
 import { GafkaError } from "../core/errors.ts";
 import { isLeaderEpoch, LEADER_EPOCH_MAX, limits } from "../core/limits.ts";
 import type { SecuritySnapshot } from "../security/security-snapshot.ts";
+import { type CleanerPass, cleanerPassesJson, cleanerPassesOf } from "../storage/cleaner-checkpoint.ts";
 import { isClusterId } from "./cluster-id.ts";
 import { isSessionId } from "./session-id.ts";
 
@@ -26,6 +27,7 @@ import { isSessionId } from "./session-id.ts";
  * | 6    | heartbeat       | JSON {"leader_epoch"} — at least every heartbeat interval (a quarter of the leader's --replica-lag-max, at most a second), even while other messages flow: a dead stream is noticed, and the follower answers each with an ack that echoes the latest `sent_at` |
  * | 7    | sent_at         | JSON {"sent_at"} — the leader's monotonic clock (ms) when it put out the messages that follow, up to the next `sent_at`; first in every write to the stream. The follower echoes the latest it received in its acks: an echo proves the follower heard the leader as of that time, which is what the leader's lease (leader-lease.ts) runs from |
  * | 8    | security        | JSON: the leader's whole credential store as security.json holds it (security-snapshot.ts: {"version", "state_version", "users", "tokens", "acls"}; SCRAM keys and SHA-256 hashes, never a password or token secret) — right after the first metadata on every stream and again after each change (bursts coalesced); the follower adopts it, durably, when it differs from what it holds |
+ * | 9    | cleaner_passes  | JSON {"topic", "partition", "passes": [{"clean_end_offset", "cleaned_at_ms", "delete_retention_ms"?, "min_compaction_lag_ms"?}]} — the leader's cleaner checkpoint (docs/storage.md) right after a compaction pass of the partition is swapped in and recorded, and for every partition with one when a stream opens; each entry is every input of one pass (its clean end, its time, the settings it used; with the entries before it, the checkpoint it read). The follower repeats the passes it has not done, in order, each once it holds the log up to its clean end (src/broker/replicated-passes.ts), and gets the leader's bytes |
  *
  * batches payload:
  *
@@ -67,7 +69,8 @@ export type StreamMessage =
   | { type: "heartbeat"; leaderEpoch: number }
   | { type: "sent_at"; sentAtMs: number }
   /** Checked here only for its shape and `state_version`; CredentialStore.adopt checks every field. */
-  | { type: "security"; snapshot: SecuritySnapshot };
+  | { type: "security"; snapshot: SecuritySnapshot }
+  | { type: "cleaner_passes"; topic: string; partition: number; passes: CleanerPass[] };
 
 export interface TopicInfo {
   name: string;
@@ -90,7 +93,7 @@ export interface ReplicatedOffset {
   committedAtMs: number;
 }
 
-const TYPE_CODES = { metadata: 1, start: 2, batches: 3, high_watermarks: 4, offsets: 5, heartbeat: 6, sent_at: 7, security: 8 } as const;
+const TYPE_CODES = { metadata: 1, start: 2, batches: 3, high_watermarks: 4, offsets: 5, heartbeat: 6, sent_at: 7, security: 8, cleaner_passes: 9 } as const;
 const HEADER_BYTES = 5;
 const TWO_POW_32 = 2 ** 32;
 const utf8Encoder = new TextEncoder();
@@ -140,6 +143,8 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
       return { sent_at: message.sentAtMs };
     case "security":
       return message.snapshot;
+    case "cleaner_passes":
+      return { topic: message.topic, partition: message.partition, passes: cleanerPassesJson(message.passes) };
   }
 }
 
@@ -278,6 +283,13 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         throw broken("a security message without a state_version");
       }
       return { type: "security", snapshot: json };
+    case TYPE_CODES.cleaner_passes: {
+      const passes = cleanerPassesOf(json?.passes);
+      if (typeof json?.topic !== "string" || !Number.isSafeInteger(json.partition) || json.partition < 0 || passes === undefined) {
+        throw broken("a cleaner_passes message without a topic, a partition or valid passes");
+      }
+      return { type: "cleaner_passes", topic: json.topic, partition: json.partition, passes };
+    }
     default:
       throw broken(`a message of unknown type ${type}`);
   }

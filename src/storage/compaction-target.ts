@@ -47,6 +47,26 @@ export class CompactionTarget {
     return sealed;
   }
 
+  /**
+   * For a pass the leader decided (src/broker/replicated-passes.ts): the
+   * sealed segments below `endOffset`, oldest first, whatever this log's high
+   * watermark (the leader's pass covered only acknowledged offsets).
+   * Undefined while this log has not yet sealed a segment ending exactly
+   * there; empty when its log starts at or past it.
+   */
+  segmentsBelow(endOffset: number): Segment[] | undefined {
+    if (!this.context.serving()) return undefined;
+    const all = this.context.segments.all;
+    const below: Segment[] = [];
+    for (let index = 0; index < all.length - 1; index++) {
+      const segment = all[index]!;
+      if (segment.nextOffset > endOffset) break;
+      below.push(segment);
+    }
+    if (below.length === 0) return all[0] !== undefined && all[0].baseOffset >= endOffset ? below : undefined;
+    return below[below.length - 1]!.nextOffset === endOffset ? below : undefined;
+  }
+
   /** Whether `segment` is still one of the log's sealed segments (the log was not reopened, truncated or trimmed meanwhile). */
   holds(segment: Segment): boolean {
     const all = this.context.segments.all;

@@ -31,6 +31,8 @@ export interface CompactionOutcome {
   cleanEndOffset: number;
   /** The log moved on under the pass (reopened, truncated, trimmed): it stopped and nothing more was changed. */
   abandoned: boolean;
+  /** The cleaner checkpoint the pass wrote (empty when it wrote none): what the leader replicates. */
+  passes: CleanerPass[];
 }
 
 /**
@@ -61,44 +63,26 @@ export interface CompactionOutcome {
  * key survives in an earlier segment. Every byte read or written is charged
  * to `spend` first. Reads go through a descriptor of its own on each file,
  * so a segment deleted meanwhile (retention) is read whole or not at all.
+ *
+ * The output is a function of the segments' bytes, the clean end, `nowMs`,
+ * delete.retention.ms and the checkpoint's earlier passes alone: nothing
+ * depends on the order a map iterates, the I/O budget's pacing or the pauses.
+ * So a follower given `replay` (the leader's pass: its checkpoint entry and
+ * the checkpoint it read) writes the leader's bytes and checkpoint exactly,
+ * on the same segments (src/broker/replicated-passes.ts).
  */
-export async function compactPartition(target: CompactionTarget, policy: CompactionPolicy, spend: SpendIo): Promise<CompactionOutcome> {
-  const outcome: CompactionOutcome = { segmentsCleaned: 0, bytesRead: 0, bytesWritten: 0, bytesRemoved: 0, cleanEndOffset: 0, abandoned: false };
-  const candidates = target.sealedSegments();
-  const passes = readCleanerPasses(target.files.fs, target.files.dir);
-  // The clean section went through a pass already: each key there is unique, and its
-  // records are only dropped for a newer one in the dirty section (Kafka's rule).
-  const cleanEnd = cleanEndOffsetOf(passes);
-  const newestAllowedMs = policy.nowMs - policy.minCompactionLagMs;
-  const latestOffsets = new Map<string, number>();
-  const cleanable: Segment[] = [];
-  let dirtyTaken = 0;
-  for (const segment of candidates) {
-    if (segment.nextOffset <= cleanEnd) {
-      cleanable.push(segment);
-      continue;
-    }
-    const file = await readSegmentFile(target, segment, spend, outcome);
-    if (file === undefined) return { ...outcome, abandoned: true };
-    let newestMs = Number.NEGATIVE_INFINITY;
-    const keys = new Map<string, number>();
-    const pause = pauser();
-    for (const batch of batchesOf(file, segment, target.files.name)) {
-      await pause(batch.length);
-      newestMs = Math.max(newestMs, readBatchHeader(batch).maxTimestampMs);
-      for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
-        if (record.key !== null) keys.set(keyString(record.key), record.offset);
-      }
-    }
-    if (newestMs > newestAllowedMs) break;
-    if (dirtyTaken > 0 && latestOffsets.size + keys.size > limits.cleanerKeysMax) break;
-    for (const [key, offset] of keys) latestOffsets.set(key, offset);
-    cleanable.push(segment);
-    dirtyTaken++;
-  }
-  if (cleanable.length === 0) return outcome;
+export async function compactPartition(target: CompactionTarget, policy: CompactionPolicy, spend: SpendIo, replay?: ReplayedPass): Promise<CompactionOutcome> {
+  const outcome: CompactionOutcome = { segmentsCleaned: 0, bytesRead: 0, bytesWritten: 0, bytesRemoved: 0, cleanEndOffset: 0, abandoned: false, passes: [] };
+  const passes = replay?.priorPasses ?? readCleanerPasses(target.files.fs, target.files.dir);
+  // Never before the last pass's time: a clock stepped back must not make tombstones of a later pass outlive those of an earlier one.
+  const nowMs = replay?.pass.cleanedAtMs ?? Math.max(policy.nowMs, passes.at(-1)?.cleanedAtMs ?? Number.NEGATIVE_INFINITY);
+  const deleteRetentionMs = replay === undefined ? policy.deleteRetentionMs : (replay.pass.deleteRetentionMs ?? policy.deleteRetentionMs);
+  const chosen = replay === undefined ? await chooseSegments(target, passes, nowMs - policy.minCompactionLagMs, spend, outcome) : await replayedSegments(target, passes, replay, spend, outcome);
+  if (chosen === undefined) return { ...outcome, abandoned: true };
+  const { cleanable, latestOffsets } = chosen;
+  if (cleanable.length === 0 && replay === undefined) return outcome;
 
-  const tombstoneHorizonMs = policy.nowMs - policy.deleteRetentionMs;
+  const tombstoneHorizonMs = nowMs - deleteRetentionMs;
   const keep = (record: FilteredRecord): boolean => {
     if (record.key === null) return true;
     const latest = latestOffsets.get(keyString(record.key));
@@ -111,9 +95,101 @@ export async function compactPartition(target: CompactionTarget, policy: Compact
     const done = await cleanSegment(target, segment, keep, spend, outcome);
     if (!done) return { ...outcome, abandoned: true };
   }
-  outcome.cleanEndOffset = cleanable[cleanable.length - 1]!.nextOffset;
-  await recordPass(target, passes, { cleanEndOffset: outcome.cleanEndOffset, cleanedAtMs: policy.nowMs });
+  outcome.cleanEndOffset = replay?.pass.cleanEndOffset ?? cleanable[cleanable.length - 1]!.nextOffset;
+  const pass: CleanerPass = replay?.pass ?? { cleanEndOffset: outcome.cleanEndOffset, cleanedAtMs: nowMs, deleteRetentionMs, minCompactionLagMs: policy.minCompactionLagMs };
+  outcome.passes = withPass(passes, pass);
+  await writeCleanerPasses(target.files.fs, target.files.dir, outcome.passes);
   return outcome;
+}
+
+/** A pass another replica (the leader) decided, repeated here on the same segments: its checkpoint entry and the checkpoint before it. */
+export interface ReplayedPass {
+  pass: CleanerPass;
+  priorPasses: readonly CleanerPass[];
+}
+
+interface ChosenSegments {
+  cleanable: Segment[];
+  /** Each key of the dirty segments taken, to its highest offset there. */
+  latestOffsets: Map<string, number>;
+}
+
+/** Step 1 and 2 for a pass decided here; undefined when the log changed under it. */
+async function chooseSegments(
+  target: CompactionTarget,
+  passes: readonly CleanerPass[],
+  newestAllowedMs: number,
+  spend: SpendIo,
+  outcome: CompactionOutcome,
+): Promise<ChosenSegments | undefined> {
+  // The clean section went through a pass already: each key there is unique, and its
+  // records are only dropped for a newer one in the dirty section (Kafka's rule).
+  const cleanEnd = cleanEndOffsetOf(passes);
+  const latestOffsets = new Map<string, number>();
+  const cleanable: Segment[] = [];
+  let dirtyTaken = 0;
+  for (const segment of target.sealedSegments()) {
+    if (segment.nextOffset <= cleanEnd) {
+      cleanable.push(segment);
+      continue;
+    }
+    const read = await keysOf(target, segment, spend, outcome);
+    if (read === undefined) return undefined;
+    if (read.newestMs > newestAllowedMs) break;
+    if (dirtyTaken > 0 && latestOffsets.size + read.keys.size > limits.cleanerKeysMax) break;
+    for (const [key, offset] of read.keys) latestOffsets.set(key, offset);
+    cleanable.push(segment);
+    dirtyTaken++;
+  }
+  return { cleanable, latestOffsets };
+}
+
+/**
+ * Steps 1 and 2 for a replayed pass: exactly the sealed segments below its
+ * clean end (min.compaction.lag.ms, the keys cap and the high watermark
+ * chose that end on the leader, so none of them is asked again); undefined
+ * when this log does not hold them (yet) or changed under the pass.
+ */
+async function replayedSegments(
+  target: CompactionTarget,
+  passes: readonly CleanerPass[],
+  replay: ReplayedPass,
+  spend: SpendIo,
+  outcome: CompactionOutcome,
+): Promise<ChosenSegments | undefined> {
+  const cleanable = target.segmentsBelow(replay.pass.cleanEndOffset);
+  if (cleanable === undefined) return undefined;
+  const cleanEnd = cleanEndOffsetOf(passes);
+  const latestOffsets = new Map<string, number>();
+  for (const segment of cleanable) {
+    if (segment.nextOffset <= cleanEnd) continue;
+    const read = await keysOf(target, segment, spend, outcome);
+    if (read === undefined) return undefined;
+    for (const [key, offset] of read.keys) latestOffsets.set(key, offset);
+  }
+  return { cleanable, latestOffsets };
+}
+
+/** A dirty segment's keys, each to its highest offset in it, and its newest record's timestamp; undefined when it is gone. */
+async function keysOf(
+  target: CompactionTarget,
+  segment: Segment,
+  spend: SpendIo,
+  outcome: CompactionOutcome,
+): Promise<{ keys: Map<string, number>; newestMs: number } | undefined> {
+  const file = await readSegmentFile(target, segment, spend, outcome);
+  if (file === undefined) return undefined;
+  let newestMs = Number.NEGATIVE_INFINITY;
+  const keys = new Map<string, number>();
+  const pause = pauser();
+  for (const batch of batchesOf(file, segment, target.files.name)) {
+    await pause(batch.length);
+    newestMs = Math.max(newestMs, readBatchHeader(batch).maxTimestampMs);
+    for (const record of decodeRecordBatch(batch, { frameChecksumVerified: true }).records) {
+      if (record.key !== null) keys.set(keyString(record.key), record.offset);
+    }
+  }
+  return { keys, newestMs };
 }
 
 /** Rewrites one segment and swaps it in when anything was dropped; false when the log no longer holds it. */
@@ -216,10 +292,6 @@ function* batchesOf(file: Uint8Array, segment: Segment, name: string): Generator
     position += FRAME_HEADER_BYTES + batchBytes;
   }
   if (expectedOffset !== segment.nextOffset) throw damaged(`the segment ends at offset ${expectedOffset}, not ${segment.nextOffset}`);
-}
-
-async function recordPass(target: CompactionTarget, passes: readonly CleanerPass[], pass: CleanerPass): Promise<void> {
-  await writeCleanerPasses(target.files.fs, target.files.dir, withPass(passes, pass));
 }
 
 /**
