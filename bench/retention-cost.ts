@@ -11,8 +11,9 @@
  *   --retention-mb per partition, which P2 passes, so retention deletes while P2 runs;
  * - "idle": `changelog` is `cleanup.policy=delete` and `test-topic` keeps everything: neither
  *   has anything to do.
- * Prints per run P2's msg/s, and for "working" the bytes the cleaner read and retention deleted
- * during the run (from /metrics), to show they were at work.
+ * Prints per run P2's msg/s, and for "working" the bytes the cleaner read (its pass began during
+ * P2; the counter moves when a pass ends) and retention deleted (from /metrics), to show they
+ * were at work.
  *
  * The cleaner's own throughput: bench/cleaner-throughput.ts.
  *
@@ -88,6 +89,9 @@ async function run(mode: "working" | "idle", options: Options): Promise<{ mode: 
     const readBefore = await metric(broker, "gafka_log_cleaner_bytes_read_total");
     const deletedBefore = await metric(broker, "gafka_retention_deleted_bytes_total");
     const messagesPerSecond = await p2(broker, options.count);
+    // The cleaner counts a pass's bytes when the pass ends, which may be after P2: wait for it (it began during P2).
+    const deadline = performance.now() + 30_000;
+    while (mode === "working" && (await metric(broker, "gafka_log_cleaner_bytes_read_total")) === readBefore && performance.now() < deadline) await Bun.sleep(100);
     return {
       mode,
       messagesPerSecond,
