@@ -1,13 +1,13 @@
 import { afterEach, expect, test } from "bun:test";
 import { Broker } from "../src/broker/broker.ts";
 import type { Operation } from "../src/broker/write-gate.ts";
-import { GafkaError } from "../src/core/errors.ts";
 import { GroupCoordinator } from "../src/groups/coordinator.ts";
 import { ReplicaManager, type ReplicationConfig } from "../src/replication/replica-manager.ts";
 import { type ReplicationState, ReplicationStateStore } from "../src/replication/replication-state.ts";
 import { nodeFileSystem } from "../src/storage/file-system.ts";
 import { testBrokerConfig } from "./helpers/broker-config.ts";
 import { makeTempDir } from "./helpers/temp-dir.ts";
+import { gafkaErrorOf } from "./helpers/gafka-error.ts";
 
 /**
  * The one write gate lives in the domain (Broker.admit, called by Broker and
@@ -80,21 +80,11 @@ const WRITES: { name: string; operation: Operation; call: (f: Fixture) => unknow
 ];
 
 /** The call's failure, whether it throws at once or rejects. */
-async function refusal(call: () => unknown): Promise<GafkaError> {
-  let failure: unknown;
-  try {
-    await call();
-  } catch (error) {
-    failure = error;
-  }
-  if (!(failure instanceof GafkaError)) throw new Error(`expected a GafkaError, got ${String(failure)}`);
-  return failure;
-}
 
 for (const write of WRITES) {
   test(`a follower refuses a client call at the domain gate: ${write.name} (${write.operation})`, async () => {
     const f = await brokerAs({});
-    const refused = await refusal(() => write.call(f));
+    const refused = await gafkaErrorOf(() => write.call(f));
     expect(refused.code).toBe("not_leader");
     expect(refused.retriable).toBe(true);
     expect(refused.details).toMatchObject({ leader: LEADER, leader_id: 1, leader_epoch: 3, broker_id: 2 });
@@ -115,7 +105,7 @@ test("the gate admits nothing for any principal on a follower, and replication's
         : operation.startsWith("group_")
           ? ({ kind: "group", id: "g" } as const)
           : ({ kind: "topic", name: "t" } as const);
-    expect((await refusal(() => f.broker.admit({ kind: "anonymous" }, operation, resource))).code).toBe("not_leader");
+    expect((await gafkaErrorOf(() => f.broker.admit({ kind: "anonymous" }, operation, resource))).code).toBe("not_leader");
   }
   // What the leader's stream applies (src/replication/follower-fetcher.ts) is not a client write.
   await f.broker.createTopicAsFollower("u", 2, 1_700_000_000_000);
@@ -129,7 +119,7 @@ test("a leader without its lease takes produce and topic changes, but refuses ev
   expect(f.manager.leaseHeld()).toBe(false);
   for (const write of WRITES.filter((each) => each.operation.startsWith("group_"))) {
     if (write.operation === "group_describe" || write.operation === "group_list") continue;
-    const refused = await refusal(() => write.call(f));
+    const refused = await gafkaErrorOf(() => write.call(f));
     expect(refused.code).toBe("not_leader_lease");
   }
   // Group reads need leadership only, as before the gate moved.

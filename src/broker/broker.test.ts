@@ -1,7 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import * as nodeFs from "node:fs";
 import * as path from "node:path";
-import { GafkaError } from "../core/errors.ts";
 import { nodeFileSystem, type FileSystem } from "../storage/file-system.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
@@ -11,6 +10,7 @@ import { Broker, type BrokerOptions, type ProduceRecord } from "./broker.ts";
 import type { BrokerConfig } from "./config.ts";
 import { partitionForKey } from "../protocol/partitioner.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
+import { gafkaErrorOf } from "../../test/helpers/gafka-error.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -42,16 +42,6 @@ async function openBroker(dataDir: string, overrides: Partial<BrokerConfig> = {}
   const broker = await Broker.open(configFor(dataDir, overrides), options);
   cleanups.push(() => broker.close().catch(() => {}));
   return broker;
-}
-
-async function errorOf(promise: Promise<unknown> | (() => unknown)): Promise<GafkaError> {
-  try {
-    await (typeof promise === "function" ? promise() : promise);
-  } catch (error) {
-    if (error instanceof GafkaError) return error;
-    throw error;
-  }
-  throw new Error("expected a GafkaError, but it succeeded");
 }
 
 async function readAll(broker: Broker, topic: string, partition: number) {
@@ -103,25 +93,25 @@ test("create, list, describe and delete topics", async () => {
   await broker.deleteTopic("orders");
   expect(broker.listTopics()).toEqual([{ name: "audit", partitionCount: 1 }]);
   expect(nodeFs.existsSync(path.join(dataDir, "orders-0"))).toBe(false);
-  expect((await errorOf(() => broker.describeTopic("orders"))).code).toBe("topic_not_found");
-  expect((await errorOf(broker.deleteTopic("orders"))).code).toBe("topic_not_found");
+  expect((await gafkaErrorOf(() => broker.describeTopic("orders"))).code).toBe("topic_not_found");
+  expect((await gafkaErrorOf(broker.deleteTopic("orders"))).code).toBe("topic_not_found");
 });
 
 test("bad topic requests: exists 409, unknown 404, bad name and partition count 400", async () => {
   const broker = await openBroker(tempDir());
   await broker.createTopic("t", 2);
-  expect((await errorOf(broker.createTopic("t", 2))).code).toBe("topic_exists");
-  expect((await errorOf(broker.createTopic("a/b", 1))).code).toBe("invalid_request");
-  expect((await errorOf(broker.createTopic("..", 1))).code).toBe("invalid_request");
-  expect((await errorOf(broker.createTopic("u", 0))).code).toBe("invalid_request");
-  expect((await errorOf(broker.createTopic("u", 101))).code).toBe("invalid_request");
-  expect((await errorOf(broker.produce("nope", [record("x")]))).code).toBe("topic_not_found");
-  expect((await errorOf(broker.produce("a/b", [record("x")]))).code).toBe("invalid_request");
-  expect((await errorOf(broker.produce("t", [record("x", { partition: 2 })]))).code).toBe("partition_not_found");
-  expect((await errorOf(broker.fetch({ topic: "t", partition: 5, offset: 0, maxRecords: 1, waitMs: 0 }))).code).toBe(
+  expect((await gafkaErrorOf(broker.createTopic("t", 2))).code).toBe("topic_exists");
+  expect((await gafkaErrorOf(broker.createTopic("a/b", 1))).code).toBe("invalid_request");
+  expect((await gafkaErrorOf(broker.createTopic("..", 1))).code).toBe("invalid_request");
+  expect((await gafkaErrorOf(broker.createTopic("u", 0))).code).toBe("invalid_request");
+  expect((await gafkaErrorOf(broker.createTopic("u", 101))).code).toBe("invalid_request");
+  expect((await gafkaErrorOf(broker.produce("nope", [record("x")]))).code).toBe("topic_not_found");
+  expect((await gafkaErrorOf(broker.produce("a/b", [record("x")]))).code).toBe("invalid_request");
+  expect((await gafkaErrorOf(broker.produce("t", [record("x", { partition: 2 })]))).code).toBe("partition_not_found");
+  expect((await gafkaErrorOf(broker.fetch({ topic: "t", partition: 5, offset: 0, maxRecords: 1, waitMs: 0 }))).code).toBe(
     "partition_not_found",
   );
-  expect((await errorOf(broker.produce("t", []))).code).toBe("invalid_request");
+  expect((await gafkaErrorOf(broker.produce("t", []))).code).toBe("invalid_request");
   expect(broker.listTopics()).toEqual([{ name: "t", partitionCount: 2 }]);
 });
 
@@ -198,7 +188,7 @@ test("a record over messageBytesMax (key + value + headers) is message_too_large
   const fits = { key: bytes("k".repeat(40)), value: bytes("v".repeat(40)), headers: [{ key: "h".repeat(10), value: bytes("x".repeat(10)) }] };
   expect((await broker.produce("t", [fits]))[0]!.offset).toBe(1);
   const over = { ...fits, headers: [{ key: "h".repeat(10), value: bytes("x".repeat(11)) }] };
-  const error = await errorOf(broker.produce("t", [record("ok"), over]));
+  const error = await gafkaErrorOf(broker.produce("t", [record("ok"), over]));
   expect(error.code).toBe("message_too_large");
   expect(error.details).toMatchObject({ record: 1, size_bytes: 101, max_bytes: 100 });
   expect((await readAll(broker, "t", 0)).map((stored) => stored.offset)).toEqual([0, 1]);
@@ -217,7 +207,7 @@ test("fetch reads from earliest, latest or an offset; out of range is 416 with e
   expect(limited.records.map((stored) => stored.offset)).toEqual([1]);
   expect(limited.nextOffset).toBe(2);
   expect(limited.highWatermark).toBe(3);
-  const outOfRange = await errorOf(fetch(4));
+  const outOfRange = await gafkaErrorOf(fetch(4));
   expect(outOfRange.code).toBe("offset_out_of_range");
   expect(outOfRange.details).toMatchObject({ earliest: 0, latest: 3 });
 });
@@ -241,7 +231,7 @@ test("long polls beyond waitingPollsMax are too_many_requests; an aborted poll f
   await broker.createTopic("t", 1);
   const aborter = new AbortController();
   const first = broker.fetch({ topic: "t", partition: 0, offset: 0, maxRecords: 1, waitMs: 10_000, signal: aborter.signal });
-  const refused = await errorOf(broker.fetch({ topic: "t", partition: 0, offset: 0, maxRecords: 1, waitMs: 10_000 }));
+  const refused = await gafkaErrorOf(broker.fetch({ topic: "t", partition: 0, offset: 0, maxRecords: 1, waitMs: 10_000 }));
   expect(refused.code).toBe("too_many_requests");
   expect(refused.retriable).toBe(true);
   // A fetch that need not wait is never refused.
@@ -262,8 +252,8 @@ test("waitForAny waits for a record at any of the positions without reading it, 
   await broker.waitForAny([at("t", 1, 0), at("t", 0, 0)], 10_000, []); // already there: at once
   let woken = false;
   const waiting = broker.waitForAny([at("t", 1, 0), at("t", 2, 0), at("u", 0, 0)], 10_000, []).then(() => (woken = true));
-  expect((await errorOf(broker.waitForAny([at("t", 0, 1)], 10_000, []))).code).toBe("too_many_requests");
-  expect((await errorOf(broker.fetch({ topic: "t", partition: 0, offset: 1, maxRecords: 1, waitMs: 10_000 }))).code).toBe("too_many_requests");
+  expect((await gafkaErrorOf(broker.waitForAny([at("t", 0, 1)], 10_000, []))).code).toBe("too_many_requests");
+  expect((await gafkaErrorOf(broker.fetch({ topic: "t", partition: 0, offset: 1, maxRecords: 1, waitMs: 10_000 }))).code).toBe("too_many_requests");
   await broker.produce("t", [record("other", { partition: 0 })]);
   await Bun.sleep(10);
   expect(woken).toBe(false);
@@ -281,7 +271,7 @@ test("waitForAny waits for a record at any of the positions without reading it, 
   const deleted = broker.waitForAny([at("t", 1, 0), at("u", 0, 1)], 10_000, []);
   await broker.deleteTopic("t");
   await deleted; // ended by the deletion; the read after it finds the topic gone
-  expect((await errorOf(broker.waitForAny([at("t", 1, 0)], 10_000, []))).code).toBe("topic_not_found");
+  expect((await gafkaErrorOf(broker.waitForAny([at("t", 1, 0)], 10_000, []))).code).toBe("topic_not_found");
 });
 
 test("deleting a topic ends its long polls with topic_not_found", async () => {
@@ -289,7 +279,7 @@ test("deleting a topic ends its long polls with topic_not_found", async () => {
   await broker.createTopic("t", 1);
   const waiting = broker.fetch({ topic: "t", partition: 0, offset: 0, maxRecords: 1, waitMs: 10_000 });
   await broker.deleteTopic("t");
-  expect((await errorOf(waiting)).code).toBe("topic_not_found");
+  expect((await gafkaErrorOf(waiting)).code).toBe("topic_not_found");
 });
 
 test("a topic re-created after a delete starts empty, even over leftover directories", async () => {
@@ -324,10 +314,10 @@ test("a partition whose log is corrupt is refused with 503 log_corrupt while the
   nodeFs.writeFileSync(segment, damaged);
 
   const second = await openBroker(dataDir);
-  const refusal = await errorOf(second.fetch({ topic: "t", partition: 1, offset: 0, maxRecords: 10, waitMs: 0 }));
+  const refusal = await gafkaErrorOf(second.fetch({ topic: "t", partition: 1, offset: 0, maxRecords: 10, waitMs: 0 }));
   expect(refusal.code).toBe("log_corrupt");
   expect(refusal.message).toContain(segment);
-  expect((await errorOf(second.produce("t", [record("x", { partition: 1 })]))).code).toBe("log_corrupt");
+  expect((await gafkaErrorOf(second.produce("t", [record("x", { partition: 1 })]))).code).toBe("log_corrupt");
   expect(await readAll(second, "t", 0)).toEqual([{ offset: 0, key: null, value: "safe" }]);
   await second.produce("t", [record("still serving", { partition: 0 })]);
   const described = second.describeTopic("t").partitions;
@@ -343,7 +333,7 @@ test("a failed append (disk full) is not acknowledged, names the partition, and 
   await broker.createTopic("t", 2);
   await broker.produce("t", [record("before-0", { partition: 0 }), record("before-1", { partition: 1 })]);
   fs.failWrites = 1;
-  const error = await errorOf(broker.produce("t", [record("lost", { partition: 1 })]));
+  const error = await gafkaErrorOf(broker.produce("t", [record("lost", { partition: 1 })]));
   expect(error.code).toBe("storage_full");
   expect(error.retriable).toBe(true);
   expect(error.details).toMatchObject({ topic: "t", partition: 1 });
@@ -371,8 +361,8 @@ test("close waits for in-flight appends, wakes long polls, then refuses with shu
   holdSyncs = true;
   const inFlight = broker.produce("t", [record("in flight")]);
   const closing = broker.close();
-  expect((await errorOf(broker.produce("t", [record("late")]))).code).toBe("shutting_down");
-  expect((await errorOf(broker.createTopic("u", 1))).code).toBe("shutting_down");
+  expect((await gafkaErrorOf(broker.produce("t", [record("late")]))).code).toBe("shutting_down");
+  expect((await gafkaErrorOf(broker.createTopic("u", 1))).code).toBe("shutting_down");
   releaseSync();
   const [acknowledged] = await inFlight;
   expect(acknowledged!.offset).toBe(0);

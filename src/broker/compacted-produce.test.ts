@@ -1,10 +1,10 @@
 import { afterEach, expect, test } from "bun:test";
-import { GafkaError } from "../core/errors.ts";
 import { encodeRecordBatch } from "../protocol/record-batch.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { Broker } from "./broker.ts";
 import { KAFKA_TOPIC_DEFAULTS, resolveTopicConfig, type TopicConfigSource } from "./topic-config.ts";
+import { gafkaErrorOf } from "../../test/helpers/gafka-error.ts";
 
 const encoder = new TextEncoder();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -28,21 +28,11 @@ async function brokerWithCompactedTopics(): Promise<Broker> {
   return broker;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<GafkaError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GafkaError) return error;
-    throw error;
-  }
-  throw new Error("expected a GafkaError, but it succeeded");
-}
-
 const keyed = (key: string | null) => ({ key: key === null ? null : encoder.encode(key), value: encoder.encode("v"), headers: [] });
 
 test("a compacted topic refuses a record without a key (400 invalid_request naming it) and appends nothing; other topics take it", async () => {
   const broker = await brokerWithCompactedTopics();
-  const error = await errorOf(broker.produce("compact-a", [keyed("k1"), keyed(null)]));
+  const error = await gafkaErrorOf(broker.produce("compact-a", [keyed("k1"), keyed(null)]));
   expect(error.code).toBe("invalid_request");
   expect(error.message).toContain("record 1 has no key");
   expect(broker.partitionBounds("compact-a", 0).highWatermark).toBe(0);
@@ -53,7 +43,7 @@ test("a compacted topic refuses a record without a key (400 invalid_request nami
 test("a binary produce to a compacted topic with a keyless record in a batch is refused the same way", async () => {
   const broker = await brokerWithCompactedTopics();
   const batch = encodeRecordBatch({ baseOffset: 0, records: [{ ...keyed("k"), timestampMs: 1 }, { ...keyed(null), timestampMs: 1 }] });
-  const error = await errorOf(broker.produceBatches("compact-a", 0, batch));
+  const error = await gafkaErrorOf(broker.produceBatches("compact-a", 0, batch));
   expect(error.code).toBe("invalid_request");
   expect(error.message).toContain("record batch 0, record 1 has no key");
   const keyedBatch = encodeRecordBatch({ baseOffset: 0, records: [{ ...keyed("k"), timestampMs: 1 }] });

@@ -1,13 +1,14 @@
 import { afterEach, expect, test } from "bun:test";
 import * as nodeFs from "node:fs";
 import * as path from "node:path";
-import { type ErrorCode, GafkaError } from "../core/errors.ts";
+import type { ErrorCode } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import { FaultyFileSystem, type PathOperation } from "../../test/helpers/faulty-fs.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { Broker } from "./broker.ts";
 import type { BrokerConfig } from "./config.ts";
+import { gafkaErrorOf } from "../../test/helpers/gafka-error.ts";
 
 /** Topic creation is all or nothing: the name limit that keeps directories valid, and every failure undone. */
 
@@ -28,16 +29,6 @@ async function openBroker(dataDir: string, overrides: Partial<BrokerConfig> = {}
   return broker;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<GafkaError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GafkaError) return error;
-    throw error;
-  }
-  throw new Error("expected a GafkaError, but it succeeded");
-}
-
 /** What is in the data dir apart from the files every broker has. */
 function partitionDirectories(dataDir: string): string[] {
   return nodeFs
@@ -55,7 +46,7 @@ test("topic names are at most 249 characters (Kafka's), so every partition direc
   const topicsFile = nodeFs.readFileSync(path.join(dataDir, "topics.json"), "utf8");
   // 254 and 255 failed with ENAMETOOLONG; 253 with 11 partitions failed at partition 10 and left 0-9 behind.
   for (const [length, partitions] of [[250, 1], [254, 1], [255, 1], [253, 11]] as const) {
-    const refusal = await errorOf(broker.createTopic("x".repeat(length), partitions));
+    const refusal = await gafkaErrorOf(broker.createTopic("x".repeat(length), partitions));
     expect(refusal.code).toBe("invalid_request");
     expect(refusal.message).toBe("topic name is longer than 249 characters");
   }
@@ -111,7 +102,7 @@ for (const fault of midCreationFaults) {
       }
       return undefined;
     };
-    const failure = await errorOf(broker.createTopic("t", 5));
+    const failure = await gafkaErrorOf(broker.createTopic("t", 5));
     expect(armed).toBe(false);
     expect(failure.code).toBe(fault.expected);
     expect(failure.retriable).toBe(true);
@@ -120,7 +111,7 @@ for (const fault of midCreationFaults) {
     expect(partitionDirectories(dataDir)).toEqual(["keep-0", "keep-1"]);
     expect(nodeFs.readFileSync(path.join(dataDir, "topics.json"), "utf8")).toBe(topicsFile);
     expect(broker.listTopics()).toEqual([{ name: "keep", partitionCount: 2 }]);
-    expect((await errorOf(broker.produce("t", [value("nowhere")]))).code).toBe("topic_not_found");
+    expect((await gafkaErrorOf(broker.produce("t", [value("nowhere")]))).code).toBe("topic_not_found");
     // The removal is durable: the data dir is fsynced after the last directory went.
     const lastRemoval = calls.findLastIndex((call) => call.startsWith(`removeRecursive ${path.join(dataDir, "t-")}`));
     expect(lastRemoval).toBeGreaterThanOrEqual(0);

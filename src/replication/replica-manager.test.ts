@@ -2,7 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { Broker } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import { systemClock } from "../core/clock.ts";
-import { GafkaError } from "../core/errors.ts";
+import type { GafkaError } from "../core/errors.ts";
 import { LEADER_EPOCH_MAX } from "../core/limits.ts";
 import { ANONYMOUS } from "../security/principal.ts";
 import { nodeFileSystem } from "../storage/file-system.ts";
@@ -10,6 +10,7 @@ import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { ReplicaManager } from "./replica-manager.ts";
 import { type ReplicationState, ReplicationStateStore } from "./replication-state.ts";
+import { gafkaErrorOf } from "../../test/helpers/gafka-error.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -76,20 +77,11 @@ async function follower(state: Partial<ReplicationState>, options: { peer?: Peer
   return { manager, broker, store, log: broker.partitionEntries()[0]!.log!, time, peerCalls };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<GafkaError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GafkaError)) throw new Error(`expected a GafkaError, got ${String(error)}`);
-  return error;
-}
-
 test("promotion is refused to a follower that lacks records its leader committed, unless forced", async () => {
   const { manager, log, store } = await follower({ leaderId: 1, leaderFacts: { minInsyncReplicas: 2, replicas: 2, replicaLagMaxMs: 1000 } });
   // As if the leader's stream had said: high watermark 5, while this follower holds nothing yet.
   log.resetHighWatermarkLimit(5);
-  const refused = await refusal(manager.promote(ANONYMOUS));
+  const refused = await gafkaErrorOf(manager.promote(ANONYMOUS));
   expect(refused.code).toBe("replica_not_in_sync");
   expect(refused.details).toMatchObject({ partitions: [{ topic: "t", partition: 0, log_end_offset: 0, high_watermark: 5 }] });
   expect(store.state.role).toBe("follower");
@@ -104,7 +96,7 @@ test("promotion is refused to a follower that lacks records its leader committed
 
 test("a follower that never heard from its leader is not promoted without force", async () => {
   const { manager } = await follower({ leaderId: null });
-  expect((await refusal(manager.promote(ANONYMOUS))).message).toContain("never replicated");
+  expect((await gafkaErrorOf(manager.promote(ANONYMOUS))).message).toContain("never replicated");
   expect((await manager.promote(ANONYMOUS, { force: true })).changed).toBe(true);
   expect((await manager.promote(ANONYMOUS)).changed).toBe(false);
 });
@@ -120,7 +112,7 @@ test("a follower refuses writes naming its leader, and a newer announcement make
   })();
   expect(refused?.code).toBe("not_leader");
   expect(refused?.details).toMatchObject({ leader: "127.0.0.1:1", leader_epoch: 3 });
-  expect((await refusal(manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: 2, address: "127.0.0.1:9", clusterId: CLUSTER_ID }))).code).toBe("stale_leader_epoch");
+  expect((await gafkaErrorOf(manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: 2, address: "127.0.0.1:9", clusterId: CLUSTER_ID }))).code).toBe("stale_leader_epoch");
   expect(await manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: 5, address: "127.0.0.1:9", clusterId: CLUSTER_ID })).toEqual({ role: "follower", leaderEpoch: 5 });
   expect(store.state).toMatchObject({ role: "follower", leader: "127.0.0.1:9", leaderId: 9, leaderEpoch: 5 });
   // The same announcement again is fine.
@@ -176,7 +168,7 @@ test("the wait runs from this broker's start when nothing came from the leader s
 test("an unreachable N=1 leader: refused without force, saying what may be lost; forced, it is an unclean election with no lease to wait for", async () => {
   const { manager, log, store, peerCalls } = await follower({ leaderId: 1, leaderFacts: { minInsyncReplicas: 1, replicas: 2, replicaLagMaxMs: 1000 } });
   log.resetHighWatermarkLimit(0);
-  const refused = await refusal(manager.promote(ANONYMOUS));
+  const refused = await gafkaErrorOf(manager.promote(ANONYMOUS));
   expect(refused.code).toBe("replica_not_in_sync");
   expect(refused.message).toContain("min.insync.replicas=1");
   expect(refused.details).toMatchObject({
@@ -224,7 +216,7 @@ test("a reachable leader is asked for its high watermark: a follower that holds 
 test("a follower behind its reachable leader's high watermark (and not catching up) is refused with how much it lacks", async () => {
   const announcements: unknown[] = [];
   const { manager, store, time } = await follower({ leaderId: 1, leaderFacts: N2 }, { peer: reachableLeader(12, 15, announcements) });
-  const refused = await refusal(manager.promote(ANONYMOUS));
+  const refused = await gafkaErrorOf(manager.promote(ANONYMOUS));
   expect(refused.code).toBe("replica_not_in_sync");
   expect(refused.message).toContain("12 record(s) at least");
   expect(refused.details).toMatchObject({ leader_reachable: true, partitions: [{ log_end_offset: 0, high_watermark: 12, high_watermark_source: "leader", leader_log_end_offset: 15, missing_at_least: 12 }] });
@@ -246,10 +238,10 @@ test("a promote moves exactly one past the highest epoch known (its own, carried
   expect((await manager.promote(ANONYMOUS)).leaderEpoch).toBe(12);
   expect(store.state.leaderEpoch).toBe(12);
 
-  expect((await refusal(manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX + 1, address: "127.0.0.1:9", clusterId: manager.clusterId! }))).code).toBe("invalid_request");
+  expect((await gafkaErrorOf(manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX + 1, address: "127.0.0.1:9", clusterId: manager.clusterId! }))).code).toBe("invalid_request");
   expect(store.state).toMatchObject({ role: "leader", leaderEpoch: 12 });
   expect(await manager.acceptLeader(ANONYMOUS, { leaderId: 9, leaderEpoch: LEADER_EPOCH_MAX, address: "127.0.0.1:9", clusterId: manager.clusterId! })).toEqual({ role: "follower", leaderEpoch: LEADER_EPOCH_MAX });
-  const exhausted = await refusal(manager.promote(ANONYMOUS, { force: true, leaderDead: true }));
+  const exhausted = await gafkaErrorOf(manager.promote(ANONYMOUS, { force: true, leaderDead: true }));
   expect(exhausted.code).toBe("leader_epoch_exhausted");
   expect(exhausted.details).toMatchObject({ highest_leader_epoch: LEADER_EPOCH_MAX, leader_epoch_max: LEADER_EPOCH_MAX });
   expect(store.state).toMatchObject({ role: "follower", leaderEpoch: LEADER_EPOCH_MAX });
