@@ -53,18 +53,11 @@ export function rawRequest(request: RawRequest): Promise<RawAnswer> {
       else resolve(outcome);
     };
     const parsed = (): RawAnswer | undefined => {
-      const headEnd = received.indexOf("\r\n\r\n");
-      if (headEnd === -1) return undefined;
-      const lines = received.subarray(0, headEnd).toString("latin1").split("\r\n");
-      const status = Number(lines[0]!.split(" ")[1]);
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(":");
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const bodyBytes = Number(headers["content-length"] ?? 0);
-      if (received.length < headEnd + 4 + bodyBytes) return undefined;
-      return { status, headers, body: received.subarray(headEnd + 4, headEnd + 4 + bodyBytes).toString("utf8") };
+      const head = parseAnswerHead(received);
+      if (head === undefined) return undefined;
+      const bodyBytes = Number(head.headers["content-length"] ?? 0);
+      if (head.rest.length < bodyBytes) return undefined;
+      return { status: head.status, headers: head.headers, body: head.rest.subarray(0, bodyBytes).toString("utf8") };
     };
 
     socket.on("data", (data: Buffer) => {
@@ -97,4 +90,18 @@ export function rawRequest(request: RawRequest): Promise<RawAnswer> {
     };
     pump();
   });
+}
+
+/** An HTTP/1.1 answer's status line and headers (names lower-cased) once they have arrived whole, and the bytes after them. */
+export function parseAnswerHead(received: Buffer): { status: number; headers: Record<string, string>; rest: Buffer } | undefined {
+  const headEnd = received.indexOf("\r\n\r\n");
+  if (headEnd === -1) return undefined;
+  const lines = received.subarray(0, headEnd).toString("latin1").split("\r\n");
+  const status = Number(lines[0]!.split(" ")[1]);
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status, headers, rest: received.subarray(headEnd + 4) };
 }

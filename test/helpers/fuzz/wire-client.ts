@@ -1,5 +1,6 @@
 import * as net from "node:net";
 import type { FuzzRequest } from "./fuzz-request.ts";
+import { parseAnswerHead } from "../raw-http.ts";
 
 /**
  * Sends one fuzz request on its own TCP connection exactly as built (fetch
@@ -55,16 +56,9 @@ export function send(url: string, request: FuzzRequest, timeoutMs: number): Prom
 
 /** The answer once it is whole: by Content-Length, chunked encoding, or (neither) the connection's end. */
 function parseAnswer(received: Buffer, headRequest: boolean, ended: boolean): WireAnswer | undefined {
-  const headEnd = received.indexOf("\r\n\r\n");
-  if (headEnd === -1) return undefined;
-  const lines = received.subarray(0, headEnd).toString("latin1").split("\r\n");
-  const status = Number(lines[0]!.split(" ")[1]);
-  const headers: Record<string, string> = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  const rest = received.subarray(headEnd + 4);
+  const head = parseAnswerHead(received);
+  if (head === undefined) return undefined;
+  const { status, headers, rest } = head;
   if (headRequest || status === 204 || status === 304) return { status, headers, body: new Uint8Array() };
   if (headers["content-length"] !== undefined) {
     const length = Number(headers["content-length"]);
