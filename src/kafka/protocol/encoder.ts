@@ -12,7 +12,7 @@
  */
 import { assert } from "../../core/assert.ts";
 import { writeInt16, writeInt32, writeInt64 } from "../../protocol/big-endian.ts";
-import { type FieldPlan, isDefaultValue, type StructPlan, type ValuePlan } from "./plan.ts";
+import { type FieldPlan, isDefaultValue, type StructPlan } from "./plan.ts";
 
 const utf8Encoder = new TextEncoder();
 
@@ -66,7 +66,13 @@ function sizeOfField(field: FieldPlan, value: unknown): number {
     if (checkNull(field, value)) return sizeOfLength(field, 4, -1);
     const items = value as readonly unknown[];
     let size = sizeOfLength(field, 4, items.length);
-    for (const item of items) size += sizeOfElement(field, plan.element, item);
+    const element = plan.element;
+    if (element.kind === "struct") {
+      for (const item of items) size += sizeOfStruct(element.struct, item as Value);
+    } else {
+      const elementField: FieldPlan = { ...field, value: element, nullable: false };
+      for (const item of items) size += sizeOfField(elementField, item);
+    }
     return size;
   }
   if (plan.kind === "struct") {
@@ -86,11 +92,6 @@ function sizeOfField(field: FieldPlan, value: unknown): number {
     default:
       return PRIMITIVE_BYTES[plan.type];
   }
-}
-
-function sizeOfElement(field: FieldPlan, element: ValuePlan, item: unknown): number {
-  if (element.kind === "struct") return sizeOfStruct(element.struct, item as Value);
-  return sizeOfField({ ...field, value: element, nullable: false }, item);
 }
 
 function writeField(bytes: Uint8Array, position: number, field: FieldPlan, value: unknown): number {
