@@ -1,0 +1,16 @@
+/**
+ * Every Kafka API gafka describes, by API key. The listener (a later step)
+ * serves these; ApiVersions advertises them (Produce is advertised from 0
+ * though described from 3; see messages/produce.ts).
+ */
+import { API_VERSIONS } from "./messages/api-versions.ts";
+import { FETCH } from "./messages/fetch.ts";
+import { FIND_COORDINATOR } from "./messages/find-coordinator.ts";
+import { LIST_OFFSETS } from "./messages/list-offsets.ts";
+import { METADATA } from "./messages/metadata.ts";
+import { PRODUCE } from "./messages/produce.ts";
+import type { ApiDescription } from "./types.ts";
+
+export const DESCRIBED_APIS: readonly ApiDescription[] = [PRODUCE, FETCH, LIST_OFFSETS, METADATA, FIND_COORDINATOR, API_VERSIONS];
+
+export const API_BY_KEY: ReadonlyMap<number, ApiDescription> = new Map(DESCRIBED_APIS.map((api) => [api.apiKey, api]));
