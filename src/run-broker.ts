@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { startServer } from "./http/server.ts";
+import { startKafkaListener } from "./kafka/start-kafka-listener.ts";
+import type { KafkaListener } from "./kafka/listener.ts";
 import { BrokerMetrics } from "./metrics/broker-metrics.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { offsetsReplica } from "./replication/offsets-replica.ts";
@@ -70,6 +72,12 @@ export interface RunBrokerConfig extends BrokerConfig {
   superUsers?: readonly string[];
   /** `--cleaner`, `--cleaner-io-mb-per-s`, `--cleaner-backoff` (src/broker/log-cleaner.ts): on at limits.cleanerIoMbPerSecondDefault when absent. */
   cleaner?: { enabled: boolean; ioBytesPerSecond: number; backoffMs?: number };
+  /**
+   * The Kafka listener (`--kafka-port`, `--kafka-advertised-address`) on
+   * `host`: port 0 picks a free one. Off when absent. Not opened under
+   * --auth required: it serves the anonymous principal alone until SASL is served.
+   */
+  kafka?: { port: number; advertisedAddress?: string };
 }
 
 /** `--super-users`' default: the user the first start under --auth required creates (src/security/admin-bootstrap.ts). */
@@ -83,6 +91,8 @@ export function defaultAuthRequired(host: string): boolean {
 export interface RunningBroker {
   url: string;
   port: number;
+  /** The Kafka listener's port; undefined when it is off. */
+  kafkaPort: number | undefined;
   broker: Broker;
   /** The consumer-group coordinator and its committed-offset store (groups.offsets). */
   groups: GroupCoordinator;
@@ -239,6 +249,21 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   onRetentionDue = (topic, partition) => retention.applyNow(topic, partition);
   metrics.watchRetention(retention);
   const cleaner = startCleaner(config, broker, metrics, replication);
+  let kafka: KafkaListener | undefined;
+  try {
+    kafka = openKafkaDoor(config, broker, replication, authRequired);
+  } catch (error) {
+    retention.stop();
+    await replication.stop();
+    await cleaner?.stop();
+    const serverStopped = server.stop();
+    await groups.close();
+    await broker.close();
+    await serverStopped;
+    throw error;
+  }
+  // Before the HTTP line, which scripts and test helpers wait for: once it is out, this one is too.
+  if (kafka !== undefined) process.stdout.write(`kafka listening on ${kafka.host}:${kafka.port}\n`);
   process.stdout.write(`listening on ${server.url}\n`);
   const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
@@ -253,6 +278,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     // in-flight requests finish promptly, and waits for appends before closing logs.
     // Replication first: it ends the followers' never-ending streams, which server.stop() waits for.
     retention.stop();
+    // The Kafka door first: it answers the requests it has, then closes its connections.
+    await kafka?.stop();
     await replication.stop();
     await cleaner?.stop();
     const serverStopped = server.stop();
@@ -266,6 +293,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   return {
     url: server.url,
     port: server.port,
+    kafkaPort: kafka?.port,
     broker,
     groups,
     replication,
@@ -306,6 +334,25 @@ function accessControl(
     policy,
     peerSigner: new PeerProofSigner({ secret, brokerId, clusterId, clock }),
   };
+}
+
+/** The Kafka listener when the config asks for it, unless --auth required (it knows no SASL yet: every caller would be anonymous). */
+function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: ReplicaManager, authRequired: boolean): KafkaListener | undefined {
+  if (config.kafka === undefined) return undefined;
+  if (authRequired) {
+    config.logger.warn("the Kafka listener is not opened under --auth required: it does not authenticate clients yet (SASL); use the HTTP API");
+    return undefined;
+  }
+  return startKafkaListener({
+    broker,
+    brokerId: config.brokerId,
+    host: config.host,
+    port: config.kafka.port,
+    advertisedAddress: config.kafka.advertisedAddress,
+    clusterId: () => replication.clusterId,
+    leaderId: () => replication.leaderId,
+    logger: config.logger,
+  });
 }
 
 /** The log cleaner, started unless `--cleaner off`, its passes and partitions in the metrics. */

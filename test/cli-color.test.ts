@@ -23,7 +23,7 @@ async function help(env: Record<string, string>): Promise<CliResult> {
 /** A broker's first log lines (stderr), with stdout and stderr piped. */
 async function brokerLogs(env: Record<string, string>): Promise<string> {
   const dataDir = await makeTempDir("gafka-color-");
-  const broker = spawnCli(["broker", "--port=0", `--data-dir=${dataDir}`], { env: { ...plain, ...env } });
+  const broker = spawnCli(["broker", "--port=0", "--kafka-port=0", `--data-dir=${dataDir}`], { env: { ...plain, ...env } });
   await broker.waitForStdout(/listening on/);
   broker.process.kill("SIGTERM");
   const result = await broker.result;

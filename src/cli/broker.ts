@@ -20,6 +20,12 @@ export default defineCommand({
     id: { type: "string", description: "Broker id", default: "1" },
     host: { type: "string", description: "Address to listen on", default: "127.0.0.1" },
     port: { type: "string", description: "HTTP port (0 picks a free one)", default: "9001" },
+    "kafka-port": { type: "string", description: "Kafka protocol port (0 picks a free one; off: no Kafka listener; not opened under --auth required)", default: "9092" },
+    "kafka-advertised-address": {
+      type: "string",
+      description: "How Kafka clients reach this broker, as Metadata tells them (default: --host:--kafka-port)",
+      valueHint: "host:port",
+    },
     "data-dir": { type: "string", description: "Where topics and logs are kept", default: "./data" },
     fsync: {
       type: "string",
@@ -135,7 +141,7 @@ export default defineCommand({
     ...logLevelArgs("info"),
   },
   async run({ args }) {
-    for (const flag of ["leader", "advertised-address"] as const) {
+    for (const flag of ["leader", "advertised-address", "kafka-advertised-address"] as const) {
       const value = args[flag];
       if (value !== undefined && !isHostPort(value)) {
         throw new UsageError(`--${flag} must be host:port (a name, an IPv4 address or an [IPv6] address, and a port 1-65535), not '${value}'`);
@@ -182,6 +188,7 @@ export default defineCommand({
       clusterSecret,
       authRequired,
       superUsers,
+      kafka: args["kafka-port"] === "off" ? undefined : { port: integerArg("kafka-port", args["kafka-port"], 0, 65_535), advertisedAddress: args["kafka-advertised-address"] },
       cleaner: {
         enabled: args.cleaner === "on",
         ioBytesPerSecond: integerArg("cleaner-io-mb-per-s", args["cleaner-io-mb-per-s"], 1, 100_000) * 1_000_000,

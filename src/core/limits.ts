@@ -23,6 +23,20 @@ export const limits = {
    */
   requestBodySmallBytesMax: 64 * 1024,
   requestBytesInFlightSmallShare: 8,
+  /**
+   * Largest Kafka request, its 4-byte size prefix aside (Kafka's
+   * socket.request.max.bytes). A larger size prefix closes the connection
+   * before anything is read, as Kafka does: the client cannot be answered.
+   */
+  kafkaRequestBytesMax: 100 * 1024 * 1024,
+  /** A Kafka connection with no request for this long is closed (Kafka's connections.max.idle.ms). */
+  kafkaConnectionIdleMsDefault: 10 * 60 * 1000,
+  /**
+   * Received but unanswered Kafka requests one connection may hold; past it
+   * the listener stops reading that socket until answers go out, so a client
+   * pipelining without end is held back by TCP rather than by memory.
+   */
+  kafkaPipelinedRequestsMax: 32,
   /** Records in one produce request. */
   recordsPerRequestMax: 100_000,
   /** Partitions a topic may have. */

@@ -218,6 +218,12 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     return this.context.clusterIds.clusterId;
   }
 
+  /** The leader's broker id as this broker knows it: its own while it leads; a follower's leader's, null until it has heard from one. */
+  get leaderId(): number | null {
+    const { context } = this;
+    return context.role === "leader" ? context.options.config.brokerId : context.state.leaderId;
+  }
+
   get leaderEpoch(): number {
     return this.context.state.leaderEpoch;
   }

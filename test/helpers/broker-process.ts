@@ -42,6 +42,8 @@ export interface BrokerProcess {
   /** `127.0.0.1:PORT`, as the CLI's `--broker` takes it. */
   readonly hostPort: string;
   readonly port: number;
+  /** The Kafka listener's port (the helper passes --kafka-port=0 unless args name one); undefined when it is off. */
+  readonly kafkaPort: number | undefined;
   readonly dataDir: string;
   readonly process: Subprocess;
   /** Everything the broker wrote to stderr so far (its logs). */
@@ -90,6 +92,9 @@ export async function startBrokerProcess(options: StartBrokerOptions = {}): Prom
     get port() {
       return Number(new URL(current.url).port);
     },
+    get kafkaPort() {
+      return current.kafkaPort;
+    },
     dataDir,
     get process() {
       return current.process;
@@ -134,6 +139,7 @@ async function spawnOnReservedPort(dataDir: string, spawn: SpawnOptions): Promis
 interface Spawned {
   process: Subprocess<"ignore", "pipe", "pipe">;
   url: string;
+  kafkaPort: number | undefined;
   stderr(): string;
 }
 
@@ -144,13 +150,20 @@ interface SpawnOptions {
 }
 
 async function spawnBroker(dataDir: string, port: number, spawn: SpawnOptions): Promise<Spawned> {
-  const command = gafkaCommand(["broker", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, ...spawn.args], spawn.preload);
+  // A free Kafka port for each broker, so that brokers never contend for the default 9092.
+  const kafkaPortArgs = spawn.args.some((arg) => arg.startsWith("--kafka-port")) ? [] : ["--kafka-port=0"];
+  const command = gafkaCommand(["broker", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, ...kafkaPortArgs, ...spawn.args], spawn.preload);
   const env = spawn.env === undefined ? undefined : { ...process.env, ...spawn.env };
   const child = Bun.spawn(command, { cwd: repoRoot, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   running.add(child);
   void child.exited.then(() => running.delete(child));
   const stderr = drain(child.stderr, STDERR_KEPT_CHARS);
-  const listening = findLine(child.stdout, /listening on (https?:\/\/\S+)/);
+  let kafkaPort: number | undefined;
+  // The broker prints its Kafka line before its HTTP line.
+  const listening = findLine(child.stdout, /listening on (https?:\/\/\S+)/, (line) => {
+    const kafka = /^kafka listening on \S+:(\d+)$/.exec(line);
+    if (kafka) kafkaPort = Number(kafka[1]);
+  });
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
@@ -159,7 +172,7 @@ async function spawnBroker(dataDir: string, port: number, spawn: SpawnOptions): 
     new Promise<{ kind: "timeout" }>((resolve) => (timer = setTimeout(() => resolve({ kind: "timeout" }), LISTENING_WAIT_MS))),
   ]);
   clearTimeout(timer);
-  if (outcome.kind === "listening" && outcome.url !== undefined) return { process: child, url: outcome.url, stderr: stderr.text };
+  if (outcome.kind === "listening" && outcome.url !== undefined) return { process: child, url: outcome.url, kafkaPort, stderr: stderr.text };
 
   child.kill("SIGKILL");
   await child.exited;
@@ -173,7 +186,7 @@ async function spawnBroker(dataDir: string, port: number, spawn: SpawnOptions): 
 }
 
 /** Resolves with the first match of `pattern` in the stream's lines, then keeps draining it so the pipe never fills. */
-function findLine(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<RegExpExecArray | undefined> {
+function findLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, onLine?: (line: string) => void): Promise<RegExpExecArray | undefined> {
   return new Promise((resolve) => {
     void (async () => {
       const decoder = new TextDecoder();
@@ -184,7 +197,9 @@ function findLine(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<
         pending += decoder.decode(chunk, { stream: true });
         let newline = pending.indexOf("\n");
         while (!found && newline >= 0) {
-          const match = pattern.exec(pending.slice(0, newline));
+          const line = pending.slice(0, newline);
+          onLine?.(line);
+          const match = pattern.exec(line);
           pending = pending.slice(newline + 1);
           if (match) {
             found = true;

@@ -95,7 +95,7 @@ export async function startPartitionCluster(options: PartitionClusterOptions): P
       const leaderAt = `${made.a.linkAddress}:${NETNS_PORT}`;
       const followerAt = `${made.b.linkAddress}:${NETNS_PORT}`;
       const brokerCommand = (side: typeof made.a, dataDir: string, args: string[]) =>
-        made.command(side, [process.execPath, path.join(repoRoot, "src/main.ts"), "broker", "--host=0.0.0.0", "--auth=off", `--port=${NETNS_PORT}`, `--data-dir=${dataDir}`, ...args]);
+        made.command(side, [process.execPath, path.join(repoRoot, "src/main.ts"), "broker", "--host=0.0.0.0", "--auth=off", `--port=${NETNS_PORT}`, "--kafka-port=0", `--data-dir=${dataDir}`, ...args]);
       const leader = await spawnNode(brokerCommand(made.a, dataDirs[0]!, ["--id=1", "--role=leader", `--advertised-address=${leaderAt}`, ...options.brokerArgs]));
       spawned.push(leader);
       const follower = await spawnNode(
@@ -116,6 +116,7 @@ export async function startPartitionCluster(options: PartitionClusterOptions): P
         "broker",
         "--host=127.0.0.1",
         `--port=${port}`,
+        "--kafka-port=0",
         `--data-dir=${dataDir}`,
         ...args,
       ];

@@ -1,0 +1,116 @@
+import { afterEach, expect, test } from "bun:test";
+import { createLogger } from "../core/logger.ts";
+import { connectRaw, framed } from "../../test/helpers/kafka-socket.ts";
+import { KafkaDispatcher } from "./dispatcher.ts";
+import { FrameReader } from "./frame-reader.ts";
+import { KafkaListener, type RequestHandler } from "./listener.ts";
+import { decodeResponse, encodeRequest } from "./protocol/codec.ts";
+import { API_VERSIONS } from "./protocol/messages/api-versions.ts";
+
+const logger = createLogger("silent");
+const listeners: KafkaListener[] = [];
+afterEach(async () => {
+  await Promise.all(listeners.splice(0).map((listener) => listener.stop()));
+});
+
+function listen(handler: RequestHandler, options: { requestBytesMax?: number; idleMs?: number } = {}): KafkaListener {
+  const listener = new KafkaListener({ host: "127.0.0.1", port: 0, handler, logger, ...options });
+  listeners.push(listener);
+  return listener;
+}
+
+/** Answers each request with its own bytes, after a delay its first byte names (ms), so later requests may finish first. */
+const echoAfterDelay: RequestHandler = async (request) => {
+  await Bun.sleep(request[0] ?? 0);
+  return framed(request);
+};
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+test("frame reader: frames split anywhere and coalesced come out whole and in order", () => {
+  const stream = new Uint8Array([...framed(new Uint8Array([1, 2, 3])), ...framed(new Uint8Array(0)), ...framed(new Uint8Array([9]))]);
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const reader = new FrameReader(100);
+    const first = reader.push(stream.subarray(0, cut));
+    const second = reader.push(stream.subarray(cut));
+    expect(first).not.toBe("oversize");
+    expect(second).not.toBe("oversize");
+    expect([...(first as Uint8Array[]), ...(second as Uint8Array[])].map((frame) => [...frame])).toEqual([[1, 2, 3], [], [9]]);
+    expect(reader.pendingBytes).toBe(0);
+  }
+  const byteAtATime = new FrameReader(100);
+  const frames = [...stream].flatMap((byte) => byteAtATime.push(new Uint8Array([byte])) as Uint8Array[]);
+  expect(frames.length).toBe(3);
+});
+
+test("frame reader: a size prefix over the limit or negative is oversize", () => {
+  expect(new FrameReader(10).push(framed(new Uint8Array(11)))).toBe("oversize");
+  expect(new FrameReader(10).push(new Uint8Array([0xff, 0xff, 0xff, 0xff]))).toBe("oversize");
+  expect(new FrameReader(10).push(framed(new Uint8Array(10)))).toHaveLength(1);
+});
+
+test("pipelined requests are answered in request order, whichever finishes first", async () => {
+  const listener = listen(echoAfterDelay);
+  const socket = await connectRaw(listener.port);
+  const delays = [40, 0, 20, 0, 5];
+  // All in one write (coalesced), then a request split across two writes.
+  socket.write(new Uint8Array(delays.flatMap((delay, index) => [...framed(new Uint8Array([delay, index]))])));
+  const split = framed(new Uint8Array([0, 5]));
+  socket.write(split.subarray(0, 3));
+  await Bun.sleep(10);
+  socket.write(split.subarray(3));
+  const answers = await socket.answers(6);
+  expect(answers.map((answer) => answer[1])).toEqual([0, 1, 2, 3, 4, 5]);
+  socket.end();
+});
+
+test("a request over the size limit closes the connection; the listener serves the next one", async () => {
+  const listener = listen(echoAfterDelay, { requestBytesMax: 16 });
+  const socket = await connectRaw(listener.port);
+  socket.write(framed(new Uint8Array(17)));
+  await socket.closed();
+  const next = await connectRaw(listener.port);
+  next.write(framed(new Uint8Array(16)));
+  expect((await next.answers(1))[0]!.length).toBe(16);
+  next.end();
+});
+
+test("garbage, an unknown API and a handler's bug close that connection only", async () => {
+  const dispatcher = new KafkaDispatcher([], logger);
+  const listener = listen((request) => (request[0] === 0xee ? Promise.reject(new Error("a bug")) : dispatcher.handle(request)));
+  for (const bad of [new Uint8Array([1, 2, 3]), new Uint8Array([0, 99, 0, 0, 0, 0, 0, 1, 0, 0]), new Uint8Array(64).fill(0xee)]) {
+    const socket = await connectRaw(listener.port);
+    socket.write(framed(bad));
+    await socket.closed();
+  }
+  // ApiVersions v0 with a body it cannot have: malformed.
+  const trailing = encodeRequest(API_VERSIONS.request, { requestApiKey: 18, requestApiVersion: 0, correlationId: 1, clientId: "t" }, {});
+  const malformed = await connectRaw(listener.port);
+  malformed.write(framed(new Uint8Array([...trailing, 7])));
+  await malformed.closed();
+  const good = await connectRaw(listener.port);
+  good.write(framed(trailing));
+  const [answer] = await good.answers(1);
+  const { correlationId, body } = decodeResponse<{ errorCode: number }>(API_VERSIONS.response, 0, answer!);
+  expect(correlationId).toBe(1);
+  expect(body.errorCode).toBe(0);
+  good.end();
+});
+
+test("an idle connection is closed; stop answers requests in flight, then closes", async () => {
+  const idle = listen(echoAfterDelay, { idleMs: 50 });
+  const quiet = await connectRaw(idle.port);
+  await quiet.closed();
+
+  const listener = listen(echoAfterDelay);
+  const socket = await connectRaw(listener.port);
+  socket.write(framed(new Uint8Array([60, 1])));
+  socket.write(framed(new Uint8Array([0, 2])));
+  await Bun.sleep(10);
+  const stopped = listener.stop();
+  const answers = await socket.answers(2);
+  expect(answers.map((answer) => text(answer.subarray(1)))).toEqual(["\u0001", "\u0002"]);
+  await stopped;
+  await socket.closed();
+  expect(listener.connectionCount).toBe(0);
+});

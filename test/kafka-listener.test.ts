@@ -1,0 +1,78 @@
+/**
+ * The Kafka listener of a real broker process: a Kafka client (kafkajs)
+ * connects and reads the cluster's metadata; raw bytes check ApiVersions.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { Kafka, logLevel } from "kafkajs";
+import { decodeResponse, encodeRequest } from "../src/kafka/protocol/codec.ts";
+import { API_VERSIONS } from "../src/kafka/protocol/messages/api-versions.ts";
+import { cleanupAll, startBrokerProcess } from "./helpers/broker-process.ts";
+import { getJson, postJson } from "./helpers/http.ts";
+import { connectRaw, framed } from "./helpers/kafka-socket.ts";
+
+afterAll(cleanupAll);
+
+const broker = await startBrokerProcess({ args: ["--id=7"] });
+const kafkaPort = broker.kafkaPort!;
+
+test("the broker prints its Kafka port", () => {
+  expect(kafkaPort).toBeGreaterThan(0);
+});
+
+test("kafkajs reads topics and the cluster over the Kafka protocol", async () => {
+  expect((await postJson(`${broker.url}/api/v1/topics`, { name: "kafka-orders", partitions: 3 })).status).toBe(201);
+  expect((await postJson(`${broker.url}/api/v1/topics`, { name: "kafka-audit", partitions: 1 })).status).toBe(201);
+  const clusterId = (await getJson(`${broker.url}/api/v1/replication/status`)).body.cluster_id;
+  const kafka = new Kafka({ clientId: "metadata-test", brokers: [`127.0.0.1:${kafkaPort}`], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: ["kafka-orders", "kafka-audit"] });
+    const byName = new Map(topics.map((topic) => [topic.name, topic]));
+    expect(byName.get("kafka-orders")!.partitions.map((partition) => partition.partitionId).sort()).toEqual([0, 1, 2]);
+    expect(byName.get("kafka-audit")!.partitions).toHaveLength(1);
+    for (const partition of [...byName.values()].flatMap((topic) => topic.partitions)) {
+      expect(partition.leader).toBe(7);
+      expect(partition.replicas).toEqual([7]);
+      expect(partition.isr).toEqual([7]);
+    }
+    expect(await admin.listTopics()).toEqual(expect.arrayContaining(["kafka-orders", "kafka-audit"]));
+    const cluster = await admin.describeCluster();
+    expect(cluster.brokers).toEqual([{ nodeId: 7, host: "127.0.0.1", port: kafkaPort }]);
+    expect(cluster.controller).toBe(7);
+    expect(cluster.clusterId).toBe(clusterId);
+    await expect(admin.fetchTopicMetadata({ topics: ["kafka-never-made"] })).rejects.toThrow(/does not host this topic-partition/);
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+test("ApiVersions v0 and v3 answer the APIs served, in response header v0; an unknown version answers UNSUPPORTED_VERSION in v0", async () => {
+  const socket = await connectRaw(kafkaPort);
+  const header = (version: number, correlationId: number) => ({ requestApiKey: 18, requestApiVersion: version, correlationId, clientId: "raw" });
+  socket.write(framed(encodeRequest(API_VERSIONS.request, header(0, 10), {})));
+  socket.write(framed(encodeRequest(API_VERSIONS.request, header(3, 11), { clientSoftwareName: "raw", clientSoftwareVersion: "1" })));
+  const [v0, v3] = await socket.answers(2);
+  const served = [
+    { apiKey: 3, minVersion: 0, maxVersion: 8 },
+    { apiKey: 18, minVersion: 0, maxVersion: 3 },
+  ];
+  // v0 by hand: correlation id, error code, two entries, nothing else.
+  expect([...v0!]).toEqual([0, 0, 0, 10, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0, 0, 8, 0, 18, 0, 0, 0, 3]);
+  const decoded = decodeResponse<{ errorCode: number; apiKeys: unknown[]; throttleTimeMs: number }>(API_VERSIONS.response, 3, v3!);
+  expect(decoded.correlationId).toBe(11);
+  expect(decoded.body.errorCode).toBe(0);
+  expect(decoded.body.apiKeys).toEqual(served);
+  // v3 by hand: header v0 (no tagged section), error code, compact array of 2 (+1), each entry's empty tags, throttle, empty tags.
+  expect([...v3!]).toEqual([0, 0, 0, 11, 0, 0, 3, 0, 3, 0, 0, 0, 8, 0, 0, 18, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0]);
+
+  // A client newer than the broker: v4 is not known, the answer is v0 with error 35 and the range.
+  const newer = new Uint8Array([0, 18, 0, 4, 0, 0, 0, 12, 0, 3, ...new TextEncoder().encode("raw"), 0]);
+  socket.write(framed(newer));
+  const [unsupported] = await socket.answers(1);
+  expect([...unsupported!]).toEqual([0, 0, 0, 12, 0, 35, 0, 0, 0, 2, 0, 3, 0, 0, 0, 8, 0, 18, 0, 0, 0, 3]);
+  // The connection stays usable after it.
+  socket.write(framed(encodeRequest(API_VERSIONS.request, header(1, 13), {})));
+  expect(decodeResponse<{ errorCode: number }>(API_VERSIONS.response, 1, (await socket.answers(1))[0]!).body.errorCode).toBe(0);
+  socket.end();
+});
