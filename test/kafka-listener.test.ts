@@ -6,8 +6,8 @@ import { afterAll, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { decodeResponse, encodeRequest } from "../src/kafka/protocol/codec.ts";
 import { API_VERSIONS } from "../src/kafka/protocol/messages/api-versions.ts";
-import { cleanupAll, startBrokerProcess } from "./helpers/broker-process.ts";
-import { getJson, postJson } from "./helpers/http.ts";
+import { cleanupAll, makeTempDir, runCli, startBrokerProcess } from "./helpers/broker-process.ts";
+import { getJson, postJson, waitFor } from "./helpers/http.ts";
 import { connectRaw, framed } from "./helpers/kafka-socket.ts";
 
 afterAll(cleanupAll);
@@ -75,4 +75,20 @@ test("ApiVersions v0 and v3 answer the APIs served, in response header v0; an un
   socket.write(framed(encodeRequest(API_VERSIONS.request, header(1, 13), {})));
   expect(decodeResponse<{ errorCode: number }>(API_VERSIONS.response, 1, (await socket.answers(1))[0]!).body.errorCode).toBe(0);
   socket.end();
+});
+
+test("a Kafka port in use stops the start with one line naming it", async () => {
+  const second = await runCli(["broker", "--port=0", `--kafka-port=${kafkaPort}`, `--data-dir=${await makeTempDir()}`], { timeoutMs: 20_000 });
+  expect(second.exitCode).toBe(1);
+  expect(second.stdout).not.toContain("listening on");
+  expect(second.stderr).toContain(`cannot listen on 127.0.0.1:${kafkaPort}: address in use`);
+});
+
+test("under --auth required the Kafka listener is not opened, and the log says why; --kafka-port=off opens none", async () => {
+  const required = await startBrokerProcess({ args: ["--auth=required"] });
+  expect(required.kafkaPort).toBeUndefined();
+  // Logged before the `listening on` line, on stderr, which the helper reads on its own.
+  await waitFor(() => required.stderr().includes("the Kafka listener is not opened under --auth required"), "the log line");
+  const off = await startBrokerProcess({ args: ["--kafka-port=off"] });
+  expect(off.kafkaPort).toBeUndefined();
 });

@@ -4,7 +4,8 @@ import type { ReplicaManager } from "../replication/replica-manager.ts";
 import { type Authenticator, NO_CREDENTIALS } from "../security/authenticator.ts";
 import type { BrokerTls } from "../security/tls-files.ts";
 import { DataDirText } from "../core/data-dir-text.ts";
-import { GafkaError, systemErrorCode } from "../core/errors.ts";
+import { GafkaError } from "../core/errors.ts";
+import { listenOrExplain } from "../core/listen-or-explain.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import { BrokerMetrics } from "../metrics/broker-metrics.ts";
@@ -172,29 +173,6 @@ function bunTls(tls: BrokerTls): Bun.TLSOptions {
   if (tls.ca === undefined) return { cert: tls.cert, key: tls.key };
   return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true };
 }
-
-/**
- * Runs `listen`, turning a failure into one line naming the address and the
- * reason ("cannot listen on 127.0.0.1:9001: address in use"): Bun's own
- * message for a taken port names neither the host nor the cause plainly.
- */
-function listenOrExplain<T>(host: string, port: number, listen: () => T): T {
-  try {
-    return listen();
-  } catch (error) {
-    const code = systemErrorCode(error);
-    const reason = code === undefined ? undefined : LISTEN_FAILURES[code];
-    if (reason === undefined) throw error;
-    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    throw new Error(`cannot listen on ${address}: ${reason}`, { cause: error });
-  }
-}
-
-const LISTEN_FAILURES: Record<string, string> = {
-  EADDRINUSE: "address in use (is another broker running on this port?)",
-  EADDRNOTAVAIL: "address not available (no interface of this machine has it)",
-  EACCES: "permission denied (ports below 1024 need privileges)",
-};
 
 /** A request no route took: 405 with Allow when the path is known, else 404. */
 function unrouted(request: Request): Response {

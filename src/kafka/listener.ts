@@ -10,6 +10,7 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import { limits } from "../core/limits.ts";
+import { listenOrExplain } from "../core/listen-or-explain.ts";
 import type { Logger } from "../core/logger.ts";
 import { FrameReader } from "./frame-reader.ts";
 
@@ -52,7 +53,7 @@ export class KafkaListener {
   constructor(private readonly options: KafkaListenerOptions) {
     this.requestBytesMax = options.requestBytesMax ?? limits.kafkaRequestBytesMax;
     this.idleMs = options.idleMs ?? limits.kafkaConnectionIdleMsDefault;
-    this.server = Bun.listen<Connection>({
+    this.server = listenOrExplain(options.host, options.port, () => Bun.listen<Connection>({
       hostname: options.host,
       port: options.port,
       socket: {
@@ -65,7 +66,7 @@ export class KafkaListener {
           this.close(socket);
         },
       },
-    });
+    }));
   }
 
   get port(): number {
