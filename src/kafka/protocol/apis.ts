@@ -1,6 +1,6 @@
 /**
- * Every Kafka API gafka describes, by API key. The listener (a later step)
- * serves these; ApiVersions advertises them (Produce is advertised from 0
+ * Every Kafka API gafka describes, by API key. The listener (src/kafka) serves
+ * some of them so far, and ApiVersions advertises those (Produce is advertised from 0
  * though described from 3; see messages/produce.ts).
  */
 import { API_VERSIONS } from "./messages/api-versions.ts";
