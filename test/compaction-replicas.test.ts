@@ -40,8 +40,16 @@ async function produceRounds(url: string, from: number, to: number, acks: 1 | "a
 async function waitIdentical(leaderDir: string, followerDir: string, passesMin: number): Promise<void> {
   let last = "";
   const identical = waitFor(async () => {
-    const onLeader = sealedState(leaderDir);
-    const onFollower = sealedState(followerDir);
+    let onLeader: ReturnType<typeof sealedState>;
+    let onFollower: ReturnType<typeof sealedState>;
+    try {
+      onLeader = sealedState(leaderDir);
+      onFollower = sealedState(followerDir);
+    } catch (error) {
+      // A pass swapped a segment in while its files were read (listed, then gone): look again.
+      if ((error as { code?: string }).code === "ENOENT") return false;
+      throw error;
+    }
     const shared = [...onLeader.segments.keys()].filter((name) => onFollower.segments.has(name));
     const differing = shared.filter((name) => onLeader.segments.get(name) !== onFollower.segments.get(name));
     last = `passes ${passesOf(leaderDir).length}/${passesOf(followerDir).length}, ${shared.length} shared sealed segment(s), differing: ${differing.join(", ")}`;
