@@ -9,13 +9,23 @@ afterAll(cleanupAll);
 
 const TOPIC = "compacted-ident";
 
-/** The partition's sealed segment files (every `.log` but the newest, the active one) and its cleaner checkpoint, as bytes in hex. */
+/**
+ * The partition's sealed segment files (every `.log` but the newest, the active one) and its
+ * cleaner checkpoint, as bytes in hex. A pass may swap a segment in between the listing and the
+ * read (the file listed is gone): the listing is taken again.
+ */
 function sealedState(dataDir: string): { segments: Map<string, string>; checkpoint: string | undefined } {
   const dir = path.join(dataDir, `${TOPIC}-0`);
-  const logs = readdirSync(dir).filter((name) => name.endsWith(".log")).sort();
-  const segments = new Map(logs.slice(0, -1).map((name) => [name, readFileSync(path.join(dir, name)).toString("hex")]));
-  const checkpointPath = path.join(dir, "cleaner-checkpoint");
-  return { segments, checkpoint: existsSync(checkpointPath) ? readFileSync(checkpointPath, "utf8") : undefined };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const logs = readdirSync(dir).filter((name) => name.endsWith(".log")).sort();
+      const segments = new Map(logs.slice(0, -1).map((name) => [name, readFileSync(path.join(dir, name)).toString("hex")]));
+      const checkpointPath = path.join(dir, "cleaner-checkpoint");
+      return { segments, checkpoint: existsSync(checkpointPath) ? readFileSync(checkpointPath, "utf8") : undefined };
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ENOENT" || attempt >= 100) throw error;
+    }
+  }
 }
 
 function passesOf(dataDir: string): { clean_end_offset: number; cleaned_at_ms: number }[] {
@@ -40,16 +50,8 @@ async function produceRounds(url: string, from: number, to: number, acks: 1 | "a
 async function waitIdentical(leaderDir: string, followerDir: string, passesMin: number): Promise<void> {
   let last = "";
   const identical = waitFor(async () => {
-    let onLeader: ReturnType<typeof sealedState>;
-    let onFollower: ReturnType<typeof sealedState>;
-    try {
-      onLeader = sealedState(leaderDir);
-      onFollower = sealedState(followerDir);
-    } catch (error) {
-      // A pass swapped a segment in while its files were read (listed, then gone): look again.
-      if ((error as { code?: string }).code === "ENOENT") return false;
-      throw error;
-    }
+    const onLeader = sealedState(leaderDir);
+    const onFollower = sealedState(followerDir);
     const shared = [...onLeader.segments.keys()].filter((name) => onFollower.segments.has(name));
     const differing = shared.filter((name) => onLeader.segments.get(name) !== onFollower.segments.get(name));
     last = `passes ${passesOf(leaderDir).length}/${passesOf(followerDir).length}, ${shared.length} shared sealed segment(s), differing: ${differing.join(", ")}`;
