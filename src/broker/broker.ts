@@ -88,7 +88,7 @@ export class Broker implements TopicConfigSource {
     this.topicDefaults = topicDefaultsOf(config);
     this.opener = new PartitionOpener(config, openLog, options.leaderEpoch, this.topicDefaults);
     this.admin = new TopicAdmin(config, this.state, registry, this.opener, config.partitionsMax ?? partitionsMax(undefined), this.topicDefaults);
-    this.producer = new ProducePipeline(config, this.state, this.gate, () => this);
+    this.producer = new ProducePipeline(config, this.state, this.gate);
     this.reader = new PartitionReader(config, this.state, options.waitingPollsMax ?? limits.waitingPollsMax);
     const credentials = options.credentials ?? CredentialStore.load(config.dataDir, config.fs, config.clock);
     this.security = new SecurityAdmin(credentials, this.gate);

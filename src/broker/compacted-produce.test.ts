@@ -3,7 +3,7 @@ import { encodeRecordBatch } from "../protocol/record-batch.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
 import { testBrokerConfig } from "../../test/helpers/broker-config.ts";
 import { Broker } from "./broker.ts";
-import { KAFKA_TOPIC_DEFAULTS, resolveTopicConfig, type TopicConfigSource } from "./topic-config.ts";
+import { ANONYMOUS } from "../security/principal.ts";
 import { gafkaErrorOf } from "../../test/helpers/gafka-error.ts";
 
 const encoder = new TextEncoder();
@@ -12,18 +12,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A broker whose topics named compact-* are compacted: what the Broker's own TopicConfigSource will say. */
+/** A broker with a compacted topic (`compact-a`, created with cleanup.policy compact) and a plain one. */
 async function brokerWithCompactedTopics(): Promise<Broker> {
   const { dir, remove } = makeTempDir("gafka-broker-");
   cleanups.push(remove);
   const broker = await Broker.open(testBrokerConfig(dir, { brokerId: 1 }));
   cleanups.push(() => broker.close().catch(() => {}));
-  const defaults = { ...KAFKA_TOPIC_DEFAULTS, segmentBytes: 1 << 20, maxMessageBytes: 1 << 20, minInsyncReplicas: 1 };
-  const source: TopicConfigSource = {
-    configOf: (topic) => resolveTopicConfig(topic.startsWith("compact") ? { "cleanup.policy": "compact" } : {}, defaults),
-  };
-  Object.assign(broker, source);
-  await broker.createTopic("compact-a", 1);
+  await broker.createTopic("compact-a", 1, ANONYMOUS, { "cleanup.policy": "compact" });
   await broker.createTopic("plain", 1);
   return broker;
 }

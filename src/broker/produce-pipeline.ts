@@ -14,7 +14,6 @@ import { type CheckedClientBatch, checkClientBatches } from "../storage/batch-ch
 import type { AppendResult } from "../storage/log-types.ts";
 import type { Acks } from "./acks.ts";
 import type { BrokerState } from "./broker-state.ts";
-import type { TopicConfigSource } from "./topic-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import { ProduceFailureLog } from "./produce-failure-log.ts";
 import { naming, outcomesError, type PartitionGroup, type ProduceResult, unacknowledged, withRecordIndex } from "./produce-outcomes.ts";
@@ -55,8 +54,6 @@ export class ProducePipeline {
     private readonly config: BrokerConfig,
     private readonly state: BrokerState,
     private readonly gate: WriteGate,
-    /** Where a topic's configuration comes from; none: every topic takes keyless records. */
-    private readonly topicConfigs: () => TopicConfigSource | undefined = () => undefined,
   ) {
     this.produceFailures = new ProduceFailureLog(config.logger, config.clock);
   }
@@ -79,7 +76,7 @@ export class ProducePipeline {
     if (records.length > limits.recordsPerRequestMax) {
       throw invalidRequest(`a produce request may carry at most ${limits.recordsPerRequestMax} records`);
     }
-    if (this.compacted(topicName)) requireKeys(topicName, records.findIndex((record) => record.key === null), "record");
+    if (topic.config.cleanupPolicy.compact) requireKeys(topicName, records.findIndex((record) => record.key === null), "record");
     const nowMs = this.config.clock.nowMs();
     if (records.length === 1) {
       // The common single-record request: no grouping.
@@ -159,7 +156,7 @@ export class ProducePipeline {
     const topic = this.state.topicOrThrow(topicName);
     const slot = this.partitionFor(topic, { partition, key: null, value: null, headers: [] }, 0);
     const batches = checkClientBatches(body, { messageBytesMax: topic.config.maxMessageBytes, recordsMax: limits.recordsPerRequestMax });
-    if (this.compacted(topicName)) {
+    if (topic.config.cleanupPolicy.compact) {
       const keyless = batches.findIndex((batch) => batch.firstKeylessRecord >= 0);
       if (keyless >= 0) requireKeys(topicName, batches[keyless]!.firstKeylessRecord, `record batch ${keyless}, record`);
     }
@@ -175,10 +172,6 @@ export class ProducePipeline {
     const appended = await appending;
     this.config.onProduced?.(topicName, slot.index, recordCount, payloadBytes);
     return { partition: slot.index, baseOffset: appended.baseOffset, lastOffset: appended.lastOffset, recordCount, payloadBytes };
-  }
-
-  private compacted(topicName: string): boolean {
-    return this.topicConfigs()?.configOf(topicName).cleanupPolicy.compact === true;
   }
 
   /** Appends, then waits for what `acks` demands of replication; failures name the partition. */
