@@ -10,7 +10,7 @@ import { RetentionTask } from "./retention-task.ts";
 import { KAFKA_TOPIC_DEFAULTS, type TopicConfig } from "./topic-config.ts";
 
 // Delete retention's periodic pass on a ManualClock, over a configuration
-// source the test injects (as the broker's will be once topics carry theirs).
+// source the test injects (the broker is the source in a running broker).
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {

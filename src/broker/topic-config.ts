@@ -176,7 +176,7 @@ export function describeTopicConfig(overrides: TopicConfigOverrides, defaults: T
   return TOPIC_CONFIG_NAMES.map((name) => ({ name, value: values[name], source: overrides[name] === undefined ? "default" : "topic" }));
 }
 
-/** Where the domain finds a topic's configuration in force (the Broker, once topics carry configurations): retention and the cleaner ask it. */
+/** Where the domain finds a topic's configuration in force (the Broker implements it): retention and the cleaner ask it. */
 export interface TopicConfigSource {
   /** The topic's configuration now; throws topic_not_found for an unknown topic. */
   configOf(topic: string): TopicConfig;
