@@ -13,20 +13,15 @@ import { decodeRequest, encodeResponse, peekRequestHeader, type RequestHeader } 
 import { API_VERSIONS } from "./protocol/messages/api-versions.ts";
 import { isDescribedVersion } from "./protocol/plan.ts";
 import { type ApiDescription, type MessageValue, parseVersionRange } from "./protocol/types.ts";
+import { KAFKA_ERRORS } from "./error-codes.ts";
+import { NO_ANSWER } from "./listener.ts";
 
-/** Kafka error codes the listener answers with. */
-export const KAFKA_ERRORS = {
-  none: 0,
-  unknownTopicOrPartition: 3,
-  leaderNotAvailable: 5,
-  topicAuthorizationFailed: 29,
-  unsupportedVersion: 35,
-} as const;
+export { NO_ANSWER };
 
 /** One served API: its description and what answers a decoded request. */
 export interface ServedApi {
   readonly api: ApiDescription;
-  handle(body: Record<string, unknown>, header: RequestHeader): MessageValue | Promise<MessageValue>;
+  handle(body: Record<string, unknown>, header: RequestHeader): MessageValue | typeof NO_ANSWER | Promise<MessageValue | typeof NO_ANSWER>;
 }
 
 export class KafkaDispatcher {
@@ -41,8 +36,8 @@ export class KafkaDispatcher {
     this.served.set(API_VERSIONS.apiKey, { api: API_VERSIONS, handle: () => this.apiVersionsBody() });
   }
 
-  /** The answer to one request (size prefix included), or undefined to close the connection. */
-  async handle(request: Uint8Array): Promise<Uint8Array | undefined> {
+  /** The answer to one request (size prefix included), NO_ANSWER, or undefined to close the connection. */
+  async handle(request: Uint8Array): Promise<Uint8Array | typeof NO_ANSWER | undefined> {
     let peeked: ReturnType<typeof peekRequestHeader>;
     try {
       peeked = peekRequestHeader(request);
@@ -72,6 +67,7 @@ export class KafkaDispatcher {
       return undefined;
     }
     const body = await served.handle(decoded.body, decoded.header);
+    if (body === NO_ANSWER) return NO_ANSWER;
     return withSizePrefix(encodeResponse(served.api.response, apiVersion, correlationId, body, 4));
   }
 

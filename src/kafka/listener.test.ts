@@ -3,7 +3,7 @@ import { createLogger } from "../core/logger.ts";
 import { connectRaw, framed } from "../../test/helpers/kafka-socket.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
 import { FrameReader } from "./frame-reader.ts";
-import { KafkaListener, type RequestHandler } from "./listener.ts";
+import { KafkaListener, NO_ANSWER, type RequestHandler } from "./listener.ts";
 import { decodeResponse, encodeRequest } from "./protocol/codec.ts";
 import { API_VERSIONS } from "./protocol/messages/api-versions.ts";
 
@@ -113,4 +113,14 @@ test("an idle connection is closed; stop answers requests in flight, then closes
   await stopped;
   await socket.closed();
   expect(listener.connectionCount).toBe(0);
+});
+
+test("a request answered NO_ANSWER writes nothing; the ones after it are answered in order", async () => {
+  // First byte 1: no answer (as a Produce with acks=0 gets).
+  const listener = listen(async (request) => (request[0] === 1 ? NO_ANSWER : framed(request)));
+  const socket = await connectRaw(listener.port);
+  socket.write(new Uint8Array([...framed(new Uint8Array([1, 0])), ...framed(new Uint8Array([0, 1])), ...framed(new Uint8Array([1, 2])), ...framed(new Uint8Array([0, 3]))]));
+  const answers = await socket.answers(2);
+  expect(answers.map((answer) => answer[1])).toEqual([1, 3]);
+  socket.end();
 });

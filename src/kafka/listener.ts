@@ -6,7 +6,8 @@
  * as correlation id, so one request per connection is handled at a time, as
  * Kafka does. A handler that answers `undefined` closes the connection (an
  * undescribed API or version, a malformed request): the client cannot be
- * answered in a form it would read.
+ * answered in a form it would read. A handler that answers NO_ANSWER
+ * writes nothing back (a Produce with acks=0).
  */
 import type { Socket, TCPSocketListener } from "bun";
 import { limits } from "../core/limits.ts";
@@ -14,8 +15,15 @@ import { listenOrExplain } from "../core/listen-or-explain.ts";
 import type { Logger } from "../core/logger.ts";
 import { FrameReader } from "./frame-reader.ts";
 
-/** Answers one request (without its size prefix) with a whole response, size prefix included; undefined closes the connection. */
-export type RequestHandler = (request: Uint8Array) => Promise<Uint8Array | undefined>;
+/**
+ * What a handler returns for a request that gets no answer at all: a
+ * Produce with acks=0, which the client does not wait for (Kafka writes
+ * nothing back either, and a client would misread an answer it does not expect).
+ */
+export const NO_ANSWER = Symbol("no answer");
+
+/** Answers one request (without its size prefix) with a whole response, size prefix included; NO_ANSWER writes nothing; undefined closes the connection. */
+export type RequestHandler = (request: Uint8Array) => Promise<Uint8Array | typeof NO_ANSWER | undefined>;
 
 export interface KafkaListenerOptions {
   host: string;
@@ -150,7 +158,7 @@ export class KafkaListener {
           socket.resume();
           connection.paused = false;
         }
-        let response: Uint8Array | undefined;
+        let response: Uint8Array | typeof NO_ANSWER | undefined;
         try {
           response = await this.options.handler(request);
         } catch (error) {
@@ -162,6 +170,7 @@ export class KafkaListener {
           this.close(socket);
           break;
         }
+        if (response === NO_ANSWER) continue;
         connection.unsent.push(response);
         this.flush(socket);
       }

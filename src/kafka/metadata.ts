@@ -7,7 +7,8 @@
  */
 import type { Broker } from "../broker/broker.ts";
 import { ANONYMOUS, type Principal } from "../security/principal.ts";
-import { KAFKA_ERRORS, type ServedApi } from "./dispatcher.ts";
+import type { ServedApi } from "./dispatcher.ts";
+import { KAFKA_ERRORS } from "./error-codes.ts";
 import { METADATA } from "./protocol/messages/metadata.ts";
 import type { MessageValue } from "./protocol/types.ts";
 

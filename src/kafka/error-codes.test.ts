@@ -1,0 +1,19 @@
+import { expect, test } from "bun:test";
+import { GafkaError } from "../core/errors.ts";
+import { KAFKA_ERRORS, kafkaErrorCode } from "./error-codes.ts";
+
+test("gafka errors map to the Kafka errors a client reacts to in the same way", () => {
+  expect(kafkaErrorCode(new GafkaError("not_leader", "x"))).toBe(KAFKA_ERRORS.notLeaderOrFollower);
+  expect(kafkaErrorCode(new GafkaError("topic_not_found", "x"))).toBe(KAFKA_ERRORS.unknownTopicOrPartition);
+  expect(kafkaErrorCode(new GafkaError("offset_out_of_range", "x"))).toBe(KAFKA_ERRORS.offsetOutOfRange);
+  expect(kafkaErrorCode(new GafkaError("message_too_large", "x"))).toBe(KAFKA_ERRORS.messageTooLarge);
+  expect(kafkaErrorCode(new GafkaError("storage_failed", "x"))).toBe(KAFKA_ERRORS.kafkaStorageError);
+});
+
+test("a refusal names the kind of resource refused; a non-gafka error is UNKNOWN_SERVER_ERROR", () => {
+  const refused = new GafkaError("forbidden", "no");
+  expect(kafkaErrorCode(refused)).toBe(KAFKA_ERRORS.topicAuthorizationFailed);
+  expect(kafkaErrorCode(refused, "group")).toBe(KAFKA_ERRORS.groupAuthorizationFailed);
+  expect(kafkaErrorCode(refused, "cluster")).toBe(KAFKA_ERRORS.clusterAuthorizationFailed);
+  expect(kafkaErrorCode(new TypeError("a bug"))).toBe(KAFKA_ERRORS.unknownServerError);
+});

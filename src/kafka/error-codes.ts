@@ -1,0 +1,126 @@
+/**
+ * Kafka's error codes, and the one map from gafka's error codes to them
+ * (the Kafka door's counterpart of src/http/error-status.ts). Kafka's codes
+ * are from its protocol guide's error table; clients decide from them
+ * whether to retry, refresh metadata or rejoin a group, so each gafka error
+ * maps to the Kafka error a Kafka client would react to in the same way.
+ */
+import { type ErrorCode, isGafkaError } from "../core/errors.ts";
+
+export const KAFKA_ERRORS = {
+  unknownServerError: -1,
+  none: 0,
+  offsetOutOfRange: 1,
+  corruptMessage: 2,
+  unknownTopicOrPartition: 3,
+  leaderNotAvailable: 5,
+  notLeaderOrFollower: 6,
+  requestTimedOut: 7,
+  brokerNotAvailable: 8,
+  messageTooLarge: 10,
+  coordinatorNotAvailable: 15,
+  notCoordinator: 16,
+  invalidTopicException: 17,
+  recordListTooLarge: 18,
+  notEnoughReplicas: 19,
+  notEnoughReplicasAfterAppend: 20,
+  invalidRequiredAcks: 21,
+  illegalGeneration: 22,
+  inconsistentGroupProtocol: 23,
+  invalidGroupId: 24,
+  unknownMemberId: 25,
+  invalidSessionTimeout: 26,
+  rebalanceInProgress: 27,
+  topicAuthorizationFailed: 29,
+  groupAuthorizationFailed: 30,
+  clusterAuthorizationFailed: 31,
+  invalidTimestamp: 32,
+  unsupportedVersion: 35,
+  topicAlreadyExists: 36,
+  invalidPartitions: 37,
+  invalidReplicationFactor: 38,
+  invalidConfig: 40,
+  invalidRequest: 42,
+  policyViolation: 44,
+  kafkaStorageError: 56,
+  saslAuthenticationFailed: 58,
+  nonEmptyGroup: 68,
+  groupIdNotFound: 69,
+  fencedLeaderEpoch: 74,
+  unknownLeaderEpoch: 75,
+  unsupportedCompressionType: 76,
+  memberIdRequired: 79,
+  groupMaxSizeReached: 81,
+  invalidRecord: 87,
+  throttlingQuotaExceeded: 89,
+  inconsistentClusterId: 104,
+} as const;
+
+export type KafkaErrorCode = (typeof KAFKA_ERRORS)[keyof typeof KAFKA_ERRORS];
+
+const KAFKA_CODE_BY_GAFKA_CODE: Record<ErrorCode, KafkaErrorCode> = {
+  invalid_request: KAFKA_ERRORS.invalidRequest,
+  unauthenticated: KAFKA_ERRORS.saslAuthenticationFailed,
+  // The resource decides between topic, group and cluster authorization: see kafkaErrorCode().
+  forbidden: KAFKA_ERRORS.topicAuthorizationFailed,
+  unsupported_media_type: KAFKA_ERRORS.invalidRequest,
+  not_found: KAFKA_ERRORS.invalidRequest,
+  method_not_allowed: KAFKA_ERRORS.invalidRequest,
+  topic_not_found: KAFKA_ERRORS.unknownTopicOrPartition,
+  partition_not_found: KAFKA_ERRORS.unknownTopicOrPartition,
+  topic_exists: KAFKA_ERRORS.topicAlreadyExists,
+  user_not_found: KAFKA_ERRORS.invalidRequest,
+  user_exists: KAFKA_ERRORS.invalidRequest,
+  token_not_found: KAFKA_ERRORS.invalidRequest,
+  group_not_found: KAFKA_ERRORS.groupIdNotFound,
+  unknown_member: KAFKA_ERRORS.unknownMemberId,
+  partition_not_owned: KAFKA_ERRORS.illegalGeneration,
+  stale_generation: KAFKA_ERRORS.illegalGeneration,
+  group_not_empty: KAFKA_ERRORS.nonEmptyGroup,
+  stale_leader_epoch: KAFKA_ERRORS.fencedLeaderEpoch,
+  leader_epoch_exhausted: KAFKA_ERRORS.unknownServerError,
+  replica_not_in_sync: KAFKA_ERRORS.notLeaderOrFollower,
+  cluster_id_mismatch: KAFKA_ERRORS.inconsistentClusterId,
+  message_too_large: KAFKA_ERRORS.messageTooLarge,
+  offset_out_of_range: KAFKA_ERRORS.offsetOutOfRange,
+  // Retriable with a metadata refresh: the client finds the leader again.
+  not_leader: KAFKA_ERRORS.notLeaderOrFollower,
+  not_leader_lease: KAFKA_ERRORS.notLeaderOrFollower,
+  shutting_down: KAFKA_ERRORS.notLeaderOrFollower,
+  broker_unavailable: KAFKA_ERRORS.leaderNotAvailable,
+  // Retriable as they are: the same request succeeds once the broker has room.
+  too_many_requests: KAFKA_ERRORS.requestTimedOut,
+  server_busy: KAFKA_ERRORS.requestTimedOut,
+  storage_full: KAFKA_ERRORS.kafkaStorageError,
+  storage_failed: KAFKA_ERRORS.kafkaStorageError,
+  partition_offline: KAFKA_ERRORS.kafkaStorageError,
+  log_corrupt: KAFKA_ERRORS.kafkaStorageError,
+  not_enough_replicas: KAFKA_ERRORS.notEnoughReplicas,
+  not_enough_replicas_after_append: KAFKA_ERRORS.notEnoughReplicasAfterAppend,
+  limit_reached: KAFKA_ERRORS.policyViolation,
+};
+
+/** Where a refusal applies, for `forbidden`: Kafka names the kind of resource in its authorization errors. */
+export type AuthorizationScope = "topic" | "group" | "cluster";
+
+const AUTHORIZATION_FAILED: Record<AuthorizationScope, KafkaErrorCode> = {
+  topic: KAFKA_ERRORS.topicAuthorizationFailed,
+  group: KAFKA_ERRORS.groupAuthorizationFailed,
+  cluster: KAFKA_ERRORS.clusterAuthorizationFailed,
+};
+
+/**
+ * The Kafka error code for a failure: a GafkaError's through the table, a
+ * `forbidden` one by `scope`; anything else is a bug, UNKNOWN_SERVER_ERROR
+ * (the caller logs it).
+ */
+export function kafkaErrorCode(error: unknown, scope: AuthorizationScope = "topic"): KafkaErrorCode {
+  if (!isGafkaError(error)) return KAFKA_ERRORS.unknownServerError;
+  if (error.code === "forbidden") return AUTHORIZATION_FAILED[scope];
+  return KAFKA_CODE_BY_GAFKA_CODE[error.code];
+}
+
+/** A failure's message for the answers that carry one (errorMessage fields). */
+export function kafkaErrorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
