@@ -49,6 +49,12 @@ test("acks=0 gets no answer, yet its records are appended; the next request on t
   socket.end();
 });
 
+test("an acks=0 produce that is refused closes the connection, as Kafka does (the client's sign to refresh its metadata)", async () => {
+  const socket = await connectRaw(kafkaPort);
+  socket.write(produceRequest("raw-acks0-no-such-topic", 0, batchOf(["lost"]), 0));
+  await socket.closed();
+});
+
 test("acks 1 and -1 answer the base offset and log start; any other acks is INVALID_REQUIRED_ACKS", async () => {
   const name = await topic("raw-acks");
   const socket = await connectRaw(kafkaPort);

@@ -20,11 +20,20 @@ export { NO_ANSWER };
 
 const NEVER_ABORTED = new AbortController().signal;
 
+/**
+ * What a served API answers to have the connection closed instead of
+ * answered: Kafka's way of telling an acks=0 producer that a produce failed
+ * (it reads no answer, but sees the connection drop and refreshes metadata).
+ */
+export const CLOSE_CONNECTION = Symbol("close the connection");
+
+type Answer = MessageValue | typeof NO_ANSWER | typeof CLOSE_CONNECTION;
+
 /** One served API: its description and what answers a decoded request. */
 export interface ServedApi {
   readonly api: ApiDescription;
   /** `signal` aborts when the connection closes or the listener stops: a long poll answers then. */
-  handle(body: Record<string, unknown>, header: RequestHeader, signal: AbortSignal): MessageValue | typeof NO_ANSWER | Promise<MessageValue | typeof NO_ANSWER>;
+  handle(body: Record<string, unknown>, header: RequestHeader, signal: AbortSignal): Answer | Promise<Answer>;
   /**
    * Older versions advertised and read, but only to be refused with an
    * error answer (Produce 0–2, which Kafka 4 advertises for librdkafka's
@@ -78,6 +87,10 @@ export class KafkaDispatcher {
     }
     const body = await served.handle(decoded.body, decoded.header, signal);
     if (body === NO_ANSWER) return NO_ANSWER;
+    if (body === CLOSE_CONNECTION) {
+      this.logger.debug(`kafka ${served.api.name} v${apiVersion} ends its connection`);
+      return undefined;
+    }
     return withSizePrefix(encodeResponse(served.api.response, apiVersion, correlationId, body, 4));
   }
 

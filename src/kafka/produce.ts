@@ -4,7 +4,9 @@
  * binary produce sends them: the same checks (src/storage/batch-check.ts),
  * gate (a follower refuses: NOT_LEADER_OR_FOLLOWER), fsync policy and acks.
  * acks=0 is answered NO_ANSWER (the client reads nothing) once the appends
- * are under way. Every partition's append starts before the handler first
+ * are under way, or, when a partition refused its records, by closing the
+ * connection, as Kafka does: the client's only sign to refresh its metadata
+ * (a follower refuses, a topic is gone). Every partition's append starts before the handler first
  * waits, in request order, so pipelined produces from one connection land in
  * the log in the order they were sent (the listener starts them in order).
  * timeoutMs is not used: the broker bounds an acks=all wait itself.
@@ -14,7 +16,7 @@ import type { Broker } from "../broker/broker.ts";
 import { isGafkaError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { ANONYMOUS, type Principal } from "../security/principal.ts";
-import { NO_ANSWER, type ServedApi } from "./dispatcher.ts";
+import { CLOSE_CONNECTION, NO_ANSWER, type ServedApi } from "./dispatcher.ts";
 import { KAFKA_ERRORS, type KafkaErrorCode, kafkaErrorCode, kafkaErrorMessage } from "./error-codes.ts";
 import { PRODUCE, PRODUCE_REMOVED_VERSIONS } from "./protocol/messages/produce.ts";
 import type { MessageValue } from "./protocol/types.ts";
@@ -49,7 +51,7 @@ function acksOf(acks: number): Acks | undefined {
   return acks === 0 ? 0 : acks === 1 ? 1 : acks === -1 ? "all" : undefined;
 }
 
-function produce(broker: Broker, logger: Logger, principal: Principal, request: ProduceRequest): MessageValue | typeof NO_ANSWER | Promise<MessageValue> {
+function produce(broker: Broker, logger: Logger, principal: Principal, request: ProduceRequest): MessageValue | Promise<MessageValue | typeof NO_ANSWER | typeof CLOSE_CONNECTION> {
   const acks = acksOf(request.acks);
   if (acks === undefined) {
     return answerOf(request, () => failed(KAFKA_ERRORS.invalidRequiredAcks, `acks must be 0, 1 or -1, not ${request.acks}`));
@@ -58,8 +60,10 @@ function produce(broker: Broker, logger: Logger, principal: Principal, request: 
   const appends = request.topicData.map((topic) =>
     topic.partitionData.map((partition) => appendPartition(broker, logger, principal, topic.name, partition.index, partition.records, acks)),
   );
-  if (acks === 0) return NO_ANSWER;
-  return Promise.all(appends.map((partitions) => Promise.all(partitions))).then((answers) => ({
+  const answered = Promise.all(appends.map((partitions) => Promise.all(partitions)));
+  // Under acks=0 each append settles once checked and under way, before its fsync.
+  if (acks === 0) return answered.then((answers) => (answers.flat().some((answer) => answer.errorCode !== KAFKA_ERRORS.none) ? CLOSE_CONNECTION : NO_ANSWER));
+  return answered.then((answers) => ({
     responses: request.topicData.map((topic, t) => ({ name: topic.name, partitionResponses: answers[t] })),
     throttleTimeMs: 0,
   }));
@@ -116,8 +120,8 @@ function answerOf(request: ProduceRequest, answer: () => PartitionAnswer): Messa
   };
 }
 
-/** Produce 0–2: nothing is appended; each partition is answered UNSUPPORTED_VERSION (nothing at all under acks=0, as the client reads nothing). */
-function refuseEveryPartition(request: ProduceRequest): MessageValue | typeof NO_ANSWER {
-  if (request.acks === 0) return NO_ANSWER;
+/** Produce 0–2: nothing is appended; each partition is answered UNSUPPORTED_VERSION (under acks=0, which reads no answer, the connection is closed). */
+function refuseEveryPartition(request: ProduceRequest): MessageValue | typeof CLOSE_CONNECTION {
+  if (request.acks === 0) return CLOSE_CONNECTION;
   return answerOf(request, () => failed(KAFKA_ERRORS.unsupportedVersion, "Produce versions 0 to 2 are not served; use 3 or later"));
 }
