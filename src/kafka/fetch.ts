@@ -72,9 +72,10 @@ async function fetch(broker: Broker, cluster: ClusterView, logger: Logger, princ
     return answerOf(broker, reads);
   }
   let progress = await readPass(broker, logger, principal, reads, request.maxBytes);
-  const waitUntilMs = performance.now() + Math.min(Math.max(request.maxWaitMs, 0), limits.fetchWaitMsMax);
+  const clock = broker.config.clock;
+  const waitUntilMs = clock.monotonicMs() + Math.min(Math.max(request.maxWaitMs, 0), limits.fetchWaitMsMax);
   while (progress.bytes < request.minBytes && !progress.failed && !progress.full && reads.length > 0 && !signal.aborted) {
-    const leftMs = Math.floor(waitUntilMs - performance.now());
+    const leftMs = Math.floor(waitUntilMs - clock.monotonicMs());
     if (leftMs <= 0) break;
     const positions: PartitionPosition[] = reads.map((read) => ({ topic: read.topic, partition: read.partition, offset: read.offset }));
     try {
