@@ -32,9 +32,10 @@ export const limits = {
   /** A Kafka connection with no request for this long is closed (Kafka's connections.max.idle.ms). */
   kafkaConnectionIdleMsDefault: 10 * 60 * 1000,
   /**
-   * Received but unanswered Kafka requests one connection may hold; past it
-   * the listener stops reading that socket until answers go out, so a client
-   * pipelining without end is held back by TCP rather than by memory.
+   * Received but unanswered Kafka requests one connection may hold, and so
+   * at most as many handled at once (pipelined produces then share an
+   * fsync); past it the listener stops reading that socket until answers go
+   * out, so a client pipelining without end is held back by TCP rather than by memory.
    */
   kafkaPipelinedRequestsMax: 32,
   /** Records in one produce request. */
