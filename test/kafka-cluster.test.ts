@@ -158,3 +158,12 @@ test("with a cluster secret, a stream request without a proof is refused and its
   expect(brokersOf(await metadata(leader))).toEqual({ 1: kafkaAddress(leader), 2: kafkaAddress(follower) });
   await waitCaughtUp(leader, [follower]);
 });
+
+test("a follower whose Kafka port is off is left out of the leader's Metadata; its replicas are the leader alone", async () => {
+  const leader = await startLeader();
+  const follower = await startFollower(leader, 2, ["--kafka-port=off"]);
+  await createTopic(leader, "t", 1, [follower]);
+  const answer = await metadata(leader);
+  expect(brokersOf(answer)).toEqual({ 1: kafkaAddress(leader) });
+  expect(answer.topics[0]!.partitions[0]).toMatchObject({ leaderId: 1, replicaNodes: [1], isrNodes: [1] });
+});
