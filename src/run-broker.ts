@@ -348,6 +348,7 @@ function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: Rep
     port: config.kafka.port,
     advertisedAddress: config.kafka.advertisedAddress,
     clusterId: () => replication.clusterId,
+    leaderId: () => replication.leaderId,
     members: () => replication.kafkaCluster(),
     logger: config.logger,
   });

@@ -20,11 +20,11 @@ function gate(allowed: boolean) {
 
 function cluster(members: Partial<KafkaClusterView>): ClusterView {
   const view: KafkaClusterView = { leaderId: null, brokers: [], replicaIds: [], offlineIds: [], inSyncIds: () => [], ...members };
-  return { brokerId: 2, advertised: { host: "follower.example", port: 9093 }, clusterId: () => null, members: () => view };
+  return { brokerId: 2, advertised: { host: "follower.example", port: 9093 }, clusterId: () => null, leaderId: () => view.leaderId, members: () => view };
 }
 
 const header = (version: number) => ({ requestApiKey: 10, requestApiVersion: version, correlationId: 1, clientId: null });
-const ask = (broker: Broker, view: ClusterView, body: Record<string, unknown>, version = 2) => findCoordinatorApi(broker, view).handle(body, header(version));
+const ask = (broker: Broker, view: ClusterView, body: Record<string, unknown>, version = 2) => findCoordinatorApi(broker, view).handle(body, header(version), new AbortController().signal);
 
 const led = cluster({
   leaderId: 1,

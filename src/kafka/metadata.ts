@@ -24,6 +24,8 @@ export interface ClusterView {
   readonly advertised: { host: string; port: number };
   /** The replication cluster id; null for a follower that has not heard from its leader. */
   clusterId(): string | null;
+  /** The leader's broker id: this broker's when it leads; null when a follower does not know it yet (whether this broker leads, for the data path). */
+  leaderId(): number | null;
   /** The leader, the brokers' Kafka addresses and the replicas, as of now. */
   members(): KafkaClusterView;
 }

@@ -1,8 +1,8 @@
 /**
  * The Kafka door of one broker: the listener (listener.ts) answering the
- * APIs served so far (ApiVersions, Metadata, FindCoordinator) for the
- * anonymous principal. SASL is not served yet, so run-broker.ts does not open
- * this door under --auth required.
+ * APIs served so far (ApiVersions, Metadata, FindCoordinator, Produce,
+ * Fetch, ListOffsets) for the anonymous principal. SASL is not served yet,
+ * so run-broker.ts does not open this door under --auth required.
  */
 import { hostname } from "node:os";
 import type { Broker } from "../broker/broker.ts";
@@ -10,9 +10,12 @@ import { joinHostPort, splitHostPort } from "../core/host-port.ts";
 import type { Logger } from "../core/logger.ts";
 import type { KafkaClusterView } from "../replication/kafka-cluster.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
+import { fetchApi } from "./fetch.ts";
 import { findCoordinatorApi } from "./find-coordinator.ts";
+import { listOffsetsApi } from "./list-offsets.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
+import { produceApi } from "./produce.ts";
 
 export interface KafkaDoorOptions {
   broker: Broker;
@@ -23,6 +26,8 @@ export interface KafkaDoorOptions {
   /** `host:port` clients are told to reach this broker at; the listener's host and port when absent. */
   advertisedAddress?: string;
   clusterId(): string | null;
+  /** The leader's broker id: this broker's when it leads; null when a follower does not know it yet. */
+  leaderId(): number | null;
   /** The leader, the brokers' Kafka addresses and the replicas as of now (ReplicaManager.kafkaCluster). */
   members(): KafkaClusterView;
   logger: Logger;
@@ -44,13 +49,24 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
       return advertised;
     },
     clusterId: options.clusterId,
+    leaderId: options.leaderId,
     members: options.members,
   };
-  const dispatcher = new KafkaDispatcher([metadataApi(options.broker, cluster), findCoordinatorApi(options.broker, cluster)], options.logger);
+  const { broker, logger } = options;
+  const dispatcher = new KafkaDispatcher(
+    [
+      produceApi(broker, logger),
+      fetchApi(broker, cluster, logger),
+      listOffsetsApi(broker, cluster, logger),
+      metadataApi(broker, cluster),
+      findCoordinatorApi(broker, cluster),
+    ],
+    logger,
+  );
   const listener = new KafkaListener({
     host: options.host,
     port: options.port,
-    handler: (request) => dispatcher.handle(request),
+    handler: (request, signal) => dispatcher.handle(request, signal),
     logger: options.logger,
     idleMs: options.idleMs,
   });
