@@ -1,8 +1,7 @@
 import { hostname } from "node:os";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { startServer } from "./http/server.ts";
-import { startKafkaListener } from "./kafka/start-kafka-listener.ts";
-import type { KafkaListener } from "./kafka/listener.ts";
+import { type KafkaDoor, startKafkaListener } from "./kafka/start-kafka-listener.ts";
 import { BrokerMetrics } from "./metrics/broker-metrics.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { offsetsReplica } from "./replication/offsets-replica.ts";
@@ -235,8 +234,20 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     await broker.close();
     throw error;
   }
-  // In the same tick as the server starts: no request arrives before the role is taken up.
-  replication.begin(advertisedAddress(config.host, server.port));
+  let kafka: KafkaDoor | undefined;
+  try {
+    // Before the role is taken up: a follower tells its leader where Kafka clients reach it.
+    kafka = openKafkaDoor(config, broker, replication, authRequired);
+  } catch (error) {
+    // Replication has not begun: nothing of it runs, and it saves nothing.
+    const serverStopped = server.stop();
+    await groups.close();
+    await broker.close();
+    await serverStopped;
+    throw error;
+  }
+  // In the same tick as the servers start: no request arrives before the role is taken up.
+  replication.begin(advertisedAddress(config.host, server.port), kafka?.advertisedAddress);
   const retention = new RetentionTask({
     broker,
     // Each topic's own retention.ms, retention.bytes and cleanup.policy over the broker's defaults (the Broker is the TopicConfigSource).
@@ -249,21 +260,8 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   onRetentionDue = (topic, partition) => retention.applyNow(topic, partition);
   metrics.watchRetention(retention);
   const cleaner = startCleaner(config, broker, metrics, replication);
-  let kafka: KafkaListener | undefined;
-  try {
-    kafka = openKafkaDoor(config, broker, replication, authRequired);
-  } catch (error) {
-    retention.stop();
-    await replication.stop();
-    await cleaner?.stop();
-    const serverStopped = server.stop();
-    await groups.close();
-    await broker.close();
-    await serverStopped;
-    throw error;
-  }
   // Before the HTTP line, which scripts and test helpers wait for: once it is out, this one is too.
-  if (kafka !== undefined) process.stdout.write(`kafka listening on ${kafka.host}:${kafka.port}\n`);
+  if (kafka !== undefined) process.stdout.write(`kafka listening on ${kafka.listener.host}:${kafka.listener.port}\n`);
   process.stdout.write(`listening on ${server.url}\n`);
   const exposure = exposureWarnings({ host: config.host, tls: config.tls !== undefined, authRequired, peersAuthenticated: config.clusterSecret !== undefined });
   // One entry, so the block stays together in the log.
@@ -279,7 +277,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     // Replication first: it ends the followers' never-ending streams, which server.stop() waits for.
     retention.stop();
     // The Kafka door first: it answers the requests it has, then closes its connections.
-    await kafka?.stop();
+    await kafka?.listener.stop();
     await replication.stop();
     await cleaner?.stop();
     const serverStopped = server.stop();
@@ -293,7 +291,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   return {
     url: server.url,
     port: server.port,
-    kafkaPort: kafka?.port,
+    kafkaPort: kafka?.listener.port,
     broker,
     groups,
     replication,
@@ -337,7 +335,7 @@ function accessControl(
 }
 
 /** The Kafka listener when the config asks for it, unless --auth required (it knows no SASL yet: every caller would be anonymous). */
-function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: ReplicaManager, authRequired: boolean): KafkaListener | undefined {
+function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: ReplicaManager, authRequired: boolean): KafkaDoor | undefined {
   if (config.kafka === undefined) return undefined;
   if (authRequired) {
     config.logger.warn("the Kafka listener is not opened under --auth required: it does not authenticate clients yet (SASL); use the HTTP API");
@@ -351,6 +349,7 @@ function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: Rep
     advertisedAddress: config.kafka.advertisedAddress,
     clusterId: () => replication.clusterId,
     leaderId: () => replication.leaderId,
+    members: () => replication.kafkaCluster(),
     logger: config.logger,
   });
 }

@@ -42,3 +42,15 @@ function isIpv6(text: string): boolean {
     return false;
   }
 }
+
+/** A `host:port` already checked (isHostPort, or the CLI) as host and port; an IPv6 host loses its brackets. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(":");
+  const host = address.slice(0, colon);
+  return { host: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(address.slice(colon + 1)) };
+}
+
+/** The other way: brackets around an IPv6 host. */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,15 +1,17 @@
 /**
  * The Kafka door of one broker: the listener (listener.ts) answering the
- * APIs served so far (ApiVersions, Metadata, Produce, Fetch, ListOffsets)
- * for the anonymous principal.
- * SASL is not served yet, so run-broker.ts does not open this door under
- * --auth required.
+ * APIs served so far (ApiVersions, Metadata, FindCoordinator, Produce,
+ * Fetch, ListOffsets) for the anonymous principal. SASL is not served yet,
+ * so run-broker.ts does not open this door under --auth required.
  */
 import { hostname } from "node:os";
 import type { Broker } from "../broker/broker.ts";
+import { joinHostPort, splitHostPort } from "../core/host-port.ts";
 import type { Logger } from "../core/logger.ts";
+import type { KafkaClusterView } from "../replication/kafka-cluster.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
 import { fetchApi } from "./fetch.ts";
+import { findCoordinatorApi } from "./find-coordinator.ts";
 import { listOffsetsApi } from "./list-offsets.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
@@ -24,13 +26,22 @@ export interface KafkaDoorOptions {
   /** `host:port` clients are told to reach this broker at; the listener's host and port when absent. */
   advertisedAddress?: string;
   clusterId(): string | null;
+  /** The leader's broker id: this broker's when it leads; null when a follower does not know it yet. */
   leaderId(): number | null;
+  /** The leader, the brokers' Kafka addresses and the replicas as of now (ReplicaManager.kafkaCluster). */
+  members(): KafkaClusterView;
   logger: Logger;
   /** limits.kafkaConnectionIdleMsDefault when absent. */
   idleMs?: number;
 }
 
-export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
+export interface KafkaDoor {
+  listener: KafkaListener;
+  /** Where Kafka clients are told to reach this broker, `host:port`: the other brokers learn it through replication. */
+  advertisedAddress: string;
+}
+
+export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
   let advertised = { host: options.host, port: options.port };
   const cluster: ClusterView = {
     brokerId: options.brokerId,
@@ -39,10 +50,17 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
     },
     clusterId: options.clusterId,
     leaderId: options.leaderId,
+    members: options.members,
   };
   const { broker, logger } = options;
   const dispatcher = new KafkaDispatcher(
-    [produceApi(broker, logger), fetchApi(broker, cluster, logger), listOffsetsApi(broker, cluster, logger), metadataApi(broker, cluster)],
+    [
+      produceApi(broker, logger),
+      fetchApi(broker, cluster, logger),
+      listOffsetsApi(broker, cluster, logger),
+      metadataApi(broker, cluster),
+      findCoordinatorApi(broker, cluster),
+    ],
     logger,
   );
   const listener = new KafkaListener({
@@ -53,17 +71,10 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
     idleMs: options.idleMs,
   });
   advertised = options.advertisedAddress === undefined ? { host: reachableHost(options.host), port: listener.port } : splitHostPort(options.advertisedAddress);
-  return listener;
+  return { listener, advertisedAddress: joinHostPort(advertised.host, advertised.port) };
 }
 
 /** A wildcard host is no address to connect to: the machine's name stands for it. */
 function reachableHost(host: string): string {
   return host === "0.0.0.0" || host === "::" || host === "" ? hostname() : host;
-}
-
-/** `host:port` or `[v6]:port` (the CLI checked its form). */
-function splitHostPort(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(":");
-  const host = address.slice(0, colon);
-  return { host: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(address.slice(colon + 1)) };
 }

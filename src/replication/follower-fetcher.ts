@@ -8,7 +8,7 @@ import { checkpointKey } from "./high-watermark-checkpoint.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
 import { isHostPort } from "../core/host-port.ts";
 import { peerUrl, type PeerFetch } from "./peer-client.ts";
-import type { StreamRequest } from "./leader-replicator.ts";
+import { type StreamRequest, streamRequestJson } from "./follower-requests.ts";
 import type { LeaderFacts } from "./replication-state.ts";
 import { StreamDecoder, type StreamMessage, type TopicInfo } from "./stream-codec.ts";
 
@@ -28,6 +28,8 @@ export interface FollowerFetcherOptions {
   followerId: number;
   /** How the leader (and `gafka admin cluster`) reaches this broker. */
   advertisedAddress: string;
+  /** Where Kafka clients reach this broker, told to the leader; undefined: its Kafka door is off. */
+  kafkaAddress: string | undefined;
   leaderAddress: string;
   /** The newest leader epoch this broker knows. */
   leaderEpoch: () => number;
@@ -39,6 +41,8 @@ export interface FollowerFetcherOptions {
   onLeader: (epoch: number, leaderId: number, followers: { id: number; address: string }[], facts: LeaderFacts | null) => Promise<void>;
   /** The leader answered 421: it follows someone else now, at `address`. */
   onRedirect: (address: string) => Promise<void>;
+  /** Each metadata message, for the Kafka addresses it carries (kafka-cluster.ts). */
+  onLeaderMetadata?: (message: Extract<StreamMessage, { type: "metadata" }>) => void;
   offsets: OffsetsReplica | undefined;
   /** Where the leader's users, tokens and ACLs are adopted; none: its security messages are ignored. */
   credentials: Pick<CredentialStore, "version" | "snapshot" | "adopt"> | undefined;
@@ -262,6 +266,7 @@ export class FollowerFetcher {
     return {
       followerId: this.options.followerId,
       address: this.options.advertisedAddress,
+      kafkaAddress: this.options.kafkaAddress,
       leaderEpoch: this.options.leaderEpoch(),
       clusterId: this.options.clusterId(),
       partitions,
@@ -280,6 +285,7 @@ export class FollowerFetcher {
             : { minInsyncReplicas: message.minInsyncReplicas, replicas: Math.max(message.replicas ?? 0, 1 + message.followers.length), replicaLagMaxMs: message.replicaLagMaxMs };
         await this.options.onClusterId(message.clusterId);
         await this.options.onLeader(message.leaderEpoch, message.leaderId, message.followers, facts);
+        this.options.onLeaderMetadata?.(message);
         if (message.session !== this.sessionId) {
           this.unacked.clear();
           this.unackedOffsetsSequence = undefined;
@@ -463,24 +469,6 @@ export class FollowerFetcher {
     }
     this.ackInFlight = undefined;
   }
-}
-
-/** The stream request body in its JSON form (docs/api.md). */
-export function streamRequestJson(request: StreamRequest) {
-  return {
-    follower_id: request.followerId,
-    address: request.address,
-    leader_epoch: request.leaderEpoch,
-    cluster_id: request.clusterId,
-    partitions: request.partitions.map((p) => ({
-      topic: p.topic,
-      created_at: p.topicCreatedAtMs,
-      partition: p.partition,
-      log_end_offset: p.logEndOffset,
-      durable_end_offset: p.durableEndOffset,
-      epochs: p.epochs.map((entry) => [entry.epoch, entry.startOffset]),
-    })),
-  };
 }
 
 /** Why the leader refused the stream, in words this broker chooses (the body is the peer's): the refusals an operator must act on are named. */

@@ -27,6 +27,8 @@ export interface ReplicaPartition {
 export interface FollowerReplica {
   id: number;
   address: string;
+  /** Where Kafka clients reach it, as its stream request said (only from a caller the gate let replicate); undefined: none said. */
+  kafkaAddress: string | undefined;
   lastContactMs: number;
   session: StreamSession | undefined;
   /** The id of the latest session, which a leaving follower names after its stream ended; undefined before the first. */
@@ -38,7 +40,7 @@ export interface FollowerReplica {
 
 /** A follower not heard from yet, with no partitions and no stream. */
 export function newFollowerReplica(id: number, address: string, lastContactMs: number): FollowerReplica {
-  return { id, address, lastContactMs, session: undefined, lastSessionId: undefined, partitions: new Map(), offsetsSnapshotSequence: 0 };
+  return { id, address, kafkaAddress: undefined, lastContactMs, session: undefined, lastSessionId: undefined, partitions: new Map(), offsetsSnapshotSequence: 0 };
 }
 
 /** A follower as GET /api/v1/replication/status reports it. */

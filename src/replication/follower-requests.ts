@@ -20,6 +20,11 @@ export interface AckReport {
 export interface StreamRequest {
   followerId: number;
   address: string;
+  /**
+   * Where Kafka clients reach the follower (its --kafka-advertised-address), so its
+   * leader's Kafka Metadata can list it; absent when its Kafka door is off (or from an older follower).
+   */
+  kafkaAddress?: string;
   leaderEpoch: number;
   /** The follower's cluster id; null when it has none yet (it takes the leader's). */
   clusterId: string | null;
@@ -32,4 +37,23 @@ export interface StreamRequest {
     durableEndOffset: number;
     epochs: EpochEntry[];
   }[];
+}
+
+/** The stream request body in its JSON form (docs/api.md). */
+export function streamRequestJson(request: StreamRequest) {
+  return {
+    follower_id: request.followerId,
+    address: request.address,
+    ...(request.kafkaAddress === undefined ? {} : { kafka_address: request.kafkaAddress }),
+    leader_epoch: request.leaderEpoch,
+    cluster_id: request.clusterId,
+    partitions: request.partitions.map((p) => ({
+      topic: p.topic,
+      created_at: p.topicCreatedAtMs,
+      partition: p.partition,
+      log_end_offset: p.logEndOffset,
+      durable_end_offset: p.durableEndOffset,
+      epochs: p.epochs.map((entry) => [entry.epoch, entry.startOffset]),
+    })),
+  };
 }

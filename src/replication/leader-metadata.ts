@@ -9,18 +9,25 @@ export interface LeaderFacts {
   readonly replicas: number;
   readonly minInsyncReplicas: number;
   readonly replicaLagMaxMs: number;
+  /** Where Kafka clients reach the leader; undefined: its Kafka door is off. */
+  readonly kafkaAddress?: string;
 }
 
 /**
  * The metadata message of one stream: the leader's topics and followers, and
- * what a follower needs to judge its own promotion (N, R, the lease period).
+ * what a follower needs to judge its own promotion (N, R, the lease period),
+ * and the Kafka addresses it knows, its own first.
  */
 export function leaderMetadata(
   session: string,
   facts: LeaderFacts,
-  followers: Iterable<{ readonly id: number; readonly address: string }>,
+  followers: Iterable<{ readonly id: number; readonly address: string; readonly kafkaAddress?: string }>,
   topics: TopicInfo[],
 ): StreamMessage {
+  const all = [...followers];
+  const kafkaBrokers = [{ id: facts.leaderId, address: facts.kafkaAddress }, ...all.map((follower) => ({ id: follower.id, address: follower.kafkaAddress }))].filter(
+    (broker): broker is { id: number; address: string } => broker.address !== undefined,
+  );
   return {
     type: "metadata",
     session,
@@ -28,9 +35,10 @@ export function leaderMetadata(
     leaderId: facts.leaderId,
     leaderEpoch: facts.leaderEpoch,
     topics,
-    followers: [...followers].map((follower) => ({ id: follower.id, address: follower.address })),
+    followers: all.map((follower) => ({ id: follower.id, address: follower.address })),
     replicas: facts.replicas,
     minInsyncReplicas: facts.minInsyncReplicas,
     replicaLagMaxMs: facts.replicaLagMaxMs,
+    kafkaBrokers,
   };
 }

@@ -1,4 +1,3 @@
-import type { Broker } from "../broker/broker.ts";
 import type { Clock, Timer } from "../core/clock.ts";
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
@@ -13,43 +12,17 @@ import { type LeaderPartition, notEnoughReplicas, notEnoughReplicasAfterAppend, 
 import { LeaderLease, type LeaseStatus } from "./leader-lease.ts";
 import { leaderMetadata } from "./leader-metadata.ts";
 import { OffsetsQuorum } from "./offsets-quorum.ts";
-import type { KnownBroker } from "./replication-state.ts";
 import type { ReplicatedOffset, StreamMessage, TopicInfo } from "./stream-codec.ts";
 import { newSessionId } from "./session-id.ts";
 import { type SessionSource, StreamSession } from "./stream-session.ts";
 import { fromFirstSegment, type StreamStart, streamStart } from "./truncation.ts";
 import type { AckReport, StreamRequest } from "./follower-requests.ts";
+import type { LeaderReplicatorOptions } from "./leader-replicator-options.ts";
 
 export type { FollowerStatus } from "./follower-replica.ts";
 export type { AckReport, StreamRequest } from "./follower-requests.ts";
 export type { LeaseStatus } from "./leader-lease.ts";
-
-export interface LeaderReplicatorOptions {
-  broker: Broker;
-  clock: Clock;
-  logger: Logger;
-  leaderId: number;
-  leaderEpoch: number;
-  /** This cluster's id (cluster-id.ts), stated in every metadata message. */
-  clusterId: string;
-  replicaLagMaxMs: number;
-  minInsyncReplicas: number;
-  /** Who was in sync as of the last checkpoint (a restart keeps them in sync until they catch up or time out). */
-  checkpoint: Map<string, PartitionCheckpoint>;
-  knownFollowers: readonly KnownBroker[];
-  /** Committed group offsets, for the snapshot a new stream starts with, and the offset-store write it covers. */
-  offsetsSnapshot: () => { sequence: number; entries: ReplicatedOffset[] };
-  /** The credential store's whole state, sent after the first metadata of every stream and after each change; none: not replicated. */
-  securitySnapshot?: () => SecuritySnapshot;
-  /** A follower appeared or changed its address: remember it (replication.json). */
-  onFollowerSeen: (follower: KnownBroker) => void;
-  /** --follower-expiry (default limits.followerExpiryMsDefault): see follower-expiry.ts. */
-  followerExpiryMs?: number;
-  /** The replica count R stated under this leadership so far (replication.json `replicas`): never lowered. */
-  replicasStated?: number;
-  /** Followers were dropped by follower-expiry.ts: forget them (replication.json). */
-  onFollowersExpired?: (ids: number[]) => void;
-}
+export type { LeaderReplicatorOptions } from "./leader-replicator-options.ts";
 
 const SENT_KEPT_MAX = 1024;
 /** A stream that had to leave out an unreadable partition ends after this long, so the follower starts over with it. */
@@ -206,6 +179,8 @@ export class LeaderReplicator implements SessionSource {
       follower.address = request.address;
       this.options.onFollowerSeen({ id: follower.id, address: follower.address });
     }
+    const kafkaAddressChanged = follower.kafkaAddress !== request.kafkaAddress;
+    follower.kafkaAddress = request.kafkaAddress;
     const isNew = follower.session === undefined && follower.lastSessionId === undefined;
     follower.session?.close();
     follower.lastContactMs = now;
@@ -215,8 +190,8 @@ export class LeaderReplicator implements SessionSource {
     session.send(this.metadataMessage(session, metadata()));
     const security = this.securitySnapshot();
     if (security !== undefined) session.send({ type: "security", snapshot: security });
-    // The others learn of a new fellow follower: whichever of them is promoted tells it.
-    if (isNew) for (const other of this.followers.values()) if (other !== follower) this.sendMetadata(other, metadata());
+    // The others learn of a new fellow follower (whichever of them is promoted tells it) or of its new Kafka address.
+    if (isNew || kafkaAddressChanged) for (const other of this.followers.values()) if (other !== follower) this.sendMetadata(other, metadata());
     const offsets = this.options.offsetsSnapshot();
     follower.offsetsSnapshotSequence = offsets.sequence;
     session.send({ type: "offsets", snapshot: true, sequence: offsets.sequence, entries: offsets.entries });
@@ -473,6 +448,11 @@ export class LeaderReplicator implements SessionSource {
    */
   waitForOffsets(sequence: number): Promise<void> {
     return this.offsetsQuorum.waitFor(sequence, this.options.clock.monotonicMs());
+  }
+
+  /** The followers as this leader tracks them, for the Kafka door's view of the cluster (kafka-cluster.ts): read, never changed. */
+  followerReplicas(): Iterable<Readonly<FollowerReplica>> {
+    return this.followers.values();
   }
 
   status(): FollowerStatus[] {

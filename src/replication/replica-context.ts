@@ -11,6 +11,7 @@ import type { LeaderReplicator } from "./leader-replicator.ts";
 import type { OffsetsReplica } from "./offsets-replica.ts";
 import { defaultPeerFetch, type PeerFetch, type PeerRequestSigner, signedPeerFetch } from "./peer-client.ts";
 import type { ReplicaRole, ReplicationState, ReplicationStateStore } from "./replication-state.ts";
+import type { KafkaBrokerAddress } from "./stream-codec.ts";
 
 /** The replication flags of `gafka broker` (src/cli/broker.ts). */
 export interface ReplicationConfig {
@@ -75,6 +76,10 @@ export class ReplicaContext {
   fetcher: FollowerFetcher | undefined;
   stopped = false;
   address = "";
+  /** Where Kafka clients reach this broker (ReplicaManager.begin); undefined: its Kafka door is off. */
+  kafkaAddress: string | undefined;
+  /** A follower's leader's latest word on the cluster's Kafka addresses (kafka-cluster.ts); undefined before it, and on each new fetcher. */
+  leaderKafkaBrokers: { leaderId: number; brokers: readonly KafkaBrokerAddress[] } | undefined;
   /** The leader being switched to, before replication.json says so (for the 421s of that moment). */
   switchingTo: { address: string; epoch: number; leaderId: number | null } | undefined;
   /** Monotonic ms this manager started: nothing this broker echoed to a leader since can hold that leader's lease. */

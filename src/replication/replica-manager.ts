@@ -3,6 +3,7 @@ import { CLUSTER } from "../security/operations.ts";
 import { principalName } from "../security/principal.ts";
 import { assert } from "../core/assert.ts";
 import { GafkaError } from "../core/errors.ts";
+import { isHostPort } from "../core/host-port.ts";
 import { isLeaderEpoch } from "../core/limits.ts";
 import type { CommitGuard } from "../groups/commit-guard.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
@@ -10,6 +11,7 @@ import { CheckpointSaver } from "./checkpoint-saver.ts";
 import { clusterIdMismatch } from "./cluster-id.ts";
 import { readCheckpoint } from "./high-watermark-checkpoint.ts";
 import { settleInitialRole } from "./initial-role.ts";
+import { type KafkaClusterView, kafkaClusterView } from "./kafka-cluster.ts";
 import type { AckReport, StreamRequest } from "./leader-replicator.ts";
 import { type PromoteOptions, type PromoteResult, Promotion } from "./promotion.ts";
 import { ReplicaContext, type ReplicaManagerOptions } from "./replica-context.ts";
@@ -23,6 +25,7 @@ import type { CleanerPass } from "../storage/cleaner-checkpoint.ts";
 
 export type { LeaseEnd, PromoteOptions, PromoteResult } from "./promotion.ts";
 export type { ReplicaManagerOptions, ReplicationConfig } from "./replica-context.ts";
+export type { KafkaClusterView } from "./kafka-cluster.ts";
 
 /**
  * A broker's place in replication: leader or follower, under which leader
@@ -86,10 +89,17 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
     return manager;
   }
 
-  /** Takes up the role: starts leading (streams, in-sync tracking) or following. */
-  begin(advertisedAddress: string): void {
+  /**
+   * Takes up the role: starts leading (streams, in-sync tracking) or following.
+   * `kafkaAddress`: where Kafka clients reach this broker (`host:port`), told to
+   * the other brokers (kafka-cluster.ts); undefined when its Kafka door is off.
+   */
+  begin(advertisedAddress: string, kafkaAddress?: string): void {
     const { broker, offsets, credentials, config } = this.options;
     this.context.address = this.options.replication.advertisedAddress ?? advertisedAddress;
+    // The leader refuses a stream request whose Kafka address is not host:port: better none (left out of Kafka's Metadata) than no replication.
+    if (kafkaAddress !== undefined && !isHostPort(kafkaAddress)) this.logger.warn(`the Kafka address ${kafkaAddress} is not host:port: not told to the other brokers`);
+    this.context.kafkaAddress = kafkaAddress !== undefined && isHostPort(kafkaAddress) ? kafkaAddress : undefined;
     broker.onTopicChange(() => this.topicChanged());
     offsets?.onCommit((entries, sequence) => this.context.leader?.broadcastOffsets(entries, sequence));
     // Only a leader takes changes (the gate admits them as writes); a follower's adoptions reach no stream.
@@ -222,6 +232,11 @@ export class ReplicaManager implements WriteGuard, CommitGuard {
   get leaderId(): number | null {
     const { context } = this;
     return context.role === "leader" ? context.options.config.brokerId : context.state.leaderId;
+  }
+
+  /** The cluster as the Kafka door describes it (kafka-cluster.ts), as of now. */
+  kafkaCluster(): KafkaClusterView {
+    return kafkaClusterView(this.context);
   }
 
   get leaderEpoch(): number {

@@ -57,6 +57,7 @@ export class RoleTransitions {
       clusterId: this.context.clusterIds.clusterId!,
       replicaLagMaxMs: replication.replicaLagMaxMs,
       minInsyncReplicas: replication.minInsyncReplicas,
+      kafkaAddress: this.context.kafkaAddress,
       checkpoint,
       knownFollowers: this.context.state.followers,
       offsetsSnapshot: () => offsets?.snapshot() ?? { sequence: 0, entries: [] },
@@ -72,12 +73,15 @@ export class RoleTransitions {
   newFetcher(leaderAddress: string): FollowerFetcher {
     const context = this.context;
     const { broker, config, offsets, credentials } = context.options;
+    // What an earlier leader said of the cluster is no word of this one's.
+    context.leaderKafkaBrokers = undefined;
     return new FollowerFetcher({
       broker,
       clock: config.clock,
       logger: config.logger,
       followerId: config.brokerId,
       advertisedAddress: context.address,
+      kafkaAddress: context.kafkaAddress,
       leaderAddress,
       leaderEpoch: () => context.state.leaderEpoch,
       clusterId: () => context.clusterIds.clusterId,
@@ -100,6 +104,9 @@ export class RoleTransitions {
           followers: peers,
           leaderFacts: facts,
         }));
+      },
+      onLeaderMetadata: (message) => {
+        context.leaderKafkaBrokers = { leaderId: message.leaderId, brokers: message.kafkaBrokers ?? [] };
       },
       onRedirect: async (address) => void context.enqueue(() => this.becomeFollower(address, context.state.leaderEpoch, null)),
       offsets,

@@ -131,3 +131,26 @@ test("a cleaner_passes message is type 9 carrying the checkpoint's JSON; one wit
     expect(() => new StreamDecoder().push(frame(broken))).toThrow(/broken/);
   }
 });
+
+test("a metadata message's Kafka addresses: kept when id and host:port, the others dropped without breaking the stream; none from an older leader", () => {
+  const metadata = messages[0] as Extract<StreamMessage, { type: "metadata" }>;
+  const withAddresses = { ...metadata, kafkaBrokers: [{ id: 1, address: "leader.example:9092" }, { id: 2, address: "[::1]:9093" }] };
+  expect(new StreamDecoder().push(encodeMessage(withAddresses))).toEqual([withAddresses]);
+  expect(JSON.parse(new TextDecoder().decode(encodeMessage(withAddresses).subarray(5))).kafka_brokers).toEqual([
+    { id: 1, address: "leader.example:9092" },
+    { id: 2, address: "[::1]:9093" },
+  ]);
+  const bad = [{ id: 3, address: "http://evil.example/" }, { id: "4", address: "a:1" }, { address: "b:2" }, null, { id: 5, address: "c:99999" }];
+  const json = JSON.parse(new TextDecoder().decode(encodeMessage(withAddresses).subarray(5)));
+  const payload = new TextEncoder().encode(JSON.stringify({ ...json, kafka_brokers: [...json.kafka_brokers, ...bad] }));
+  const frame = new Uint8Array(5 + payload.length);
+  frame[0] = 1; // metadata
+  new DataView(frame.buffer).setUint32(1, payload.length);
+  frame.set(payload, 5);
+  const decoded = new StreamDecoder().push(frame);
+  expect((decoded[0] as typeof withAddresses).kafkaBrokers).toEqual(withAddresses.kafkaBrokers);
+  // More entries than follower slots and the leader: the rest are dropped.
+  const many = Array.from({ length: limits.followersMax + 5 }, (_, id) => ({ id, address: `b${id}:9092` }));
+  expect((new StreamDecoder().push(encodeMessage({ ...metadata, kafkaBrokers: many }))[0] as typeof withAddresses).kafkaBrokers).toHaveLength(limits.followersMax + 1);
+  expect((new StreamDecoder().push(encodeMessage(metadata))[0] as typeof withAddresses).kafkaBrokers).toBeUndefined();
+});

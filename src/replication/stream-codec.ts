@@ -2,6 +2,7 @@ import { GafkaError } from "../core/errors.ts";
 import { isLeaderEpoch, LEADER_EPOCH_MAX, limits } from "../core/limits.ts";
 import type { SecuritySnapshot } from "../security/security-snapshot.ts";
 import { type CleanerPass, cleanerPassesJson, cleanerPassesOf } from "../storage/cleaner-checkpoint.ts";
+import { isHostPort } from "../core/host-port.ts";
 import { isClusterId } from "./cluster-id.ts";
 import { isSessionId } from "./session-id.ts";
 
@@ -19,7 +20,7 @@ import { isSessionId } from "./session-id.ts";
  *
  * | type | name            | payload |
  * |------|-----------------|---------|
- * | 1    | metadata        | JSON {"session", "cluster_id", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "replicas", "min_insync_replicas", "replica_lag_max_ms"} — the leader's whole topic list, its followers, its replica count R (the leader and the most followers it has had at once under this leadership, expired ones included: never lowered; an older leader leaves it out, then R = 1 + followers), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion; first on every stream and again after each change |
+ * | 1    | metadata        | JSON {"session", "cluster_id", "leader_id", "leader_epoch", "topics": [{"name", "partitions", "created_at"}], "followers": [{"id", "address"}], "replicas", "min_insync_replicas", "replica_lag_max_ms", "kafka_brokers": [{"id", "address"}]} — the leader's whole topic list, its followers, its replica count R (the leader and the most followers it has had at once under this leadership, expired ones included: never lowered; an older leader leaves it out, then R = 1 + followers), and its --min-insync-replicas (N) and --replica-lag-max (its lease period), which a follower needs to judge its own promotion, and where Kafka clients reach the leader and each follower that told it (kafka-cluster.ts; a broker whose Kafka door is off is left out; absent from an older leader); first on every stream and again after each change |
  * | 2    | start           | JSON {"topic", "partition", "offset", "restart"?} — the follower cuts its log back to `offset` if it holds more (leader-epoch truncation) and receives from there; `restart: true` (the follower's log ends, or stops agreeing, below the leader's first segment, which retention or DeleteRecords deleted): the follower deletes every segment and starts again, empty, at `offset`, the leader's first segment's base |
  * | 3    | batches         | binary, below: stored frames of one partition, unchanged |
  * | 4    | high_watermarks | JSON [{"topic", "partition", "high_watermark", "log_start_offset"?}] — sent when either moves; `log_start_offset` is the leader's log start (retention, DeleteRecords): the follower moves its own up to it (at most its log end), deleting the same segments, so both keep the same segment files (absent from an older leader) |
@@ -61,6 +62,8 @@ export type StreamMessage =
       minInsyncReplicas?: number;
       /** The leader's --replica-lag-max, its lease period; absent from an older leader. */
       replicaLagMaxMs?: number;
+      /** The Kafka addresses (`host:port`) of the leader and of its followers that told it theirs; absent from an older leader. */
+      kafkaBrokers?: KafkaBrokerAddress[];
     }
   | { type: "start"; topic: string; partition: number; offset: number; restart?: boolean }
   | { type: "batches"; topic: string; partition: number; highWatermark: number; startsSegment: boolean; frames: Uint8Array }
@@ -71,6 +74,12 @@ export type StreamMessage =
   /** Checked here only for its shape and `state_version`; CredentialStore.adopt checks every field. */
   | { type: "security"; snapshot: SecuritySnapshot }
   | { type: "cleaner_passes"; topic: string; partition: number; passes: CleanerPass[] };
+
+/** A broker's id and where Kafka clients reach it (`host:port`, src/core/host-port.ts). */
+export interface KafkaBrokerAddress {
+  id: number;
+  address: string;
+}
 
 export interface TopicInfo {
   name: string;
@@ -126,6 +135,7 @@ function jsonPayload(message: Exclude<StreamMessage, { type: "batches" }>): unkn
         replicas: message.replicas,
         min_insync_replicas: message.minInsyncReplicas,
         replica_lag_max_ms: message.replicaLagMaxMs,
+        kafka_brokers: message.kafkaBrokers?.map((b) => ({ id: b.id, address: b.address })),
       };
     case "start":
       return { topic: message.topic, partition: message.partition, offset: message.offset, ...(message.restart ? { restart: true } : {}) };
@@ -247,6 +257,7 @@ function decodePayload(type: number, payload: Uint8Array): StreamMessage {
         replicas: positiveInteger(json.replicas),
         minInsyncReplicas: positiveInteger(json.min_insync_replicas),
         replicaLagMaxMs: positiveInteger(json.replica_lag_max_ms),
+        kafkaBrokers: kafkaBrokersOf(json.kafka_brokers),
       };
     case TYPE_CODES.start:
       return { type: "start", topic: json.topic, partition: json.partition, offset: json.offset, ...(json.restart === true ? { restart: true } : {}) };
@@ -321,6 +332,19 @@ function leaderEpochOf(value: unknown): number {
 function sessionIdOf(value: unknown): string {
   if (!isSessionId(value)) throw broken("a metadata message without a session id");
   return value;
+}
+
+/**
+ * The leader's list of Kafka addresses: the entries that are an integer id and `host:port`
+ * (others are dropped: a bad entry costs its broker a place in Kafka Metadata, not the stream),
+ * at most one per follower slot and the leader's.
+ */
+function kafkaBrokersOf(value: unknown): KafkaBrokerAddress[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value
+    .filter((b) => Number.isSafeInteger(b?.id) && typeof b.address === "string" && isHostPort(b.address))
+    .slice(0, limits.followersMax + 1)
+    .map((b) => ({ id: b.id, address: b.address }));
 }
 
 function positiveInteger(value: unknown): number | undefined {

@@ -179,6 +179,8 @@ function parseStreamRequest(body: Record<string, unknown>): StreamRequest {
   return {
     followerId: integer(body.follower_id, "follower_id"),
     address,
+    // Absent from a follower whose Kafka door is off, or from an older one.
+    kafkaAddress: body.kafka_address === undefined || body.kafka_address === null ? undefined : hostPort(body.kafka_address, "kafka_address"),
     leaderEpoch: leaderEpoch(body.leader_epoch, "leader_epoch"),
     clusterId: body.cluster_id === undefined || body.cluster_id === null ? null : clusterId(body.cluster_id, "cluster_id"),
     partitions: body.partitions.map((item: unknown, index: number) => {
