@@ -111,7 +111,7 @@ for (const fault of midCreationFaults) {
     expect(partitionDirectories(dataDir)).toEqual(["keep-0", "keep-1"]);
     expect(nodeFs.readFileSync(path.join(dataDir, "topics.json"), "utf8")).toBe(topicsFile);
     expect(broker.listTopics()).toEqual([{ name: "keep", partitionCount: 2 }]);
-    expect((await gafkaErrorOf(broker.produce("t", [value("nowhere")])))).code).toBe("topic_not_found");
+    expect((await gafkaErrorOf(broker.produce("t", [value("nowhere")]))).code).toBe("topic_not_found");
     // The removal is durable: the data dir is fsynced after the last directory went.
     const lastRemoval = calls.findLastIndex((call) => call.startsWith(`removeRecursive ${path.join(dataDir, "t-")}`));
     expect(lastRemoval).toBeGreaterThanOrEqual(0);
