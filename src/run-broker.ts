@@ -251,7 +251,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   const cleaner = startCleaner(config, broker, metrics, replication);
   let kafka: KafkaListener | undefined;
   try {
-    kafka = openKafkaDoor(config, broker, replication, authRequired);
+    kafka = openKafkaDoor(config, broker, replication, authRequired, metrics);
   } catch (error) {
     retention.stop();
     await replication.stop();
@@ -337,7 +337,13 @@ function accessControl(
 }
 
 /** The Kafka listener when the config asks for it, unless --auth required (it knows no SASL yet: every caller would be anonymous). */
-function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: ReplicaManager, authRequired: boolean): KafkaListener | undefined {
+function openKafkaDoor(
+  config: RunBrokerConfig,
+  broker: Broker,
+  replication: ReplicaManager,
+  authRequired: boolean,
+  metrics: BrokerMetrics,
+): KafkaListener | undefined {
   if (config.kafka === undefined) return undefined;
   if (authRequired) {
     config.logger.warn("the Kafka listener is not opened under --auth required: it does not authenticate clients yet (SASL); use the HTTP API");
@@ -351,7 +357,9 @@ function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: Rep
     advertisedAddress: config.kafka.advertisedAddress,
     clusterId: () => replication.clusterId,
     leaderId: () => replication.leaderId,
+    brokerCount: () => 1 + replication.status().followers.length,
     logger: config.logger,
+    metrics: metrics.kafka,
   });
 }
 

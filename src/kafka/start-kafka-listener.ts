@@ -1,12 +1,17 @@
 /**
  * The Kafka door of one broker: the listener (listener.ts) answering the
- * APIs served so far (ApiVersions, Metadata) for the anonymous principal.
+ * APIs served so far (ApiVersions, Metadata, CreateTopics, DeleteTopics,
+ * DescribeConfigs) for the anonymous principal, counted in `metrics`.
  * SASL is not served yet, so run-broker.ts does not open this door under
  * --auth required.
  */
 import { hostname } from "node:os";
 import type { Broker } from "../broker/broker.ts";
 import type { Logger } from "../core/logger.ts";
+import type { KafkaDoorMetrics } from "../metrics/kafka-door-metrics.ts";
+import { createTopicsApi, type TopicAdminView } from "./create-topics.ts";
+import { deleteTopicsApi } from "./delete-topics.ts";
+import { describeConfigsApi } from "./describe-configs.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
@@ -21,7 +26,11 @@ export interface KafkaDoorOptions {
   advertisedAddress?: string;
   clusterId(): string | null;
   leaderId(): number | null;
+  /** Brokers of the cluster the leader knows (itself and its followers): the largest replication factor CreateTopics takes. */
+  brokerCount(): number;
   logger: Logger;
+  /** Requests, bytes and connections of the door; not counted when absent. */
+  metrics?: KafkaDoorMetrics;
   /** limits.kafkaConnectionIdleMsDefault when absent. */
   idleMs?: number;
 }
@@ -36,14 +45,21 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
     clusterId: options.clusterId,
     leaderId: options.leaderId,
   };
-  const dispatcher = new KafkaDispatcher([metadataApi(options.broker, cluster)], options.logger);
+  const topicAdmin: TopicAdminView = { broker: options.broker, brokerCount: options.brokerCount, clock: options.broker.config.clock };
+  const dispatcher = new KafkaDispatcher(
+    [metadataApi(options.broker, cluster), createTopicsApi(topicAdmin), deleteTopicsApi(topicAdmin), describeConfigsApi(options.broker, options.brokerId)],
+    options.logger,
+    options.metrics,
+  );
   const listener = new KafkaListener({
     host: options.host,
     port: options.port,
     handler: (request) => dispatcher.handle(request),
     logger: options.logger,
     idleMs: options.idleMs,
+    traffic: options.metrics,
   });
+  options.metrics?.watchConnections(() => listener.connectionCount);
   advertised = options.advertisedAddress === undefined ? { host: reachableHost(options.host), port: listener.port } : splitHostPort(options.advertisedAddress);
   return listener;
 }
