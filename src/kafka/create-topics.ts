@@ -18,7 +18,7 @@ import { invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import { ANONYMOUS, type Principal } from "../security/principal.ts";
 import type { ServedApi } from "./dispatcher.ts";
-import { KAFKA_ERRORS, type KafkaErrorCode, kafkaErrorMessage, kafkaTopicAdminErrorCode } from "./error-codes.ts";
+import { KAFKA_ERRORS, type KafkaErrorCode, kafkaErrorMessage } from "./error-codes.ts";
 import { CREATE_TOPICS } from "./protocol/messages/create-topics.ts";
 import type { MessageValue } from "./protocol/types.ts";
 import { withinTimeout } from "./within-timeout.ts";
@@ -36,6 +36,8 @@ export interface TopicAdminView {
   /** Brokers of the cluster the leader knows: itself and its followers. */
   brokerCount(): number;
   readonly clock: Clock;
+  /** The Kafka error code of a failed create or delete (kafkaTopicAdminErrorCode), a bug logged. */
+  failure(error: unknown): KafkaErrorCode;
 }
 
 export function createTopicsApi(view: TopicAdminView, principal: Principal = ANONYMOUS): ServedApi {
@@ -76,7 +78,7 @@ async function createOne(view: TopicAdminView, principal: Principal, topic: Crea
     if (!validateOnly) await view.broker.createTopic(topic.name, partitionCount, principal, configs);
     return { name: topic.name, errorCode: KAFKA_ERRORS.none, errorMessage: null };
   } catch (error) {
-    return failed(topic.name, kafkaTopicAdminErrorCode(error), kafkaErrorMessage(error));
+    return failed(topic.name, view.failure(error), kafkaErrorMessage(error));
   }
 }
 

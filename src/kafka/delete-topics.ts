@@ -8,7 +8,7 @@
 import { ANONYMOUS, type Principal } from "../security/principal.ts";
 import type { TopicAdminView } from "./create-topics.ts";
 import type { ServedApi } from "./dispatcher.ts";
-import { KAFKA_ERRORS, kafkaTopicAdminErrorCode } from "./error-codes.ts";
+import { KAFKA_ERRORS } from "./error-codes.ts";
 import { DELETE_TOPICS } from "./protocol/messages/delete-topics.ts";
 import type { MessageValue } from "./protocol/types.ts";
 import { withinTimeout } from "./within-timeout.ts";
@@ -34,6 +34,6 @@ async function deleteOne(view: TopicAdminView, principal: Principal, name: strin
     await view.broker.deleteTopic(name, principal);
     return { name, errorCode: KAFKA_ERRORS.none };
   } catch (error) {
-    return { name, errorCode: kafkaTopicAdminErrorCode(error) };
+    return { name, errorCode: view.failure(error) };
   }
 }

@@ -20,6 +20,7 @@
 import type { Broker } from "../broker/broker.ts";
 import { describeTopicConfig, type TopicConfigName } from "../broker/topic-config.ts";
 import { limits } from "../core/limits.ts";
+import type { Logger } from "../core/logger.ts";
 import { CLUSTER } from "../security/operations.ts";
 import { ANONYMOUS, type Principal } from "../security/principal.ts";
 import type { ServedApi } from "./dispatcher.ts";
@@ -65,12 +66,16 @@ interface ConfigEntry {
   synonyms: { name: string; value: string; source: number }[];
 }
 
-export function describeConfigsApi(broker: Broker, brokerId: number, principal: Principal = ANONYMOUS): ServedApi {
+export function describeConfigsApi(broker: Broker, brokerId: number, logger: Logger, principal: Principal = ANONYMOUS): ServedApi {
   return {
     api: DESCRIBE_CONFIGS,
     handle: (body) => {
       const includeSynonyms = body.includeSynonyms as boolean;
-      const results = (body.resources as Resource[]).map((resource) => describeResource(broker, brokerId, principal, resource, includeSynonyms));
+      const results = (body.resources as Resource[]).map((resource) => {
+        const result = describeResource(broker, brokerId, principal, resource, includeSynonyms);
+        if (result.errorCode === KAFKA_ERRORS.unknownServerError) logger.error(`kafka DescribeConfigs of '${resource.resourceName}' failed: ${result.errorMessage}`);
+        return result;
+      });
       return { throttleTimeMs: 0, results };
     },
   };

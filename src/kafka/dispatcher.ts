@@ -49,9 +49,13 @@ export class KafkaDispatcher {
   async handle(request: Uint8Array): Promise<Uint8Array | typeof NO_ANSWER | undefined> {
     if (this.unserved === undefined) return (await this.answer(request)).answer;
     const startedMs = this.unserved.started();
-    let outcome: Answer = { answer: undefined, apiKey: undefined, errorCode: "closed" };
+    let outcome: Answer = CLOSED;
     try {
       outcome = await this.answer(request);
+    } catch (error) {
+      // A handler's bug: counted under its API, and the listener closes the connection.
+      outcome = { answer: undefined, apiKey: peekRequestHeader(request).apiKey, errorCode: "closed" };
+      throw error;
     } finally {
       const instrument = (outcome.apiKey === undefined ? undefined : this.instruments.get(outcome.apiKey)) ?? this.unserved;
       instrument.answered(outcome.errorCode, startedMs);

@@ -13,6 +13,7 @@ import { createTopicsApi, type TopicAdminView } from "./create-topics.ts";
 import { deleteTopicsApi } from "./delete-topics.ts";
 import { describeConfigsApi } from "./describe-configs.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
+import { KAFKA_ERRORS, kafkaTopicAdminErrorCode } from "./error-codes.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
 
@@ -45,9 +46,18 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
     clusterId: options.clusterId,
     leaderId: options.leaderId,
   };
-  const topicAdmin: TopicAdminView = { broker: options.broker, brokerCount: options.brokerCount, clock: options.broker.config.clock };
+  const topicAdmin: TopicAdminView = {
+    broker: options.broker,
+    brokerCount: options.brokerCount,
+    clock: options.broker.config.clock,
+    failure: (error) => {
+      const code = kafkaTopicAdminErrorCode(error);
+      if (code === KAFKA_ERRORS.unknownServerError) options.logger.error("kafka topic administration failed", error);
+      return code;
+    },
+  };
   const dispatcher = new KafkaDispatcher(
-    [metadataApi(options.broker, cluster), createTopicsApi(topicAdmin), deleteTopicsApi(topicAdmin), describeConfigsApi(options.broker, options.brokerId)],
+    [metadataApi(options.broker, cluster), createTopicsApi(topicAdmin), deleteTopicsApi(topicAdmin), describeConfigsApi(options.broker, options.brokerId, options.logger)],
     options.logger,
     options.metrics,
   );
