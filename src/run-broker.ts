@@ -237,7 +237,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   let kafka: KafkaDoor | undefined;
   try {
     // Before the role is taken up: a follower tells its leader where Kafka clients reach it.
-    kafka = openKafkaDoor(config, broker, replication, authRequired);
+    kafka = openKafkaDoor(config, broker, replication, authRequired, metrics);
   } catch (error) {
     // Replication has not begun: nothing of it runs, and it saves nothing.
     const serverStopped = server.stop();
@@ -335,7 +335,13 @@ function accessControl(
 }
 
 /** The Kafka listener when the config asks for it, unless --auth required (it knows no SASL yet: every caller would be anonymous). */
-function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: ReplicaManager, authRequired: boolean): KafkaDoor | undefined {
+function openKafkaDoor(
+  config: RunBrokerConfig,
+  broker: Broker,
+  replication: ReplicaManager,
+  authRequired: boolean,
+  metrics: BrokerMetrics,
+): KafkaDoor | undefined {
   if (config.kafka === undefined) return undefined;
   if (authRequired) {
     config.logger.warn("the Kafka listener is not opened under --auth required: it does not authenticate clients yet (SASL); use the HTTP API");
@@ -350,7 +356,10 @@ function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: Rep
     clusterId: () => replication.clusterId,
     leaderId: () => replication.leaderId,
     members: () => replication.kafkaCluster(),
+    // Every partition is on every broker: the leader and the followers it knows now.
+    brokerCount: () => 1 + replication.status().followers.length,
     logger: config.logger,
+    metrics: metrics.kafka,
   });
 }
 

@@ -136,6 +136,19 @@ export class Broker implements TopicConfigSource {
   }
 
   /**
+   * What createTopic() would refuse, refused the same way (the gate first,
+   * then the configs, the name, the count, a topic of that name, the
+   * partition cap), without creating anything: Kafka's CreateTopics with
+   * validateOnly. A topic that passes may still be refused by a create that
+   * follows, if another create takes the name or the room first.
+   */
+  checkTopicCreate(name: string, partitionCount: number, principal: Principal = ANONYMOUS, configs: unknown = {}): void {
+    this.gate.admit(principal, "create_topic", { kind: "topic", name });
+    checkTopicConfigs(configs);
+    this.admin.check(name, partitionCount);
+  }
+
+  /**
    * Replication's entry point on a follower: creates the leader's topic as
    * createTopic() does, with the leader's creation time (which tells apart
    * two topics of one name) and settings. Passes no gate: the leader admitted it.

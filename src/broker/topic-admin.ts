@@ -87,6 +87,20 @@ export class TopicAdmin {
   }
 
   /**
+   * Everything create() checks before it touches a file (the broker
+   * accepting, the name, the partition count, the name free, room under the
+   * partition cap), throwing what create() would; creates nothing. Kafka's
+   * CreateTopics with validateOnly.
+   */
+  check(name: string, partitionCount: number): void {
+    this.state.checkAccepting();
+    checkTopicName(name);
+    checkPartitionCount(partitionCount);
+    if (this.state.topics.has(name)) throw topicExists(name);
+    this.checkRoomFor(name, partitionCount);
+  }
+
+  /**
    * Gives the topic the overrides `change` makes of its current ones, durably
    * in topics.json, then in force (the logs roll by the new segment settings
    * from their next append). Queued with creates and deletes, so a change

@@ -126,3 +126,19 @@ for (const fault of midCreationFaults) {
     expect((await reopened.fetch({ topic: "keep", partition: 1, offset: 0, maxRecords: 1, waitMs: 0 })).records).toHaveLength(1);
   });
 }
+
+test("checkTopicCreate refuses what createTopic would, the same way, and creates nothing", async () => {
+  const dataDir = tempDir();
+  const broker = await openBroker(dataDir, { partitionsMax: 4 });
+  await broker.createTopic("taken", 1);
+  const before = partitionDirectories(dataDir);
+  const refusalOf = async (run: () => unknown) => gafkaErrorOf(run);
+  expect((await refusalOf(() => broker.checkTopicCreate("bad name!", 1))).details?.field).toBe("name");
+  expect((await refusalOf(() => broker.checkTopicCreate("fine", 0))).details?.field).toBe("partitions");
+  expect((await refusalOf(() => broker.checkTopicCreate("fine", 1, undefined, { "retention.ms": "soon" }))).details?.field).toBe("configs");
+  expect((await refusalOf(() => broker.checkTopicCreate("taken", 1))).code).toBe("topic_exists");
+  expect((await refusalOf(() => broker.checkTopicCreate("fine", 4))).code).toBe("limit_reached");
+  broker.checkTopicCreate("fine", 3, undefined, { "cleanup.policy": "compact" });
+  expect(partitionDirectories(dataDir)).toEqual(before);
+  expect(broker.listTopics().map((topic) => topic.name)).toEqual(["taken"]);
+});

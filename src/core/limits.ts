@@ -42,6 +42,8 @@ export const limits = {
   recordsPerRequestMax: 100_000,
   /** Partitions a topic may have. */
   partitionsPerTopicMax: 100,
+  /** Partitions of a topic created without a count (HTTP without `partitions`, Kafka's CreateTopics with -1: Kafka's num.partitions). */
+  topicPartitionsDefault: 1,
   /**
    * Partitions one broker may hold, whatever its open-file limit: every
    * partition's log is loaded and checked at start, so memory and restart

@@ -9,6 +9,7 @@
  * client can retry at one of them.
  */
 import type { Logger } from "../core/logger.ts";
+import { type KafkaApiInstrument, type KafkaDoorMetrics, UNSERVED_API } from "../metrics/kafka-door-metrics.ts";
 import { decodeRequest, encodeResponse, peekRequestHeader, type RequestHeader } from "./protocol/codec.ts";
 import { API_VERSIONS } from "./protocol/messages/api-versions.ts";
 import { isDescribedVersion } from "./protocol/plan.ts";
@@ -44,54 +45,81 @@ export interface ServedApi {
 
 export class KafkaDispatcher {
   private readonly served = new Map<number, ServedApi>();
+  private readonly instruments = new Map<number, KafkaApiInstrument>();
+  private readonly unserved: KafkaApiInstrument | undefined;
 
+  /** `metrics` counts and times every request (labelled by the APIs served, resolved here once). */
   constructor(
     apis: readonly ServedApi[],
     private readonly logger: Logger,
+    metrics?: KafkaDoorMetrics,
   ) {
     for (const served of apis) this.served.set(served.api.apiKey, served);
     // ApiVersions is always served: a client asks it first.
     this.served.set(API_VERSIONS.apiKey, { api: API_VERSIONS, handle: () => this.apiVersionsBody() });
+    if (metrics !== undefined) {
+      for (const served of this.served.values()) this.instruments.set(served.api.apiKey, metrics.api(served.api.name));
+      this.unserved = metrics.api(UNSERVED_API);
+    }
   }
 
-  /** The answer to one request (size prefix included), NO_ANSWER, or undefined to close the connection. */
+  /** The answer to one request (size prefix included), NO_ANSWER, or undefined to close the connection; counted and timed when metrics were given. */
   async handle(request: Uint8Array, signal: AbortSignal = NEVER_ABORTED): Promise<Uint8Array | typeof NO_ANSWER | undefined> {
+    if (this.unserved === undefined) return (await this.answer(request, signal)).answer;
+    const startedMs = this.unserved.started();
+    let outcome: Outcome = CLOSED;
+    try {
+      outcome = await this.answer(request, signal);
+    } catch (error) {
+      // A handler's bug: counted under its API, and the listener closes the connection.
+      outcome = { answer: undefined, apiKey: peekRequestHeader(request).apiKey, errorCode: "closed" };
+      throw error;
+    } finally {
+      const instrument = (outcome.apiKey === undefined ? undefined : this.instruments.get(outcome.apiKey)) ?? this.unserved;
+      instrument.answered(outcome.errorCode, startedMs);
+    }
+    return outcome.answer;
+  }
+
+  private async answer(request: Uint8Array, signal: AbortSignal): Promise<Outcome> {
     let peeked: ReturnType<typeof peekRequestHeader>;
     try {
       peeked = peekRequestHeader(request);
     } catch {
       this.logger.debug(`kafka request of ${request.length} bytes has no header; closing`);
-      return undefined;
+      return CLOSED;
     }
     const { apiKey, apiVersion, correlationId } = peeked;
     let served = this.served.get(apiKey);
     if (served?.removedVersions !== undefined && isDescribedVersion(served.removedVersions.api.request, apiVersion)) served = served.removedVersions;
     if (served === undefined) {
       this.logger.debug(`kafka API key ${apiKey} is not served; closing`);
-      return undefined;
+      return CLOSED;
     }
     if (!isDescribedVersion(served.api.request, apiVersion)) {
       if (apiKey !== API_VERSIONS.apiKey) {
         this.logger.debug(`kafka ${served.api.name} v${apiVersion} is not served; closing`);
-        return undefined;
+        return CLOSED;
       }
       // Kafka's answer to a client newer than the broker: the error and the versions served, in v0, which every client reads.
-      return withSizePrefix(encodeResponse(API_VERSIONS.response, 0, correlationId, { ...this.apiVersionsBody(), errorCode: KAFKA_ERRORS.unsupportedVersion }, 4));
+      const answer = withSizePrefix(encodeResponse(API_VERSIONS.response, 0, correlationId, { ...this.apiVersionsBody(), errorCode: KAFKA_ERRORS.unsupportedVersion }, 4));
+      return { answer, apiKey, errorCode: KAFKA_ERRORS.unsupportedVersion };
     }
     let decoded: { header: RequestHeader; body: Record<string, unknown> };
     try {
       decoded = decodeRequest(served.api.request, request);
     } catch (error) {
       this.logger.debug(`kafka ${served.api.name} v${apiVersion} is malformed (${error instanceof Error ? error.message : String(error)}); closing`);
-      return undefined;
+      return { answer: undefined, apiKey, errorCode: "closed" };
     }
     const body = await served.handle(decoded.body, decoded.header, signal);
-    if (body === NO_ANSWER) return NO_ANSWER;
+    if (body === NO_ANSWER) return { answer: NO_ANSWER, apiKey, errorCode: KAFKA_ERRORS.none };
     if (body === CLOSE_CONNECTION) {
       this.logger.debug(`kafka ${served.api.name} v${apiVersion} ends its connection`);
-      return undefined;
+      return { answer: undefined, apiKey, errorCode: "closed" };
     }
-    return withSizePrefix(encodeResponse(served.api.response, apiVersion, correlationId, body, 4));
+    const answer = withSizePrefix(encodeResponse(served.api.response, apiVersion, correlationId, body, 4));
+    return { answer, apiKey, errorCode: this.unserved === undefined ? KAFKA_ERRORS.none : firstErrorCode(body) };
   }
 
   /** ApiVersions' answer: every API served, with the versions described, by key. */
@@ -111,4 +139,39 @@ export class KafkaDispatcher {
 function withSizePrefix(bytes: Uint8Array): Uint8Array {
   new DataView(bytes.buffer, bytes.byteOffset, 4).setInt32(0, bytes.length - 4);
   return bytes;
+}
+
+/** What one request came to: the answer, the API it was for (undefined when it names none served), the error code it is counted under. */
+interface Outcome {
+  answer: Uint8Array | typeof NO_ANSWER | undefined;
+  apiKey: number | undefined;
+  errorCode: number | "closed";
+}
+
+const CLOSED: Outcome = { answer: undefined, apiKey: undefined, errorCode: "closed" };
+
+/**
+ * The error code a request is counted under: the answer's own, else the
+ * first non-zero one of its topics, partitions or resources, else 0. Record
+ * bytes are not walked.
+ */
+function firstErrorCode(value: unknown): number {
+  if (typeof value !== "object" || value === null || value instanceof Uint8Array) return KAFKA_ERRORS.none;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const code = firstErrorCode(item);
+      if (code !== KAFKA_ERRORS.none) return code;
+    }
+    return KAFKA_ERRORS.none;
+  }
+  const fields = value as Record<string, unknown>;
+  if (typeof fields.errorCode === "number" && fields.errorCode !== KAFKA_ERRORS.none) return fields.errorCode;
+  for (const key in fields) {
+    const field = fields[key];
+    if (typeof field === "object" && field !== null) {
+      const code = firstErrorCode(field);
+      if (code !== KAFKA_ERRORS.none) return code;
+    }
+  }
+  return KAFKA_ERRORS.none;
 }

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { GafkaError, invalidRequest } from "../core/errors.ts";
-import { KAFKA_ERRORS, kafkaErrorCode } from "./error-codes.ts";
+import { KAFKA_ERRORS, kafkaErrorCode, kafkaTopicAdminErrorCode } from "./error-codes.ts";
 
 test("gafka errors map to the Kafka errors a client reacts to in the same way", () => {
   expect(kafkaErrorCode(new GafkaError("not_leader", "x"))).toBe(KAFKA_ERRORS.notLeaderOrFollower);
@@ -26,4 +26,17 @@ test("a refused record batch maps by its fault: compression, checksum, a feature
   expect(kafkaErrorCode(refused("invalid_record"))).toBe(KAFKA_ERRORS.invalidRecord);
   expect(kafkaErrorCode(refused("invalid_timestamp"))).toBe(KAFKA_ERRORS.invalidTimestamp);
   expect(kafkaErrorCode(invalidRequest("no batch"))).toBe(KAFKA_ERRORS.invalidRequest);
+});
+
+test("a topic create or delete: NOT_CONTROLLER where the broker cannot take it now, Kafka's error for a bad name, count or configuration", () => {
+  expect(kafkaTopicAdminErrorCode(new GafkaError("not_leader", "x"))).toBe(KAFKA_ERRORS.notController);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("shutting_down", "x"))).toBe(KAFKA_ERRORS.notController);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("invalid_request", "x", { details: { field: "name" } }))).toBe(KAFKA_ERRORS.invalidTopicException);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("invalid_request", "x", { details: { field: "partitions" } }))).toBe(KAFKA_ERRORS.invalidPartitions);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("invalid_request", "x", { details: { field: "configs" } }))).toBe(KAFKA_ERRORS.invalidConfig);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("invalid_request", "x"))).toBe(KAFKA_ERRORS.invalidRequest);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("topic_exists", "x"))).toBe(KAFKA_ERRORS.topicAlreadyExists);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("limit_reached", "x"))).toBe(KAFKA_ERRORS.policyViolation);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("topic_not_found", "x"))).toBe(KAFKA_ERRORS.unknownTopicOrPartition);
+  expect(kafkaTopicAdminErrorCode(new GafkaError("forbidden", "x"))).toBe(KAFKA_ERRORS.topicAuthorizationFailed);
 });

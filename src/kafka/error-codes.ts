@@ -40,7 +40,9 @@ export const KAFKA_ERRORS = {
   topicAlreadyExists: 36,
   invalidPartitions: 37,
   invalidReplicationFactor: 38,
+  invalidReplicaAssignment: 39,
   invalidConfig: 40,
+  notController: 41,
   invalidRequest: 42,
   unsupportedForMessageFormat: 43,
   policyViolation: 44,
@@ -136,4 +138,36 @@ export function kafkaErrorCode(error: unknown, scope: AuthorizationScope = "topi
 /** A failure's message for the answers that carry one (errorMessage fields). */
 export function kafkaErrorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Which Kafka error an invalid_request of a topic create is, by the field
+ * the domain names: Kafka clients tell a bad name, count and configuration
+ * apart (kafka-topics prints each its own way).
+ */
+const TOPIC_CREATE_INVALID_BY_FIELD: Record<string, KafkaErrorCode> = {
+  name: KAFKA_ERRORS.invalidTopicException,
+  partitions: KAFKA_ERRORS.invalidPartitions,
+  configs: KAFKA_ERRORS.invalidConfig,
+};
+
+/** The domain's "not here": a broker that cannot take writes now (a follower, a leader stopping or without its lease). */
+const NOT_HERE = new Set<ErrorCode>(["not_leader", "not_leader_lease", "shutting_down"]);
+
+/**
+ * The Kafka error code for a failed topic create or delete (CreateTopics,
+ * DeleteTopics): kafkaErrorCode()'s, except that a broker which cannot take
+ * the change now answers NOT_CONTROLLER, on which a Kafka admin client
+ * refreshes its metadata and sends the request to the controller Metadata
+ * names (the leader); and a bad name, count or configuration answers
+ * Kafka's error for each.
+ */
+export function kafkaTopicAdminErrorCode(error: unknown): KafkaErrorCode {
+  if (!isGafkaError(error)) return KAFKA_ERRORS.unknownServerError;
+  if (NOT_HERE.has(error.code)) return KAFKA_ERRORS.notController;
+  if (error.code === "invalid_request") {
+    const field = error.details?.field;
+    return (typeof field === "string" ? TOPIC_CREATE_INVALID_BY_FIELD[field] : undefined) ?? KAFKA_ERRORS.invalidRequest;
+  }
+  return kafkaErrorCode(error, "topic");
 }

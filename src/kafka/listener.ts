@@ -44,6 +44,8 @@ export interface KafkaListenerOptions {
   requestBytesMax?: number;
   /** limits.kafkaConnectionIdleMsDefault when absent. */
   idleMs?: number;
+  /** Told of the bytes read from and written to every connection (the door's metrics). */
+  traffic?: { received(bytes: number): void; sent(bytes: number): void };
 }
 
 /** A request started: its answer once the handler gives it. */
@@ -151,6 +153,7 @@ export class KafkaListener {
   private received(socket: Socket<Connection>, chunk: Uint8Array): void {
     const connection = socket.data;
     if (connection.closed || this.stopping !== undefined) return;
+    this.options.traffic?.received(chunk.length);
     const frames = connection.reader.push(chunk);
     if (frames === "oversize") {
       this.options.logger.debug(`kafka connection from ${socket.remoteAddress}: request larger than ${this.requestBytesMax} bytes; closing`);
@@ -245,6 +248,7 @@ export class KafkaListener {
         this.close(socket);
         return;
       }
+      if (written > 0) this.options.traffic?.sent(written);
       if (written < bytes.length) {
         connection.unsent[0] = bytes.subarray(Math.max(written, 0));
         return;

@@ -1,8 +1,9 @@
 /**
  * The Kafka door of one broker: the listener (listener.ts) answering the
  * APIs served so far (ApiVersions, Metadata, FindCoordinator, Produce,
- * Fetch, ListOffsets) for the anonymous principal. SASL is not served yet,
- * so run-broker.ts does not open this door under --auth required.
+ * Fetch, ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs) for the
+ * anonymous principal, counted in `metrics`. SASL is not served yet, so
+ * run-broker.ts does not open this door under --auth required.
  */
 import { hostname } from "node:os";
 import type { Broker } from "../broker/broker.ts";
@@ -13,6 +14,11 @@ import { KafkaDispatcher } from "./dispatcher.ts";
 import { fetchApi } from "./fetch.ts";
 import { findCoordinatorApi } from "./find-coordinator.ts";
 import { listOffsetsApi } from "./list-offsets.ts";
+import type { KafkaDoorMetrics } from "../metrics/kafka-door-metrics.ts";
+import { createTopicsApi, type TopicAdminView } from "./create-topics.ts";
+import { deleteTopicsApi } from "./delete-topics.ts";
+import { describeConfigsApi } from "./describe-configs.ts";
+import { KAFKA_ERRORS, kafkaTopicAdminErrorCode } from "./error-codes.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
 import { produceApi } from "./produce.ts";
@@ -30,7 +36,11 @@ export interface KafkaDoorOptions {
   leaderId(): number | null;
   /** The leader, the brokers' Kafka addresses and the replicas as of now (ReplicaManager.kafkaCluster). */
   members(): KafkaClusterView;
+  /** Brokers of the cluster the leader knows (itself and its followers): the largest replication factor CreateTopics takes. */
+  brokerCount(): number;
   logger: Logger;
+  /** Requests, bytes and connections of the door; not counted when absent. */
+  metrics?: KafkaDoorMetrics;
   /** limits.kafkaConnectionIdleMsDefault when absent. */
   idleMs?: number;
 }
@@ -53,6 +63,16 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
     members: options.members,
   };
   const { broker, logger } = options;
+  const topicAdmin: TopicAdminView = {
+    broker,
+    brokerCount: options.brokerCount,
+    clock: broker.config.clock,
+    failure: (error) => {
+      const code = kafkaTopicAdminErrorCode(error);
+      if (code === KAFKA_ERRORS.unknownServerError) logger.error("kafka topic administration failed", error);
+      return code;
+    },
+  };
   const dispatcher = new KafkaDispatcher(
     [
       produceApi(broker, logger),
@@ -60,8 +80,12 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
       listOffsetsApi(broker, cluster, logger),
       metadataApi(broker, cluster),
       findCoordinatorApi(broker, cluster),
+      createTopicsApi(topicAdmin),
+      deleteTopicsApi(topicAdmin),
+      describeConfigsApi(broker, options.brokerId, logger),
     ],
     logger,
+    options.metrics,
   );
   const listener = new KafkaListener({
     host: options.host,
@@ -69,7 +93,9 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
     handler: (request, signal) => dispatcher.handle(request, signal),
     logger: options.logger,
     idleMs: options.idleMs,
+    traffic: options.metrics,
   });
+  options.metrics?.watchConnections(() => listener.connectionCount);
   advertised = options.advertisedAddress === undefined ? { host: reachableHost(options.host), port: listener.port } : splitHostPort(options.advertisedAddress);
   return { listener, advertisedAddress: joinHostPort(advertised.host, advertised.port) };
 }

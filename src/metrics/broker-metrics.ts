@@ -7,6 +7,7 @@ import { CleanerMetrics } from "./cleaner-metrics.ts";
 import { FsyncMetrics } from "./fsync-metrics.ts";
 import { watchGroups } from "./group-gauges.ts";
 import type { Histogram } from "./histogram.ts";
+import { KafkaDoorMetrics } from "./kafka-door-metrics.ts";
 import { watchLogs } from "./log-gauges.ts";
 import { watchProcess } from "./process-gauges.ts";
 import { MetricsRegistry } from "./registry.ts";
@@ -41,6 +42,8 @@ export class BrokerMetrics {
   readonly fsyncs: FsyncMetrics;
   /** The log cleaner's passes (`cleaner.observePass` is its onPass) and, once watched, each compacted partition's dirty ratio and lag. */
   readonly cleaner: CleanerMetrics;
+  /** The Kafka door's requests, bytes and connections (src/kafka reports into it). */
+  readonly kafka: KafkaDoorMetrics;
   private readonly httpRequests: Counter;
   private readonly httpDuration: Histogram;
   private readonly unmatchedByMethod = new Map<string, RouteInstrument>();
@@ -87,6 +90,7 @@ export class BrokerMetrics {
     );
     this.fsyncs = new FsyncMetrics(registry);
     this.cleaner = new CleanerMetrics(registry);
+    this.kafka = new KafkaDoorMetrics(registry, clock);
     watchProcess(registry);
   }
 

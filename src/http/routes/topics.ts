@@ -8,7 +8,7 @@ import type { Route, RouteContext } from "../route.ts";
 async function createTopic(request: Request, context: RouteContext): Promise<Response> {
   const body = await readJsonObject(request, context.requestBytesMax);
   if (typeof body.name !== "string") throw invalidRequest("field 'name' is required and must be a string", { field: "name" });
-  const partitions = body.partitions ?? 1;
+  const partitions = body.partitions ?? limits.topicPartitionsDefault;
   if (typeof partitions !== "number") throw invalidRequest("field 'partitions' must be a number", { field: "partitions" });
   // `configs` is checked by the domain, after the gate.
   const description = await context.broker.createTopic(body.name, partitions, principalOf(request), body.configs ?? {});
