@@ -77,6 +77,7 @@ const KAFKA_CODE_BY_GAFKA_CODE: Record<ErrorCode, KafkaErrorCode> = {
   partition_not_owned: KAFKA_ERRORS.illegalGeneration,
   stale_generation: KAFKA_ERRORS.illegalGeneration,
   group_not_empty: KAFKA_ERRORS.nonEmptyGroup,
+  inconsistent_group_protocol: KAFKA_ERRORS.inconsistentGroupProtocol,
   stale_leader_epoch: KAFKA_ERRORS.fencedLeaderEpoch,
   leader_epoch_exhausted: KAFKA_ERRORS.unknownServerError,
   replica_not_in_sync: KAFKA_ERRORS.notLeaderOrFollower,
