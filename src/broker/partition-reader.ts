@@ -44,6 +44,14 @@ export interface FetchRequest {
   signal?: AbortSignal;
   /** Default "records". */
   format?: FetchFormat;
+  /**
+   * Format "batches": bytes of batches to read at most, whole batches only
+   * (limits.consumeBytesMax, also the default, bounds it). The first batch
+   * is delivered even past it, so a reader always progresses, unless
+   * `firstBatchPastMaxBytes` is false (a Kafka fetch's later partitions).
+   */
+  maxBytes?: number;
+  firstBatchPastMaxBytes?: boolean;
 }
 
 /** Either format delivers the records [offset, nextOffset); the same ones for the same request. */
@@ -191,7 +199,8 @@ export class PartitionReader {
 /** One read of a fetch, in the format it asks for; the high watermark as it is after the read. */
 function readAt(log: PartitionLogApi, offset: number, request: FetchRequest): FetchResult {
   if (request.format === "batches") {
-    const read = log.readBatches(offset, request.maxRecords, limits.consumeBytesMax);
+    const maxBytes = Math.min(request.maxBytes ?? limits.consumeBytesMax, limits.consumeBytesMax);
+    const read = log.readBatches(offset, request.maxRecords, maxBytes, request.firstBatchPastMaxBytes ?? true);
     return { records: [], batches: read.batches, offset, nextOffset: read.nextOffset, highWatermark: log.highWatermark };
   }
   const read = log.read(offset, request.maxRecords, limits.consumeBytesMax);

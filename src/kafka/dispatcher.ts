@@ -18,10 +18,19 @@ import { NO_ANSWER } from "./listener.ts";
 
 export { NO_ANSWER };
 
+const NEVER_ABORTED = new AbortController().signal;
+
 /** One served API: its description and what answers a decoded request. */
 export interface ServedApi {
   readonly api: ApiDescription;
-  handle(body: Record<string, unknown>, header: RequestHeader): MessageValue | typeof NO_ANSWER | Promise<MessageValue | typeof NO_ANSWER>;
+  /** `signal` aborts when the connection closes or the listener stops: a long poll answers then. */
+  handle(body: Record<string, unknown>, header: RequestHeader, signal: AbortSignal): MessageValue | typeof NO_ANSWER | Promise<MessageValue | typeof NO_ANSWER>;
+  /**
+   * Older versions advertised and read, but only to be refused with an
+   * error answer (Produce 0–2, which Kafka 4 advertises for librdkafka's
+   * sake and refuses): their own description and handler.
+   */
+  readonly removedVersions?: ServedApi;
 }
 
 export class KafkaDispatcher {
@@ -37,7 +46,7 @@ export class KafkaDispatcher {
   }
 
   /** The answer to one request (size prefix included), NO_ANSWER, or undefined to close the connection. */
-  async handle(request: Uint8Array): Promise<Uint8Array | typeof NO_ANSWER | undefined> {
+  async handle(request: Uint8Array, signal: AbortSignal = NEVER_ABORTED): Promise<Uint8Array | typeof NO_ANSWER | undefined> {
     let peeked: ReturnType<typeof peekRequestHeader>;
     try {
       peeked = peekRequestHeader(request);
@@ -46,7 +55,8 @@ export class KafkaDispatcher {
       return undefined;
     }
     const { apiKey, apiVersion, correlationId } = peeked;
-    const served = this.served.get(apiKey);
+    let served = this.served.get(apiKey);
+    if (served?.removedVersions !== undefined && isDescribedVersion(served.removedVersions.api.request, apiVersion)) served = served.removedVersions;
     if (served === undefined) {
       this.logger.debug(`kafka API key ${apiKey} is not served; closing`);
       return undefined;
@@ -66,7 +76,7 @@ export class KafkaDispatcher {
       this.logger.debug(`kafka ${served.api.name} v${apiVersion} is malformed (${error instanceof Error ? error.message : String(error)}); closing`);
       return undefined;
     }
-    const body = await served.handle(decoded.body, decoded.header);
+    const body = await served.handle(decoded.body, decoded.header, signal);
     if (body === NO_ANSWER) return NO_ANSWER;
     return withSizePrefix(encodeResponse(served.api.response, apiVersion, correlationId, body, 4));
   }
@@ -74,9 +84,10 @@ export class KafkaDispatcher {
   /** ApiVersions' answer: every API served, with the versions described, by key. */
   private apiVersionsBody(): MessageValue {
     const apiKeys = [...this.served.values()]
-      .map(({ api }) => {
+      .map(({ api, removedVersions }) => {
         const range = parseVersionRange(api.request.validVersions);
-        return { apiKey: api.apiKey, minVersion: range.min, maxVersion: range.max };
+        const removed = removedVersions === undefined ? range : parseVersionRange(removedVersions.api.request.validVersions);
+        return { apiKey: api.apiKey, minVersion: Math.min(range.min, removed.min), maxVersion: range.max };
       })
       .sort((a, b) => a.apiKey - b.apiKey);
     return { errorCode: KAFKA_ERRORS.none, apiKeys, throttleTimeMs: 0 };

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { GafkaError } from "../core/errors.ts";
+import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { KAFKA_ERRORS, kafkaErrorCode } from "./error-codes.ts";
 
 test("gafka errors map to the Kafka errors a client reacts to in the same way", () => {
@@ -16,4 +16,14 @@ test("a refusal names the kind of resource refused; a non-gafka error is UNKNOWN
   expect(kafkaErrorCode(refused, "group")).toBe(KAFKA_ERRORS.groupAuthorizationFailed);
   expect(kafkaErrorCode(refused, "cluster")).toBe(KAFKA_ERRORS.clusterAuthorizationFailed);
   expect(kafkaErrorCode(new TypeError("a bug"))).toBe(KAFKA_ERRORS.unknownServerError);
+});
+
+test("a refused record batch maps by its fault: compression, checksum, a feature gafka lacks, a bad record", () => {
+  const refused = (fault: string) => invalidRequest("record batch 0 ...", { batch: 0, fault });
+  expect(kafkaErrorCode(refused("compression"))).toBe(KAFKA_ERRORS.unsupportedCompressionType);
+  expect(kafkaErrorCode(refused("corrupt"))).toBe(KAFKA_ERRORS.corruptMessage);
+  expect(kafkaErrorCode(refused("unsupported"))).toBe(KAFKA_ERRORS.unsupportedForMessageFormat);
+  expect(kafkaErrorCode(refused("invalid_record"))).toBe(KAFKA_ERRORS.invalidRecord);
+  expect(kafkaErrorCode(refused("invalid_timestamp"))).toBe(KAFKA_ERRORS.invalidTimestamp);
+  expect(kafkaErrorCode(invalidRequest("no batch"))).toBe(KAFKA_ERRORS.invalidRequest);
 });

@@ -6,6 +6,7 @@
  * maps to the Kafka error a Kafka client would react to in the same way.
  */
 import { type ErrorCode, isGafkaError } from "../core/errors.ts";
+import type { BatchFault } from "../storage/batch-check.ts";
 
 export const KAFKA_ERRORS = {
   unknownServerError: -1,
@@ -41,6 +42,7 @@ export const KAFKA_ERRORS = {
   invalidReplicationFactor: 38,
   invalidConfig: 40,
   invalidRequest: 42,
+  unsupportedForMessageFormat: 43,
   policyViolation: 44,
   kafkaStorageError: 56,
   saslAuthenticationFailed: 58,
@@ -101,6 +103,15 @@ const KAFKA_CODE_BY_GAFKA_CODE: Record<ErrorCode, KafkaErrorCode> = {
   limit_reached: KAFKA_ERRORS.policyViolation,
 };
 
+/** A refused record batch (invalid_request with details.fault, src/storage/batch-check.ts) by what was wrong with it. */
+const KAFKA_CODE_BY_BATCH_FAULT: Record<BatchFault, KafkaErrorCode> = {
+  corrupt: KAFKA_ERRORS.corruptMessage,
+  compression: KAFKA_ERRORS.unsupportedCompressionType,
+  unsupported: KAFKA_ERRORS.unsupportedForMessageFormat,
+  invalid_record: KAFKA_ERRORS.invalidRecord,
+  invalid_timestamp: KAFKA_ERRORS.invalidTimestamp,
+};
+
 /** Where a refusal applies, for `forbidden`: Kafka names the kind of resource in its authorization errors. */
 export type AuthorizationScope = "topic" | "group" | "cluster";
 
@@ -112,12 +123,14 @@ const AUTHORIZATION_FAILED: Record<AuthorizationScope, KafkaErrorCode> = {
 
 /**
  * The Kafka error code for a failure: a GafkaError's through the table, a
- * `forbidden` one by `scope`; anything else is a bug, UNKNOWN_SERVER_ERROR
- * (the caller logs it).
+ * `forbidden` one by `scope`, a refused record batch by its fault; anything
+ * else is a bug, UNKNOWN_SERVER_ERROR (the caller logs it).
  */
 export function kafkaErrorCode(error: unknown, scope: AuthorizationScope = "topic"): KafkaErrorCode {
   if (!isGafkaError(error)) return KAFKA_ERRORS.unknownServerError;
   if (error.code === "forbidden") return AUTHORIZATION_FAILED[scope];
+  const fault = error.code === "invalid_request" ? error.details?.fault : undefined;
+  if (typeof fault === "string" && Object.hasOwn(KAFKA_CODE_BY_BATCH_FAULT, fault)) return KAFKA_CODE_BY_BATCH_FAULT[fault as BatchFault];
   return KAFKA_CODE_BY_GAFKA_CODE[error.code];
 }
 

@@ -1,10 +1,14 @@
 /**
  * The Kafka listener: a TCP server (Bun.listen) that frames each
- * connection's bytes into requests (frame-reader.ts), hands them one at a
- * time, in order, to a handler, and writes the answers back in the same
- * order. Kafka clients pipeline requests and match answers by order as well
- * as correlation id, so one request per connection is handled at a time, as
- * Kafka does. A handler that answers `undefined` closes the connection (an
+ * connection's bytes into requests (frame-reader.ts), hands them to a
+ * handler in request order, and writes the answers back in that order.
+ * Kafka clients pipeline requests and match answers by order as well as
+ * correlation id. Pipelined requests are started at once (up to
+ * limits.kafkaPipelinedRequestsMax per connection), each begun only after
+ * the one before it, so a producer with many requests in flight shares one
+ * fsync among them (the log's group commit) instead of paying one each; a
+ * handler that starts its appends before its first await keeps one
+ * connection's appends in request order. A handler that answers `undefined` closes the connection (an
  * undescribed API or version, a malformed request): the client cannot be
  * answered in a form it would read. A handler that answers NO_ANSWER
  * writes nothing back (a Produce with acks=0).
@@ -22,8 +26,13 @@ import { FrameReader } from "./frame-reader.ts";
  */
 export const NO_ANSWER = Symbol("no answer");
 
-/** Answers one request (without its size prefix) with a whole response, size prefix included; NO_ANSWER writes nothing; undefined closes the connection. */
-export type RequestHandler = (request: Uint8Array) => Promise<Uint8Array | typeof NO_ANSWER | undefined>;
+/**
+ * Answers one request (without its size prefix) with a whole response, size
+ * prefix included; NO_ANSWER writes nothing; undefined closes the connection.
+ * `signal` aborts when the connection closes or the listener stops: a long
+ * poll then answers with what it has rather than hold the stop up.
+ */
+export type RequestHandler = (request: Uint8Array, signal: AbortSignal) => Promise<Uint8Array | typeof NO_ANSWER | undefined>;
 
 export interface KafkaListenerOptions {
   host: string;
@@ -37,18 +46,27 @@ export interface KafkaListenerOptions {
   idleMs?: number;
 }
 
+/** A request started: its answer once the handler gives it. */
+interface InFlight {
+  done: boolean;
+  response: Uint8Array | typeof NO_ANSWER | undefined;
+}
+
 interface Connection {
   readonly reader: FrameReader;
+  /** Requests received, not started yet. */
   readonly queue: Uint8Array[];
+  /** Requests started, oldest first; an answer is written only once every one before it has been. */
+  readonly inFlight: InFlight[];
   /** Answers not yet taken by the socket (it was full). */
   readonly unsent: Uint8Array[];
-  handling: boolean;
   closed: boolean;
   paused: boolean;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Resolves once nothing is queued, handled or unsent (the stop waits for it). */
-  settled: Promise<void>;
-  settle: () => void;
+  /** Aborted when the connection closes or the listener stops (see RequestHandler). */
+  readonly aborter: AbortController;
+  /** Called once nothing is queued, in flight or unsent (the stop waits for it). */
+  onIdle: (() => void) | undefined;
 }
 
 export class KafkaListener {
@@ -101,7 +119,8 @@ export class KafkaListener {
 
   private async drainAndClose(): Promise<void> {
     this.server.stop(false);
-    await Promise.all([...this.connections].map((socket) => socket.data.settled));
+    for (const socket of this.connections) socket.data.aborter.abort();
+    await Promise.all([...this.connections].map((socket) => this.idle(socket)));
     for (const socket of this.connections) this.close(socket);
   }
 
@@ -110,18 +129,16 @@ export class KafkaListener {
       socket.end();
       return;
     }
-    let settle = () => {};
-    const settled = new Promise<void>((resolve) => (settle = resolve));
     socket.data = {
       reader: new FrameReader(this.requestBytesMax),
       queue: [],
+      inFlight: [],
       unsent: [],
-      handling: false,
       closed: false,
       paused: false,
       idleTimer: undefined,
-      settled,
-      settle,
+      aborter: new AbortController(),
+      onIdle: undefined,
     };
     socket.setNoDelay(true);
     this.connections.add(socket);
@@ -139,45 +156,66 @@ export class KafkaListener {
     }
     connection.queue.push(...frames);
     this.armIdleTimer(socket);
-    if (connection.queue.length >= limits.kafkaPipelinedRequestsMax && !connection.paused) {
-      socket.pause();
-      connection.paused = true;
-    }
-    void this.handleQueued(socket);
+    this.startQueued(socket);
   }
 
-  /** Handles the queued requests one after the other; the only loop that writes answers, so they go out in order. */
-  private async handleQueued(socket: Socket<Connection>): Promise<void> {
+  /** Requests received and not yet answered: what the pipelining limit counts. */
+  private unanswered(connection: Connection): number {
+    return connection.queue.length + connection.inFlight.length;
+  }
+
+  /**
+   * Starts queued requests, oldest first, while fewer than the limit are in
+   * flight, and stops or resumes reading the socket by the same limit: a
+   * client pipelining without end is held back by TCP rather than by memory.
+   */
+  private startQueued(socket: Socket<Connection>): void {
     const connection = socket.data;
-    if (connection.handling) return;
-    connection.handling = true;
-    try {
-      while (!connection.closed && connection.queue.length > 0) {
-        const request = connection.queue.shift()!;
-        if (connection.paused && connection.queue.length < limits.kafkaPipelinedRequestsMax / 2) {
-          socket.resume();
-          connection.paused = false;
-        }
-        let response: Uint8Array | typeof NO_ANSWER | undefined;
-        try {
-          response = await this.options.handler(request);
-        } catch (error) {
-          // The handler answers every error it knows with a Kafka error code; anything else is a bug, and ends this connection only.
-          this.options.logger.error(`kafka request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-          response = undefined;
-        }
-        if (response === undefined) {
-          this.close(socket);
-          break;
-        }
-        if (response === NO_ANSWER) continue;
-        connection.unsent.push(response);
-        this.flush(socket);
+    while (!connection.closed && connection.queue.length > 0 && connection.inFlight.length < limits.kafkaPipelinedRequestsMax) {
+      const request = connection.queue.shift()!;
+      const slot: InFlight = { done: false, response: undefined };
+      connection.inFlight.push(slot);
+      const answered = (response: Uint8Array | typeof NO_ANSWER | undefined) => {
+        slot.done = true;
+        slot.response = response;
+        this.writeAnswered(socket);
+      };
+      let handling: Promise<Uint8Array | typeof NO_ANSWER | undefined>;
+      try {
+        handling = this.options.handler(request, connection.aborter.signal);
+      } catch (error) {
+        handling = Promise.reject(error);
       }
-    } finally {
-      connection.handling = false;
-      this.settleIfIdle(socket);
+      handling.then(answered, (error: unknown) => {
+        // The handler answers every error it knows with a Kafka error code; anything else is a bug, and ends this connection only.
+        this.options.logger.error(`kafka request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        answered(undefined);
+      });
     }
+    const unanswered = this.unanswered(connection);
+    if (!connection.paused && unanswered >= limits.kafkaPipelinedRequestsMax) {
+      socket.pause();
+      connection.paused = true;
+    } else if (connection.paused && unanswered < limits.kafkaPipelinedRequestsMax / 2) {
+      socket.resume();
+      connection.paused = false;
+    }
+  }
+
+  /** Writes the answers now ready at the head of the line, in request order; the only place answers are written. */
+  private writeAnswered(socket: Socket<Connection>): void {
+    const connection = socket.data;
+    while (!connection.closed && connection.inFlight.length > 0 && connection.inFlight[0]!.done) {
+      const { response } = connection.inFlight.shift()!;
+      if (response === undefined) {
+        this.close(socket);
+        return;
+      }
+      if (response === NO_ANSWER) continue;
+      connection.unsent.push(response);
+    }
+    this.flush(socket);
+    this.startQueued(socket);
   }
 
   /** Writes unsent answers until the socket takes no more; `drain` calls it again. */
@@ -199,9 +237,29 @@ export class KafkaListener {
     this.settleIfIdle(socket);
   }
 
+  private isIdle(connection: Connection): boolean {
+    return connection.closed || (this.unanswered(connection) === 0 && connection.unsent.length === 0);
+  }
+
+  /** Resolves once the connection has nothing queued, in flight or unsent, or is closed. */
+  private idle(socket: Socket<Connection>): Promise<void> {
+    const connection = socket.data;
+    if (this.isIdle(connection)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const before = connection.onIdle;
+      connection.onIdle = () => {
+        before?.();
+        resolve();
+      };
+    });
+  }
+
   private settleIfIdle(socket: Socket<Connection>): void {
     const connection = socket.data;
-    if (connection.closed || (!connection.handling && connection.queue.length === 0 && connection.unsent.length === 0)) connection.settle();
+    if (!this.isIdle(connection) || connection.onIdle === undefined) return;
+    const onIdle = connection.onIdle;
+    connection.onIdle = undefined;
+    onIdle();
   }
 
   /** Closes the connection unless a request arrives within the idle limit; any request re-arms it. */
@@ -209,7 +267,7 @@ export class KafkaListener {
     const connection = socket.data;
     clearTimeout(connection.idleTimer);
     connection.idleTimer = setTimeout(() => {
-      if (connection.handling || connection.queue.length > 0) {
+      if (this.unanswered(connection) > 0) {
         this.armIdleTimer(socket);
         return;
       }
@@ -228,10 +286,14 @@ export class KafkaListener {
     const connection = socket.data;
     if (connection === undefined) return;
     connection.closed = true;
+    connection.aborter.abort();
     connection.queue.length = 0;
+    connection.inFlight.length = 0;
     connection.unsent.length = 0;
     clearTimeout(connection.idleTimer);
     this.connections.delete(socket);
-    connection.settle();
+    const onIdle = connection.onIdle;
+    connection.onIdle = undefined;
+    onIdle?.();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The Kafka door of one broker: the listener (listener.ts) answering the
- * APIs served so far (ApiVersions, Metadata) for the anonymous principal.
+ * APIs served so far (ApiVersions, Metadata, Produce, Fetch, ListOffsets)
+ * for the anonymous principal.
  * SASL is not served yet, so run-broker.ts does not open this door under
  * --auth required.
  */
@@ -8,8 +9,11 @@ import { hostname } from "node:os";
 import type { Broker } from "../broker/broker.ts";
 import type { Logger } from "../core/logger.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
+import { fetchApi } from "./fetch.ts";
+import { listOffsetsApi } from "./list-offsets.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
+import { produceApi } from "./produce.ts";
 
 export interface KafkaDoorOptions {
   broker: Broker;
@@ -36,11 +40,15 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
     clusterId: options.clusterId,
     leaderId: options.leaderId,
   };
-  const dispatcher = new KafkaDispatcher([metadataApi(options.broker, cluster)], options.logger);
+  const { broker, logger } = options;
+  const dispatcher = new KafkaDispatcher(
+    [produceApi(broker, logger), fetchApi(broker, cluster, logger), listOffsetsApi(broker, cluster, logger), metadataApi(broker, cluster)],
+    logger,
+  );
   const listener = new KafkaListener({
     host: options.host,
     port: options.port,
-    handler: (request) => dispatcher.handle(request),
+    handler: (request, signal) => dispatcher.handle(request, signal),
     logger: options.logger,
     idleMs: options.idleMs,
   });

@@ -126,6 +126,27 @@ describe("checkClientBatches", () => {
     });
   }
 
+  test("says what kind of fault refused the batch (details.fault)", () => {
+    const kinds: [string, Uint8Array][] = [
+      ["corrupt", (() => {
+        const bytes = batch(3);
+        bytes[bytes.length - 2]! ^= 1;
+        return bytes;
+      })()],
+      ["corrupt", batch(3).subarray(0, batch(3).length - 1)],
+      ["compression", altered(batch(1), (view) => view.setInt16(21, 2))],
+      ["unsupported", altered(batch(1), (view) => view.setInt16(21, 16))],
+      ["unsupported", altered(batch(1), (view) => view.setBigInt64(43, 5n))],
+      ["invalid_record", altered(batch(1), (_view, raw) => (raw[62] = 1))],
+      ["invalid_record", altered(batch(3), (view) => view.setBigInt64(35, BigInt(T0 + 999)))],
+      ["invalid_timestamp", altered(batch(1), (view) => {
+        view.setBigInt64(27, -5n);
+        view.setBigInt64(35, -5n);
+      })],
+    ];
+    for (const [kind, body] of kinds) expect(refusal(body).details).toMatchObject({ fault: kind });
+  });
+
   test("header keys and counts follow the JSON form's limits", () => {
     const withHeaders = (headers: { key: string; value: Uint8Array | null }[]) =>
       encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: utf8("v"), headers, timestampMs: T0 }] });

@@ -35,7 +35,18 @@ export interface BatchCheckLimits {
   recordsMax: number;
 }
 
+/**
+ * What kind of fault refused a batch (the error's `details.fault`), for a
+ * door that answers in codes rather than messages (the Kafka door): bytes
+ * damaged or mis-framed, a compression codec gafka does not take, a feature
+ * it does not have (transactions, idempotence, log-append time), a record
+ * breaking a rule, a timestamp out of range.
+ */
+export type BatchFault = "corrupt" | "compression" | "unsupported" | "invalid_record" | "invalid_timestamp";
+
 const MAGIC = 2;
+/** The attributes' low 3 bits: the compression codec (0 none). */
+const COMPRESSION_BITS = 0x07;
 const CRC_COVERED_FROM = 21;
 
 /**
@@ -51,8 +62,8 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
   let position = 0;
   while (position < body.length) {
     const index = batches.length;
-    const fault = (reason: string) =>
-      invalidRequest(`record batch ${index} (at byte ${position} of the body) ${reason}`, { batch: index });
+    const fault = (reason: string, kind: BatchFault = "corrupt") =>
+      invalidRequest(`record batch ${index} (at byte ${position} of the body) ${reason}`, { batch: index, fault: kind });
     if (body.length - position < BATCH_HEADER_BYTES) throw fault(`is ${body.length - position} bytes, shorter than a batch header (${BATCH_HEADER_BYTES})`);
     const batchLength = view.getInt32(position + 8);
     const size = BATCH_OVERHEAD_BYTES + batchLength;
@@ -68,17 +79,20 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
     }
     const attributes = view.getInt16(position + 21);
     if (attributes !== 0) {
-      throw fault(`has attributes ${attributes}; gafka takes uncompressed, CreateTime, non-transactional data batches (attributes 0)`);
+      throw fault(
+        `has attributes ${attributes}; gafka takes uncompressed, CreateTime, non-transactional data batches (attributes 0)`,
+        (attributes & COMPRESSION_BITS) !== 0 ? "compression" : "unsupported",
+      );
     }
     const lastOffsetDelta = view.getInt32(position + 23);
     const baseTimestampMs = readTimestamp(view, position + 27);
     const maxTimestampMs = readTimestamp(view, position + 35);
-    if (baseTimestampMs === undefined || maxTimestampMs === undefined) throw fault("has a timestamp outside 0..2^53-1 ms");
+    if (baseTimestampMs === undefined || maxTimestampMs === undefined) throw fault("has a timestamp outside 0..2^53-1 ms", "invalid_timestamp");
     const producerId = view.getBigInt64(position + 43);
     const producerEpoch = view.getInt16(position + 51);
     const baseSequence = view.getInt32(position + 53);
     if (producerId !== -1n || producerEpoch !== -1 || baseSequence !== -1) {
-      throw fault(`has producer id ${producerId}, epoch ${producerEpoch}, sequence ${baseSequence}; gafka has no idempotent producer, so all must be -1`);
+      throw fault(`has producer id ${producerId}, epoch ${producerEpoch}, sequence ${baseSequence}; gafka has no idempotent producer, so all must be -1`, "unsupported");
     }
     const recordCount = view.getInt32(position + 57);
     if (recordCount < 1 || recordCount > size - BATCH_HEADER_BYTES) throw fault(`claims ${recordCount} records in ${size} bytes`);
@@ -90,7 +104,7 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
     const bytes = body.subarray(position, position + size);
     const { largestDeltaMs, payloadBytes, firstKeylessRecord } = checkRecords(bytes, recordCount, baseTimestampMs, bounds.messageBytesMax, index, fault);
     if (baseTimestampMs + largestDeltaMs !== maxTimestampMs) {
-      throw fault(`has maxTimestamp ${maxTimestampMs}, but its largest record timestamp is ${baseTimestampMs + largestDeltaMs}`);
+      throw fault(`has maxTimestamp ${maxTimestampMs}, but its largest record timestamp is ${baseTimestampMs + largestDeltaMs}`, "invalid_record");
     }
     batches.push({ bytes, recordCount, baseTimestampMs, maxTimestampMs, payloadBytes, firstKeylessRecord });
     position += size;
@@ -111,7 +125,7 @@ function checkRecords(
   baseTimestampMs: number,
   messageBytesMax: number,
   batchIndex: number,
-  fault: (reason: string) => GafkaError,
+  fault: (reason: string, kind?: BatchFault) => GafkaError,
 ): { largestDeltaMs: number; payloadBytes: number; firstKeylessRecord: number } {
   const cursor: Cursor = { position: BATCH_HEADER_BYTES };
   let largestDeltaMs = -Infinity;
@@ -126,7 +140,7 @@ function checkRecords(
       cursor.position++;
       const timestampDeltaMs = readVarlong(bytes, cursor);
       if (!Number.isSafeInteger(baseTimestampMs + timestampDeltaMs) || baseTimestampMs + timestampDeltaMs < 0) {
-        throw new RecordFault(index, `has a timestamp outside 0..2^53-1 ms`);
+        throw new RecordFault(index, `has a timestamp outside 0..2^53-1 ms`, "invalid_timestamp");
       }
       if (timestampDeltaMs > largestDeltaMs) largestDeltaMs = timestampDeltaMs;
       const offsetDelta = readVarint(bytes, cursor);
@@ -158,7 +172,7 @@ function checkRecords(
       }
     }
   } catch (error) {
-    if (error instanceof RecordFault) throw fault(`record ${error.record} ${error.message}`);
+    if (error instanceof RecordFault) throw fault(`record ${error.record} ${error.message}`, error.kind);
     if (error instanceof GafkaError) throw error;
     // A varint running past the end or too long (src/protocol/varint.ts).
     throw fault(`has malformed records: ${error instanceof Error ? error.message : String(error)}`);
@@ -185,6 +199,7 @@ class RecordFault extends Error {
   constructor(
     readonly record: number,
     message: string,
+    readonly kind: BatchFault = "invalid_record",
   ) {
     super(message);
   }

@@ -113,6 +113,19 @@ test("maxBytes bounds the batches read, at least one; the same batches as a reco
   for (const maxBytes of [1, batchBytes, batchBytes + 1, 3 * batchBytes, 1 << 20]) expectSameAsRead(log, 3, 100, maxBytes);
 });
 
+test("firstBatchPastMaxBytes false keeps to maxBytes: no batch when the first is larger, whole batches within it otherwise", async () => {
+  const { log } = freshLog({ segmentBytesMax: 1024 });
+  await fill(log, 12, 1, 200);
+  const batchBytes = log.readBatches(0, 1, 1).batches.length;
+  expect(log.readBatches(0, 100, batchBytes - 1, false)).toEqual({ batches: new Uint8Array(0), nextOffset: 0 });
+  for (const maxBytes of [batchBytes, 2 * batchBytes + 1, 5 * batchBytes - 1, 8 * batchBytes]) {
+    const read = log.readBatches(0, 100, maxBytes, false);
+    expect(read.batches.length).toBeLessThanOrEqual(maxBytes);
+    expect(read.batches.length).toBe(read.nextOffset * batchBytes);
+    expect(decodeAll(read.batches).baseOffsets).toEqual(Array.from({ length: read.nextOffset }, (_, i) => i));
+  }
+});
+
 test("every offset, count and byte limit delivers what a record read returns, across segments", async () => {
   const { log } = freshLog({ segmentBytesMax: 1024 });
   for (let b = 0; b < 30; b++) await fill(log, 1, 1 + (b % 4), 10 + ((b * 37) % 90));

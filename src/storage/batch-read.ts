@@ -77,7 +77,7 @@ export function readSegmentBatches(
     position += frameBytes;
     expectedOffset = batchNextOffset;
     if (batchNextOffset <= offset) continue;
-    if (totalBytes > 0 && totalBytes + batchBytes > maxBytes) break;
+    if ((totalBytes > 0 || request.firstBatchPastMaxBytes === false) && totalBytes + batchBytes > maxBytes) break;
     chosen.push({ position: position - frameBytes, batchBytes, checksum, baseOffset: header.baseOffset });
     totalBytes += batchBytes;
     nextOffset = Math.min(batchNextOffset, lastOffsetAllowed);

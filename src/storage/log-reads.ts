@@ -86,8 +86,10 @@ export class LogReads {
    * for the same arguments: [offset, nextOffset) (src/storage/batch-read.ts).
    * Each batch is copied once out of the file's buffer, except when the read
    * spans segments: their runs are then joined into one (a second copy).
+   * With `firstBatchPastMaxBytes` false, whole batches within maxBytes
+   * only (none when the first is larger); by default as read().
    */
-  readBatches(offset: number, maxRecords: number, maxBytes: number, highWatermark: number): BatchesRead {
+  readBatches(offset: number, maxRecords: number, maxBytes: number, highWatermark: number, firstBatchPastMaxBytes = true): BatchesRead {
     const segments = this.context.segments;
     this.checkReadOffset(offset, highWatermark);
     const runs: Uint8Array[] = [];
@@ -104,6 +106,7 @@ export class LogReads {
           highWatermark,
           maxRecords: maxRecords - (nextOffset - offset),
           maxBytes: maxBytes - bytesRead,
+          firstBatchPastMaxBytes,
           start: this.readStart(segment, nextOffset),
         });
       } catch (error) {

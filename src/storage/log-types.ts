@@ -106,7 +106,8 @@ export interface PartitionLogApi {
    * The same records as read() with the same arguments, as the stored
    * batches holding them, undecoded (each batch's frame CRC32 checked).
    */
-  readBatches(offset: number, maxRecords: number, maxBytes: number): BatchesRead;
+  /** `firstBatchPastMaxBytes` (default true): the first batch is read whole even past maxBytes, so a reader always progresses; false keeps to maxBytes. */
+  readBatches(offset: number, maxRecords: number, maxBytes: number, firstBatchPastMaxBytes?: boolean): BatchesRead;
   /**
    * Resolves when highWatermark > offset, or after waitMs, or when any of the
    * signals aborts, whichever is first. Woken by the append itself, not by

@@ -332,9 +332,9 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   /** The stored batches, undecoded, holding the records read() would return for the same arguments. */
-  readBatches(offset: number, maxRecords: number, maxBytes: number): BatchesRead {
+  readBatches(offset: number, maxRecords: number, maxBytes: number, firstBatchPastMaxBytes = true): BatchesRead {
     this.assertServing();
-    return this.reads.readBatches(offset, maxRecords, maxBytes, this.highWatermark);
+    return this.reads.readBatches(offset, maxRecords, maxBytes, this.highWatermark, firstBatchPastMaxBytes);
   }
 
   /**

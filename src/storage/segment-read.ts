@@ -17,8 +17,10 @@ export interface SegmentReadRequest {
   offset: number;
   highWatermark: number;
   maxRecords: number;
-  /** Batch bytes to read at most (at least one batch is read when any is there). */
+  /** Batch bytes to read at most (at least one batch is read when any is there, unless firstBatchPastMaxBytes is false). */
   maxBytes: number;
+  /** False: a first batch larger than maxBytes is not read either (whole batches within maxBytes only). Default true. */
+  firstBatchPastMaxBytes?: boolean;
   /** Where to begin: a checked index entry at or before `offset` (src/storage/index-lookup.ts). */
   start: FrameStart;
 }

@@ -79,3 +79,18 @@ export const PRODUCE: ApiDescription = {
     ],
   },
 };
+
+/**
+ * Produce 0–2, read only to be refused: Kafka 4 removed them, yet still
+ * advertises them (KAFKA-18659), and so does gafka; a request at one of them
+ * is answered UNSUPPORTED_VERSION for each of its partitions. The fields are
+ * those of 3–8 as they stand at 0–2 (Kafka's older schemas: no
+ * transactionalId; throttleTimeMs from 1, logAppendTimeMs from 2), and the
+ * records (old message sets) are never looked into. Not among DESCRIBED_APIS,
+ * which are checked against Kafka 4's schemas, where these versions are gone.
+ */
+export const PRODUCE_REMOVED_VERSIONS: ApiDescription = {
+  ...PRODUCE,
+  request: { ...PRODUCE.request, validVersions: "0-2" },
+  response: { ...PRODUCE.response, validVersions: "0-2" },
+};
