@@ -251,7 +251,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   const cleaner = startCleaner(config, broker, metrics, replication);
   let kafka: KafkaListener | undefined;
   try {
-    kafka = openKafkaDoor(config, broker, replication, authRequired);
+    kafka = openKafkaDoor(config, broker, groups, replication, authRequired);
   } catch (error) {
     retention.stop();
     await replication.stop();
@@ -337,7 +337,7 @@ function accessControl(
 }
 
 /** The Kafka listener when the config asks for it, unless --auth required (it knows no SASL yet: every caller would be anonymous). */
-function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: ReplicaManager, authRequired: boolean): KafkaListener | undefined {
+function openKafkaDoor(config: RunBrokerConfig, broker: Broker, groups: GroupCoordinator, replication: ReplicaManager, authRequired: boolean): KafkaListener | undefined {
   if (config.kafka === undefined) return undefined;
   if (authRequired) {
     config.logger.warn("the Kafka listener is not opened under --auth required: it does not authenticate clients yet (SASL); use the HTTP API");
@@ -345,6 +345,7 @@ function openKafkaDoor(config: RunBrokerConfig, broker: Broker, replication: Rep
   }
   return startKafkaListener({
     broker,
+    groups,
     brokerId: config.brokerId,
     host: config.host,
     port: config.kafka.port,

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { GafkaError, invalidRequest } from "../core/errors.ts";
-import { KAFKA_ERRORS, kafkaErrorCode } from "./error-codes.ts";
+import { KAFKA_ERRORS, kafkaErrorCode, kafkaGroupErrorCode } from "./error-codes.ts";
 
 test("gafka errors map to the Kafka errors a client reacts to in the same way", () => {
   expect(kafkaErrorCode(new GafkaError("not_leader", "x"))).toBe(KAFKA_ERRORS.notLeaderOrFollower);
@@ -26,4 +26,13 @@ test("a refused record batch maps by its fault: compression, checksum, a feature
   expect(kafkaErrorCode(refused("invalid_record"))).toBe(KAFKA_ERRORS.invalidRecord);
   expect(kafkaErrorCode(refused("invalid_timestamp"))).toBe(KAFKA_ERRORS.invalidTimestamp);
   expect(kafkaErrorCode(invalidRequest("no batch"))).toBe(KAFKA_ERRORS.invalidRequest);
+});
+
+test("a group call: the protocol's answers by name, a follower NOT_COORDINATOR, a refusal GROUP_AUTHORIZATION_FAILED", () => {
+  expect(kafkaGroupErrorCode("member_id_required")).toBe(KAFKA_ERRORS.memberIdRequired);
+  expect(kafkaGroupErrorCode("rebalance_in_progress")).toBe(KAFKA_ERRORS.rebalanceInProgress);
+  expect(kafkaGroupErrorCode(new GafkaError("not_leader", "x"))).toBe(KAFKA_ERRORS.notCoordinator);
+  expect(kafkaGroupErrorCode(new GafkaError("broker_unavailable", "x"))).toBe(KAFKA_ERRORS.coordinatorNotAvailable);
+  expect(kafkaGroupErrorCode(new GafkaError("forbidden", "x"))).toBe(KAFKA_ERRORS.groupAuthorizationFailed);
+  expect(kafkaGroupErrorCode(new GafkaError("inconsistent_group_protocol", "x"))).toBe(KAFKA_ERRORS.inconsistentGroupProtocol);
 });

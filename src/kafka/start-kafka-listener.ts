@@ -1,22 +1,35 @@
 /**
  * The Kafka door of one broker: the listener (listener.ts) answering the
- * APIs served so far (ApiVersions, Metadata, Produce, Fetch, ListOffsets)
- * for the anonymous principal.
+ * APIs served so far (ApiVersions, Metadata, Produce, Fetch, ListOffsets,
+ * FindCoordinator and the classic consumer-group APIs) for the anonymous
+ * principal.
  * SASL is not served yet, so run-broker.ts does not open this door under
  * --auth required.
  */
 import { hostname } from "node:os";
 import type { Broker } from "../broker/broker.ts";
 import type { Logger } from "../core/logger.ts";
-import { KafkaDispatcher } from "./dispatcher.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
+import { describeGroupsApi } from "./describe-groups.ts";
+import { KafkaDispatcher, type ServedApi } from "./dispatcher.ts";
 import { fetchApi } from "./fetch.ts";
+import { findCoordinatorApi } from "./find-coordinator.ts";
+import { heartbeatApi } from "./heartbeat.ts";
+import { joinGroupApi } from "./join-group.ts";
+import { leaveGroupApi } from "./leave-group.ts";
+import { listGroupsApi } from "./list-groups.ts";
 import { listOffsetsApi } from "./list-offsets.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
+import { offsetCommitApi } from "./offset-commit.ts";
+import { offsetFetchApi } from "./offset-fetch.ts";
 import { produceApi } from "./produce.ts";
+import { syncGroupApi } from "./sync-group.ts";
 
 export interface KafkaDoorOptions {
   broker: Broker;
+  /** The group coordinator: its classic side serves Kafka's consumer groups, sharing committed offsets with HTTP groups. */
+  groups: GroupCoordinator;
   brokerId: number;
   host: string;
   /** 0 picks a free port. */
@@ -40,9 +53,16 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
     clusterId: options.clusterId,
     leaderId: options.leaderId,
   };
-  const { broker, logger } = options;
+  const { broker, groups, logger } = options;
   const dispatcher = new KafkaDispatcher(
-    [produceApi(broker, logger), fetchApi(broker, cluster, logger), listOffsetsApi(broker, cluster, logger), metadataApi(broker, cluster)],
+    [
+      produceApi(broker, logger),
+      fetchApi(broker, cluster, logger),
+      listOffsetsApi(broker, cluster, logger),
+      metadataApi(broker, cluster),
+      findCoordinatorApi(cluster),
+      ...groupApis(groups, logger),
+    ],
     logger,
   );
   const listener = new KafkaListener({
@@ -54,6 +74,21 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaListener {
   });
   advertised = options.advertisedAddress === undefined ? { host: reachableHost(options.host), port: listener.port } : splitHostPort(options.advertisedAddress);
   return listener;
+}
+
+/** Kafka's classic consumer-group APIs (client-side assignment). */
+function groupApis(groups: GroupCoordinator, logger: Logger): ServedApi[] {
+  const classic = groups.classic;
+  return [
+    joinGroupApi(classic, logger),
+    syncGroupApi(classic, logger),
+    heartbeatApi(classic, logger),
+    leaveGroupApi(classic, logger),
+    offsetCommitApi(classic, logger),
+    offsetFetchApi(classic, logger),
+    describeGroupsApi(classic, logger),
+    listGroupsApi(groups, logger),
+  ];
 }
 
 /** A wildcard host is no address to connect to: the machine's name stands for it. */
