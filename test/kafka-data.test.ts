@@ -172,7 +172,7 @@ test("Fetch errors: out of range, unknown topic and partition; the other partiti
     [name, 0, 0],
     ["raw-never-made", 0, KAFKA_ERRORS.unknownTopicOrPartition],
   ]);
-  expect(partitions[0]).toMatchObject({ highWatermark: 1, logStartOffset: 0 });
+  expect(partitions[0]).toMatchObject({ highWatermark: 1, lastStableOffset: 1 });
   expect(decodeBatches(partitions[2]!.records).records.map((r) => text(r.value))).toEqual(["only"]);
   socket.end();
 });

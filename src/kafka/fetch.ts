@@ -150,7 +150,10 @@ function answerOf(broker: Broker, reads: PartitionRead[]): MessageValue {
   const topics = new Map<string, MessageValue[]>();
   for (const read of reads) {
     let partitions = topics.get(read.topic);
-    if (partitions === undefined) topics.set(read.topic, (partitions = []));
+    if (partitions === undefined) {
+      partitions = [];
+      topics.set(read.topic, partitions);
+    }
     const bounds = boundsOf(broker, read);
     partitions.push({
       partitionIndex: read.partition,

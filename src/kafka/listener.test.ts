@@ -3,6 +3,7 @@ import { createLogger } from "../core/logger.ts";
 import { connectRaw, framed } from "../../test/helpers/kafka-socket.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
 import { FrameReader } from "./frame-reader.ts";
+import { limits } from "../core/limits.ts";
 import { KafkaListener, NO_ANSWER, type RequestHandler } from "./listener.ts";
 import { decodeResponse, encodeRequest } from "./protocol/codec.ts";
 import { API_VERSIONS } from "./protocol/messages/api-versions.ts";
@@ -123,4 +124,48 @@ test("a request answered NO_ANSWER writes nothing; the ones after it are answere
   const answers = await socket.answers(2);
   expect(answers.map((answer) => answer[1])).toEqual([1, 3]);
   socket.end();
+});
+
+test("pipelined requests are started together, in request order, at most kafkaPipelinedRequestsMax at once", async () => {
+  const started: number[] = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const listener = listen(async (request) => {
+    started.push(request[0]!);
+    mostInFlight = Math.max(mostInFlight, ++inFlight);
+    await released;
+    inFlight--;
+    return framed(request);
+  });
+  const socket = await connectRaw(listener.port);
+  const count = limits.kafkaPipelinedRequestsMax + 8;
+  socket.write(new Uint8Array(Array.from({ length: count }, (_, index) => [...framed(new Uint8Array([index]))]).flat()));
+  const deadline = Date.now() + 10_000;
+  while (started.length < limits.kafkaPipelinedRequestsMax && Date.now() < deadline) await Bun.sleep(5);
+  // None has finished, so the limit holds the rest back.
+  expect(started).toEqual(Array.from({ length: limits.kafkaPipelinedRequestsMax }, (_, index) => index));
+  release();
+  const answers = await socket.answers(count);
+  expect(answers.map((answer) => answer[0])).toEqual(Array.from({ length: count }, (_, index) => index));
+  expect(started).toEqual(Array.from({ length: count }, (_, index) => index));
+  expect(mostInFlight).toBe(limits.kafkaPipelinedRequestsMax);
+  socket.end();
+});
+
+test("stop aborts the signal of requests in flight, so a long poll answers at once", async () => {
+  let waiting = false;
+  const listener = listen(async (request, signal) => {
+    waiting = true;
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    return framed(request);
+  });
+  const socket = await connectRaw(listener.port);
+  socket.write(framed(new Uint8Array([7])));
+  const deadline = Date.now() + 10_000;
+  while (!waiting && Date.now() < deadline) await Bun.sleep(5);
+  const stopped = listener.stop();
+  expect([...(await socket.answers(1))[0]!]).toEqual([7]);
+  await stopped;
 });

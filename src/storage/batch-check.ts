@@ -88,11 +88,11 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
     const baseTimestampMs = readTimestamp(view, position + 27);
     const maxTimestampMs = readTimestamp(view, position + 35);
     if (baseTimestampMs === undefined || maxTimestampMs === undefined) throw fault("has a timestamp outside 0..2^53-1 ms", "invalid_timestamp");
+    // Producer id -1 is a producer without idempotence, whose epoch and sequence mean nothing (Kafka ignores them;
+    // kafkajs and @platformatic/kafka send 0 for both).
     const producerId = view.getBigInt64(position + 43);
-    const producerEpoch = view.getInt16(position + 51);
-    const baseSequence = view.getInt32(position + 53);
-    if (producerId !== -1n || producerEpoch !== -1 || baseSequence !== -1) {
-      throw fault(`has producer id ${producerId}, epoch ${producerEpoch}, sequence ${baseSequence}; gafka has no idempotent producer, so all must be -1`, "unsupported");
+    if (producerId !== -1n) {
+      throw fault(`has producer id ${producerId}; gafka has no idempotent or transactional producer, so it must be -1`, "unsupported");
     }
     const recordCount = view.getInt32(position + 57);
     if (recordCount < 1 || recordCount > size - BATCH_HEADER_BYTES) throw fault(`claims ${recordCount} records in ${size} bytes`);
