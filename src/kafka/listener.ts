@@ -58,8 +58,10 @@ interface Connection {
   readonly queue: Uint8Array[];
   /** Requests started, oldest first; an answer is written only once every one before it has been. */
   readonly inFlight: InFlight[];
-  /** Answers not yet taken by the socket (it was full). */
+  /** Answers not yet taken by the socket (it was full, or the turn's answers are being gathered). */
   readonly unsent: Uint8Array[];
+  /** A flush is due at the end of this turn of the event loop. */
+  flushScheduled: boolean;
   closed: boolean;
   paused: boolean;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -134,6 +136,7 @@ export class KafkaListener {
       queue: [],
       inFlight: [],
       unsent: [],
+      flushScheduled: false,
       closed: false,
       paused: false,
       idleTimer: undefined,
@@ -214,15 +217,29 @@ export class KafkaListener {
       if (response === NO_ANSWER) continue;
       connection.unsent.push(response);
     }
-    this.flush(socket);
+    this.scheduleFlush(socket);
     this.startQueued(socket);
+  }
+
+  /**
+   * Flushes once the answers ready in this turn are gathered: the many
+   * produces one fsync acknowledges go out in one write, not one each.
+   */
+  private scheduleFlush(socket: Socket<Connection>): void {
+    const connection = socket.data;
+    if (connection.flushScheduled || connection.unsent.length === 0) return;
+    connection.flushScheduled = true;
+    setImmediate(() => {
+      connection.flushScheduled = false;
+      this.flush(socket);
+    });
   }
 
   /** Writes unsent answers until the socket takes no more; `drain` calls it again. */
   private flush(socket: Socket<Connection>): void {
     const connection = socket.data;
     while (!connection.closed && connection.unsent.length > 0) {
-      const bytes = connection.unsent[0]!;
+      const bytes = joinSmallAnswers(connection.unsent);
       const written = socket.write(bytes);
       if (written < 0) {
         this.close(socket);
@@ -296,4 +313,23 @@ export class KafkaListener {
     connection.onIdle = undefined;
     onIdle?.();
   }
+}
+
+/** Small answers are joined into one write, up to this many bytes; a larger one (a fetch's batches) is written as it is, never copied. */
+const JOINED_WRITE_BYTES_MAX = 64 * 1024;
+
+/** Replaces the leading small answers of `unsent` by one buffer holding them all, and returns the first entry. */
+function joinSmallAnswers(unsent: Uint8Array[]): Uint8Array {
+  let count = 0;
+  let bytes = 0;
+  while (count < unsent.length && bytes + unsent[count]!.length <= JOINED_WRITE_BYTES_MAX) bytes += unsent[count++]!.length;
+  if (count < 2) return unsent[0]!;
+  const joined = new Uint8Array(bytes);
+  let position = 0;
+  for (let index = 0; index < count; index++) {
+    joined.set(unsent[index]!, position);
+    position += unsent[index]!.length;
+  }
+  unsent.splice(0, count, joined);
+  return joined;
 }

@@ -104,8 +104,20 @@ export interface VersionRange {
 
 const NO_VERSIONS: VersionRange = { min: 0, max: -1 };
 
+/** Ranges parsed so far: every request asks about a few (the API's, its headers'), and descriptions hold few distinct ones. */
+const parsedRanges = new Map<string, VersionRange>();
+
 /** Parses Kafka's version-range notation: "3+", "0-4", "7", "none". Throws on anything else (a bug in a description). */
 export function parseVersionRange(text: string): VersionRange {
+  let range = parsedRanges.get(text);
+  if (range === undefined) {
+    range = parseUncached(text);
+    parsedRanges.set(text, range);
+  }
+  return range;
+}
+
+function parseUncached(text: string): VersionRange {
   if (text === "none") return NO_VERSIONS;
   const plus = /^(\d+)\+$/.exec(text);
   if (plus) return { min: Number(plus[1]), max: Number.POSITIVE_INFINITY };
