@@ -59,24 +59,35 @@ test("ApiVersions v0 and v3 answer the APIs served, in response header v0; an un
     { apiKey: 1, minVersion: 4, maxVersion: 11 },
     { apiKey: 2, minVersion: 1, maxVersion: 5 },
     { apiKey: 3, minVersion: 0, maxVersion: 8 },
+    // The classic consumer-group APIs and FindCoordinator.
+    { apiKey: 8, minVersion: 2, maxVersion: 7 },
+    { apiKey: 9, minVersion: 1, maxVersion: 5 },
+    { apiKey: 10, minVersion: 0, maxVersion: 2 },
+    { apiKey: 11, minVersion: 0, maxVersion: 5 },
+    { apiKey: 12, minVersion: 0, maxVersion: 3 },
+    { apiKey: 13, minVersion: 0, maxVersion: 3 },
+    { apiKey: 14, minVersion: 0, maxVersion: 3 },
+    { apiKey: 15, minVersion: 0, maxVersion: 4 },
+    { apiKey: 16, minVersion: 0, maxVersion: 2 },
     { apiKey: 18, minVersion: 0, maxVersion: 3 },
   ];
-  const entries = [0, 0, 0, 0, 0, 8, 0, 1, 0, 4, 0, 11, 0, 2, 0, 1, 0, 5, 0, 3, 0, 0, 0, 8, 0, 18, 0, 0, 0, 3];
-  // v0 by hand: correlation id, error code, five entries, nothing else.
-  expect([...v0!]).toEqual([0, 0, 0, 10, 0, 0, 0, 0, 0, 5, ...entries]);
+  // Each entry: int16 key, int16 min, int16 max (every value here fits one byte).
+  const entries = served.flatMap(({ apiKey, minVersion, maxVersion }) => [0, apiKey, 0, minVersion, 0, maxVersion]);
+  // v0 by hand: correlation id, error code, the entries' count, the entries, nothing else.
+  expect([...v0!]).toEqual([0, 0, 0, 10, 0, 0, 0, 0, 0, served.length, ...entries]);
   const decoded = decodeResponse<{ errorCode: number; apiKeys: unknown[]; throttleTimeMs: number }>(API_VERSIONS.response, 3, v3!);
   expect(decoded.correlationId).toBe(11);
   expect(decoded.body.errorCode).toBe(0);
   expect(decoded.body.apiKeys).toEqual(served);
-  // v3 by hand: header v0 (no tagged section), error code, compact array of 5 (+1), each entry's empty tags, throttle, empty tags.
-  const taggedEntries = [0, 0, 0, 0, 0, 8, 0, 0, 1, 0, 4, 0, 11, 0, 0, 2, 0, 1, 0, 5, 0, 0, 3, 0, 0, 0, 8, 0, 0, 18, 0, 0, 0, 3, 0];
-  expect([...v3!]).toEqual([0, 0, 0, 11, 0, 0, 6, ...taggedEntries, 0, 0, 0, 0, 0]);
+  // v3 by hand: header v0 (no tagged section), error code, compact array (count + 1), each entry's empty tags, throttle, empty tags.
+  const taggedEntries = served.flatMap(({ apiKey, minVersion, maxVersion }) => [0, apiKey, 0, minVersion, 0, maxVersion, 0]);
+  expect([...v3!]).toEqual([0, 0, 0, 11, 0, 0, served.length + 1, ...taggedEntries, 0, 0, 0, 0, 0]);
 
   // A client newer than the broker: v4 is not known, the answer is v0 with error 35 and the range.
   const newer = new Uint8Array([0, 18, 0, 4, 0, 0, 0, 12, 0, 3, ...new TextEncoder().encode("raw"), 0]);
   socket.write(framed(newer));
   const [unsupported] = await socket.answers(1);
-  expect([...unsupported!]).toEqual([0, 0, 0, 12, 0, 35, 0, 0, 0, 5, ...entries]);
+  expect([...unsupported!]).toEqual([0, 0, 0, 12, 0, 35, 0, 0, 0, served.length, ...entries]);
   // The connection stays usable after it.
   socket.write(framed(encodeRequest(API_VERSIONS.request, header(1, 13), {})));
   expect(decodeResponse<{ errorCode: number }>(API_VERSIONS.response, 1, (await socket.answers(1))[0]!).body.errorCode).toBe(0);
