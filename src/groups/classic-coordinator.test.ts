@@ -15,12 +15,12 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function fixture(): Promise<{ broker: Broker; groups: GroupCoordinator; clock: ManualClock }> {
+async function fixture(groupsMax?: number): Promise<{ broker: Broker; groups: GroupCoordinator; clock: ManualClock }> {
   const temp = makeTempDir("gafka-classic-");
   cleanups.push(temp.remove);
   const clock = new ManualClock();
   const broker = await Broker.open(testBrokerConfig(temp.dir, { clock }));
-  const groups = GroupCoordinator.open({ broker, dataDir: temp.dir, fs: nodeFileSystem, clock, logger: silentLogger, sweepIntervalMs: 5 });
+  const groups = GroupCoordinator.open({ broker, dataDir: temp.dir, fs: nodeFileSystem, clock, logger: silentLogger, sweepIntervalMs: 5, groupsMax });
   cleanups.push(async () => {
     await groups.close();
     await broker.close();
@@ -126,4 +126,14 @@ test("every call passes the broker's gate: a follower refuses (not_leader)", asy
   expect(() => groups.classic.join("kg", join(), ANONYMOUS)).toThrow("not the leader");
   expect(() => groups.classic.heartbeat("kg", "m", 1, ANONYMOUS)).toThrow("not the leader");
   expect(() => groups.classic.fetchOffsets("kg", null, ANONYMOUS)).toThrow("not the leader");
+});
+
+test("a new Kafka group counts against the groups cap as an HTTP group does", async () => {
+  const { groups } = await fixture(1);
+  groups.join("http-group", "m", { topics: ["t"] });
+  expect(() => groups.classic.join("kafka-group", join(), ANONYMOUS)).toThrow("consumer groups");
+  groups.leave("http-group", "m");
+  await groups.deleteGroup("http-group").catch(() => {});
+  expect((await groups.classic.join("kafka-group", join(), ANONYMOUS)).error).toBeNull();
+  expect(() => groups.join("http-group", "m", { topics: ["t"] })).toThrow("consumer groups");
 });
