@@ -237,7 +237,7 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
   let kafka: KafkaDoor | undefined;
   try {
     // Before the role is taken up: a follower tells its leader where Kafka clients reach it.
-    kafka = openKafkaDoor(config, broker, replication, authRequired, metrics);
+    kafka = openKafkaDoor(config, broker, groups, replication, authRequired, metrics);
   } catch (error) {
     // Replication has not begun: nothing of it runs, and it saves nothing.
     const serverStopped = server.stop();
@@ -338,6 +338,7 @@ function accessControl(
 function openKafkaDoor(
   config: RunBrokerConfig,
   broker: Broker,
+  groups: GroupCoordinator,
   replication: ReplicaManager,
   authRequired: boolean,
   metrics: BrokerMetrics,
@@ -349,6 +350,7 @@ function openKafkaDoor(
   }
   return startKafkaListener({
     broker,
+    groups,
     brokerId: config.brokerId,
     host: config.host,
     port: config.kafka.port,

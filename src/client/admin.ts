@@ -111,7 +111,8 @@ export interface GroupDescription {
   groupId: string;
   state: "empty" | "stable";
   generation: number;
-  assignor: "round-robin" | "sticky";
+  /** An HTTP group's assignor; a Kafka group's, the protocol its members chose. */
+  assignor: "round-robin" | "sticky" | (string & {});
   members: GroupMemberDescription[];
   partitions: GroupPartitionStatus[];
 }

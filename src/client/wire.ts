@@ -155,7 +155,8 @@ export interface WireGroupStatus {
   group_id: string;
   state: "empty" | "stable";
   generation: number;
-  assignor: "round-robin" | "sticky";
+  /** An HTTP group's assignor; a Kafka group's, the protocol its members chose. */
+  assignor: "round-robin" | "sticky" | (string & {});
   members: {
     consumer_id: string;
     topics: string[];

@@ -22,6 +22,8 @@ export type ErrorCode =
   | "partition_not_owned"
   | "stale_generation"
   | "group_not_empty"
+  /** The group is live as the other kind: HTTP members in a Kafka group, or the reverse. */
+  | "inconsistent_group_protocol"
   | "stale_leader_epoch"
   | "leader_epoch_exhausted"
   | "replica_not_in_sync"

@@ -76,6 +76,17 @@ export const limits = {
   sessionTimeoutMsDefault: 10_000,
   sessionTimeoutMsMin: 100,
   sessionTimeoutMsMax: 300_000,
+  /**
+   * The session timeouts a member of a Kafka (classic protocol) group may ask
+   * for: Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms
+   * defaults (outside them JoinGroup answers INVALID_SESSION_TIMEOUT).
+   */
+  kafkaGroupSessionTimeoutMsMin: 6_000,
+  kafkaGroupSessionTimeoutMsMax: 1_800_000,
+  /** The longest a Kafka group's rebalance may wait for its members to rejoin, whatever they ask for. */
+  kafkaGroupRebalanceTimeoutMsMax: 300_000,
+  /** The longest a member id handed out with MEMBER_ID_REQUIRED keeps, from the client id it starts with. */
+  kafkaMemberIdClientIdLengthMax: 64,
   /** Header keys per record and their length. */
   headersPerRecordMax: 64,
   headerKeyLengthMax: 255,

@@ -82,7 +82,8 @@ export interface GroupStatus {
   groupId: string;
   state: "empty" | "stable";
   generation: number;
-  assignor: AssignorName;
+  /** An HTTP group's assignor; a Kafka group's, the protocol its members chose (e.g. "range", "RoundRobinAssigner"). */
+  assignor: AssignorName | (string & {});
   members: {
     memberId: string;
     topics: string[];

@@ -6,6 +6,7 @@ import { GafkaError } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "../storage/file-system.ts";
+import { ClassicCoordinator } from "./classic-coordinator.ts";
 import type { CommitGuard } from "./commit-guard.ts";
 import type { GroupConsumeRequest, GroupConsumeResult, GroupStatus, JoinOptions, MembershipView, OffsetCommit, ResetTarget } from "./coordinator-types.ts";
 import { GroupConsume } from "./group-consume.ts";
@@ -67,6 +68,8 @@ export class GroupCoordinator {
   private readonly consumePath: GroupConsume;
   private readonly statusView: GroupStatusView;
   private readonly groupsMax: number;
+  /** Kafka's classic consumer groups (the Kafka door's), sharing the offset store, the groups cap and status. */
+  readonly classic: ClassicCoordinator;
 
   constructor(options: CoordinatorOptions) {
     this.broker = options.broker;
@@ -82,7 +85,17 @@ export class GroupCoordinator {
     this.sessions = new SessionExpiry(this.membership, options.clock, options.sweepIntervalMs ?? 100);
     this.commits = new OffsetCommits(this.membership, options.broker, options.offsets, options.clock);
     this.consumePath = new GroupConsume(this.membership, this.commits, options.broker);
-    this.statusView = new GroupStatusView(this.membership, options.broker, options.offsets);
+    this.classic = new ClassicCoordinator({
+      broker: options.broker,
+      offsets: options.offsets,
+      clock: options.clock,
+      logger: options.logger,
+      sweepIntervalMs: options.sweepIntervalMs,
+      writeCommits: (entries) => this.commits.writeCommit(entries),
+      isHttpGroupLive: (groupId) => (this.membership.groups.get(groupId)?.members.size ?? 0) > 0,
+      checkGroupRoom: (groupId) => this.checkGroupRoom(groupId),
+    });
+    this.statusView = new GroupStatusView(this.membership, options.broker, options.offsets, this.classic.groups);
   }
 
   /** Opens the committed-offset store in dataDir and a coordinator over it. */
@@ -99,6 +112,7 @@ export class GroupCoordinator {
   /** Ends every member's long poll, then closes the offset store (after its last fsync). */
   async close(): Promise<void> {
     this.sessions.cancel();
+    this.classic.close();
     this.membership.wakeAll();
     await this.offsets.close();
   }
@@ -109,6 +123,7 @@ export class GroupCoordinator {
   join(groupId: string, memberId: string, options: JoinOptions, principal: Principal = ANONYMOUS): MembershipView {
     this.admit(principal, "group_join", groupId);
     this.authorizeTopics(principal, options.topics);
+    this.checkNotKafkaGroup(groupId, "join it");
     this.checkGroupRoom(groupId);
     return this.membership.join(groupId, memberId, options);
   }
@@ -135,6 +150,7 @@ export class GroupCoordinator {
   async consume(groupId: string, memberId: string, request: GroupConsumeRequest, principal: Principal = ANONYMOUS): Promise<GroupConsumeResult> {
     this.admit(principal, "group_consume", groupId);
     this.authorizeTopics(principal, request.only === undefined ? request.topics : [...request.topics, request.only.topic]);
+    this.checkNotKafkaGroup(groupId, "consume in it");
     this.checkGroupRoom(groupId);
     return this.consumePath.consume(groupId, memberId, request, () => this.admit(principal, "group_consume", groupId));
   }
@@ -155,6 +171,7 @@ export class GroupCoordinator {
   ): Promise<void> {
     this.admit(principal, "group_commit", groupId);
     this.authorizeTopics(principal, commits.map((commit) => commit.topic));
+    this.checkNotKafkaGroup(groupId, "commit its offsets", "group_not_empty");
     this.checkGroupRoom(groupId);
     await this.commits.commit(groupId, memberId, generation, commits);
   }
@@ -169,13 +186,16 @@ export class GroupCoordinator {
   ): Promise<CommittedOffset[]> {
     this.admit(principal, "group_reset_offsets", groupId);
     this.authorizeTopics(principal, [topic]);
+    this.checkNotKafkaGroup(groupId, "reset its offsets", "group_not_empty");
     this.checkGroupRoom(groupId);
     return this.commits.resetOffsets(groupId, topic, partitions, target);
   }
 
   async deleteGroup(groupId: string, principal: Principal = ANONYMOUS): Promise<void> {
     this.admit(principal, "group_delete", groupId);
+    this.checkNotKafkaGroup(groupId, "delete it", "group_not_empty");
     await this.commits.deleteGroup(groupId);
+    this.classic.forget(groupId);
   }
 
   // ---------------------------------------------------------------- status
@@ -233,6 +253,23 @@ export class GroupCoordinator {
     throw new GafkaError("limit_reached", `this broker already coordinates ${groups} consumer groups, the most it may (--groups-max); group '${groupId}' is not created`, {
       details: { limit: this.groupsMax, groups, group: groupId },
     });
+  }
+
+  /**
+   * A group with Kafka members (joined by the classic protocol) is theirs
+   * while it has any: HTTP calls that would join it or change its offsets
+   * are refused: joining with 409 inconsistent_group_protocol (as a Kafka
+   * member's JoinGroup is for a group with HTTP members), offset changes
+   * with 409 group_not_empty (as for a group with HTTP members). Once it
+   * has no members either kind may take it, with its committed offsets.
+   */
+  private checkNotKafkaGroup(groupId: string, action: string, code: "inconsistent_group_protocol" | "group_not_empty" = "inconsistent_group_protocol"): void {
+    if (!this.classic.isLive(groupId)) return;
+    throw new GafkaError(
+      code,
+      `group '${groupId}' has members that joined over the Kafka protocol; it takes HTTP consumers once it has none, so you cannot ${action} now`,
+      { details: { group: groupId } },
+    );
   }
 
   /**

@@ -1,43 +1,60 @@
 import type { Broker } from "../broker/broker.ts";
 import { comparePartitions, partitionKey, type TopicPartition } from "./assignor.ts";
+import type { ClassicGroup } from "./classic-group.ts";
+import type { ClassicGroups } from "./classic-groups.ts";
+import { assignedPartitions, subscribedTopics } from "./consumer-protocol.ts";
 import type { GroupStatus, PartitionStatus } from "./coordinator-types.ts";
-import type { Group } from "./group.ts";
 import type { Membership } from "./membership.ts";
 import type { OffsetStore } from "./offset-store.ts";
 
-/** What a group looks like from outside: its members, committed offsets and lag. It passes no gate. */
+/**
+ * What a group looks like from outside: its members, committed offsets and
+ * lag, for HTTP groups and Kafka (classic protocol) groups alike, which
+ * share the committed offsets. It passes no gate.
+ */
 export class GroupStatusView {
   constructor(
     private readonly membership: Membership,
     private readonly broker: Broker,
     private readonly offsets: OffsetStore,
+    private readonly kafkaGroups: ClassicGroups,
   ) {}
 
   /** Every group, live or with committed offsets: the broker's own view (metrics), passing no gate. */
   list(): { groupId: string; state: "empty" | "stable"; generation: number; members: number }[] {
-    const ids = new Set([...this.membership.groups.keys(), ...this.offsets.groups()]);
-    return [...ids].sort().map((groupId) => {
+    return [...this.ids()].sort().map((groupId) => {
+      const kafkaGroup = this.liveKafkaGroup(groupId);
+      if (kafkaGroup !== undefined) return { groupId, state: "stable", generation: kafkaGroup.generationId, members: kafkaGroup.members.size };
       const group = this.membership.groups.get(groupId);
       return { groupId, state: group?.state ?? "empty", generation: group?.generation ?? 0, members: group?.members.size ?? 0 };
     });
   }
 
-  /** Whether the group is live or has committed offsets. */
+  /** Whether the group is live (over HTTP or Kafka) or has committed offsets. */
   isKnown(groupId: string): boolean {
-    return this.membership.groups.has(groupId) || this.offsets.hasGroup(groupId);
+    return this.membership.groups.has(groupId) || this.kafkaGroups.groups.has(groupId) || this.offsets.hasGroup(groupId);
   }
 
   /** How many groups are live or have committed offsets. */
   count(): number {
-    const ids = new Set(this.membership.groups.keys());
-    for (const groupId of this.offsets.groups()) ids.add(groupId);
-    return ids.size;
+    return this.ids().size;
   }
 
   /** One group's members, committed offsets and lag: the broker's own view (metrics), passing no gate. */
   status(groupId: string): GroupStatus {
-    this.membership.checkKnownGroup(groupId);
+    if (this.liveKafkaGroup(groupId) === undefined) this.membership.checkKnownGroup(groupId);
     return this.statusOf(groupId, this.offsets.acknowledgedOf(groupId));
+  }
+
+  private ids(): Set<string> {
+    const ids = new Set([...this.membership.groups.keys(), ...this.kafkaGroups.groups.keys()]);
+    for (const groupId of this.offsets.groups()) ids.add(groupId);
+    return ids;
+  }
+
+  private liveKafkaGroup(groupId: string): ClassicGroup | undefined {
+    const group = this.kafkaGroups.groups.get(groupId);
+    return group?.isLive ? group : undefined;
   }
 
   /**
@@ -51,31 +68,66 @@ export class GroupStatusView {
   }
 
   private statusOf(groupId: string, acknowledged: readonly TopicPartition[]): GroupStatus {
+    const kafkaGroup = this.liveKafkaGroup(groupId);
+    if (kafkaGroup !== undefined) return this.withPartitions(groupId, acknowledged, this.kafkaGroupStatus(kafkaGroup));
     const group = this.membership.groups.get(groupId);
     const members = group ? [...group.members.values()] : [];
-    const partitions = new Map<string, TopicPartition>();
-    // Committed means acknowledged: a commit that enough replicas do not hold yet is not reported.
-    for (const committed of acknowledged) partitions.set(partitionKey(committed), committed);
-    for (const member of members) for (const tp of member.assignment) partitions.set(partitionKey(tp), tp);
-    return {
+    return this.withPartitions(groupId, acknowledged, {
       groupId,
       state: group?.state ?? "empty",
       generation: group?.generation ?? 0,
       assignor: group?.assignorName ?? "round-robin",
-      members: members
-        .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
-        .map((m) => ({
-          memberId: m.memberId,
-          topics: m.topics,
-          sessionTimeoutMs: m.sessionTimeoutMs,
-          lastHeartbeatAtMs: m.lastSeenAtMs,
-          assignment: m.assignment,
-        })),
-      partitions: [...partitions.values()].sort(comparePartitions).map((tp) => this.partitionStatus(groupId, group, tp)),
+      members: members.map((m) => ({
+        memberId: m.memberId,
+        topics: m.topics,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        lastHeartbeatAtMs: m.lastSeenAtMs,
+        assignment: m.assignment,
+      })),
+      partitions: [],
+    });
+  }
+
+  /**
+   * A Kafka group's members, their topics and partitions read from the
+   * consumer protocol's bytes they exchanged (consumer-protocol.ts); the
+   * assignor is the protocol the generation chose.
+   */
+  private kafkaGroupStatus(group: ClassicGroup): GroupStatus {
+    const protocolName = group.protocolName ?? "";
+    return {
+      groupId: group.groupId,
+      state: "stable",
+      generation: group.generationId,
+      assignor: protocolName,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        topics: subscribedTopics(m.metadataFor(protocolName || (m.protocols[0]?.name ?? ""))),
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        lastHeartbeatAtMs: m.lastSeenAtMs,
+        assignment: assignedPartitions(m.assignment),
+      })),
+      partitions: [],
     };
   }
 
-  private partitionStatus(groupId: string, group: Group | undefined, tp: TopicPartition): PartitionStatus {
+  /** Sorts the members and adds every partition the group has committed on or assigned, with lag and owner. */
+  private withPartitions(groupId: string, acknowledged: readonly TopicPartition[], status: GroupStatus): GroupStatus {
+    const members = [...status.members].sort((a, b) => (a.memberId < b.memberId ? -1 : 1));
+    const partitions = new Map<string, TopicPartition>();
+    // Committed means acknowledged: a commit that enough replicas do not hold yet is not reported.
+    for (const committed of acknowledged) partitions.set(partitionKey(committed), committed);
+    for (const member of members) for (const tp of member.assignment) partitions.set(partitionKey(tp), tp);
+    const owners = new Map<string, string>();
+    for (const member of members) for (const tp of member.assignment) owners.set(partitionKey(tp), member.memberId);
+    return {
+      ...status,
+      members,
+      partitions: [...partitions.values()].sort(comparePartitions).map((tp) => this.partitionStatus(groupId, owners.get(partitionKey(tp)) ?? null, tp)),
+    };
+  }
+
+  private partitionStatus(groupId: string, owner: string | null, tp: TopicPartition): PartitionStatus {
     const committedOffset = this.offsets.acknowledged(groupId, tp.topic, tp.partition)?.offset ?? null;
     let logEndOffset: number | null = null;
     let logStartOffset: number | null = null;
@@ -90,7 +142,7 @@ export class GroupStatusView {
     // Lag from where the group will read next: a committed offset below the log start resumes at the log start.
     const position = committedOffset === null || belowLogStart ? (logStartOffset ?? this.safeEarliest(tp)) : committedOffset;
     const lag = logEndOffset === null ? null : logEndOffset - position;
-    return { ...tp, committedOffset, logStartOffset, belowLogStart, logEndOffset, lag, owner: group?.ownerOf(tp)?.memberId ?? null };
+    return { ...tp, committedOffset, logStartOffset, belowLogStart, logEndOffset, lag, owner };
   }
 
   private safeEarliest(tp: TopicPartition): number {

@@ -136,7 +136,7 @@ export class OffsetCommits {
    * acknowledged once enough replicas hold them (the store's acknowledged
    * view, what the group's status reports, takes them only then).
    */
-  private writeCommit(entries: CommittedOffset[]): Promise<void> {
+  writeCommit(entries: CommittedOffset[]): Promise<void> {
     const term = this.commitGuard?.admitCommit() ?? 0;
     return this.settle(term, this.offsets.commit(entries));
   }

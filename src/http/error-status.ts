@@ -24,6 +24,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   partition_not_owned: 409,
   stale_generation: 409,
   group_not_empty: 409,
+  inconsistent_group_protocol: 409,
   stale_leader_epoch: 409,
   leader_epoch_exhausted: 409,
   replica_not_in_sync: 409,

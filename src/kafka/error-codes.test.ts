@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { GafkaError, invalidRequest } from "../core/errors.ts";
-import { KAFKA_ERRORS, kafkaErrorCode, kafkaTopicAdminErrorCode } from "./error-codes.ts";
+import { KAFKA_ERRORS, kafkaErrorCode, kafkaGroupErrorCode, kafkaTopicAdminErrorCode } from "./error-codes.ts";
 
 test("gafka errors map to the Kafka errors a client reacts to in the same way", () => {
   expect(kafkaErrorCode(new GafkaError("not_leader", "x"))).toBe(KAFKA_ERRORS.notLeaderOrFollower);
@@ -39,4 +39,13 @@ test("a topic create or delete: NOT_CONTROLLER where the broker cannot take it n
   expect(kafkaTopicAdminErrorCode(new GafkaError("limit_reached", "x"))).toBe(KAFKA_ERRORS.policyViolation);
   expect(kafkaTopicAdminErrorCode(new GafkaError("topic_not_found", "x"))).toBe(KAFKA_ERRORS.unknownTopicOrPartition);
   expect(kafkaTopicAdminErrorCode(new GafkaError("forbidden", "x"))).toBe(KAFKA_ERRORS.topicAuthorizationFailed);
+});
+
+test("a group call: the protocol's answers by name, a follower NOT_COORDINATOR, a refusal GROUP_AUTHORIZATION_FAILED", () => {
+  expect(kafkaGroupErrorCode("member_id_required")).toBe(KAFKA_ERRORS.memberIdRequired);
+  expect(kafkaGroupErrorCode("rebalance_in_progress")).toBe(KAFKA_ERRORS.rebalanceInProgress);
+  expect(kafkaGroupErrorCode(new GafkaError("not_leader", "x"))).toBe(KAFKA_ERRORS.notCoordinator);
+  expect(kafkaGroupErrorCode(new GafkaError("broker_unavailable", "x"))).toBe(KAFKA_ERRORS.coordinatorNotAvailable);
+  expect(kafkaGroupErrorCode(new GafkaError("forbidden", "x"))).toBe(KAFKA_ERRORS.groupAuthorizationFailed);
+  expect(kafkaGroupErrorCode(new GafkaError("inconsistent_group_protocol", "x"))).toBe(KAFKA_ERRORS.inconsistentGroupProtocol);
 });

@@ -6,6 +6,7 @@
  * maps to the Kafka error a Kafka client would react to in the same way.
  */
 import { type ErrorCode, isGafkaError } from "../core/errors.ts";
+import type { ClassicGroupError } from "../groups/classic-coordinator.ts";
 import type { BatchFault } from "../storage/batch-check.ts";
 
 export const KAFKA_ERRORS = {
@@ -81,6 +82,7 @@ const KAFKA_CODE_BY_GAFKA_CODE: Record<ErrorCode, KafkaErrorCode> = {
   partition_not_owned: KAFKA_ERRORS.illegalGeneration,
   stale_generation: KAFKA_ERRORS.illegalGeneration,
   group_not_empty: KAFKA_ERRORS.nonEmptyGroup,
+  inconsistent_group_protocol: KAFKA_ERRORS.inconsistentGroupProtocol,
   stale_leader_epoch: KAFKA_ERRORS.fencedLeaderEpoch,
   leader_epoch_exhausted: KAFKA_ERRORS.unknownServerError,
   replica_not_in_sync: KAFKA_ERRORS.notLeaderOrFollower,
@@ -133,6 +135,36 @@ export function kafkaErrorCode(error: unknown, scope: AuthorizationScope = "topi
   const fault = error.code === "invalid_request" ? error.details?.fault : undefined;
   if (typeof fault === "string" && Object.hasOwn(KAFKA_CODE_BY_BATCH_FAULT, fault)) return KAFKA_CODE_BY_BATCH_FAULT[fault as BatchFault];
   return KAFKA_CODE_BY_GAFKA_CODE[error.code];
+}
+
+/** The classic group protocol's answers (src/groups/classic-group.ts), each Kafka's error of the same name. */
+const KAFKA_CODE_BY_GROUP_ERROR: Record<ClassicGroupError, KafkaErrorCode> = {
+  invalid_group_id: KAFKA_ERRORS.invalidGroupId,
+  invalid_session_timeout: KAFKA_ERRORS.invalidSessionTimeout,
+  inconsistent_group_protocol: KAFKA_ERRORS.inconsistentGroupProtocol,
+  member_id_required: KAFKA_ERRORS.memberIdRequired,
+  unknown_member_id: KAFKA_ERRORS.unknownMemberId,
+  illegal_generation: KAFKA_ERRORS.illegalGeneration,
+  rebalance_in_progress: KAFKA_ERRORS.rebalanceInProgress,
+  group_max_size_reached: KAFKA_ERRORS.groupMaxSizeReached,
+  coordinator_not_available: KAFKA_ERRORS.coordinatorNotAvailable,
+};
+
+/**
+ * The Kafka error code for a group call's failure or refusal: the classic
+ * protocol's answer by name; the gate's as kafkaErrorCode() maps them for a
+ * group, except that a broker that may not coordinate now (a follower, a
+ * leader without its lease, one shutting down) is NOT_COORDINATOR, and one
+ * that cannot yet (its leader unknown) COORDINATOR_NOT_AVAILABLE: Kafka
+ * clients look for the coordinator again on those.
+ */
+export function kafkaGroupErrorCode(error: ClassicGroupError | unknown): KafkaErrorCode {
+  if (typeof error === "string" && error in KAFKA_CODE_BY_GROUP_ERROR) return KAFKA_CODE_BY_GROUP_ERROR[error as ClassicGroupError];
+  if (isGafkaError(error)) {
+    if (error.code === "not_leader" || error.code === "not_leader_lease" || error.code === "shutting_down") return KAFKA_ERRORS.notCoordinator;
+    if (error.code === "broker_unavailable") return KAFKA_ERRORS.coordinatorNotAvailable;
+  }
+  return kafkaErrorCode(error, "group");
 }
 
 /** A failure's message for the answers that carry one (errorMessage fields). */

@@ -1,18 +1,25 @@
 /**
  * The Kafka door of one broker: the listener (listener.ts) answering the
  * APIs served so far (ApiVersions, Metadata, FindCoordinator, Produce,
- * Fetch, ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs) for the
- * anonymous principal, counted in `metrics`. SASL is not served yet, so
- * run-broker.ts does not open this door under --auth required.
+ * Fetch, ListOffsets, the classic consumer-group APIs, CreateTopics,
+ * DeleteTopics, DescribeConfigs) for the anonymous principal, counted in
+ * `metrics`. SASL is not served yet, so run-broker.ts does not open this
+ * door under --auth required.
  */
 import { hostname } from "node:os";
 import type { Broker } from "../broker/broker.ts";
 import { joinHostPort, splitHostPort } from "../core/host-port.ts";
 import type { Logger } from "../core/logger.ts";
 import type { KafkaClusterView } from "../replication/kafka-cluster.ts";
-import { KafkaDispatcher } from "./dispatcher.ts";
+import type { GroupCoordinator } from "../groups/coordinator.ts";
+import { describeGroupsApi } from "./describe-groups.ts";
+import { KafkaDispatcher, type ServedApi } from "./dispatcher.ts";
 import { fetchApi } from "./fetch.ts";
 import { findCoordinatorApi } from "./find-coordinator.ts";
+import { heartbeatApi } from "./heartbeat.ts";
+import { joinGroupApi } from "./join-group.ts";
+import { leaveGroupApi } from "./leave-group.ts";
+import { listGroupsApi } from "./list-groups.ts";
 import { listOffsetsApi } from "./list-offsets.ts";
 import type { KafkaDoorMetrics } from "../metrics/kafka-door-metrics.ts";
 import { createTopicsApi, type TopicAdminView } from "./create-topics.ts";
@@ -21,10 +28,15 @@ import { describeConfigsApi } from "./describe-configs.ts";
 import { KAFKA_ERRORS, kafkaTopicAdminErrorCode } from "./error-codes.ts";
 import { KafkaListener } from "./listener.ts";
 import { type ClusterView, metadataApi } from "./metadata.ts";
+import { offsetCommitApi } from "./offset-commit.ts";
+import { offsetFetchApi } from "./offset-fetch.ts";
 import { produceApi } from "./produce.ts";
+import { syncGroupApi } from "./sync-group.ts";
 
 export interface KafkaDoorOptions {
   broker: Broker;
+  /** The group coordinator: its classic side serves Kafka's consumer groups, sharing committed offsets with HTTP groups. */
+  groups: GroupCoordinator;
   brokerId: number;
   host: string;
   /** 0 picks a free port. */
@@ -62,7 +74,7 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
     leaderId: options.leaderId,
     members: options.members,
   };
-  const { broker, logger } = options;
+  const { broker, groups, logger } = options;
   const topicAdmin: TopicAdminView = {
     broker,
     brokerCount: options.brokerCount,
@@ -80,6 +92,7 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
       listOffsetsApi(broker, cluster, logger),
       metadataApi(broker, cluster),
       findCoordinatorApi(broker, cluster),
+      ...groupApis(groups, logger),
       createTopicsApi(topicAdmin),
       deleteTopicsApi(topicAdmin),
       describeConfigsApi(broker, options.brokerId, logger),
@@ -98,6 +111,21 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
   options.metrics?.watchConnections(() => listener.connectionCount);
   advertised = options.advertisedAddress === undefined ? { host: reachableHost(options.host), port: listener.port } : splitHostPort(options.advertisedAddress);
   return { listener, advertisedAddress: joinHostPort(advertised.host, advertised.port) };
+}
+
+/** Kafka's classic consumer-group APIs (client-side assignment). */
+function groupApis(groups: GroupCoordinator, logger: Logger): ServedApi[] {
+  const classic = groups.classic;
+  return [
+    joinGroupApi(classic, logger),
+    syncGroupApi(classic, logger),
+    heartbeatApi(classic, logger),
+    leaveGroupApi(classic, logger),
+    offsetCommitApi(classic, logger),
+    offsetFetchApi(classic, logger),
+    describeGroupsApi(classic, logger),
+    listGroupsApi(groups, logger),
+  ];
 }
 
 /** A wildcard host is no address to connect to: the machine's name stands for it. */
