@@ -5,10 +5,13 @@
  *
  * - K1, batched produce: kcat (librdkafka) reading --count lines of 1,023 bytes from a file
  *   (`linger.ms=5`, batches up to 1 MB, acks=1); @platformatic/kafka sending 1,000 records per
- *   `send` with 4 sends in flight; HTTP: P2's `gafka bench produce`.
+ *   `send` with 4 sends in flight; HTTP: P2's `gafka bench produce`; and the same kcat run
+ *   against bench/kafka-durable-ceiling.ts, the least a server must do to acknowledge a produce
+ *   durably (no gafka broker code on its produce path).
  * - K2, one record per produce request, linger 0, 50 requests in flight: kcat with
  *   `batch.num.messages=1 linger.ms=0 max.in.flight=50` (librdkafka sends one partition's batch
- *   per request, so one record per request); HTTP: P1's wrk script (50 connections).
+ *   per request, so one record per request); HTTP: P1's wrk script (50 connections); and the
+ *   same kcat run against the durable ceiling.
  * - K3, one group member catching up on --count stored records: `kcat -G` (librdkafka's
  *   KafkaConsumer) from the earliest offset to the end (`-e`), timed from start to exit, group
  *   join included; HTTP: P4's `gafka bench consume`.
@@ -60,11 +63,11 @@ async function createTopic(broker: BrokerProcess, name: string, partitions = 2):
 }
 
 async function highWatermarkSum(broker: BrokerProcess, topic: string): Promise<number> {
-  const answer = (await (await fetch(`${broker.url}/api/v1/topics/${topic}`)).json()) as { partitions: { high_watermark: number }[] };
-  return answer.partitions.reduce((sum, partition) => sum + partition.high_watermark, 0);
+  const answer = (await (await fetch(`${broker.url}/api/v1/topics/${topic}`)).json()) as { partitions: { next_offset: number }[] };
+  return answer.partitions.reduce((sum, partition) => sum + partition.next_offset, 0);
 }
 
-/** `count` lines of 1,023 printable bytes (+ the newline: 1 KiB per record as kcat sends it without the newline... 1,023 bytes of value). */
+/** `count` lines of 1,023 printable bytes and a newline: kcat sends each line, without its newline, as a record of 1,023 bytes. */
 async function linesFile(dir: string, count: number): Promise<string> {
   const file = path.join(dir, `lines-${count}.txt`);
   const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -98,6 +101,39 @@ function kcatProduce(broker: BrokerProcess, topic: string, file: string, setting
 
 const K1_KCAT = { "linger.ms": "5", "batch.num.messages": "10000", "batch.size": "1000000", "queue.buffering.max.messages": "1000000", "queue.buffering.max.kbytes": "1048576" };
 const K2_KCAT = { "linger.ms": "0", "batch.num.messages": "1", "max.in.flight": "50", "queue.buffering.max.messages": "1000000" };
+
+/** The durable ceiling (bench/kafka-durable-ceiling.ts) with `topic` of 2 partitions, on a fresh directory; stopped by the returned function. */
+async function startCeiling(dir: string, topic: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const ceilingDir = path.join(dir, `ceiling-${port}`);
+  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "kafka-durable-ceiling.ts"), `--port=${port}`, `--dir=${ceilingDir}`, `--topic=${topic}:2`], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  if (!new TextDecoder().decode(value).includes("listening")) throw new Error("the durable ceiling did not start");
+  return {
+    port,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.exited;
+      await rm(ceilingDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** kcat's run against the durable ceiling, in msg/s. */
+async function ceilingRun(dir: string, topic: string, file: string, count: number, settings: Record<string, string>): Promise<number> {
+  const ceiling = await startCeiling(dir, topic);
+  try {
+    const flags = Object.entries(settings).flatMap(([name, value]) => ["-X", `${name}=${value}`]);
+    const seconds = await timed([kcat!, "-P", "-b", `127.0.0.1:${ceiling.port}`, "-t", topic, "-X", "acks=1", ...flags, "-l", file]);
+    return count / seconds;
+  } finally {
+    await ceiling.stop();
+  }
+}
 
 async function httpP2(broker: BrokerProcess, topic: string, count: number): Promise<number> {
   const run = await runCli(
@@ -140,9 +176,13 @@ async function k1(options: Options, dir: string): Promise<void> {
       await createTopic(broker, topic);
       const seconds = await timed(kcatProduce(broker, topic, file, K1_KCAT));
       const stored = await highWatermarkSum(broker, topic);
+      await createTopic(broker, `k1-pk-${round}`);
       const platformatic = await platformaticProduce(broker, `k1-pk-${round}`, options.count);
       const http = await httpP2(broker, `k1-http-${round}`, options.count);
-      console.log(`K1 round ${round}: kcat ${Math.round(options.count / seconds)} msg/s (${stored} stored) · @platformatic/kafka ${Math.round(platformatic)} msg/s · HTTP (gafka bench produce) ${Math.round(http)} msg/s`);
+      const ceiling = await ceilingRun(dir, `k1-${round}`, file, options.count, K1_KCAT);
+      console.log(
+        `K1 round ${round}: kcat ${Math.round(options.count / seconds)} msg/s (${stored} stored; durable ceiling ${Math.round(ceiling)}) · @platformatic/kafka ${Math.round(platformatic)} msg/s · HTTP (gafka bench produce) ${Math.round(http)} msg/s`,
+      );
     }
   } finally {
     await broker.cleanup();
@@ -171,7 +211,8 @@ async function k2(options: Options, dir: string): Promise<void> {
       const seconds = await timed(kcatProduce(broker, topic, file, K2_KCAT));
       await createTopic(broker, `k2-http-${round}`);
       const http = Bun.which("wrk") ? await httpP1(broker, `k2-http-${round}`) : "(wrk not installed)";
-      console.log(`K2 round ${round}: kcat one record per request ${Math.round(count / seconds)} msg/s · HTTP (wrk, P1's script) ${http} req/s`);
+      const ceiling = await ceilingRun(dir, topic, file, count, K2_KCAT);
+      console.log(`K2 round ${round}: kcat one record per request ${Math.round(count / seconds)} msg/s (durable ceiling ${Math.round(ceiling)}) · HTTP (wrk, P1's script) ${http} req/s`);
     }
   } finally {
     await broker.cleanup();
@@ -202,7 +243,8 @@ function percentile(sorted: Float64Array, fraction: number): number {
 /** @platformatic/kafka end to end at `rate` msg/s: p50/p99 from send to arrival, after a 1 s warm-up. */
 async function platformaticEndToEnd(broker: BrokerProcess, topic: string, rate: number, seconds: number): Promise<{ p50: number; p99: number; received: number }> {
   const bootstrapBrokers = [`127.0.0.1:${broker.kafkaPort}`];
-  const producer = new Producer({ clientId: "k4-producer", bootstrapBrokers, acks: 1 });
+  // Up to 64 sends in flight on the connection (the client's default is 5), so each send goes out at once instead of queueing behind five fsynced answers.
+  const producer = new Producer({ clientId: "k4-producer", bootstrapBrokers, acks: 1, maxInflights: 64 });
   const consumer = new Consumer({ clientId: "k4-consumer", groupId: `${topic}-group`, bootstrapBrokers, maxWaitTime: 500, minBytes: 1 });
   const latencies: number[] = [];
   const warmUpEndsAt = performance.now() + 1000;
