@@ -16,8 +16,10 @@
  *   KafkaConsumer) from the earliest offset to the end (`-e`), timed from start to exit, group
  *   join included; HTTP: P4's `gafka bench consume`.
  * - K4, end to end at --rate msg/s for --seconds: @platformatic/kafka, one record per `send`
- *   (acks=1) and a group consumer; latency from the send call to the record's arrival in the
- *   consumer, per record (the send time travels in the value); HTTP: P3's `gafka bench e2e`.
+ *   (acks=1, up to 64 sends in flight) and a group consumer; latency from the send call to the
+ *   record's arrival in the consumer, per record (the send time travels in the value); HTTP:
+ *   P3's `gafka bench e2e` in Kafka's commit model; and P3's durable ceiling without commits
+ *   (bench/durable-ceiling.ts: the same pipeline over HTTP with no gafka code).
  *
  *   bun bench/kafka-door.ts [--only=k1,k2,k3,k4] [--rounds=3] [--count=1000000] [--rate=5000] [--seconds=10]
  */
@@ -290,7 +292,9 @@ async function k4(options: Options): Promise<void> {
         { timeoutMs: 600_000 },
       );
       const http = run.stdout.split("\n").find((line) => /latency/.test(line))?.trim() ?? `failed: ${run.stderr.slice(-300)}`;
-      console.log(`K4 round ${round}: @platformatic/kafka p50 ${kafka.p50.toFixed(2)} ms, p99 ${kafka.p99.toFixed(2)} ms (${kafka.received} records) · HTTP (gafka bench e2e, Kafka's commit model) ${http}`);
+      const ceiling = Bun.spawnSync([process.execPath, path.join(import.meta.dir, "durable-ceiling.ts"), `--rate=${options.rate}`, `--seconds=${options.seconds}`, "--commit=no"]);
+      const ceilingLine = new TextDecoder().decode(ceiling.stdout).trim().split("\n").at(-1)?.replace(/; send→ack.*/, "");
+      console.log(`K4 round ${round}: @platformatic/kafka p50 ${kafka.p50.toFixed(2)} ms, p99 ${kafka.p99.toFixed(2)} ms (${kafka.received} records) · HTTP (gafka bench e2e, Kafka's commit model) ${http} · ${ceilingLine}`);
     }
   } finally {
     await broker.cleanup();

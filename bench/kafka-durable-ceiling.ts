@@ -5,24 +5,25 @@
  *
  * A TCP server (Bun.listen) that frames requests as gafka's door does (FrameReader: one copy
  * each) and, for each Produce request (v3–8, hand-parsed): appends each partition's records as
- * they came to that partition's file (the appends of one read written together, one writev per
- * file), waits for an fdatasync of the file begun after its write (group commit: one fdatasync
- * per file at a time, each covering every write before it), and answers with the base offsets,
- * in request order per connection (the answers ready together in one write). No checksum is checked, no index kept, no record looked at beyond the
- * batches' record counts. ApiVersions and Metadata (a client's first requests, off the hot path)
+ * they came to that partition's file and waits for an fdatasync begun after its write
+ * (bench/group-commit-file.ts: one fdatasync per file at a time, the appends arriving meanwhile
+ * written together before the next, which they share), and answers with the base offsets,
+ * in request order per connection (the answers ready together in one write). No checksum is
+ * checked, no index kept, no record looked at beyond the batches' record counts. ApiVersions and Metadata (a client's first requests, off the hot path)
  * are answered through gafka's codec: this server alone, leading every partition of the topics
  * named on the command line.
  *
  *   bun bench/kafka-durable-ceiling.ts --port=19292 --dir=/tmp/ceiling --topic=k2:2 [--topic=...]
  * then point a client at 127.0.0.1:PORT (e.g. the kcat commands of bench/kafka-door.ts).
  */
-import { closeSync, fdatasync, mkdirSync, openSync, writevSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import * as path from "node:path";
 import type { Socket } from "bun";
 import { FrameReader } from "../src/kafka/frame-reader.ts";
 import { encodeResponse } from "../src/kafka/protocol/codec.ts";
 import { API_VERSIONS } from "../src/kafka/protocol/messages/api-versions.ts";
 import { METADATA } from "../src/kafka/protocol/messages/metadata.ts";
+import { GroupCommitFile } from "./group-commit-file.ts";
 
 const args = new Map(
   process.argv.slice(2).flatMap((arg) => {
@@ -43,66 +44,20 @@ const port = Number(args.get("port") ?? 19292);
 const dir = args.get("dir") ?? "/tmp/gafka-kafka-ceiling";
 mkdirSync(dir, { recursive: true });
 
-/** One partition's file and its group commit. */
-class PartitionFile {
-  private readonly fd: number;
-  private written = 0;
-  private synced = 0;
-  private syncing = false;
-  private readonly waiters: { upTo: number; resolve: () => void }[] = [];
-  /** Appends of this event-loop turn, written together (one writev) when the turn's requests are read. */
-  private unwritten: Uint8Array[] = [];
-  nextOffset = 0;
-
-  constructor(file: string) {
-    this.fd = openSync(file, "a");
-  }
-
-  /** Appends `bytes` (written by writeTurn()); resolves once an fdatasync begun after the write has ended. */
-  append(bytes: Uint8Array): Promise<void> {
-    if (this.unwritten.length === 0) unwrittenFiles.push(this);
-    this.unwritten.push(bytes);
-    const upTo = this.written + this.unwritten.length;
-    return new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }));
-  }
-
-  /** Writes the turn's appends in one writev, then starts an fdatasync unless one is running (it starts the next when it ends). */
-  writeTurn(): void {
-    writevSync(this.fd, this.unwritten);
-    this.written += this.unwritten.length;
-    this.unwritten = [];
-    if (!this.syncing) this.sync();
-  }
-
-  private sync(): void {
-    this.syncing = true;
-    const upTo = this.written;
-    fdatasync(this.fd, (error) => {
-      if (error) throw error;
-      this.synced = upTo;
-      while (this.waiters.length > 0 && this.waiters[0]!.upTo <= this.synced) this.waiters.shift()!.resolve();
-      this.syncing = false;
-      if (this.written > this.synced) this.sync();
-    });
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
+/** One partition's file (appended with group commit) and the offset its next record takes. */
+interface PartitionFile {
+  readonly file: GroupCommitFile;
+  readonly fd: number;
+  nextOffset: number;
 }
 
 const files = new Map<string, PartitionFile>();
-const unwrittenFiles: PartitionFile[] = [];
-
-/** After a socket's requests of this turn are read: their appends go out, one writev per file. */
-function writeTurn(): void {
-  for (const file of unwrittenFiles.splice(0)) file.writeTurn();
-}
 function fileOf(topic: string, partition: number): PartitionFile {
   const key = `${topic}-${partition}`;
   let file = files.get(key);
   if (file === undefined) {
-    file = new PartitionFile(path.join(dir, `${key}.log`));
+    const fd = openSync(path.join(dir, `${key}.log`), "a");
+    file = { file: new GroupCommitFile(fd), fd, nextOffset: 0 };
     files.set(key, file);
   }
   return file;
@@ -147,7 +102,7 @@ async function produce(request: Uint8Array, version: number, correlationId: numb
       const file = fileOf(topic, index);
       partitions.push({ index, baseOffset: file.nextOffset });
       file.nextOffset += recordCount(records);
-      durable.push(file.append(records));
+      durable.push(file.file.append(records));
     }
     answers.push({ name, partitions });
   }
@@ -281,12 +236,11 @@ Bun.listen<Connection>({
         return;
       }
       for (const frame of frames) handle(socket, frame);
-      writeTurn();
     },
   },
 });
 process.stdout.write(`kafka durable ceiling listening on 127.0.0.1:${port}\n`);
 process.on("SIGTERM", () => {
-  for (const file of files.values()) file.close();
+  for (const file of files.values()) closeSync(file.fd);
   process.exit(0);
 });
