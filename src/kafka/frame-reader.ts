@@ -1,3 +1,5 @@
+import { readInt32 } from "../protocol/big-endian.ts";
+
 /**
  * Splits a Kafka connection's byte stream into requests: each is an int32
  * size then that many bytes. TCP hands over chunks that may hold part of a
@@ -28,7 +30,7 @@ export class FrameReader {
         this.sizePrefixFilled += taken;
         position += taken;
         if (this.sizePrefixFilled < 4) break;
-        const size = new DataView(this.sizePrefix.buffer).getInt32(0);
+        const size = readInt32(this.sizePrefix, 0);
         if (size < 0 || size > this.frameBytesMax) return "oversize";
         this.sizePrefixFilled = 0;
         this.frame = new Uint8Array(size);
