@@ -3,7 +3,7 @@ import * as net from "node:net";
 import { createLogger } from "../core/logger.ts";
 import { connectRaw, framed } from "../../test/helpers/kafka-socket.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
-import { FrameReader } from "./frame-reader.ts";
+import { FRAME_SLAB_BYTES, FrameReader, SLAB_FRAME_BYTES_MAX } from "./frame-reader.ts";
 import { limits } from "../core/limits.ts";
 import { KafkaListener, type KafkaListenerOptions, NO_ANSWER, type RequestHandler } from "./listener.ts";
 import { decodeResponse, encodeRequest } from "./protocol/codec.ts";
@@ -219,4 +219,29 @@ test("stop aborts the signal of requests in flight, so a long poll answers at on
   const stopped = listener.stop();
   expect([...(await socket.answers(1))[0]!]).toEqual([7]);
   await stopped;
+});
+
+test("frame reader: requests sharing a slab never overlap, and a later request never writes into an earlier one", () => {
+  const reader = new FrameReader(1024 * 1024);
+  const sizes = [0, 1, 100, SLAB_FRAME_BYTES_MAX, SLAB_FRAME_BYTES_MAX + 1, 5000, 7, FRAME_SLAB_BYTES / 2, 3000, 60_000, 1, 4096];
+  const frames: Uint8Array[] = [];
+  for (let round = 0; round < 20; round++) {
+    for (const [index, size] of sizes.entries()) {
+      const got = reader.push(framed(new Uint8Array(size).fill((round * sizes.length + index) % 251)));
+      frames.push(...(got as Uint8Array[]));
+    }
+  }
+  expect(frames.length).toBe(20 * sizes.length);
+  // Every request still holds its own bytes after all the later ones were read.
+  frames.forEach((frame, at) => {
+    expect(frame.length).toBe(sizes[at % sizes.length]!);
+    expect(frame.every((byte) => byte === at % 251)).toBe(true);
+  });
+  // And no two requests share a byte of memory.
+  const spans = frames.filter((frame) => frame.length > 0).map((frame) => ({ buffer: frame.buffer, start: frame.byteOffset, end: frame.byteOffset + frame.length }));
+  for (const [index, span] of spans.entries()) {
+    for (const other of spans.slice(index + 1)) {
+      if (other.buffer === span.buffer) expect(other.start >= span.end || other.end <= span.start).toBe(true);
+    }
+  }
 });

@@ -241,7 +241,7 @@ export function frameClientBatches(
   partitionLeaderEpoch: number,
   appended: (baseOffset: number, nextOffset: number, frameBytes: number, maxTimestampMs: number) => void,
 ): Uint8Array[] {
-  const headers = new Uint8Array(FRAME_HEADER_BYTES * batches.length);
+  // One header buffer per batch, not views into a shared one: a view of a fresh small array makes the engine move it out of its heap (a copy).
   const chunks: Uint8Array[] = [];
   let nextOffset = baseOffset;
   for (let index = 0; index < batches.length; index++) {
@@ -249,10 +249,10 @@ export function frameClientBatches(
     const stored = batch.bytes;
     setBaseOffset(stored, nextOffset);
     setPartitionLeaderEpoch(stored, partitionLeaderEpoch);
-    const at = index * FRAME_HEADER_BYTES;
-    writeInt32(headers, at, stored.length);
-    writeInt32(headers, at + 4, frameChecksum(stored));
-    chunks.push(headers.subarray(at, at + FRAME_HEADER_BYTES), stored);
+    const header = new Uint8Array(FRAME_HEADER_BYTES);
+    writeInt32(header, 0, stored.length);
+    writeInt32(header, 4, frameChecksum(stored));
+    chunks.push(header, stored);
     appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length, batch.maxTimestampMs);
     nextOffset += batch.recordCount;
   }
