@@ -36,8 +36,21 @@ export const limits = {
    * at most as many handled at once (pipelined produces then share an
    * fsync); past it the listener stops reading that socket until answers go
    * out, so a client pipelining without end is held back by TCP rather than by memory.
+   * 64, above librdkafka's habit of 50 in flight (kcat, confluent clients): a
+   * producer sending one record per request keeps all 50 going, and the
+   * more requests share an fsync, the fewer fsyncs per record. Memory stays
+   * bounded by kafkaPipelinedRequestBytesMax, not by this count.
    */
-  kafkaPipelinedRequestsMax: 32,
+  kafkaPipelinedRequestsMax: 64,
+  /**
+   * Bytes of received, unanswered Kafka requests one connection may hold
+   * before the listener stops reading it (whatever their count), so a
+   * connection holds at most this much plus the one request being received
+   * (up to kafkaRequestBytesMax). 32 MiB keeps ~32 pipelined 1 MiB batched
+   * produces going (enough for them to share fsyncs) while many connections
+   * of large requests cannot add up to gigabytes.
+   */
+  kafkaPipelinedRequestBytesMax: 32 * 1024 * 1024,
   /** Records in one produce request. */
   recordsPerRequestMax: 100_000,
   /** Partitions a topic may have. */

@@ -9,6 +9,7 @@
  * client can retry at one of them.
  */
 import type { Logger } from "../core/logger.ts";
+import { writeInt32 } from "../protocol/big-endian.ts";
 import { type KafkaApiInstrument, type KafkaDoorMetrics, UNSERVED_API } from "../metrics/kafka-door-metrics.ts";
 import { decodeRequest, encodeResponse, peekRequestHeader, type RequestHeader } from "./protocol/codec.ts";
 import { API_VERSIONS } from "./protocol/messages/api-versions.ts";
@@ -137,7 +138,8 @@ export class KafkaDispatcher {
 
 /** Fills the 4 bytes encodeResponse left in front with the size of what follows. */
 function withSizePrefix(bytes: Uint8Array): Uint8Array {
-  new DataView(bytes.buffer, bytes.byteOffset, 4).setInt32(0, bytes.length - 4);
+  // Byte by byte: a DataView would make the engine materialize the answer's ArrayBuffer, on every answer.
+  writeInt32(bytes, 0, bytes.length - 4);
   return bytes;
 }
 

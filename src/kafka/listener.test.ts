@@ -1,10 +1,11 @@
 import { afterEach, expect, test } from "bun:test";
+import * as net from "node:net";
 import { createLogger } from "../core/logger.ts";
 import { connectRaw, framed } from "../../test/helpers/kafka-socket.ts";
 import { KafkaDispatcher } from "./dispatcher.ts";
-import { FrameReader } from "./frame-reader.ts";
+import { FRAME_SLAB_BYTES, FrameReader, SLAB_FRAME_BYTES_MAX } from "./frame-reader.ts";
 import { limits } from "../core/limits.ts";
-import { KafkaListener, NO_ANSWER, type RequestHandler } from "./listener.ts";
+import { KafkaListener, type KafkaListenerOptions, NO_ANSWER, type RequestHandler } from "./listener.ts";
 import { decodeResponse, encodeRequest } from "./protocol/codec.ts";
 import { API_VERSIONS } from "./protocol/messages/api-versions.ts";
 
@@ -14,7 +15,10 @@ afterEach(async () => {
   await Promise.all(listeners.splice(0).map((listener) => listener.stop()));
 });
 
-function listen(handler: RequestHandler, options: { requestBytesMax?: number; idleMs?: number } = {}): KafkaListener {
+function listen(
+  handler: RequestHandler,
+  options: Partial<Pick<KafkaListenerOptions, "requestBytesMax" | "idleMs" | "pipelinedRequestBytesMax" | "traffic">> = {},
+): KafkaListener {
   const listener = new KafkaListener({ host: "127.0.0.1", port: 0, handler, logger, ...options });
   listeners.push(listener);
   return listener;
@@ -154,6 +158,53 @@ test("pipelined requests are started together, in request order, at most kafkaPi
   socket.end();
 });
 
+test("a connection stops being read once its unanswered requests hold pipelinedRequestBytesMax bytes, whatever their count", async () => {
+  let received = 0;
+  let started = 0;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const listener = listen(
+    async (request) => {
+      started++;
+      await released;
+      return framed(request.subarray(0, 2));
+    },
+    { pipelinedRequestBytesMax: 64 * 1024, traffic: { received: (bytes) => (received += bytes), sent: () => {} } },
+  );
+  // node:net, which buffers what the socket does not take at once (the raw helper writes only what it takes).
+  const socket = net.connect(listener.port, "127.0.0.1");
+  let answered = new Uint8Array(0);
+  socket.on("data", (chunk: Buffer) => {
+    const joined = new Uint8Array(answered.length + chunk.length);
+    joined.set(answered);
+    joined.set(chunk, answered.length);
+    answered = joined;
+  });
+  // 16 MiB of 16 KiB requests: far fewer than the count limit reach the byte limit.
+  const count = 1024;
+  const size = 16 * 1024;
+  const stream = new Uint8Array(count * (size + 4));
+  for (let index = 0; index < count; index++) {
+    const request = new Uint8Array(size);
+    request[0] = index & 0xff;
+    request[1] = index >> 8;
+    stream.set(framed(request), index * (size + 4));
+  }
+  socket.write(stream);
+  const deadline = Date.now() + 10_000;
+  while (started < 4 && Date.now() < deadline) await Bun.sleep(5);
+  await Bun.sleep(200);
+  // Reading stopped near the limit (one read of the socket may bring a few more), well before the count limit.
+  expect(started).toBeLessThan(limits.kafkaPipelinedRequestsMax / 2);
+  expect(received).toBeLessThan(limits.kafkaPipelinedRequestsMax / 2 * (size + 4));
+  release();
+  // Each answer is 4 + 2 bytes: the request's index.
+  while (answered.length < count * 6 && Date.now() < deadline) await Bun.sleep(10);
+  const indexes = Array.from({ length: count }, (_, index) => answered[index * 6 + 4]! | (answered[index * 6 + 5]! << 8));
+  expect(indexes).toEqual(Array.from({ length: count }, (_, index) => index));
+  socket.destroy();
+});
+
 test("stop aborts the signal of requests in flight, so a long poll answers at once", async () => {
   let waiting = false;
   const listener = listen(async (request, signal) => {
@@ -168,4 +219,29 @@ test("stop aborts the signal of requests in flight, so a long poll answers at on
   const stopped = listener.stop();
   expect([...(await socket.answers(1))[0]!]).toEqual([7]);
   await stopped;
+});
+
+test("frame reader: requests sharing a slab never overlap, and a later request never writes into an earlier one", () => {
+  const reader = new FrameReader(1024 * 1024);
+  const sizes = [0, 1, 100, SLAB_FRAME_BYTES_MAX, SLAB_FRAME_BYTES_MAX + 1, 5000, 7, FRAME_SLAB_BYTES / 2, 3000, 60_000, 1, 4096];
+  const frames: Uint8Array[] = [];
+  for (let round = 0; round < 20; round++) {
+    for (const [index, size] of sizes.entries()) {
+      const got = reader.push(framed(new Uint8Array(size).fill((round * sizes.length + index) % 251)));
+      frames.push(...(got as Uint8Array[]));
+    }
+  }
+  expect(frames.length).toBe(20 * sizes.length);
+  // Every request still holds its own bytes after all the later ones were read.
+  frames.forEach((frame, at) => {
+    expect(frame.length).toBe(sizes[at % sizes.length]!);
+    expect(frame.every((byte) => byte === at % 251)).toBe(true);
+  });
+  // And no two requests share a byte of memory.
+  const spans = frames.filter((frame) => frame.length > 0).map((frame) => ({ buffer: frame.buffer, start: frame.byteOffset, end: frame.byteOffset + frame.length }));
+  for (const [index, span] of spans.entries()) {
+    for (const other of spans.slice(index + 1)) {
+      if (other.buffer === span.buffer) expect(other.start >= span.end || other.end <= span.start).toBe(true);
+    }
+  }
 });

@@ -4,7 +4,8 @@
  * handler in request order, and writes the answers back in that order.
  * Kafka clients pipeline requests and match answers by order as well as
  * correlation id. Pipelined requests are started at once (up to
- * limits.kafkaPipelinedRequestsMax per connection), each begun only after
+ * limits.kafkaPipelinedRequestsMax per connection, and no more read while
+ * limits.kafkaPipelinedRequestBytesMax of them wait), each begun only after
  * the one before it, so a producer with many requests in flight shares one
  * fsync among them (the log's group commit) instead of paying one each; a
  * handler that starts its appends before its first await keeps one
@@ -44,12 +45,16 @@ export interface KafkaListenerOptions {
   requestBytesMax?: number;
   /** limits.kafkaConnectionIdleMsDefault when absent. */
   idleMs?: number;
+  /** limits.kafkaPipelinedRequestBytesMax when absent. */
+  pipelinedRequestBytesMax?: number;
   /** Told of the bytes read from and written to every connection (the door's metrics). */
   traffic?: { received(bytes: number): void; sent(bytes: number): void };
 }
 
 /** A request started: its answer once the handler gives it. */
 interface InFlight {
+  /** The request's size, given back to unansweredBytes once it is answered. */
+  bytes: number;
   done: boolean;
   response: Uint8Array | typeof NO_ANSWER | undefined;
 }
@@ -58,6 +63,8 @@ interface Connection {
   readonly reader: FrameReader;
   /** Requests received, not started yet. */
   readonly queue: Uint8Array[];
+  /** Bytes of the requests received and not yet answered (queued or in flight). */
+  unansweredBytes: number;
   /** Requests started, oldest first; an answer is written only once every one before it has been. */
   readonly inFlight: InFlight[];
   /** Answers not yet taken by the socket (it was full, or the turn's answers are being gathered). */
@@ -78,11 +85,13 @@ export class KafkaListener {
   private readonly connections = new Set<Socket<Connection>>();
   private readonly requestBytesMax: number;
   private readonly idleMs: number;
+  private readonly pipelinedBytesMax: number;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: KafkaListenerOptions) {
     this.requestBytesMax = options.requestBytesMax ?? limits.kafkaRequestBytesMax;
     this.idleMs = options.idleMs ?? limits.kafkaConnectionIdleMsDefault;
+    this.pipelinedBytesMax = options.pipelinedRequestBytesMax ?? limits.kafkaPipelinedRequestBytesMax;
     this.server = listenOrExplain(options.host, options.port, () => Bun.listen<Connection>({
       hostname: options.host,
       port: options.port,
@@ -136,6 +145,7 @@ export class KafkaListener {
     socket.data = {
       reader: new FrameReader(this.requestBytesMax),
       queue: [],
+      unansweredBytes: 0,
       inFlight: [],
       unsent: [],
       flushScheduled: false,
@@ -160,7 +170,10 @@ export class KafkaListener {
       this.close(socket);
       return;
     }
-    connection.queue.push(...frames);
+    for (const frame of frames) {
+      connection.queue.push(frame);
+      connection.unansweredBytes += frame.length;
+    }
     this.armIdleTimer(socket);
     this.startQueued(socket);
   }
@@ -172,14 +185,15 @@ export class KafkaListener {
 
   /**
    * Starts queued requests, oldest first, while fewer than the limit are in
-   * flight, and stops or resumes reading the socket by the same limit: a
-   * client pipelining without end is held back by TCP rather than by memory.
+   * flight, and stops or resumes reading the socket by the same limit and by
+   * the bytes held: a client pipelining without end is held back by TCP
+   * rather than by memory.
    */
   private startQueued(socket: Socket<Connection>): void {
     const connection = socket.data;
     while (!connection.closed && connection.queue.length > 0 && connection.inFlight.length < limits.kafkaPipelinedRequestsMax) {
       const request = connection.queue.shift()!;
-      const slot: InFlight = { done: false, response: undefined };
+      const slot: InFlight = { bytes: request.length, done: false, response: undefined };
       connection.inFlight.push(slot);
       const answered = (response: Uint8Array | typeof NO_ANSWER | undefined) => {
         slot.done = true;
@@ -199,10 +213,11 @@ export class KafkaListener {
       });
     }
     const unanswered = this.unanswered(connection);
-    if (!connection.paused && unanswered >= limits.kafkaPipelinedRequestsMax) {
+    const bytes = connection.unansweredBytes;
+    if (!connection.paused && (unanswered >= limits.kafkaPipelinedRequestsMax || bytes >= this.pipelinedBytesMax)) {
       socket.pause();
       connection.paused = true;
-    } else if (connection.paused && unanswered < limits.kafkaPipelinedRequestsMax / 2) {
+    } else if (connection.paused && unanswered < limits.kafkaPipelinedRequestsMax / 2 && bytes < this.pipelinedBytesMax / 2) {
       socket.resume();
       connection.paused = false;
     }
@@ -212,7 +227,8 @@ export class KafkaListener {
   private writeAnswered(socket: Socket<Connection>): void {
     const connection = socket.data;
     while (!connection.closed && connection.inFlight.length > 0 && connection.inFlight[0]!.done) {
-      const { response } = connection.inFlight.shift()!;
+      const { response, bytes } = connection.inFlight.shift()!;
+      connection.unansweredBytes -= bytes;
       if (response === undefined) {
         this.close(socket);
         return;
@@ -309,6 +325,7 @@ export class KafkaListener {
     connection.closed = true;
     connection.aborter.abort();
     connection.queue.length = 0;
+    connection.unansweredBytes = 0;
     connection.inFlight.length = 0;
     connection.unsent.length = 0;
     clearTimeout(connection.idleTimer);

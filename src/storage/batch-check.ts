@@ -10,6 +10,7 @@
  */
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
+import { readBigInt64, readInt16, readInt32, readInt64, writeInt32 } from "../protocol/big-endian.ts";
 import { crc32c } from "../protocol/crc32c.ts";
 import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, setBaseOffset, setPartitionLeaderEpoch } from "../protocol/record-batch.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
@@ -56,7 +57,7 @@ const CRC_COVERED_FROM = 21;
  */
 export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): CheckedClientBatch[] {
   if (body.length === 0) throw invalidRequest("the request body holds no record batch");
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  // Read byte by byte, not through a DataView: a DataView over the body would make the engine materialize its ArrayBuffer.
   const batches: CheckedClientBatch[] = [];
   let records = 0;
   let position = 0;
@@ -65,36 +66,36 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
     const fault = (reason: string, kind: BatchFault = "corrupt") =>
       invalidRequest(`record batch ${index} (at byte ${position} of the body) ${reason}`, { batch: index, fault: kind });
     if (body.length - position < BATCH_HEADER_BYTES) throw fault(`is ${body.length - position} bytes, shorter than a batch header (${BATCH_HEADER_BYTES})`);
-    const batchLength = view.getInt32(position + 8);
+    const batchLength = readInt32(body, position + 8);
     const size = BATCH_OVERHEAD_BYTES + batchLength;
     if (batchLength < BATCH_HEADER_BYTES - BATCH_OVERHEAD_BYTES || size > body.length - position) {
       throw fault(`claims a batchLength of ${batchLength}, but ${body.length - position - BATCH_OVERHEAD_BYTES} bytes follow it`);
     }
-    const magic = view.getInt8(position + 16);
+    const magic = (body[position + 16]! << 24) >> 24;
     if (magic !== MAGIC) throw fault(`has magic ${magic}; gafka takes RecordBatch v2 (magic 2) only`);
-    const storedCrc = view.getUint32(position + 17);
+    const storedCrc = readInt32(body, position + 17) >>> 0;
     const computedCrc = crc32c(body, position + CRC_COVERED_FROM, position + size);
     if (storedCrc !== computedCrc) {
       throw fault(`fails its CRC-32C: it says ${hex(storedCrc)}, its bytes give ${hex(computedCrc)}`);
     }
-    const attributes = view.getInt16(position + 21);
+    const attributes = readInt16(body, position + 21);
     if (attributes !== 0) {
       throw fault(
         `has attributes ${attributes}; gafka takes uncompressed, CreateTime, non-transactional data batches (attributes 0)`,
         (attributes & COMPRESSION_BITS) !== 0 ? "compression" : "unsupported",
       );
     }
-    const lastOffsetDelta = view.getInt32(position + 23);
-    const baseTimestampMs = readTimestamp(view, position + 27);
-    const maxTimestampMs = readTimestamp(view, position + 35);
+    const lastOffsetDelta = readInt32(body, position + 23);
+    const baseTimestampMs = readTimestamp(body, position + 27);
+    const maxTimestampMs = readTimestamp(body, position + 35);
     if (baseTimestampMs === undefined || maxTimestampMs === undefined) throw fault("has a timestamp outside 0..2^53-1 ms", "invalid_timestamp");
     // Producer id -1 is a producer without idempotence, whose epoch and sequence mean nothing (Kafka ignores them;
     // kafkajs and @platformatic/kafka send 0 for both).
-    const producerId = view.getBigInt64(position + 43);
-    if (producerId !== -1n) {
+    if (readInt32(body, position + 43) !== -1 || readInt32(body, position + 47) !== -1) {
+      const producerId = readBigInt64(body, position + 43);
       throw fault(`has producer id ${producerId}; gafka has no idempotent or transactional producer, so it must be -1`, "unsupported");
     }
-    const recordCount = view.getInt32(position + 57);
+    const recordCount = readInt32(body, position + 57);
     if (recordCount < 1 || recordCount > size - BATCH_HEADER_BYTES) throw fault(`claims ${recordCount} records in ${size} bytes`);
     if (lastOffsetDelta !== recordCount - 1) throw fault(`has lastOffsetDelta ${lastOffsetDelta} for ${recordCount} records`);
     records += recordCount;
@@ -214,9 +215,12 @@ function skipBytesField(bytes: Uint8Array, cursor: Cursor, end: number, record: 
   return length;
 }
 
-function readTimestamp(view: DataView, position: number): number | undefined {
-  const value = view.getBigInt64(position);
-  return value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : undefined;
+/** An int64 timestamp in 0..2^53-1, else undefined; no bigint on the way. */
+function readTimestamp(bytes: Uint8Array, position: number): number | undefined {
+  const high = readInt32(bytes, position);
+  // 2^53-1 is high 0x1fffff with any low half; a negative high is a negative value.
+  if (high < 0 || high > 0x1fffff) return undefined;
+  return readInt64(bytes, position);
 }
 
 function hex(value: number): string {
@@ -237,8 +241,7 @@ export function frameClientBatches(
   partitionLeaderEpoch: number,
   appended: (baseOffset: number, nextOffset: number, frameBytes: number, maxTimestampMs: number) => void,
 ): Uint8Array[] {
-  const headers = new Uint8Array(FRAME_HEADER_BYTES * batches.length);
-  const view = new DataView(headers.buffer);
+  // One header buffer per batch, not views into a shared one: a view of a fresh small array makes the engine move it out of its heap (a copy).
   const chunks: Uint8Array[] = [];
   let nextOffset = baseOffset;
   for (let index = 0; index < batches.length; index++) {
@@ -246,10 +249,10 @@ export function frameClientBatches(
     const stored = batch.bytes;
     setBaseOffset(stored, nextOffset);
     setPartitionLeaderEpoch(stored, partitionLeaderEpoch);
-    const at = index * FRAME_HEADER_BYTES;
-    view.setUint32(at, stored.length);
-    view.setUint32(at + 4, frameChecksum(stored));
-    chunks.push(headers.subarray(at, at + FRAME_HEADER_BYTES), stored);
+    const header = new Uint8Array(FRAME_HEADER_BYTES);
+    writeInt32(header, 0, stored.length);
+    writeInt32(header, 4, frameChecksum(stored));
+    chunks.push(header, stored);
     appended(nextOffset, nextOffset + batch.recordCount, FRAME_HEADER_BYTES + stored.length, batch.maxTimestampMs);
     nextOffset += batch.recordCount;
   }

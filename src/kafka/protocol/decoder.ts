@@ -105,11 +105,33 @@ function readString(reader: Reader, field: FieldPlan): string | null {
   const length = readLength(reader, field, "string");
   if (length === null) return null;
   const start = reader.take(length, "string");
+  if (length <= ASCII_FAST_PATH_BYTES_MAX) {
+    const ascii = readAscii(reader.bytes, start, start + length);
+    if (ascii !== undefined) return ascii;
+  }
   try {
     return utf8Decoder.decode(reader.bytes.subarray(start, start + length));
   } catch {
     throw malformed("string is not valid UTF-8", start);
   }
+}
+
+/** Strings up to this long (topic names, client ids) are tried as ASCII first; longer ones go to the TextDecoder at once. */
+const ASCII_FAST_PATH_BYTES_MAX = 64;
+
+/**
+ * bytes[start, end) as a string when every byte is ASCII (below 0x80, where
+ * UTF-8 is the code unit itself), else undefined: no subarray, no decoder
+ * call for the short names every request carries.
+ */
+function readAscii(bytes: Uint8Array, start: number, end: number): string | undefined {
+  let text = "";
+  for (let index = start; index < end; index++) {
+    const byte = bytes[index]!;
+    if (byte >= 0x80) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
 }
 
 function readBytes(reader: Reader, field: FieldPlan): Uint8Array | null {

@@ -119,8 +119,9 @@ function writeField(bytes: Uint8Array, position: number, field: FieldPlan, value
     case "string": {
       if (checkNull(field, value)) return writeLength(bytes, position, field, 2, -1);
       const text = value as string;
-      position = writeLength(bytes, position, field, 2, utf8Length(text));
-      return position + utf8Encoder.encodeInto(text, bytes.subarray(position)).written;
+      const length = utf8Length(text);
+      position = writeLength(bytes, position, field, 2, length);
+      return length === text.length ? writeAscii(bytes, position, text) : position + utf8Encoder.encodeInto(text, bytes.subarray(position)).written;
     }
     case "bytes":
     case "records": {
@@ -213,6 +214,16 @@ function bytesLength(value: unknown): number {
   let length = 0;
   for (const chunk of value as readonly Uint8Array[]) length += chunk.length;
   return length;
+}
+
+/**
+ * Writes a string whose UTF-8 is its UTF-16 units (all below 0x80), unit by
+ * unit: cheaper than a subarray and encodeInto for the short names (topics,
+ * client ids) every answer carries.
+ */
+function writeAscii(bytes: Uint8Array, position: number, text: string): number {
+  for (let index = 0; index < text.length; index++) bytes[position++] = text.charCodeAt(index);
+  return position;
 }
 
 /** UTF-8 length of a JS string without encoding it. */
