@@ -105,10 +105,10 @@ const K1_KCAT = { "linger.ms": "5", "batch.num.messages": "10000", "batch.size":
 const K2_KCAT = { "linger.ms": "0", "batch.num.messages": "1", "max.in.flight": "50", "queue.buffering.max.messages": "1000000" };
 
 /** The durable ceiling (bench/kafka-durable-ceiling.ts) with `topic` of 2 partitions, on a fresh directory; stopped by the returned function. */
-async function startCeiling(dir: string, topic: string, fsync: "always" | "never"): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startCeiling(dir: string, topic: string, fsync: "always" | "never", write: "held" | "at-once"): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const ceilingDir = path.join(dir, `ceiling-${port}`);
-  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "kafka-durable-ceiling.ts"), `--port=${port}`, `--dir=${ceilingDir}`, `--topic=${topic}:2`, `--fsync=${fsync}`], {
+  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "kafka-durable-ceiling.ts"), `--port=${port}`, `--dir=${ceilingDir}`, `--topic=${topic}:2`, `--fsync=${fsync}`, `--write=${write}`], {
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -126,8 +126,15 @@ async function startCeiling(dir: string, topic: string, fsync: "always" | "never
 }
 
 /** kcat's run against the durable ceiling, in msg/s. */
-async function ceilingRun(dir: string, topic: string, file: string, count: number, settings: Record<string, string>, fsync: "always" | "never" = "always"): Promise<number> {
-  const ceiling = await startCeiling(dir, topic, fsync);
+async function ceilingRun(
+  dir: string,
+  topic: string,
+  file: string,
+  count: number,
+  settings: Record<string, string>,
+  options: { fsync?: "always" | "never"; write?: "held" | "at-once" } = {},
+): Promise<number> {
+  const ceiling = await startCeiling(dir, topic, options.fsync ?? "always", options.write ?? "held");
   try {
     const flags = Object.entries(settings).flatMap(([name, value]) => ["-X", `${name}=${value}`]);
     const seconds = await timed([kcat!, "-P", "-b", `127.0.0.1:${ceiling.port}`, "-t", topic, "-X", "acks=1", ...flags, "-l", file]);
@@ -181,7 +188,7 @@ async function k1(options: Options, dir: string): Promise<void> {
       await createTopic(broker, `k1-pk-${round}`);
       const platformatic = await platformaticProduce(broker, `k1-pk-${round}`, options.count);
       const http = await httpP2(broker, `k1-http-${round}`, options.count);
-      const ceiling = await ceilingRun(dir, `k1-${round}`, file, options.count, K1_KCAT);
+      const ceiling = await ceilingRun(dir, `k1-${round}`, file, options.count, K1_KCAT, { write: "at-once" });
       console.log(
         `K1 round ${round}: kcat ${Math.round(options.count / seconds)} msg/s (${stored} stored; durable ceiling ${Math.round(ceiling)}) · @platformatic/kafka ${Math.round(platformatic)} msg/s · HTTP (gafka bench produce) ${Math.round(http)} msg/s`,
       );
@@ -214,7 +221,7 @@ async function k2(options: Options, dir: string): Promise<void> {
       await createTopic(broker, `k2-http-${round}`);
       const http = Bun.which("wrk") ? await httpP1(broker, `k2-http-${round}`) : "(wrk not installed)";
       const ceiling = await ceilingRun(dir, topic, file, count, K2_KCAT);
-      const unsynced = await ceilingRun(dir, topic, file, count, K2_KCAT, "never");
+      const unsynced = await ceilingRun(dir, topic, file, count, K2_KCAT, { fsync: "never" });
       console.log(
         `K2 round ${round}: kcat one record per request ${Math.round(count / seconds)} msg/s (durable ceiling ${Math.round(ceiling)}; the ceiling without fdatasync ${Math.round(unsynced)}) · HTTP (wrk, P1's script) ${http} req/s`,
       );
