@@ -135,13 +135,7 @@ export class Broker implements TopicConfigSource {
     return this.admin.create("client", name, partitionCount, undefined, checkTopicConfigs(configs));
   }
 
-  /**
-   * What createTopic() would refuse, refused the same way (the gate first,
-   * then the configs, the name, the count, a topic of that name, the
-   * partition cap), without creating anything: Kafka's CreateTopics with
-   * validateOnly. A topic that passes may still be refused by a create that
-   * follows, if another create takes the name or the room first.
-   */
+  /** createTopic()'s checks in its order, creating nothing (Kafka's validateOnly); a later create may still lose the name or the room to another. */
   checkTopicCreate(name: string, partitionCount: number, principal: Principal = ANONYMOUS, configs: unknown = {}): void {
     this.gate.admit(principal, "create_topic", { kind: "topic", name });
     checkTopicConfigs(configs);
@@ -265,10 +259,9 @@ export class Broker implements TopicConfigSource {
    * record stored and acknowledged, `{partition, error: {code, message,
    * retriable}}` for one that was not (see outcomesError()).
    * With acks=all it resolves once every in-sync replica holds the records
-   * durably; with acks=0 it resolves as soon as the request is checked and the
-   * appends are under way, every offset -1 (Kafka's "unknown"). Refused
-   * (not_leader) unless the gate admits it; the records acknowledged (all of
-   * them under acks=0) are reported to onProduced.
+   * durably; with acks=0 as soon as the request is checked and the appends are
+   * under way, every offset -1 (Kafka's "unknown"). Refused (not_leader) unless
+   * the gate admits it; what is acknowledged (all under acks=0) goes to onProduced.
    */
   produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}, principal: Principal = ANONYMOUS): Promise<ProduceResult[]> {
     return this.producer.produce(topicName, records, options, principal);
