@@ -89,3 +89,19 @@ test("a whole group life by hand on the leader, and NOT_COORDINATOR from a follo
   expect((await call(onFollower, FIND_COORDINATOR, 2, { key: "wire", keyType: 0 })).errorCode).toBe(KAFKA_ERRORS.coordinatorNotAvailable);
   onFollower.end();
 }, 30_000);
+
+test("a stop answers a JoinGroup held by a rebalance (NOT_COORDINATOR) instead of waiting out its rebalance timeout", async () => {
+  const leader = await startLeader();
+  const first = await connectRaw(leader.kafkaPort!);
+  const second = await connectRaw(leader.kafkaPort!);
+  // v1 carries the rebalance timeout: 5 minutes, Kafka's longest, far past this test's bound.
+  const slowJoin = (memberId: string) => ({ ...join(memberId), groupId: "held", rebalanceTimeoutMs: 300_000 });
+  const joined = await call(first, JOIN_GROUP, 1, slowJoin(""));
+  expect(joined.errorCode).toBe(0);
+  // A second member's join starts a rebalance the first member never rejoins: the answer is held.
+  const held = call(second, JOIN_GROUP, 1, slowJoin(""));
+  await Bun.sleep(200);
+  const stopped = leader.stop();
+  expect((await held).errorCode).toBe(KAFKA_ERRORS.notCoordinator);
+  expect(await stopped).toBe(0);
+});

@@ -14,6 +14,7 @@ import { ANONYMOUS, type Principal } from "../security/principal.ts";
 import type { ServedApi } from "./dispatcher.ts";
 import { KAFKA_ERRORS } from "./error-codes.ts";
 import { groupFailureCode } from "./group-failure.ts";
+import { untilAborted } from "./until-aborted.ts";
 import { JOIN_GROUP } from "./protocol/messages/join-group.ts";
 import type { MessageValue } from "./protocol/types.ts";
 
@@ -30,11 +31,11 @@ interface JoinGroupRequest {
 export function joinGroupApi(groups: ClassicCoordinator, logger: Logger, principal: Principal = ANONYMOUS): ServedApi {
   return {
     api: JOIN_GROUP,
-    handle: async (body, header) => {
+    handle: async (body, header, signal) => {
       const request = body as unknown as JoinGroupRequest;
       const version = header.requestApiVersion;
       try {
-        const answer = await groups.join(
+        const joining = groups.join(
           request.groupId,
           {
             memberId: request.memberId,
@@ -48,6 +49,7 @@ export function joinGroupApi(groups: ClassicCoordinator, logger: Logger, princip
           },
           principal,
         );
+        const answer = await untilAborted(joining, signal);
         return {
           throttleTimeMs: 0,
           errorCode: answer.error === null ? KAFKA_ERRORS.none : groupFailureCode(answer.error, logger, "JoinGroup"),

@@ -9,6 +9,7 @@ import { ANONYMOUS, type Principal } from "../security/principal.ts";
 import type { ServedApi } from "./dispatcher.ts";
 import { KAFKA_ERRORS } from "./error-codes.ts";
 import { groupFailureCode } from "./group-failure.ts";
+import { untilAborted } from "./until-aborted.ts";
 import { SYNC_GROUP } from "./protocol/messages/sync-group.ts";
 
 interface SyncGroupRequest {
@@ -21,11 +22,11 @@ interface SyncGroupRequest {
 export function syncGroupApi(groups: ClassicCoordinator, logger: Logger, principal: Principal = ANONYMOUS): ServedApi {
   return {
     api: SYNC_GROUP,
-    handle: async (body) => {
+    handle: async (body, _header, signal) => {
       const request = body as unknown as SyncGroupRequest;
       const assignments = new Map(request.assignments.map((entry) => [entry.memberId, entry.assignment]));
       try {
-        const answer = await groups.sync(request.groupId, request.memberId, request.generationId, assignments, principal);
+        const answer = await untilAborted(groups.sync(request.groupId, request.memberId, request.generationId, assignments, principal), signal);
         const errorCode = answer.error === null ? KAFKA_ERRORS.none : groupFailureCode(answer.error, logger, "SyncGroup");
         return { throttleTimeMs: 0, errorCode, assignment: answer.assignment };
       } catch (error) {
