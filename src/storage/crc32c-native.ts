@@ -102,7 +102,21 @@ export function loadNativeCrc32c(): { crc: RangeCrc } | { unavailable: string } 
   }
 }
 
+/** Loaded on first use: the native function, null where it could not be had (and why), undefined before. */
 let native: RangeCrc | null | undefined;
+let unavailableReason = "";
+
+function load(): void {
+  const loaded = loadNativeCrc32c();
+  native = "crc" in loaded ? loaded.crc : null;
+  if ("unavailable" in loaded) unavailableReason = loaded.unavailable;
+}
+
+/** Which CRC-32C crc32cFast uses (loading it now if not yet): undefined for the native one, else why not (for the broker's log). */
+export function nativeCrc32cUnavailable(): string | undefined {
+  if (native === undefined) load();
+  return native === null ? unavailableReason : undefined;
+}
 
 /**
  * CRC-32C of bytes[start, end), as protocol/crc32c.ts's `crc32c`: in
@@ -111,13 +125,11 @@ let native: RangeCrc | null | undefined;
  */
 export function crc32cFast(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (end - start < NATIVE_CRC32C_BYTES_MIN || native === null) return crc32c(bytes, start, end);
-  if (native === undefined) {
-    const loaded = loadNativeCrc32c();
-    native = "crc" in loaded ? loaded.crc : null;
-    if (native === null) return crc32c(bytes, start, end);
-  }
+  if (native === undefined) load();
+  const loaded = native;
+  if (loaded === null || loaded === undefined) return crc32c(bytes, start, end);
   if (start < 0 || end > bytes.length || start > end) {
     throw new RangeError(`crc32c range [${start}, ${end}) is outside 0..${bytes.length}`);
   }
-  return native(bytes, start, end);
+  return loaded(bytes, start, end);
 }
