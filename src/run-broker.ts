@@ -26,6 +26,7 @@ import { limits } from "./core/limits.ts";
 import type { BrokerConfig } from "./broker/config.ts";
 import { type DataDirLock, type DataDirLocker, lockDataDir } from "./broker/data-dir-lock.ts";
 import { LogCleaner } from "./broker/log-cleaner.ts";
+import { nativeCrc32cUnavailable } from "./storage/crc32c-native.ts";
 
 export interface RunBrokerConfig extends BrokerConfig {
   /** Interface the HTTP API listens on. */
@@ -270,6 +271,10 @@ async function serve(config: RunBrokerConfig): Promise<RunningBroker> {
     config.logger.info("replication is closed: under --auth required only brokers proving the cluster secret may replicate, and none is set (--cluster-secret-file)");
   }
   config.logger.info(`broker ${config.brokerId} serving ${server.url} (data in ${config.dataDir})`);
+  // Loaded now rather than at the first large produce, so the log says which one checks batches.
+  const crc32cUnavailable = nativeCrc32cUnavailable();
+  if (crc32cUnavailable === undefined) config.logger.debug("CRC-32C of produced batches: the processor's crc32 instruction");
+  else config.logger.info(`CRC-32C of produced batches in JavaScript (slower): ${crc32cUnavailable}`);
   let stopping: Promise<void> | undefined;
   const stopOnce = async () => {
     // Stop accepting first; the broker then wakes long polls so the server's

@@ -21,6 +21,7 @@ import { NO_ANSWER } from "./listener.ts";
 export { NO_ANSWER };
 
 const NEVER_ABORTED = new AbortController().signal;
+const NOT_REUSED = () => {};
 
 /**
  * What a served API answers to have the connection closed instead of
@@ -34,8 +35,14 @@ type Answer = MessageValue | typeof NO_ANSWER | typeof CLOSE_CONNECTION;
 /** One served API: its description and what answers a decoded request. */
 export interface ServedApi {
   readonly api: ApiDescription;
-  /** `signal` aborts when the connection closes or the listener stops: a long poll answers then. */
-  handle(body: Record<string, unknown>, header: RequestHeader, signal: AbortSignal): Answer | Promise<Answer>;
+  /**
+   * `signal` aborts when the connection closes or the listener stops: a long
+   * poll answers then. `release`: called once nothing refers to the
+   * request's bytes any more (the body's byte fields are views of them), so
+   * the listener may reuse its memory (RequestHandler); a handler that keeps
+   * such views, or is not sure, never calls it.
+   */
+  handle(body: Record<string, unknown>, header: RequestHeader, signal: AbortSignal, release?: () => void): Answer | Promise<Answer>;
   /**
    * Older versions advertised and read, but only to be refused with an
    * error answer (Produce 0–2, which Kafka 4 advertises for librdkafka's
@@ -65,12 +72,12 @@ export class KafkaDispatcher {
   }
 
   /** The answer to one request (size prefix included), NO_ANSWER, or undefined to close the connection; counted and timed when metrics were given. */
-  async handle(request: Uint8Array, signal: AbortSignal = NEVER_ABORTED): Promise<Uint8Array | typeof NO_ANSWER | undefined> {
-    if (this.unserved === undefined) return (await this.answer(request, signal)).answer;
+  async handle(request: Uint8Array, signal: AbortSignal = NEVER_ABORTED, release: () => void = NOT_REUSED): Promise<Uint8Array | typeof NO_ANSWER | undefined> {
+    if (this.unserved === undefined) return (await this.answer(request, signal, release)).answer;
     const startedMs = this.unserved.started();
     let outcome: Outcome = CLOSED;
     try {
-      outcome = await this.answer(request, signal);
+      outcome = await this.answer(request, signal, release);
     } catch (error) {
       // A handler's bug: counted under its API, and the listener closes the connection.
       outcome = { answer: undefined, apiKey: peekRequestHeader(request).apiKey, errorCode: "closed" };
@@ -82,7 +89,7 @@ export class KafkaDispatcher {
     return outcome.answer;
   }
 
-  private async answer(request: Uint8Array, signal: AbortSignal): Promise<Outcome> {
+  private async answer(request: Uint8Array, signal: AbortSignal, release: () => void): Promise<Outcome> {
     let peeked: ReturnType<typeof peekRequestHeader>;
     try {
       peeked = peekRequestHeader(request);
@@ -113,7 +120,7 @@ export class KafkaDispatcher {
       this.logger.debug(`kafka ${served.api.name} v${apiVersion} is malformed (${error instanceof Error ? error.message : String(error)}); closing`);
       return { answer: undefined, apiKey, errorCode: "closed" };
     }
-    const body = await served.handle(decoded.body, decoded.header, signal);
+    const body = await served.handle(decoded.body, decoded.header, signal, release);
     if (body === NO_ANSWER) return { answer: NO_ANSWER, apiKey, errorCode: KAFKA_ERRORS.none };
     if (body === CLOSE_CONNECTION) {
       this.logger.debug(`kafka ${served.api.name} v${apiVersion} ends its connection`);

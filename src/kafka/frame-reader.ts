@@ -1,4 +1,5 @@
 import { readInt32 } from "../protocol/big-endian.ts";
+import type { RequestBufferPool } from "./request-buffer-pool.ts";
 
 /**
  * Small requests are carved out of shared slabs of this many bytes rather
@@ -17,7 +18,8 @@ export const SLAB_FRAME_BYTES_MAX = 8 * 1024;
  * Splits a Kafka connection's byte stream into requests: each is an int32
  * size then that many bytes. TCP hands over chunks that may hold part of a
  * request, or several; a request's bytes are copied once, into memory of its
- * size taken when its size prefix is read.
+ * size taken when its size prefix is read: a slab's, a pooled buffer (large
+ * requests, when a pool is given), or a buffer of its own.
  */
 export class FrameReader {
   private readonly sizePrefix = new Uint8Array(4);
@@ -27,8 +29,15 @@ export class FrameReader {
   private slab: ArrayBuffer | undefined;
   private slabUsed = 0;
 
-  /** `frameBytesMax`: a size prefix above it (or below 0) makes the stream unreadable. */
-  constructor(private readonly frameBytesMax: number) {}
+  /**
+   * `frameBytesMax`: a size prefix above it (or below 0) makes the stream
+   * unreadable. `pool`: where large requests' memory comes from (see
+   * RequestBufferPool for when it may go back).
+   */
+  constructor(
+    private readonly frameBytesMax: number,
+    private readonly pool?: RequestBufferPool,
+  ) {}
 
   /**
    * Takes a chunk and returns every request it completes, without their size
@@ -64,8 +73,9 @@ export class FrameReader {
     return frames;
   }
 
-  /** Fresh memory for a request of `size` bytes: the next unused part of the slab, or a buffer of its own. */
+  /** Memory no one else uses for a request of `size` bytes: the next unused part of the slab, a pooled buffer, or a buffer of its own. */
   private allocate(size: number): Uint8Array {
+    if (this.pool?.pools(size)) return this.pool.take(size);
     if (size > SLAB_FRAME_BYTES_MAX) return new Uint8Array(new ArrayBuffer(size));
     if (this.slab === undefined || this.slabUsed + size > FRAME_SLAB_BYTES) {
       this.slab = new ArrayBuffer(FRAME_SLAB_BYTES);

@@ -19,6 +19,7 @@ import { limits } from "../core/limits.ts";
 import { listenOrExplain } from "../core/listen-or-explain.ts";
 import type { Logger } from "../core/logger.ts";
 import { FrameReader } from "./frame-reader.ts";
+import { RequestBufferPool } from "./request-buffer-pool.ts";
 
 /**
  * What a handler returns for a request that gets no answer at all: a
@@ -32,8 +33,14 @@ export const NO_ANSWER = Symbol("no answer");
  * prefix included; NO_ANSWER writes nothing; undefined closes the connection.
  * `signal` aborts when the connection closes or the listener stops: a long
  * poll then answers with what it has rather than hold the stop up.
+ * `release`: the handler calls it once nothing refers to any byte of
+ * `request` any more, nor will (its domain work has settled: a produce's
+ * batches are written); the listener may then reuse the request's memory for
+ * a later request, once the handler's answer is also given. Not calling it
+ * is always safe (the memory is left to the garbage collector): a handler
+ * that is not sure, or keeps views of the request, never calls it.
  */
-export type RequestHandler = (request: Uint8Array, signal: AbortSignal) => Promise<Uint8Array | typeof NO_ANSWER | undefined>;
+export type RequestHandler = (request: Uint8Array, signal: AbortSignal, release: () => void) => Promise<Uint8Array | typeof NO_ANSWER | undefined>;
 
 export interface KafkaListenerOptions {
   host: string;
@@ -47,6 +54,8 @@ export interface KafkaListenerOptions {
   idleMs?: number;
   /** limits.kafkaPipelinedRequestBytesMax when absent. */
   pipelinedRequestBytesMax?: number;
+  /** Where large requests' memory comes from and goes back to; one of limits.kafkaRequestBufferPoolBytesMax when absent. */
+  requestBufferPool?: RequestBufferPool;
   /** Told of the bytes read from and written to every connection (the door's metrics). */
   traffic?: { received(bytes: number): void; sent(bytes: number): void };
 }
@@ -86,12 +95,14 @@ export class KafkaListener {
   private readonly requestBytesMax: number;
   private readonly idleMs: number;
   private readonly pipelinedBytesMax: number;
+  private readonly pool: RequestBufferPool;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: KafkaListenerOptions) {
     this.requestBytesMax = options.requestBytesMax ?? limits.kafkaRequestBytesMax;
     this.idleMs = options.idleMs ?? limits.kafkaConnectionIdleMsDefault;
     this.pipelinedBytesMax = options.pipelinedRequestBytesMax ?? limits.kafkaPipelinedRequestBytesMax;
+    this.pool = options.requestBufferPool ?? new RequestBufferPool(limits.kafkaRequestBufferPoolBytesMax);
     this.server = listenOrExplain(options.host, options.port, () => Bun.listen<Connection>({
       hostname: options.host,
       port: options.port,
@@ -143,7 +154,7 @@ export class KafkaListener {
       return;
     }
     socket.data = {
-      reader: new FrameReader(this.requestBytesMax),
+      reader: new FrameReader(this.requestBytesMax, this.pool),
       queue: [],
       unansweredBytes: 0,
       inFlight: [],
@@ -200,13 +211,17 @@ export class KafkaListener {
         slot.response = response;
         this.writeAnswered(socket);
       };
+      const reuse = this.reuseOnceDone(request);
       let handling: Promise<Uint8Array | typeof NO_ANSWER | undefined>;
       try {
-        handling = this.options.handler(request, connection.aborter.signal);
+        handling = this.options.handler(request, connection.aborter.signal, reuse.released);
       } catch (error) {
         handling = Promise.reject(error);
       }
-      handling.then(answered, (error: unknown) => {
+      handling.then((response) => {
+        answered(response);
+        reuse.answered();
+      }, (error: unknown) => {
         // The handler answers every error it knows with a Kafka error code; anything else is a bug, and ends this connection only.
         this.options.logger.error(`kafka request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         answered(undefined);
@@ -221,6 +236,33 @@ export class KafkaListener {
       socket.resume();
       connection.paused = false;
     }
+  }
+
+  /**
+   * A pooled request's memory goes back to the pool once its handler has
+   * both released it and given its answer, in either order; a handler that
+   * failed, or never released it, leaves it to the garbage collector.
+   */
+  private reuseOnceDone(request: Uint8Array): { released: () => void; answered: () => void } {
+    if (!this.pool.pools(request.length)) return NOTHING_TO_REUSE;
+    let released = false;
+    let answered = false;
+    let given = false;
+    const giveIfDone = () => {
+      if (!released || !answered || given) return;
+      given = true;
+      this.pool.give(request);
+    };
+    return {
+      released: () => {
+        released = true;
+        giveIfDone();
+      },
+      answered: () => {
+        answered = true;
+        giveIfDone();
+      },
+    };
   }
 
   /** Writes the answers now ready at the head of the line, in request order; the only place answers are written. */
@@ -335,6 +377,8 @@ export class KafkaListener {
     onIdle?.();
   }
 }
+
+const NOTHING_TO_REUSE = { released: () => {}, answered: () => {} };
 
 /** Small answers are joined into one write, up to this many bytes; a larger one (a fetch's batches) is written as it is, never copied. */
 const JOINED_WRITE_BYTES_MAX = 64 * 1024;

@@ -41,7 +41,7 @@ const NO_RECORDS = new Uint8Array(0);
 export function produceApi(broker: Broker, logger: Logger, principal: Principal = ANONYMOUS): ServedApi {
   return {
     api: PRODUCE,
-    handle: (body) => produce(broker, logger, principal, body as unknown as ProduceRequest),
+    handle: (body, _header, _signal, release) => produce(broker, logger, principal, body as unknown as ProduceRequest, release),
     removedVersions: { api: PRODUCE_REMOVED_VERSIONS, handle: (body) => refuseEveryPartition(body as unknown as ProduceRequest) },
   };
 }
@@ -51,7 +51,21 @@ function acksOf(acks: number): Acks | undefined {
   return acks === 0 ? 0 : acks === 1 ? 1 : acks === -1 ? "all" : undefined;
 }
 
-function produce(broker: Broker, logger: Logger, principal: Principal, request: ProduceRequest): MessageValue | Promise<MessageValue | typeof NO_ANSWER | typeof CLOSE_CONNECTION> {
+/**
+ * `release` (the listener's, see RequestHandler) is called only when every
+ * partition's append succeeded under acks 1 or all: the batches, views of
+ * the request, have been written to the log (and are read back from it,
+ * never from the request, by fetches and followers). An acks=0 append is
+ * still under way when its answer is due, and a refused one may have
+ * stopped anywhere: their requests' memory is never reused.
+ */
+function produce(
+  broker: Broker,
+  logger: Logger,
+  principal: Principal,
+  request: ProduceRequest,
+  release: (() => void) | undefined,
+): MessageValue | Promise<MessageValue | typeof NO_ANSWER | typeof CLOSE_CONNECTION> {
   const acks = acksOf(request.acks);
   if (acks === undefined) {
     return answerOf(request, () => failed(KAFKA_ERRORS.invalidRequiredAcks, `acks must be 0, 1 or -1, not ${request.acks}`));
@@ -63,10 +77,13 @@ function produce(broker: Broker, logger: Logger, principal: Principal, request: 
   const answered = Promise.all(appends.map((partitions) => Promise.all(partitions)));
   // Under acks=0 each append settles once checked and under way, before its fsync.
   if (acks === 0) return answered.then((answers) => (answers.flat().some((answer) => answer.errorCode !== KAFKA_ERRORS.none) ? CLOSE_CONNECTION : NO_ANSWER));
-  return answered.then((answers) => ({
-    responses: request.topicData.map((topic, t) => ({ name: topic.name, partitionResponses: answers[t] })),
-    throttleTimeMs: 0,
-  }));
+  return answered.then((answers) => {
+    if (release !== undefined && answers.every((partitions) => partitions.every((answer) => answer.errorCode === KAFKA_ERRORS.none))) release();
+    return {
+      responses: request.topicData.map((topic, t) => ({ name: topic.name, partitionResponses: answers[t] })),
+      throttleTimeMs: 0,
+    };
+  });
 }
 
 /** One partition's append and its answer; never rejects. */

@@ -103,7 +103,7 @@ export function startKafkaListener(options: KafkaDoorOptions): KafkaDoor {
   const listener = new KafkaListener({
     host: options.host,
     port: options.port,
-    handler: (request, signal) => dispatcher.handle(request, signal),
+    handler: (request, signal, release) => dispatcher.handle(request, signal, release),
     logger: options.logger,
     idleMs: options.idleMs,
     traffic: options.metrics,

@@ -11,7 +11,7 @@
 import { GafkaError, invalidRequest } from "../core/errors.ts";
 import { limits } from "../core/limits.ts";
 import { readBigInt64, readInt16, readInt32, readInt64, writeInt32 } from "../protocol/big-endian.ts";
-import { crc32c } from "../protocol/crc32c.ts";
+import { crc32cFast } from "./crc32c-native.ts";
 import { BATCH_HEADER_BYTES, BATCH_OVERHEAD_BYTES, setBaseOffset, setPartitionLeaderEpoch } from "../protocol/record-batch.ts";
 import { FRAME_HEADER_BYTES, frameChecksum } from "./frame.ts";
 import { type Cursor, readVarint, readVarlong } from "../protocol/varint.ts";
@@ -74,7 +74,7 @@ export function checkClientBatches(body: Uint8Array, bounds: BatchCheckLimits): 
     const magic = (body[position + 16]! << 24) >> 24;
     if (magic !== MAGIC) throw fault(`has magic ${magic}; gafka takes RecordBatch v2 (magic 2) only`);
     const storedCrc = readInt32(body, position + 17) >>> 0;
-    const computedCrc = crc32c(body, position + CRC_COVERED_FROM, position + size);
+    const computedCrc = crc32cFast(body, position + CRC_COVERED_FROM, position + size);
     if (storedCrc !== computedCrc) {
       throw fault(`fails its CRC-32C: it says ${hex(storedCrc)}, its bytes give ${hex(computedCrc)}`);
     }
