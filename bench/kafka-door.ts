@@ -20,13 +20,13 @@
  *   record's arrival in the consumer, per record (the send time travels in the value), and from
  *   the send call to its acknowledgement; HTTP: P3's `gafka bench e2e` in Kafka's commit model;
  *   and P3's durable ceiling without commits (bench/durable-ceiling.ts: the same pipeline over
- *   HTTP with no gafka code). The consumer runs in a process of its own (--k4-processes=2, the
- *   default): the producer alone takes about half a core at 5,000 sends/s, and sharing one event
- *   loop with the consumer put the client's own queueing into the broker's figures. The two
- *   processes read the same clock (performance.timeOrigin + performance.now()).
- *   --k4-processes=1 measures as before, both in this process.
+ *   HTTP with no gafka code). Producer and consumer share this process (--k4-processes=1, the
+ *   default); --k4-processes=2 runs the consumer in a process of its own (the two read the same
+ *   clock, performance.timeOrigin + performance.now()). On this two-core machine the second
+ *   process measured worse in three pairs of four (bench/RESULTS.md, "Kafka door: K4 latency"): a third
+ *   busy process competes with the broker for the cores.
  *
- *   bun bench/kafka-door.ts [--only=k1,k2,k3,k4] [--rounds=3] [--count=1000000] [--rate=5000] [--seconds=10] [--k4-processes=2]
+ *   bun bench/kafka-door.ts [--only=k1,k2,k3,k4] [--rounds=3] [--count=1000000] [--rate=5000] [--seconds=10] [--k4-processes=1]
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -44,7 +44,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { only: new Set(["k1", "k2", "k3", "k4"]), rounds: 3, count: 1_000_000, rate: 5000, seconds: 10, k4Processes: 2 };
+  const options: Options = { only: new Set(["k1", "k2", "k3", "k4"]), rounds: 3, count: 1_000_000, rate: 5000, seconds: 10, k4Processes: 1 };
   for (const arg of argv) {
     const [name, value = ""] = arg.replace(/^--/, "").split("=") as [string, string | undefined];
     const number = Number(value);
