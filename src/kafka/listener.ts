@@ -67,9 +67,9 @@ interface Connection {
   unansweredBytes: number;
   /** Requests started, oldest first; an answer is written only once every one before it has been. */
   readonly inFlight: InFlight[];
-  /** Answers not yet taken by the socket (it was full, or the turn's answers are being gathered). */
+  /** Answers not yet taken by the socket (it was full, or the answers ready together are being gathered). */
   readonly unsent: Uint8Array[];
-  /** A flush is due at the end of this turn of the event loop. */
+  /** A flush is queued behind the microtasks now running (the answers becoming ready with this one). */
   flushScheduled: boolean;
   closed: boolean;
   paused: boolean;
