@@ -17,11 +17,16 @@
  *   join included; HTTP: P4's `gafka bench consume`.
  * - K4, end to end at --rate msg/s for --seconds: @platformatic/kafka, one record per `send`
  *   (acks=1, up to 64 sends in flight) and a group consumer; latency from the send call to the
- *   record's arrival in the consumer, per record (the send time travels in the value); HTTP:
- *   P3's `gafka bench e2e` in Kafka's commit model; and P3's durable ceiling without commits
- *   (bench/durable-ceiling.ts: the same pipeline over HTTP with no gafka code).
+ *   record's arrival in the consumer, per record (the send time travels in the value), and from
+ *   the send call to its acknowledgement; HTTP: P3's `gafka bench e2e` in Kafka's commit model;
+ *   and P3's durable ceiling without commits (bench/durable-ceiling.ts: the same pipeline over
+ *   HTTP with no gafka code). Producer and consumer share this process (--k4-processes=1, the
+ *   default); --k4-processes=2 runs the consumer in a process of its own (the two read the same
+ *   clock, performance.timeOrigin + performance.now()). On this two-core machine the second
+ *   process measured worse in three pairs of four (bench/RESULTS.md, "Kafka door: K4 latency"): a third
+ *   busy process competes with the broker for the cores.
  *
- *   bun bench/kafka-door.ts [--only=k1,k2,k3,k4] [--rounds=3] [--count=1000000] [--rate=5000] [--seconds=10]
+ *   bun bench/kafka-door.ts [--only=k1,k2,k3,k4] [--rounds=3] [--count=1000000] [--rate=5000] [--seconds=10] [--k4-processes=1]
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -35,10 +40,11 @@ interface Options {
   count: number;
   rate: number;
   seconds: number;
+  k4Processes: 1 | 2;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { only: new Set(["k1", "k2", "k3", "k4"]), rounds: 3, count: 1_000_000, rate: 5000, seconds: 10 };
+  const options: Options = { only: new Set(["k1", "k2", "k3", "k4"]), rounds: 3, count: 1_000_000, rate: 5000, seconds: 10, k4Processes: 1 };
   for (const arg of argv) {
     const [name, value = ""] = arg.replace(/^--/, "").split("=") as [string, string | undefined];
     const number = Number(value);
@@ -47,6 +53,7 @@ function parseOptions(argv: string[]): Options {
     else if (name === "count" && number > 0) options.count = number;
     else if (name === "rate" && number > 0) options.rate = number;
     else if (name === "seconds" && number > 0) options.seconds = number;
+    else if (name === "k4-processes" && (number === 1 || number === 2)) options.k4Processes = number;
     else throw new Error(`unknown or bad option ${arg} (see the comment at the top of bench/kafka-door.ts)`);
   }
   return options;
@@ -252,42 +259,118 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
-/** @platformatic/kafka end to end at `rate` msg/s: p50/p99 from send to arrival, after a 1 s warm-up. */
-async function platformaticEndToEnd(broker: BrokerProcess, topic: string, rate: number, seconds: number): Promise<{ p50: number; p99: number; received: number }> {
-  const bootstrapBrokers = [`127.0.0.1:${broker.kafkaPort}`];
-  // Up to 64 sends in flight on the connection (the client's default is 5), so each send goes out at once instead of queueing behind five fsynced answers.
-  const producer = new Producer({ clientId: "k4-producer", bootstrapBrokers, acks: 1, maxInflights: 64 });
-  const consumer = new Consumer({ clientId: "k4-consumer", groupId: `${topic}-group`, bootstrapBrokers, maxWaitTime: 500, minBytes: 1 });
+/** The clock both K4 processes read: milliseconds, the same origin in every process of this machine. */
+const sharedNowMs = () => performance.timeOrigin + performance.now();
+
+interface ConsumerOptions {
+  bootstrapBrokers: string[];
+  topic: string;
+}
+
+/** A group consumer of `topic` from its end, recording each record's latency; `ready` once it has joined. */
+async function latencyConsumer(options: ConsumerOptions): Promise<{ latencies: number[]; close: () => Promise<void> }> {
+  const consumer = new Consumer({ clientId: "k4-consumer", groupId: `${options.topic}-group`, bootstrapBrokers: options.bootstrapBrokers, maxWaitTime: 500, minBytes: 1 });
   const latencies: number[] = [];
-  const warmUpEndsAt = performance.now() + 1000;
-  const stream = await consumer.consume({ topics: [topic], mode: "latest", autocommit: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  const stream = await consumer.consume({ topics: [options.topic], mode: "latest", autocommit: 1000, sessionTimeout: 10_000, heartbeatInterval: 1000 });
   stream.on("data", (message: { value: Buffer }) => {
     const sentAt = message.value.readDoubleLE(0);
-    if (sentAt >= warmUpEndsAt) latencies.push(performance.now() - sentAt);
+    // The warm-up's records carry their send time negated: not counted.
+    if (sentAt > 0) latencies.push(sharedNowMs() - sentAt);
   });
+  return {
+    latencies,
+    close: async () => {
+      await stream.close();
+      await consumer.close();
+    },
+  };
+}
+
+const CONSUMER_ROLE = "--k4-consumer=";
+
+/** The consumer's process (--k4-processes=2): prints "ready" once joined, then its latencies as JSON once `expected` arrived or the time is up. */
+async function consumerProcess(encoded: string): Promise<void> {
+  const { expected, waitMs, ...options } = JSON.parse(encoded) as ConsumerOptions & { expected: number; waitMs: number };
+  const consumer = await latencyConsumer(options);
+  console.log("ready");
+  const deadline = performance.now() + waitMs;
+  while (consumer.latencies.length < expected * 0.99 && performance.now() < deadline) await Bun.sleep(50);
+  await consumer.close();
+  console.log(JSON.stringify(consumer.latencies));
+}
+
+/** Where the latencies come from: this process, or a child that hands them over when it ends. */
+async function startConsumer(options: ConsumerOptions, processes: 1 | 2, expected: number, waitMs: number): Promise<() => Promise<number[]>> {
+  if (processes === 1) {
+    const consumer = await latencyConsumer(options);
+    return async () => {
+      const deadline = performance.now() + 10_000;
+      while (consumer.latencies.length < expected * 0.99 && performance.now() < deadline) await Bun.sleep(50);
+      await consumer.close();
+      return consumer.latencies;
+    };
+  }
+  const child = Bun.spawn([process.execPath, import.meta.path, `${CONSUMER_ROLE}${JSON.stringify({ ...options, expected, waitMs })}`], { stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the K4 consumer process ended before joining its group");
+    text += decoder.decode(value, { stream: true });
+  }
+  return async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    await child.exited;
+    return JSON.parse(text.trim().split("\n").at(-1)!) as number[];
+  };
+}
+
+interface EndToEnd {
+  p50: number;
+  p99: number;
+  received: number;
+  ackP50: number;
+  ackP99: number;
+}
+
+/** @platformatic/kafka end to end at `rate` msg/s: p50/p99 from send to arrival and from send to acknowledgement, after a warm-up of `rate` records. */
+async function platformaticEndToEnd(broker: BrokerProcess, topic: string, rate: number, seconds: number, processes: 1 | 2): Promise<EndToEnd> {
+  const bootstrapBrokers = [`127.0.0.1:${broker.kafkaPort}`];
+  const total = Math.round(rate * (seconds + 1));
+  const expected = total - Math.round(rate);
+  const latencies = await startConsumer({ bootstrapBrokers, topic }, processes, expected, (seconds + 12) * 1000);
+  // Up to 64 sends in flight on the connection (the client's default is 5), so each send goes out at once instead of queueing behind five fsynced answers.
+  const producer = new Producer({ clientId: "k4-producer", bootstrapBrokers, acks: 1, maxInflights: 64 });
+  const acknowledged: number[] = [];
   await Bun.sleep(1000);
   const value = Buffer.alloc(RECORD_BYTES, "v");
   const intervalMs = 1000 / rate;
   const started = performance.now();
-  const total = Math.round(rate * (seconds + 1));
   const sends: Promise<unknown>[] = [];
   for (let index = 0; index < total; index++) {
     const due = started + index * intervalMs;
     const wait = due - performance.now();
     if (wait > 1) await Bun.sleep(wait);
     const record = Buffer.from(value);
-    record.writeDoubleLE(performance.now(), 0);
-    sends.push(producer.send({ messages: [{ topic, partition: index % 2, value: record }] }));
+    const sentAt = sharedNowMs();
+    // The first second is a warm-up, counted neither here nor by the consumer.
+    const counted = index >= rate;
+    record.writeDoubleLE(counted ? sentAt : -sentAt, 0);
+    sends.push(producer.send({ messages: [{ topic, partition: index % 2, value: record }] }).then(() => {
+      if (counted) acknowledged.push(sharedNowMs() - sentAt);
+    }));
   }
   await Promise.all(sends);
-  const expected = total - Math.round(rate);
-  const deadline = performance.now() + 10_000;
-  while (latencies.length < expected * 0.99 && performance.now() < deadline) await Bun.sleep(50);
-  await stream.close();
-  await consumer.close();
+  const received = await latencies();
   await producer.close();
-  const sorted = Float64Array.from(latencies).sort();
-  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), received: latencies.length };
+  const sorted = Float64Array.from(received).sort();
+  const acks = Float64Array.from(acknowledged).sort();
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), received: received.length, ackP50: percentile(acks, 0.5), ackP99: percentile(acks, 0.99) };
 }
 
 async function k4(options: Options): Promise<void> {
@@ -296,7 +379,7 @@ async function k4(options: Options): Promise<void> {
     for (let round = 1; round <= options.rounds; round++) {
       const topic = `k4-${round}`;
       await createTopic(broker, topic);
-      const kafka = await platformaticEndToEnd(broker, topic, options.rate, options.seconds);
+      const kafka = await platformaticEndToEnd(broker, topic, options.rate, options.seconds, options.k4Processes);
       const run = await runCli(
         ["bench", "e2e", "--broker", broker.hostPort, "--topic", `k4-http-${round}`, "--partitions", "2", "--rate", String(options.rate), "--duration", `${options.seconds + 1}s`, "--warm-up", "1s", "--commit-interval", "1s", "--quiet"],
         { timeoutMs: 600_000 },
@@ -304,13 +387,18 @@ async function k4(options: Options): Promise<void> {
       const http = run.stdout.split("\n").find((line) => /latency/.test(line))?.trim() ?? `failed: ${run.stderr.slice(-300)}`;
       const ceiling = Bun.spawnSync([process.execPath, path.join(import.meta.dir, "durable-ceiling.ts"), `--rate=${options.rate}`, `--seconds=${options.seconds}`, "--commit=no"]);
       const ceilingLine = new TextDecoder().decode(ceiling.stdout).trim().split("\n").at(-1)?.replace(/; send→ack.*/, "");
-      console.log(`K4 round ${round}: @platformatic/kafka p50 ${kafka.p50.toFixed(2)} ms, p99 ${kafka.p99.toFixed(2)} ms (${kafka.received} records) · HTTP (gafka bench e2e, Kafka's commit model) ${http} · ${ceilingLine}`);
+      console.log(`K4 round ${round}: @platformatic/kafka (${options.k4Processes === 2 ? "consumer in its own process" : "one process"}) p50 ${kafka.p50.toFixed(2)} ms, p99 ${kafka.p99.toFixed(2)} ms (${kafka.received} records; send→ack p50 ${kafka.ackP50.toFixed(2)} ms, p99 ${kafka.ackP99.toFixed(2)} ms) · HTTP (gafka bench e2e, Kafka's commit model) ${http} · ${ceilingLine}`);
     }
   } finally {
     await broker.cleanup();
   }
 }
 
+const consumerRole = process.argv.find((arg) => arg.startsWith(CONSUMER_ROLE));
+if (consumerRole !== undefined) {
+  await consumerProcess(consumerRole.slice(CONSUMER_ROLE.length));
+  process.exit(0);
+}
 const options = parseOptions(process.argv.slice(2));
 if (kcat === null && (options.only.has("k1") || options.only.has("k2") || options.only.has("k3"))) throw new Error("kcat is not installed (Debian: apt-get install kcat)");
 const dir = await mkdtemp(path.join(tmpdir(), "gafka-kafka-door-"));

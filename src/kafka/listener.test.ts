@@ -69,6 +69,26 @@ test("pipelined requests are answered in request order, whichever finishes first
   socket.end();
 });
 
+test("an answer is written before the event loop's next task; answers ready together share one write", async () => {
+  const events: string[] = [];
+  let writes = 0;
+  // Each request settles in the same run of microtasks as the others; the handler queues a task (setImmediate) just before answering.
+  const listener = listen(
+    async (request) => {
+      setImmediate(() => events.push(`next task after ${request[0]}`));
+      return framed(request);
+    },
+    { traffic: { received: () => {}, sent: () => events.push(`written (write ${++writes})`) } },
+  );
+  const socket = await connectRaw(listener.port);
+  socket.write(new Uint8Array([1, 2, 3].flatMap((index) => [...framed(new Uint8Array([index]))])));
+  const answers = await socket.answers(3);
+  expect(answers.map((answer) => answer[0])).toEqual([1, 2, 3]);
+  await Bun.sleep(10);
+  expect(events).toEqual(["written (write 1)", "next task after 1", "next task after 2", "next task after 3"]);
+  socket.end();
+});
+
 test("a request over the size limit closes the connection; the listener serves the next one", async () => {
   const listener = listen(echoAfterDelay, { requestBytesMax: 16 });
   const socket = await connectRaw(listener.port);
