@@ -6,10 +6,7 @@ import { fdatasync, writeSync, writevSync } from "node:fs";
  * runs at a time; the appends that arrive while it runs are held and go to
  * the file in one gathered write just before the next, which they share
  * (group commit). Each append resolves when an fdatasync that began after
- * its write ends. With `writeAtOnce` an append is written as it comes
- * instead, while an fdatasync runs, and only the fdatasync waits: the better
- * choice for large appends (a batched Kafka produce), whose writes then
- * overlap the fdatasync instead of queueing behind it.
+ * its write ends.
  */
 export class GroupCommitFile {
   private position = 0;
@@ -21,7 +18,6 @@ export class GroupCommitFile {
     readonly fd: number,
     /** false: write at once and resolve (no fdatasync), to see the fsync's share. */
     private readonly sync = true,
-    private readonly writeAtOnce = false,
   ) {}
 
   append(bytes: Uint8Array): Promise<void> {
@@ -29,8 +25,7 @@ export class GroupCommitFile {
       this.write([bytes]);
       return Promise.resolve();
     }
-    if (this.writeAtOnce) this.write([bytes]);
-    else this.held.push(bytes);
+    this.held.push(bytes);
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       if (!this.syncing) this.commit();
@@ -46,7 +41,7 @@ export class GroupCommitFile {
     if (this.waiting.length === 0) return;
     const round = this.waiting;
     this.waiting = [];
-    if (this.held.length > 0) this.write(this.held);
+    this.write(this.held);
     this.held = [];
     this.syncing = true;
     fdatasync(this.fd, (error) => {

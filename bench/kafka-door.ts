@@ -5,13 +5,13 @@
  *
  * - K1, batched produce: kcat (librdkafka) reading --count lines of 1,023 bytes from a file
  *   (`linger.ms=5`, batches up to 1 MB, acks=1); @platformatic/kafka sending 1,000 records per
- *   `send` with 4 sends in flight; HTTP: P2's `gafka bench produce`; and the same kcat run
- *   against bench/kafka-durable-ceiling.ts, the least a server must do to acknowledge a produce
- *   durably (no gafka broker code on its produce path).
+ *   `send` with 4 sends in flight; HTTP: P2's `gafka bench produce`.
  * - K2, one record per produce request, linger 0, 50 requests in flight: kcat with
  *   `batch.num.messages=1 linger.ms=0 max.in.flight=50` (librdkafka sends one partition's batch
  *   per request, so one record per request); HTTP: P1's wrk script (50 connections); and the
- *   same kcat run against the durable ceiling.
+ *   same kcat run against bench/kafka-durable-ceiling.ts, the least a server must do to
+ *   acknowledge a produce durably (no gafka broker code on its produce path), with and without
+ *   its fdatasync.
  * - K3, one group member catching up on --count stored records: `kcat -G` (librdkafka's
  *   KafkaConsumer) from the earliest offset to the end (`-e`), timed from start to exit, group
  *   join included; HTTP: P4's `gafka bench consume`.
@@ -112,10 +112,10 @@ const K1_KCAT = { "linger.ms": "5", "batch.num.messages": "10000", "batch.size":
 const K2_KCAT = { "linger.ms": "0", "batch.num.messages": "1", "max.in.flight": "50", "queue.buffering.max.messages": "1000000" };
 
 /** The durable ceiling (bench/kafka-durable-ceiling.ts) with `topic` of 2 partitions, on a fresh directory; stopped by the returned function. */
-async function startCeiling(dir: string, topic: string, fsync: "always" | "never", write: "held" | "at-once"): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startCeiling(dir: string, topic: string, fsync: "always" | "never"): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const ceilingDir = path.join(dir, `ceiling-${port}`);
-  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "kafka-durable-ceiling.ts"), `--port=${port}`, `--dir=${ceilingDir}`, `--topic=${topic}:2`, `--fsync=${fsync}`, `--write=${write}`], {
+  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "kafka-durable-ceiling.ts"), `--port=${port}`, `--dir=${ceilingDir}`, `--topic=${topic}:2`, `--fsync=${fsync}`], {
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -139,9 +139,9 @@ async function ceilingRun(
   file: string,
   count: number,
   settings: Record<string, string>,
-  options: { fsync?: "always" | "never"; write?: "held" | "at-once" } = {},
+  fsync: "always" | "never" = "always",
 ): Promise<number> {
-  const ceiling = await startCeiling(dir, topic, options.fsync ?? "always", options.write ?? "held");
+  const ceiling = await startCeiling(dir, topic, fsync);
   try {
     const flags = Object.entries(settings).flatMap(([name, value]) => ["-X", `${name}=${value}`]);
     const seconds = await timed([kcat!, "-P", "-b", `127.0.0.1:${ceiling.port}`, "-t", topic, "-X", "acks=1", ...flags, "-l", file]);
@@ -195,9 +195,8 @@ async function k1(options: Options, dir: string): Promise<void> {
       await createTopic(broker, `k1-pk-${round}`);
       const platformatic = await platformaticProduce(broker, `k1-pk-${round}`, options.count);
       const http = await httpP2(broker, `k1-http-${round}`, options.count);
-      const ceiling = await ceilingRun(dir, `k1-${round}`, file, options.count, K1_KCAT, { write: "at-once" });
       console.log(
-        `K1 round ${round}: kcat ${Math.round(options.count / seconds)} msg/s (${stored} stored; durable ceiling ${Math.round(ceiling)}) · @platformatic/kafka ${Math.round(platformatic)} msg/s · HTTP (gafka bench produce) ${Math.round(http)} msg/s`,
+        `K1 round ${round}: kcat ${Math.round(options.count / seconds)} msg/s (${stored} stored) · @platformatic/kafka ${Math.round(platformatic)} msg/s · HTTP (gafka bench produce) ${Math.round(http)} msg/s`,
       );
     }
   } finally {
@@ -228,7 +227,7 @@ async function k2(options: Options, dir: string): Promise<void> {
       await createTopic(broker, `k2-http-${round}`);
       const http = Bun.which("wrk") ? await httpP1(broker, `k2-http-${round}`) : "(wrk not installed)";
       const ceiling = await ceilingRun(dir, topic, file, count, K2_KCAT);
-      const unsynced = await ceilingRun(dir, topic, file, count, K2_KCAT, { fsync: "never" });
+      const unsynced = await ceilingRun(dir, topic, file, count, K2_KCAT, "never");
       console.log(
         `K2 round ${round}: kcat one record per request ${Math.round(count / seconds)} msg/s (durable ceiling ${Math.round(ceiling)}; the ceiling without fdatasync ${Math.round(unsynced)}) · HTTP (wrk, P1's script) ${http} req/s`,
       );
@@ -338,18 +337,18 @@ interface EndToEnd {
   ackP99: number;
 }
 
-/** @platformatic/kafka end to end at `rate` msg/s: p50/p99 from send to arrival and from send to acknowledgement, after a warm-up of `rate` records. */
-async function platformaticEndToEnd(broker: BrokerProcess, topic: string, rate: number, seconds: number, processes: 1 | 2): Promise<EndToEnd> {
-  const bootstrapBrokers = [`127.0.0.1:${broker.kafkaPort}`];
-  const total = Math.round(rate * (seconds + 1));
-  const expected = total - Math.round(rate);
-  const latencies = await startConsumer({ bootstrapBrokers, topic }, processes, expected, (seconds + 12) * 1000);
-  // Up to 64 sends in flight on the connection (the client's default is 5), so each send goes out at once instead of queueing behind five fsynced answers.
+/**
+ * One record per `send` at `rate` msg/s for `seconds` + 1 (acks=1, up to 64 sends in flight on
+ * the connection; the client's default is 5, and each would queue behind five fsynced answers).
+ * Each value carries its send time (negated in the first second, a warm-up counted by no one);
+ * returns the send→acknowledgement latencies after the warm-up.
+ */
+async function pacedSends(bootstrapBrokers: string[], topic: string, rate: number, seconds: number): Promise<number[]> {
   const producer = new Producer({ clientId: "k4-producer", bootstrapBrokers, acks: 1, maxInflights: 64 });
   const acknowledged: number[] = [];
-  await Bun.sleep(1000);
   const value = Buffer.alloc(RECORD_BYTES, "v");
   const intervalMs = 1000 / rate;
+  const total = Math.round(rate * (seconds + 1));
   const started = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let index = 0; index < total; index++) {
@@ -358,22 +357,44 @@ async function platformaticEndToEnd(broker: BrokerProcess, topic: string, rate: 
     if (wait > 1) await Bun.sleep(wait);
     const record = Buffer.from(value);
     const sentAt = sharedNowMs();
-    // The first second is a warm-up, counted neither here nor by the consumer.
     const counted = index >= rate;
     record.writeDoubleLE(counted ? sentAt : -sentAt, 0);
-    sends.push(producer.send({ messages: [{ topic, partition: index % 2, value: record }] }).then(() => {
-      if (counted) acknowledged.push(sharedNowMs() - sentAt);
-    }));
+    sends.push(
+      producer.send({ messages: [{ topic, partition: index % 2, value: record }] }).then(() => {
+        if (counted) acknowledged.push(sharedNowMs() - sentAt);
+      }),
+    );
   }
   await Promise.all(sends);
-  const received = await latencies();
   await producer.close();
+  return acknowledged;
+}
+
+/** @platformatic/kafka end to end at `rate` msg/s: p50/p99 from send to arrival and from send to acknowledgement, after a warm-up of `rate` records. */
+async function platformaticEndToEnd(broker: BrokerProcess, topic: string, rate: number, seconds: number, processes: 1 | 2): Promise<EndToEnd> {
+  const bootstrapBrokers = [`127.0.0.1:${broker.kafkaPort}`];
+  const expected = Math.round(rate * seconds);
+  const latencies = await startConsumer({ bootstrapBrokers, topic }, processes, expected, (seconds + 12) * 1000);
+  await Bun.sleep(1000);
+  const acknowledged = await pacedSends(bootstrapBrokers, topic, rate, seconds);
+  const received = await latencies();
   const sorted = Float64Array.from(received).sort();
   const acks = Float64Array.from(acknowledged).sort();
   return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), received: received.length, ackP50: percentile(acks, 0.5), ackP99: percentile(acks, 0.99) };
 }
 
-async function k4(options: Options): Promise<void> {
+/** The same paced sends against the Kafka durable ceiling (no gafka broker code): send→acknowledgement p50/p99. */
+async function ceilingSendAck(dir: string, topic: string, rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
+  const ceiling = await startCeiling(dir, topic, "always");
+  try {
+    const acks = Float64Array.from(await pacedSends([`127.0.0.1:${ceiling.port}`], topic, rate, seconds)).sort();
+    return { p50: percentile(acks, 0.5), p99: percentile(acks, 0.99) };
+  } finally {
+    await ceiling.stop();
+  }
+}
+
+async function k4(options: Options, dir: string): Promise<void> {
   const broker = await startBroker();
   try {
     for (let round = 1; round <= options.rounds; round++) {
@@ -387,7 +408,8 @@ async function k4(options: Options): Promise<void> {
       const http = run.stdout.split("\n").find((line) => /latency/.test(line))?.trim() ?? `failed: ${run.stderr.slice(-300)}`;
       const ceiling = Bun.spawnSync([process.execPath, path.join(import.meta.dir, "durable-ceiling.ts"), `--rate=${options.rate}`, `--seconds=${options.seconds}`, "--commit=no"]);
       const ceilingLine = new TextDecoder().decode(ceiling.stdout).trim().split("\n").at(-1)?.replace(/; send→ack.*/, "");
-      console.log(`K4 round ${round}: @platformatic/kafka (${options.k4Processes === 2 ? "consumer in its own process" : "one process"}) p50 ${kafka.p50.toFixed(2)} ms, p99 ${kafka.p99.toFixed(2)} ms (${kafka.received} records; send→ack p50 ${kafka.ackP50.toFixed(2)} ms, p99 ${kafka.ackP99.toFixed(2)} ms) · HTTP (gafka bench e2e, Kafka's commit model) ${http} · ${ceilingLine}`);
+      const kafkaCeiling = await ceilingSendAck(dir, `k4-ceiling-${round}`, options.rate, options.seconds);
+      console.log(`K4 round ${round}: @platformatic/kafka (${options.k4Processes === 2 ? "consumer in its own process" : "one process"}) p50 ${kafka.p50.toFixed(2)} ms, p99 ${kafka.p99.toFixed(2)} ms (${kafka.received} records; send→ack p50 ${kafka.ackP50.toFixed(2)} ms, p99 ${kafka.ackP99.toFixed(2)} ms) · the same sends to the Kafka durable ceiling: send→ack p50 ${kafkaCeiling.p50.toFixed(2)} ms, p99 ${kafkaCeiling.p99.toFixed(2)} ms · HTTP (gafka bench e2e, Kafka's commit model) ${http} · ${ceilingLine}`);
     }
   } finally {
     await broker.cleanup();
@@ -406,7 +428,7 @@ try {
   if (options.only.has("k1")) await k1(options, dir);
   if (options.only.has("k2")) await k2(options, dir);
   if (options.only.has("k3")) await k3(options, dir);
-  if (options.only.has("k4")) await k4(options);
+  if (options.only.has("k4")) await k4(options, dir);
 } finally {
   await rm(dir, { recursive: true, force: true });
   await cleanupAll();

@@ -13,12 +13,10 @@
  * are answered through gafka's codec: this server alone, leading every partition of the topics
  * named on the command line.
  *
- *   bun bench/kafka-durable-ceiling.ts --port=19292 --dir=/tmp/ceiling --topic=k2:2 [--topic=...] [--fsync=never] [--write=at-once]
+ *   bun bench/kafka-durable-ceiling.ts --port=19292 --dir=/tmp/ceiling --topic=k2:2 [--topic=...] [--fsync=never]
  * then point a client at 127.0.0.1:PORT (e.g. the kcat commands of bench/kafka-door.ts).
  * `--fsync=never` answers once the records are written, without fdatasync: what the client and
- * the server's framing, parsing and writes cost alone. `--write=at-once` writes each append as
- * it comes, while an fdatasync runs (only the fdatasync is shared), rather than holding it for
- * the next: what large batched appends want (K1); held writes suit small ones (K2).
+ * the server's framing, parsing and writes cost alone.
  */
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import * as path from "node:path";
@@ -47,8 +45,6 @@ const topics = new Map(
 const port = Number(args.get("port") ?? 19292);
 const dir = args.get("dir") ?? "/tmp/gafka-kafka-ceiling";
 const fsync = args.get("fsync") !== "never";
-// Large appends (batched produces) are written at once, overlapping the running fdatasync; small ones wait to be written together before the next.
-const writeAtOnce = args.get("write") === "at-once";
 mkdirSync(dir, { recursive: true });
 
 /** One partition's file (appended with group commit) and the offset its next record takes. */
@@ -64,7 +60,7 @@ function fileOf(topic: string, partition: number): PartitionFile {
   let file = files.get(key);
   if (file === undefined) {
     const fd = openSync(path.join(dir, `${key}.log`), "a");
-    file = { file: new GroupCommitFile(fd, fsync, writeAtOnce), fd, nextOffset: 0 };
+    file = { file: new GroupCommitFile(fd, fsync), fd, nextOffset: 0 };
     files.set(key, file);
   }
   return file;
