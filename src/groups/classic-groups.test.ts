@@ -56,6 +56,14 @@ async function joinAlone(groups: ClassicGroups, groupId: string, overrides: Part
   return answer;
 }
 
+/** A second member joins `a`'s group "g" and `a` rejoins: generation 2 forms with both; the second's join answer. */
+async function joinSecond(groups: ClassicGroups, a: JoinAnswer): Promise<JoinAnswer> {
+  const bJoin = watch(groups.join("g", request("")));
+  await groups.join("g", request(a.memberId));
+  await settle();
+  return bJoin.value!;
+}
+
 describe("joining", () => {
   test("the first member joins alone at once and leads generation 1", async () => {
     const { groups } = setup();
@@ -157,10 +165,7 @@ describe("rebalancing", () => {
   test("a member whose session expires is removed and the others rebalance without it", async () => {
     const { groups, clock } = setup();
     const a = await joinAlone(groups, "g");
-    const bJoin = watch(groups.join("g", request("")));
-    await groups.join("g", request(a.memberId));
-    await settle();
-    const b = bJoin.value!;
+    const b = await joinSecond(groups, a);
     const aSync = watch(groups.sync("g", a.memberId, 2, new Map([[a.memberId, new Uint8Array([1])], [b.memberId, new Uint8Array([2])]])));
     await groups.sync("g", b.memberId, 2, new Map());
     await settle();
@@ -191,10 +196,7 @@ describe("sync, heartbeat, leave, commits", () => {
   test("followers wait for the leader's sync; each gets its own assignment; then the group is Stable", async () => {
     const { groups } = setup();
     const a = await joinAlone(groups, "g");
-    const bJoin = watch(groups.join("g", request("")));
-    await groups.join("g", request(a.memberId));
-    await settle();
-    const b = bJoin.value!;
+    const b = await joinSecond(groups, a);
     const bSync = watch(groups.sync("g", b.memberId, 2, new Map()));
     await settle();
     expect(bSync.value).toBeUndefined();
@@ -224,10 +226,8 @@ describe("sync, heartbeat, leave, commits", () => {
   test("a rebalance while followers wait for their assignment answers them rebalance_in_progress", async () => {
     const { groups } = setup();
     const a = await joinAlone(groups, "g");
-    const bJoin = watch(groups.join("g", request("")));
-    await groups.join("g", request(a.memberId));
-    await settle();
-    const bSync = watch<SyncAnswer>(groups.sync("g", bJoin.value!.memberId, 2, new Map()));
+    const b = await joinSecond(groups, a);
+    const bSync = watch<SyncAnswer>(groups.sync("g", b.memberId, 2, new Map()));
     watch(groups.join("g", request("")));
     await settle();
     expect(bSync.value!.error).toBe("rebalance_in_progress");
@@ -236,10 +236,7 @@ describe("sync, heartbeat, leave, commits", () => {
   test("leave (a batch of members) rebalances the rest; the last leaving empties the group", async () => {
     const { groups } = setup();
     const a = await joinAlone(groups, "g");
-    const bJoin = watch(groups.join("g", request("")));
-    await groups.join("g", request(a.memberId));
-    await settle();
-    const b = bJoin.value!;
+    const b = await joinSecond(groups, a);
     expect(groups.leave("g", [a.memberId, "nobody"])).toEqual([null, "unknown_member_id"]);
     expect(groups.groups.get("g")!.state).toBe("PreparingRebalance");
     const rejoin = await groups.join("g", request(b.memberId));
