@@ -155,11 +155,11 @@ async function startPoint(options: Options, partitions: number): Promise<StartPo
     const createStartedAt = performance.now();
     for (const [index, size] of topicSizes(partitions).entries()) {
       const answer = await post(broker, "/api/v1/topics", { name: `scale-${index}`, partitions: size });
-      if (answer.status === 409) {
-        const body = (await answer.json()) as { code?: string; limit?: number };
-        if (body.code === "limit_reached") return { partitions, refusedAtLimit: body.limit ?? index * PARTITIONS_PER_TOPIC, emptyStartMs };
-      }
-      if (answer.status >= 300) throw new Error(`creating topic ${index} answered ${answer.status}: ${await answer.text()}`);
+      if (answer.status < 300) continue;
+      const text = await answer.text();
+      const error = (JSON.parse(text) as { error?: { code?: string; limit?: number } }).error;
+      if (error?.code === "limit_reached") return { partitions, refusedAtLimit: error.limit ?? index * PARTITIONS_PER_TOPIC, emptyStartMs };
+      throw new Error(`creating topic ${index} answered ${answer.status}: ${text}`);
     }
     const createMs = performance.now() - createStartedAt;
     await Bun.sleep(options.settleMs);
