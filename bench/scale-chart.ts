@@ -101,7 +101,8 @@ export function chartSvg(title: string, panels: Panel[]): string {
   const height = 30 + rows * PANEL_HEIGHT;
   const body = shown.map((panel, index) => panelSvg(panel, (index % COLUMNS) * PANEL_WIDTH, 30 + Math.floor(index / COLUMNS) * PANEL_HEIGHT));
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
     ...body,

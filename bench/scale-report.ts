@@ -10,7 +10,9 @@ import { chartSvg, type Panel, type Series } from "./scale-chart.ts";
 export interface ProducePoint {
   partitions: number;
   topics: number;
+  /** The median of the rounds'. */
   messagesPerSecond: number;
+  messagesPerSecondPerRound: number[];
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -55,11 +57,12 @@ function produceTable(points: ProducePoint[]): string {
   const base = points.find((p) => p.partitions === 2);
   const rows = points.map((p) => {
     const ratio = base === undefined ? "–" : `${(p.messagesPerSecond / base.messagesPerSecond).toFixed(2)}×`;
-    return `| ${count(p.partitions)} | ${p.topics} | ${count(p.messagesPerSecond)} | ${ratio} | ${milliseconds(p.p50Ms)} | ${milliseconds(p.p99Ms)} | ${p.errors} |`;
+    const perRound = p.messagesPerSecondPerRound.map(count).join(" / ");
+    return `| ${count(p.partitions)} | ${p.topics} | ${perRound} | ${count(p.messagesPerSecond)} | ${ratio} | ${milliseconds(p.p50Ms)} | ${milliseconds(p.p99Ms)} | ${p.errors} |`;
   });
   return [
-    "| partitions | topics (one `gafka bench produce` each) | msg/s (sum) | ÷ 2 partitions | p50 ms | p99 ms | errors |",
-    "|---|---|---|---|---|---|---|",
+    "| partitions | topics (one `gafka bench produce` each) | msg/s (sum) per round | median msg/s | ÷ 2 partitions | p50 ms | p99 ms | errors |",
+    "|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

@@ -8,7 +8,9 @@
  *   one topic, and one topic holds at most 100 partitions: past 100 the partitions are spread
  *   over topics of up to 100, one `gafka bench produce` process per topic, all at once (each
  *   with --producers 4 and its share of --count). Throughput is then the sum of the processes'
- *   msg/s, p50 the median of their p50s and p99 the largest of their p99s.
+ *   msg/s, p50 the median of their p50s and p99 the largest of their p99s. With --rounds=N the
+ *   points run N times, the order reversed every other round (so a drift of the machine does
+ *   not fall on one end of the curve), and each figure is the median of its rounds.
  * - start: for each --start-partitions count (default 1000, 10000), topics of 100 empty
  *   partitions are created one by one over HTTP (timed); then the broker's RSS (VmRSS of
  *   /proc/PID/status) and open descriptors (entries of /proc/PID/fd); then a clean stop
@@ -25,7 +27,7 @@
  * Prints Markdown tables; --write appends a section to bench/RESULTS.md and writes the curves to
  * bench/scale.svg, which the section shows.
  *
- *   bun bench/scale.ts [--only=produce,start,metrics] [--partitions=2,16,64,256,1000] [--count=600000]
+ *   bun bench/scale.ts [--only=produce,start,metrics] [--partitions=2,16,64,256,1000] [--count=600000] [--rounds=1]
  *     [--start-partitions=1000,10000] [--groups=10,100,1000] [--scrapes=5] [--settle-ms=1000]
  *     [--partitions-max=N] [--write]
  */
@@ -37,6 +39,7 @@ export interface Options {
   only: Set<string>;
   partitions: number[];
   count: number;
+  rounds: number;
   startPartitions: number[];
   groups: number[];
   scrapes: number;
@@ -62,6 +65,7 @@ function parseOptions(argv: string[]): Options {
     only: new Set(CURVES),
     partitions: [2, 16, 64, 256, 1000],
     count: 600_000,
+    rounds: 1,
     startPartitions: [1000, 10_000],
     groups: [10, 100, 1000],
     scrapes: 5,
@@ -75,6 +79,7 @@ function parseOptions(argv: string[]): Options {
     if (name === "only" && value.split(",").every((c) => CURVES.includes(c))) options.only = new Set(value.split(","));
     else if (name === "partitions") options.partitions = numbers(value);
     else if (name === "count" && number > 0) options.count = number;
+    else if (name === "rounds" && Number.isInteger(number) && number > 0) options.rounds = number;
     else if (name === "start-partitions") options.startPartitions = numbers(value);
     else if (name === "groups") options.groups = numbers(value);
     else if (name === "scrapes" && number > 0) options.scrapes = number;
@@ -109,7 +114,16 @@ interface BenchJson {
   latency_ms: { p50: number; p99: number };
 }
 
-async function producePoint(options: Options, partitions: number): Promise<ProducePoint> {
+/** One run of one point: the sum over its topics' processes. */
+interface ProduceRun {
+  topics: number;
+  messagesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+async function produceRun(options: Options, partitions: number): Promise<ProduceRun> {
   const broker = await startBrokerProcess({ args: brokerArgs(options) });
   try {
     const sizes = topicSizes(partitions);
@@ -124,7 +138,6 @@ async function producePoint(options: Options, partitions: number): Promise<Produ
       }),
     );
     return {
-      partitions,
       topics: sizes.length,
       messagesPerSecond: runs.reduce((sum, run) => sum + run.messages_per_second, 0),
       p50Ms: median(runs.map((run) => run.latency_ms.p50)),
@@ -134,6 +147,30 @@ async function producePoint(options: Options, partitions: number): Promise<Produ
   } finally {
     await broker.cleanup();
   }
+}
+
+async function produceCurve(options: Options): Promise<ProducePoint[]> {
+  const runs = new Map<number, ProduceRun[]>(options.partitions.map((partitions) => [partitions, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    const order = round % 2 === 1 ? options.partitions : [...options.partitions].reverse();
+    for (const partitions of order) {
+      const run = await produceRun(options, partitions);
+      console.error(`produce round ${round}: ${partitions} partitions, ${Math.round(run.messagesPerSecond)} msg/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms`);
+      runs.get(partitions)!.push(run);
+    }
+  }
+  return options.partitions.map((partitions) => {
+    const rounds = runs.get(partitions)!;
+    return {
+      partitions,
+      topics: rounds[0]!.topics,
+      messagesPerSecond: median(rounds.map((run) => run.messagesPerSecond)),
+      messagesPerSecondPerRound: rounds.map((run) => run.messagesPerSecond),
+      p50Ms: median(rounds.map((run) => run.p50Ms)),
+      p99Ms: median(rounds.map((run) => run.p99Ms)),
+      errors: rounds.reduce((sum, run) => sum + run.errors, 0),
+    };
+  });
 }
 
 /** VmRSS in bytes and the count of open descriptors of a running process. */
@@ -225,13 +262,7 @@ async function main(): Promise<void> {
   const produce: ProducePoint[] = [];
   const start: StartPoint[] = [];
   let metrics: MetricsPoint[] = [];
-  if (options.only.has("produce")) {
-    for (const partitions of options.partitions) {
-      const point = await producePoint(options, partitions);
-      console.error(`produce: ${partitions} partitions, ${Math.round(point.messagesPerSecond)} msg/s, p50 ${point.p50Ms} ms, p99 ${point.p99Ms} ms`);
-      produce.push(point);
-    }
-  }
+  if (options.only.has("produce")) produce.push(...(await produceCurve(options)));
   if (options.only.has("start")) {
     for (const partitions of options.startPartitions) {
       const point = await startPoint(options, partitions);
