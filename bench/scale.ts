@@ -10,7 +10,11 @@
  *   with --producers 4 and its share of --count). Throughput is then the sum of the processes'
  *   msg/s, p50 the median of their p50s and p99 the largest of their p99s. With --rounds=N the
  *   points run N times, the order reversed every other round (so a drift of the machine does
- *   not fall on one end of the curve), and each figure is the median of its rounds.
+ *   not fall on one end of the curve), and each figure is the median of its rounds. The
+ *   latency is send to acknowledgement with `gafka bench produce`'s default window of two
+ *   batches per partition per producer unacknowledged (at 64 partitions 4 × 128,000 records,
+ *   most of a 600,000 run): past a few partitions it measures the window, not a request;
+ *   --max-pending=N passes a fixed window per producer instead.
  * - start: for each --start-partitions count (default 1000, 10000), topics of 100 empty
  *   partitions are created one by one over HTTP (timed); then the broker's RSS (VmRSS of
  *   /proc/PID/status) and open descriptors (entries of /proc/PID/fd); then a clean stop
@@ -27,7 +31,7 @@
  * Prints Markdown tables; --write appends a section to bench/RESULTS.md and writes the curves to
  * bench/scale.svg, which the section shows.
  *
- *   bun bench/scale.ts [--only=produce,start,metrics] [--partitions=2,16,64,256,1000] [--count=600000] [--rounds=1]
+ *   bun bench/scale.ts [--only=produce,start,metrics] [--partitions=2,16,64,256,1000] [--count=600000] [--rounds=1] [--max-pending=N]
  *     [--start-partitions=1000,10000] [--groups=10,100,1000] [--scrapes=5] [--settle-ms=1000]
  *     [--partitions-max=N] [--write]
  */
@@ -40,6 +44,7 @@ export interface Options {
   partitions: number[];
   count: number;
   rounds: number;
+  pendingMax: number | undefined;
   startPartitions: number[];
   groups: number[];
   scrapes: number;
@@ -66,6 +71,7 @@ function parseOptions(argv: string[]): Options {
     partitions: [2, 16, 64, 256, 1000],
     count: 600_000,
     rounds: 1,
+    pendingMax: undefined,
     startPartitions: [1000, 10_000],
     groups: [10, 100, 1000],
     scrapes: 5,
@@ -80,6 +86,7 @@ function parseOptions(argv: string[]): Options {
     else if (name === "partitions") options.partitions = numbers(value);
     else if (name === "count" && number > 0) options.count = number;
     else if (name === "rounds" && Number.isInteger(number) && number > 0) options.rounds = number;
+    else if (name === "max-pending" && Number.isInteger(number) && number > 0) options.pendingMax = number;
     else if (name === "start-partitions") options.startPartitions = numbers(value);
     else if (name === "groups") options.groups = numbers(value);
     else if (name === "scrapes" && number > 0) options.scrapes = number;
@@ -131,7 +138,8 @@ async function produceRun(options: Options, partitions: number): Promise<Produce
       sizes.map(async (size, index) => {
         const count = Math.round((options.count * size) / partitions);
         const args = ["bench", "produce", "--broker", broker.hostPort, "--topic", `scale-${index}`, "--partitions", String(size), "--size", "1024",
-          "--count", String(count), "--producers", "4", "--batch-size", "1000", "--linger-ms", "5", "--quiet", "--json"];
+          "--count", String(count), "--producers", "4", "--batch-size", "1000", "--linger-ms", "5", "--quiet", "--json",
+          ...(options.pendingMax === undefined ? [] : ["--max-pending", String(options.pendingMax)])];
         const run = await runCli(args, { timeoutMs: PRODUCE_TIMEOUT_MS });
         if (run.exitCode !== 0) throw new Error(`bench produce failed (${partitions} partitions): ${run.stderr}`);
         return JSON.parse(run.stdout.trim().split("\n").at(-1)!) as BenchJson;
