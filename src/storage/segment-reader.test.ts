@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 /** A file whose byte i is i % 251, and a file system that counts the bytes each read asks for. */
-function fixture(): { reader: SegmentReader; reads: number[]; expected: Uint8Array } {
+function fixture(): { reader: SegmentReader; reads: number[]; expected: Uint8Array; fd: number } {
   const temp = makeTempDir("gafka-reader-");
   const file = path.join(temp.dir, "segment.log");
   const expected = Uint8Array.from({ length: FILE_BYTES }, (_, index) => index % 251);
@@ -27,7 +27,7 @@ function fixture(): { reader: SegmentReader; reads: number[]; expected: Uint8Arr
       return nodeFileSystem.read(descriptor, buffer, offset, length, position);
     },
   };
-  return { reader: new SegmentReader(fs, fd, FILE_BYTES, 128 * 1024), reads, expected: expected as Uint8Array };
+  return { reader: new SegmentReader(fs, fd, FILE_BYTES, 128 * 1024), reads, expected: expected as Uint8Array, fd };
 }
 
 describe("SegmentReader", () => {
@@ -56,5 +56,20 @@ describe("SegmentReader", () => {
     expect(reads).toEqual([128 * 1024, 150 * 1024]);
     expect(target.subarray(7)).toEqual(expected.subarray(140_000, 140_000 + 150 * 1024));
     expect(reader.readInto(FILE_BYTES - 100, 101, target, 0)).toBe(false);
+  });
+
+  test("holds no buffer until it reads, then one no larger than the reads need, never past its chunk", () => {
+    const { reader, expected, fd } = fixture();
+    // Every partition log holds readers: an idle one must not hold a chunk.
+    expect(reader.bufferBytes).toBe(0);
+    reader.reset(fd, 100);
+    expect(reader.bytes(0, 20)).toEqual(expected.subarray(0, 20));
+    expect(reader.bufferBytes).toBeLessThanOrEqual(4 * 1024);
+    reader.reset(fd, FILE_BYTES);
+    expect(reader.bytes(1000, 10)).toEqual(expected.subarray(1000, 1010));
+    expect(reader.bufferBytes).toBe(128 * 1024);
+    // A read longer than the chunk gets a buffer of its own size.
+    expect(reader.bytes(0, 200 * 1024)).toEqual(expected.subarray(0, 200 * 1024));
+    expect(reader.bufferBytes).toBe(200 * 1024);
   });
 });
