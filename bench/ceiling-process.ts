@@ -1,7 +1,7 @@
 /**
- * What the ceiling benchmarks (bench/rtt-ceiling.ts, bench/durable-ceiling.ts)
- * share: a `--name=value` option, and their server run as a second process of
- * the same script, whose first line names its address.
+ * What the ceiling benchmarks (bench/rtt-ceiling.ts, bench/durable-ceiling.ts,
+ * bench/kafka-durable-ceiling.ts) share: a `--name=value` option, and their
+ * server run as a process of its own, whose first line names its address.
  */
 
 /** The value of `--name=value` among the script's arguments, or the fallback. */
@@ -10,8 +10,8 @@ export function option(name: string, fallback: string): string {
   return given === undefined ? fallback : given.slice(name.length + 3);
 }
 
-/** Starts this script again with `args` and waits for its `listening on http://…` line. */
-export async function spawnServer(scriptPath: string, args: string[]): Promise<{ url: string; server: Bun.Subprocess<"ignore", "pipe", "inherit"> }> {
+/** Starts the script with `args` and waits for its `… listening on ADDRESS` line: the address (`http://host:port` or `host:port`) and the process. */
+export async function spawnServer(scriptPath: string, args: string[]): Promise<{ address: string; server: Bun.Subprocess<"ignore", "pipe", "inherit"> }> {
   const server = Bun.spawn([process.execPath, scriptPath, ...args], { stdout: "pipe", stderr: "inherit" });
   const reader = server.stdout.getReader();
   let printed = "";
@@ -24,5 +24,10 @@ export async function spawnServer(scriptPath: string, args: string[]): Promise<{
     printed += new TextDecoder().decode(value);
   }
   reader.releaseLock();
-  return { url: printed.match(/http:\/\/\S+/)![0], server };
+  const address = /listening on (\S+)/.exec(printed)?.[1];
+  if (address === undefined) {
+    server.kill();
+    throw new Error(`the server printed no address: ${printed.trim()}`);
+  }
+  return { address, server };
 }

@@ -123,7 +123,7 @@ async function run(): Promise<void> {
   const inFlightMax = Number(option("in-flight", "1"));
   const client = option("client", "socket");
   const request = client === "fetch" ? (input: string, init: RequestInit) => fetch(input, init) : new SocketFetch().fetch;
-  const { url, server } = await spawnServer(import.meta.path, [SERVER_FLAG, `--fsync=${fsync}`]);
+  const { address: url, server } = await spawnServer(import.meta.path, [SERVER_FLAG, `--fsync=${fsync}`]);
   try {
     const epochNowMs = () => performance.timeOrigin + performance.now();
     const startMs = performance.now();

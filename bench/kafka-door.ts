@@ -32,6 +32,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Consumer, Producer } from "@platformatic/kafka";
+import { spawnServer } from "./ceiling-process.ts";
 import { cleanupAll, runCli, startBrokerProcess, type BrokerProcess } from "../test/helpers/broker-process.ts";
 
 interface Options {
@@ -115,18 +116,12 @@ const K2_KCAT = { "linger.ms": "0", "batch.num.messages": "1", "max.in.flight": 
 async function startCeiling(dir: string, topic: string, fsync: "always" | "never"): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const ceilingDir = path.join(dir, `ceiling-${port}`);
-  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "kafka-durable-ceiling.ts"), `--port=${port}`, `--dir=${ceilingDir}`, `--topic=${topic}:2`, `--fsync=${fsync}`], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  if (!new TextDecoder().decode(value).includes("listening")) throw new Error("the durable ceiling did not start");
+  const { server } = await spawnServer(path.join(import.meta.dir, "kafka-durable-ceiling.ts"), [`--port=${port}`, `--dir=${ceilingDir}`, `--topic=${topic}:2`, `--fsync=${fsync}`]);
   return {
     port,
     stop: async () => {
-      child.kill("SIGTERM");
-      await child.exited;
+      server.kill("SIGTERM");
+      await server.exited;
       await rm(ceilingDir, { recursive: true, force: true });
     },
   };

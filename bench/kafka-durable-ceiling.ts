@@ -25,14 +25,9 @@ import { FrameReader } from "../src/kafka/frame-reader.ts";
 import { encodeResponse } from "../src/kafka/protocol/codec.ts";
 import { API_VERSIONS } from "../src/kafka/protocol/messages/api-versions.ts";
 import { METADATA } from "../src/kafka/protocol/messages/metadata.ts";
+import { option } from "./ceiling-process.ts";
 import { GroupCommitFile } from "./group-commit-file.ts";
 
-const args = new Map(
-  process.argv.slice(2).flatMap((arg) => {
-    const [name, value = ""] = arg.replace(/^--/, "").split("=") as [string, string];
-    return name === "topic" ? [] : [[name, value]];
-  }),
-);
 const topics = new Map(
   process.argv
     .slice(2)
@@ -42,9 +37,9 @@ const topics = new Map(
       return [name, Number(count)] as const;
     }),
 );
-const port = Number(args.get("port") ?? 19292);
-const dir = args.get("dir") ?? "/tmp/gafka-kafka-ceiling";
-const fsync = args.get("fsync") !== "never";
+const port = Number(option("port", "19292"));
+const dir = option("dir", "/tmp/gafka-kafka-ceiling");
+const fsync = option("fsync", "always") !== "never";
 mkdirSync(dir, { recursive: true });
 
 /** One partition's file (appended with group commit) and the offset its next record takes. */

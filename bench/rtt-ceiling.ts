@@ -31,7 +31,7 @@ if (process.argv.includes(SERVER_FLAG)) {
   const seconds = Number(option("seconds", "8"));
   const client = option("client", "socket");
   const request = client === "fetch" ? (input: string, init: RequestInit) => fetch(input, init) : new SocketFetch().fetch;
-  const { url, server } = await spawnServer(import.meta.path, [SERVER_FLAG]);
+  const { address: url, server } = await spawnServer(import.meta.path, [SERVER_FLAG]);
   try {
     const body = JSON.stringify({ value: "x".repeat(1024) });
     const latenciesMs: number[] = [];
