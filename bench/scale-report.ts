@@ -70,7 +70,7 @@ function produceTable(points: ProducePoint[]): string {
 function startTable(points: StartPoint[]): string {
   const rows = points.map((p) =>
     "refusedAtLimit" in p
-      ? `| ${count(p.partitions)} | refused (409 limit_reached): the broker's partition cap is ${count(p.refusedAtLimit)} (\`--partitions-max\`, by default from the open-file limit) | | | | | | |`
+      ? `| ${count(p.partitions)} | refused (409 limit_reached): the broker's partition cap is ${count(p.refusedAtLimit)} (\`--partitions-max\`) | | | | | | |`
       : `| ${count(p.partitions)} | ${milliseconds(p.createMs)} | ${megabytes(p.created.rssBytes)} | ${count(p.created.descriptors)} | ` +
         `${milliseconds(p.restartMs)} | ${megabytes(p.restarted.rssBytes)} | ${count(p.restarted.descriptors)} | ${milliseconds(p.emptyStartMs)} |`,
   );

@@ -21,9 +21,9 @@
  *   partitions are created one by one over HTTP (timed); then the broker's RSS (VmRSS of
  *   /proc/PID/status) and open descriptors (entries of /proc/PID/fd); then a clean stop
  *   (SIGTERM) and a start, timed from spawn to its `listening on` line, and RSS and descriptors
- *   again, --settle-ms after that line. The broker caps its partitions by the open-file limit
- *   (`--partitions-max`, docs/operations.md "Sizing"): a point past the cap is reported as
- *   refused with the cap; raise `ulimit -n` (and pass --partitions-max=N) to measure it.
+ *   again, --settle-ms after that line. The broker caps its partitions (`--partitions-max`,
+ *   10,000 by default, docs/operations.md "Sizing"): a point past the cap is reported as
+ *   refused with the cap; pass --partitions-max=N to measure it.
  * - metrics: `/metrics` size and scrape time against groups (default 10, 100, 1000), each group
  *   with committed offsets (offset 0) on every partition of one 100-partition topic, committed
  *   over HTTP without members; the scrape time is the median of --scrapes GETs, body read. Twice:

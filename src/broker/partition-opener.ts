@@ -9,7 +9,9 @@ import { isGafkaError } from "../core/errors.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
+import { DescriptorPool } from "../storage/descriptor-pool.ts";
 import type { BrokerConfig } from "./config.ts";
+import { segmentFilesOpenMax } from "./open-files.ts";
 import { resolveTopicConfig, type TopicConfig } from "./topic-config.ts";
 import { partitionDirectory, type TopicMetadata } from "./topic-registry.ts";
 import { closePartitions, type PartitionSlot, TopicState } from "./topic-state.ts";
@@ -26,6 +28,8 @@ export class PartitionOpener {
   private afterCleanShutdown = false;
   /** openTopics() opened every log: only then may markCleanStop() mark the stop clean. */
   private openedEveryLog = false;
+  /** The broker's one pool of segment-file descriptors, shared by every partition log it opens. */
+  readonly descriptorPool: DescriptorPool;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -33,7 +37,9 @@ export class PartitionOpener {
     private readonly leaderEpoch: (() => number) | undefined,
     /** A topic's settings where it sets none (topicDefaultsOf). */
     private readonly topicDefaults: TopicConfig,
-  ) {}
+  ) {
+    this.descriptorPool = new DescriptorPool(config.fs, config.segmentFilesOpenMax ?? segmentFilesOpenMax(undefined));
+  }
 
   /**
    * At start: takes the clean-shutdown marker, then opens (recovering) every
@@ -88,6 +94,7 @@ export class PartitionOpener {
         dir,
         name: `${topic}-${index}`,
         fs,
+        descriptorPool: this.descriptorPool,
         clock,
         logger,
         fsyncPolicy,

@@ -26,7 +26,7 @@ export function loadLog(files: SegmentFiles): LoadedLog {
     epochs.clampTo(segments[segments.length - 1]!.nextOffset);
     return { segments, epochs };
   } catch (error) {
-    for (const segment of segments) files.fs.close(segment.fd);
+    for (const segment of segments) segment.close();
     throw error;
   }
 }

@@ -12,7 +12,14 @@ import type { PartitionStatus } from "./log-types.ts";
  * the active segment, for the offset store its one file.
  */
 export interface WriterFile {
-  fd: number;
+  /** Its descriptor (a pooled file is opened when this is read: read it only to use it). */
+  readonly fd: number;
+  /**
+   * What stays the same while the file does (the segment), when its
+   * descriptor may be closed and another opened (a pooled file): the
+   * descriptor's number then says nothing. Absent: the descriptor.
+   */
+  readonly identity?: unknown;
   /** Bytes of the file once every held write is written: held bytes are already counted. */
   endPosition: number;
   /** One past the last offset the file holds once the held writes are written. */
@@ -280,7 +287,7 @@ export class LogWriter<T> {
         for (const ack of acks) ack.reject(failure);
         break;
       }
-      if (file.fd === this.host.file().fd) this.durablePosition = Math.max(this.durablePosition, position);
+      if (sameFile(file, this.host.file())) this.durablePosition = Math.max(this.durablePosition, position);
       this.reportFsync(startedMs, acks);
       this.host.durable(nextOffset);
       for (const ack of acks) ack.resolve(ack.result);
@@ -320,7 +327,7 @@ export class LogWriter<T> {
     const startedMs = this.options.clock.monotonicMs();
     this.syncInFlight = this.options.fs.fdatasync(file.fd).then(
       () => {
-        if (file.fd === this.host.file().fd) this.durablePosition = Math.max(this.durablePosition, position);
+        if (sameFile(file, this.host.file())) this.durablePosition = Math.max(this.durablePosition, position);
         this.intervalSyncedOffset = Math.max(this.intervalSyncedOffset, nextOffset);
         this.syncInFlight = undefined;
         this.options.onFsync?.((this.options.clock.monotonicMs() - startedMs) / 1000, records, bytes);
@@ -408,7 +415,7 @@ export class LogWriter<T> {
     await this.settle();
     if (this.status !== "online") return;
     const file = this.host.file();
-    if (file.fd < 0 || file.endPosition === this.durablePosition) return;
+    if (file.endPosition === this.durablePosition || file.fd < 0) return;
     try {
       await this.options.fs.fdatasync(file.fd);
     } catch (error) {
@@ -418,6 +425,11 @@ export class LogWriter<T> {
       this.options.logger.error(`${this.options.subject}: final fsync failed: ${describe(error)}`);
     }
   }
+}
+
+/** Whether two looks at the writer's file see the same file (a roll starts another). */
+function sameFile(a: WriterFile, b: WriterFile): boolean {
+  return a.identity === undefined ? a.fd === b.fd : a.identity === b.identity;
 }
 
 export function describe(error: unknown): string {

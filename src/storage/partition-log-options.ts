@@ -1,5 +1,6 @@
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
+import type { DescriptorPool } from "./descriptor-pool.ts";
 import type { FileSystem } from "./file-system.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
 import type { SegmentFiles } from "./segment-loader.ts";
@@ -11,6 +12,11 @@ export interface PartitionLogOptions {
   /** For messages, e.g. "orders-3". */
   name: string;
   fs: FileSystem;
+  /**
+   * The broker's pool of segment-file descriptors (src/storage/descriptor-pool.ts),
+   * over `fs`. Absent: the log keeps a pool of its own.
+   */
+  descriptorPool?: DescriptorPool;
   clock: Clock;
   logger: Logger;
   fsyncPolicy: FsyncPolicy;
@@ -42,7 +48,12 @@ export interface PartitionLogOptions {
 }
 
 /** What opening and creating a log's segment files needs (src/storage/segment-loader.ts). */
-export function segmentFilesOf(options: PartitionLogOptions, indexIntervalBytes: number, afterCleanShutdown: boolean): SegmentFiles {
-  const { fs, logger, dir, name } = options;
-  return { fs, logger, dir, name, indexIntervalBytes, afterCleanShutdown };
+export function segmentFilesOf(
+  options: PartitionLogOptions,
+  pooled: { pool: DescriptorPool; onSyncFailed: (filePath: string, error: unknown) => void },
+  indexIntervalBytes: number,
+  afterCleanShutdown: boolean,
+): SegmentFiles {
+  const { logger, dir, name } = options;
+  return { fs: pooled.pool.fs, pool: pooled.pool, onSyncFailed: pooled.onSyncFailed, logger, dir, name, indexIntervalBytes, afterCleanShutdown };
 }

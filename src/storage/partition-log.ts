@@ -4,6 +4,7 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RecordInput } from "../protocol/record.ts";
 import { type CheckedClientBatch, frameClientBatches } from "./batch-check.ts";
+import { DescriptorPool } from "./descriptor-pool.ts";
 import type { FileSystem } from "./file-system.ts";
 import { CompactionTarget } from "./compaction-target.ts";
 import { checkFrames } from "./frame-chunk.ts";
@@ -65,7 +66,10 @@ export type { PartitionLogOptions } from "./partition-log-options.ts";
  * front (log-front.ts). This class holds them together.
  */
 export class PartitionLog implements PartitionLogApi {
+  /** The pool's view of the file system: segment files' writes and syncs go through it. */
   private readonly fs: FileSystem;
+  /** The broker's descriptor pool (or the log's own, when none is given). */
+  private readonly pool: DescriptorPool;
   private readonly logger: Logger;
   private readonly indexIntervalBytes: number;
   private readonly segments = new LogSegments();
@@ -83,7 +87,8 @@ export class PartitionLog implements PartitionLogApi {
   readonly retentionCheck: RetentionCheck;
 
   private constructor(private readonly options: PartitionLogOptions) {
-    this.fs = options.fs;
+    this.pool = options.descriptorPool ?? new DescriptorPool(options.fs, limits.segmentFilesOpenMaxDefault);
+    this.fs = this.pool.fs;
     this.logger = options.logger;
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.afterCleanShutdown = options.afterCleanShutdown ?? false;
@@ -92,7 +97,7 @@ export class PartitionLog implements PartitionLogApi {
     this.retentionCheck = new RetentionCheck(this.segments, options.onRetentionDue);
     this.writer = new LogWriter<AppendResult>({
       subject: `partition ${options.name}`,
-      fs: options.fs,
+      fs: this.fs,
       logger: options.logger,
       clock: options.clock,
       fsyncPolicy: options.fsyncPolicy,
@@ -108,10 +113,10 @@ export class PartitionLog implements PartitionLogApi {
         recover: () => this.recover(),
       },
     });
-    this.front = new LogFront({ fs: options.fs, clock: options.clock, logger: options.logger, dir: options.dir, name: options.name, segments: this.segments });
+    this.front = new LogFront({ fs: this.fs, clock: options.clock, logger: options.logger, dir: options.dir, name: options.name, segments: this.segments });
     this.reads = new LogReads({
       name: options.name,
-      fs: options.fs,
+      fs: this.fs,
       logger: options.logger,
       segments: this.segments,
       unwrittenBytes: () => this.writer.unwrittenBytes,
@@ -172,11 +177,30 @@ export class PartitionLog implements PartitionLogApi {
     return this.segments.active;
   }
 
-  /** The active segment as the writer sees it; no file (fd -1) while the files are closed for a reopen. */
+  /**
+   * The active segment as the writer sees it; no file (fd -1) while the files
+   * are closed for a reopen. Its descriptor comes from the pool when the
+   * writer reads `fd` (it may have been closed since the last look, and
+   * another number given); a file that cannot be opened takes the log
+   * through recovery (the write to fd -1 then fails and is cut off).
+   */
   private activeFile(): WriterFile {
     if (this.segments.length === 0) return { fd: -1, endPosition: 0, nextOffset: this.watermark.durableOffset };
     const segment = this.active;
-    return { fd: segment.fd, endPosition: segment.sizeBytes, nextOffset: segment.nextOffset };
+    const writer = this.writer;
+    return {
+      get fd() {
+        try {
+          return segment.fd;
+        } catch (error) {
+          writer.fail(`cannot open ${segment.logPath}: ${describe(error)}`);
+          return -1;
+        }
+      },
+      identity: segment,
+      endPosition: segment.sizeBytes,
+      nextOffset: segment.nextOffset,
+    };
   }
 
   // ---------------------------------------------------------------- append
@@ -456,7 +480,9 @@ export class PartitionLog implements PartitionLogApi {
     this.watermark.close();
     await this.writer.close();
     this.watermark.wakeAll();
-    this.segments.closeAll(this.fs);
+    // A clean stop: the active segment's indexes are written too, so the next start need not scan it (segment-loader.ts).
+    if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes > 0) writeIndexFile(this.files, this.active);
+    this.segments.closeAll();
     this.front.close();
   }
 
@@ -483,7 +509,7 @@ export class PartitionLog implements PartitionLogApi {
     if (this.segments.length > 0) {
       // First attempt: the files are still open. Later attempts find them closed and the cut remembered.
       this.reopenCut.note(this.active, this.writer.durablePosition, this.options.fsyncPolicy.kind === "always");
-      this.segments.closeAll(this.fs);
+      this.segments.closeAll();
     }
     this.reopenCut.apply(this.fs);
     this.load();
@@ -491,6 +517,11 @@ export class PartitionLog implements PartitionLogApi {
 
   /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
   private get files(): SegmentFiles {
-    return segmentFilesOf(this.options, this.indexIntervalBytes, this.afterCleanShutdown);
+    return segmentFilesOf(this.options, { pool: this.pool, onSyncFailed: this.onSyncFailed }, this.indexIntervalBytes, this.afterCleanShutdown);
   }
+
+  /** The pool's fdatasync before closing a written segment file failed: as a failed fsync of the writer's, recovery. */
+  private readonly onSyncFailed = (filePath: string, error: unknown): void => {
+    this.writer.fail(`fsync failed before closing ${filePath}: ${describe(error)}`);
+  };
 }
