@@ -1,4 +1,4 @@
-import { partitionForKey, RoundRobin } from "../protocol/partitioner.ts";
+import { partitionForKey } from "../protocol/partitioner.ts";
 import { Admin } from "./admin.ts";
 import { batchProduceEncoder } from "./batch-produce-encoder.ts";
 import { GafkaClientError } from "./client-error.ts";
@@ -6,6 +6,7 @@ import { HttpClient, type ClientOptions } from "./http-client.ts";
 import { jsonProduceEncoder } from "./json-produce-encoder.ts";
 import type { ProduceEncoder } from "./produce-encoder.ts";
 import type { ProducerAcks, ProducerRecord, RecordMetadata } from "./producer-record.ts";
+import { StickyPartitioner } from "./sticky-partitioner.ts";
 import { asBytes, type RecordFormat } from "./wire.ts";
 
 export type { HeaderValue, ProducerAcks, ProducerRecord, RecordMetadata } from "./producer-record.ts";
@@ -90,8 +91,11 @@ interface PartitionQueue {
 }
 
 /**
- * Sends records in batches, one batch per topic-partition, picking partitions
- * the way the broker does. What it holds unanswered is bounded in total, not
+ * Sends records in batches, one batch per topic-partition. A record goes to
+ * its explicit partition, else by its key's murmur2 hash (as the broker and
+ * Kafka place it), else to the partition keyless records are stuck to until
+ * its batch closes (sticky-partitioner.ts), so batches stay full however many
+ * partitions the topic has. What it holds unanswered is bounded in total, not
  * per partition (records, bytes, requests in flight), so a topic of many
  * partitions does not widen its window: sends beyond the bounds wait in line. A record's promise resolves once the broker has
  * acknowledged it, which (with the broker's default `--fsync always`) means it
@@ -117,7 +121,8 @@ export class Producer {
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly partitionCounts = new Map<string, number>();
   private readonly metadataRequests = new Set<string>();
-  private readonly roundRobins = new Map<string, RoundRobin>();
+  /** Keyless records stick to one partition per topic until its batch closes. */
+  private readonly stickyPartitioner: StickyPartitioner;
   /** Records sent and not yet answered (acknowledged or failed). */
   private unsettledRecords = 0;
   /** Numbers the records in send() order, so a flush knows which were sent before it. */
@@ -142,6 +147,7 @@ export class Producer {
     this.bufferedRecordsMax = positive("bufferedRecordsMax", options.bufferedRecordsMax ?? BUFFERED_RECORDS_MAX_DEFAULT);
     this.bufferBytesMax = positive("bufferBytesMax", options.bufferBytesMax ?? BUFFER_BYTES_MAX_DEFAULT);
     this.inFlightRequestsMax = positive("inFlightRequestsMax", options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT);
+    this.stickyPartitioner = new StickyPartitioner(this.batchSize, this.batchBytesMax);
     if (!(this.lingerMs >= 0)) throw new GafkaClientError("invalid_request", "lingerMs must be 0 or more");
     const acks = options.acks ?? 1;
     if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== "all") throw new GafkaClientError("invalid_request", 'acks must be 0, 1 or "all"');
@@ -236,12 +242,7 @@ export class Producer {
     const count = this.partitionCounts.get(record.topic);
     if (count === undefined) return undefined;
     if (record.key !== undefined && record.key !== null) return partitionForKey(asBytes(record.key), count);
-    let roundRobin = this.roundRobins.get(record.topic);
-    if (!roundRobin) {
-      roundRobin = new RoundRobin();
-      this.roundRobins.set(record.topic, roundRobin);
-    }
-    return roundRobin.next(count);
+    return this.stickyPartitioner.partition(record.topic, count);
   }
 
   /** Asks for the topic's partition count once; a failure fails the records waiting for it. */
@@ -279,6 +280,7 @@ export class Producer {
     queue.bytes += bytes;
     this.bufferedRecords++;
     this.bufferedBytes += bytes;
+    this.stickyPartitioner.appended(queue.topic, partition, bytes);
     if (queue.records.length >= this.batchSize || queue.bytes >= this.batchBytesMax) queue.due = true;
     this.trySend(queue);
   }
@@ -316,6 +318,8 @@ export class Producer {
     queue.lingerTimer = undefined;
     queue.due = false;
     const { batch, bytes } = this.takeBatch(queue);
+    // The batch keyless records were filling is on its way: they move on, as from a full one.
+    if (queue.records.length === 0) this.stickyPartitioner.drained(queue.topic, queue.partition);
     queue.inFlight = true;
     this.inFlightRequests++;
     void this.sendBatch(queue, batch).finally(() => {

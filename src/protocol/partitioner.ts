@@ -2,7 +2,9 @@
  * Kafka's default partitioner: a keyed record goes to
  * toPositive(murmur2(key)) % partitionCount, so the same key lands on the same
  * partition here as under Kafka's Java producer and kafkajs's
- * DefaultPartitioner. Keyless records take turns (RoundRobin).
+ * DefaultPartitioner. The broker spreads keyless records it places itself (a
+ * produce request that names no partition) in turns (RoundRobin); the SDK's
+ * producer sticks them to one partition per batch (client/sticky-partitioner.ts).
  */
 import { AssertionError } from "../core/assert.ts";
 
