@@ -5,6 +5,7 @@ import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { assertFramesWhole } from "./frame.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
+import type { JournalAppend } from "./commit-journal.ts";
 import type { PartitionStatus } from "./log-types.ts";
 
 /**
@@ -51,6 +52,12 @@ export interface LogWriterOptions {
   /** The error code of a write refused while offline. */
   offlineCode: "partition_offline" | "storage_failed";
   host: LogWriterHost;
+  /**
+   * Under `always`, the shared commit journal (src/storage/commit-journal.ts):
+   * a group commit hands its appends to it instead of fdatasync'ing the
+   * file, and they are acknowledged once the journal's fdatasync covers them.
+   */
+  journal?: { commit(appends: readonly JournalAppend[]): Promise<void> };
   /** After every successful fdatasync of appended data: its duration, records (offsets) and bytes. Must not throw. */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
 }
@@ -66,6 +73,8 @@ interface PendingWrite<T> {
   firstOffset: number;
   /** One past the last. */
   nextOffset: number;
+  /** The first append in a segment begun for it (the journal records it, so a replay rolls there too). */
+  startsSegment: boolean;
   resolve: (result: T) => void;
   reject: (error: unknown) => void;
 }
@@ -151,9 +160,9 @@ export class LogWriter<T> {
    * already counted by the owner in its file's size) until the turn's one
    * write; resolves with `result` once they are durable per the fsync policy.
    */
-  append(chunks: readonly Uint8Array[], bytes: number, result: T, firstOffset: number, nextOffset: number): Promise<T> {
+  append(chunks: readonly Uint8Array[], bytes: number, result: T, firstOffset: number, nextOffset: number, startsSegment = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.unwritten.push({ result, chunks, bytes, firstOffset, nextOffset, resolve, reject });
+      this.unwritten.push({ result, chunks, bytes, firstOffset, nextOffset, startsSegment, resolve, reject });
       this.heldBytes += bytes;
       this.scheduleFlush();
     });
@@ -263,7 +272,8 @@ export class LogWriter<T> {
       const nextOffset = file.nextOffset;
       const startedMs = this.options.clock.monotonicMs();
       try {
-        await this.options.fs.fdatasync(file.fd);
+        const journal = this.options.journal;
+        await (journal === undefined ? this.options.fs.fdatasync(file.fd) : journal.commit(acks));
       } catch (error) {
         const failure = new GafkaError(
           "storage_failed",
@@ -408,7 +418,8 @@ export class LogWriter<T> {
     await this.settle();
     if (this.status !== "online") return;
     const file = this.host.file();
-    if (file.fd < 0 || file.endPosition === this.durablePosition) return;
+    // Under the journal the segment itself was not fdatasync'ed at each commit: it is now.
+    if (file.fd < 0 || (file.endPosition === this.durablePosition && this.options.journal === undefined)) return;
     try {
       await this.options.fs.fdatasync(file.fd);
     } catch (error) {

@@ -17,6 +17,8 @@ import { type FrontDeleted, LogFront } from "./log-front.ts";
 import { LogSegments } from "./log-segments.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
 import { describe, LogWriter, type WriterFile } from "./log-writer.ts";
+import { JournalMember } from "./journal-member.ts";
+import type { JournalOp } from "./journal-record.ts";
 import { type PartitionLogOptions, segmentFilesOf } from "./partition-log-options.ts";
 import { RetentionCheck } from "./retention-check.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
@@ -32,37 +34,25 @@ export type { PartitionLogOptions } from "./partition-log-options.ts";
  * A partition's log: segments of framed Kafka record batches on disk, read
  * back from the files (the page cache), never held in memory.
  *
- * Durability contract of append(): the returned promise resolves when the
- * batch is
- * - fdatasync'ed (policy `always`; concurrent appends share one fdatasync —
- *   group commit), or
- * - written to the OS (policies `interval:<ms>` and `never`).
- * Readers see a record only once it is acknowledged (the high watermark), so
- * under `always` no reader ever sees a record a crash could take back. Under
- * replication the high watermark is further bounded by what the in-sync
- * followers hold (setHighWatermarkLimit, src/replication); a follower appends
- * the leader's stored frames unchanged (appendFrames) and cuts back what its
- * leader never had (truncateTo). Every batch append() writes carries the
- * current leader epoch, and the first of each epoch is recorded durably in
- * `leader-epoch-checkpoint` before it is acknowledged.
+ * Durability of append() (the write pipeline, log-writer.ts): the promise
+ * resolves once the batch is durable — under `always` after an fdatasync of
+ * the shared commit journal (commit-journal.ts; or of the segment itself
+ * without one), shared by every append of the round (group commit); under
+ * `interval:<ms>` and `never` once written to the OS. Readers see a record
+ * only once it is acknowledged (the high watermark, further bounded under
+ * replication by the in-sync followers: setHighWatermarkLimit). A follower
+ * appends the leader's stored frames unchanged (appendFrames) and cuts back
+ * what its leader never had (truncateTo). The first batch of each leader
+ * epoch is recorded in `leader-epoch-checkpoint` before it is acknowledged.
+ * Appends of one turn go to disk in ONE gathered write. A failed write is cut
+ * off and rejected (its offsets given out again); a failed fsync is never
+ * retried: the partition goes offline and reopens through recovery.
  *
- * Appends are coalesced: every frame appended in one turn of the event loop
- * (and, under `always`, the small frames appended while the previous
- * fdatasync ran) goes to disk in ONE gathered write, at the end of the turn
- * or just before the group commit's fdatasync; the segment's offsets, size and index
- * move at append() time, the high watermark only once the bytes are written
- * (and fsync'ed, under `always`).
- *
- * A failed write is cut off and every append in it is rejected (their offsets
- * are given out again); the partition goes on. A failed fsync is never
- * retried: everything since the last good fsync is rejected, the partition
- * goes offline and is reopened through recovery.
- *
- * The parts, along Kafka's lines: the write pipeline (log-writer.ts, shared
- * with the offset store), the segment list (log-segments.ts), loading and
- * recovery (log-loader.ts, segment-loader.ts), reads (log-reads.ts), the high
- * watermark (high-watermark.ts) and the log start with deletion from the
- * front (log-front.ts). This class holds them together.
+ * The parts, along Kafka's lines: the write pipeline (log-writer.ts), the
+ * segment list (log-segments.ts), loading and recovery (log-loader.ts,
+ * segment-loader.ts, journal-replay.ts), reads (log-reads.ts), the high
+ * watermark (high-watermark.ts), the log start (log-front.ts) and the
+ * journal's checkpoints (journal-member.ts). This class holds them together.
  */
 export class PartitionLog implements PartitionLogApi {
   private readonly fs: FileSystem;
@@ -73,6 +63,7 @@ export class PartitionLog implements PartitionLogApi {
   private readonly writer: LogWriter<AppendResult>;
   private readonly reads: LogReads;
   private readonly front: LogFront;
+  private readonly journal: JournalMember; // its side of the commit journal: checkpoints, truncations recorded first
   private epochs: LeaderEpochCache | undefined;
   private closed = false;
   /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
@@ -98,6 +89,7 @@ export class PartitionLog implements PartitionLogApi {
       fsyncPolicy: options.fsyncPolicy,
       offlineCode: "partition_offline",
       onFsync: options.onFsync,
+      journal: options.journal,
       host: {
         file: () => this.activeFile(),
         writeCutOff: (position, firstOffset, bytes) => {
@@ -107,6 +99,12 @@ export class PartitionLog implements PartitionLogApi {
         durable: (nextOffset) => this.watermark.makeDurable(nextOffset),
         recover: () => this.recover(),
       },
+    });
+    this.journal = new JournalMember(options.journal, {
+      name: options.name,
+      fs: options.fs,
+      activeFd: () => (this.status === "online" && this.segments.length > 0 ? this.active.fd : undefined),
+      fail: (reason) => this.writer.fail(reason),
     });
     this.front = new LogFront({ fs: options.fs, clock: options.clock, logger: options.logger, dir: options.dir, name: options.name, segments: this.segments });
     this.reads = new LogReads({
@@ -121,15 +119,16 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   /**
-   * Opens the log and recovers it from the files (src/storage/log-loader.ts):
-   * a torn tail of the active segment is cut off (and logged with the bytes
-   * dropped), unless the last stop was clean; damage followed by valid frames,
-   * damage in a sealed segment or a gap between segments throws GafkaError
-   * `log_corrupt` naming the file, position and offsets.
+   * Opens the log and recovers it from the files (log-loader.ts): the
+   * journal's records replayed, a torn tail of the active segment cut (and
+   * logged) unless the last stop was clean; damage followed by valid frames,
+   * in a sealed segment or a gap throws GafkaError `log_corrupt` naming the
+   * file, position and offsets.
    */
   static open(options: PartitionLogOptions): PartitionLog {
     const log = new PartitionLog(options);
-    log.load();
+    log.load(options.journalOps);
+    log.journal.start();
     log.afterCleanShutdown = false;
     log.writer.startIntervalSync();
     return log;
@@ -189,13 +188,14 @@ export class PartitionLog implements PartitionLogApi {
       const partitionLeaderEpoch = this.options.leaderEpoch?.() ?? -1;
       const frame = encodeBatchFrame({ baseOffset, records, partitionLeaderEpoch });
       const target = this.targetFor(frame.length);
+      const startsSegment = target.sizeBytes === 0;
       assert(target.nextOffset === baseOffset, "offsets move only forward between encoding and appending a batch");
       // The epoch's start is on disk before any record of it is acknowledged.
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
       const nextOffset = baseOffset + records.length;
       target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes, frameMaxTimestampMs(frame));
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
-      return this.enqueueWrite([frame], frame.length, result, nextOffset);
+      return this.enqueueWrite([frame], frame.length, result, nextOffset, startsSegment);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -219,6 +219,7 @@ export class PartitionLog implements PartitionLogApi {
       let frameBytes = 0;
       for (const batch of batches) frameBytes += FRAME_HEADER_BYTES + batch.bytes.length;
       const target = this.targetFor(frameBytes);
+      const startsSegment = target.sizeBytes === 0;
       assert(target.nextOffset === baseOffset, "offsets move only forward between checking batches and appending them");
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
       const chunks = frameClientBatches(batches, baseOffset, partitionLeaderEpoch, (first, next, bytes, maxTimestampMs) =>
@@ -226,7 +227,7 @@ export class PartitionLog implements PartitionLogApi {
       );
       const nextOffset = target.nextOffset;
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: batches[0]!.baseTimestampMs };
-      return this.enqueueWrite(chunks, frameBytes, result, nextOffset);
+      return this.enqueueWrite(chunks, frameBytes, result, nextOffset, startsSegment);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -234,14 +235,10 @@ export class PartitionLog implements PartitionLogApi {
 
   /**
    * A follower's append: whole frames exactly as the leader stored them
-   * (src/storage/frame.ts), written unchanged at their own offsets. Every
-   * frame's CRC32 and its batch's CRC-32C are checked before anything is
-   * written, and the first batch must continue this log (its baseOffset is
-   * logEndOffset). `startsSegment` says the leader began a segment with the
-   * first frame; the follower does the same, so its segment files match the
-   * leader's byte for byte. Durability as append(): resolves once the frames
-   * are durable per the fsync policy; on a rejection nothing of them is
-   * acknowledged (a failed write is cut off).
+   * (frame.ts), written unchanged at their own offsets, every CRC checked
+   * first; the first batch must continue this log. `startsSegment`: the
+   * leader began a segment with the first frame, and so does the follower
+   * (their segment files match byte for byte). Durability as append().
    */
   appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult> {
     try {
@@ -249,6 +246,7 @@ export class PartitionLog implements PartitionLogApi {
       const firstOffset = this.active.nextOffset;
       const checked = checkFrames(frames, firstOffset, this.options.name);
       const target = startsSegment && this.active.sizeBytes > 0 ? this.roll() : this.active;
+      const beginsTarget = target.sizeBytes === 0;
       assert(target.nextOffset === firstOffset, "offsets move only forward between checking frames and appending them");
       for (const batch of checked) {
         if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
@@ -256,7 +254,7 @@ export class PartitionLog implements PartitionLogApi {
       }
       const last = checked[checked.length - 1]!;
       const result = { baseOffset: checked[0]!.baseOffset, lastOffset: last.nextOffset - 1, timestampMs: checked[0]!.baseTimestampMs };
-      return this.enqueueWrite([frames], frames.length, result, last.nextOffset);
+      return this.enqueueWrite([frames], frames.length, result, last.nextOffset, beginsTarget);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -267,10 +265,10 @@ export class PartitionLog implements PartitionLogApi {
    * segment's size, offsets and index) to the writer; resolves with `result`
    * once they are durable per the fsync policy.
    */
-  private enqueueWrite(chunks: readonly Uint8Array[], bytes: number, result: AppendResult, nextOffset: number): Promise<AppendResult> {
+  private enqueueWrite(chunks: readonly Uint8Array[], bytes: number, result: AppendResult, nextOffset: number, startsSegment: boolean): Promise<AppendResult> {
     this.segments.totalBytes += bytes;
     this.retentionCheck.grew();
-    return this.writer.append(chunks, bytes, result, result.baseOffset, nextOffset);
+    return this.writer.append(chunks, bytes, result, result.baseOffset, nextOffset, startsSegment);
   }
 
   private assertWritable(): void {
@@ -406,9 +404,11 @@ export class PartitionLog implements PartitionLogApi {
    */
   async truncateTo(offset: number): Promise<void> {
     await this.writer.settle();
+    await this.journal.settled();
     this.assertWritable();
     if (offset >= this.logEndOffset) return;
     if (offset < this.earliestOffset) throw new GafkaError("offset_out_of_range", `cannot truncate ${this.options.name} to ${offset}, before its start`);
+    this.journal.record({ kind: "truncate", offset });
     cutLogAt(
       { segments: this.segments, fs: this.fs, reads: this.reads, writer: this.writer, watermark: this.watermark, leaderEpochs: this.leaderEpochs },
       { dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes, logger: this.logger },
@@ -434,7 +434,9 @@ export class PartitionLog implements PartitionLogApi {
   /** A follower behind its leader's first segment: everything goes, the log starts again empty at `offset` (LogFront.restartAt). */
   async restartAt(offset: number): Promise<void> {
     await this.writer.settle();
+    await this.journal.settled();
     this.assertWritable();
+    this.journal.record({ kind: "restart", offset });
     this.front.restartAt(offset);
     this.segments.replace([createSegment(this.files, offset)]);
     this.writer.loaded(0, offset);
@@ -455,14 +457,15 @@ export class PartitionLog implements PartitionLogApi {
     this.closed = true;
     this.watermark.close();
     await this.writer.close();
+    await this.journal.stop();
     this.watermark.wakeAll();
     this.segments.closeAll(this.fs);
     this.front.close();
   }
 
   /** Reads the segment files and rebuilds the log's state: the recovery path (src/storage/log-loader.ts). */
-  private load(): void {
-    const { segments, epochs } = loadLog(this.files);
+  private load(journalOps?: readonly JournalOp[]): void {
+    const { segments, epochs } = loadLog(this.files, journalOps);
     this.epochs = epochs;
     this.segments.replace(segments);
     this.front.load();
