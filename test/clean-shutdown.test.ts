@@ -92,7 +92,7 @@ test("after a crash (kill -9) under the commit journal, a damaged last frame of 
   await broker.restart();
   const values = (await readPartition(broker.url, "tail", 0)).map((r) => r.value);
   expect(values).toEqual(["single-0", "single-1", "single-2", ...Array.from({ length: 5 }, (_, i) => `last-frame-${i}`)]);
-  expect(broker.stderr()).toMatch(/partition tail-0: replayed \d+ commit-journal record/);
+  expect(broker.stderr()).toMatch(/partition tail-0: replayed \d+ commit-journal entries/);
   expect(readFileSync(segment).length).toBe(bytes);
   await broker.cleanup();
 }, 60_000);

@@ -100,7 +100,7 @@ export function replayJournal(target: ReplayTarget, ops: readonly JournalOp[]): 
   }
   fs.syncDirectorySync(target.dir);
   target.logger.warn(
-    `partition ${target.name}: replayed ${relevant.length} commit-journal record(s) (${appended} records) from offset ${from}`,
+    `partition ${target.name}: replayed ${relevant.length} commit-journal entries holding ${appended} records from offset ${from}`,
   );
 }
 
