@@ -70,7 +70,7 @@ function produceTable(points: ProducePoint[]): string {
 function startTable(points: StartPoint[]): string {
   const rows = points.map((p) =>
     "refusedAtLimit" in p
-      ? `| ${count(p.partitions)} | refused (409 limit_reached): the broker's partition cap is ${count(p.refusedAtLimit)} (\`--partitions-max\`, by default from the open-file limit) | | | | | | |`
+      ? `| ${count(p.partitions)} | refused (409 limit_reached): the broker's partition cap is ${count(p.refusedAtLimit)} (\`--partitions-max\`) | | | | | | |`
       : `| ${count(p.partitions)} | ${milliseconds(p.createMs)} | ${megabytes(p.created.rssBytes)} | ${count(p.created.descriptors)} | ` +
         `${milliseconds(p.restartMs)} | ${megabytes(p.restarted.rssBytes)} | ${count(p.restarted.descriptors)} | ${milliseconds(p.emptyStartMs)} |`,
   );
@@ -209,9 +209,9 @@ export async function scaleReport(results: ScaleResults): Promise<void> {
     "client processes and broker share the cores. Past 100 partitions the produce curve runs one",
     "`gafka bench produce` process per topic of 100 at once (each `--producers 4`): msg/s is their",
     "sum, p50 the median of their p50s, p99 the largest p99 (bench/scale.ts says how each curve is measured).",
-    "The latency is send to acknowledgement with up to two batches per partition per producer",
-    "unacknowledged (unless `--max-pending` is given): past a few partitions that window holds most of",
-    "the run, and p50 measures the window's drain time more than a request's.",
+    "The latency is send to acknowledgement with up to four batches per producer unacknowledged,",
+    "whatever the partitions (unless `--max-pending` is given): at saturation p50 is about that",
+    "window's drain time, so it follows the throughput.",
     "",
     "![scale curves](scale.svg)",
     "",

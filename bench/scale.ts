@@ -11,17 +11,19 @@
  *   msg/s, p50 the median of their p50s and p99 the largest of their p99s. With --rounds=N the
  *   points run N times, the order reversed every other round (so a drift of the machine does
  *   not fall on one end of the curve), and each figure is the median of its rounds. The
- *   latency is send to acknowledgement with `gafka bench produce`'s default window of two
- *   batches per partition per producer unacknowledged (at 64 partitions 4 × 128,000 records,
- *   most of a 600,000 run): past a few partitions it measures the window, not a request;
- *   --max-pending=N passes a fixed window per producer instead.
+ *   latency is send to acknowledgement with `gafka bench produce`'s default window of four
+ *   batches per producer unacknowledged (4 × 4,000 records), whatever the partitions, within
+ *   the Producer's own bounds (5 requests in flight, 32 MiB); at saturation p50 is about that
+ *   window's drain time (Little's law), so the p50 ratio follows the throughput ratio.
+ *   --max-pending=N passes another window per producer. (Before the window was fixed, the
+ *   default was two batches per partition per producer: 4 × 128,000 records at 64 partitions.)
  * - start: for each --start-partitions count (default 1000, 10000), topics of 100 empty
  *   partitions are created one by one over HTTP (timed); then the broker's RSS (VmRSS of
  *   /proc/PID/status) and open descriptors (entries of /proc/PID/fd); then a clean stop
  *   (SIGTERM) and a start, timed from spawn to its `listening on` line, and RSS and descriptors
- *   again, --settle-ms after that line. The broker caps its partitions by the open-file limit
- *   (`--partitions-max`, docs/operations.md "Sizing"): a point past the cap is reported as
- *   refused with the cap; raise `ulimit -n` (and pass --partitions-max=N) to measure it.
+ *   again, --settle-ms after that line. The broker caps its partitions (`--partitions-max`,
+ *   10,000 by default, docs/operations.md "Sizing"): a point past the cap is reported as
+ *   refused with the cap; pass --partitions-max=N to measure it.
  * - metrics: `/metrics` size and scrape time against groups (default 10, 100, 1000), each group
  *   with committed offsets (offset 0) on every partition of one 100-partition topic, committed
  *   over HTTP without members; the scrape time is the median of --scrapes GETs, body read. Twice:

@@ -4,8 +4,8 @@ import { startFollower, startLeader, status } from "./helpers/cluster.ts";
 import { getJson, postJson, waitFor } from "./helpers/http.ts";
 
 /**
- * The caps on what one broker holds: partitions (--partitions-max, and at
- * most what the open-file limit allows) and consumer groups (--groups-max).
+ * The caps on what one broker holds: partitions (--partitions-max,
+ * by default 10,000) and consumer groups (--groups-max).
  * Past them a create is refused with 409 limit_reached and its figures;
  * before, topic creation ran into EMFILE (a 500) at 19,900 partitions, and
  * groups had no bound at all.

@@ -70,10 +70,11 @@ test("offsets by time answer as a scan does over many segments, and again after 
   expect(await answers()).toEqual(expected);
   expect(await viaCli(middle)).toBe(scanAnswer(batches, middle));
   const partitionDir = path.join(broker.dataDir, "timed-0");
-  const timeIndexes = readdirSync(partitionDir).filter((name) => name.endsWith(".timeindex"));
-  expect(timeIndexes.length).toBeGreaterThanOrEqual(5);
 
   expect(await broker.stop()).toBe(0);
+  // Every segment's, the active one's too (a clean stop writes its indexes, so the next start need not scan it).
+  const timeIndexes = readdirSync(partitionDir).filter((name) => name.endsWith(".timeindex"));
+  expect(timeIndexes.length).toBeGreaterThanOrEqual(5);
   for (const name of timeIndexes) rmSync(path.join(partitionDir, name));
   await broker.restart();
   expect(await answers()).toEqual(expected);

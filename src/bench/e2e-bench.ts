@@ -74,7 +74,7 @@ export async function runEndToEndBench(options: EndToEndBenchOptions): Promise<B
           },
         }),
       );
-      await sendFromProducers(options, partitions, sendStats, () => stamps.next(), startedMs);
+      await sendFromProducers(options, sendStats, () => stamps.next(), startedMs);
       sending = false;
       await Promise.all(receiving);
     } finally {

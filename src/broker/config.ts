@@ -39,8 +39,14 @@ export interface BrokerConfig {
    * `min.insync.replicas`) when absent. See topicDefaultsOf().
    */
   topicDefaults?: Partial<BrokerTopicDefaults>;
-  /** Partitions this broker may hold (409 limit_reached past it); derived from the open-file limit when absent (src/broker/partitions-max.ts). */
+  /** Partitions this broker may hold (409 limit_reached past it); limits.partitionsPerBrokerMaxDefault when absent (src/broker/partitions-max.ts). */
   partitionsMax?: number;
+  /**
+   * Segment-file descriptors the broker keeps open at most (its descriptor
+   * pool, src/storage/descriptor-pool.ts); derived from the open-file limit
+   * when absent (src/broker/open-files.ts).
+   */
+  segmentFilesOpenMax?: number;
   /**
    * Called after a partition's active segment rolled (PartitionLogOptions.onRoll)
    * and when it holds its retention.bytes without its oldest segment

@@ -1,6 +1,6 @@
 /**
  * The names libc goes by on glibc, musl, macOS and FreeBSD, for `dlopen`
- * through bun:ffi (data-dir-lock.ts's flock, partitions-max.ts's getrlimit):
+ * through bun:ffi (data-dir-lock.ts's flock, open-files.ts's getrlimit):
  * the first that opens wins.
  */
 export function libcNames(): string[] {

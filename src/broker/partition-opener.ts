@@ -14,7 +14,9 @@ import { CommitJournal } from "../storage/commit-journal.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
+import { DescriptorPool } from "../storage/descriptor-pool.ts";
 import type { BrokerConfig } from "./config.ts";
+import { segmentFilesOpenMax } from "./open-files.ts";
 import { resolveTopicConfig, type TopicConfig } from "./topic-config.ts";
 import { partitionDirectory, type TopicMetadata } from "./topic-registry.ts";
 import { closePartitions, type PartitionSlot, TopicState } from "./topic-state.ts";
@@ -31,6 +33,8 @@ export class PartitionOpener {
   private afterCleanShutdown = false;
   /** openTopics() opened every log: only then may markCleanStop() mark the stop clean. */
   private openedEveryLog = false;
+  /** The broker's one pool of segment-file descriptors, shared by every partition log it opens. */
+  readonly descriptorPool: DescriptorPool;
   /** Opened at start; partitions commit through it when `journaling`. */
   private journal: CommitJournal | undefined;
   /** Partitions refused at start while the journal held records for them. */
@@ -42,7 +46,9 @@ export class PartitionOpener {
     private readonly leaderEpoch: (() => number) | undefined,
     /** A topic's settings where it sets none (topicDefaultsOf). */
     private readonly topicDefaults: TopicConfig,
-  ) {}
+  ) {
+    this.descriptorPool = new DescriptorPool(config.fs, config.segmentFilesOpenMax ?? segmentFilesOpenMax(undefined));
+  }
 
   /**
    * At start: takes the clean-shutdown marker, then opens (recovering) every
@@ -127,6 +133,7 @@ export class PartitionOpener {
         journal: this.journaling ? this.journal?.link(name) : undefined,
         journalOps,
         fs,
+        descriptorPool: this.descriptorPool,
         clock,
         logger,
         fsyncPolicy,

@@ -149,7 +149,7 @@ export class TopicAdmin {
     if (held + partitionCount <= this.partitionsMax) return;
     throw new GafkaError(
       "limit_reached",
-      `topic '${name}' needs ${partitionCount} partition(s), but this broker holds ${held} of the ${this.partitionsMax} it may (--partitions-max, and the open-file limit)`,
+      `topic '${name}' needs ${partitionCount} partition(s), but this broker holds ${held} of the ${this.partitionsMax} it may (the --partitions-max limit)`,
       { details: { limit: this.partitionsMax, partitions: held, topic: name, requested: partitionCount } },
     );
   }

@@ -26,7 +26,7 @@ const producingArgs = {
   "linger-ms": { type: "string", description: "Longest a record waits for its batch to fill" },
   rate: { type: "string", description: "Messages per second from all producers together (default: as fast as possible)" },
   acks: { type: "string", description: "0, 1 or all: when the broker answers (sent only when given)" },
-  "max-pending": { type: "string", description: "Messages a producer may have unanswered (default: two batches per partition)" },
+  "max-pending": { type: "string", description: "Messages a producer may have unanswered (default: four batches, whatever the partitions)" },
   "warm-up": { type: "string", description: "Leave the latencies of messages sent in this first part of the run out of the percentiles", default: "0" },
 } as const;
 

@@ -9,6 +9,8 @@ import { nodeFileSystem } from "../storage/file-system.ts";
 import { parseFsyncPolicy } from "../storage/fsync-policy.ts";
 import { type ClusterSecret, readClusterSecretFile } from "../security/cluster-secret.ts";
 import { partitionsMax } from "../broker/partitions-max.ts";
+import { segmentFilesOpenMax } from "../broker/open-files.ts";
+import { POOL_CAPACITY_MIN } from "../storage/descriptor-pool.ts";
 import type { BrokerTopicDefaults } from "../broker/config.ts";
 import { checkTopicConfigValue, KAFKA_TOPIC_DEFAULTS } from "../broker/topic-config.ts";
 import { durationArg } from "./duration-arg.ts";
@@ -120,7 +122,14 @@ export default defineCommand({
     },
     "partitions-max": {
       type: "string",
-      description: "Partitions this broker may hold (409 limit_reached past it); default and most: derived from the open-file limit",
+      description: "Partitions this broker may hold (409 limit_reached past it)",
+      valueHint: "n",
+      default: String(limits.partitionsPerBrokerMaxDefault),
+    },
+    "segment-files-open-max": {
+      type: "string",
+      description: "Segment files the broker keeps open at most (others are opened when used); default and most: half the open-file limit, at most " +
+        String(limits.segmentFilesOpenMaxDefault),
       valueHint: "n",
     },
     "groups-max": {
@@ -182,7 +191,10 @@ export default defineCommand({
       topicDefaults: topicDefaultsArgs(args),
       tls,
       requestBytesInFlightMax: byteSizeArg("request-bytes-in-flight-max", args["request-bytes-in-flight-max"], 1024),
-      partitionsMax: partitionsMax(args["partitions-max"] === undefined ? undefined : integerArg("partitions-max", args["partitions-max"], 1, limits.partitionsPerBrokerMax)),
+      partitionsMax: partitionsMax(integerArg("partitions-max", args["partitions-max"], 1, limits.partitionsPerBrokerMax)),
+      segmentFilesOpenMax: segmentFilesOpenMax(
+        args["segment-files-open-max"] === undefined ? undefined : integerArg("segment-files-open-max", args["segment-files-open-max"], POOL_CAPACITY_MIN, 1_000_000),
+      ),
       groupsMax: integerArg("groups-max", args["groups-max"], 1, 1_000_000),
       metricsGroupPartitions: args["metrics-group-partitions"],
       retentionCheckIntervalMs: durationArg("retention-check-interval", args["retention-check-interval"], 1),

@@ -17,8 +17,26 @@ export interface ProducerOptions extends ClientOptions {
   lingerMs?: number;
   /** Estimated bytes per partition that make a batch go out at once. Default 8 MiB. */
   batchBytesMax?: number;
-  /** Records sent but not yet answered; beyond this, `send` waits its turn. Default 100,000. */
+  /**
+   * Records taken into partition queues and not yet answered (batched or in
+   * flight), all partitions together; beyond this, `send` waits its turn.
+   * Default 100,000.
+   */
   bufferedRecordsMax?: number;
+  /**
+   * Estimated bytes of those records, all partitions together (Kafka's
+   * `buffer.memory`); beyond this, `send` waits its turn. A record is taken in
+   * while the total is below it, so the total passes it by at most one record.
+   * Default 32 MiB.
+   */
+  bufferBytesMax?: number;
+  /**
+   * Produce requests in flight at once, all partitions together (each request
+   * carries one partition's batch, and a partition has at most one in flight).
+   * A partition whose batch is ready waits for a free request in the order it
+   * became ready. Default 5, Kafka's `max.in.flight.requests.per.connection`.
+   */
+  inFlightRequestsMax?: number;
   /**
    * When the broker answers (Kafka's acks): 1 (default) once the leader holds
    * a record durably; "all" (or -1) once every in-sync replica does; 0 at
@@ -38,6 +56,8 @@ const BATCH_SIZE_DEFAULT = 100;
 const LINGER_MS_DEFAULT = 10;
 const BATCH_BYTES_MAX_DEFAULT = 8 * 1024 * 1024;
 const BUFFERED_RECORDS_MAX_DEFAULT = 100_000;
+const BUFFER_BYTES_MAX_DEFAULT = 32 * 1024 * 1024;
+const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 5;
 
 interface Waiting {
   record: ProducerRecord;
@@ -71,7 +91,9 @@ interface PartitionQueue {
 
 /**
  * Sends records in batches, one batch per topic-partition, picking partitions
- * the way the broker does. A record's promise resolves once the broker has
+ * the way the broker does. What it holds unanswered is bounded in total, not
+ * per partition (records, bytes, requests in flight), so a topic of many
+ * partitions does not widen its window: sends beyond the bounds wait in line. A record's promise resolves once the broker has
  * acknowledged it, which (with the broker's default `--fsync always`) means it
  * is on disk. Within one partition, records are appended in `send` order.
  * A batch travels as one RecordBatch v2 (batch-produce-encoder.ts) or in the
@@ -84,6 +106,8 @@ export class Producer {
   private readonly lingerMs: number;
   private readonly batchBytesMax: number;
   private readonly bufferedRecordsMax: number;
+  private readonly bufferBytesMax: number;
+  private readonly inFlightRequestsMax: number;
   private readonly acks: 0 | 1 | "all";
   /** Switches from batch to JSON, once, when the broker refuses record batches. */
   private encoder: ProduceEncoder<unknown>;
@@ -100,7 +124,12 @@ export class Producer {
   private sentRecords = 0;
   /** Pending flush() calls: each waits for `remaining` records numbered up to `lastSent`. */
   private readonly flushWaiters: { lastSent: number; remaining: number; resolve: () => void }[] = [];
+  /** Records in partition queues or in flight, and their estimated bytes. */
   private bufferedRecords = 0;
+  private bufferedBytes = 0;
+  private inFlightRequests = 0;
+  /** Partitions with a batch to send and no free request, in the order they became ready. */
+  private readonly readyQueues = new Set<PartitionQueue>();
   private flushes = 0;
   private closed = false;
 
@@ -111,6 +140,8 @@ export class Producer {
     this.lingerMs = options.lingerMs ?? LINGER_MS_DEFAULT;
     this.batchBytesMax = positive("batchBytesMax", options.batchBytesMax ?? BATCH_BYTES_MAX_DEFAULT);
     this.bufferedRecordsMax = positive("bufferedRecordsMax", options.bufferedRecordsMax ?? BUFFERED_RECORDS_MAX_DEFAULT);
+    this.bufferBytesMax = positive("bufferBytesMax", options.bufferBytesMax ?? BUFFER_BYTES_MAX_DEFAULT);
+    this.inFlightRequestsMax = positive("inFlightRequestsMax", options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT);
     if (!(this.lingerMs >= 0)) throw new GafkaClientError("invalid_request", "lingerMs must be 0 or more");
     const acks = options.acks ?? 1;
     if (acks !== 0 && acks !== 1 && acks !== -1 && acks !== "all") throw new GafkaClientError("invalid_request", 'acks must be 0, 1 or "all"');
@@ -180,7 +211,8 @@ export class Producer {
   /** Moves records from the admission line into partition queues, in order, while they can be placed. */
   private admit(): void {
     while (this.admission.length > 0) {
-      if (this.bufferedRecords >= this.bufferedRecordsMax) return; // resumed as answers arrive
+      // Resumed as answers arrive.
+      if (this.bufferedRecords >= this.bufferedRecordsMax || this.bufferedBytes >= this.bufferBytesMax) return;
       const waiting = this.admission[0]!;
       const partition = this.choosePartition(waiting.record);
       if (partition === undefined) {
@@ -246,6 +278,7 @@ export class Producer {
     queue.records.push({ record: waiting.record, item, bytes, resolve: waiting.resolve, reject: waiting.reject });
     queue.bytes += bytes;
     this.bufferedRecords++;
+    this.bufferedBytes += bytes;
     if (queue.records.length >= this.batchSize || queue.bytes >= this.batchBytesMax) queue.due = true;
     this.trySend(queue);
   }
@@ -273,23 +306,45 @@ export class Producer {
       }, this.lingerMs);
       return;
     }
+    if (this.inFlightRequests >= this.inFlightRequestsMax) {
+      queue.due = true; // a flush's wish holds after the flush
+      this.readyQueues.add(queue); // sent when a request comes back
+      return;
+    }
+    this.readyQueues.delete(queue);
     clearTimeout(queue.lingerTimer);
     queue.lingerTimer = undefined;
     queue.due = false;
-    const batch = this.takeBatch(queue);
+    const { batch, bytes } = this.takeBatch(queue);
     queue.inFlight = true;
+    this.inFlightRequests++;
     void this.sendBatch(queue, batch).finally(() => {
       queue.inFlight = false;
+      this.inFlightRequests--;
       this.bufferedRecords -= batch.length;
-      // What piled up during the round trip has waited long enough.
-      if (queue.records.length > 0) queue.due = true;
-      this.trySend(queue);
+      this.bufferedBytes -= bytes;
+      // What piled up during the round trip has waited long enough; it queues
+      // behind the partitions that were ready before it.
+      if (queue.records.length > 0) {
+        queue.due = true;
+        this.readyQueues.add(queue);
+      }
+      this.sendReady();
       if (queue.records.length === 0 && !queue.inFlight) this.queues.delete(`${queue.partition}:${queue.topic}`);
       this.admit();
     });
   }
 
-  private takeBatch(queue: PartitionQueue): Pending[] {
+  /** Sends the partitions waiting for a request, oldest first, while requests are free. */
+  private sendReady(): void {
+    for (const queue of this.readyQueues) {
+      if (this.inFlightRequests >= this.inFlightRequestsMax) return;
+      this.trySend(queue);
+    }
+  }
+
+  /** The next batch off the queue, and its estimated bytes as counted in bufferedBytes. */
+  private takeBatch(queue: PartitionQueue): { batch: Pending[]; bytes: number } {
     let count = 0;
     let bytes = 0;
     while (count < queue.records.length && count < this.batchSize) {
@@ -299,7 +354,7 @@ export class Producer {
       count++;
     }
     queue.bytes -= bytes;
-    return queue.records.splice(0, count);
+    return { batch: queue.records.splice(0, count), bytes };
   }
 
   /** One `POST /api/v1/produce` for the batch; the broker appends it as one batch. */
@@ -334,12 +389,14 @@ export class Producer {
     const encoder: ProduceEncoder<unknown> = jsonProduceEncoder;
     this.encoder = encoder;
     for (const queue of this.queues.values()) {
+      this.bufferedBytes -= queue.bytes;
       queue.bytes = 0;
       for (const pending of queue.records) {
         pending.item = encoder.prepare(pending.record, queue.partition);
         pending.bytes = encoder.sizeBytes(pending.item);
         queue.bytes += pending.bytes;
       }
+      this.bufferedBytes += queue.bytes;
     }
     return encoder;
   }

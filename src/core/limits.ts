@@ -9,6 +9,14 @@ export const limits = {
    * are deleted: bounds the journal's disk use and what a crash replays.
    */
   journalCheckpointBytes: 64 * 1024 * 1024,
+  /**
+   * A partition's commit round of fewer bytes is made durable by the commit
+   * journal, a larger one by an fdatasync of its own segment: on this
+   * project's reference machine an fdatasync costs about what writing 64 KiB
+   * twice does (bench/RESULTS.md, "Issue 18"), so small rounds from many
+   * partitions share one flush while large ones are not written twice.
+   */
+  journalRoundBytesMax: 64 * 1024,
   /** Largest record value + key + headers accepted by default (`--max-message-bytes`). */
   messageBytesMaxDefault: 1024 * 1024,
   /** Largest HTTP request body; a batch may carry many messages. */
@@ -72,16 +80,25 @@ export const limits = {
   /** Partitions of a topic created without a count (HTTP without `partitions`, Kafka's CreateTopics with -1: Kafka's num.partitions). */
   topicPartitionsDefault: 1,
   /**
-   * Partitions one broker may hold, whatever its open-file limit: every
-   * partition's log is loaded and checked at start, so memory and restart
-   * time grow with them. The open-file limit usually binds first
-   * (src/broker/partitions-max.ts); `--partitions-max` lowers it.
+   * Partitions one broker may hold by default (`--partitions-max`; 409
+   * limit_reached past it). A partition holds no descriptor while idle (the
+   * pool below), so the open-file limit does not bound them; memory does
+   * (about 15 KB per empty partition) and so does the start, which opens
+   * every partition's log (10,000 empty ones in well under 2 s).
    */
-  partitionsPerBrokerMax: 10_000,
-  /** Descriptors counted per open partition: its active segment and one sealed one (one descriptor per segment file). */
-  descriptorsPerPartition: 2,
-  /** Descriptors kept for everything else (connections, replication, the offset store, temporary files): a quarter of the limit, at least this. */
-  descriptorsReservedMin: 256,
+  partitionsPerBrokerMaxDefault: 10_000,
+  /** The most `--partitions-max` may raise the cap to. */
+  partitionsPerBrokerMax: 100_000,
+  /**
+   * Segment-file descriptors the broker's pool keeps open at most
+   * (`--segment-files-open-max`; src/storage/descriptor-pool.ts): files
+   * beyond it are closed, least recently used first, and opened again when
+   * used. By default this many, and never more than half the process's
+   * open-file limit (src/broker/open-files.ts): the other half is for
+   * connections, replication streams, the offset store and files opened for
+   * a moment (indexes, checkpoints, the cleaner's reads).
+   */
+  segmentFilesOpenMaxDefault: 1000,
   /** Consumer groups one broker coordinates, live or with committed offsets (`--groups-max`). */
   groupsMaxDefault: 10_000,
   /**

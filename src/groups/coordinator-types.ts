@@ -78,6 +78,17 @@ export interface PartitionStatus extends TopicPartition {
   owner: string | null;
 }
 
+/** A group's status reduced to what the default metrics carry: no entry per partition. */
+export interface GroupSummary {
+  groupId: string;
+  /** Live members (as GroupStatus.members.length). */
+  members: number;
+  /** Partitions the group has an acknowledged committed offset on or is assigned (as GroupStatus.partitions.length). */
+  partitions: number;
+  /** The sum of the partitions' lag, leaving out those without one (offline or gone). */
+  lag: number;
+}
+
 export interface GroupStatus {
   groupId: string;
   state: "empty" | "stable";

@@ -8,7 +8,7 @@ import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "../storage/file-system.ts";
 import { ClassicCoordinator } from "./classic-coordinator.ts";
 import type { CommitGuard } from "./commit-guard.ts";
-import type { GroupConsumeRequest, GroupConsumeResult, GroupStatus, JoinOptions, MembershipView, OffsetCommit, ResetTarget } from "./coordinator-types.ts";
+import type { GroupConsumeRequest, GroupConsumeResult, GroupStatus, GroupSummary, JoinOptions, MembershipView, OffsetCommit, ResetTarget } from "./coordinator-types.ts";
 import { GroupConsume } from "./group-consume.ts";
 import { GroupStatusView } from "./group-status.ts";
 import { Membership } from "./membership.ts";
@@ -23,6 +23,7 @@ export type {
   GroupConsumeResult,
   GroupRecord,
   GroupStatus,
+  GroupSummary,
   JoinOptions,
   MembershipView,
   OffsetCommit,
@@ -239,6 +240,11 @@ export class GroupCoordinator {
   /** status() of every group list() names, reading the offset store once: the metrics scrape's view, passing no gate. */
   statusAll(): GroupStatus[] {
     return this.statusView.statusAll();
+  }
+
+  /** statusAll() reduced to a few figures per group, at a fraction of its cost: the default metrics' view, passing no gate. */
+  summaryAll(): GroupSummary[] {
+    return this.statusView.summaryAll();
   }
 
   /**

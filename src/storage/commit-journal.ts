@@ -35,8 +35,13 @@ export type SegmentSync = () => Promise<void>;
 export interface JournalLink {
   /** Resolves once the appends are in a journal file that was fdatasync'ed. */
   commit(appends: readonly JournalAppend[]): Promise<void>;
-  /** Records a truncation or restart durably before the partition's files change (blocking; rare). */
-  recordNow(op: { kind: "truncate" | "restart"; offset: number }): void;
+  /**
+   * Records durably (blocking; rare): a truncation or restart before the
+   * partition's files change; a `forget` once they changed and were
+   * fdatasync'ed, so that no replay compares its earlier entries with files
+   * that no longer hold them.
+   */
+  recordNow(op: { kind: "truncate" | "restart"; offset: number } | { kind: "forget" }): void;
   /** The partition takes part in checkpoints from now on, through `sync`. */
   register(sync: SegmentSync): void;
   /** The partition closed (its files fdatasync'ed): checkpoints leave it out. */

@@ -1,7 +1,7 @@
 import type { LogSegments } from "./log-segments.ts";
 import type { OffsetIndex } from "./offset-index.ts";
 import { Segment } from "./segment.ts";
-import { type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
+import { pooledSegmentFile, type SegmentFiles, writeIndexFile } from "./segment-loader.ts";
 import { swapCleanedSegment } from "./segment-swap.ts";
 
 /** What a partition log lends its cleaner (PartitionLog.compactionTarget). */
@@ -19,7 +19,7 @@ export interface CompactionTargetContext {
  * cleaned copy, on disk (src/storage/segment-swap.ts) and in the segment list
  * at once. The swap is synchronous from its check to the list's change, so
  * no read runs in between: a read before it reads the old segment's file
- * through the old descriptor (still open), a read after it the new one; both
+ * (its descriptor is open until the swap), a read after it the new one; both
  * hold the same offsets with the same live records.
  */
 export class CompactionTarget {
@@ -76,8 +76,8 @@ export class CompactionTarget {
   /**
    * Puts the cleaned copy written to `<base>.log.cleaned` (open as `cleanedFd`,
    * `sizeBytes` long, indexed by `index`) in place of `old`: the rename steps
-   * of the swap, then the segment list, then the old descriptor is closed and
-   * the new index written. False, with nothing done, when the log no longer
+   * of the swap, then the segment list, then the descriptors are closed (the
+   * copy is opened again through the pool) and the new index written. False, with nothing done, when the log no longer
    * holds `old`; throws when a file step fails (the `.swap` file, if there is
    * one by then, is finished by the next start).
    */
@@ -85,14 +85,21 @@ export class CompactionTarget {
     if (!this.holds(old)) return false;
     const files = this.context.files();
     swapCleanedSegment(files, old.baseOffset);
-    const replacement = new Segment(old.baseOffset, old.logPath, old.indexPath, cleanedFd, sizeBytes, old.nextOffset, index, files.indexIntervalBytes);
+    const replacement = new Segment(old.baseOffset, old.logPath, old.indexPath, pooledSegmentFile(files, old.logPath), sizeBytes, old.nextOffset, index, files.indexIntervalBytes);
     this.context.segments.swap(old, replacement);
-    try {
-      files.fs.close(old.fd);
-    } catch {
-      // The old file is deleted already; its descriptor is gone either way.
-    }
+    // The copy is opened again through the pool when used (it was fdatasync'ed: nothing to sync before this close).
+    closeQuietly(files, cleanedFd);
+    // The old file is deleted already; its descriptor goes.
+    old.close();
     writeIndexFile(files, replacement);
     return true;
+  }
+}
+
+function closeQuietly(files: SegmentFiles, fd: number): void {
+  try {
+    files.fs.close(fd);
+  } catch {
+    // The descriptor is gone either way.
   }
 }

@@ -34,6 +34,8 @@ export interface FileSystem {
   syncDirectory(dirPath: string): Promise<void>;
   syncDirectorySync(dirPath: string): void;
   sizeOf(fd: number): number;
+  /** The size of the file at `filePath` (stat), without opening it. */
+  sizeOfPath(filePath: string): number;
   exists(filePath: string): boolean;
   mkdirp(dirPath: string): void;
   readdir(dirPath: string): string[];
@@ -102,6 +104,7 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   sizeOf: (fd) => nodeFs.fstatSync(fd).size,
+  sizeOfPath: (filePath) => nodeFs.statSync(filePath).size,
   exists: (filePath) => nodeFs.existsSync(filePath),
   mkdirp: (dirPath) => void nodeFs.mkdirSync(dirPath, { recursive: true }),
   readdir: (dirPath) => nodeFs.readdirSync(dirPath),

@@ -1,14 +1,12 @@
 import { GafkaError } from "../core/errors.ts";
 import type { JournalLink } from "./commit-journal.ts";
-import type { FileSystem } from "./file-system.ts";
 import { describe } from "./log-writer.ts";
 
 /** What a partition log lends its journal membership. */
 export interface JournalMemberHost {
   name: string;
-  fs: FileSystem;
-  /** The active segment's descriptor while the log is online with its files open; undefined otherwise. */
-  activeFd(): number | undefined;
+  /** fdatasyncs the active segment when written since its last one, while the log is online; undefined otherwise. */
+  syncActive(): Promise<void> | undefined;
   /** The log failed (LogWriter.fail): offline, reopened through recovery. */
   fail(reason: string): void;
 }
@@ -43,6 +41,16 @@ export class JournalMember {
     this.link?.recordNow(op);
   }
 
+  /**
+   * The log's files changed other than by appends (a truncation, a restart,
+   * a reopen's cut) and are durable: its earlier journal entries are
+   * forgotten, so that a replay never compares them with files that no
+   * longer hold them. Recorded durably before the log takes appends again.
+   */
+  changed(): void {
+    this.link?.recordNow({ kind: "forget" });
+  }
+
   /** Resolves once no checkpoint fdatasync runs on the log's descriptors (before they are closed or cut). */
   async settled(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
@@ -63,15 +71,14 @@ export class JournalMember {
    */
   private sync(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    const fd = this.host.activeFd();
-    if (fd === undefined) {
+    const synced = this.host.syncActive();
+    if (synced === undefined) {
       return Promise.reject(new GafkaError("partition_offline", `partition ${this.host.name} is offline; its journal records are kept`, { retriable: true }));
     }
     let done!: () => void;
     const inFlight = new Promise<void>((resolve) => (done = resolve));
     this.inFlight = inFlight;
-    return this.host.fs
-      .fdatasync(fd)
+    return synced
       .catch((error: unknown) => {
         this.host.fail(`fsync failed at a journal checkpoint: ${describe(error)}`);
         throw error;

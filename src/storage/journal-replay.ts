@@ -31,16 +31,20 @@ interface ReplaySegment {
  * Brings a partition's segment files in line with the commit journal after
  * an unclean stop, before the log is loaded (src/storage/commit-journal.ts).
  *
- * What the journal's records of this partition cover was acknowledged once
+ * What the journal's entries of this partition cover was acknowledged once
  * the journal was fdatasync'ed, but the partition's own files were written
  * without one: after a power loss their tail may be missing or hold holes.
- * Everything below the first offset the journal names (F) was made durable in
- * the segment files by an earlier checkpoint, by a segment roll or by a close,
- * so the log is cut at F without looking at what lies beyond, and the records
- * are written again in journal order: appends at their offsets, truncations
- * and restarts as they happened. Every file written is fdatasync'ed (and the
- * directory) before this returns, and the replayed segments' index files are
- * removed so that the load rebuilds them from a scan, which checks each
+ * Everything below the first offset the entries name (F) was made durable in
+ * the segment files by an earlier checkpoint, a roll, a close or the
+ * partition's own fdatasync, so the files are read from F on and each entry
+ * compared with the bytes where it belongs: while they match, nothing is
+ * written (rounds the partition fdatasync'ed itself may follow, and stay).
+ * From the first entry that does not match, the files are cut there without
+ * reading further and the entries are written again in journal order:
+ * appends at their offsets (rolling where the entry says), truncations and
+ * restarts as they happened. Every file written is fdatasync'ed (and the
+ * directory) before this returns, and the indexes of the segments written
+ * are removed, so that the load rebuilds them from a scan, which checks each
  * replayed frame once more.
  *
  * Frames below F that fail their checks, or a log that ends before F, are
@@ -52,56 +56,130 @@ export function replayJournal(target: ReplayTarget, ops: readonly JournalOp[]): 
   if (relevant.length === 0) return;
   const { fs } = target;
   fs.mkdirp(target.dir);
-  const written: ReplaySegment[] = [];
-  let current: ReplaySegment;
   const first = relevant[0]!;
+  let current: ReplaySegment;
+  let repairing: boolean;
   if (first.kind === "restart") {
     for (const base of segmentBaseOffsets(fs.readdir(target.dir))) removeSegmentFiles(fs, target.dir, base);
     current = newSegment(target, first.offset);
+    repairing = true;
   } else {
-    current = cutAt(target, lowestOffset(relevant));
+    current = locate(target, lowestOffset(relevant));
+    repairing = false;
   }
+  const written: ReplaySegment[] = [current];
   // Records below the first segment left on disk were deleted from the front since (retention, DeleteRecords).
   const start = current.baseOffset;
-  written.push(current);
-  const from = first.kind === "restart" ? first.offset : current.nextOffset;
+  let from = first.kind === "restart" ? first.offset : -1;
+  let replayed = 0;
   let appended = 0;
+  const startRepair = () => {
+    // From here the files are not trusted: cut where the entries stop matching, and write them again.
+    for (const base of segmentBaseOffsets(fs.readdir(target.dir))) if (base > current.baseOffset) removeSegmentFiles(fs, target.dir, base);
+    removeIndexFiles(fs, segmentPaths(target.dir, current.baseOffset).indexPath);
+    fs.truncate(current.fd, current.sizeBytes);
+    repairing = true;
+    from = current.nextOffset;
+  };
   for (const op of relevant) {
-    const logEnd = current.nextOffset;
-    if (op.kind !== "forget" && op.offset < start) {
+    if (op.kind !== "forget" && op.kind !== "restart" && op.offset < start) {
       if (op.kind === "append" && op.nextOffset <= start) continue;
       throw corrupt(target, current.logPath, 0, op.offset, `the commit journal names offset ${op.offset}, below the log's first segment at ${start}`);
     }
     if (op.kind === "append") {
-      if (op.offset < logEnd) current = truncateTo(target, written, op.offset);
-      else if (op.offset > logEnd) {
-        throw corrupt(target, current.logPath, current.sizeBytes, op.offset, `the commit journal continues the log at offset ${op.offset} but it ends at ${logEnd}`);
+      const logEnd = current.nextOffset;
+      if (op.offset < logEnd) {
+        if (!repairing) startRepair();
+        current = truncateTo(target, written, op.offset);
+      } else if (op.offset > logEnd) {
+        if (repairing) {
+          throw corrupt(target, current.logPath, current.sizeBytes, op.offset, `the commit journal continues the log at offset ${op.offset} but it ends at ${logEnd}`);
+        }
+        // Rounds the partition fdatasync'ed itself lie between: durable, they must be whole.
+        current = skipTo(target, written, current, op.offset);
+        if (current.nextOffset !== op.offset) {
+          throw corrupt(target, current.logPath, current.sizeBytes, op.offset, `offset ${op.offset}, where the commit journal continues the log, lies inside a batch`);
+        }
       }
       if (op.startsSegment && current.sizeBytes > 0) {
-        current = newSegment(target, op.offset);
+        current = repairing ? newSegment(target, op.offset) : nextSegment(target, op.offset);
         written.push(current);
       }
-      fs.write(current.fd, op.frames, current.sizeBytes);
+      if (!repairing && !matches(fs, current, op.frames)) startRepair();
+      if (repairing) {
+        fs.write(current.fd, op.frames, current.sizeBytes);
+        replayed++;
+        appended += op.nextOffset - op.offset;
+      }
       for (const [baseOffset, position] of batchesOf(op.frames)) current.batches.push([baseOffset, current.sizeBytes + position]);
       current.sizeBytes += op.frames.length;
       current.nextOffset = op.nextOffset;
-      appended += op.nextOffset - op.offset;
     } else if (op.kind === "truncate") {
-      if (op.offset < logEnd) current = truncateTo(target, written, op.offset);
+      if (!repairing) startRepair();
+      replayed++;
+      if (op.offset < current.nextOffset) current = truncateTo(target, written, op.offset);
     } else if (op.kind === "restart" && op !== first) {
       throw new Error("replay sees only the records after the last restart");
     }
   }
   for (const segment of written) {
     if (segment.fd < 0) continue;
-    fs.truncate(segment.fd, segment.sizeBytes);
-    fs.fdatasyncSync(segment.fd);
+    if (repairing) {
+      if (segment === current) fs.truncate(segment.fd, segment.sizeBytes);
+      fs.fdatasyncSync(segment.fd);
+    }
     fs.close(segment.fd);
   }
+  if (!repairing) return;
   fs.syncDirectorySync(target.dir);
-  target.logger.warn(
-    `partition ${target.name}: replayed ${relevant.length} commit-journal entries holding ${appended} records from offset ${from}`,
-  );
+  target.logger.warn(`partition ${target.name}: replayed ${replayed} commit-journal entries holding ${appended} records from offset ${from}`);
+}
+
+/** The bytes at the segment's position are exactly `frames`. */
+function matches(fs: FileSystem, segment: ReplaySegment, frames: Uint8Array): boolean {
+  const found = new Uint8Array(frames.length);
+  const read = fs.read(segment.fd, found, 0, frames.length, segment.sizeBytes);
+  return read === frames.length && Buffer.compare(found, frames) === 0;
+}
+
+/**
+ * While matching: walks the frames from the segment's position up to
+ * `offset` (each checked), into the next segment files where the partition
+ * rolled; they were fdatasync'ed by the partition before it acknowledged
+ * them, so a frame that fails, or a log that ends first, is corruption.
+ */
+function skipTo(target: ReplayTarget, written: ReplaySegment[], start: ReplaySegment, offset: number): ReplaySegment {
+  const { fs } = target;
+  let segment = start;
+  let reader = new SegmentReader(fs, segment.fd, fs.sizeOf(segment.fd));
+  while (segment.nextOffset < offset) {
+    if (segment.sizeBytes >= reader.endPosition) {
+      const { logPath } = segmentPaths(target.dir, segment.nextOffset);
+      if (!fs.exists(logPath)) {
+        throw corrupt(target, segment.logPath, segment.sizeBytes, segment.nextOffset, `the log ends at offset ${segment.nextOffset} but the commit journal continues it at ${offset}`);
+      }
+      segment = { baseOffset: segment.nextOffset, logPath, fd: fs.openReadWrite(logPath), sizeBytes: 0, nextOffset: segment.nextOffset, batches: [] };
+      written.push(segment);
+      reader = new SegmentReader(fs, segment.fd, fs.sizeOf(segment.fd));
+      continue;
+    }
+    const frame = checkFrame(reader, segment.sizeBytes);
+    if (!frame.ok || frame.baseOffset !== segment.nextOffset) {
+      const reason = frame.ok ? `a frame begins at offset ${frame.baseOffset}, expected ${segment.nextOffset}` : frame.reason;
+      throw corrupt(target, segment.logPath, segment.sizeBytes, segment.nextOffset, `${reason}, below offset ${offset} which the partition had fdatasync'ed`);
+    }
+    segment.batches.push([frame.baseOffset, segment.sizeBytes]);
+    segment.sizeBytes += FRAME_HEADER_BYTES + frame.batchBytes;
+    segment.nextOffset = frame.baseOffset + frame.lastOffsetDelta + 1;
+  }
+  return segment;
+}
+
+/** While matching: the next segment file the partition rolled to, when it is on disk; an empty one otherwise. */
+function nextSegment(target: ReplayTarget, baseOffset: number): ReplaySegment {
+  const { logPath } = segmentPaths(target.dir, baseOffset);
+  if (!target.fs.exists(logPath)) return newSegment(target, baseOffset);
+  return { baseOffset, logPath, fd: target.fs.openReadWrite(logPath), sizeBytes: 0, nextOffset: baseOffset, batches: [] };
 }
 
 /** The lowest offset the records name: below it the segment files are durable. */
@@ -112,22 +190,23 @@ function lowestOffset(ops: readonly JournalOp[]): number {
 }
 
 /**
- * Cuts the log at `offset` without reading past it: later segments are
- * removed, the one holding `offset` is walked frame by frame up to it (each
- * checked) and cut there. When the segments at or below `offset` were
- * deleted from the front since (retention, DeleteRecords), the cut is at the
- * first segment left: everything from there is in the journal. A log with
- * no segment at all starts again with an empty one at `offset`.
+ * Finds where `offset` lies in the segment files, reading nothing past it:
+ * the segment holding it is walked frame by frame up to it (each checked).
+ * When the segments at or below `offset` were deleted from the front since
+ * (retention, DeleteRecords), it starts at the first segment left:
+ * everything from there is in the journal. A log with no segment at all
+ * starts again with an empty one at `offset`.
  */
-function cutAt(target: ReplayTarget, wanted: number): ReplaySegment {
+function locate(target: ReplayTarget, wanted: number): ReplaySegment {
   const { fs, dir } = target;
   const bases = segmentBaseOffsets(fs.readdir(dir));
   const offset = bases.length > 0 ? Math.max(wanted, bases[0]!) : wanted;
   const holding = bases.filter((base) => base <= offset).at(-1);
-  for (const base of bases) if (holding === undefined || base > holding) removeSegmentFiles(fs, dir, base);
-  if (holding === undefined) return newSegment(target, offset);
-  const { logPath, indexPath } = segmentPaths(dir, holding);
-  removeIndexFiles(fs, indexPath);
+  if (holding === undefined) {
+    for (const base of bases) removeSegmentFiles(fs, dir, base);
+    return newSegment(target, offset);
+  }
+  const { logPath } = segmentPaths(dir, holding);
   const fd = fs.openReadWrite(logPath);
   const fileBytes = fs.sizeOf(fd);
   const reader = new SegmentReader(fs, fd, fileBytes);

@@ -98,7 +98,7 @@ export class LogFront {
     const removed = segments.all.slice();
     writeLogStartCheckpoint(this.context.dir, this.context.fs, offset);
     this.start = offset;
-    segments.closeAll(this.context.fs);
+    segments.closeAll();
     return this.logged("restarted at its leader's first offset", this.deleted(removed));
   }
 
@@ -130,7 +130,7 @@ export class LogFront {
       this.start = offset;
     }
     const removed = this.context.segments.removeFirst(count);
-    for (const segment of removed) this.context.fs.close(segment.fd);
+    for (const segment of removed) segment.close();
     return this.deleted(removed);
   }
 

@@ -35,7 +35,7 @@ export function loadLog(files: SegmentFiles, journalOps?: readonly JournalOp[]):
     epochs.clampTo(segments[segments.length - 1]!.nextOffset);
     return { segments, epochs };
   } catch (error) {
-    for (const segment of segments) files.fs.close(segment.fd);
+    for (const segment of segments) segment.close();
     throw error;
   }
 }

@@ -71,7 +71,14 @@ export class LogReads {
     while (segmentIndex < segments.length && records.length < maxRecords && bytesRead < maxBytes) {
       const segment = segments.at(segmentIndex)!;
       if (segment.baseOffset >= highWatermark) break;
-      const run = this.readSegment(segment, offset, highWatermark, maxRecords, maxBytes - bytesRead, records);
+      let run: { bytesRead: number; readTo: number };
+      try {
+        run = this.readSegment(segment, offset, highWatermark, maxRecords, maxBytes - bytesRead, records);
+      } catch (error) {
+        // Damage found as this segment's indexes were first read (a sealed segment's check): deliver what earlier segments gave.
+        if (records.length > 0 && error instanceof GafkaError && error.code === "log_corrupt") break;
+        throw error;
+      }
       bytesRead += run.bytesRead;
       readTo = Math.max(readTo, run.readTo);
       segmentIndex++;

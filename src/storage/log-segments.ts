@@ -1,5 +1,4 @@
 import { assert } from "../core/assert.ts";
-import type { FileSystem } from "./file-system.ts";
 import type { Segment } from "./segment.ts";
 
 /**
@@ -85,15 +84,9 @@ export class LogSegments {
     return low;
   }
 
-  /** Closes every segment's file, best effort, and forgets them. */
-  closeAll(fs: FileSystem): void {
-    for (const segment of this.list) {
-      try {
-        fs.close(segment.fd);
-      } catch {
-        // Closing is best effort; the descriptor is gone either way.
-      }
-    }
+  /** Closes every segment's file (best effort: the pool ignores a failed close) and forgets them. */
+  closeAll(): void {
+    for (const segment of this.list) segment.close();
     this.list = [];
   }
 }

@@ -30,7 +30,7 @@ export function cutLogAt(parts: TruncatedParts, where: { dir: string; name: stri
   let keep = segments.indexOf(offset);
   if (keep > 0 && segments.at(keep)!.baseOffset === offset) keep--;
   for (const segment of segments.removeAfter(keep)) {
-    fs.close(segment.fd);
+    segment.close();
     fs.removeRecursive(segment.logPath);
     fs.removeRecursive(segment.indexPath);
     fs.removeRecursive(segment.timeIndexPath);

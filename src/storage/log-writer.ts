@@ -13,7 +13,16 @@ import type { PartitionStatus } from "./log-types.ts";
  * the active segment, for the offset store its one file.
  */
 export interface WriterFile {
-  fd: number;
+  /** Its descriptor (a pooled file is opened when this is read: read it only to use it). */
+  readonly fd: number;
+  /**
+   * What stays the same while the file does (the segment), when its
+   * descriptor may be closed and another opened (a pooled file): the
+   * descriptor's number then says nothing. Absent: the descriptor.
+   */
+  readonly identity?: unknown;
+  /** Written since its last fdatasync, when the owner knows (a pooled file); undefined: unknown. */
+  readonly dirty?: boolean;
   /** Bytes of the file once every held write is written: held bytes are already counted. */
   endPosition: number;
   /** One past the last offset the file holds once the held writes are written. */
@@ -54,10 +63,13 @@ export interface LogWriterOptions {
   host: LogWriterHost;
   /**
    * Under `always`, the shared commit journal (src/storage/commit-journal.ts):
-   * a group commit hands its appends to it instead of fdatasync'ing the
-   * file, and they are acknowledged once the journal's fdatasync covers them.
+   * a group commit of fewer than `roundBytesMax` bytes hands its appends to it
+   * instead of fdatasync'ing the file, and they are acknowledged once the
+   * journal's fdatasync covers them; a larger round fdatasyncs the file, as
+   * without a journal (its bytes would cost more written twice than the
+   * fdatasync they save).
    */
-  journal?: { commit(appends: readonly JournalAppend[]): Promise<void> };
+  journal?: { commit(appends: readonly JournalAppend[]): Promise<void>; roundBytesMax: number };
   /** After every successful fdatasync of appended data: its duration, records (offsets) and bytes. Must not throw. */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
 }
@@ -273,7 +285,8 @@ export class LogWriter<T> {
       const startedMs = this.options.clock.monotonicMs();
       try {
         const journal = this.options.journal;
-        await (journal === undefined ? this.options.fs.fdatasync(file.fd) : journal.commit(acks));
+        if (journal !== undefined && roundBytes(acks) < journal.roundBytesMax) await journal.commit(acks);
+        else await this.options.fs.fdatasync(file.fd);
       } catch (error) {
         const failure = new GafkaError(
           "storage_failed",
@@ -290,7 +303,7 @@ export class LogWriter<T> {
         for (const ack of acks) ack.reject(failure);
         break;
       }
-      if (file.fd === this.host.file().fd) this.durablePosition = Math.max(this.durablePosition, position);
+      if (sameFile(file, this.host.file())) this.durablePosition = Math.max(this.durablePosition, position);
       this.reportFsync(startedMs, acks);
       this.host.durable(nextOffset);
       for (const ack of acks) ack.resolve(ack.result);
@@ -330,7 +343,7 @@ export class LogWriter<T> {
     const startedMs = this.options.clock.monotonicMs();
     this.syncInFlight = this.options.fs.fdatasync(file.fd).then(
       () => {
-        if (file.fd === this.host.file().fd) this.durablePosition = Math.max(this.durablePosition, position);
+        if (sameFile(file, this.host.file())) this.durablePosition = Math.max(this.durablePosition, position);
         this.intervalSyncedOffset = Math.max(this.intervalSyncedOffset, nextOffset);
         this.syncInFlight = undefined;
         this.options.onFsync?.((this.options.clock.monotonicMs() - startedMs) / 1000, records, bytes);
@@ -418,8 +431,9 @@ export class LogWriter<T> {
     await this.settle();
     if (this.status !== "online") return;
     const file = this.host.file();
-    // Under the journal the segment itself was not fdatasync'ed at each commit: it is now.
-    if (file.fd < 0 || (file.endPosition === this.durablePosition && this.options.journal === undefined)) return;
+    // Under the journal, a segment is fdatasync'ed at close when written since its last fdatasync (a pooled file knows).
+    const unsynced = this.options.journal === undefined ? file.endPosition !== this.durablePosition : file.dirty !== false;
+    if (!unsynced || file.fd < 0) return;
     try {
       await this.options.fs.fdatasync(file.fd);
     } catch (error) {
@@ -429,6 +443,17 @@ export class LogWriter<T> {
       this.options.logger.error(`${this.options.subject}: final fsync failed: ${describe(error)}`);
     }
   }
+}
+
+/** Whether two looks at the writer's file see the same file (a roll starts another). */
+function sameFile(a: WriterFile, b: WriterFile): boolean {
+  return a.identity === undefined ? a.fd === b.fd : a.identity === b.identity;
+}
+
+function roundBytes(acks: readonly { bytes: number }[]): number {
+  let bytes = 0;
+  for (const ack of acks) bytes += ack.bytes;
+  return bytes;
 }
 
 export function describe(error: unknown): string {

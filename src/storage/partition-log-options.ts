@@ -1,5 +1,6 @@
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
+import type { DescriptorPool } from "./descriptor-pool.ts";
 import type { FileSystem } from "./file-system.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
 import type { JournalLink } from "./commit-journal.ts";
@@ -13,6 +14,11 @@ export interface PartitionLogOptions {
   /** For messages, e.g. "orders-3". */
   name: string;
   fs: FileSystem;
+  /**
+   * The broker's pool of segment-file descriptors (src/storage/descriptor-pool.ts),
+   * over `fs`. Absent: the log keeps a pool of its own.
+   */
+  descriptorPool?: DescriptorPool;
   clock: Clock;
   logger: Logger;
   fsyncPolicy: FsyncPolicy;
@@ -30,6 +36,8 @@ export interface PartitionLogOptions {
    * commits go through it rather than fdatasync'ing the segment each time.
    */
   journal?: JournalLink;
+  /** Commit rounds of fewer bytes go through the journal, larger ones fdatasync the segment (limits.journalRoundBytesMax when absent). */
+  journalRoundBytesMax?: number;
   /** The journal's records for this partition from the last run, replayed into its files before it loads (src/storage/journal-replay.ts). */
   journalOps?: readonly JournalOp[];
   /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
@@ -51,7 +59,12 @@ export interface PartitionLogOptions {
 }
 
 /** What opening and creating a log's segment files needs (src/storage/segment-loader.ts). */
-export function segmentFilesOf(options: PartitionLogOptions, indexIntervalBytes: number, afterCleanShutdown: boolean): SegmentFiles {
-  const { fs, logger, dir, name } = options;
-  return { fs, logger, dir, name, indexIntervalBytes, afterCleanShutdown };
+export function segmentFilesOf(
+  options: PartitionLogOptions,
+  pooled: { pool: DescriptorPool; onSyncFailed: (filePath: string, error: unknown) => void },
+  indexIntervalBytes: number,
+  afterCleanShutdown: boolean,
+): SegmentFiles {
+  const { logger, dir, name } = options;
+  return { fs: pooled.pool.fs, pool: pooled.pool, onSyncFailed: pooled.onSyncFailed, logger, dir, name, indexIntervalBytes, afterCleanShutdown };
 }

@@ -435,14 +435,19 @@ describe("recovery", () => {
     expect(tornReport.partitions[0]!.problems[0]!.kind).toBe("torn");
   });
 
-  test("damage in a sealed segment is corruption even at its end", async () => {
+  test("damage in a sealed segment is corruption even at its end (found when the segment is first read)", async () => {
     const { log, dir } = freshLog({ segmentBytesMax: 600 });
     for (let i = 0; i < 20; i++) await log.append([record(`s${i}`.padEnd(100, "-"))]);
     await log.close();
     const first = path.join(dir, "00000000000000000000.log");
-    truncateSync(first, statSync(first).size - 2);
+    const damagedBytes = statSync(first).size - 2;
+    truncateSync(first, damagedBytes);
     rmSync(first.replace(".log", ".index"));
-    expect(() => openLog(dir, { segmentBytesMax: 600 })).toThrow(/corrupt/);
+    // A sealed segment is not read at start: its check runs on its first read, and refuses it there.
+    const reopened = openLog(dir, { segmentBytesMax: 600 });
+    expect(() => reopened.read(0, 100, 1 << 20)).toThrow(/corrupt/);
+    expect(() => reopened.read(0, 100, 1 << 20)).toThrow(/corrupt/);
+    expect(statSync(first).size).toBe(damagedBytes); // nothing cut: corruption, not a torn write
   });
 });
 

@@ -4,6 +4,7 @@ import { limits } from "../core/limits.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RecordInput } from "../protocol/record.ts";
 import { type CheckedClientBatch, frameClientBatches } from "./batch-check.ts";
+import { DescriptorPool } from "./descriptor-pool.ts";
 import type { FileSystem } from "./file-system.ts";
 import { CompactionTarget } from "./compaction-target.ts";
 import { checkFrames } from "./frame-chunk.ts";
@@ -16,8 +17,9 @@ import { LogReads } from "./log-reads.ts";
 import { type FrontDeleted, LogFront } from "./log-front.ts";
 import { LogSegments } from "./log-segments.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
-import { describe, LogWriter, type WriterFile } from "./log-writer.ts";
+import { describe, LogWriter } from "./log-writer.ts";
 import { JournalMember } from "./journal-member.ts";
+import { activeSegmentFile } from "./active-segment-file.ts";
 import type { JournalOp } from "./journal-record.ts";
 import { type PartitionLogOptions, segmentFilesOf } from "./partition-log-options.ts";
 import { RetentionCheck } from "./retention-check.ts";
@@ -34,11 +36,10 @@ export type { PartitionLogOptions } from "./partition-log-options.ts";
  * A partition's log: segments of framed Kafka record batches on disk, read
  * back from the files (the page cache), never held in memory.
  *
- * Durability of append() (the write pipeline, log-writer.ts): the promise
- * resolves once the batch is durable — under `always` after an fdatasync of
- * the shared commit journal (commit-journal.ts; or of the segment itself
- * without one), shared by every append of the round (group commit); under
- * `interval:<ms>` and `never` once written to the OS. Readers see a record
+ * Durability of append() (log-writer.ts): resolves once durable — under
+ * `always` after an fdatasync of the segment or, for a small round, of the
+ * shared commit journal (commit-journal.ts), shared by every append of the
+ * round; under `interval:<ms>` and `never` once written. Readers see a record
  * only once it is acknowledged (the high watermark, further bounded under
  * replication by the in-sync followers: setHighWatermarkLimit). A follower
  * appends the leader's stored frames unchanged (appendFrames) and cuts back
@@ -55,7 +56,10 @@ export type { PartitionLogOptions } from "./partition-log-options.ts";
  * journal's checkpoints (journal-member.ts). This class holds them together.
  */
 export class PartitionLog implements PartitionLogApi {
+  /** The pool's view of the file system: segment files' writes and syncs go through it. */
   private readonly fs: FileSystem;
+  /** The broker's descriptor pool (or the log's own, when none is given). */
+  private readonly pool: DescriptorPool;
   private readonly logger: Logger;
   private readonly indexIntervalBytes: number;
   private readonly segments = new LogSegments();
@@ -74,7 +78,8 @@ export class PartitionLog implements PartitionLogApi {
   readonly retentionCheck: RetentionCheck;
 
   private constructor(private readonly options: PartitionLogOptions) {
-    this.fs = options.fs;
+    this.pool = options.descriptorPool ?? new DescriptorPool(options.fs, limits.segmentFilesOpenMaxDefault);
+    this.fs = this.pool.fs;
     this.logger = options.logger;
     this.indexIntervalBytes = options.indexIntervalBytes ?? limits.indexIntervalBytes;
     this.afterCleanShutdown = options.afterCleanShutdown ?? false;
@@ -83,15 +88,15 @@ export class PartitionLog implements PartitionLogApi {
     this.retentionCheck = new RetentionCheck(this.segments, options.onRetentionDue);
     this.writer = new LogWriter<AppendResult>({
       subject: `partition ${options.name}`,
-      fs: options.fs,
+      fs: this.fs,
       logger: options.logger,
       clock: options.clock,
       fsyncPolicy: options.fsyncPolicy,
       offlineCode: "partition_offline",
       onFsync: options.onFsync,
-      journal: options.journal,
+      journal: options.journal && { commit: (appends) => options.journal!.commit(appends), roundBytesMax: options.journalRoundBytesMax ?? limits.journalRoundBytesMax },
       host: {
-        file: () => this.activeFile(),
+        file: () => activeSegmentFile(this.segments.length > 0 ? this.active : undefined, this.watermark.durableOffset, (reason) => this.writer.fail(reason)),
         writeCutOff: (position, firstOffset, bytes) => {
           this.segments.active.truncated(position, firstOffset, this.indexIntervalBytes);
           this.segments.totalBytes -= bytes;
@@ -102,14 +107,13 @@ export class PartitionLog implements PartitionLogApi {
     });
     this.journal = new JournalMember(options.journal, {
       name: options.name,
-      fs: options.fs,
-      activeFd: () => (this.status === "online" && this.segments.length > 0 ? this.active.fd : undefined),
+      syncActive: () => (this.status === "online" && this.segments.length > 0 ? this.active.file.sync() : undefined),
       fail: (reason) => this.writer.fail(reason),
     });
-    this.front = new LogFront({ fs: options.fs, clock: options.clock, logger: options.logger, dir: options.dir, name: options.name, segments: this.segments });
+    this.front = new LogFront({ fs: this.fs, clock: options.clock, logger: options.logger, dir: options.dir, name: options.name, segments: this.segments });
     this.reads = new LogReads({
       name: options.name,
-      fs: options.fs,
+      fs: this.fs,
       logger: options.logger,
       segments: this.segments,
       unwrittenBytes: () => this.writer.unwrittenBytes,
@@ -119,11 +123,9 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   /**
-   * Opens the log and recovers it from the files (log-loader.ts): the
-   * journal's records replayed, a torn tail of the active segment cut (and
-   * logged) unless the last stop was clean; damage followed by valid frames,
-   * in a sealed segment or a gap throws GafkaError `log_corrupt` naming the
-   * file, position and offsets.
+   * Opens the log and recovers it from the files (log-loader.ts): journal
+   * entries replayed, a torn tail cut (and logged) unless the stop was clean;
+   * other damage throws GafkaError `log_corrupt` naming file and position.
    */
   static open(options: PartitionLogOptions): PartitionLog {
     const log = new PartitionLog(options);
@@ -169,13 +171,6 @@ export class PartitionLog implements PartitionLogApi {
 
   private get active(): Segment {
     return this.segments.active;
-  }
-
-  /** The active segment as the writer sees it; no file (fd -1) while the files are closed for a reopen. */
-  private activeFile(): WriterFile {
-    if (this.segments.length === 0) return { fd: -1, endPosition: 0, nextOffset: this.watermark.durableOffset };
-    const segment = this.active;
-    return { fd: segment.fd, endPosition: segment.sizeBytes, nextOffset: segment.nextOffset };
   }
 
   // ---------------------------------------------------------------- append
@@ -395,16 +390,12 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   /**
-   * Cuts the log back so that `offset` is its end: a follower dropping
-   * records its new leader never had (leader-epoch truncation). `offset`
-   * must be a batch boundary. Later segments are deleted, the one holding
-   * `offset` is cut and fdatasync'ed, and epochs that began at or after it
-   * are forgotten; when it resolves the cut is durable. Waits for in-flight
-   * fsyncs first, so no acknowledgement races it.
+   * Cuts the log back so that `offset` (a batch boundary) is its end: a follower dropping what its
+   * new leader never had (log-truncation.ts). Recorded in the commit journal first; durable when it
+   * resolves. Waits for in-flight fsyncs first, so no acknowledgement races it.
    */
   async truncateTo(offset: number): Promise<void> {
     await this.writer.settle();
-    await this.journal.settled();
     this.assertWritable();
     if (offset >= this.logEndOffset) return;
     if (offset < this.earliestOffset) throw new GafkaError("offset_out_of_range", `cannot truncate ${this.options.name} to ${offset}, before its start`);
@@ -414,6 +405,7 @@ export class PartitionLog implements PartitionLogApi {
       { dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes, logger: this.logger },
       offset,
     );
+    this.journal.changed();
   }
 
   // ---------------------------------------------------------------- the log start (src/storage/log-front.ts)
@@ -434,7 +426,6 @@ export class PartitionLog implements PartitionLogApi {
   /** A follower behind its leader's first segment: everything goes, the log starts again empty at `offset` (LogFront.restartAt). */
   async restartAt(offset: number): Promise<void> {
     await this.writer.settle();
-    await this.journal.settled();
     this.assertWritable();
     this.journal.record({ kind: "restart", offset });
     this.front.restartAt(offset);
@@ -442,6 +433,7 @@ export class PartitionLog implements PartitionLogApi {
     this.writer.loaded(0, offset);
     this.watermark.reset(offset);
     this.leaderEpochs.truncateFromEnd(0);
+    this.journal.changed();
   }
 
   /** The log cleaner's view of this log (src/storage/compaction-target.ts): its sealed segments and their swap. */
@@ -459,7 +451,9 @@ export class PartitionLog implements PartitionLogApi {
     await this.writer.close();
     await this.journal.stop();
     this.watermark.wakeAll();
-    this.segments.closeAll(this.fs);
+    // A clean stop: the active segment's indexes are written too, so the next start need not scan it (segment-loader.ts).
+    if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes > 0) writeIndexFile(this.files, this.active);
+    this.segments.closeAll();
     this.front.close();
   }
 
@@ -486,14 +480,20 @@ export class PartitionLog implements PartitionLogApi {
     if (this.segments.length > 0) {
       // First attempt: the files are still open. Later attempts find them closed and the cut remembered.
       this.reopenCut.note(this.active, this.writer.durablePosition, this.options.fsyncPolicy.kind === "always");
-      this.segments.closeAll(this.fs);
+      this.segments.closeAll();
     }
     this.reopenCut.apply(this.fs);
     this.load();
+    this.journal.changed();
   }
 
   /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
   private get files(): SegmentFiles {
-    return segmentFilesOf(this.options, this.indexIntervalBytes, this.afterCleanShutdown);
+    return segmentFilesOf(this.options, { pool: this.pool, onSyncFailed: this.onSyncFailed }, this.indexIntervalBytes, this.afterCleanShutdown);
   }
+
+  /** The pool's fdatasync before closing a written segment file failed: as a failed fsync of the writer's, recovery. */
+  private readonly onSyncFailed = (filePath: string, error: unknown): void => {
+    this.writer.fail(`fsync failed before closing ${filePath}: ${describe(error)}`);
+  };
 }

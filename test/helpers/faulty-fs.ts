@@ -143,6 +143,10 @@ export class FaultyFileSystem implements FileSystem {
     this.checkDisk("fstat");
     return this.inner.sizeOf(fd);
   };
+  sizeOfPath = (filePath: string) => {
+    this.checkDisk("stat");
+    return this.inner.sizeOfPath(filePath);
+  };
   exists = (filePath: string) => this.inner.exists(filePath);
   mkdirp = (dirPath: string) => {
     this.checkDisk("mkdir");
