@@ -27,6 +27,8 @@ export interface BrokerConfig {
    * fdatasyncs each partition's segment instead.
    */
   commitJournal?: boolean;
+  /** A partition's commit round smaller than this goes through the journal (`--journal-round-bytes`); limits.journalRoundBytesMax when absent. */
+  journalRoundBytesMax?: number;
   /** Journal bytes after which a checkpoint starts; limits.journalCheckpointBytes when absent. */
   journalCheckpointBytes?: number;
   /** Segment size before a roll (`--segment-bytes`): the default of a topic's `segment.bytes`. */

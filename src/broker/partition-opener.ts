@@ -131,6 +131,7 @@ export class PartitionOpener {
         dir,
         name,
         journal: this.journaling ? this.journal?.link(name) : undefined,
+        journalRoundBytesMax: this.config.journalRoundBytesMax,
         journalOps,
         fs,
         descriptorPool: this.descriptorPool,
