@@ -35,7 +35,7 @@
  *
  *   bun bench/scale.ts [--only=produce,start,metrics] [--partitions=2,16,64,256,1000] [--count=600000] [--rounds=1] [--max-pending=N]
  *     [--start-partitions=1000,10000] [--groups=10,100,1000] [--scrapes=5] [--settle-ms=1000]
- *     [--partitions-max=N] [--write]
+ *     [--partitions-max=N] [--broker-arg=--flag=value ...] [--write]
  */
 import { readdir, readFile } from "node:fs/promises";
 import { cleanupAll, runCli, startBrokerProcess, type BrokerProcess } from "../test/helpers/broker-process.ts";
@@ -52,6 +52,8 @@ export interface Options {
   scrapes: number;
   settleMs: number;
   partitionsMax: number | undefined;
+  /** More broker flags (--broker-arg=--commit-journal=off, repeatable): to compare a setting on and off. */
+  brokerArgs: string[];
   write: boolean;
 }
 
@@ -79,10 +81,13 @@ function parseOptions(argv: string[]): Options {
     scrapes: 5,
     settleMs: 1000,
     partitionsMax: undefined,
+    brokerArgs: [],
     write: false,
   };
   for (const arg of argv) {
-    const [name, value = ""] = arg.replace(/^--/, "").split("=") as [string, string | undefined];
+    const bare = arg.replace(/^--/, "");
+    const equals = bare.indexOf("=");
+    const [name, value] = equals < 0 ? [bare, ""] : [bare.slice(0, equals), bare.slice(equals + 1)];
     const number = Number(value);
     if (name === "only" && value.split(",").every((c) => CURVES.includes(c))) options.only = new Set(value.split(","));
     else if (name === "partitions") options.partitions = numbers(value);
@@ -94,6 +99,7 @@ function parseOptions(argv: string[]): Options {
     else if (name === "scrapes" && number > 0) options.scrapes = number;
     else if (name === "settle-ms" && number >= 0) options.settleMs = number;
     else if (name === "partitions-max" && number > 0) options.partitionsMax = number;
+    else if (name === "broker-arg" && value.startsWith("--")) options.brokerArgs.push(value);
     else if (name === "write" && value === "") options.write = true;
     else throw new Error(`unknown or bad option ${arg} (see the comment at the top of bench/scale.ts)`);
   }
@@ -101,7 +107,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 function brokerArgs(options: Options): string[] {
-  return ["--fsync=always", ...(options.partitionsMax === undefined ? [] : [`--partitions-max=${options.partitionsMax}`])];
+  return ["--fsync=always", ...(options.partitionsMax === undefined ? [] : [`--partitions-max=${options.partitionsMax}`]), ...options.brokerArgs];
 }
 
 /** Partitions of each topic for a point: topics of 100, the last one holding the rest. */

@@ -66,7 +66,8 @@ test("after a clean stop (SIGTERM) a damaged last frame is corruption: the parti
 }, 60_000);
 
 test("after a crash (kill -9) the same damage is a torn tail: cut and logged with the bytes dropped; verify reports it and fails", async () => {
-  const broker = await startBrokerProcess();
+  // Without the commit journal: the segment alone tells what was written.
+  const broker = await startBrokerProcess({ args: ["--commit-journal=off"] });
   const segment = await fillPartition(broker);
   await broker.kill();
   expect(existsSync(path.join(broker.dataDir, "clean-shutdown"))).toBe(false);
@@ -79,6 +80,20 @@ test("after a crash (kill -9) the same damage is a torn tail: cut and logged wit
   await broker.restart();
   expect((await readPartition(broker.url, "tail", 0)).map((r) => r.value)).toEqual(["single-0", "single-1", "single-2"]);
   expect(broker.stderr()).toMatch(/cut a torn tail of \d+ bytes/);
+  await broker.cleanup();
+}, 60_000);
+
+test("after a crash (kill -9) under the commit journal, a damaged last frame of acknowledged records is written again from the journal", async () => {
+  const broker = await startBrokerProcess();
+  const segment = await fillPartition(broker);
+  await broker.kill();
+  const bytes = flipBitInLastFrame(segment);
+
+  await broker.restart();
+  const values = (await readPartition(broker.url, "tail", 0)).map((r) => r.value);
+  expect(values).toEqual(["single-0", "single-1", "single-2", ...Array.from({ length: 5 }, (_, i) => `last-frame-${i}`)]);
+  expect(broker.stderr()).toMatch(/partition tail-0: replayed \d+ commit-journal entries/);
+  expect(readFileSync(segment).length).toBe(bytes);
   await broker.cleanup();
 }, 60_000);
 

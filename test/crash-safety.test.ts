@@ -4,7 +4,6 @@ import { postJson, readPartition, waitFor, type WireRecord } from "./helpers/htt
 
 afterAll(cleanupAll);
 
-const PARTITIONS = 3;
 const CLIENTS = 6;
 const ACKED_BEFORE_KILL = 3000;
 
@@ -14,8 +13,16 @@ interface Ack {
 }
 
 test("kill -9 under concurrent load: every acknowledged record is there exactly once, in order", async () => {
-  const broker = await startBrokerProcess();
-  const created = await postJson(`${broker.url}/api/v1/topics`, { name: "crash", partitions: PARTITIONS });
+  await crashUnderLoad(3, []);
+}, 180_000);
+
+test("kill -9 under concurrent load over 32 partitions, small rounds in the commit journal checkpointed every 64 KiB: every acknowledged record is there exactly once, in order", async () => {
+  await crashUnderLoad(32, ["--journal-checkpoint-bytes=65536"]);
+}, 180_000);
+
+async function crashUnderLoad(partitions: number, args: string[]): Promise<void> {
+  const broker = await startBrokerProcess({ args });
+  const created = await postJson(`${broker.url}/api/v1/topics`, { name: "crash", partitions });
   expect(created.status).toBe(201);
 
   const acked = new Map<string, Ack>();
@@ -55,7 +62,7 @@ test("kill -9 under concurrent load: every acknowledged record is there exactly 
 
   await broker.restart();
   const stored: WireRecord[][] = [];
-  for (let partition = 0; partition < PARTITIONS; partition++) stored.push(await readPartition(broker.url, "crash", partition));
+  for (let partition = 0; partition < partitions; partition++) stored.push(await readPartition(broker.url, "crash", partition));
 
   const seen = new Map<string, Ack>();
   for (const records of stored) {
@@ -81,4 +88,4 @@ test("kill -9 under concurrent load: every acknowledged record is there exactly 
   expect(after.status).toBe(200);
   expect(after.body.offset).toBe(stored[0]!.length);
   await broker.cleanup();
-});
+}

@@ -21,6 +21,16 @@ export interface BrokerConfig {
   logger: Logger;
   /** When appended bytes reach stable storage before a produce is acknowledged. */
   fsyncPolicy: FsyncPolicy;
+  /**
+   * Under `always`, partitions commit through the shared commit journal
+   * (`--commit-journal`, on by default; src/storage/commit-journal.ts); false
+   * fdatasyncs each partition's segment instead.
+   */
+  commitJournal?: boolean;
+  /** A partition's commit round smaller than this goes through the journal (`--journal-round-bytes`); limits.journalRoundBytesMax when absent. */
+  journalRoundBytesMax?: number;
+  /** Journal bytes after which a checkpoint starts; limits.journalCheckpointBytes when absent. */
+  journalCheckpointBytes?: number;
   /** Segment size before a roll (`--segment-bytes`): the default of a topic's `segment.bytes`. */
   segmentBytesMax: number;
   /** Largest key + value + headers of one record (`--max-message-bytes`): the default of a topic's `max.message.bytes`. */

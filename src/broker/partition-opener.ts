@@ -1,11 +1,16 @@
 /**
- * Opening partition logs, and the clean-shutdown marker that tells them
- * whether to trust their tails (src/storage/clean-shutdown-marker.ts): at
- * start the marker is taken before any log opens, and at close it is written
- * again only when every log opened at start and closed online.
+ * Opening partition logs, the commit journal they share under `--fsync
+ * always` (src/storage/commit-journal.ts: opened, and its records replayed
+ * into the logs, before they load), and the clean-shutdown marker that tells
+ * them whether to trust their tails (src/storage/clean-shutdown-marker.ts):
+ * at start the marker is taken before any log opens, and at close it is
+ * written again only when every log opened at start and closed online.
  */
 
+import * as path from "node:path";
 import { isGafkaError } from "../core/errors.ts";
+import { limits } from "../core/limits.ts";
+import { CommitJournal } from "../storage/commit-journal.ts";
 import type { PartitionLogApi } from "../storage/log-types.ts";
 import { PartitionLog, type PartitionLogOptions } from "../storage/partition-log.ts";
 import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "../storage/clean-shutdown-marker.ts";
@@ -30,6 +35,10 @@ export class PartitionOpener {
   private openedEveryLog = false;
   /** The broker's one pool of segment-file descriptors, shared by every partition log it opens. */
   readonly descriptorPool: DescriptorPool;
+  /** Opened at start; partitions commit through it when `journaling`. */
+  private journal: CommitJournal | undefined;
+  /** Partitions refused at start while the journal held records for them. */
+  private readonly refusedWithRecords = new Set<string>();
 
   constructor(
     private readonly config: BrokerConfig,
@@ -50,10 +59,19 @@ export class PartitionOpener {
     const { fs, dataDir } = this.config;
     // Taken (durably) before any log is opened: from here on a crash must not pass for a clean stop.
     this.afterCleanShutdown = takeCleanShutdownMarker(fs, dataDir);
+    // Opened whatever the policy: the last run's records are replayed even if this one does not journal.
+    this.journal = CommitJournal.open({
+      dir: path.join(dataDir, "journal"),
+      fs,
+      clock: this.config.clock,
+      logger: this.config.logger,
+      checkpointBytes: this.config.journalCheckpointBytes ?? limits.journalCheckpointBytes,
+    });
     for (const metadata of metadataList) {
       const config = resolveTopicConfig(metadata.configs, this.topicDefaults);
       topics.set(metadata.name, new TopicState(metadata, await this.openPartitions(metadata.name, metadata.partitionCount), config));
     }
+    this.journal.finishRecovery(this.refusedWithRecords);
     this.afterCleanShutdown = false;
     this.openedEveryLog = true;
   }
@@ -65,7 +83,10 @@ export class PartitionOpener {
    * to write it is logged: the next start recovers as after a crash.
    */
   async markCleanStop(slots: readonly PartitionSlot[]): Promise<void> {
-    if (!this.openedEveryLog || !slots.every((slot) => slot.log === undefined || slot.log.status === "online")) return;
+    const clean = this.openedEveryLog && slots.every((slot) => slot.log === undefined || slot.log.status === "online");
+    // Deleted only after a clean close: every segment then holds what the journal does.
+    await this.journal?.close(clean);
+    if (!clean) return;
     await writeCleanShutdownMarker(this.config.fs, this.config.dataDir).catch((error: unknown) => {
       this.config.logger.warn(`broker ${this.config.brokerId}: could not write the clean-shutdown marker (the next start recovers as after a crash): ${error}`);
     });
@@ -83,16 +104,35 @@ export class PartitionOpener {
     return slots;
   }
 
+  /**
+   * Records durably that these partitions are deleted (before their
+   * directories go), so that the journal never replays their records into a
+   * later topic of the same name.
+   */
+  forget(names: readonly string[]): void {
+    this.journal?.forget(names);
+  }
+
+  /** Under `always` (and unless turned off), partitions commit through the journal. */
+  private get journaling(): boolean {
+    return this.config.fsyncPolicy.kind === "always" && this.config.commitJournal !== false;
+  }
+
   /** One partition's log, or its refusal when recovery finds it corrupt (the topic's other partitions serve). */
   private openPartition(topic: string, index: number): PartitionSlot {
     const { dataDir, fs, clock, logger, fsyncPolicy, segmentBytesMax, onFsync, onRetentionDue } = this.config;
     const retentionDue = onRetentionDue === undefined ? undefined : () => onRetentionDue(topic, index);
     const dir = partitionDirectory(dataDir, topic, index);
+    const name = `${topic}-${index}`;
+    const journalOps = this.journal?.takeRecovered(name);
     fs.mkdirp(dir);
     try {
       const log = this.openLog({
         dir,
-        name: `${topic}-${index}`,
+        name,
+        journal: this.journaling ? this.journal?.link(name) : undefined,
+        journalRoundBytesMax: this.config.journalRoundBytesMax,
+        journalOps,
         fs,
         descriptorPool: this.descriptorPool,
         clock,
@@ -108,6 +148,7 @@ export class PartitionOpener {
       return { index, log, refusal: undefined };
     } catch (error) {
       if (!isGafkaError(error) || error.code !== "log_corrupt") throw error;
+      if (journalOps !== undefined) this.refusedWithRecords.add(name);
       logger.error(`partition ${topic}-${index} refused: ${error.message}`);
       return { index, log: undefined, refusal: error };
     }

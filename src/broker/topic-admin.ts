@@ -182,11 +182,12 @@ export class TopicAdmin {
   private removePartitionDirectories(topic: string): void {
     const { dataDir, fs } = this.config;
     const prefix = `${topic}-`;
-    for (const entry of fs.readdir(dataDir)) {
-      if (entry.startsWith(prefix) && isDigits(entry, prefix.length)) {
-        fs.removeRecursive(partitionDirectory(dataDir, topic, Number(entry.slice(prefix.length))));
-      }
-    }
+    const indexes = fs
+      .readdir(dataDir)
+      .filter((entry) => entry.startsWith(prefix) && isDigits(entry, prefix.length))
+      .map((entry) => Number(entry.slice(prefix.length)));
+    this.opener.forget(indexes.map((index) => `${topic}-${index}`));
+    for (const index of indexes) fs.removeRecursive(partitionDirectory(dataDir, topic, index));
   }
 }
 

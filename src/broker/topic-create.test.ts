@@ -29,11 +29,11 @@ async function openBroker(dataDir: string, overrides: Partial<BrokerConfig> = {}
   return broker;
 }
 
-/** What is in the data dir apart from the files every broker has. */
+/** What is in the data dir apart from the files every broker has (and the commit journal's directory). */
 function partitionDirectories(dataDir: string): string[] {
   return nodeFs
     .readdirSync(dataDir)
-    .filter((entry) => nodeFs.statSync(path.join(dataDir, entry)).isDirectory())
+    .filter((entry) => entry !== "journal" && nodeFs.statSync(path.join(dataDir, entry)).isDirectory())
     .sort();
 }
 

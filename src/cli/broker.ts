@@ -35,6 +35,18 @@ export default defineCommand({
       valueHint: "always|interval:<ms>|never",
       default: "always",
     },
+    "commit-journal": {
+      type: "enum",
+      description: "Under --fsync always, acknowledge once one shared journal is fsynced (one flush per round for all partitions) instead of each partition's file",
+      options: ["on", "off"],
+      default: "on",
+    },
+    "journal-round-bytes": {
+      type: "string",
+      description: "A partition's commit round smaller than this goes through the commit journal; a larger one fsyncs its own segment",
+      default: String(limits.journalRoundBytesMax),
+    },
+    "journal-checkpoint-bytes": { type: "string", description: "Commit-journal bytes after which the partitions are fsynced and the journal starts over", default: String(limits.journalCheckpointBytes) },
     "segment-bytes": { type: "string", description: "Segment size before a roll (default of a topic's segment.bytes)", default: String(limits.segmentBytesDefault) },
     cleaner: { type: "enum", description: "Compact the partitions of topics with cleanup.policy compact, in the background", options: ["on", "off"], default: "on" },
     "cleaner-io-mb-per-s": {
@@ -177,6 +189,9 @@ export default defineCommand({
       clock: systemClock,
       logger,
       fsyncPolicy,
+      commitJournal: args["commit-journal"] === "on",
+      journalRoundBytesMax: byteSizeArg("journal-round-bytes", args["journal-round-bytes"], 0),
+      journalCheckpointBytes: byteSizeArg("journal-checkpoint-bytes", args["journal-checkpoint-bytes"], 4096),
       segmentBytesMax: byteSizeArg("segment-bytes", args["segment-bytes"], limits.segmentBytesMin),
       messageBytesMax: byteSizeArg("max-message-bytes", args["max-message-bytes"], 1),
       topicDefaults: topicDefaultsArgs(args),

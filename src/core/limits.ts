@@ -3,6 +3,20 @@
  * A limit hit is a clear error, never a slow death.
  */
 export const limits = {
+  /**
+   * Bytes of the commit journal (src/storage/commit-journal.ts) after which a
+   * checkpoint fdatasyncs the partitions written and the older journal files
+   * are deleted: bounds the journal's disk use and what a crash replays.
+   */
+  journalCheckpointBytes: 64 * 1024 * 1024,
+  /**
+   * A partition's commit round of fewer bytes is made durable by the commit
+   * journal, a larger one by an fdatasync of its own segment: on this
+   * project's reference machine an fdatasync costs about what writing 64 KiB
+   * twice does (bench/RESULTS.md, "Issue 18"), so small rounds from many
+   * partitions share one flush while large ones are not written twice.
+   */
+  journalRoundBytesMax: 64 * 1024,
   /** Largest record value + key + headers accepted by default (`--max-message-bytes`). */
   messageBytesMaxDefault: 1024 * 1024,
   /** Largest HTTP request body; a batch may carry many messages. */

@@ -1,4 +1,7 @@
 import type { FileSystem } from "./file-system.ts";
+import type { JournalOp } from "./journal-record.ts";
+import { replayJournal } from "./journal-replay.ts";
+import { finishSwaps } from "./segment-swap.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import type { Segment } from "./segment.ts";
 import { loadSegments, type SegmentFiles } from "./segment-loader.ts";
@@ -19,7 +22,13 @@ export interface LoadedLog {
   epochs: LeaderEpochCache;
 }
 
-export function loadLog(files: SegmentFiles): LoadedLog {
+export function loadLog(files: SegmentFiles, journalOps?: readonly JournalOp[]): LoadedLog {
+  if (journalOps !== undefined) {
+    // The commit journal's records from the last run are written back first (journal-replay.ts), after
+    // a compaction's interrupted swap is settled so that replay sees the segments as they stand.
+    finishSwaps(files);
+    replayJournal(files, journalOps);
+  }
   const segments = loadSegments(files);
   try {
     const epochs = LeaderEpochCache.load(files.dir, files.fs);

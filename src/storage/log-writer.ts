@@ -5,6 +5,7 @@ import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { assertFramesWhole } from "./frame.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
+import type { JournalAppend } from "./commit-journal.ts";
 import type { PartitionStatus } from "./log-types.ts";
 
 /**
@@ -20,6 +21,8 @@ export interface WriterFile {
    * descriptor's number then says nothing. Absent: the descriptor.
    */
   readonly identity?: unknown;
+  /** Written since its last fdatasync, when the owner knows (a pooled file); undefined: unknown. */
+  readonly dirty?: boolean;
   /** Bytes of the file once every held write is written: held bytes are already counted. */
   endPosition: number;
   /** One past the last offset the file holds once the held writes are written. */
@@ -58,6 +61,15 @@ export interface LogWriterOptions {
   /** The error code of a write refused while offline. */
   offlineCode: "partition_offline" | "storage_failed";
   host: LogWriterHost;
+  /**
+   * Under `always`, the shared commit journal (src/storage/commit-journal.ts):
+   * a group commit of fewer than `roundBytesMax` bytes hands its appends to it
+   * instead of fdatasync'ing the file, and they are acknowledged once the
+   * journal's fdatasync covers them; a larger round fdatasyncs the file, as
+   * without a journal (its bytes would cost more written twice than the
+   * fdatasync they save).
+   */
+  journal?: { commit(appends: readonly JournalAppend[]): Promise<void>; roundBytesMax: number };
   /** After every successful fdatasync of appended data: its duration, records (offsets) and bytes. Must not throw. */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
 }
@@ -73,6 +85,8 @@ interface PendingWrite<T> {
   firstOffset: number;
   /** One past the last. */
   nextOffset: number;
+  /** The first append in a segment begun for it (the journal records it, so a replay rolls there too). */
+  startsSegment: boolean;
   resolve: (result: T) => void;
   reject: (error: unknown) => void;
 }
@@ -158,9 +172,9 @@ export class LogWriter<T> {
    * already counted by the owner in its file's size) until the turn's one
    * write; resolves with `result` once they are durable per the fsync policy.
    */
-  append(chunks: readonly Uint8Array[], bytes: number, result: T, firstOffset: number, nextOffset: number): Promise<T> {
+  append(chunks: readonly Uint8Array[], bytes: number, result: T, firstOffset: number, nextOffset: number, startsSegment = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.unwritten.push({ result, chunks, bytes, firstOffset, nextOffset, resolve, reject });
+      this.unwritten.push({ result, chunks, bytes, firstOffset, nextOffset, startsSegment, resolve, reject });
       this.heldBytes += bytes;
       this.scheduleFlush();
     });
@@ -270,7 +284,9 @@ export class LogWriter<T> {
       const nextOffset = file.nextOffset;
       const startedMs = this.options.clock.monotonicMs();
       try {
-        await this.options.fs.fdatasync(file.fd);
+        const journal = this.options.journal;
+        if (journal !== undefined && roundBytes(acks) < journal.roundBytesMax) await journal.commit(acks);
+        else await this.options.fs.fdatasync(file.fd);
       } catch (error) {
         const failure = new GafkaError(
           "storage_failed",
@@ -415,7 +431,9 @@ export class LogWriter<T> {
     await this.settle();
     if (this.status !== "online") return;
     const file = this.host.file();
-    if (file.endPosition === this.durablePosition || file.fd < 0) return;
+    // Under the journal, a segment is fdatasync'ed at close when written since its last fdatasync (a pooled file knows).
+    const unsynced = this.options.journal === undefined ? file.endPosition !== this.durablePosition : file.dirty !== false;
+    if (!unsynced || file.fd < 0) return;
     try {
       await this.options.fs.fdatasync(file.fd);
     } catch (error) {
@@ -430,6 +448,12 @@ export class LogWriter<T> {
 /** Whether two looks at the writer's file see the same file (a roll starts another). */
 function sameFile(a: WriterFile, b: WriterFile): boolean {
   return a.identity === undefined ? a.fd === b.fd : a.identity === b.identity;
+}
+
+function roundBytes(acks: readonly { bytes: number }[]): number {
+  let bytes = 0;
+  for (const ack of acks) bytes += ack.bytes;
+  return bytes;
 }
 
 export function describe(error: unknown): string {

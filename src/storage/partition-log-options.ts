@@ -3,6 +3,8 @@ import type { Logger } from "../core/logger.ts";
 import type { DescriptorPool } from "./descriptor-pool.ts";
 import type { FileSystem } from "./file-system.ts";
 import type { FsyncPolicy } from "./fsync-policy.ts";
+import type { JournalLink } from "./commit-journal.ts";
+import type { JournalOp } from "./journal-record.ts";
 import type { SegmentFiles } from "./segment-loader.ts";
 
 /** How a PartitionLog (src/storage/partition-log.ts) is opened: its directory, its seams and its policies. */
@@ -29,6 +31,15 @@ export interface PartitionLogOptions {
    * reopen after a failed write or fsync allows a torn tail again.
    */
   afterCleanShutdown?: boolean;
+  /**
+   * The shared commit journal (src/storage/commit-journal.ts), under `always`:
+   * commits go through it rather than fdatasync'ing the segment each time.
+   */
+  journal?: JournalLink;
+  /** Commit rounds of fewer bytes go through the journal, larger ones fdatasync the segment (limits.journalRoundBytesMax when absent). */
+  journalRoundBytesMax?: number;
+  /** The journal's records for this partition from the last run, replayed into its files before it loads (src/storage/journal-replay.ts). */
+  journalOps?: readonly JournalOp[];
   /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */
   leaderEpoch?: () => number;
   /**

@@ -17,7 +17,10 @@ import { LogReads } from "./log-reads.ts";
 import { type FrontDeleted, LogFront } from "./log-front.ts";
 import { LogSegments } from "./log-segments.ts";
 import type { AppendResult, BatchesRead, FramesRead, PartitionLogApi, PartitionStatus, ReadResult } from "./log-types.ts";
-import { describe, LogWriter, type WriterFile } from "./log-writer.ts";
+import { describe, LogWriter } from "./log-writer.ts";
+import { JournalMember } from "./journal-member.ts";
+import { activeSegmentFile } from "./active-segment-file.ts";
+import type { JournalOp } from "./journal-record.ts";
 import { type PartitionLogOptions, segmentFilesOf } from "./partition-log-options.ts";
 import { RetentionCheck } from "./retention-check.ts";
 import type { ReadWaiter } from "./read-waiters.ts";
@@ -33,37 +36,24 @@ export type { PartitionLogOptions } from "./partition-log-options.ts";
  * A partition's log: segments of framed Kafka record batches on disk, read
  * back from the files (the page cache), never held in memory.
  *
- * Durability contract of append(): the returned promise resolves when the
- * batch is
- * - fdatasync'ed (policy `always`; concurrent appends share one fdatasync —
- *   group commit), or
- * - written to the OS (policies `interval:<ms>` and `never`).
- * Readers see a record only once it is acknowledged (the high watermark), so
- * under `always` no reader ever sees a record a crash could take back. Under
- * replication the high watermark is further bounded by what the in-sync
- * followers hold (setHighWatermarkLimit, src/replication); a follower appends
- * the leader's stored frames unchanged (appendFrames) and cuts back what its
- * leader never had (truncateTo). Every batch append() writes carries the
- * current leader epoch, and the first of each epoch is recorded durably in
- * `leader-epoch-checkpoint` before it is acknowledged.
+ * Durability of append() (log-writer.ts): resolves once durable — under
+ * `always` after an fdatasync of the segment or, for a small round, of the
+ * shared commit journal (commit-journal.ts), shared by every append of the
+ * round; under `interval:<ms>` and `never` once written. Readers see a record
+ * only once it is acknowledged (the high watermark, further bounded under
+ * replication by the in-sync followers: setHighWatermarkLimit). A follower
+ * appends the leader's stored frames unchanged (appendFrames) and cuts back
+ * what its leader never had (truncateTo). The first batch of each leader
+ * epoch is recorded in `leader-epoch-checkpoint` before it is acknowledged.
+ * Appends of one turn go to disk in ONE gathered write. A failed write is cut
+ * off and rejected (its offsets given out again); a failed fsync is never
+ * retried: the partition goes offline and reopens through recovery.
  *
- * Appends are coalesced: every frame appended in one turn of the event loop
- * (and, under `always`, the small frames appended while the previous
- * fdatasync ran) goes to disk in ONE gathered write, at the end of the turn
- * or just before the group commit's fdatasync; the segment's offsets, size and index
- * move at append() time, the high watermark only once the bytes are written
- * (and fsync'ed, under `always`).
- *
- * A failed write is cut off and every append in it is rejected (their offsets
- * are given out again); the partition goes on. A failed fsync is never
- * retried: everything since the last good fsync is rejected, the partition
- * goes offline and is reopened through recovery.
- *
- * The parts, along Kafka's lines: the write pipeline (log-writer.ts, shared
- * with the offset store), the segment list (log-segments.ts), loading and
- * recovery (log-loader.ts, segment-loader.ts), reads (log-reads.ts), the high
- * watermark (high-watermark.ts) and the log start with deletion from the
- * front (log-front.ts). This class holds them together.
+ * The parts, along Kafka's lines: the write pipeline (log-writer.ts), the
+ * segment list (log-segments.ts), loading and recovery (log-loader.ts,
+ * segment-loader.ts, journal-replay.ts), reads (log-reads.ts), the high
+ * watermark (high-watermark.ts), the log start (log-front.ts) and the
+ * journal's checkpoints (journal-member.ts). This class holds them together.
  */
 export class PartitionLog implements PartitionLogApi {
   /** The pool's view of the file system: segment files' writes and syncs go through it. */
@@ -77,6 +67,7 @@ export class PartitionLog implements PartitionLogApi {
   private readonly writer: LogWriter<AppendResult>;
   private readonly reads: LogReads;
   private readonly front: LogFront;
+  private readonly journal: JournalMember; // its side of the commit journal: checkpoints, truncations recorded first
   private epochs: LeaderEpochCache | undefined;
   private closed = false;
   /** Where the active segment must be cut before a reopen loads it (past the last good fdatasync), until done. */
@@ -103,8 +94,9 @@ export class PartitionLog implements PartitionLogApi {
       fsyncPolicy: options.fsyncPolicy,
       offlineCode: "partition_offline",
       onFsync: options.onFsync,
+      journal: options.journal && { commit: (appends) => options.journal!.commit(appends), roundBytesMax: options.journalRoundBytesMax ?? limits.journalRoundBytesMax },
       host: {
-        file: () => this.activeFile(),
+        file: () => activeSegmentFile(this.segments.length > 0 ? this.active : undefined, this.watermark.durableOffset, (reason) => this.writer.fail(reason)),
         writeCutOff: (position, firstOffset, bytes) => {
           this.segments.active.truncated(position, firstOffset, this.indexIntervalBytes);
           this.segments.totalBytes -= bytes;
@@ -112,6 +104,11 @@ export class PartitionLog implements PartitionLogApi {
         durable: (nextOffset) => this.watermark.makeDurable(nextOffset),
         recover: () => this.recover(),
       },
+    });
+    this.journal = new JournalMember(options.journal, {
+      name: options.name,
+      syncActive: () => (this.status === "online" && this.segments.length > 0 ? this.active.file.sync() : undefined),
+      fail: (reason) => this.writer.fail(reason),
     });
     this.front = new LogFront({ fs: this.fs, clock: options.clock, logger: options.logger, dir: options.dir, name: options.name, segments: this.segments });
     this.reads = new LogReads({
@@ -126,15 +123,14 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   /**
-   * Opens the log and recovers it from the files (src/storage/log-loader.ts):
-   * a torn tail of the active segment is cut off (and logged with the bytes
-   * dropped), unless the last stop was clean; damage followed by valid frames,
-   * damage in a sealed segment or a gap between segments throws GafkaError
-   * `log_corrupt` naming the file, position and offsets.
+   * Opens the log and recovers it from the files (log-loader.ts): journal
+   * entries replayed, a torn tail cut (and logged) unless the stop was clean;
+   * other damage throws GafkaError `log_corrupt` naming file and position.
    */
   static open(options: PartitionLogOptions): PartitionLog {
     const log = new PartitionLog(options);
-    log.load();
+    log.load(options.journalOps);
+    log.journal.start();
     log.afterCleanShutdown = false;
     log.writer.startIntervalSync();
     return log;
@@ -177,32 +173,6 @@ export class PartitionLog implements PartitionLogApi {
     return this.segments.active;
   }
 
-  /**
-   * The active segment as the writer sees it; no file (fd -1) while the files
-   * are closed for a reopen. Its descriptor comes from the pool when the
-   * writer reads `fd` (it may have been closed since the last look, and
-   * another number given); a file that cannot be opened takes the log
-   * through recovery (the write to fd -1 then fails and is cut off).
-   */
-  private activeFile(): WriterFile {
-    if (this.segments.length === 0) return { fd: -1, endPosition: 0, nextOffset: this.watermark.durableOffset };
-    const segment = this.active;
-    const writer = this.writer;
-    return {
-      get fd() {
-        try {
-          return segment.fd;
-        } catch (error) {
-          writer.fail(`cannot open ${segment.logPath}: ${describe(error)}`);
-          return -1;
-        }
-      },
-      identity: segment,
-      endPosition: segment.sizeBytes,
-      nextOffset: segment.nextOffset,
-    };
-  }
-
   // ---------------------------------------------------------------- append
 
   append(records: RecordInput[]): Promise<AppendResult> {
@@ -213,13 +183,14 @@ export class PartitionLog implements PartitionLogApi {
       const partitionLeaderEpoch = this.options.leaderEpoch?.() ?? -1;
       const frame = encodeBatchFrame({ baseOffset, records, partitionLeaderEpoch });
       const target = this.targetFor(frame.length);
+      const startsSegment = target.sizeBytes === 0;
       assert(target.nextOffset === baseOffset, "offsets move only forward between encoding and appending a batch");
       // The epoch's start is on disk before any record of it is acknowledged.
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
       const nextOffset = baseOffset + records.length;
       target.appended(baseOffset, nextOffset, frame.length, this.indexIntervalBytes, frameMaxTimestampMs(frame));
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: records[0]!.timestampMs };
-      return this.enqueueWrite([frame], frame.length, result, nextOffset);
+      return this.enqueueWrite([frame], frame.length, result, nextOffset, startsSegment);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -243,6 +214,7 @@ export class PartitionLog implements PartitionLogApi {
       let frameBytes = 0;
       for (const batch of batches) frameBytes += FRAME_HEADER_BYTES + batch.bytes.length;
       const target = this.targetFor(frameBytes);
+      const startsSegment = target.sizeBytes === 0;
       assert(target.nextOffset === baseOffset, "offsets move only forward between checking batches and appending them");
       if (partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(partitionLeaderEpoch, baseOffset);
       const chunks = frameClientBatches(batches, baseOffset, partitionLeaderEpoch, (first, next, bytes, maxTimestampMs) =>
@@ -250,7 +222,7 @@ export class PartitionLog implements PartitionLogApi {
       );
       const nextOffset = target.nextOffset;
       const result = { baseOffset, lastOffset: nextOffset - 1, timestampMs: batches[0]!.baseTimestampMs };
-      return this.enqueueWrite(chunks, frameBytes, result, nextOffset);
+      return this.enqueueWrite(chunks, frameBytes, result, nextOffset, startsSegment);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -258,14 +230,10 @@ export class PartitionLog implements PartitionLogApi {
 
   /**
    * A follower's append: whole frames exactly as the leader stored them
-   * (src/storage/frame.ts), written unchanged at their own offsets. Every
-   * frame's CRC32 and its batch's CRC-32C are checked before anything is
-   * written, and the first batch must continue this log (its baseOffset is
-   * logEndOffset). `startsSegment` says the leader began a segment with the
-   * first frame; the follower does the same, so its segment files match the
-   * leader's byte for byte. Durability as append(): resolves once the frames
-   * are durable per the fsync policy; on a rejection nothing of them is
-   * acknowledged (a failed write is cut off).
+   * (frame.ts), written unchanged at their own offsets, every CRC checked
+   * first; the first batch must continue this log. `startsSegment`: the
+   * leader began a segment with the first frame, and so does the follower
+   * (their segment files match byte for byte). Durability as append().
    */
   appendFrames(frames: Uint8Array, startsSegment: boolean): Promise<AppendResult> {
     try {
@@ -273,6 +241,7 @@ export class PartitionLog implements PartitionLogApi {
       const firstOffset = this.active.nextOffset;
       const checked = checkFrames(frames, firstOffset, this.options.name);
       const target = startsSegment && this.active.sizeBytes > 0 ? this.roll() : this.active;
+      const beginsTarget = target.sizeBytes === 0;
       assert(target.nextOffset === firstOffset, "offsets move only forward between checking frames and appending them");
       for (const batch of checked) {
         if (batch.partitionLeaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
@@ -280,7 +249,7 @@ export class PartitionLog implements PartitionLogApi {
       }
       const last = checked[checked.length - 1]!;
       const result = { baseOffset: checked[0]!.baseOffset, lastOffset: last.nextOffset - 1, timestampMs: checked[0]!.baseTimestampMs };
-      return this.enqueueWrite([frames], frames.length, result, last.nextOffset);
+      return this.enqueueWrite([frames], frames.length, result, last.nextOffset, beginsTarget);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -291,10 +260,10 @@ export class PartitionLog implements PartitionLogApi {
    * segment's size, offsets and index) to the writer; resolves with `result`
    * once they are durable per the fsync policy.
    */
-  private enqueueWrite(chunks: readonly Uint8Array[], bytes: number, result: AppendResult, nextOffset: number): Promise<AppendResult> {
+  private enqueueWrite(chunks: readonly Uint8Array[], bytes: number, result: AppendResult, nextOffset: number, startsSegment: boolean): Promise<AppendResult> {
     this.segments.totalBytes += bytes;
     this.retentionCheck.grew();
-    return this.writer.append(chunks, bytes, result, result.baseOffset, nextOffset);
+    return this.writer.append(chunks, bytes, result, result.baseOffset, nextOffset, startsSegment);
   }
 
   private assertWritable(): void {
@@ -421,23 +390,22 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   /**
-   * Cuts the log back so that `offset` is its end: a follower dropping
-   * records its new leader never had (leader-epoch truncation). `offset`
-   * must be a batch boundary. Later segments are deleted, the one holding
-   * `offset` is cut and fdatasync'ed, and epochs that began at or after it
-   * are forgotten; when it resolves the cut is durable. Waits for in-flight
-   * fsyncs first, so no acknowledgement races it.
+   * Cuts the log back so that `offset` (a batch boundary) is its end: a follower dropping what its
+   * new leader never had (log-truncation.ts). Recorded in the commit journal first; durable when it
+   * resolves. Waits for in-flight fsyncs first, so no acknowledgement races it.
    */
   async truncateTo(offset: number): Promise<void> {
     await this.writer.settle();
     this.assertWritable();
     if (offset >= this.logEndOffset) return;
     if (offset < this.earliestOffset) throw new GafkaError("offset_out_of_range", `cannot truncate ${this.options.name} to ${offset}, before its start`);
+    this.journal.record({ kind: "truncate", offset });
     cutLogAt(
       { segments: this.segments, fs: this.fs, reads: this.reads, writer: this.writer, watermark: this.watermark, leaderEpochs: this.leaderEpochs },
       { dir: this.options.dir, name: this.options.name, indexIntervalBytes: this.indexIntervalBytes, logger: this.logger },
       offset,
     );
+    this.journal.changed();
   }
 
   // ---------------------------------------------------------------- the log start (src/storage/log-front.ts)
@@ -459,11 +427,13 @@ export class PartitionLog implements PartitionLogApi {
   async restartAt(offset: number): Promise<void> {
     await this.writer.settle();
     this.assertWritable();
+    this.journal.record({ kind: "restart", offset });
     this.front.restartAt(offset);
     this.segments.replace([createSegment(this.files, offset)]);
     this.writer.loaded(0, offset);
     this.watermark.reset(offset);
     this.leaderEpochs.truncateFromEnd(0);
+    this.journal.changed();
   }
 
   /** The log cleaner's view of this log (src/storage/compaction-target.ts): its sealed segments and their swap. */
@@ -479,6 +449,7 @@ export class PartitionLog implements PartitionLogApi {
     this.closed = true;
     this.watermark.close();
     await this.writer.close();
+    await this.journal.stop();
     this.watermark.wakeAll();
     // A clean stop: the active segment's indexes are written too, so the next start need not scan it (segment-loader.ts).
     if (this.status === "online" && this.segments.length > 0 && this.active.sizeBytes > 0) writeIndexFile(this.files, this.active);
@@ -487,8 +458,8 @@ export class PartitionLog implements PartitionLogApi {
   }
 
   /** Reads the segment files and rebuilds the log's state: the recovery path (src/storage/log-loader.ts). */
-  private load(): void {
-    const { segments, epochs } = loadLog(this.files);
+  private load(journalOps?: readonly JournalOp[]): void {
+    const { segments, epochs } = loadLog(this.files, journalOps);
     this.epochs = epochs;
     this.segments.replace(segments);
     this.front.load();
@@ -513,6 +484,7 @@ export class PartitionLog implements PartitionLogApi {
     }
     this.reopenCut.apply(this.fs);
     this.load();
+    this.journal.changed();
   }
 
   /** What opening and creating segment files needs (src/storage/segment-loader.ts). */
