@@ -109,7 +109,7 @@ function targetsTable(results: ScaleResults): string {
   const thousand = results.metrics.find((p) => p.groups === 1000 && !p.perPartitionSeries);
   const s5 = thousand === undefined ? "not measured" : `${megabytes(thousand.bytes)} MB / ${milliseconds(thousand.scrapeMs)} ms`;
   return [
-    "| # | measure | target | baseline |",
+    "| # | measure | target | measured |",
     "|---|---|---|---|",
     `| S1 | batched produce at 64 partitions ÷ at 2 partitions | ≥ 0.8 | ${ratio(at(64)?.messagesPerSecond, two?.messagesPerSecond)} |`,
     `| S2 | batched produce at 1,000 partitions ÷ at 2 partitions | ≥ 0.6 | ${ratio(at(1000)?.messagesPerSecond, two?.messagesPerSecond)} |`,
@@ -199,11 +199,11 @@ export async function scaleReport(results: ScaleResults): Promise<void> {
   console.log(body);
   if (!results.write) return;
 
-  await writeFile(SVG_PATH, chartSvg("gafka scale baseline (fsync always, 1 KiB records)", panels(results)));
+  await writeFile(SVG_PATH, chartSvg("gafka scale curves (fsync always, 1 KiB records)", panels(results)));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Bun ${Bun.version}`;
   const section = [
     "",
-    `## Issue 18: scale baseline before any change (${results.startedAt.toISOString().slice(0, 10)}, ${timeOfDay(results.startedAt)}–${timeOfDay(results.finishedAt)})`,
+    `## Issue 18: scale curves (${results.startedAt.toISOString().slice(0, 10)}, ${timeOfDay(results.startedAt)}–${timeOfDay(results.finishedAt)})`,
     "",
     `\`bun bench/scale.ts ${results.argv.join(" ")}\` at \`${gitCommit()}\`, broker \`--fsync=always\`, on ${machine};`,
     "client processes and broker share the cores. Past 100 partitions the produce curve runs one",
