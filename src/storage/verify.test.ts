@@ -136,7 +136,7 @@ test("after a power loss, a segment cut short or holed past the journal's first 
 
     // The start does what verify said: it writes the entries again from that offset, and every record is back.
     const lines: string[] = [];
-    const after = start(dataDir, ["a-0", "a-1"], { logger: { ...silentLogger, warn: (line) => void lines.push(line) } });
+    const after = start(dataDir, ["a-0", "a-1"], { logger: { ...silentLogger, warn: (line: string) => void lines.push(line) } });
     cleanups.push(() => stop(after));
     expect(lines.filter((line) => line.startsWith("partition a-0: replayed"))).toEqual([
       `partition a-0: replayed ${5 - damagedFrame} commit-journal entries holding ${5 - damagedFrame} records from offset ${damagedFrame}`,
