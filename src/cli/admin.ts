@@ -1,7 +1,6 @@
 import { defineCommand } from "citty";
 import { Admin, type TopicDescription } from "../client/index.ts";
 import { limits } from "../core/limits.ts";
-import { nodeFileSystem } from "../storage/file-system.ts";
 import { topicDescriptionJson } from "./api-json.ts";
 import { brokerArgs, integerArg, logLevelArgs, oneShotClientOptions, repeatedArg, UsageError } from "./shared-args.ts";
 import { configArgs, configPairsArg, configsText } from "./topic-config-args.ts";
@@ -91,30 +90,6 @@ const deleteRecords = defineCommand({
   },
 });
 
-const verify = defineCommand({
-  meta: { name: "verify", description: "Check every frame of every segment in a data dir (read-only; run it with the broker stopped)" },
-  args: {
-    "data-dir": { type: "string", description: "The broker's data directory", required: true },
-    ...logLevelArgs("warn"),
-  },
-  async run({ args }) {
-    const { verifyDataDir } = await import("../storage/verify.ts");
-    const report = verifyDataDir(args["data-dir"], nodeFileSystem);
-    for (const partition of report.partitions) {
-      const verdict = partition.problems.length === 0 ? "ok" : `${partition.problems.length} problem(s)`;
-      console.log(`${partition.dir}: ${plural(partition.segments, "segment")}, ${plural(partition.records, "record")}, ${verdict}`);
-      for (const problem of partition.problems) {
-        const at = `position ${problem.position}${problem.offset === undefined ? "" : ` (offset ${problem.offset})`}`;
-        console.log(`  ${problem.kind} in ${problem.file} at ${at}: ${problem.message}`);
-      }
-    }
-    const damaged = report.partitions.filter((partition) => partition.problems.length > 0).length;
-    console.log(`checked ${plural(report.partitions.length, "partition")}: ${damaged === 0 ? "all ok" : `${damaged} with problems`}`);
-    // Any problem fails the run, a torn tail too (the broker would cut it on start): scripts see it.
-    if (!report.ok) throw new Error(`${args["data-dir"]} has damaged data (see above)`);
-  },
-});
-
 export default defineCommand({
   meta: { name: "admin", description: "Manage topics on a broker, verify a data dir, promote a follower, show the cluster; users, tokens and ACLs" },
   subCommands: {
@@ -124,7 +99,7 @@ export default defineCommand({
     "alter-topic": alterTopic,
     "delete-topic": deleteTopic,
     "delete-records": deleteRecords,
-    verify,
+    verify: () => import("./admin-verify.ts").then((module) => module.default),
     groups: () => import("./admin-groups.ts").then((module) => module.default),
     promote: () => import("./admin-promote.ts").then((module) => module.default),
     cluster: () => import("./admin-cluster.ts").then((module) => module.default),
@@ -154,8 +129,4 @@ function describeText(topic: TopicDescription): string {
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

@@ -3,7 +3,7 @@ import { GafkaError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileSystem } from "./file-system.ts";
 import { encodeJournalHeader, type JournalOp } from "./journal-record.ts";
-import { journalFilePath, journalGenerations, scanJournalFile } from "./journal-scan.ts";
+import { groupJournalOps, journalFilePath, journalGenerations, scanJournalFile } from "./journal-scan.ts";
 import { cutFile } from "./log-loader.ts";
 
 export interface CommitJournalOptions {
@@ -134,17 +134,8 @@ export class CommitJournal {
           `commit journal: cut a torn tail of ${scan.fileBytes - scan.validBytes} bytes from ${filePath} at position ${scan.validBytes} (${scan.tornReason}); it was never acknowledged`,
         );
       }
-      const names = new Set<string>();
-      for (const op of scan.ops) {
-        if (op.kind === "forget") {
-          recovered.delete(op.key);
-          continue;
-        }
-        names.add(op.key);
-        const ops = recovered.get(op.key);
-        if (ops === undefined) recovered.set(op.key, [op]);
-        else ops.push(op);
-      }
+      groupJournalOps(recovered, scan.ops);
+      const names = new Set(scan.ops.filter((op) => op.kind !== "forget").map((op) => op.key));
       old.push({ generation, fd: -1, bytes: scan.validBytes, names });
     }
     const journal = new CommitJournal(options, recovered, old);

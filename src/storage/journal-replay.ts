@@ -15,6 +15,31 @@ export interface ReplayTarget {
   name: string;
 }
 
+/** Internal: how replay opens files, and whether it only plans (reads, never writes). */
+interface ReplayContext extends ReplayTarget {
+  planning: boolean;
+  open(filePath: string): number;
+}
+
+/** Where a partition's files stop matching its journal entries: from there they are cut and the entries written again. */
+export interface ReplayRewrite {
+  /** The segment file it begins in (every later segment file is removed and written again). */
+  file: string;
+  baseOffset: number;
+  position: number;
+  offset: number;
+}
+
+/** What replay did, or (planReplay) will do, for one partition. */
+export interface ReplayOutcome {
+  /** The entries compared with the files: those after the last restart. */
+  entries: number;
+  /** The first offset they name: below it the segment files are durable (a restart's offset when one leads). */
+  firstOffset: number;
+  /** Where the files are written again from; undefined when every entry matched the files and nothing is written. */
+  rewrite: ReplayRewrite | undefined;
+}
+
 /** A segment file replay writes to, with the batches it put there (for a later truncate). */
 interface ReplaySegment {
   baseOffset: number;
@@ -50,36 +75,82 @@ interface ReplaySegment {
  * Frames below F that fail their checks, or a log that ends before F, are
  * corruption: GafkaError `log_corrupt` naming the file and position.
  */
-export function replayJournal(target: ReplayTarget, ops: readonly JournalOp[]): void {
+export function replayJournal(target: ReplayTarget, ops: readonly JournalOp[]): ReplayOutcome {
+  return replay({ ...target, planning: false, open: (filePath) => target.fs.openReadWrite(filePath) }, ops);
+}
+
+/**
+ * What replayJournal will do with these entries, read-only (`gafka admin
+ * verify`): the same walk, without a write, telling where the files first
+ * differ from the entries (where the replay will cut them and write the
+ * entries again). It throws the same `log_corrupt` where the replay would
+ * refuse the partition.
+ */
+export function planReplay(target: ReplayTarget, ops: readonly JournalOp[]): ReplayOutcome {
+  return replay({ ...target, planning: true, open: (filePath) => target.fs.openReadOnly(filePath) }, ops);
+}
+
+function replay(target: ReplayContext, ops: readonly JournalOp[]): ReplayOutcome {
   const restart = ops.findLastIndex((op) => op.kind === "restart");
   const relevant = restart >= 0 ? ops.slice(restart) : ops;
-  if (relevant.length === 0) return;
+  const first = relevant[0];
+  if (first === undefined) return { entries: 0, firstOffset: -1, rewrite: undefined };
   const { fs } = target;
+  const firstOffset = first.kind === "restart" ? first.offset : lowestOffset(relevant);
+  const outcome: ReplayOutcome = { entries: relevant.length, firstOffset, rewrite: undefined };
+  const bases = fs.exists(target.dir) ? segmentBaseOffsets(fs.readdir(target.dir)) : [];
+  if (first.kind === "restart" || bases.length === 0) {
+    // Every segment file is written from the journal: a restart replaces them all; a partition without any gets them.
+    const baseOffset = bases[0] ?? firstOffset;
+    outcome.rewrite = { file: segmentPaths(target.dir, baseOffset).logPath, baseOffset, position: 0, offset: firstOffset };
+    if (target.planning) return outcome;
+  }
   fs.mkdirp(target.dir);
-  const first = relevant[0]!;
   let current: ReplaySegment;
   let repairing: boolean;
   if (first.kind === "restart") {
-    for (const base of segmentBaseOffsets(fs.readdir(target.dir))) removeSegmentFiles(fs, target.dir, base);
+    for (const base of bases) removeSegmentFiles(fs, target.dir, base);
     current = newSegment(target, first.offset);
     repairing = true;
   } else {
-    current = locate(target, lowestOffset(relevant));
+    current = locate(target, firstOffset);
     repairing = false;
   }
   const written: ReplaySegment[] = [current];
+  try {
+    replayOps(target, relevant, written, outcome, repairing);
+  } catch (error) {
+    for (const segment of written) if (segment.fd >= 0) fs.close(segment.fd);
+    throw error;
+  }
+  return outcome;
+}
+
+/**
+ * Compares the entries with the files from `written[0]` on, and writes them
+ * again from the first that differs. Planning, it goes on past that point
+ * without writing (the segments it would write have no file, fd -1), so that
+ * it refuses exactly where the replay would.
+ */
+function replayOps(target: ReplayContext, relevant: readonly JournalOp[], written: ReplaySegment[], outcome: ReplayOutcome, repairingFromStart: boolean): void {
+  const { fs } = target;
+  const first = relevant[0]!;
+  let current = written[0]!;
+  let repairing = repairingFromStart;
   // Records below the first segment left on disk were deleted from the front since (retention, DeleteRecords).
   const start = current.baseOffset;
   let from = first.kind === "restart" ? first.offset : -1;
   let replayed = 0;
   let appended = 0;
   const startRepair = () => {
+    outcome.rewrite = { file: current.logPath, baseOffset: current.baseOffset, position: current.sizeBytes, offset: current.nextOffset };
+    repairing = true;
+    from = current.nextOffset;
+    if (target.planning) return;
     // From here the files are not trusted: cut where the entries stop matching, and write them again.
     for (const base of segmentBaseOffsets(fs.readdir(target.dir))) if (base > current.baseOffset) removeSegmentFiles(fs, target.dir, base);
     removeIndexFiles(fs, segmentPaths(target.dir, current.baseOffset).indexPath);
     fs.truncate(current.fd, current.sizeBytes);
-    repairing = true;
-    from = current.nextOffset;
   };
   for (const op of relevant) {
     if (op.kind !== "forget" && op.kind !== "restart" && op.offset < start) {
@@ -107,7 +178,7 @@ export function replayJournal(target: ReplayTarget, ops: readonly JournalOp[]): 
       }
       if (!repairing && !matches(fs, current, op.frames)) startRepair();
       if (repairing) {
-        fs.write(current.fd, op.frames, current.sizeBytes);
+        if (!target.planning) fs.write(current.fd, op.frames, current.sizeBytes);
         replayed++;
         appended += op.nextOffset - op.offset;
       }
@@ -122,21 +193,22 @@ export function replayJournal(target: ReplayTarget, ops: readonly JournalOp[]): 
       throw new Error("replay sees only the records after the last restart");
     }
   }
-  for (const segment of written) {
+  for (const segment of written.splice(0)) {
     if (segment.fd < 0) continue;
-    if (repairing) {
+    if (repairing && !target.planning) {
       if (segment === current) fs.truncate(segment.fd, segment.sizeBytes);
       fs.fdatasyncSync(segment.fd);
     }
     fs.close(segment.fd);
   }
-  if (!repairing) return;
+  if (!repairing || target.planning) return;
   fs.syncDirectorySync(target.dir);
   target.logger.warn(`partition ${target.name}: replayed ${replayed} commit-journal entries holding ${appended} records from offset ${from}`);
 }
 
 /** The bytes at the segment's position are exactly `frames`. */
 function matches(fs: FileSystem, segment: ReplaySegment, frames: Uint8Array): boolean {
+  if (segment.fd < 0) return false; // planning: a segment file the replay would create
   const found = new Uint8Array(frames.length);
   const read = fs.read(segment.fd, found, 0, frames.length, segment.sizeBytes);
   return read === frames.length && Buffer.compare(found, frames) === 0;
@@ -148,7 +220,7 @@ function matches(fs: FileSystem, segment: ReplaySegment, frames: Uint8Array): bo
  * rolled; they were fdatasync'ed by the partition before it acknowledged
  * them, so a frame that fails, or a log that ends first, is corruption.
  */
-function skipTo(target: ReplayTarget, written: ReplaySegment[], start: ReplaySegment, offset: number): ReplaySegment {
+function skipTo(target: ReplayContext, written: ReplaySegment[], start: ReplaySegment, offset: number): ReplaySegment {
   const { fs } = target;
   let segment = start;
   let reader = new SegmentReader(fs, segment.fd, fs.sizeOf(segment.fd));
@@ -158,7 +230,7 @@ function skipTo(target: ReplayTarget, written: ReplaySegment[], start: ReplaySeg
       if (!fs.exists(logPath)) {
         throw corrupt(target, segment.logPath, segment.sizeBytes, segment.nextOffset, `the log ends at offset ${segment.nextOffset} but the commit journal continues it at ${offset}`);
       }
-      segment = { baseOffset: segment.nextOffset, logPath, fd: fs.openReadWrite(logPath), sizeBytes: 0, nextOffset: segment.nextOffset, batches: [] };
+      segment = { baseOffset: segment.nextOffset, logPath, fd: target.open(logPath), sizeBytes: 0, nextOffset: segment.nextOffset, batches: [] };
       written.push(segment);
       reader = new SegmentReader(fs, segment.fd, fs.sizeOf(segment.fd));
       continue;
@@ -176,10 +248,10 @@ function skipTo(target: ReplayTarget, written: ReplaySegment[], start: ReplaySeg
 }
 
 /** While matching: the next segment file the partition rolled to, when it is on disk; an empty one otherwise. */
-function nextSegment(target: ReplayTarget, baseOffset: number): ReplaySegment {
+function nextSegment(target: ReplayContext, baseOffset: number): ReplaySegment {
   const { logPath } = segmentPaths(target.dir, baseOffset);
   if (!target.fs.exists(logPath)) return newSegment(target, baseOffset);
-  return { baseOffset, logPath, fd: target.fs.openReadWrite(logPath), sizeBytes: 0, nextOffset: baseOffset, batches: [] };
+  return { baseOffset, logPath, fd: target.open(logPath), sizeBytes: 0, nextOffset: baseOffset, batches: [] };
 }
 
 /** The lowest offset the records name: below it the segment files are durable. */
@@ -197,7 +269,7 @@ function lowestOffset(ops: readonly JournalOp[]): number {
  * everything from there is in the journal. A log with no segment at all
  * starts again with an empty one at `offset`.
  */
-function locate(target: ReplayTarget, wanted: number): ReplaySegment {
+function locate(target: ReplayContext, wanted: number): ReplaySegment {
   const { fs, dir } = target;
   const bases = segmentBaseOffsets(fs.readdir(dir));
   const offset = bases.length > 0 ? Math.max(wanted, bases[0]!) : wanted;
@@ -207,7 +279,7 @@ function locate(target: ReplayTarget, wanted: number): ReplaySegment {
     return newSegment(target, offset);
   }
   const { logPath } = segmentPaths(dir, holding);
-  const fd = fs.openReadWrite(logPath);
+  const fd = target.open(logPath);
   const fileBytes = fs.sizeOf(fd);
   const reader = new SegmentReader(fs, fd, fileBytes);
   let position = 0;
@@ -234,11 +306,11 @@ function locate(target: ReplayTarget, wanted: number): ReplaySegment {
 }
 
 /** Cuts what replay wrote back to `offset` (a batch boundary it wrote, or where it began). */
-function truncateTo(target: ReplayTarget, written: ReplaySegment[], offset: number): ReplaySegment {
+function truncateTo(target: ReplayContext, written: ReplaySegment[], offset: number): ReplaySegment {
   while (written.length > 1 && written.at(-1)!.baseOffset > offset) {
     const dropped = written.pop()!;
-    target.fs.close(dropped.fd);
-    removeSegmentFiles(target.fs, target.dir, dropped.baseOffset);
+    if (dropped.fd >= 0) target.fs.close(dropped.fd);
+    if (!target.planning) removeSegmentFiles(target.fs, target.dir, dropped.baseOffset);
   }
   const segment = written.at(-1)!;
   const at = segment.batches.findIndex(([baseOffset]) => baseOffset >= offset);
@@ -253,8 +325,9 @@ function truncateTo(target: ReplayTarget, written: ReplaySegment[], offset: numb
   return segment;
 }
 
-function newSegment(target: ReplayTarget, baseOffset: number): ReplaySegment {
+function newSegment(target: ReplayContext, baseOffset: number): ReplaySegment {
   const { logPath, indexPath } = segmentPaths(target.dir, baseOffset);
+  if (target.planning) return { baseOffset, logPath, fd: -1, sizeBytes: 0, batches: [], nextOffset: baseOffset };
   removeIndexFiles(target.fs, indexPath);
   const fd = target.fs.openReadWrite(logPath);
   target.fs.truncate(fd, 0);
@@ -287,6 +360,6 @@ function corrupt(target: ReplayTarget, file: string, position: number, offset: n
     "log_corrupt",
     `partition ${target.name} refused: ${file} is corrupt at position ${position} (offset ${offset}): ${reason}. ` +
       "Records after it are kept on disk; run `gafka admin verify` to list every damaged place.",
-    { details: { file, position, offset } },
+    { details: { file, position, offset, reason } },
   );
 }

@@ -63,6 +63,25 @@ export function scanJournalFile(fs: FileSystem, filePath: string): JournalFileSc
   return { filePath, ops, validBytes: position, fileBytes: bytes.length, tornReason: undefined };
 }
 
+/**
+ * Adds one journal file's records (files taken oldest first) to what each
+ * partition will replay: its records in journal order, those before its
+ * latest `forget` dropped (they describe files that no longer hold them).
+ * The grouping the broker's start replays (CommitJournal.open) and
+ * `gafka admin verify` reports.
+ */
+export function groupJournalOps(byPartition: Map<string, JournalOp[]>, ops: readonly JournalOp[]): void {
+  for (const op of ops) {
+    if (op.kind === "forget") {
+      byPartition.delete(op.key);
+      continue;
+    }
+    const partitionOps = byPartition.get(op.key);
+    if (partitionOps === undefined) byPartition.set(op.key, [op]);
+    else partitionOps.push(op);
+  }
+}
+
 /** The position of the first record after `position` that checks out, or -1. */
 function nextValidRecord(bytes: Uint8Array, position: number): number {
   for (let candidate = position + 1; candidate < bytes.length; candidate++) {

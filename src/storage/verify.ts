@@ -1,49 +1,69 @@
 import * as path from "node:path";
 import type { FileSystem } from "./file-system.ts";
 import { limits } from "../core/limits.ts";
-import { GafkaError, systemErrorCode } from "../core/errors.ts";
+import { GafkaError, isGafkaError, systemErrorCode } from "../core/errors.ts";
+import { silentLogger } from "../core/logger.ts";
 import { hasCleanShutdownMarker } from "./clean-shutdown-marker.ts";
+import type { JournalOp } from "./journal-record.ts";
+import { planReplay, type ReplayOutcome } from "./journal-replay.ts";
 import { segmentBaseOffsets, segmentPaths } from "./segment.ts";
 import { SWAP_SUFFIX } from "./segment-swap.ts";
 import { scanSegment, type ScanProblem } from "./segment-scanner.ts";
+import { type JournalReport, verifyJournal } from "./verify-journal.ts";
+import type { VerifyProblem } from "./verify-problem.ts";
+
+export type { VerifyProblem } from "./verify-problem.ts";
 
 /**
  * `gafka admin verify`: reads every segment of every partition under a data
  * directory, checking every frame, and reports every damaged place — not only
- * the first, as recovery does. Read-only: it never repairs anything. When the
- * data dir holds the clean-shutdown marker, a bad last frame is reported as
- * corruption, as recovery will treat it; otherwise as a torn tail (which
- * recovery cuts off).
+ * the first, as recovery does — as the next start will treat it. Read-only:
+ * it never repairs anything. When the data dir holds the clean-shutdown
+ * marker, a bad last frame is reported as corruption, as recovery will treat
+ * it; otherwise as a torn tail (which recovery cuts off).
+ *
+ * The commit journal (src/storage/commit-journal.ts) is read too: its own
+ * damage is reported (src/storage/verify-journal.ts), and for each partition
+ * with entries the replay the next start does is planned, read-only
+ * (planReplay): damage at or past the place where the files first differ
+ * from the entries is written again from the journal at the next start, and
+ * is reported as such without failing verify; where the replay would refuse
+ * the partition, that is reported as corruption.
  */
-export interface VerifyProblem {
-  kind: "torn" | "corrupt";
-  file: string;
-  position: number;
-  offset?: number;
-  message: string;
-}
-
 export interface PartitionReport {
   dir: string;
   segments: number;
   batches: number;
   records: number;
   problems: VerifyProblem[];
+  /** What the next start replays into this partition from the commit journal, when it holds entries for it (refused: it refuses the partition, see problems). */
+  journal?: (ReplayOutcome & { refused: false }) | { entries: number; refused: true };
 }
 
 export interface VerifyReport {
   partitions: PartitionReport[];
-  /** True only when nothing at all was found (a torn tail, which recovery would cut, is a problem too). */
+  journal: JournalReport;
+  /** Partitions (`<topic>-<partition>`) the journal holds entries for that have no directory here. */
+  journalOnly: { name: string; entries: number }[];
+  /**
+   * True only when nothing was found but damage the commit journal repairs at
+   * the next start (a torn tail, which recovery would cut, is a problem too).
+   */
   ok: boolean;
 }
 
-/** `afterCleanShutdown`: the data dir holds the clean-shutdown marker, so no tail may be torn. */
-export function verifyPartitionDir(fs: FileSystem, dir: string, afterCleanShutdown = false): PartitionReport {
+/**
+ * `afterCleanShutdown`: the data dir holds the clean-shutdown marker, so no tail may be torn.
+ * `journalOps`: the commit journal's entries for this partition, which the next start replays first.
+ */
+export function verifyPartitionDir(fs: FileSystem, dir: string, afterCleanShutdown = false, journalOps?: readonly JournalOp[]): PartitionReport {
   const names = fs.readdir(dir);
   // A compaction's swap a crash interrupted: the `.swap` file is the segment, as the next start makes it (src/storage/segment-swap.ts).
   const swapped = new Set(names.filter((name) => name.endsWith(`.log${SWAP_SUFFIX}`)).map((name) => name.slice(0, -SWAP_SUFFIX.length)));
   const baseOffsets = segmentBaseOffsets([...new Set([...names, ...swapped])]);
   const report: PartitionReport = { dir, segments: baseOffsets.length, batches: 0, records: 0, problems: [] };
+  const refusal = journalOps === undefined ? undefined : planPartitionReplay(fs, dir, swapped, journalOps, report);
+  const rewrite = report.journal?.refused === false ? report.journal.rewrite : undefined;
   for (let i = 0; i < baseOffsets.length; i++) {
     const baseOffset = baseOffsets[i]!;
     const nextBase = baseOffsets[i + 1];
@@ -58,9 +78,9 @@ export function verifyPartitionDir(fs: FileSystem, dir: string, afterCleanShutdo
       });
       report.batches += scan.batches;
       report.records += scan.records;
-      report.problems.push(...scan.problems.map(toVerifyProblem));
+      const problems = scan.problems.map(toVerifyProblem);
       if (nextBase !== undefined && scan.problems.length === 0 && scan.nextOffset !== nextBase) {
-        report.problems.push({
+        problems.push({
           kind: "corrupt",
           file: logPath,
           position: scan.validBytes,
@@ -69,11 +89,54 @@ export function verifyPartitionDir(fs: FileSystem, dir: string, afterCleanShutdo
             `offsets [${scan.nextOffset}, ${nextBase}) are missing (a segment file cut short or deleted)`,
         });
       }
+      for (const problem of problems) {
+        // The replay cuts the files where they first differ from the journal and writes the entries again from there.
+        const rewritten = rewrite !== undefined && (baseOffset > rewrite.baseOffset || (baseOffset === rewrite.baseOffset && problem.position >= rewrite.position));
+        // Where the replay refuses the partition, it says so (below), in place of what the scan saw there.
+        if (refusal !== undefined && problem.file === refusal.file && problem.position === refusal.position) continue;
+        report.problems.push(rewritten ? { ...problem, repairedByJournal: true } : problem);
+      }
     } finally {
       fs.close(fd);
     }
   }
+  if (refusal !== undefined) report.problems.push(refusal);
   return report;
+}
+
+/**
+ * Plans the next start's replay of the journal's entries into this
+ * partition (report.journal), read-only. Returns the corruption the replay
+ * would refuse the partition for, if any.
+ */
+function planPartitionReplay(fs: FileSystem, dir: string, swapped: ReadonlySet<string>, ops: readonly JournalOp[], report: PartitionReport): VerifyProblem | undefined {
+  const target = { fs: swapped.size === 0 ? fs : swappedView(fs, dir, swapped), logger: silentLogger, dir, name: path.basename(dir) };
+  try {
+    report.journal = { ...planReplay(target, ops), refused: false };
+    return undefined;
+  } catch (error) {
+    if (!isGafkaError(error) || error.code !== "log_corrupt") throw error;
+    const { file, position, offset, reason } = error.details as { file: string; position: number; offset: number; reason: string };
+    report.journal = { entries: ops.length, refused: true };
+    return { kind: "corrupt", file, position, offset, message: `the next start refuses the partition as it replays the commit journal: ${reason}` };
+  }
+}
+
+/**
+ * The partition's files as the next start sees them when it replays: a
+ * compaction's swap a crash interrupted is finished first (finishSwaps), so
+ * `<base>.log` is then its `.swap` file. Reads only.
+ */
+function swappedView(fs: FileSystem, dir: string, swapped: ReadonlySet<string>): FileSystem {
+  const actual = (filePath: string) => (path.dirname(filePath) === dir && swapped.has(path.basename(filePath)) ? filePath + SWAP_SUFFIX : filePath);
+  const view: FileSystem = Object.create(fs);
+  view.readdir = (dirPath) => {
+    const names = fs.readdir(dirPath);
+    return dirPath === dir ? [...new Set([...names.filter((name) => !name.endsWith(SWAP_SUFFIX)), ...swapped])] : names;
+  };
+  view.exists = (filePath) => fs.exists(actual(filePath));
+  view.openReadOnly = (filePath) => fs.openReadOnly(actual(filePath));
+  return view;
 }
 
 function toVerifyProblem(problem: ScanProblem): VerifyProblem {
@@ -87,8 +150,11 @@ function toVerifyProblem(problem: ScanProblem): VerifyProblem {
  */
 export function verifyDataDir(dataDir: string, fs: FileSystem): VerifyReport {
   const partitions: PartitionReport[] = [];
+  const entries = readDataDir(fs, dataDir).sort();
   const afterCleanShutdown = hasCleanShutdownMarker(fs, dataDir);
-  for (const entry of readDataDir(fs, dataDir).sort()) {
+  const journal = verifyJournal(fs, dataDir);
+  const journalOps = new Map(journal.byPartition);
+  for (const entry of entries) {
     const dir = path.join(dataDir, entry);
     let names: string[];
     try {
@@ -96,9 +162,13 @@ export function verifyDataDir(dataDir: string, fs: FileSystem): VerifyReport {
     } catch {
       continue; // a file, not a partition directory
     }
-    if (segmentBaseOffsets(names).length > 0) partitions.push(verifyPartitionDir(fs, dir, afterCleanShutdown));
+    const ops = journalOps.get(entry);
+    journalOps.delete(entry);
+    if (segmentBaseOffsets(names).length > 0 || ops !== undefined) partitions.push(verifyPartitionDir(fs, dir, afterCleanShutdown, ops));
   }
-  return { partitions, ok: partitions.every((partition) => partition.problems.length === 0) };
+  const journalOnly = [...journalOps].map(([name, ops]) => ({ name, entries: ops.length }));
+  const problems = [...journal.problems, ...partitions.flatMap((partition) => partition.problems)];
+  return { partitions, journal, journalOnly, ok: problems.every((problem) => problem.repairedByJournal === true) };
 }
 
 function readDataDir(fs: FileSystem, dataDir: string): string[] {
