@@ -29,6 +29,8 @@ export interface BrokerConfig {
   commitJournal?: boolean;
   /** A partition's commit round smaller than this goes through the journal (`--journal-round-bytes`); limits.journalRoundBytesMax when absent. */
   journalRoundBytesMax?: number;
+  /** Partitions' own fdatasyncs running at once before small rounds go through the journal (`--journal-direct-syncs`); limits.journalDirectSyncsMax when absent. */
+  journalDirectSyncsMax?: number;
   /** Journal bytes after which a checkpoint starts; limits.journalCheckpointBytes when absent. */
   journalCheckpointBytes?: number;
   /** Segment size before a roll (`--segment-bytes`): the default of a topic's `segment.bytes`. */

@@ -66,6 +66,8 @@ export class PartitionOpener {
       clock: this.config.clock,
       logger: this.config.logger,
       checkpointBytes: this.config.journalCheckpointBytes ?? limits.journalCheckpointBytes,
+      roundBytesMax: this.config.journalRoundBytesMax ?? limits.journalRoundBytesMax,
+      directSyncsMax: this.config.journalDirectSyncsMax ?? limits.journalDirectSyncsMax,
     });
     for (const metadata of metadataList) {
       const config = resolveTopicConfig(metadata.configs, this.topicDefaults);
@@ -131,7 +133,6 @@ export class PartitionOpener {
         dir,
         name,
         journal: this.journaling ? this.journal?.link(name) : undefined,
-        journalRoundBytesMax: this.config.journalRoundBytesMax,
         journalOps,
         fs,
         descriptorPool: this.descriptorPool,

@@ -17,6 +17,14 @@ export const limits = {
    * partitions share one flush while large ones are not written twice.
    */
   journalRoundBytesMax: 64 * 1024,
+  /**
+   * Partitions' own segment fdatasyncs that run at once before a small round
+   * goes through the commit journal instead: a few busy partitions keep
+   * their own parallel flushes (one shared journal fdatasync would make each
+   * wait for the one before it, doubling the latency tail at 2 partitions,
+   * bench/RESULTS.md "Issue 18"), many share one.
+   */
+  journalDirectSyncsMax: 4,
   /** Largest record value + key + headers accepted by default (`--max-message-bytes`). */
   messageBytesMaxDefault: 1024 * 1024,
   /** Largest HTTP request body; a batch may carry many messages. */

@@ -37,10 +37,23 @@ interface Broker {
 }
 
 /** What a broker's start does for its partitions (src/broker/partition-opener.ts), at the storage level. */
-function start(dataDir: string, names: string[], options: { fs?: FileSystem; logger?: Logger; checkpointBytes?: number } = {}): Broker {
+function start(
+  dataDir: string,
+  names: string[],
+  options: { fs?: FileSystem; logger?: Logger; checkpointBytes?: number; directSyncsMax?: number } = {},
+): Broker {
   const fs = options.fs ?? nodeFileSystem;
   const logger = options.logger ?? silentLogger;
-  const journal = CommitJournal.open({ dir: path.join(dataDir, "journal"), fs, clock: systemClock, logger, checkpointBytes: options.checkpointBytes ?? 64 << 20 });
+  // No partition's own fdatasync before the journal by default: every small round goes through it.
+  const journal = CommitJournal.open({
+    dir: path.join(dataDir, "journal"),
+    fs,
+    clock: systemClock,
+    logger,
+    checkpointBytes: options.checkpointBytes ?? 64 << 20,
+    roundBytesMax: 64 * 1024,
+    directSyncsMax: options.directSyncsMax ?? 0,
+  });
   const logs = new Map<string, PartitionLog>();
   for (const name of names) {
     const log = PartitionLog.open({
@@ -96,6 +109,27 @@ test("appends to many partitions in one turn share one fdatasync, of the journal
   await Promise.all(names.map((name) => broker.logs.get(name)!.append([record(`${name}-a`), record(`${name}-b`)])));
   expect(fs.syncs - before).toBe(1);
   for (const name of names) expect(values(broker.logs.get(name)!)).toEqual([`${name}-a`, `${name}-b`]);
+});
+
+test("while fewer than directSyncsMax partitions flush their own segments, a small round does too; past it, the rest share the journal's one fdatasync", async () => {
+  const dataDir = await tempDir();
+  const fs = new FaultyFileSystem();
+  const names = Array.from({ length: 20 }, (_, i) => `s-${i}`);
+  const broker = start(dataDir, names, { fs, directSyncsMax: 4 });
+  cleanups.push(() => stop(broker));
+  const before = fs.syncs;
+  await Promise.all(names.map((name) => broker.logs.get(name)!.append([record(`${name}-a`)])));
+  // Four segments' own fdatasyncs, and one of the journal for the sixteen others.
+  expect(fs.syncs - before).toBe(5);
+  const lone = fs.syncs;
+  await broker.logs.get("s-0")!.append([record("alone")]);
+  expect(fs.syncs - lone).toBe(1);
+  crash(broker);
+  // The sixteen are in the journal; the four and the lone one are not.
+  const after = start(dataDir, names);
+  cleanups.push(() => stop(after));
+  for (const name of names) expect(values(after.logs.get(name)!)[0]).toBe(`${name}-a`);
+  expect(values(after.logs.get("s-0")!)).toEqual(["s-0-a", "alone"]);
 });
 
 test("power loss after acknowledgements: segments that lost their unsynced bytes, or hold holes, get every acknowledged record back from the journal", async () => {

@@ -14,6 +14,10 @@ export interface CommitJournalOptions {
   logger: Logger;
   /** Journal bytes after which a checkpoint starts (src/core/limits.ts). */
   checkpointBytes: number;
+  /** A round of fewer bytes may go through the journal; a larger one always fdatasyncs its segment (limits.journalRoundBytesMax). */
+  roundBytesMax: number;
+  /** Partitions' own segment fdatasyncs that may run at once before small rounds go through the journal (limits.journalDirectSyncsMax). */
+  directSyncsMax: number;
   /** After every commit round's fdatasync: its duration, records and bytes. For metrics; must not throw. */
   onRound?: (durationSeconds: number, records: number, bytes: number) => void;
 }
@@ -33,8 +37,16 @@ export type SegmentSync = () => Promise<void>;
 
 /** A partition's link to the journal, bound to its name. */
 export interface JournalLink {
-  /** Resolves once the appends are in a journal file that was fdatasync'ed. */
-  commit(appends: readonly JournalAppend[]): Promise<void>;
+  /**
+   * Makes a commit round durable (its `bytes` of appends already written to
+   * the segment): by `fdatasync` of the segment while fewer than
+   * `directSyncsMax` partitions run theirs, or when the round is
+   * `roundBytesMax` or more (so a few busy partitions keep their own
+   * parallel flushes and large rounds are never written twice); otherwise
+   * through the journal, sharing its one fdatasync with every other
+   * partition's small round.
+   */
+  durable(appends: readonly JournalAppend[], bytes: number, fdatasync: () => Promise<void>): Promise<void>;
   /**
    * Records durably (blocking; rare): a truncation or restart before the
    * partition's files change; a `forget` once they changed and were
@@ -91,6 +103,8 @@ const CHECKPOINT_SYNCS_AT_ONCE = 2;
 export class CommitJournal {
   private readonly generations: Generation[] = [];
   private readonly members = new Map<string, SegmentSync>();
+  /** Partitions' own segment fdatasyncs running now (durable()). */
+  private directSyncs = 0;
   private recovered: Map<string, JournalOp[]>;
   /** Partitions handed their records to replay (takeRecovered). */
   private readonly replaying = new Set<string>();
@@ -179,7 +193,7 @@ export class CommitJournal {
   /** The link a partition named `name` writes through. */
   link(name: string): JournalLink {
     return {
-      commit: (appends) => this.commit(name, appends),
+      durable: (appends, bytes, fdatasync) => this.durable(name, appends, bytes, fdatasync),
       recordNow: (op) => this.recordNow([{ ...op, key: name }]),
       register: (sync) => this.members.set(name, sync),
       unregister: () => this.members.delete(name),
@@ -195,6 +209,16 @@ export class CommitJournal {
 
   private get current(): Generation {
     return this.generations[this.generations.length - 1]!;
+  }
+
+  private async durable(name: string, appends: readonly JournalAppend[], bytes: number, fdatasync: () => Promise<void>): Promise<void> {
+    if (bytes < this.options.roundBytesMax && this.directSyncs >= this.options.directSyncsMax) return this.commit(name, appends);
+    this.directSyncs++;
+    try {
+      await fdatasync();
+    } finally {
+      this.directSyncs--;
+    }
   }
 
   private commit(name: string, appends: readonly JournalAppend[]): Promise<void> {

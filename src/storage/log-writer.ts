@@ -63,13 +63,11 @@ export interface LogWriterOptions {
   host: LogWriterHost;
   /**
    * Under `always`, the shared commit journal (src/storage/commit-journal.ts):
-   * a group commit of fewer than `roundBytesMax` bytes hands its appends to it
-   * instead of fdatasync'ing the file, and they are acknowledged once the
-   * journal's fdatasync covers them; a larger round fdatasyncs the file, as
-   * without a journal (its bytes would cost more written twice than the
-   * fdatasync they save).
+   * a group commit is made durable through it (JournalLink.durable: by the
+   * file's own fdatasync, or, for a small round while other partitions flush
+   * theirs, by the journal's one fdatasync for many partitions).
    */
-  journal?: { commit(appends: readonly JournalAppend[]): Promise<void>; roundBytesMax: number };
+  journal?: { durable(appends: readonly JournalAppend[], bytes: number, fdatasync: () => Promise<void>): Promise<void> };
   /** After every successful fdatasync of appended data: its duration, records (offsets) and bytes. Must not throw. */
   onFsync?: (durationSeconds: number, records: number, bytes: number) => void;
 }
@@ -285,8 +283,8 @@ export class LogWriter<T> {
       const startedMs = this.options.clock.monotonicMs();
       try {
         const journal = this.options.journal;
-        if (journal !== undefined && roundBytes(acks) < journal.roundBytesMax) await journal.commit(acks);
-        else await this.options.fs.fdatasync(file.fd);
+        const fdatasync = () => this.options.fs.fdatasync(file.fd);
+        await (journal === undefined ? fdatasync() : journal.durable(acks, roundBytes(acks), fdatasync));
       } catch (error) {
         const failure = new GafkaError(
           "storage_failed",

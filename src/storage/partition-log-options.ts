@@ -36,8 +36,6 @@ export interface PartitionLogOptions {
    * commits go through it rather than fdatasync'ing the segment each time.
    */
   journal?: JournalLink;
-  /** Commit rounds of fewer bytes go through the journal, larger ones fdatasync the segment (limits.journalRoundBytesMax when absent). */
-  journalRoundBytesMax?: number;
   /** The journal's records for this partition from the last run, replayed into its files before it loads (src/storage/journal-replay.ts). */
   journalOps?: readonly JournalOp[];
   /** The leader epoch stamped into each batch append() writes; -1 (no epoch) when absent. */

@@ -94,7 +94,7 @@ export class PartitionLog implements PartitionLogApi {
       fsyncPolicy: options.fsyncPolicy,
       offlineCode: "partition_offline",
       onFsync: options.onFsync,
-      journal: options.journal && { commit: (appends) => options.journal!.commit(appends), roundBytesMax: options.journalRoundBytesMax ?? limits.journalRoundBytesMax },
+      journal: options.journal,
       host: {
         file: () => activeSegmentFile(this.segments.length > 0 ? this.active : undefined, this.watermark.durableOffset, (reason) => this.writer.fail(reason)),
         writeCutOff: (position, firstOffset, bytes) => {

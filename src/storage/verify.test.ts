@@ -32,7 +32,16 @@ interface Broker {
 /** A broker's start at the storage level (src/broker/partition-opener.ts): the journal opened, each partition replayed and loaded. */
 function start(dataDir: string, names: string[], options: { logger?: Logger; checkpointBytes?: number } = {}): Broker {
   const logger = options.logger ?? silentLogger;
-  const journal = CommitJournal.open({ dir: path.join(dataDir, "journal"), fs: nodeFileSystem, clock: systemClock, logger, checkpointBytes: options.checkpointBytes ?? 64 << 20 });
+  // Every small round through the journal (no partition's own fdatasync first).
+  const journal = CommitJournal.open({
+    dir: path.join(dataDir, "journal"),
+    fs: nodeFileSystem,
+    clock: systemClock,
+    logger,
+    checkpointBytes: options.checkpointBytes ?? 64 << 20,
+    roundBytesMax: 64 * 1024,
+    directSyncsMax: 0,
+  });
   const logs = new Map<string, PartitionLog>();
   for (const name of names) {
     const log = PartitionLog.open({
