@@ -1,4 +1,5 @@
 import { assert } from "../core/assert.ts";
+import { GafkaError } from "../core/errors.ts";
 import type { FileSystem } from "./file-system.ts";
 
 /**
@@ -79,7 +80,14 @@ export class DescriptorPool {
   /** @internal Opens `file`, first closing the least recently used file when the pool is full. */
   openDescriptor(file: PooledFile): number {
     if (this.open.size >= this.capacity && !this.evictOne()) this.overshoots++;
-    const fd = this.inner.openReadWrite(file.path);
+    let fd: number;
+    try {
+      fd = this.inner.openReadWrite(file.path);
+    } catch (error) {
+      // A disk fault, not a bug: the read or write that needed the file is answered 503 and may be retried.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new GafkaError("storage_failed", `cannot open ${file.path}: ${reason}`, { retriable: true, cause: error });
+    }
     this.opens++;
     this.open.add(file);
     this.byDescriptor.set(fd, file);

@@ -145,3 +145,22 @@ test("a segment file written and not yet fdatasync'ed is synced before the pool 
   expect(logs.slice(1).every((log) => log.status === "online")).toBe(true);
   expect(logs[0]!.read(0, 10, 1 << 20).records.map((record) => decoder.decode(record.value!))[0]).toBe("kept");
 });
+
+test("a segment file the pool closed and cannot open again fails a read with a retriable storage_failed, not an internal error", async () => {
+  const fs = new FaultyFileSystem();
+  const { logs } = openLogs(6, { fs, poolSize: 4, fsyncPolicy: { kind: "always" } });
+  for (const [partition, log] of logs.entries()) await log.append([{ key: null, value: encoder.encode(value(partition, 0)), headers: [], timestampMs: 1 }]);
+  // Partition 0's file was closed by the pool for the others; now its disk fails to open it.
+  fs.pathFault = (operation, filePath) => (operation === "openReadWrite" && filePath.includes(`${path.sep}t-0${path.sep}`) ? "EIO" : undefined);
+  let failure: unknown;
+  try {
+    logs[0]!.read(0, 10, 1 << 20);
+  } catch (error) {
+    failure = error;
+  }
+  expect((failure as { code?: string }).code).toBe("storage_failed");
+  expect((failure as { retriable?: boolean }).retriable).toBe(true);
+  expect((failure as Error).message).toContain("t-0");
+  fs.pathFault = undefined;
+  expect(logs[0]!.read(0, 10, 1 << 20).records.map((record) => decoder.decode(record.value!))).toEqual([value(0, 0)]);
+});
