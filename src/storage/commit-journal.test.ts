@@ -3,17 +3,15 @@ import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync
 import * as path from "node:path";
 import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
-import { type Logger, silentLogger } from "../core/logger.ts";
+import { silentLogger } from "../core/logger.ts";
 import type { RecordInput } from "../protocol/record.ts";
 import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
-import { CommitJournal } from "./commit-journal.ts";
-import type { FileSystem } from "./file-system.ts";
+import { type JournaledBroker, recordingLogger, startJournaled, stopJournaled, valuesOf } from "../../test/helpers/journaled-broker.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import { PartitionLog } from "./partition-log.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const cleanups: (() => void | Promise<void>)[] = [];
 
 afterEach(async () => {
@@ -24,66 +22,8 @@ function record(value: string): RecordInput {
   return { key: null, value: encoder.encode(value), headers: [], timestampMs: 1_764_000_000_000 };
 }
 
-/** A logger that keeps what it is told, for the journal's warnings. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (message: string) => void lines.push(message);
-  return { ...silentLogger, lines, warn: keep, error: keep, info: keep };
-}
-
-interface Broker {
-  journal: CommitJournal;
-  logs: Map<string, PartitionLog>;
-}
-
-/** What a broker's start does for its partitions (src/broker/partition-opener.ts), at the storage level. */
-function start(
-  dataDir: string,
-  names: string[],
-  options: { fs?: FileSystem; logger?: Logger; checkpointBytes?: number; directSyncsMax?: number } = {},
-): Broker {
-  const fs = options.fs ?? nodeFileSystem;
-  const logger = options.logger ?? silentLogger;
-  // No partition's own fdatasync before the journal by default: every small round goes through it.
-  const journal = CommitJournal.open({
-    dir: path.join(dataDir, "journal"),
-    fs,
-    clock: systemClock,
-    logger,
-    checkpointBytes: options.checkpointBytes ?? 64 << 20,
-    roundBytesMax: 64 * 1024,
-    directSyncsMax: options.directSyncsMax ?? 0,
-  });
-  const logs = new Map<string, PartitionLog>();
-  for (const name of names) {
-    const log = PartitionLog.open({
-      dir: path.join(dataDir, name),
-      name,
-      fs,
-      clock: systemClock,
-      logger,
-      fsyncPolicy: { kind: "always" },
-      segmentBytesMax: 64 << 20,
-      journal: journal.link(name),
-      journalOps: journal.takeRecovered(name),
-    });
-    logs.set(name, log);
-  }
-  journal.finishRecovery(new Set());
-  return { journal, logs };
-}
-
 /** A crash: nothing is closed or flushed (the descriptors go with the test process). */
-function crash(_broker: Broker): void {}
-
-async function stop(broker: Broker): Promise<void> {
-  for (const log of broker.logs.values()) await log.close();
-  await broker.journal.close(true);
-}
-
-function values(log: PartitionLog): string[] {
-  return log.read(log.earliestOffset, 1_000_000, 1 << 30).records.map((r) => decoder.decode(r.value!));
-}
+function crash(_broker: JournaledBroker): void {}
 
 function segmentOf(dataDir: string, name: string): string {
   return path.join(dataDir, name, "00000000000000000000.log");
@@ -103,20 +43,20 @@ test("appends to many partitions in one turn share one fdatasync, of the journal
   const dataDir = await tempDir();
   const fs = new FaultyFileSystem();
   const names = Array.from({ length: 20 }, (_, i) => `t-${i}`);
-  const broker = start(dataDir, names, { fs });
-  cleanups.push(() => stop(broker));
+  const broker = startJournaled(dataDir, names, { fs });
+  cleanups.push(() => stopJournaled(broker));
   const before = fs.syncs;
   await Promise.all(names.map((name) => broker.logs.get(name)!.append([record(`${name}-a`), record(`${name}-b`)])));
   expect(fs.syncs - before).toBe(1);
-  for (const name of names) expect(values(broker.logs.get(name)!)).toEqual([`${name}-a`, `${name}-b`]);
+  for (const name of names) expect(valuesOf(broker.logs.get(name)!)).toEqual([`${name}-a`, `${name}-b`]);
 });
 
 test("while fewer than directSyncsMax partitions flush their own segments, a small round does too; past it, the rest share the journal's one fdatasync", async () => {
   const dataDir = await tempDir();
   const fs = new FaultyFileSystem();
   const names = Array.from({ length: 20 }, (_, i) => `s-${i}`);
-  const broker = start(dataDir, names, { fs, directSyncsMax: 4 });
-  cleanups.push(() => stop(broker));
+  const broker = startJournaled(dataDir, names, { fs, directSyncsMax: 4 });
+  cleanups.push(() => stopJournaled(broker));
   const before = fs.syncs;
   await Promise.all(names.map((name) => broker.logs.get(name)!.append([record(`${name}-a`)])));
   // Four segments' own fdatasyncs, and one of the journal for the sixteen others.
@@ -126,16 +66,16 @@ test("while fewer than directSyncsMax partitions flush their own segments, a sma
   expect(fs.syncs - lone).toBe(1);
   crash(broker);
   // The sixteen are in the journal; the four and the lone one are not.
-  const after = start(dataDir, names);
-  cleanups.push(() => stop(after));
-  for (const name of names) expect(values(after.logs.get(name)!)[0]).toBe(`${name}-a`);
-  expect(values(after.logs.get("s-0")!)).toEqual(["s-0-a", "alone"]);
+  const after = startJournaled(dataDir, names);
+  cleanups.push(() => stopJournaled(after));
+  for (const name of names) expect(valuesOf(after.logs.get(name)!)[0]).toBe(`${name}-a`);
+  expect(valuesOf(after.logs.get("s-0")!)).toEqual(["s-0-a", "alone"]);
 });
 
 test("power loss after acknowledgements: segments that lost their unsynced bytes, or hold holes, get every acknowledged record back from the journal", async () => {
   for (const damage of ["cut to nothing", "a hole of zeros", "a flipped bit in the last frame"] as const) {
     const dataDir = await tempDir();
-    const before = start(dataDir, ["a-0", "a-1"]);
+    const before = startJournaled(dataDir, ["a-0", "a-1"]);
     for (let i = 0; i < 5; i++) await Promise.all(["a-0", "a-1"].map((name) => before.logs.get(name)!.append([record(`${name}-${i}`)])));
     crash(before);
     const segment = segmentOf(dataDir, "a-0");
@@ -147,10 +87,10 @@ test("power loss after acknowledgements: segments that lost their unsynced bytes
       writeFileSync(segment, bytes);
     }
     const logger = recordingLogger();
-    const after = start(dataDir, ["a-0", "a-1"], { logger });
-    cleanups.push(() => stop(after));
-    expect(values(after.logs.get("a-0")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-0-${i}`));
-    expect(values(after.logs.get("a-1")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-1-${i}`));
+    const after = startJournaled(dataDir, ["a-0", "a-1"], { logger });
+    cleanups.push(() => stopJournaled(after));
+    expect(valuesOf(after.logs.get("a-0")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-0-${i}`));
+    expect(valuesOf(after.logs.get("a-1")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-1-${i}`));
     // Entries that match the segment are not written again: the replay starts where the damage is.
     const from = damage === "a flipped bit in the last frame" ? "1 commit-journal entries holding 1 records from offset 4" : "5 commit-journal entries holding 5 records from offset 0";
     expect(logger.lines.filter((line) => line.startsWith("partition a-0: replayed"))).toEqual([`partition a-0: replayed ${from}`]);
@@ -164,7 +104,7 @@ test("power loss after acknowledgements: segments that lost their unsynced bytes
 test("a checkpoint fdatasyncs the partitions written and deletes the older journal files; a crash then replays only what came after", async () => {
   const dataDir = await tempDir();
   const fs = new FaultyFileSystem();
-  const before = start(dataDir, ["c-0"], { fs, checkpointBytes: 4096 });
+  const before = startJournaled(dataDir, ["c-0"], { fs, checkpointBytes: 4096 });
   const log = before.logs.get("c-0")!;
   for (let i = 0; i < 20; i++) await log.append([record(`early-${i}-${"x".repeat(200)}`)]);
   // A checkpoint began a new file once 4 KiB were journaled; wait until it deleted the older ones.
@@ -176,9 +116,9 @@ test("a checkpoint fdatasyncs the partitions written and deletes the older journ
   crash(before);
   // Power loss: the segment keeps only what the checkpoint fdatasync'ed.
   truncateSync(segmentOf(dataDir, "c-0"), checkpointed);
-  const after = start(dataDir, ["c-0"]);
-  cleanups.push(() => stop(after));
-  const read = values(after.logs.get("c-0")!);
+  const after = startJournaled(dataDir, ["c-0"]);
+  cleanups.push(() => stopJournaled(after));
+  const read = valuesOf(after.logs.get("c-0")!);
   expect(read.length).toBe(22);
   expect(read.slice(-2)).toEqual(["late-0", "late-1"]);
   expect(generation).not.toBe("00000000000000000001.journal");
@@ -186,7 +126,7 @@ test("a checkpoint fdatasyncs the partitions written and deletes the older journ
 
 test("after a truncation or a restart the earlier entries are forgotten; what was appended after them comes back from the journal", async () => {
   const dataDir = await tempDir();
-  const before = start(dataDir, ["r-0", "r-1"]);
+  const before = startJournaled(dataDir, ["r-0", "r-1"]);
   const truncated = before.logs.get("r-0")!;
   for (let i = 0; i < 5; i++) await truncated.append([record(`old-${i}`)]);
   await truncated.truncateTo(3);
@@ -201,29 +141,29 @@ test("after a truncation or a restart the earlier entries are forgotten; what wa
   // Power loss: what the truncation left was fdatasync'ed; what came after was in the journal only.
   truncateSync(segmentOf(dataDir, "r-0"), durable);
   truncateSync(path.join(dataDir, "r-1", "00000000000000000100.log"), 0);
-  const after = start(dataDir, ["r-0", "r-1"]);
-  cleanups.push(() => stop(after));
-  expect(values(after.logs.get("r-0")!)).toEqual(["old-0", "old-1", "old-2", "new-3", "new-4"]);
+  const after = startJournaled(dataDir, ["r-0", "r-1"]);
+  cleanups.push(() => stopJournaled(after));
+  expect(valuesOf(after.logs.get("r-0")!)).toEqual(["old-0", "old-1", "old-2", "new-3", "new-4"]);
   const r1 = after.logs.get("r-1")!;
-  expect([r1.earliestOffset, r1.logEndOffset, ...values(r1)]).toEqual([100, 101, "at-100"]);
+  expect([r1.earliestOffset, r1.logEndOffset, ...valuesOf(r1)]).toEqual([100, 101, "at-100"]);
 });
 
 test("a truncation in the journal that the files never saw (the broker died in between) is done by the replay", async () => {
   const dataDir = await tempDir();
-  const before = start(dataDir, ["u-0"]);
+  const before = startJournaled(dataDir, ["u-0"]);
   const log = before.logs.get("u-0")!;
   for (let i = 0; i < 5; i++) await log.append([record(`r-${i}`)]);
   // As truncateTo's first step: recorded durably, then the broker dies before the cut.
   before.journal.link("u-0").recordNow({ kind: "truncate", offset: 2 });
   crash(before);
-  const after = start(dataDir, ["u-0"]);
-  cleanups.push(() => stop(after));
-  expect(values(after.logs.get("u-0")!)).toEqual(["r-0", "r-1"]);
+  const after = startJournaled(dataDir, ["u-0"]);
+  cleanups.push(() => stopJournaled(after));
+  expect(valuesOf(after.logs.get("u-0")!)).toEqual(["r-0", "r-1"]);
 });
 
 test("rounds the partition fdatasync'ed itself (large ones) stay after the journal's entries; a power loss after them loses nothing acknowledged", async () => {
   const dataDir = await tempDir();
-  const before = start(dataDir, ["m-0"]);
+  const before = startJournaled(dataDir, ["m-0"]);
   const log = before.logs.get("m-0")!;
   await log.append([record("small-0")]);
   await log.append([record("small-1")]);
@@ -234,9 +174,9 @@ test("rounds the partition fdatasync'ed itself (large ones) stay after the journ
   crash(before);
   truncateSync(segmentOf(dataDir, "m-0"), durable);
   const logger = recordingLogger();
-  const after = start(dataDir, ["m-0"], { logger });
-  cleanups.push(() => stop(after));
-  const read = values(after.logs.get("m-0")!);
+  const after = startJournaled(dataDir, ["m-0"], { logger });
+  cleanups.push(() => stopJournaled(after));
+  const read = valuesOf(after.logs.get("m-0")!);
   expect(read.length).toBe(103);
   expect([read[0], read[1], read[102]]).toEqual(["small-0", "small-1", "small-2"]);
   expect(logger.lines.filter((line) => line.startsWith("partition m-0: replayed"))).toEqual(["partition m-0: replayed 1 commit-journal entries holding 1 records from offset 102"]);
@@ -244,7 +184,7 @@ test("rounds the partition fdatasync'ed itself (large ones) stay after the journ
 
 test("a deleted partition's records are never replayed into a new partition of the same name", async () => {
   const dataDir = await tempDir();
-  const before = start(dataDir, ["d-0"]);
+  const before = startJournaled(dataDir, ["d-0"]);
   await before.logs.get("d-0")!.append([record("first-life")]);
   await before.logs.get("d-0")!.close();
   before.journal.forget(["d-0"]);
@@ -261,14 +201,14 @@ test("a deleted partition's records are never replayed into a new partition of t
   });
   await reborn.append([record("second-life")]);
   crash(before);
-  const after = start(dataDir, ["d-0"]);
-  cleanups.push(() => stop(after));
-  expect(values(after.logs.get("d-0")!)).toEqual(["second-life"]);
+  const after = startJournaled(dataDir, ["d-0"]);
+  cleanups.push(() => stopJournaled(after));
+  expect(valuesOf(after.logs.get("d-0")!)).toEqual(["second-life"]);
 });
 
 test("the journal torn at every byte of its last record: that record is cut and logged, never acknowledged; the ones before replay", async () => {
   const source = await tempDir();
-  const before = start(source, ["w-0"]);
+  const before = startJournaled(source, ["w-0"]);
   const log = before.logs.get("w-0")!;
   await log.append([record("one")]);
   await log.append([record("two")]);
@@ -288,18 +228,18 @@ test("the journal torn at every byte of its last record: that record is cut and 
     }
     writeFileSync(path.join(dataDir, "journal", path.basename(journalPath)), full.subarray(0, length));
     const logger = recordingLogger();
-    const after = start(dataDir, ["w-0"], { logger });
+    const after = startJournaled(dataDir, ["w-0"], { logger });
     // "three" was never acknowledged (its journal entry is torn); the segment holds it whole, and it stays, as after any crash.
-    expect(values(after.logs.get("w-0")!)).toEqual(["one", "two", "three"]);
+    expect(valuesOf(after.logs.get("w-0")!)).toEqual(["one", "two", "three"]);
     const torn = length === lastStart ? [] : logger.lines.filter((line) => line.includes(`cut a torn tail of ${length - lastStart} bytes`));
     expect(torn.length).toBe(length === lastStart ? 0 : 1);
-    await stop(after);
+    await stopJournaled(after);
   }
 });
 
 test("a damaged record followed by a valid one is corruption: the journal refuses to open, naming the file and position", async () => {
   const dataDir = await tempDir();
-  const before = start(dataDir, ["x-0"]);
+  const before = startJournaled(dataDir, ["x-0"]);
   for (const value of ["one", "two", "three"]) await before.logs.get("x-0")!.append([record(value)]);
   crash(before);
   const journalPath = path.join(dataDir, "journal", journalFiles(dataDir)[0]!);
@@ -308,7 +248,7 @@ test("a damaged record followed by a valid one is corruption: the journal refuse
   writeFileSync(journalPath, bytes);
   let failure: unknown;
   try {
-    start(dataDir, ["x-0"]);
+    startJournaled(dataDir, ["x-0"]);
   } catch (error) {
     failure = error;
   }
@@ -322,8 +262,8 @@ test("a damaged record followed by a valid one is corruption: the journal refuse
 test("a failed journal fdatasync rejects its round, that file is never fsynced again, commits go on in a new file and a checkpoint then removes it", async () => {
   const dataDir = await tempDir();
   const fs = new FaultyFileSystem();
-  const broker = start(dataDir, ["f-0", "f-1"], { fs });
-  cleanups.push(() => stop(broker));
+  const broker = startJournaled(dataDir, ["f-0", "f-1"], { fs });
+  cleanups.push(() => stopJournaled(broker));
   const [p0, p1] = [broker.logs.get("f-0")!, broker.logs.get("f-1")!];
   await p0.append([record("acked-0")]);
   await p1.append([record("acked-1")]);
@@ -333,8 +273,8 @@ test("a failed journal fdatasync rejects its round, that file is never fsynced a
   await waitFor(() => p0.status === "online" && p1.status === "online");
   await p0.append([record("after-0")]);
   await p1.append([record("after-1")]);
-  expect(values(p0)).toEqual(["acked-0", "after-0"]);
-  expect(values(p1)).toEqual(["acked-1", "after-1"]);
+  expect(valuesOf(p0)).toEqual(["acked-0", "after-0"]);
+  expect(valuesOf(p1)).toEqual(["acked-1", "after-1"]);
   // The failed file goes once a checkpoint made its acknowledged records durable in the segments.
   await waitFor(() => journalFiles(dataDir).length === 1);
   expect(journalFiles(dataDir)[0]).not.toBe("00000000000000000001.journal");

@@ -1,19 +1,16 @@
 import { afterEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
-import { type Logger, silentLogger } from "../core/logger.ts";
+import { silentLogger } from "../core/logger.ts";
 import type { RecordInput } from "../protocol/record.ts";
 import { runCli } from "../../test/helpers/broker-process.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
-import { CommitJournal } from "./commit-journal.ts";
+import { startJournaled, stopJournaled, valuesOf } from "../../test/helpers/journaled-broker.ts";
 import { nodeFileSystem } from "./file-system.ts";
-import { PartitionLog } from "./partition-log.ts";
 import { verifyDataDir } from "./verify.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const cleanups: (() => void | Promise<void>)[] = [];
 
 afterEach(async () => {
@@ -22,52 +19,6 @@ afterEach(async () => {
 
 function record(value: string): RecordInput {
   return { key: null, value: encoder.encode(value), headers: [], timestampMs: 1_764_000_000_000 };
-}
-
-interface Broker {
-  journal: CommitJournal;
-  logs: Map<string, PartitionLog>;
-}
-
-/** A broker's start at the storage level (src/broker/partition-opener.ts): the journal opened, each partition replayed and loaded. */
-function start(dataDir: string, names: string[], options: { logger?: Logger; checkpointBytes?: number } = {}): Broker {
-  const logger = options.logger ?? silentLogger;
-  // Every small round through the journal (no partition's own fdatasync first).
-  const journal = CommitJournal.open({
-    dir: path.join(dataDir, "journal"),
-    fs: nodeFileSystem,
-    clock: systemClock,
-    logger,
-    checkpointBytes: options.checkpointBytes ?? 64 << 20,
-    roundBytesMax: 64 * 1024,
-    directSyncsMax: 0,
-  });
-  const logs = new Map<string, PartitionLog>();
-  for (const name of names) {
-    const log = PartitionLog.open({
-      dir: path.join(dataDir, name),
-      name,
-      fs: nodeFileSystem,
-      clock: systemClock,
-      logger,
-      fsyncPolicy: { kind: "always" },
-      segmentBytesMax: 64 << 20,
-      journal: journal.link(name),
-      journalOps: journal.takeRecovered(name),
-    });
-    logs.set(name, log);
-  }
-  journal.finishRecovery(new Set());
-  return { journal, logs };
-}
-
-async function stop(broker: Broker): Promise<void> {
-  for (const log of broker.logs.values()) await log.close();
-  await broker.journal.close(true);
-}
-
-function values(log: PartitionLog): string[] {
-  return log.read(log.earliestOffset, 1_000_000, 1 << 30).records.map((r) => decoder.decode(r.value!));
 }
 
 function tempDir(): string {
@@ -99,7 +50,7 @@ function snapshot(dir: string): Map<string, string> {
 /** Five acknowledged appends to each of two partitions through the journal, then a crash (nothing closed or flushed). */
 async function crashedDataDir(): Promise<{ dataDir: string; frameStarts: number[] }> {
   const dataDir = tempDir();
-  const broker = start(dataDir, ["a-0", "a-1"]);
+  const broker = startJournaled(dataDir, ["a-0", "a-1"]);
   const frameStarts: number[] = [];
   for (let i = 0; i < 5; i++) {
     frameStarts.push(statSync(segmentOf(dataDir, "a-0")).size);
@@ -145,19 +96,19 @@ test("after a power loss, a segment cut short or holed past the journal's first 
 
     // The start does what verify said: it writes the entries again from that offset, and every record is back.
     const lines: string[] = [];
-    const after = start(dataDir, ["a-0", "a-1"], { logger: { ...silentLogger, warn: (line: string) => void lines.push(line) } });
-    cleanups.push(() => stop(after));
+    const after = startJournaled(dataDir, ["a-0", "a-1"], { logger: { ...silentLogger, warn: (line: string) => void lines.push(line) } });
+    cleanups.push(() => stopJournaled(after));
     expect(lines.filter((line) => line.startsWith("partition a-0: replayed"))).toEqual([
       `partition a-0: replayed ${5 - damagedFrame} commit-journal entries holding ${5 - damagedFrame} records from offset ${damagedFrame}`,
     ]);
-    expect(values(after.logs.get("a-0")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-0-${i}`));
-    expect(values(after.logs.get("a-1")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-1-${i}`));
+    expect(valuesOf(after.logs.get("a-0")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-0-${i}`));
+    expect(valuesOf(after.logs.get("a-1")!)).toEqual(Array.from({ length: 5 }, (_, i) => `a-1-${i}`));
   }
 });
 
 test("damage below the journal's first offset (made durable by a checkpoint) still fails verify, where the start refuses the partition", async () => {
   const dataDir = tempDir();
-  const broker = start(dataDir, ["c-0"], { checkpointBytes: 4096 });
+  const broker = startJournaled(dataDir, ["c-0"], { checkpointBytes: 4096 });
   const log = broker.logs.get("c-0")!;
   const frameStarts: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -193,7 +144,7 @@ test("damage below the journal's first offset (made durable by a checkpoint) sti
     ]);
     let refusal: unknown;
     try {
-      start(dataDir, ["c-0"]);
+      startJournaled(dataDir, ["c-0"]);
     } catch (error) {
       refusal = error;
     }
