@@ -81,24 +81,25 @@ const RETRY_AFTER_FAILURE_MS = 1000;
 const CHECKPOINT_SYNCS_AT_ONCE = 2;
 
 /**
- * The commit journal (docs/storage.md, "The commit journal"): under
- * `--fsync always`, every partition's appends are written to their segment
- * files and also to one journal file, and only the journal is fdatasync'ed
- * before they are acknowledged: one flush per commit round however many
- * partitions it touches (as RocketMQ's CommitLog, or a database's WAL).
+ * The commit journal (docs/storage.md, "The commit journal"), under
+ * `--fsync always`: a partition's commit round is made durable by its own
+ * segment's fdatasync while few partitions run theirs (and always when it is
+ * large); past that, small rounds are written to one journal file as well as
+ * to their segments, and one fdatasync of the journal acknowledges them all:
+ * one flush per round however many partitions it touches (as RocketMQ's
+ * CommitLog, or a database's WAL). See `durable()`.
  *
  * The segment files are made durable later, by a checkpoint: once the
  * journal holds `checkpointBytes`, appends go to a new journal file, every
  * partition written in the older files fdatasyncs its segment, and the older
  * files are deleted. A segment roll and a clean close fdatasync the segment
- * too. After a crash the journal's records are replayed into the partitions
+ * too. After a crash the journal's entries are replayed into the partitions
  * before they load (src/storage/journal-replay.ts).
  *
  * A failed journal write or fdatasync is never retried-and-continued: the
  * round is rejected (its partitions fail and reopen through recovery, cutting
- * what was not acknowledged), and the journal refuses commits until a
- * checkpoint succeeds — every partition's segment fdatasync'ed and a fresh
- * journal file begun — tried every second.
+ * what was not acknowledged), the file is never used again and commits go
+ * on in a new one; a checkpoint a second later lets the failed file go.
  */
 export class CommitJournal {
   private readonly generations: Generation[] = [];

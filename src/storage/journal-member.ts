@@ -13,9 +13,9 @@ export interface JournalMemberHost {
 
 /**
  * A partition log's side of the commit journal (src/storage/commit-journal.ts):
- * the journal's checkpoints fdatasync its active segment through it, and its
+ * the journal's checkpoints fdatasync its active segment through it, its
  * truncations and restarts are recorded through it before they change the
- * files. Without a journal (policies other than `always`, or the journal
+ * files, and a `forget` once they did. Without a journal (policies other than `always`, or the journal
  * turned off) every call does nothing.
  */
 export class JournalMember {
@@ -26,10 +26,6 @@ export class JournalMember {
     private readonly link: JournalLink | undefined,
     private readonly host: JournalMemberHost,
   ) {}
-
-  get journaled(): boolean {
-    return this.link !== undefined;
-  }
 
   /** Takes part in the journal's checkpoints from now on (after the log loaded). */
   start(): void {
