@@ -69,7 +69,7 @@ export class TopicAdmin {
       try {
         // Directories of an earlier topic of this name whose create or delete was interrupted.
         this.removePartitionDirectories(name);
-        partitions = await this.opener.openPartitions(name, partitionCount);
+        partitions = await this.opener.openPartitions(name, partitionCount, true);
         await this.config.fs.syncDirectory(this.config.dataDir);
         metadata = await this.registry.create(name, partitionCount, createdAtMs ?? this.config.clock.nowMs(), configs);
       } catch (error) {

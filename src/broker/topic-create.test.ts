@@ -142,3 +142,22 @@ test("checkTopicCreate refuses what createTopic would, the same way, and creates
   expect(partitionDirectories(dataDir)).toEqual(before);
   expect(broker.listTopics().map((topic) => topic.name)).toEqual(["taken"]);
 });
+
+test("a new topic's partition directories are fsync'ed together, once each, after every first segment file exists and before the topic is recorded", async () => {
+  const dataDir = tempDir();
+  const fs = new FaultyFileSystem();
+  const broker = await openBroker(dataDir, { fs });
+  const calls: [PathOperation, string][] = [];
+  fs.pathFault = (operation, filePath) => {
+    if (filePath.includes(`${path.sep}t-`) || filePath.endsWith("topics.json")) calls.push([operation, path.relative(dataDir, filePath)]);
+    return undefined;
+  };
+  await broker.createTopic("t", 5);
+  const dirSyncs = calls.filter(([operation]) => operation === "syncDirectory" || operation === "syncDirectorySync");
+  expect(dirSyncs.map(([operation, where]) => `${operation} ${where}`).sort()).toEqual([0, 1, 2, 3, 4].map((n) => `syncDirectory t-${n}`));
+  const firstDirSync = calls.findIndex(([operation]) => operation === "syncDirectory");
+  const createdBefore = calls.slice(0, firstDirSync).filter(([operation, where]) => operation === "openReadWrite" && where.endsWith(".log"));
+  expect(createdBefore.map(([, where]) => where)).toEqual([0, 1, 2, 3, 4].map((n) => path.join(`t-${n}`, "00000000000000000000.log")));
+  const recorded = calls.findIndex(([operation, where]) => operation === "writeFileAtomic" && where === "topics.json");
+  expect(calls.findLastIndex(([operation]) => operation === "syncDirectory")).toBeLessThan(recorded);
+});
