@@ -4,23 +4,17 @@ import * as path from "node:path";
 import { systemClock } from "../core/clock.ts";
 import { GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
-import type { RecordInput } from "../protocol/record.ts";
 import { FaultyFileSystem } from "../../test/helpers/faulty-fs.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
-import { type JournaledBroker, recordingLogger, startJournaled, stopJournaled, valuesOf } from "../../test/helpers/journaled-broker.ts";
+import { type JournaledBroker, recordingLogger, startJournaled, stopJournaled, textRecord as record, valuesOf } from "../../test/helpers/journaled-broker.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import { PartitionLog } from "./partition-log.ts";
 
-const encoder = new TextEncoder();
 const cleanups: (() => void | Promise<void>)[] = [];
 
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
-
-function record(value: string): RecordInput {
-  return { key: null, value: encoder.encode(value), headers: [], timestampMs: 1_764_000_000_000 };
-}
 
 /** A crash: nothing is closed or flushed (the descriptors go with the test process). */
 function crash(_broker: JournaledBroker): void {}

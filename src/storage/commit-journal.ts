@@ -5,6 +5,7 @@ import type { FileSystem } from "./file-system.ts";
 import { encodeJournalHeader, type JournalOp } from "./journal-record.ts";
 import { groupJournalOps, journalFilePath, journalGenerations, scanJournalFile } from "./journal-scan.ts";
 import { cutFile } from "./log-loader.ts";
+import { describe } from "./log-writer.ts";
 
 export interface CommitJournalOptions {
   /** `<data-dir>/journal`. */
@@ -18,8 +19,6 @@ export interface CommitJournalOptions {
   roundBytesMax: number;
   /** Partitions' own segment fdatasyncs that may run at once before small rounds go through the journal (limits.journalDirectSyncsMax). */
   directSyncsMax: number;
-  /** After every commit round's fdatasync: its duration, records and bytes. For metrics; must not throw. */
-  onRound?: (durationSeconds: number, records: number, bytes: number) => void;
 }
 
 /** One append as the journal records it: whole frames, as the partition's segment holds them. */
@@ -71,7 +70,6 @@ interface Generation {
 interface RoundEntry {
   chunks: Uint8Array[];
   bytes: number;
-  records: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -227,16 +225,14 @@ export class CommitJournal {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const chunks: Uint8Array[] = [];
     let bytes = 0;
-    let records = 0;
     for (const append of appends) {
       const header = encodeJournalHeader("append", name, append.firstOffset, append.nextOffset, append.bytes, append.startsSegment);
       chunks.push(header, ...append.chunks);
       bytes += header.length + append.bytes;
-      records += append.nextOffset - append.firstOffset;
     }
     this.current.names.add(name);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ chunks, bytes, records, resolve, reject });
+      this.pending.push({ chunks, bytes, resolve, reject });
       if (!this.roundScheduled && this.syncing === undefined) {
         this.roundScheduled = true;
         queueMicrotask(() => {
@@ -260,12 +256,7 @@ export class CommitJournal {
       const position = generation.bytes;
       const chunks = round.flatMap((entry) => entry.chunks);
       let bytes = 0;
-      let records = 0;
-      for (const entry of round) {
-        bytes += entry.bytes;
-        records += entry.records;
-      }
-      const startedMs = this.options.clock.monotonicMs();
+      for (const entry of round) bytes += entry.bytes;
       try {
         this.options.fs.writeChunks(generation.fd, chunks, position);
         generation.bytes += bytes;
@@ -274,7 +265,6 @@ export class CommitJournal {
         this.fail(error, round, generation, position);
         continue;
       }
-      this.options.onRound?.((this.options.clock.monotonicMs() - startedMs) / 1000, records, bytes);
       for (const entry of round) entry.resolve();
       if (this.current.bytes >= this.options.checkpointBytes && this.checkpointing === undefined) this.checkpointing = this.checkpoint();
     }
@@ -437,8 +427,4 @@ export class CommitJournal {
     this.generations.length = 0;
     fs.syncDirectorySync(dir);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -3,23 +3,17 @@ import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from
 import * as path from "node:path";
 import { GafkaError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
-import type { RecordInput } from "../protocol/record.ts";
 import { runCli } from "../../test/helpers/broker-process.ts";
 import { makeTempDir } from "../../test/helpers/temp-dir.ts";
-import { startJournaled, stopJournaled, valuesOf } from "../../test/helpers/journaled-broker.ts";
+import { startJournaled, stopJournaled, textRecord as record, valuesOf } from "../../test/helpers/journaled-broker.ts";
 import { nodeFileSystem } from "./file-system.ts";
 import { verifyDataDir } from "./verify.ts";
 
-const encoder = new TextEncoder();
 const cleanups: (() => void | Promise<void>)[] = [];
 
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
-
-function record(value: string): RecordInput {
-  return { key: null, value: encoder.encode(value), headers: [], timestampMs: 1_764_000_000_000 };
-}
 
 function tempDir(): string {
   const { dir, remove } = makeTempDir("gafka-verify-");

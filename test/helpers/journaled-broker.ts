@@ -3,6 +3,7 @@ import { systemClock } from "../../src/core/clock.ts";
 import { type Logger, silentLogger } from "../../src/core/logger.ts";
 import { CommitJournal } from "../../src/storage/commit-journal.ts";
 import { type FileSystem, nodeFileSystem } from "../../src/storage/file-system.ts";
+import type { RecordInput } from "../../src/protocol/record.ts";
 import { PartitionLog } from "../../src/storage/partition-log.ts";
 
 /** Partitions sharing a commit journal, as a broker holds them (src/broker/partition-opener.ts), without the broker. */
@@ -69,4 +70,9 @@ export function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const keep = (message: string) => void lines.push(message);
   return { ...silentLogger, lines, warn: keep, error: keep, info: keep };
+}
+
+/** A keyless record with `value` as its text and a fixed timestamp. */
+export function textRecord(value: string): RecordInput {
+  return { key: null, value: new TextEncoder().encode(value), headers: [], timestampMs: 1_764_000_000_000 };
 }
